@@ -1,0 +1,48 @@
+# riskrl: the two commands of the README, and a few helpers.
+#   make demo   installs into .venv (first run only) and runs `riskrl demo` on the bundled data
+#   make test   installs into .venv (first run only) and runs every test (notebooks + pytest)
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.12 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat settings.ini setup.py | sha1sum | cut -c1-12)
+WORKERS ?= 2
+
+.PHONY: install demo demo-quick test test-notebooks test-py export docs bench clean
+
+$(STAMP): settings.ini setup.py
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12), f"riskrl needs Python 3.12, found {sys.version.split()[0]}: set PYTHON=/path/to/python3.12"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv
+	$(BIN)/uv pip install --python $(BIN)/python -q -e ".[dev]"
+	rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/riskrl demo $(ARGS)
+
+demo-quick: $(STAMP)
+	$(BIN)/riskrl demo --quick $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/nbdev_test --n_workers $(WORKERS)
+	$(BIN)/pytest -n $(WORKERS) tests
+
+test-notebooks: $(STAMP)
+	$(BIN)/nbdev_test --n_workers $(WORKERS)
+
+test-py: $(STAMP)
+	$(BIN)/pytest -n $(WORKERS) tests
+
+export: $(STAMP)
+	$(BIN)/nbdev_export && $(BIN)/nbdev_clean
+
+docs: $(STAMP)
+	$(BIN)/python scripts/build_docs.py --out _html
+
+bench: $(STAMP)
+	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf _html _proc _docs build dist *.egg-info riskrl-demo

@@ -1,0 +1,21 @@
+"""`riskrl demo --quick`: the main job end to end on the bundled data."""
+import json
+import pandas as pd
+from conftest import run_cli
+from contract import check_metrics, check_trades
+
+
+def test_demo_quick(tmp_path):
+    r = run_cli('demo', '--quick', '--no-progress', '--out', tmp_path/'demo')
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((tmp_path/'demo'/'eval'/'metrics.json').read_text())
+    check_metrics(m)
+    assert (m['data']['symbol'], m['data']['start'], m['data']['end']) == ('BTC', '2023-01-01T00:00:00Z', '2023-12-31T23:00:00Z')
+    assert m['data']['bars'] == 8759   # 2023 has one missing hour (2023-03-24T13:00Z)
+    check_trades(pd.read_csv(tmp_path/'demo'/'eval'/'trades.csv'), m)
+    assert (tmp_path/'demo'/'model'/'model.zip').exists() and (tmp_path/'demo'/'eval'/'report.html').exists()
+    for name in m['policies']: assert name in r.stdout
+    assert 'report:' in r.stdout
+    data = json.loads((tmp_path/'demo'/'model'/'data.json').read_text())
+    assert data['files'][0]['periods']['train'][0].startswith('2021-01-0')   # after the feature warm-up
+    assert data['files'][0]['periods']['valid'][1].startswith('2022-12-31')

@@ -1,0 +1,82 @@
+"""The project itself: notebooks and library in sync, docs build, papermill experiment, bundled data."""
+import filecmp, json, shutil, subprocess, sys
+from pathlib import Path
+import pytest
+from conftest import ROOT, TINY_CONFIG
+
+BIN = Path(sys.executable).parent
+
+
+def test_nbdev_export_is_idempotent(tmp_path):
+    "Exporting the notebooks reproduces riskrl_nb/ exactly (nobody hand-edited the generated modules)."
+    work = tmp_path/'repo'
+    shutil.copytree(ROOT/'nbs', work/'nbs', ignore=shutil.ignore_patterns('.ipynb_checkpoints'))
+    shutil.copy(ROOT/'settings.ini', work/'settings.ini')
+    (work/'riskrl_nb').mkdir()
+    shutil.copy(ROOT/'riskrl_nb'/'__init__.py', work/'riskrl_nb'/'__init__.py')
+    shutil.copytree(ROOT/'riskrl_nb'/'candles', work/'riskrl_nb'/'candles')   # package data (its verify.py is indexed)
+    r = subprocess.run([BIN/'nbdev_export'], cwd=work, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    made = sorted(p.name for p in (work/'riskrl_nb').glob('*.py'))
+    have = sorted(p.name for p in (ROOT/'riskrl_nb').glob('*.py'))
+    assert made == have
+    for name in made:
+        assert (work/'riskrl_nb'/name).read_text() == (ROOT/'riskrl_nb'/name).read_text(), f"{name} is out of sync: run nbdev_export"
+
+
+def test_notebooks_are_clean():
+    "Committed notebooks carry no outputs or execution counts."
+    for nb in sorted((ROOT/'nbs').rglob('*.ipynb')):
+        d = json.loads(nb.read_text())
+        for c in d['cells']:
+            if c['cell_type'] == 'code':
+                assert c.get('execution_count') is None and not c.get('outputs'), nb.name
+
+
+def test_docs_build_without_quarto(tmp_path):
+    "The no-Quarto docs build renders every notebook plus an index (one notebook executed for real)."
+    out = tmp_path/'html'
+    r = subprocess.run([sys.executable, ROOT/'scripts'/'build_docs.py', '--out', out, '--no-execute'],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    nbs = sorted(p.stem for p in (ROOT/'nbs').glob('[0-9]*.ipynb'))
+    assert sorted(p.stem for p in out.glob('[0-9]*.html')) == nbs
+    index = (out/'index.html').read_text()
+    assert all(f'{n}.html' in index for n in nbs) and 'Execution' in index
+    r = subprocess.run([sys.executable, ROOT/'scripts'/'build_docs.py', '--out', tmp_path/'exec', '--only', '00_core'],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    page = (tmp_path/'exec'/'00_core.html').read_text()
+    assert 'load_config' in page and 'fee_rate' in page
+
+
+def test_quarto_configs_are_valid():
+    import yaml
+    top = yaml.safe_load((ROOT/'_quarto.yml').read_text())
+    nbs = yaml.safe_load((ROOT/'nbs'/'_quarto.yml').read_text())
+    assert nbs['project']['type'] == 'website' and 'nbdev.yml' in nbs['metadata-files']
+    assert top['project']['type'] == 'website'
+
+
+def test_papermill_experiment(tmp_path):
+    "The train-and-evaluate experiment notebook runs headless with papermill and writes its outputs."
+    import papermill as pm
+    import yaml
+    over = yaml.safe_load(TINY_CONFIG)
+    out = tmp_path/'run'
+    pm.execute_notebook(str(ROOT/'nbs'/'experiments'/'train_evaluate.ipynb'), str(tmp_path/'executed.ipynb'),
+                        parameters=dict(out_dir=str(out), steps=1024, seed=1, overrides=over), kernel_name='python3',
+                        progress_bar=False)
+    summary = json.loads((out/'summary.json').read_text())
+    assert 'agent.sharpe' in summary and 'oracle.total_return' in summary
+    assert (out/'eval'/'metrics.json').exists() and (tmp_path/'executed.ipynb').exists()
+
+
+def test_bundled_data_matches_shared_sources():
+    "The package ships every candle file with its SOURCES.md, and verify.py passes on it."
+    from riskrl_nb.core import bundled_data_dir
+    d = bundled_data_dir()
+    assert (d/'SOURCES.md').exists()
+    assert len(list((d/'hourly').glob('*.csv.gz'))) == 10 and len(list((d/'daily').glob('*.csv.gz'))) == 10
+    r = subprocess.run([sys.executable, d/'verify.py', d], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
