@@ -21,7 +21,7 @@ from .metrics import sharpe, sortino, calmar, total_return
 
 # %% auto #0
 __all__ = ['ALGOS', 'SELECT_METRICS', 'BUNDLE_FILES', 'AlgoSpec', 'register_algo', 'get_algo', 'Prepared', 'prepare_data',
-           'load_frames', 'AgentPolicy', 'validation_score', 'train', 'ModelBundle', 'load_bundle']
+           'load_frames', 'AgentPolicy', 'validation_score', 'make_train_env', 'train', 'ModelBundle', 'load_bundle']
 
 # %% ../nbs/07_agent.ipynb #d6a598a6
 @dataclass
@@ -125,7 +125,7 @@ class AgentPolicy(ExitPolicy):
         self.actions.append(int(action))
         return action_to_decision(int(action), mask)[0]
 
-# %% ../nbs/07_agent.ipynb #b2b6713f
+# %% ../nbs/07_agent.ipynb #27c77e1d
 SELECT_METRICS = {'sharpe': sharpe, 'sortino': sortino, 'calmar': calmar,
                   'total_return': lambda r, periods=None: total_return(r)}
 
@@ -143,7 +143,7 @@ def validation_score(model, prepared:list, cfg:RunConfig, masked:bool, split:str
         scores.append(SELECT_METRICS[cfg.train.select_metric](res.returns, ppy)); rets.append(total_return(res.returns))
     return dict(score=float(np.mean(scores)), total_return=float(np.mean(rets))) if scores else {}
 
-def _validation_callback(prepared, cfg, masked, out:Path, log:list):
+def _validation_callback(prepared, cfg, masked, out:Path, log:list, on_validation=None):
     from stable_baselines3.common.callbacks import BaseCallback
     class ValidationCallback(BaseCallback):
         "Backtest on the validation period every eval_freq steps; keep the best model."
@@ -156,6 +156,7 @@ def _validation_callback(prepared, cfg, masked, out:Path, log:list):
                                                              'valid_total_return': v['total_return']}))
             if v['score'] > self.best:
                 self.best = v['score']; self.model.save(out/'model.zip')
+            if on_validation is not None: on_validation(self.num_timesteps, v['score'])   # e.g. an HPO pruner
         def _on_step(self):
             if self.num_timesteps - self.last >= cfg.train.eval_freq:
                 self.last = self.num_timesteps; self._evaluate()
@@ -163,12 +164,24 @@ def _validation_callback(prepared, cfg, masked, out:Path, log:list):
         def _on_training_end(self): self._evaluate()
     return ValidationCallback()
 
-# %% ../nbs/07_agent.ipynb #ca8dd092
-def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True) -> Path:
-    "Train a risk manager under `cfg` and save the model folder in `out_dir`."
-    import torch
+# %% ../nbs/07_agent.ipynb #b57328ae
+def make_train_env(cfg:RunConfig, train_sets:list):
+    "The vectorised training environment: `n_envs` copies of `PositionRiskEnv` over the training periods."
     from stable_baselines3.common.vec_env import DummyVecEnv
     from stable_baselines3.common.monitor import Monitor
+    def make_env(rank):
+        def _f():
+            env = PositionRiskEnv([p.data for p in train_sets], [p.periods['train'] for p in train_sets], cfg)
+            env.reset(seed=cfg.train.seed + rank)
+            return Monitor(env)
+        return _f
+    vec = DummyVecEnv([make_env(k) for k in range(cfg.train.n_envs)])
+    vec.seed(cfg.train.seed)
+    return vec
+
+def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbacks=None, on_validation=None) -> Path:
+    "Train a risk manager under `cfg` and save the model folder in `out_dir`."
+    import torch
     from stable_baselines3.common.logger import configure
     say = print if verbose else (lambda *a, **k: None)
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
@@ -186,20 +199,13 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True) -> Path
     say(f"data: {', '.join(f'{p.data.name} {len(p.candles)} bars' for p in prepared)}; "
         f"training on {sum(p.periods['train'][1] - p.periods['train'][0] for p in train_sets)} bars")
 
-    def make_env(rank):
-        def _f():
-            env = PositionRiskEnv([p.data for p in train_sets], [p.periods['train'] for p in train_sets], cfg)
-            env.reset(seed=cfg.train.seed + rank)
-            return Monitor(env)
-        return _f
-    vec = DummyVecEnv([make_env(k) for k in range(cfg.train.n_envs)])
-    vec.seed(cfg.train.seed)
+    vec = make_train_env(cfg, train_sets)
     model = spec.make(cfg, vec)
     model.set_logger(configure(str(out/'logs'), ['csv']))
     log = []
     has_valid = any('valid' in p.periods for p in prepared)
-    callback = _validation_callback(prepared, cfg, spec.masked, out, log) if has_valid else None
-    model.learn(total_timesteps=cfg.train.total_timesteps, callback=callback, progress_bar=progress)
+    cbs = ([_validation_callback(prepared, cfg, spec.masked, out, log, on_validation)] if has_valid else []) + list(callbacks or [])
+    model.learn(total_timesteps=cfg.train.total_timesteps, callback=cbs or None, progress_bar=progress)
     if not has_valid: model.save(out/'model.zip')
     pd.DataFrame(log).to_csv(out/'train_log.csv', index=False)
     train_seconds = time.time() - t0

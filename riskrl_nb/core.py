@@ -30,7 +30,7 @@ class DataError(RiskrlError):
 class ConfigError(RiskrlError):
     "A bad configuration value or key."
 
-# %% ../nbs/00_core.ipynb #0d10a94a
+# %% ../nbs/00_core.ipynb #86d1bd17
 @dataclass
 class DataConfig:
     "Which candles, and the chronological split (dates are inclusive, UTC)."
@@ -87,8 +87,8 @@ class EnvConfig:
 class RewardConfig:
     "The reward the agent maximises."
     name: str = "return_drawdown"
-    max_drawdown: float = 0.10     # account drawdown tolerated before the penalty starts
-    drawdown_penalty: float = 1.0  # penalty per unit of drawdown beyond max_drawdown, per step
+    max_drawdown: float = 0.20     # account drawdown tolerated before the penalty starts
+    drawdown_penalty: float = 0.5  # penalty per unit of drawdown beyond max_drawdown, per step
     fee_rate: float = 0.001        # fee used to mark the open position at its liquidation value
     scale: float = 100.0           # rewards are log returns times this (keeps PPO's value targets near 1)
 

@@ -40,11 +40,11 @@ def register_reward(name:str):
         return cls
     return deco
 
-# %% ../nbs/06_rewards.ipynb #d9e751d2
+# %% ../nbs/06_rewards.ipynb #764c58e7
 @register_reward('return_drawdown')
 class ReturnDrawdownReward(Reward):
     "scale * (log-return of the account - drawdown_penalty * max(0, drawdown - max_drawdown))."
-    def __init__(self, max_drawdown:float=0.10, drawdown_penalty:float=1.0, fee_rate:float=0.001, scale:float=100.0):
+    def __init__(self, max_drawdown:float=0.20, drawdown_penalty:float=0.5, fee_rate:float=0.001, scale:float=100.0):
         self.max_drawdown, self.drawdown_penalty, self.fee_rate, self.scale = max_drawdown, drawdown_penalty, fee_rate, scale
 
     def __call__(self, o:StepOutcome) -> float:
