@@ -23,7 +23,7 @@ from .metrics import sharpe, sortino, calmar, total_return
 __all__ = ['ALGOS', 'SELECT_METRICS', 'BUNDLE_FILES', 'AlgoSpec', 'register_algo', 'get_algo', 'Prepared', 'prepare_data',
            'load_frames', 'AgentPolicy', 'validation_score', 'make_train_env', 'train', 'ModelBundle', 'load_bundle']
 
-# %% ../nbs/07_agent.ipynb #d6a598a6
+# %% ../nbs/07_agent.ipynb #7f5c9005
 @dataclass
 class AlgoSpec:
     "How to build and load one learning algorithm."
@@ -64,8 +64,8 @@ def _load_ppo(path):
     from stable_baselines3 import PPO
     return PPO.load(path, device='cpu')
 
-register_algo('maskable_ppo', AlgoSpec(_maskable_ppo, _load_maskable, masked=True))
-register_algo('ppo', AlgoSpec(_ppo, _load_ppo, masked=False))
+register_algo('maskable_ppo', AlgoSpec(_maskable_ppo, _load_maskable, masked=True, action_spaces=('discrete3', 'multidiscrete')))
+register_algo('ppo', AlgoSpec(_ppo, _load_ppo, masked=False, action_spaces=('discrete3', 'multidiscrete', 'box')))
 
 # %% ../nbs/07_agent.ipynb #666c77d3
 @dataclass
@@ -103,7 +103,7 @@ def load_frames(cfg:RunConfig) -> list:
     paths = cfg.data.paths or [str(bundled_path('BTC', '1h'))]
     return [load_candles(p) for p in paths]
 
-# %% ../nbs/07_agent.ipynb #9e6afc9d
+# %% ../nbs/07_agent.ipynb #3f323ca0
 class AgentPolicy(ExitPolicy):
     "A trained model as an `ExitPolicy` (deterministic actions, masks when the algorithm uses them)."
     name = 'agent'
@@ -121,9 +121,11 @@ class AgentPolicy(ExitPolicy):
         obs = self.builder.observe(sim, i)
         mask = ObservationBuilder.masks(sim, i)
         kw = dict(action_masks=mask) if self.masked else {}
+        space = self.cfg.env.action_space
+        if self.masked and space == 'multidiscrete': kw = dict(action_masks=np.concatenate([mask, np.ones(101, bool)]))
         action, _ = self.model.predict(obs, deterministic=self.deterministic, **kw)
-        self.actions.append(int(action))
-        return action_to_decision(int(action), mask)[0]
+        self.actions.append(action.tolist() if hasattr(action, 'tolist') else action)
+        return action_to_decision(action, mask, space, sim, i, self.cfg.env)[0]
 
 # %% ../nbs/07_agent.ipynb #27c77e1d
 SELECT_METRICS = {'sharpe': sharpe, 'sortino': sortino, 'calmar': calmar,

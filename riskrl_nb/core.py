@@ -30,7 +30,7 @@ class DataError(RiskrlError):
 class ConfigError(RiskrlError):
     "A bad configuration value or key."
 
-# %% ../nbs/00_core.ipynb #86d1bd17
+# %% ../nbs/00_core.ipynb #625a3a9e
 @dataclass
 class DataConfig:
     "Which candles, and the chronological split (dates are inclusive, UTC)."
@@ -81,7 +81,9 @@ class EnvConfig:
     position_size: float = 1.0     # fraction of equity committed at each entry
     max_leverage: float = 1.0      # position notional / equity is never above this
     initial_equity: float = 10_000.0  # account value in quote currency (USDT); impact depends on it
-    action_space: str = "discrete3"  # hold / close_tp / close_sl
+    action_space: str = "discrete3"  # 'discrete3' hold/close_tp/close_sl; 'multidiscrete' + % of the position to close; 'box' target exposure
+    lookback: int = 1              # bars of market features in each observation (oldest first); >1 for sequence networks
+    exposure_deadband: float = 0.05  # 'box' actions: changes of exposure smaller than this are not traded
 
 @dataclass
 class RewardConfig:

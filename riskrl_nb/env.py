@@ -14,7 +14,8 @@ from .execution import Market, Simulation, Decision, HOLD, CLOSE
 from .rewards import make_reward, StepOutcome
 
 # %% auto #0
-__all__ = ['POSITION_FEATURES', 'ACTIONS', 'MarketData', 'ObservationBuilder', 'action_to_decision', 'PositionRiskEnv']
+__all__ = ['POSITION_FEATURES', 'ACTIONS', 'ACTION_SPACES', 'MarketData', 'ObservationBuilder', 'make_action_space',
+           'action_to_decision', 'PositionRiskEnv']
 
 # %% ../nbs/05_env.ipynb #d837f98f
 @dataclass
@@ -30,7 +31,7 @@ class MarketData:
         if len(self.features) != n or len(self.signals) != n:
             raise RiskrlError(f"{self.name}: market, features and signals must have the same number of bars")
 
-# %% ../nbs/05_env.ipynb #fecacb62
+# %% ../nbs/05_env.ipynb #fcb2c901
 POSITION_FEATURES = ['unrealised_return', 'bars_held_frac', 'trade_drawdown', 'trade_best_return',
                      'account_return', 'account_drawdown', 'side']
 ACTIONS = ('hold', 'close_tp', 'close_sl')
@@ -39,8 +40,16 @@ class ObservationBuilder:
     "Builds the agent's observation at a decision bar and tracks the per-trade state it needs."
     def __init__(self, features:np.ndarray, env_cfg:EnvConfig=EnvConfig(), clip:float=10.0):
         self.features, self.env_cfg, self.clip = features, env_cfg, clip
-        self.n_obs = features.shape[1] + len(POSITION_FEATURES)
+        self.lookback = max(int(env_cfg.lookback), 1)
+        self.n_market = features.shape[1]           # market features per bar
+        self.n_obs = self.lookback * self.n_market + len(POSITION_FEATURES)
         self.reset(env_cfg.initial_equity)
+
+    def market(self, i:int) -> np.ndarray:
+        "Market features of the last `lookback` bars up to i, oldest first (the first bar repeats at the start of the file)."
+        if self.lookback == 1: return self.features[i]
+        rows = np.arange(i - self.lookback + 1, i + 1).clip(0)
+        return self.features[rows].ravel()
 
     def reset(self, initial_equity:float):
         self.initial_equity = self.peak_equity = initial_equity
@@ -57,7 +66,7 @@ class ObservationBuilder:
         pos = np.array([10 * upnl, sim.bars_held(i) / self.env_cfg.max_holding_bars, 10 * (self._best - upnl),
                         10 * self._best, 10 * (liq / self.initial_equity - 1), 10 * (1 - liq / self.peak_equity),
                         sim.side], dtype=np.float32)
-        return np.clip(np.concatenate([self.features[i], pos]), -self.clip, self.clip)
+        return np.clip(np.concatenate([self.market(i), pos]), -self.clip, self.clip)
 
     @staticmethod
     def masks(sim:Simulation, i:int) -> np.ndarray:
@@ -65,14 +74,29 @@ class ObservationBuilder:
         profit = sim.unrealised_return(i) > 0
         return np.array([True, profit, not profit])
 
-def action_to_decision(action:int, mask:np.ndarray) -> tuple[Decision, bool]:
-    "Map a discrete action to a `Decision`; a masked (forbidden) action holds. Returns (decision, valid)."
-    a = int(action)
+ACTION_SPACES = {'discrete3': spaces.Discrete(3), 'multidiscrete': spaces.MultiDiscrete([3, 101]),
+                 'box': spaces.Box(-1.0, 1.0, (1,), np.float32)}
+
+def make_action_space(name:str) -> spaces.Space:
+    if name not in ACTION_SPACES:
+        raise RiskrlError(f"unknown action space '{name}'; available: {', '.join(ACTION_SPACES)}")
+    return ACTION_SPACES[name]
+
+def action_to_decision(action, mask:np.ndarray, space:str='discrete3', sim:Simulation|None=None,
+                       i:int|None=None, env_cfg:EnvConfig=EnvConfig()) -> tuple[Decision, bool]:
+    "Map an action to a `Decision`; a masked (forbidden) action holds. Returns (decision, valid)."
+    if space == 'box':
+        target = (float(np.clip(np.ravel(action)[0], -1, 1)) + 1) / 2 * env_cfg.max_leverage
+        current = abs(sim.units) * sim.market.close[i] / max(sim.mark(i), 1e-12)
+        if abs(target - current) < env_cfg.exposure_deadband: return HOLD, True
+        return Decision(target_size=target), True
+    a, pct = (int(action), 100) if space == 'discrete3' else (int(np.ravel(action)[0]), int(np.ravel(action)[1]))
     if a == 0: return HOLD, True
     if not mask[a]: return HOLD, False
-    return Decision(close_fraction=1.0, reason='take_profit' if a == 1 else 'stop_loss'), True
+    if pct <= 0: return HOLD, True
+    return Decision(close_fraction=pct / 100, reason='take_profit' if a == 1 else 'stop_loss'), True
 
-# %% ../nbs/05_env.ipynb #70ce7acb
+# %% ../nbs/05_env.ipynb #20a0e086
 class PositionRiskEnv(gym.Env):
     "Manage positions opened by the entry rule: hold / close_tp / close_sl at each close."
     metadata = {'render_modes': []}
@@ -91,7 +115,8 @@ class PositionRiskEnv(gym.Env):
         n_obs = self.builders[0].n_obs
         if any(b.n_obs != n_obs for b in self.builders): raise RiskrlError("all datasets need the same features")
         self.observation_space = spaces.Box(-10.0, 10.0, (n_obs,), np.float32)
-        self.action_space = spaces.Discrete(3)
+        self.action_space = make_action_space(cfg.env.action_space)
+        self.lookback, self.n_market = self.builders[0].lookback, self.builders[0].n_market
         self.reward_fn = make_reward(cfg.reward)
         lengths = np.array([e - s for s, e in self.periods], dtype=float)
         self._weights = lengths / lengths.sum()
@@ -127,12 +152,14 @@ class PositionRiskEnv(gym.Env):
     def _info(self, **kw): return dict(bar=self.i, equity=self._value, action_mask=self.action_masks(), **kw)
 
     def action_masks(self) -> np.ndarray:
-        "Valid actions at the current decision (sb3-contrib's MaskablePPO calls this)."
-        return ObservationBuilder.masks(self.sim, self.i)
+        "Valid actions at the current decision (sb3-contrib's MaskablePPO calls this; for MultiDiscrete the masks are concatenated)."
+        m = ObservationBuilder.masks(self.sim, self.i)
+        if self.cfg.env.action_space == 'multidiscrete': return np.concatenate([m, np.ones(101, dtype=bool)])
+        return m
 
     def step(self, action):
         sim = self.sim
-        decision, valid = action_to_decision(action, self.action_masks())
+        decision, valid = action_to_decision(action, self.action_masks(), self.cfg.env.action_space, sim, self.i, self.cfg.env)
         fees0, n_trades0, before, bar0 = sim.fees_paid, len(sim.trades), self._value, self.i
         sim.apply(decision, self.i)
         self.i = sim.run_until_decision()
@@ -143,7 +170,7 @@ class PositionRiskEnv(gym.Env):
         outcome = StepOutcome(before, self._value, self._peak, sim.env.initial_equity, closed,
                               sim.trades[-1]['return'] if closed else 0.0,
                               (sim.end if truncated else self.i) - bar0, sim.bars_held(self.i) if not truncated else 0,
-                              sim.fees_paid - fees0, int(action))
+                              sim.fees_paid - fees0, int(np.ravel(action)[0]) if self.cfg.env.action_space != 'box' else 0)
         reward = float(self.reward_fn(outcome))
         terminated = self._value < 0.1 * sim.env.initial_equity
         if truncated: self.i = sim.end - 1
