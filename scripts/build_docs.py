@@ -35,7 +35,7 @@ def build(out: Path, execute: bool = True, only=None, timeout: int = 600) -> lis
     from execnb.nbio import dict2nb, nb2dict
     os.chdir(ROOT)
     out.mkdir(parents=True, exist_ok=True)
-    nbs = sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_'))
+    nbs = sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_') and p.stem != 'index')
     if only: nbs = [p for p in nbs if any(p.stem.startswith(o) for o in only)]
     exporter = HTMLExporter(template_name='lab')
     pages = []
@@ -63,12 +63,15 @@ def build(out: Path, execute: bool = True, only=None, timeout: int = 600) -> lis
         print(f"{path.name}: {target} ({time.time() - t0:.1f}s)", flush=True)
     items = '\n'.join(f'<li><a href="{p.name}">{html.escape(t)}</a><br><small>{html.escape(d)}</small></li>'
                       for p, t, d in pages)
-    from configparser import ConfigParser
-    cp = ConfigParser(delimiters=['=']); cp.read(ROOT/'settings.ini')
-    readme = cp['DEFAULT'].get('description', '')
-    (out/'index.html').write_text(f"""<!doctype html><html><head><meta charset="utf-8"><title>riskrl docs</title>
-<style>body{{font-family:sans-serif;max-width:900px;margin:2em auto}} li{{margin:.6em 0}}</style></head><body>
-<h1>riskrl</h1><p>{html.escape(readme)}</p><h2>Notebooks, in the order of the flow</h2><ol>{items}</ol></body></html>""")
+    toc = f'<h2>Notebooks, in the order of the flow</h2><ol>{items}</ol>'
+    home = ROOT/'nbs'/'index.ipynb'
+    if home.exists():   # the home page: README.md's content (nbs/index.ipynb) with the list of notebooks
+        page, _ = HTMLExporter(template_name='lab').from_notebook_node(nbformat.read(home, as_version=4))
+        page = page.replace('../docs/', 'docs/').replace('</body>', f'<div style="max-width:900px;margin:2em auto">{toc}</div></body>')
+        if (ROOT/'docs').exists(): shutil.copytree(ROOT/'docs', out/'docs', dirs_exist_ok=True)
+    else:
+        page = f'<!doctype html><html><head><meta charset="utf-8"><title>riskrl docs</title></head><body><h1>riskrl</h1>{toc}</body></html>'
+    (out/'index.html').write_text(page)
     return [p for p, _, _ in pages]
 
 

@@ -80,3 +80,9 @@ def test_bundled_data_matches_shared_sources():
     assert len(list((d/'hourly').glob('*.csv.gz'))) == 10 and len(list((d/'daily').glob('*.csv.gz'))) == 10
     r = subprocess.run([sys.executable, d/'verify.py', d], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+
+
+def test_docs_home_page_matches_readme():
+    "nbs/index.ipynb (the docs home and nbdev's readme_nb) is generated from README.md and in sync with it."
+    r = subprocess.run([sys.executable, ROOT/'scripts'/'readme_to_index.py', '--check'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
