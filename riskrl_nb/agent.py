@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import (RunConfig, RiskrlError, ConfigError, save_config, load_config, seed_everything,
+from .core import (RunConfig, RiskrlError, ConfigError, save_config, load_config, seed_everything, load_plugins,
                             periods_per_year, bundled_path)
 from .data import load_candles, period_slice, split_periods
 from .features import compute_features, feature_warmup, FeatureScaler
@@ -39,6 +39,8 @@ def register_algo(name:str, spec:AlgoSpec):
     ALGOS[name] = spec
 
 def get_algo(name:str) -> AlgoSpec:
+    "The registered algorithm `name` (algorithms defined in later notebooks are loaded first)."
+    if name not in ALGOS: load_plugins('algos')
     if name not in ALGOS: raise RiskrlError(f"unknown algorithm '{name}'; available: {', '.join(sorted(ALGOS))}")
     return ALGOS[name]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from .core import RiskrlError, load_config, save_config, RunConfig
 
 # %% auto #0
-__all__ = ['SUBCOMMANDS', 'QUICK_STEPS', 'OneLineParser', 'subcommand', 'build_parser', 'main']
+__all__ = ['SUBCOMMANDS', 'COMMAND_MODULES', 'QUICK_STEPS', 'OneLineParser', 'subcommand', 'build_parser', 'main']
 
 # %% ../nbs/12_cli.ipynb #9380b211
 class OneLineParser(argparse.ArgumentParser):
@@ -27,18 +27,41 @@ def subcommand(name:str, help:str):
         return fn
     return deco
 
-def build_parser() -> argparse.ArgumentParser:
+COMMAND_MODULES = {   # commands defined in later notebooks: name -> (module that registers it, help)
+    'export': ('riskrl_nb.inference', 'export the policy for serving (ONNX, optional INT8)'),
+    'serve': ('riskrl_nb.serving', 'run the decision service (HTTP, JSON)'),
+    'audit': ('riskrl_nb.audit', 'verify the hash-chained audit trail of the service'),
+    'hpo': ('riskrl_nb.hpo', 'Optuna hyperparameter search on the validation period'),
+    'experiments': ('riskrl_nb.experiments', 'run a grid of papermill experiments and aggregate their metrics'),
+}
+
+def _load_command(name:str):
+    "Import the module that registers command `name` (its heavy imports wait until the command is used)."
+    import importlib, importlib.util
+    mod = COMMAND_MODULES[name][0]
+    if name not in SUBCOMMANDS and importlib.util.find_spec(mod) is not None: importlib.import_module(mod)
+
+def build_parser(load:str|None=None) -> argparse.ArgumentParser:
+    "The `riskrl` parser; `load` names a lazily registered command whose options are needed."
+    if load in COMMAND_MODULES: _load_command(load)
     p = OneLineParser(prog='riskrl', description='riskrl: a reinforcement-learning risk manager for crypto positions')
     sub = p.add_subparsers(dest='command', metavar='COMMAND', parser_class=OneLineParser)
     for name, (fn, help) in SUBCOMMANDS.items():
         sp = sub.add_parser(name, help=help, description=help)
         fn.add_args(sp)
         sp.set_defaults(_fn=fn)
+    for name, (mod, help) in COMMAND_MODULES.items():   # listed in --help before their module is imported
+        if name not in SUBCOMMANDS:
+            sub.add_parser(name, help=help, description=help, add_help=False).add_argument('rest', nargs='*')
     return p
 
 def main(argv=None) -> int:
     "Entry point of the `riskrl` console script; returns the exit code."
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
+    if getattr(args, 'command', None) in COMMAND_MODULES and not getattr(args, '_fn', None):
+        sys.stderr.write(f"riskrl: error: command '{args.command}' is not available in this installation\n")
+        return 2
     if not getattr(args, '_fn', None):
         build_parser().print_help(); return 2
     try:
@@ -104,7 +127,8 @@ subcommand('train', 'train a risk manager')(_train)
 def _evaluate(args):
     from riskrl_nb.evaluation import evaluate
     from riskrl_nb.report import format_table
-    m = evaluate(args.model, args.data, args.out, args.start, args.end)
+    options = {k: v for k, v in vars(args).items() if k not in ('_fn', 'command')}   # extra options reach the evaluation sections
+    m = evaluate(args.model, args.data, args.out, args.start, args.end, options=options)
     print(format_table(m))
     print(f"\nreport: {Path(args.out)/'report.html'}\nmetrics: {Path(args.out)/'metrics.json'}")
 

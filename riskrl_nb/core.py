@@ -12,10 +12,11 @@ import numpy as np
 import yaml
 
 # %% auto #0
-__all__ = ['SECONDS_PER_YEAR', 'INTERVAL_DIRS', 'RiskrlError', 'DataError', 'ConfigError', 'DataConfig', 'CostConfig',
-           'EntryConfig', 'FeatureConfig', 'EnvConfig', 'RewardConfig', 'TrainConfig', 'BaselineConfig', 'RunConfig',
-           'config_from_dict', 'config_to_dict', 'save_config', 'load_config', 'merge_dicts', 'seed_everything',
-           'periods_per_year', 'package_dir', 'bundled_data_dir', 'bundled_path', 'bundled_symbols']
+__all__ = ['SECONDS_PER_YEAR', 'INTERVAL_DIRS', 'PLUGINS', 'RiskrlError', 'DataError', 'ConfigError', 'DataConfig', 'CostConfig',
+           'EntryConfig', 'FeatureConfig', 'EnvConfig', 'RewardConfig', 'TrainConfig', 'BaselineConfig', 'SizingConfig',
+           'RegimeConfig', 'EvalConfig', 'RunConfig', 'config_from_dict', 'config_to_dict', 'save_config',
+           'load_config', 'merge_dicts', 'seed_everything', 'periods_per_year', 'package_dir', 'bundled_data_dir',
+           'bundled_path', 'bundled_symbols', 'load_plugins']
 
 # %% ../nbs/00_core.ipynb #61d2f5c8
 class RiskrlError(Exception):
@@ -42,6 +43,7 @@ class DataConfig:
     test_start: str = "2023-01-01"
     test_end: str = "2023-12-31"
 
+# %% ../nbs/00_core.ipynb #b8b8e4f5
 @dataclass
 class CostConfig:
     "Trading costs applied to every fill of every policy."
@@ -52,6 +54,7 @@ class CostConfig:
     impact_coef: float = 0.0       # square-root impact: coef * bar volatility * sqrt(order value / bar value traded)
     funding_rate_8h: float = 0.0   # perpetual-style funding per 8 hours, paid by longs when positive
 
+# %% ../nbs/00_core.ipynb #f2caa6e7
 @dataclass
 class EntryConfig:
     "Which rule opens positions; every policy sees the same signals."
@@ -61,6 +64,7 @@ class EntryConfig:
     side: str = "long"             # 'long', 'short' or 'both'
     trades_csv: str | None = None  # for rule='trades_csv': CSV with entry_time[,side]
 
+# %% ../nbs/00_core.ipynb #dfa5fc72
 @dataclass
 class FeatureConfig:
     "Which observation features the agent sees."
@@ -73,6 +77,7 @@ class FeatureConfig:
     volume_window: int = 24
     clip: float = 5.0              # z-scores are clipped to +-clip after scaling
 
+# %% ../nbs/00_core.ipynb #81408973
 @dataclass
 class EnvConfig:
     "The position-management environment."
@@ -85,6 +90,7 @@ class EnvConfig:
     lookback: int = 1              # bars of market features in each observation (oldest first); >1 for sequence networks
     exposure_deadband: float = 0.05  # 'box' actions: changes of exposure smaller than this are not traded
 
+# %% ../nbs/00_core.ipynb #89e359b7
 @dataclass
 class RewardConfig:
     "The reward the agent maximises."
@@ -94,6 +100,7 @@ class RewardConfig:
     fee_rate: float = 0.001        # fee used to mark the open position at its liquidation value
     scale: float = 100.0           # rewards are log returns times this (keeps PPO's value targets near 1)
 
+# %% ../nbs/00_core.ipynb #e20a281e
 @dataclass
 class TrainConfig:
     "The learning algorithm and its budget."
@@ -116,6 +123,7 @@ class TrainConfig:
     torch_threads: int = 1
     device: str = "cpu"
 
+# %% ../nbs/00_core.ipynb #7ea990dd
 @dataclass
 class BaselineConfig:
     "Grids for the rule baselines, tuned on the training period and frozen before the test."
@@ -126,6 +134,23 @@ class BaselineConfig:
     horizon_grid: list = field(default_factory=lambda: [6, 12, 24, 48, 96, 168])
     tune_metric: str = "sharpe"
 
+# %% ../nbs/00_core.ipynb #42c429f1
+@dataclass
+class SizingConfig:
+    "How much of the account each entry commits (rules in `riskrl_nb.sizing`); 'fixed' = `env.position_size`."
+    rule: str = "fixed"
+
+@dataclass
+class RegimeConfig:
+    "Market-regime detection (`riskrl_nb.regimes`); 'none' = no regime labels."
+    method: str = "none"
+
+@dataclass
+class EvalConfig:
+    "Evaluation beyond the single test-period backtest (walk-forward, Monte Carlo, stress)."
+    seed: int = 0
+
+# %% ../nbs/00_core.ipynb #aa583b30
 @dataclass
 class RunConfig:
     "Everything one run depends on."
@@ -137,6 +162,9 @@ class RunConfig:
     reward: RewardConfig = field(default_factory=RewardConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     baselines: BaselineConfig = field(default_factory=BaselineConfig)
+    sizing: SizingConfig = field(default_factory=SizingConfig)
+    regimes: RegimeConfig = field(default_factory=RegimeConfig)
+    evaluation: EvalConfig = field(default_factory=EvalConfig)
 
 # %% ../nbs/00_core.ipynb #8c9eadee
 def _check_type(value, default, where:str):
@@ -244,3 +272,24 @@ def bundled_path(symbol:str='BTC', interval:str='1h') -> Path:
 def bundled_symbols() -> list:
     "Symbols with bundled hourly candles."
     return sorted(p.name.split('.')[0] for p in (bundled_data_dir()/'hourly').glob('*.csv.gz'))
+
+# %% ../nbs/00_core.ipynb #c0901a38
+PLUGINS = {   # group -> modules whose import registers entries in that group's registry
+    'features': ['riskrl_nb.features_rich', 'riskrl_nb.regimes'],
+    'rewards': [],
+    'algos': ['riskrl_nb.models', 'riskrl_nb.algos'],
+    'evaluation': ['riskrl_nb.sizing', 'riskrl_nb.regimes', 'riskrl_nb.robustness'],
+}
+
+_loaded_plugins = set()
+
+def load_plugins(group:str) -> list:
+    "Import the modules registered for `group` (once); returns the names of those that exist."
+    import importlib, importlib.util
+    found = []
+    for mod in PLUGINS.get(group, []):
+        if importlib.util.find_spec(mod) is None: continue
+        if mod not in _loaded_plugins:
+            importlib.import_module(mod); _loaded_plugins.add(mod)
+        found.append(mod)
+    return found

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import RiskrlError, DataError, periods_per_year
+from .core import RiskrlError, DataError, periods_per_year, load_plugins
 from .data import load_candles, period_slice
 from .features import compute_features, feature_warmup
 from .entries import make_entries
@@ -47,6 +47,7 @@ def backtest_all(bundle:ModelBundle, df:pd.DataFrame, start=None, end=None, extr
     x = bundle.scaler.transform(feats)
     sim = Simulation(Market.from_candles(df), make_entries(df, cfg.entry), cfg.costs, cfg.env)
     a, b, how = evaluation_period(df, bundle, start, end)
+    load_plugins('evaluation')   # modules that add rows (sizing rules, ...) register them on import
     registered = [p for f in POLICY_FACTORIES for p in f(bundle, df, x, sim)]
     policies = [bundle.policy(x)] + [make_baseline(n, p) for n, p in bundle.baselines.items()] + registered + list(extra_policies) + [Oracle()]
     results = {p.name: run_backtest(sim, p, a, b) for p in policies}
@@ -110,6 +111,7 @@ def evaluate(model_dir, data_path=None, out_dir=None, start=None, end=None, repo
                       trained_on=[f.get('symbol') for f in bundle.data_info.get('files', [])]),
     }
     ctx = EvalContext(bundle, df, sim, (a, b), results, metrics, dict(options or {}), Path(out_dir) if out_dir else None)
+    load_plugins('evaluation')
     for name, fn in SECTIONS.items():
         block = fn(ctx)
         if block is not None: metrics[name] = block

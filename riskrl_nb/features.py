@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import FeatureConfig, RiskrlError, DataError
+from .core import FeatureConfig, RiskrlError, DataError, load_plugins
 
 # %% auto #0
 __all__ = ['FEATURE_SETS', 'atr', 'rsi', 'ema', 'register_feature_set', 'basic_features', 'feature_warmup', 'compute_features',
@@ -64,6 +64,7 @@ def feature_warmup(cfg:FeatureConfig=FeatureConfig()) -> int:
 
 def compute_features(df:pd.DataFrame, cfg:FeatureConfig=FeatureConfig()) -> pd.DataFrame:
     "The configured feature set for candles `df`; raises if the file is too short for its windows."
+    if cfg.set not in FEATURE_SETS: load_plugins('features')
     if cfg.set not in FEATURE_SETS:
         raise RiskrlError(f"unknown feature set '{cfg.set}'; available: {', '.join(sorted(FEATURE_SETS))}")
     need = feature_warmup(cfg) + 2

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import inspect, math
 from dataclasses import dataclass
-from .core import RewardConfig, RiskrlError
+from .core import RewardConfig, RiskrlError, load_plugins
 
 # %% auto #0
 __all__ = ['REWARDS', 'StepOutcome', 'Reward', 'register_reward', 'ReturnDrawdownReward', 'make_reward']
@@ -54,6 +54,7 @@ class ReturnDrawdownReward(Reward):
 
 def make_reward(cfg:RewardConfig=RewardConfig()) -> Reward:
     "Build the configured reward."
+    if cfg.name not in REWARDS: load_plugins('rewards')
     if cfg.name not in REWARDS:
         raise RiskrlError(f"unknown reward '{cfg.name}'; available: {', '.join(sorted(REWARDS))}")
     cls = REWARDS[cfg.name]
