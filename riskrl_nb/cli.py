@@ -101,15 +101,17 @@ def _config_from_args(args) -> RunConfig:
     if getattr(args, 'algo', None): over.setdefault('train', {})['algo'] = args.algo
     if getattr(args, 'steps', None): over.setdefault('train', {})['total_timesteps'] = args.steps
     if getattr(args, 'seed', None) is not None: over.setdefault('train', {})['seed'] = args.seed
+    if getattr(args, 'network', None): over.setdefault('train', {})['network'] = args.network
+    if getattr(args, 'init_from', None): over.setdefault('train', {})['init_from'] = str(args.init_from)
     cfg = load_config(getattr(args, 'config', None), over)
-    from riskrl_nb.agent import get_algo
-    get_algo(cfg.train.algo)   # fail early, before loading any data
+    from riskrl_nb.agent import check_algo, get_network
+    check_algo(cfg); get_network(cfg.train.network)   # fail early, before loading any data
     return cfg
 
 def _train(args):
     from riskrl_nb.agent import train
     cfg = _config_from_args(args)
-    train(cfg, args.out, progress=not args.no_progress)
+    train(cfg, args.out, progress=not args.no_progress, resume=getattr(args, 'resume', False))
     print(f"model folder: {args.out}")
 
 def _train_args(p):
@@ -120,6 +122,9 @@ def _train_args(p):
     p.add_argument('--steps', type=int, metavar='N', help='training timesteps')
     p.add_argument('--seed', type=int, metavar='S', help='random seed')
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
+    p.add_argument('--network', metavar='NAME', help='policy network: mlp, attention, lstm, gru, hier_lstm, cnn, tcn, gnn')
+    p.add_argument('--init-from', metavar='DIR', help='start from the weights of this model folder (fine-tuning)')
+    p.add_argument('--resume', action='store_true', help='continue from the newest checkpoint in --out (train.checkpoint_freq)')
 _train.add_args = _train_args
 subcommand('train', 'train a risk manager')(_train)
 
