@@ -20,9 +20,10 @@ from .baselines import tune_baselines
 from .metrics import sharpe, sortino, calmar, total_return
 
 # %% auto #0
-__all__ = ['ALGOS', 'NETWORKS', 'SELECT_METRICS', 'VEC_ENVS', 'BUNDLE_FILES', 'AlgoSpec', 'register_algo', 'get_algo',
-           'check_algo', 'register_network', 'get_network', 'policy_kwargs', 'Prepared', 'prepare_data', 'load_frames',
-           'AgentPolicy', 'make_policy', 'validation_score', 'make_train_env', 'train', 'ModelBundle', 'load_bundle']
+__all__ = ['ALGOS', 'NETWORKS', 'SELECT_METRICS', 'VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'BUNDLE_FILES', 'AlgoSpec', 'register_algo',
+           'get_algo', 'check_algo', 'register_network', 'get_network', 'policy_kwargs', 'Prepared', 'prepare_data',
+           'load_frames', 'AgentPolicy', 'make_policy', 'validation_score', 'make_train_env', 'train', 'ModelBundle',
+           'load_bundle']
 
 # %% ../nbs/07_agent.ipynb #7f5c9005
 @dataclass
@@ -228,6 +229,7 @@ def _validation_callback(prepared, cfg, masked, out:Path, log:list, on_validatio
 
 # %% ../nbs/07_agent.ipynb #b57328ae
 VEC_ENVS = ('dummy', 'subproc')
+TRAIN_ENV_WRAPPERS = []   # fn(env, cfg, train_sets, rank) -> env; e.g. regime-balanced episode starts (riskrl_nb.regimes)
 
 def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
     "The vectorised training environment: `n_envs` copies of the training env over the training periods."
@@ -236,10 +238,12 @@ def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
     if cfg.train.vec_env not in VEC_ENVS:
         raise ConfigError(f"unknown train.vec_env '{cfg.train.vec_env}'; available: {', '.join(VEC_ENVS)}")
     spec = get_algo(cfg.train.algo)
+    load_plugins('training')   # modules that add env wrappers register them on import
     def make_env(rank):
         def _f():
             if spec.make_env is not None: env = spec.make_env(cfg, train_sets, baselines or {}, rank)
             else: env = PositionRiskEnv([p.data for p in train_sets], [p.periods['train'] for p in train_sets], cfg)
+            for wrap in TRAIN_ENV_WRAPPERS: env = wrap(env, cfg, train_sets, rank)
             if cfg.train.curriculum != 'none':
                 from riskrl_nb.training import curriculum_env
                 env = curriculum_env(env, cfg)
