@@ -9,11 +9,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from .core import RunConfig, RiskrlError, periods_per_year
+from tqdm.auto import tqdm
+from .core import RunConfig, RiskrlError, periods_per_year, seed_everything
+from .features import compute_features, feature_warmup, FeatureScaler
+from .entries import make_entries
+from .execution import Market, Simulation, run_backtest
+from .env import MarketData
+from .baselines import baseline_grid, tune_baselines, make_baseline
+from .metrics import sharpe
 
 # %% auto #0
 __all__ = ['EULER_GAMMA', 'probability_of_backtest_overfitting', 'expected_max_sharpe', 'probabilistic_sharpe_ratio',
-           'deflated_sharpe_ratio', 'CpcvSplit', 'cpcv_splits', 'cpcv_paths']
+           'deflated_sharpe_ratio', 'CpcvSplit', 'cpcv_splits', 'cpcv_paths', 'train_on_ranges', 'cpcv_backtest',
+           'rule_grid_returns', 'overfitting_report']
 
 # %% ../nbs/10b_overfitting.ipynb #1dc4badb
 def _block_sharpes(sums, sqs, counts, mask):
@@ -105,3 +113,68 @@ def cpcv_paths(n_groups:int, n_test:int) -> list:
     combos = list(itertools.combinations(range(n_groups), n_test))
     per_group = [[s for s, c in enumerate(combos) if g in c] for g in range(n_groups)]
     return [[per_group[g][j] for g in range(n_groups)] for j in range(len(per_group[0]))]
+
+# %% ../nbs/10b_overfitting.ipynb #223b5ab1
+def train_on_ranges(cfg:RunConfig, data:MarketData, ranges:list):
+    "Train the configured algorithm on episodes drawn from bar `ranges` of one instrument; returns (model, masked)."
+    import torch
+    from riskrl_nb.agent import make_train_env, get_algo, Prepared
+    seed_everything(cfg.train.seed); torch.set_num_threads(cfg.train.torch_threads)
+    spec = get_algo(cfg.train.algo)
+    sets = [Prepared(None, data, {'train': r}) for r in ranges if r[1] - r[0] > 2]
+    model = spec.make(cfg, make_train_env(cfg, sets))
+    model.learn(total_timesteps=cfg.train.total_timesteps)
+    return model, spec.masked
+
+def cpcv_backtest(cfg:RunConfig, df:pd.DataFrame, start=None, end=None, progress:bool=False) -> dict:
+    "Combinatorial purged CV of the agent and the tuned rules on candles `df` between dates `start` and `end`."
+    from riskrl_nb.agent import AgentPolicy
+    from riskrl_nb.data import period_slice
+    e = cfg.evaluation
+    s = period_slice(df, start, end)
+    a, b = max(s.start, feature_warmup(cfg.features)), s.stop
+    embargo = int(round(e.embargo_frac * (b - a)))
+    splits = cpcv_splits(a, b, e.cpcv_groups, e.cpcv_test_groups, purge=cfg.env.max_holding_bars, embargo=embargo)
+    feats, market, signals = compute_features(df, cfg.features), Market.from_candles(df), make_entries(df, cfg.entry)
+    ppy = periods_per_year(market.interval_seconds)
+    per_split = []
+    for sp in tqdm(splits, desc='CPCV splits', disable=not progress):
+        rows = np.concatenate([np.arange(x, y) for x, y in sp.train])
+        x = FeatureScaler.fit(feats.iloc[rows], cfg.features.clip).transform(feats)
+        data = MarketData(market, x, signals, df.attrs.get('symbol', ''))
+        model, masked = train_on_ranges(cfg, data, sp.train)
+        sim = Simulation(market, signals, cfg.costs, cfg.env)
+        tuned, _ = tune_baselines([sim] * len(sp.train), sp.train, cfg.baselines, ppy)
+        policies = [AgentPolicy(model, x, cfg, masked)] + [make_baseline(n, p) for n, p in tuned.items()]
+        per_split.append({g: {p.name: run_backtest(sim, p, ga, gb).returns for p in policies}
+                          for g, (ga, gb) in zip(sp.test_groups, sp.test)})
+    names = list(per_split[0][splits[0].test_groups[0]])
+    paths = [{n: pd.concat([per_split[si][g][n] for g, si in enumerate(path)]) for n in names}
+             for path in cpcv_paths(e.cpcv_groups, e.cpcv_test_groups)]
+    table = pd.DataFrame([{n: sharpe(p[n], ppy) for n in names} for p in paths])
+    table.index.name = 'path'
+    rules = [n for n in names if n != 'agent']
+    return dict(n_splits=len(splits), n_paths=len(paths), embargo_bars=embargo, purge_bars=cfg.env.max_holding_bars,
+                sharpe_by_path=table, paths=paths,
+                agent_beats_best_rule_share=float((table['agent'] > table[rules].max(axis=1)).mean()))
+
+# %% ../nbs/10b_overfitting.ipynb #6a91d0f3
+def rule_grid_returns(cfg:RunConfig, df:pd.DataFrame, start, end) -> pd.DataFrame:
+    "Per-bar returns of every configuration of the rule grid between two dates (the trials behind the tuned rules)."
+    from riskrl_nb.data import period_slice
+    s = period_slice(df, start, end)
+    sim = Simulation(Market.from_candles(df), make_entries(df, cfg.entry), cfg.costs, cfg.env)
+    a = max(s.start, feature_warmup(cfg.features))
+    return pd.DataFrame({f"{name}:{','.join(f'{k}={v}' for k, v in pol.params.items())}": run_backtest(sim, pol, a, s.stop).returns
+                         for name, pols in baseline_grid(cfg.baselines).items() for pol in pols})
+
+def overfitting_report(trials:pd.DataFrame, candidate:str, n_blocks:int=16) -> dict:
+    "PBO over all `trials` (columns) and the deflated Sharpe ratio of column `candidate`, for metrics.json."
+    trials = trials.fillna(0.0)
+    pbo = probability_of_backtest_overfitting(trials, n_blocks)
+    sr = trials.mean() / trials.std().replace(0, np.nan)
+    dsr = deflated_sharpe_ratio(trials[candidate], trial_sharpes=sr.fillna(0.0).to_numpy())
+    return dict(pbo={k: v for k, v in pbo.items() if k not in ('logits', 'winner_counts')},
+                pbo_winner=str(trials.columns[max(pbo['winner_counts'], key=pbo['winner_counts'].get)]),
+                deflated_sharpe={'candidate': candidate, **dsr},
+                candidate_rank_by_sharpe=int((sr > sr[candidate]).sum()) + 1)

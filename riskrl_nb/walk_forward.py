@@ -16,10 +16,15 @@ from .data import load_candles
 from .agent import train, load_bundle, load_frames
 from .evaluation import backtest_all, register_section
 from .metrics import summarize, total_return, sharpe, max_drawdown
+from .overfitting import overfitting_report, rule_grid_returns
+from .report import register_report_section, _img, COLORS
+import html as _html
+import matplotlib.pyplot as plt
 
 # %% auto #0
 __all__ = ['RULES', 'Window', 'walk_forward_windows', 'window_config', 'mean_ci', 'walk_forward', 'agent_columns', 'window_table',
-           'summarize_walk_forward']
+           'summarize_walk_forward', 'plot_walk_forward', 'walk_forward_overfitting', 'walk_forward_section',
+           'walk_forward_text', 'walk_forward_html']
 
 # %% ../nbs/10a_walk_forward.ipynb #ddbce470
 @dataclass
@@ -157,3 +162,70 @@ def _json(x):
     if isinstance(x, np.integer): return int(x)
     if isinstance(x, pd.Timestamp): return x.isoformat()
     return x
+
+# %% ../nbs/10a_walk_forward.ipynb #bfb12c5c
+def plot_walk_forward(returns:pd.DataFrame, windows:list, path, title:str='') -> Path:
+    "Chained out-of-sample equity of every policy (seeds thin, their mix bold), window boundaries dotted."
+    returns = returns.fillna(0.0)
+    fig, ax = plt.subplots(figsize=(11, 5))
+    seeds = agent_columns(returns)
+    for c in seeds: ax.plot(returns.index, (1 + returns[c]).cumprod(), color=COLORS['agent'], lw=0.7, alpha=0.45)
+    ax.plot(returns.index, (1 + returns[seeds].mean(axis=1)).cumprod(), color=COLORS['agent'], lw=2.2, label=f'agent (mix of {len(seeds)} seeds)')
+    for c in returns.columns:
+        if c in seeds: continue
+        if c == 'oracle': continue   # the hindsight bound dwarfs everything on a linear scale
+        ax.plot(returns.index, (1 + returns[c]).cumprod(), color=COLORS.get(c), lw=1.2, label=c)
+    for w in windows: ax.axvline(pd.Timestamp(w['test_start'] if isinstance(w, dict) else w.test_start, tz='UTC'), color='grey', ls=':', lw=0.8)
+    ax.set_ylabel('equity, out-of-sample months chained (start = 1)'); ax.grid(alpha=.3); ax.legend(loc='upper left', fontsize=9)
+    ax.set_title(title or 'Walk-forward: out-of-sample equity (each window retrained / re-tuned on its own past)')
+    fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
+    return Path(path)
+
+# %% ../nbs/10a_walk_forward.ipynb #6853936a
+def walk_forward_overfitting(cfg:RunConfig, df:pd.DataFrame, returns:pd.DataFrame) -> dict:
+    "PBO and deflated Sharpe of the agent (mix of seeds) among the rule grid and the seeds, over the out-of-sample bars."
+    seeds = agent_columns(returns)
+    grid = rule_grid_returns(cfg, df, str(returns.index[0])[:10], str(returns.index[-1])[:10]).reindex(returns.index).fillna(0.0)
+    trials = pd.concat([grid, returns[seeds].fillna(0.0), returns[seeds].fillna(0.0).mean(axis=1).rename('agent')], axis=1)
+    return overfitting_report(trials, 'agent', cfg.evaluation.pbo_blocks)
+
+@register_section('walk_forward')
+def walk_forward_section(ctx) -> dict | None:
+    "metrics.json `walk_forward` block (only with the `walk_forward` option)."
+    if not ctx.options.get('walk_forward'): return None
+    cfg = copy.deepcopy(ctx.bundle.cfg)
+    if ctx.options.get('walk_forward_steps'): cfg.evaluation.wf_timesteps = int(ctx.options['walk_forward_steps'])
+    out = (ctx.out_dir or Path('.'))/'walk_forward'
+    wf = walk_forward(cfg, out, ctx.candles.attrs.get('path'), progress=not ctx.options.get('no_progress', False))
+    returns = pd.read_csv(out/'oos_returns.csv', index_col=0, parse_dates=True)
+    plot_walk_forward(returns, wf['windows'], out/'equity.png')
+    wf['overfitting'] = walk_forward_overfitting(cfg, ctx.candles, returns)
+    wf['budget'] = dict(timesteps_per_window=cfg.evaluation.wf_timesteps, seeds=list(cfg.evaluation.wf_seeds))
+    wf['files'] = dict(folder='walk_forward', returns='walk_forward/oos_returns.csv', windows='walk_forward/windows.csv',
+                       plot='walk_forward/equity.png')
+    return _json(wf)
+
+def walk_forward_text(block:dict) -> str:
+    "The walk-forward figures as text: per-window test returns, chained metrics, PBO and deflated Sharpe."
+    tab = pd.DataFrame(block['table_total_return']).set_index('window')
+    cols = [c for c in ['test_start', 'test_end', 'agent', *RULES, 'agent_minus_best_rule'] if c in tab]
+    oos = pd.DataFrame(block['out_of_sample']).T[['total_return', 'sharpe', 'max_drawdown', 'cvar_95']]
+    o, d = block['overfitting']['pbo'], block['overfitting']['deflated_sharpe']
+    s, e = block['agent_sharpe_over_seeds'], block.get('agent_edge_per_window') or {}
+    fmt = lambda v: 'n/a' if v is None else f'{v:+.3f}'
+    return '\n'.join([
+        'test return per window (agent = mean over seeds):', tab[cols].to_string(float_format=lambda v: f'{v:+.3f}'),
+        '', 'chained out-of-sample:', oos.to_string(float_format=lambda v: f'{v:+.3f}'), '',
+        f"agent Sharpe over {s['n']} seeds: {fmt(s['mean'])} (95% CI {fmt(s['lo'])} .. {fmt(s['hi'])}); "
+        f"edge over the best rule per window: {fmt(e.get('mean'))} (95% CI {fmt(e.get('lo'))} .. {fmt(e.get('hi'))}), "
+        f"agent ahead in {block['agent_beats_best_rule_windows']} of {len(tab)} windows",
+        f"PBO {o['pbo']:.2f} over {o['n_trials']} trials ({o['n_combinations']} CSCV combinations); "
+        f"deflated Sharpe of the agent {d['dsr']:.3f} (PSR {d['psr']:.3f}, {d['n_trials']} trials)"])
+
+@register_report_section('walk_forward')
+def walk_forward_html(metrics:dict, out:Path) -> str | None:
+    block = metrics.get('walk_forward')
+    if not block: return None
+    img = Path(out)/block['files']['plot']
+    return (f"<h2>Walk-forward (out of sample, retrained per window)</h2><pre>{_html.escape(walk_forward_text(block))}</pre>"
+            + (_img(img) if img.exists() else ''))
