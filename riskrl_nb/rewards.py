@@ -159,14 +159,18 @@ class ShapedReward(Reward):
 class RobustReward(Reward):
     "The base reward of the worst of `k` perturbed outcomes (price shocks on the exposure held, costs scaled up)."
     def __init__(self, base:Reward, k:int=4, price_sigma:float=0.003, cost_mult:float=3.0, seed:int=0):
-        self.base, self.k, self.price_sigma, self.cost_mult = base, int(k), price_sigma, cost_mult
-        self.rng = np.random.default_rng(seed)
+        self.base, self.k, self.price_sigma, self.cost_mult, self.seed = base, int(k), price_sigma, cost_mult, int(seed)
+        self.reset()
 
-    def reset(self): self.base.reset()
+    def reset(self): self.base.reset(); self.t = 0
 
     def worst_outcome(self, o:StepOutcome) -> StepOutcome:
-        shocks = self.rng.normal(0.0, self.price_sigma * math.sqrt(max(o.bars_in_position, 0)), self.k)
-        costs = self.rng.uniform(1.0, self.cost_mult, self.k)
+        # the scenarios are a function of the step (seed, step number, account value): the same trajectory
+        # gets the same rewards, as Gymnasium's determinism check requires, and different steps differ
+        rng = np.random.default_rng([self.seed, self.t, int(o.equity_before * 1e4) % 2**32])
+        self.t += 1
+        shocks = rng.normal(0.0, self.price_sigma * math.sqrt(max(o.bars_in_position, 0)), self.k)
+        costs = rng.uniform(1.0, self.cost_mult, self.k)
         after = o.equity_after * np.exp(abs(o.exposure) * shocks) - (costs - 1.0) * o.fees
         worst = float(max(after.min(), 1e-12))
         return replace(o, equity_after=worst, peak_equity=max(o.peak_equity, worst))

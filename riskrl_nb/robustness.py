@@ -159,7 +159,8 @@ def stress_test(bundle, df:pd.DataFrame, start, end, ecfg:EvalConfig|None=None) 
 def monte_carlo_section(ctx) -> dict | None:
     "metrics.json `monte_carlo` block (only with the `monte_carlo` option = number of resamples)."
     n = int(ctx.options.get('monte_carlo') or 0)
-    if n <= 0: return None
+    if n < 0: raise RiskrlError(f"--monte-carlo: the number of resamples must be positive, got {n}")
+    if n == 0: return None
     e = ctx.bundle.cfg.evaluation
     rets = pd.DataFrame({name: r.returns for name, r in ctx.results.items()})
     ref = 'agent' if 'agent' in rets else rets.columns[0]
