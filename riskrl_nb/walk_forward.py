@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
-from .core import RunConfig, EvalConfig, ConfigError, RiskrlError, periods_per_year
+from .core import RunConfig, EvalConfig, ConfigError, RiskrlError, periods_per_year, config_to_dict, save_config, load_config
 from .data import load_candles
 from .agent import train, load_bundle, load_frames
 from .evaluation import backtest_all, register_section
@@ -22,9 +22,9 @@ import html as _html
 import matplotlib.pyplot as plt
 
 # %% auto #0
-__all__ = ['RULES', 'Window', 'walk_forward_windows', 'window_config', 'mean_ci', 'walk_forward', 'agent_columns', 'window_table',
-           'summarize_walk_forward', 'plot_walk_forward', 'walk_forward_overfitting', 'walk_forward_section',
-           'walk_forward_text', 'walk_forward_html']
+__all__ = ['RULES', 'WF_IDENTITY', 'Window', 'walk_forward_windows', 'window_config', 'mean_ci', 'walk_forward', 'agent_columns',
+           'window_table', 'summarize_walk_forward', 'plot_walk_forward', 'walk_forward_overfitting',
+           'walk_forward_section', 'walk_forward_text', 'walk_forward_html']
 
 # %% ../nbs/10a_walk_forward.ipynb #ddbce470
 @dataclass
@@ -79,7 +79,10 @@ RULES = ('fixed_tp_sl', 'atr_trailing', 'hold_to_horizon')
 def _window_returns(cfg, w, df, data_path, out:Path, progress:bool) -> pd.DataFrame:
     "Per-bar test returns of every policy (agent per seed) in window `w`; cached in out/wNN/returns.csv."
     wdir = out/f"w{w.index:02d}"; cache = wdir/'returns.csv'
-    if cache.exists(): return pd.read_csv(cache, index_col=0, parse_dates=True)
+    if cache.exists():
+        f = pd.read_csv(cache, index_col=0, parse_dates=True)
+        if all(f'agent_seed{s}' in f for s in cfg.evaluation.wf_seeds):   # else: a seed was added, backtest again
+            return f[[c for c in f.columns if not c.startswith('agent_seed')] + [f'agent_seed{s}' for s in cfg.evaluation.wf_seeds]]
     cols = {}
     for n, seed in enumerate(cfg.evaluation.wf_seeds):
         model_dir = wdir/f"seed{seed}"
@@ -98,11 +101,28 @@ def _window_returns(cfg, w, df, data_path, out:Path, progress:bool) -> pd.DataFr
     trades.to_csv(wdir/'trades.csv', index=False); frame.to_csv(cache)
     return frame
 
+WF_IDENTITY = ('wf_start', 'wf_train_months', 'wf_valid_months', 'wf_test_months', 'wf_step_months', 'wf_timesteps')
+
+def _identity(cfg:RunConfig, data_path) -> dict:
+    "What a cached window depends on: the whole config but the non-walk-forward evaluation keys, seeds and the end date."
+    d = config_to_dict(cfg); d['data']['paths'] = [str(data_path)]
+    d['evaluation'] = {k: d['evaluation'][k] for k in WF_IDENTITY}
+    return d
+
+def _check_cache(cfg:RunConfig, out:Path, data_path):
+    "Refuse to mix windows of two configurations in one folder (the cache would silently reuse the other's)."
+    stamp = out/'walk_forward_config.yaml'
+    if stamp.exists():
+        if _identity(load_config(stamp), data_path) != _identity(cfg, data_path):
+            raise RiskrlError(f"{out}: holds a walk-forward of another configuration ({stamp.name} differs); use another folder")
+    else: save_config(cfg, stamp)
+
 def walk_forward(cfg:RunConfig, out_dir, data_path=None, progress:bool=True) -> dict:
     "Run every window of `cfg.evaluation` on `data_path` (default: the config's first file); write tables and returns to `out_dir`."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     df = load_candles(data_path) if data_path else load_frames(cfg)[0]
     data_path = df.attrs.get('path', data_path)
+    _check_cache(cfg, out, data_path)
     windows = walk_forward_windows(cfg.evaluation)
     ppy = periods_per_year(df.attrs.get('interval_seconds', 3600.0))
     frames, rows = [], []
@@ -129,7 +149,9 @@ def window_table(per_window:pd.DataFrame, metric:str='total_return') -> pd.DataF
     t = per_window.pivot_table(index=['window', 'test_start', 'test_end'], columns='policy', values=metric, sort=False)
     seeds = [c for c in t.columns if c.startswith('agent_seed')]
     t.insert(0, 'agent', t[seeds].mean(axis=1))
-    rules = [c for c in t.columns if c in RULES]
+    rules = [c for c in RULES if c in t.columns]
+    t = t[['agent', *seeds, *rules, *[c for c in t.columns if c not in ('agent', 'oracle', *seeds, *rules)],
+           *(['oracle'] if 'oracle' in t.columns else [])]]
     if rules: t['agent_minus_best_rule'] = t['agent'] - t[rules].max(axis=1)
     return t
 
