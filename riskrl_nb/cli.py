@@ -126,10 +126,10 @@ subcommand('train', 'train a risk manager')(_train)
 
 # %% ../nbs/12_cli.ipynb #ba880ab5
 def _evaluate(args):
+    if getattr(args, 'monte_carlo', 0) < 0: raise RiskrlError(f"--monte-carlo: the number of resamples must be positive, got {args.monte_carlo}")
     from riskrl_nb.evaluation import evaluate
     from riskrl_nb.report import format_table
     options = {k: v for k, v in vars(args).items() if k not in ('_fn', 'command')}   # extra options reach the evaluation sections
-    if getattr(args, 'monte_carlo', 0) < 0: raise RiskrlError(f"--monte-carlo: the number of resamples must be positive, got {args.monte_carlo}")
     m = evaluate(args.model, args.data, args.out, args.start, args.end, options=options)
     print(format_table(m))
     for name, d in (m.get('diagnostics') or {}).items():   # the degenerate-policy detector
