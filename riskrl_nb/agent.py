@@ -119,6 +119,11 @@ class AgentPolicy(ExitPolicy):
         self.builder.reset(sim.env.initial_equity)
         self.actions = []
 
+    def on_signal(self, sim, i, side):   # the run's sizing rule (`cfg.sizing`, riskrl_nb.sizing) sizes every entry
+        if self.cfg.sizing.rule == 'fixed': return None
+        if getattr(self, '_sizer', None) is None: from riskrl_nb.sizing import Sizer; self._sizer = Sizer(self.cfg.sizing, self.cfg.env)
+        return self._sizer.entry_order(sim, i, side)
+
     def decide(self, sim, i):
         obs = self.builder.observe(sim, i)
         mask = ObservationBuilder.masks(sim, i)

@@ -178,10 +178,11 @@ class Simulation:
         self.trades, self.fees_paid = [], 0.0
         self._trade = None
         self.n_decisions = 0
+        self._liq_key = None
         return self
 
     @property
-    def side(self) -> int: return int(self.units > 0) - int(self.units < 0)
+    def side(self) -> int: return 1 if self.units > 0 else (-1 if self.units < 0 else 0)
     @property
     def in_position(self) -> bool: return self.units != 0.0
 
@@ -192,9 +193,12 @@ class Simulation:
     def liquidation_equity(self, i:int) -> float:
         "Equity if the whole position were sold at bar i's close with market costs."
         if not self.in_position: return self.cash
+        key = (i, self.cash, self.units)
+        if key == self._liq_key: return self._liq_value   # asked several times per decision (observation, masks, reward)
         price = self.costs.taker_price(i, self.market.close[i], -self.side, abs(self.units) * self.market.close[i])
         value = abs(self.units) * price
-        return self.cash + self.side * value - self.costs.fee(value)
+        self._liq_key, self._liq_value = key, self.cash + self.side * value - self.costs.fee(value)
+        return self._liq_value
 
     def bars_held(self, i:int) -> int:
         "Bars since the entry fill, counting the entry bar (1 at the entry bar's close)."
