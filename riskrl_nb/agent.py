@@ -176,8 +176,13 @@ def _validation_callback(prepared, cfg, masked, out:Path, log:list, on_validatio
 # %% ../nbs/07_agent.ipynb #b57328ae
 def make_train_env(cfg:RunConfig, train_sets:list):
     "The vectorised training environment: `n_envs` copies of `PositionRiskEnv` over the training periods."
-    from stable_baselines3.common.vec_env import DummyVecEnv
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
     from stable_baselines3.common.monitor import Monitor
+    if cfg.env.batched:   # all n_envs accounts in one compiled step (riskrl_nb.vec_env), same rules and rewards
+        from riskrl_nb.vec_env import BatchedPositionEnv
+        vec = VecMonitor(BatchedPositionEnv([p.data for p in train_sets], [p.periods['train'] for p in train_sets], cfg, cfg.train.n_envs))
+        vec.seed(cfg.train.seed)
+        return vec
     def make_env(rank):
         def _f():
             env = PositionRiskEnv([p.data for p in train_sets], [p.periods['train'] for p in train_sets], cfg)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import hashlib, inspect, math, os, time
 import numpy as np
 import gymnasium as gym
+import numba
 from gymnasium import spaces
-from numba import njit
+from numba import njit, prange, types
+from numba.experimental import structref
 from numba.core import caching as _numba_caching
 from stable_baselines3.common.vec_env import VecEnv
 from .core import RunConfig, RiskrlError
@@ -29,10 +31,12 @@ __all__ = ['OPEN', 'HIGH', 'LOW', 'CLOSE', 'SIGMA', 'VALUE', 'FUNDING', 'SIZE_LO
            'P_KEL_FLOOR', 'P_KEL_CAP', 'P_KEL_WIN', 'P_LOOKBACK', 'P_SPACE', 'P_AUTORESET', 'N_P', 'SIZING_FIXED',
            'SIZING_ARRAYS', 'SIZING_KELLY', 'SPACE_DISCRETE3', 'SPACE_MULTIDISCRETE', 'SPACE_BOX', 'O_REWARD',
            'O_TERMINATED', 'O_TRUNCATED', 'O_INVALID', 'O_BEFORE', 'O_AFTER', 'O_PEAK', 'O_CLOSED', 'O_TRADE_RET',
-           'O_BARS', 'O_HELD', 'O_FEES', 'O_ACTION', 'N_OUT', 'L_ENTRY', 'L_EXIT', 'L_SIDE', 'L_SIZE', 'L_ENTRY_PRICE',
-           'L_EXIT_PRICE', 'L_RETURN', 'L_FEES', 'L_FUNDING', 'L_REASON', 'L_UNITS', 'N_LOG_COLS', 'REASONS', 'R_ENTRY',
-           'R_TP', 'R_SL', 'R_HORIZON', 'R_END', 'R_LIQ', 'reset_kernel', 'step_kernel', 'masks_kernel', 'batch_arrays',
-           'kernel_params', 'BatchedPositionEnv', 'FastPositionEnv', 'compare_with_reference']
+           'O_BARS', 'O_HELD', 'O_FEES', 'O_ACTION', 'A_0', 'A_1', 'N_IO', 'L_ENTRY', 'L_EXIT', 'L_SIDE', 'L_SIZE',
+           'L_ENTRY_PRICE', 'L_EXIT_PRICE', 'L_RETURN', 'L_FEES', 'L_FUNDING', 'L_REASON', 'L_UNITS', 'N_LOG_COLS',
+           'REASONS', 'R_ENTRY', 'R_TP', 'R_SL', 'R_HORIZON', 'R_END', 'R_LIQ', 'STATE_TYPE', 'NO_INFO',
+           'KernelStateType', 'KernelState', 'new_state', 'reset_kernel', 'step_kernel', 'step_single',
+           'step_kernel_parallel', 'masks_kernel', 'batch_arrays', 'kernel_params', 'ReadOnlyInfo',
+           'BatchedPositionEnv', 'FastPositionEnv', 'compare_with_reference']
 
 # %% ../nbs/05a_vec_env.ipynb #0c9b2944
 # mk columns (per bar)
@@ -52,10 +56,10 @@ N_ST = 18
 N_P = 27
 SIZING_FIXED, SIZING_ARRAYS, SIZING_KELLY = 0, 1, 2
 SPACE_DISCRETE3, SPACE_MULTIDISCRETE, SPACE_BOX = 0, 1, 2
-# out columns (per account): reward, terminated, truncated, invalid action, then the StepOutcome fields
+# io rows (one column per account): reward, terminated, truncated, invalid action, the StepOutcome fields; the action
 (O_REWARD, O_TERMINATED, O_TRUNCATED, O_INVALID, O_BEFORE, O_AFTER, O_PEAK, O_CLOSED, O_TRADE_RET, O_BARS, O_HELD,
- O_FEES, O_ACTION) = range(13)
-N_OUT = 13
+ O_FEES, O_ACTION, A_0, A_1) = range(15)
+N_IO = 15
 # trade log columns and exit reasons
 (L_ENTRY, L_EXIT, L_SIDE, L_SIZE, L_ENTRY_PRICE, L_EXIT_PRICE, L_RETURN, L_FEES, L_FUNDING, L_REASON, L_UNITS) = range(11)
 N_LOG_COLS = 11
@@ -100,10 +104,11 @@ def _close_trade(e, g, reason, fs, st, P, kr, log):
         row[L_EXIT_PRICE] = fs[e, T_XV] / fs[e, T_XU]; row[L_RETURN] = ret; row[L_FEES] = fs[e, T_FEES]
         row[L_FUNDING] = fs[e, T_FUND]; row[L_REASON] = reason; row[L_UNITS] = fs[e, T_EU]
         st[e, N_LOG] = n + 1
-    if kr.shape[1] > 0:   # the Kelly rule's window of past trade returns (a ring)
+    w = kr.shape[1] // 2
+    if w > 0:   # the Kelly rule's window of past trade returns: a ring in kr[e, :w]
         kr[e, st[e, KEL_POS]] = ret
-        st[e, KEL_POS] = (st[e, KEL_POS] + 1) % kr.shape[1]
-        st[e, KEL_N] = min(st[e, KEL_N] + 1, kr.shape[1])
+        st[e, KEL_POS] = (st[e, KEL_POS] + 1) % w
+        st[e, KEL_N] = min(st[e, KEL_N] + 1, w)
     fs[e, LAST_RET] = ret
     st[e, N_TRADES] += 1
     st[e, ENTRY_BAR] = -1
@@ -183,18 +188,18 @@ def _bar(e, g, mk, fs, st, P, kr, log):
         fs[e, CASH] -= f; fs[e, T_FUND] += f
 
 @njit
-def _entry_size(e, g, side, mk, fs, st, P, kr, tmp):
+def _entry_size(e, g, side, mk, fs, st, P, kr):
     mode = P[P_SIZING]
     if mode == SIZING_FIXED: return P[P_POS_SIZE]
-    if mode == SIZING_KELLY:   # the last trades in the order they closed (as Simulation's list)
-        n, w = st[e, KEL_N], kr.shape[1]
-        for k in range(n): tmp[k] = kr[e, (st[e, KEL_POS] - n + k) % w]
-        return min(_kelly_size(tmp[:n], P[P_KEL_FRAC], P[P_KEL_MIN], P[P_KEL_FLOOR], P[P_KEL_CAP]), P[P_KEL_CAP])
+    if mode == SIZING_KELLY:   # the last trades in the order they closed (as Simulation's list), in kr[e, w:]
+        n, w = st[e, KEL_N], kr.shape[1] // 2
+        for k in range(n): kr[e, w + k] = kr[e, (st[e, KEL_POS] - n + k) % w]
+        return min(_kelly_size(kr[e, w:w + n], P[P_KEL_FRAC], P[P_KEL_MIN], P[P_KEL_FLOOR], P[P_KEL_CAP]), P[P_KEL_CAP])
     s = mk[g, SIZE_LONG] if side > 0 else mk[g, SIZE_SHORT]
     return 0.0 if math.isnan(s) else s
 
 @njit
-def _advance(e, mk, bars, fs, st, P, kr, log, tmp):
+def _advance(e, mk, bars, fs, st, P, kr, log):
     "Run account e to its next decision bar (returned), or -1 at the end of its window."
     end = st[e, END]
     while st[e, I] < end:
@@ -217,7 +222,7 @@ def _advance(e, mk, bars, fs, st, P, kr, log, tmp):
         if bars[g, 0] != 0 and g < end - 1:
             side = bars[g, 0]
             st[e, PEN] = 1; st[e, PEN_SIDE] = side
-            fs[e, PEN_SIZE] = _entry_size(e, g, side, mk, fs, st, P, kr, tmp)
+            fs[e, PEN_SIZE] = _entry_size(e, g, side, mk, fs, st, P, kr)
             fs[e, PEN_STOPD] = mk[g, STOP_DIST] if P[P_SIZING] == SIZING_ARRAYS else math.nan
     return -1
 
@@ -231,17 +236,17 @@ def _liq_equity(e, g, mk, fs, P):
     return fs[e, CASH] + s * value - abs(value) * P[P_FEE]
 
 @njit
-def _unrealised(e, g, mk, fs, st, P):
-    if st[e, ENTRY_BAR] < 0: return 0.0
-    return (_liq_equity(e, g, mk, fs, P) - fs[e, T_EQB]) / fs[e, T_EV]
+def _upnl_from(e, liq, fs, st):
+    "Unrealised net return of account e's trade given its liquidation equity `liq` (as `Simulation.unrealised_return`)."
+    return (liq - fs[e, T_EQB]) / fs[e, T_EV] if st[e, ENTRY_BAR] >= 0 else 0.0
 
 @njit
-def _observe(e, g, mk, feats, fs, st, P, obs):
-    upnl = _unrealised(e, g, mk, fs, st, P)
+def _observe(e, g, liq, mk, feats, fs, st, P, obs):
+    "Write account e's observation at decision bar g, whose liquidation equity is `liq` (as `ObservationBuilder.observe`)."
+    upnl = _upnl_from(e, liq, fs, st)
     if st[e, ENTRY_BAR] != st[e, B_TRADE]:
         st[e, B_TRADE] = st[e, ENTRY_BAR]; fs[e, B_BEST] = upnl
     fs[e, B_BEST] = max(fs[e, B_BEST], upnl)
-    liq = _liq_equity(e, g, mk, fs, P)
     fs[e, B_PEAK] = max(fs[e, B_PEAK], liq)
     lookback, nf, clip = int(P[P_LOOKBACK]), feats.shape[1], P[P_CLIP]
     k = 0
@@ -258,7 +263,7 @@ def _observe(e, g, mk, feats, fs, st, P, obs):
 
 @njit
 def _masks_profit(e, mk, fs, st, P):
-    return _unrealised(e, st[e, DEC], mk, fs, st, P) > 0
+    return _upnl_from(e, fs[e, EQUITY], fs, st) > 0   # EQUITY is the liquidation equity at the decision bar
 
 @njit
 def _reset_account(e, ds_k, start, end, ds, fs, st, P, kr):
@@ -273,101 +278,152 @@ def _seed(seed):
     np.random.seed(seed)
 
 @njit
-def _reset_one(e, opt, mk, bars, feats, ds, dsf, fs, st, P, kr, log, tmp, obs):
-    "Reset account e (a random window unless opt = (dataset, start, end) is given); False if no decision was found."
-    g = -1
+def _reset_one(e, k_opt, a_opt, b_opt, mk, bars, feats, ds, fs, st, P, kr, log, obs):
+    "Reset account e: a random window unless a dataset (k_opt) and a window (a_opt, b_opt) are given; False if no decision."
+    g, cum = -1, P[N_P:]
     for attempt in range(20):
-        if opt[e, 0] >= 0: k = opt[e, 0]
+        if k_opt >= 0: k = k_opt
         else:
             u, k = np.random.random(), 0
-            while k < len(dsf) - 1 and dsf[k] < u: k += 1
+            while k < len(cum) - 1 and cum[k] < u: k += 1
         s, t = ds[k, 0], ds[k, 1]
-        if opt[e, 1] >= 0: a, b = opt[e, 1], opt[e, 2]
+        if a_opt >= 0: a, b = a_opt, b_opt
         elif P[P_RANDOM] == 0 or t - s <= P[P_EPISODE]: a, b = s, t
         else:
             a = s + np.random.randint(0, t - int(P[P_EPISODE]) - s); b = a + int(P[P_EPISODE])
         _reset_account(e, k, a, b, ds, fs, st, P, kr)
-        g = _advance(e, mk, bars, fs, st, P, kr, log, tmp)
+        g = _advance(e, mk, bars, fs, st, P, kr, log)
         if g >= 0: break
-        if opt[e, 1] >= 0 or P[P_RANDOM] == 0: break
+        if a_opt >= 0 or P[P_RANDOM] == 0: break
     st[e, DEC] = g
     if g < 0: return False
     fs[e, EQUITY] = _liq_equity(e, g, mk, fs, P)
     fs[e, PEAK] = max(P[P_EQUITY], fs[e, EQUITY])
-    _observe(e, g, mk, feats, fs, st, P, obs)
+    _observe(e, g, fs[e, EQUITY], mk, feats, fs, st, P, obs)
     return True
 
+@structref.register
+class KernelStateType(types.StructRef):
+    def preprocess_fields(self, fields): return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+class KernelState(structref.StructRefProxy):
+    "The kernel's arrays as one numba struct: one argument per call (numba's call cost grows with each array argument)."
+
+structref.define_boxing(KernelStateType, KernelState)
+_F2, _I2, _S2 = types.float64[:, ::1], types.int64[:, ::1], types.float32[:, ::1]
+STATE_TYPE = KernelStateType([('mk', _F2), ('fs', _F2), ('P', types.float64[::1]), ('kr', _F2), ('log', types.float64[:, :, ::1]),
+                              ('io', _F2), ('bars', _I2), ('ds', _I2), ('st', _I2), ('feats', _S2), ('obs2', types.float32[:, :, ::1])])
+
 @njit(cache=True)
-def reset_kernel(opt, mk, bars, feats, ds, dsf, fs, st, P, kr, log, tmp, obs):
-    "Reset every account; returns the index of one that found no decision, or -1."
+def new_state(mk, fs, P, kr, log, io, bars, ds, st, feats, obs2):
+    "A `KernelState` holding (not copying) these arrays."
+    s = structref.new(STATE_TYPE)
+    s.mk = mk; s.fs = fs; s.P = P; s.kr = kr; s.log = log; s.io = io; s.bars = bars; s.ds = ds; s.st = st
+    s.feats = feats; s.obs2 = obs2
+    return s
+
+@njit(cache=True)
+def reset_kernel(s, opt):
+    "Reset every account (opt: dataset, start, end per account, -1 = random); returns one that found no decision, or -1."
+    mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
     for e in range(fs.shape[0]):
-        if not _reset_one(e, opt, mk, bars, feats, ds, dsf, fs, st, P, kr, log, tmp, obs): return e
+        if not _reset_one(e, opt[e, 0], opt[e, 1], opt[e, 2], mk, bars, feats, ds, fs, st, P, kr, log, obs2[0]): return e
     return -1
 
-@njit(cache=True)
-def step_kernel(act, mk, bars, feats, ds, dsf, fs, st, P, kr, log, tmp, obs, term_obs, out, no_opt):
-    "Apply one action per account, advance each to its next decision, write rewards, flags and observations."
+@njit
+def _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs, term, io):
+    "Apply account e's action, advance it to its next decision, write its outputs; True when its episode ended."
     space = P[P_SPACE]
-    for e in range(fs.shape[0]):
-        g0 = st[e, DEC]
-        o = out[e]
-        # ----- the action as a decision (action_to_decision), then Simulation.apply -----
-        target_units, has_target, reason, valid = 0.0, False, -1, True
-        units, close = fs[e, UNITS], mk[g0, CLOSE]
-        upnl = _unrealised(e, g0, mk, fs, st, P)
-        if space == SPACE_BOX:
-            target = (min(max(act[e, 0], -1.0), 1.0) + 1) / 2 * P[P_MAX_LEV]
-            mark = fs[e, CASH] + units * close
-            current = abs(units) * close / max(mark, 1e-12)
-            if abs(target - current) >= P[P_DEADBAND]:
-                size = min(max(target, 0.0), P[P_MAX_LEV])
-                target_units, has_target = _side(fs, e) * size * mark / close, True
-        else:
-            a = int(act[e, 0]); pct = 100 if space == SPACE_DISCRETE3 else int(act[e, 1])
-            if a != 0:
-                allowed = (upnl > 0) if a == 1 else not (upnl > 0)
-                if not allowed: valid = False
-                elif pct > 0:
-                    cf = pct / 100
-                    target_units, has_target, reason = units * (1 - min(cf, 1.0)), True, (R_TP if a == 1 else R_SL)
-        if has_target and units != 0.0 and abs(target_units - units) > 1e-9 * max(abs(target_units), abs(units)):
-            st[e, PEX] = 1; fs[e, PEX_UNITS] = target_units
-            st[e, PEX_REASON] = reason if reason >= 0 else (R_TP if upnl > 0 else R_SL)
-        # ----- advance to the next decision -----
-        fees0, trades0, before = fs[e, FEES_PAID], st[e, N_TRADES], fs[e, EQUITY]
-        g = _advance(e, mk, bars, fs, st, P, kr, log, tmp)
-        truncated = g < 0
-        after = fs[e, CASH] if truncated else _liq_equity(e, g, mk, fs, P)
-        fs[e, EQUITY] = after
-        fs[e, PEAK] = max(fs[e, PEAK], after)
-        closed = st[e, N_TRADES] > trades0
-        drawdown = 1 - after / fs[e, PEAK] if fs[e, PEAK] > 0 else 0.0
-        o[O_REWARD] = P[P_SCALE] * (math.log(max(after, 1e-12) / max(before, 1e-12))
+    g0 = st[e, DEC]
+    # ----- the action as a decision (action_to_decision), then Simulation.apply -----
+    target_units, has_target, reason, valid = 0.0, False, -1, True
+    units, close = fs[e, UNITS], mk[g0, CLOSE]
+    upnl = _upnl_from(e, fs[e, EQUITY], fs, st)   # EQUITY: the liquidation equity at the decision bar g0
+    if space == SPACE_BOX:
+        target = (min(max(io[A_0, e], -1.0), 1.0) + 1) / 2 * P[P_MAX_LEV]
+        mark = fs[e, CASH] + units * close
+        current = abs(units) * close / max(mark, 1e-12)
+        if abs(target - current) >= P[P_DEADBAND]:
+            size = min(max(target, 0.0), P[P_MAX_LEV])
+            target_units, has_target = _side(fs, e) * size * mark / close, True
+    else:
+        a = int(io[A_0, e]); pct = 100 if space == SPACE_DISCRETE3 else int(io[A_1, e])
+        if a != 0:
+            allowed = (upnl > 0) if a == 1 else not (upnl > 0)
+            if not allowed: valid = False
+            elif pct > 0:
+                cf = pct / 100
+                target_units, has_target, reason = units * (1 - min(cf, 1.0)), True, (R_TP if a == 1 else R_SL)
+    if has_target and units != 0.0 and abs(target_units - units) > 1e-9 * max(abs(target_units), abs(units)):
+        st[e, PEX] = 1; fs[e, PEX_UNITS] = target_units
+        st[e, PEX_REASON] = reason if reason >= 0 else (R_TP if upnl > 0 else R_SL)
+    # ----- advance to the next decision, then the reward (return_drawdown) and the flags -----
+    fees0, trades0, before = fs[e, FEES_PAID], st[e, N_TRADES], fs[e, EQUITY]
+    g = _advance(e, mk, bars, fs, st, P, kr, log)
+    truncated = g < 0
+    after = fs[e, CASH] if truncated else _liq_equity(e, g, mk, fs, P)
+    fs[e, EQUITY] = after
+    fs[e, PEAK] = max(fs[e, PEAK], after)
+    closed = st[e, N_TRADES] > trades0
+    drawdown = 1 - after / fs[e, PEAK] if fs[e, PEAK] > 0 else 0.0
+    io[O_REWARD, e] = P[P_SCALE] * (math.log(max(after, 1e-12) / max(before, 1e-12))
                                     - P[P_PENALTY] * max(0.0, drawdown - P[P_MAX_DD]))
-        terminated = after < 0.1 * P[P_EQUITY]
-        o[O_TERMINATED] = 1.0 if (terminated and not truncated) else 0.0
-        o[O_TRUNCATED] = 1.0 if truncated else 0.0
-        o[O_INVALID] = 0.0 if valid else 1.0
-        o[O_BEFORE], o[O_AFTER], o[O_PEAK] = before, after, fs[e, PEAK]
-        o[O_CLOSED] = 1.0 if closed else 0.0
-        o[O_TRADE_RET] = fs[e, LAST_RET] if closed else 0.0
-        o[O_BARS] = (st[e, END] if truncated else g) - g0
-        o[O_HELD] = 0 if truncated else g - st[e, ENTRY_BAR] + 1
-        o[O_FEES] = fs[e, FEES_PAID] - fees0
-        o[O_ACTION] = 0 if space == SPACE_BOX else int(act[e, 0])
-        if truncated:
-            st[e, DEC] = st[e, END] - 1
-            obs[e, :] = 0
-        else:
-            st[e, DEC] = g
-            _observe(e, g, mk, feats, fs, st, P, obs)
-        if (terminated or truncated) and P[P_AUTORESET] != 0:
-            term_obs[e, :] = obs[e, :]
-            _reset_one(e, no_opt, mk, bars, feats, ds, dsf, fs, st, P, kr, log, tmp, obs)
+    terminated = after < 0.1 * P[P_EQUITY]
+    io[O_TERMINATED, e] = 1.0 if (terminated and not truncated) else 0.0
+    io[O_TRUNCATED, e] = 1.0 if truncated else 0.0
+    io[O_INVALID, e] = 0.0 if valid else 1.0
+    io[O_BEFORE, e], io[O_AFTER, e], io[O_PEAK, e] = before, after, fs[e, PEAK]
+    io[O_CLOSED, e] = 1.0 if closed else 0.0
+    io[O_TRADE_RET, e] = fs[e, LAST_RET] if closed else 0.0
+    io[O_BARS, e] = (st[e, END] if truncated else g) - g0
+    io[O_HELD, e] = 0 if truncated else g - st[e, ENTRY_BAR] + 1
+    io[O_FEES, e] = fs[e, FEES_PAID] - fees0
+    io[O_ACTION, e] = 0 if space == SPACE_BOX else int(io[A_0, e])
+    if truncated:
+        st[e, DEC] = st[e, END] - 1
+        obs[e, :] = 0
+    else:
+        st[e, DEC] = g
+        _observe(e, g, after, mk, feats, fs, st, P, obs)
+    if terminated or truncated:
+        term[e, :] = obs[e, :]
+        return True
+    return False
 
 @njit(cache=True)
-def masks_kernel(mk, fs, st, P, masks):
+def step_kernel(s):
+    "One step of every account; ended episodes restart at once when P_AUTORESET. Returns the resets that found no decision."
+    mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
+    failed = 0
+    for e in range(fs.shape[0]):
+        if _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs2[0], obs2[1], io) and P[P_AUTORESET] != 0:
+            failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, obs2[0])
+    return failed
+
+@njit(cache=True)
+def step_single(s, a0, a1):
+    "One step of account 0 with action (a0, a1): (reward, 0 running / 1 terminated / 2 truncated); no reset."
+    io = s.io
+    io[A_0, 0], io[A_1, 0] = a0, a1
+    _step_one(0, s.mk, s.bars, s.feats, s.fs, s.st, s.P, s.kr, s.log, s.obs2[0], s.obs2[1], io)
+    return io[O_REWARD, 0], io[O_TERMINATED, 0] + 2 * io[O_TRUNCATED, 0]
+
+@njit(cache=True, parallel=True)
+def step_kernel_parallel(s, ended):
+    "`step_kernel` on all cores: accounts are independent; resets (random windows) run after, in order, for reproducibility."
+    mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
+    for e in prange(fs.shape[0]):
+        ended[e] = _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs2[0], obs2[1], io)
+    failed = 0
+    if P[P_AUTORESET] != 0:
+        for e in range(fs.shape[0]):
+            if ended[e]: failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, obs2[0])
+    return failed
+
+@njit(cache=True)
+def masks_kernel(s, masks):
     "Valid actions of every account at its current decision: hold; close_tp in profit; close_sl otherwise."
+    mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
     for e in range(fs.shape[0]):
         profit = _masks_profit(e, mk, fs, st, P)
         masks[e, 0] = True; masks[e, 1] = profit; masks[e, 2] = not profit
@@ -404,10 +460,12 @@ def batch_arrays(datasets:list, periods:list, cfg:RunConfig, sizer:Sizer|None=No
     lengths = (ds[:, 1] - ds[:, 0]).astype(float)
     return dict(mk=mk, bars=bars, feats=feats, ds=ds, dsf=np.cumsum(lengths / lengths.sum()))
 
-def kernel_params(cfg:RunConfig, reward, sizer:Sizer|None, random_windows:bool, episode_bars:int, autoreset:bool) -> np.ndarray:
-    "The parameter vector `P` of the kernel."
+def kernel_params(cfg:RunConfig, reward, sizer:Sizer|None, random_windows:bool, episode_bars:int, autoreset:bool,
+                  dataset_weights:np.ndarray) -> np.ndarray:
+    "The parameter vector `P` of the kernel, followed by the datasets' cumulative weights."
     c, env = cfg.costs, cfg.env
-    P = np.zeros(N_P)
+    P = np.zeros(N_P + len(dataset_weights))
+    P[N_P:] = dataset_weights
     P[P_EQUITY], P[P_POS_SIZE], P[P_MAX_LEV], P[P_MAX_VALUE] = env.initial_equity, env.position_size, env.max_leverage, env.max_position_value
     P[P_MM], P[P_MAX_HOLD], P[P_FEE], P[P_MAKER] = env.maintenance_margin, env.max_holding_bars, c.fee_rate, c.maker_fee_rate
     P[P_ADVERSE], P[P_IMPACT], P[P_HAS_FUNDING] = c.spread_bps / 2e4 + c.slippage_bps / 1e4, c.impact_coef, float(bool(c.funding_rate_8h))
@@ -424,35 +482,42 @@ def kernel_params(cfg:RunConfig, reward, sizer:Sizer|None, random_windows:bool, 
     return P
 
 # %% ../nbs/05a_vec_env.ipynb #882aa38c
+class ReadOnlyInfo(dict):
+    "An empty info dict shared by every account with nothing to report: reading works, writing raises."
+    def _refuse(self, *a, **k): raise TypeError("this info dict is shared by the accounts with nothing to report: copy it first")
+    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = __ior__ = _refuse
+
+NO_INFO = ReadOnlyInfo()
+
+# %% ../nbs/05a_vec_env.ipynb #1e49d06d
 class BatchedPositionEnv(VecEnv):
     "N position-management accounts stepped in one compiled call (SB3 `VecEnv`); same rules as `PositionRiskEnv`."
     def __init__(self, data:MarketData|list, period:tuple|list|None=None, cfg:RunConfig=RunConfig(), n_envs:int=64,
-                 random_windows:bool=True, episode_bars:int|None=None, trade_log:int=0, autoreset:bool=True):
+                 random_windows:bool=True, episode_bars:int|None=None, trade_log:int=0, autoreset:bool=True,
+                 parallel:bool=False):
         self.datasets = data if isinstance(data, list) else [data]
         self.periods = period if isinstance(period, list) else [period or (0, len(d.market)) for d in self.datasets]
         if len(self.periods) != len(self.datasets): raise RiskrlError("one period per dataset is needed")
-        widths = {np.asarray(d.features).shape[1] for d in self.datasets}
-        if len(widths) != 1: raise RiskrlError("all datasets need the same features")
+        if len({np.asarray(d.features).shape[1] for d in self.datasets}) != 1: raise RiskrlError("all datasets need the same features")
         self.cfg, n = cfg, int(n_envs)
         self.sizer = Sizer(cfg.sizing, cfg.env) if cfg.sizing.rule != 'fixed' else None
         self.reward_fn = make_reward(cfg.reward)
         self.native_reward = type(self.reward_fn) is ReturnDrawdownReward
         self._rewards = None if self.native_reward else [make_reward(cfg.reward) for _ in range(n)]
         a = batch_arrays(self.datasets, self.periods, cfg, self.sizer)
-        self.P = kernel_params(cfg, self.reward_fn, self.sizer, random_windows, episode_bars or cfg.env.episode_bars, autoreset)
-        lookback = int(self.P[P_LOOKBACK])
-        n_obs = lookback * a['feats'].shape[1] + len(POSITION_FEATURES)
+        self.P = kernel_params(cfg, self.reward_fn, self.sizer, random_windows, episode_bars or cfg.env.episode_bars,
+                               autoreset, a['dsf'])
+        n_obs = int(self.P[P_LOOKBACK]) * a['feats'].shape[1] + len(POSITION_FEATURES)
         w = int(cfg.sizing.kelly_window) if self.P[P_SIZING] == SIZING_KELLY else 0
-        self.fs, self.st = np.zeros((n, N_FS)), np.zeros((n, N_ST), dtype=np.int64)
-        self.kr, self.tmp = np.zeros((n, w)), np.zeros(max(w, 1))
-        self.log = np.zeros((n, int(trade_log), N_LOG_COLS))
-        self.obs, self.term_obs = np.zeros((n, n_obs), np.float32), np.zeros((n, n_obs), np.float32)
-        self.out, self.act = np.zeros((n, N_OUT)), np.zeros((n, 2))
-        self._no_opt = np.full((n, 3), -1, dtype=np.int64)
-        self._masks = np.zeros((n, 3), dtype=bool)
-        self._arrays = a
-        self._step_args = (self.act, a['mk'], a['bars'], a['feats'], a['ds'], a['dsf'], self.fs, self.st, self.P, self.kr,
-                           self.log, self.tmp, self.obs, self.term_obs, self.out, self._no_opt)
+        st = np.zeros((n, N_ST), dtype=np.int64)
+        st[:, ENTRY_BAR] = -1   # no trade until the first reset
+        self.fs, self.st, self.kr = np.zeros((n, N_FS)), st, np.zeros((n, 2 * w))   # kr: Kelly's ring of past returns + scratch
+        self.log, self.io = np.zeros((n, int(trade_log), N_LOG_COLS)), np.zeros((N_IO, n))
+        self.obs2 = np.zeros((2, n, n_obs), np.float32)                               # observations, terminal observations
+        self._ds = a['ds']
+        self.state = new_state(a['mk'], self.fs, self.P, self.kr, self.log, self.io, a['bars'], a['ds'], self.st, a['feats'], self.obs2)
+        self._masks, self._ended = np.zeros((n, 3), dtype=bool), np.zeros(n, dtype=np.bool_)
+        self.parallel = bool(parallel)   # threads pay off only on idle cores and large batches
         self.render_mode = None
         super().__init__(n, spaces.Box(-10.0, 10.0, (n_obs,), np.float32), make_action_space(cfg.env.action_space))
         self._actions = None
@@ -461,53 +526,53 @@ class BatchedPositionEnv(VecEnv):
     def reset(self):
         if self._seeds[0] is not None: _seed(int(self._seeds[0]))
         opt = self._options_array(self._options)
-        a = self._arrays
-        bad = reset_kernel(opt, a['mk'], a['bars'], a['feats'], a['ds'], a['dsf'], self.fs, self.st, self.P, self.kr,
-                           self.log, self.tmp, self.obs)
+        bad = reset_kernel(self.state, opt)
         if bad >= 0: raise RiskrlError("no entry signal in the environment's period: nothing to manage")
         if self._rewards is not None:
             for r in self._rewards: r.reset()
         self._reset_seeds(); self._reset_options()
-        return self.obs.copy()
+        return self.obs2[0].copy()
 
     def _options_array(self, options:list) -> np.ndarray:
         "Reset options per account (`dataset`, `start`, `end` in the dataset's bar numbers, as `PositionRiskEnv`) for the kernel."
-        opt = self._no_opt.copy()
+        opt = np.full((self.num_envs, 3), -1, dtype=np.int64)
         for e, o in enumerate(options):
             if not o: continue
             k = int(o.get('dataset', 0 if len(self.datasets) == 1 else -1))
             opt[e, 0] = k
             if 'start' in o:
                 if k < 0: raise RiskrlError("reset options with start/end need 'dataset' when there are several datasets")
-                off = self._arrays['ds'][k, 2]
+                off = self._ds[k, 2]
                 opt[e, 1], opt[e, 2] = int(o['start']) + off, int(o['end']) + off
         return opt
 
     def step_async(self, actions:np.ndarray): self._actions = actions
 
-    def step_wait(self):
-        space, act = self.P[P_SPACE], self.act
-        actions = np.asarray(self._actions)
-        if space == SPACE_MULTIDISCRETE: act[:, :2] = actions.reshape(self.num_envs, 2)
-        else: act[:, 0] = actions.reshape(self.num_envs, -1)[:, 0]
-        step_kernel(*self._step_args)
-        out = self.out
-        if self.st[:, DEC].min() < 0: raise RiskrlError("no entry signal in the environment's period: nothing to manage")
-        rewards = out[:, O_REWARD].astype(np.float32)
-        if self._rewards is not None: rewards = self._python_rewards(out)
-        done = out[:, O_TERMINATED] + out[:, O_TRUNCATED] > 0
-        infos = [{} for _ in range(self.num_envs)]
-        for e in np.flatnonzero(done):
-            infos[e]['terminal_observation'] = self.term_obs[e].copy()
-            infos[e]['TimeLimit.truncated'] = bool(out[e, O_TRUNCATED]) and not bool(out[e, O_TERMINATED])
-            if self._rewards is not None: self._rewards[e].reset()
-        return self.obs.copy(), rewards, done, infos
+    def _kernel_step(self):
+        failed = step_kernel_parallel(self.state, self._ended) if self.parallel else step_kernel(self.state)
+        if failed: raise RiskrlError("no entry signal in the environment's period: nothing to manage")
 
-    def _python_rewards(self, out) -> np.ndarray:
+    def step_wait(self):
+        io, actions = self.io, np.asarray(self._actions)
+        if self.P[P_SPACE] == SPACE_MULTIDISCRETE: io[A_0:A_1 + 1] = actions.reshape(self.num_envs, 2).T
+        else: io[A_0] = actions.reshape(self.num_envs, -1)[:, 0]
+        self._kernel_step()
+        rewards = io[O_REWARD].astype(np.float32) if self._rewards is None else self._python_rewards()
+        done = (io[O_TERMINATED] + io[O_TRUNCATED]) > 0
+        infos = [NO_INFO] * self.num_envs   # a thousand empty dicts per step would cost as much as the step itself
+        for e in np.flatnonzero(done):
+            infos[e] = {'terminal_observation': self.obs2[1, e].copy(),
+                        'TimeLimit.truncated': bool(io[O_TRUNCATED, e]) and not bool(io[O_TERMINATED, e])}
+            if self._rewards is not None: self._rewards[e].reset()
+        return self.obs2[0].copy(), rewards, done, infos
+
+    def _python_rewards(self) -> np.ndarray:
         "Rewards from a registered reward class, fed the same `StepOutcome` as `PositionRiskEnv` builds."
-        return np.array([self._rewards[e](StepOutcome(o[O_BEFORE], o[O_AFTER], o[O_PEAK], self.P[P_EQUITY], bool(o[O_CLOSED]),
-                                                      o[O_TRADE_RET], int(o[O_BARS]), int(o[O_HELD]), o[O_FEES], int(o[O_ACTION])))
-                         for e, o in enumerate(out)], dtype=np.float32)
+        o = self.io
+        return np.array([self._rewards[e](StepOutcome(o[O_BEFORE, e], o[O_AFTER, e], o[O_PEAK, e], self.P[P_EQUITY],
+                                                      bool(o[O_CLOSED, e]), o[O_TRADE_RET, e], int(o[O_BARS, e]), int(o[O_HELD, e]),
+                                                      o[O_FEES, e], int(o[O_ACTION, e])))
+                         for e in range(self.num_envs)], dtype=np.float32)
 
     def close(self): pass
 
@@ -529,7 +594,7 @@ class BatchedPositionEnv(VecEnv):
     # ----- the accounts -----
     def action_masks(self) -> np.ndarray:
         "Valid actions of every account at its current decision, (N, 3) (N, 104 for MultiDiscrete)."
-        masks_kernel(self._arrays['mk'], self.fs, self.st, self.P, self._masks)
+        masks_kernel(self.state, self._masks)
         if self.P[P_SPACE] == SPACE_MULTIDISCRETE: return np.concatenate([self._masks, np.ones((self.num_envs, 101), bool)], axis=1)
         return self._masks.copy()
 
@@ -538,7 +603,7 @@ class BatchedPositionEnv(VecEnv):
     @property
     def decision_bar(self) -> np.ndarray: return self.st[:, DEC] - self.st[:, OFF]
     @property
-    def invalid_action(self) -> np.ndarray: return self.out[:, O_INVALID] > 0
+    def invalid_action(self) -> np.ndarray: return self.io[O_INVALID] > 0
 
     def trades(self, e:int=0):
         "The closed trades of account e's current episode (up to `trade_log`), as `Simulation.trades_frame()`."
@@ -560,10 +625,12 @@ class FastPositionEnv(gym.Env):
     def __init__(self, data:MarketData|list, period:tuple|list|None=None, cfg:RunConfig=RunConfig(),
                  random_windows:bool=True, episode_bars:int|None=None, trade_log:int=0):
         super().__init__()
-        self.batch = BatchedPositionEnv(data, period, cfg, 1, random_windows, episode_bars, trade_log, autoreset=False)
-        self.observation_space, self.action_space = self.batch.observation_space, self.batch.action_space
-        self._space, self._args = self.batch.P[P_SPACE], self.batch._step_args
-        self._act, self._obs, self._out = self.batch.act[0], self.batch.obs[0], self.batch.out[0]
+        self.batch = b = BatchedPositionEnv(data, period, cfg, 1, random_windows, episode_bars, trade_log, autoreset=False, parallel=False)
+        self.observation_space, self.action_space = b.observation_space, b.action_space
+        self._space, self._state, self._py_reward = int(b.P[P_SPACE]), b.state, b._rewards is not None
+        self._out = memoryview(b.io).cast('B').cast('d')     # io has one column: row k is element k
+        self._obs = b.obs2[0, 0]
+        self._kernel = step_single
 
     def reset(self, *, seed:int|None=None, options:dict|None=None):
         super().reset(seed=seed)
@@ -574,16 +641,15 @@ class FastPositionEnv(gym.Env):
         return obs, dict(bar=int(b.decision_bar[0]), equity=float(b.fs[0, EQUITY]))
 
     def step(self, action):
-        if self._space == SPACE_MULTIDISCRETE: self._act[0], self._act[1] = action[0], action[1]
-        elif self._space == SPACE_BOX: self._act[0] = action[0]
-        else: self._act[0] = action
-        step_kernel(*self._args)
+        if self._space == SPACE_DISCRETE3: reward, status = self._kernel(self._state, float(action), 0.0)
+        else: reward, status = self._kernel(self._state, float(action[0]), float(action[1]) if self._space == SPACE_MULTIDISCRETE else 0.0)
+        if self._kernel is step_single:   # compiled (or loaded) by now: from here on, its entry point without type dispatch
+            self._kernel = step_single.overloads[(numba.typeof(self._state), types.float64, types.float64)].entry_point
         o = self._out
-        reward = float(o[O_REWARD]) if self.batch._rewards is None else float(self.batch._python_rewards(self.batch.out)[0])
-        if o[O_TERMINATED] or o[O_TRUNCATED]:
-            if self.batch._rewards is not None: self.batch._rewards[0].reset()
-        return (self._obs.copy(), reward, bool(o[O_TERMINATED]), bool(o[O_TRUNCATED]),
-                {'equity': o[O_AFTER], 'invalid_action': bool(o[O_INVALID])})
+        if self._py_reward:
+            reward = float(self.batch._python_rewards()[0])
+            if status: self.batch._rewards[0].reset()
+        return self._obs.copy(), reward, status == 1.0, status == 2.0, {'equity': o[O_AFTER], 'invalid_action': o[O_INVALID] != 0}
 
     def action_masks(self) -> np.ndarray: return self.batch.action_masks()[0]
 
