@@ -20,8 +20,9 @@ from .baselines import tune_baselines
 from .metrics import sharpe, sortino, calmar, total_return
 
 # %% auto #0
-__all__ = ['ALGOS', 'SELECT_METRICS', 'BUNDLE_FILES', 'AlgoSpec', 'register_algo', 'get_algo', 'Prepared', 'prepare_data',
-           'load_frames', 'AgentPolicy', 'validation_score', 'make_train_env', 'train', 'ModelBundle', 'load_bundle']
+__all__ = ['ALGOS', 'SELECT_METRICS', 'TRAIN_ENV_WRAPPERS', 'BUNDLE_FILES', 'AlgoSpec', 'register_algo', 'get_algo', 'Prepared',
+           'prepare_data', 'load_frames', 'AgentPolicy', 'validation_score', 'make_train_env', 'train', 'ModelBundle',
+           'load_bundle']
 
 # %% ../nbs/07_agent.ipynb #7f5c9005
 @dataclass
@@ -174,18 +175,26 @@ def _validation_callback(prepared, cfg, masked, out:Path, log:list, on_validatio
     return ValidationCallback()
 
 # %% ../nbs/07_agent.ipynb #b57328ae
+TRAIN_ENV_WRAPPERS = []   # fn(env, cfg, train_sets, rank) -> env; e.g. regime-balanced episode starts (riskrl_nb.regimes)
+
 def make_train_env(cfg:RunConfig, train_sets:list):
     "The vectorised training environment: `n_envs` copies of `PositionRiskEnv` over the training periods."
     from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
     from stable_baselines3.common.monitor import Monitor
-    if cfg.env.batched:   # all n_envs accounts in one compiled step (riskrl_nb.vec_env), same rules and rewards
+    load_plugins('training')   # modules that add env wrappers register them on import
+    if cfg.env.batched:   # all n_envs accounts in one compiled step (riskrl_nb.vec_env): same rules, rewards and masks
         from riskrl_nb.vec_env import BatchedPositionEnv
-        vec = VecMonitor(BatchedPositionEnv([p.data for p in train_sets], [p.periods['train'] for p in train_sets], cfg, cfg.train.n_envs))
+        data, periods = [p.data for p in train_sets], [p.periods['train'] for p in train_sets]
+        probe = PositionRiskEnv(data, periods, cfg)   # per-env wrappers cannot act inside the batched kernel
+        if any(wrap(probe, cfg, train_sets, 0) is not probe for wrap in TRAIN_ENV_WRAPPERS):
+            raise RiskrlError("env.batched: true cannot apply this config's training-env wrappers; set env.batched: false")
+        vec = VecMonitor(BatchedPositionEnv(data, periods, cfg, cfg.train.n_envs))
         vec.seed(cfg.train.seed)
         return vec
     def make_env(rank):
         def _f():
             env = PositionRiskEnv([p.data for p in train_sets], [p.periods['train'] for p in train_sets], cfg)
+            for wrap in TRAIN_ENV_WRAPPERS: env = wrap(env, cfg, train_sets, rank)
             env.reset(seed=cfg.train.seed + rank)
             return Monitor(env)
         return _f

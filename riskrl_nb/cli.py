@@ -31,6 +31,7 @@ COMMAND_MODULES = {   # commands defined in later notebooks: name -> (module tha
     'export': ('riskrl_nb.inference', 'export the policy for serving (ONNX, optional INT8)'),
     'serve': ('riskrl_nb.serving', 'run the decision service (HTTP, JSON)'),
     'audit': ('riskrl_nb.audit', 'verify the hash-chained audit trail of the service'),
+    'registry': ('riskrl_nb.rollout', 'model registry: add, list, set champion/challenger, promote'),
     'hpo': ('riskrl_nb.hpo', 'Optuna hyperparameter search on the validation period'),
     'experiments': ('riskrl_nb.experiments', 'run a grid of papermill experiments and aggregate their metrics'),
 }

@@ -68,8 +68,8 @@ class EntryConfig:
 # %% ../nbs/00_core.ipynb #dfa5fc72
 @dataclass
 class FeatureConfig:
-    "Which observation features the agent sees."
-    set: str = "basic"             # feature set name (see `riskrl_nb.features.FEATURE_SETS`)
+    "Which observation features the agent sees (the `rich` set's parameters are in `riskrl_nb.features_rich`)."
+    set: str = "basic"             # feature set name (see `riskrl_nb.features.FEATURE_SETS`): 'basic' or 'rich'
     return_windows: list = field(default_factory=lambda: [1, 4, 24])
     vol_windows: list = field(default_factory=lambda: [24, 168])
     atr_window: int = 14
@@ -77,6 +77,46 @@ class FeatureConfig:
     ema_windows: list = field(default_factory=lambda: [20, 100])
     volume_window: int = 24
     clip: float = 5.0              # z-scores are clipped to +-clip after scaling
+    # rich set: technical indicators (pandas-ta), all in bars
+    stoch_k: int = 14              # stochastic %K lookback
+    stoch_d: int = 3               # %D smoothing of %K
+    stoch_smooth: int = 3          # slow-stochastic smoothing
+    willr_window: int = 14         # Williams %R lookback
+    adx_window: int = 14           # ADX / directional movement
+    psar_af: float = 0.02          # parabolic SAR acceleration step
+    psar_max_af: float = 0.2       # parabolic SAR acceleration cap
+    ichimoku_tenkan: int = 9       # conversion line
+    ichimoku_kijun: int = 26       # base line (also the cloud's forward displacement)
+    ichimoku_senkou: int = 52      # leading span B
+    bb_window: int = 20            # Bollinger bands
+    bb_std: float = 2.0
+    keltner_window: int = 20       # Keltner channels (EMA +- mult * ATR)
+    keltner_mult: float = 2.0
+    obv_window: int = 24           # on-balance-volume flow: signed volume over the window / volume over the window
+    volume_roc_window: int = 24    # volume rate of change (of the window's mean volume)
+    vwap_anchor: str = "D"         # anchored VWAP resets each period: 'D' day, 'W' week (UTC)
+    vwap_window: int = 24          # rolling VWAP over this many bars
+    # rich set: microstructure proxies from OHLCV
+    micro_window: int = 24         # Roll / Corwin-Schultz spreads, Amihud, volume imbalance, money flow
+    amihud_z_window: int = 720     # Amihud illiquidity as a z-score against its own history (unit-free across coins)
+    bvc_sigma_window: int = 168    # bulk volume classification: volatility of returns used to classify volume
+    # rich set: regime features
+    vol_regime_windows: list = field(default_factory=lambda: [24, 720])  # short/long realised volatility ratio
+    vol_rank_window: int = 2160    # percentile of short realised volatility within this many bars (90 days hourly)
+    efficiency_window: int = 48    # Kaufman efficiency ratio (signed trend strength)
+    cycle_detrend: int = 48        # the cycle phase is measured on log price minus its EMA of this span
+    corr_windows: list = field(default_factory=lambda: [168, 720])  # rolling correlation with the peer basket
+    cross_assets: list = field(default_factory=list)  # bundled symbols or candle files forming the peer basket (the coin itself excluded); empty = none
+    # optional extra columns (funding, sentiment, on-chain, macro) joined by timestamp without look-ahead
+    extra_path: str | None = None  # CSV with a 'timestamp' column (ISO-8601 UTC) and numeric columns
+    extra_columns: list = field(default_factory=list)  # columns to use; empty = every numeric column
+    extra_lag: str = "0h"          # publication delay: a value stamped s is known from s + extra_lag
+    extra_max_age: str = ""        # older values become missing (e.g. '72h'); empty = no limit
+    # normalisation before the scaler (the scaler itself is fitted on the training rows only)
+    normalize: str = "none"        # 'none', 'rolling' or 'expanding' z-score of every feature, causal
+    norm_window: int = 720         # rolling window / expanding minimum, bars
+    cache: bool = True             # cache sets that are slow to compute on disk (parquet), keyed by data and config
+    cache_dir: str = ""            # empty = $RISKRL_CACHE_DIR or ~/.cache/riskrl/features
 
 # %% ../nbs/00_core.ipynb #81408973
 @dataclass
@@ -162,8 +202,19 @@ class SizingConfig:
 
 @dataclass
 class RegimeConfig:
-    "Market-regime detection (`riskrl_nb.regimes`); 'none' = no regime labels."
-    method: str = "none"
+    "Market-regime detection (`riskrl_nb.regimes`); 'none' = no regime-aware training (reports still use 'hmm')."
+    method: str = "none"           # 'hmm' (hmmlearn, filtered online) or 'gmm' (scikit-learn) for regime-aware training
+    n_regimes: int = 3             # regimes, ordered from the calmest to the most volatile
+    return_window: int = 24        # detector input 1: log return over this many bars
+    vol_window: int = 24           # detector input 2: log realised volatility over this many bars
+    covariance_type: str = "full"  # 'full' or 'diag'
+    n_iter: int = 200              # EM iterations (HMM)
+    seed: int = 0
+    report_method: str = "hmm"     # detector for `by_regime` in metrics.json when the model folder has none
+    balanced_sampling: bool = False  # training episodes start in each regime equally often
+    train_regime: int = -1         # >= 0: training episodes start only in this regime (the router's regime models)
+    regime_steps: int = 0          # router: timesteps per regime model; 0 = half of train.total_timesteps
+    min_confidence: float = 0.6    # router: use a regime's model only when its filtered probability is at least this
 
 @dataclass
 class EvalConfig:
@@ -299,6 +350,7 @@ PLUGINS = {   # group -> modules whose import registers entries in that group's 
     'rewards': [],
     'algos': ['riskrl_nb.models', 'riskrl_nb.algos'],
     'evaluation': ['riskrl_nb.sizing', 'riskrl_nb.regimes', 'riskrl_nb.robustness'],
+    'training': ['riskrl_nb.regimes'],   # modules adding training-env wrappers (regime-balanced episodes)
 }
 
 _loaded_plugins = set()

@@ -4,16 +4,19 @@
 
 # %% ../nbs/02_features.ipynb #a84715b4
 from __future__ import annotations
-import json
-from dataclasses import dataclass, field
+import hashlib, json, os, uuid
+from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import FeatureConfig, RiskrlError, DataError, load_plugins
+from .core import FeatureConfig, RiskrlError, DataError, ConfigError, load_plugins
+from .data import file_sha256
 
 # %% auto #0
-__all__ = ['FEATURE_SETS', 'atr', 'rsi', 'ema', 'register_feature_set', 'basic_features', 'feature_warmup', 'compute_features',
-           'assert_causal', 'FeatureScaler']
+__all__ = ['FEATURE_SETS', 'NORMALIZATIONS', 'CACHE_MAX_FILES', 'atr', 'rsi', 'ema', 'register_feature_set', 'basic_features',
+           'basic_warmup', 'get_feature_set', 'feature_warmup', 'load_extra_columns', 'bar_close_times',
+           'join_extra_columns', 'normalize_features', 'feature_cache_dir', 'frame_sha256', 'feature_cache_key',
+           'compute_features', 'perturb_future', 'assert_causal', 'FeatureScaler']
 
 # %% ../nbs/02_features.ipynb #11c2ecbe
 def atr(df:pd.DataFrame, n:int=14) -> pd.Series:
@@ -33,9 +36,12 @@ def ema(close:pd.Series, span:int) -> pd.Series:
 # %% ../nbs/02_features.ipynb #3b4d0a30
 FEATURE_SETS = {}
 
-def register_feature_set(name:str):
-    "Decorator: make a feature function available as `FeatureConfig.set = name`."
+def register_feature_set(name:str, warmup=None, cache:bool=False, cache_key=None):
+    """Decorator: make `fn(df, cfg) -> DataFrame` available as `FeatureConfig.set = name`.
+    `warmup(cfg)` gives the bars the set needs before every feature is defined (default: the basic set's);
+    `cache=True` lets `compute_features` keep results on disk; `cache_key(cfg)` adds inputs besides `df` (e.g. peer files)."""
     def deco(fn):
+        fn.warmup, fn.cacheable, fn.cache_key = warmup, cache, cache_key
         FEATURE_SETS[name] = fn
         return fn
     return deco
@@ -57,35 +63,183 @@ def basic_features(df:pd.DataFrame, cfg:FeatureConfig=FeatureConfig()) -> pd.Dat
     out['range_pct'] = (df.high - df.low) / df.close
     return pd.DataFrame(out, index=df.index)
 
-def feature_warmup(cfg:FeatureConfig=FeatureConfig()) -> int:
-    "Bars of history needed before every feature is defined (EMAs get twice their span to settle)."
+def basic_warmup(cfg:FeatureConfig=FeatureConfig()) -> int:
+    "Bars the basic set needs (EMAs get twice their span to settle, Wilder averages three times theirs)."
     return int(max(max(cfg.return_windows), max(cfg.vol_windows), 3 * cfg.atr_window, 3 * cfg.rsi_window,
-                   2 * max(cfg.ema_windows), cfg.volume_window)) + 1
+                   2 * max(cfg.ema_windows), cfg.volume_window))
+
+def get_feature_set(name:str):
+    "The registered feature function `name` (sets defined in later notebooks are loaded first)."
+    if name not in FEATURE_SETS: load_plugins('features')
+    if name not in FEATURE_SETS:
+        raise RiskrlError(f"unknown feature set '{name}'; available: {', '.join(sorted(FEATURE_SETS))}")
+    return FEATURE_SETS[name]
+
+def feature_warmup(cfg:FeatureConfig=FeatureConfig()) -> int:
+    "Bars of history needed before every feature is defined (normalisation windows included)."
+    fn = get_feature_set(cfg.set)
+    w = (fn.warmup or basic_warmup)(cfg)
+    if cfg.normalize != 'none': w += cfg.norm_window
+    return int(w) + 1
+
+# %% ../nbs/02_features.ipynb #c33c4d8e
+def load_extra_columns(path, columns:list|None=None) -> pd.DataFrame:
+    "Read an extra-columns CSV: numeric columns indexed by UTC timestamp; one-line `DataError` for every problem."
+    path = Path(path)
+    if not path.exists(): raise DataError(path, "extra-columns file not found")
+    try: raw = pd.read_csv(path)
+    except pd.errors.EmptyDataError: raise DataError(path, "empty file") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise DataError(path, f"not a readable CSV ({str(e).splitlines()[0]})") from None
+    if 'timestamp' not in raw.columns:
+        raise DataError(path, f"no 'timestamp' column; found {', '.join(map(str, raw.columns[:8]))}")
+    if len(raw) == 0: raise DataError(path, "no rows")
+    ts = pd.to_datetime(raw['timestamp'], utc=True, errors='coerce', format='ISO8601')
+    if ts.isna().any():
+        i = int(np.flatnonzero(ts.isna())[0])
+        raise DataError(path, f"line {i + 2}: timestamp {raw['timestamp'].iloc[i]!r} is not an ISO-8601 time")
+    d = ts.diff().dt.total_seconds().to_numpy()[1:]
+    if (d == 0).any(): raise DataError(path, f"line {int(np.flatnonzero(d == 0)[0]) + 3}: duplicate timestamp")
+    if (d < 0).any(): raise DataError(path, f"line {int(np.flatnonzero(d < 0)[0]) + 3}: timestamps not ascending")
+    data = raw.drop(columns='timestamp')
+    if columns:
+        missing = [c for c in columns if c not in data.columns]
+        if missing: raise DataError(path, f"column '{missing[0]}' missing; the file has {', '.join(map(str, data.columns))}")
+        data = data[list(columns)]
+        for c in data.columns:
+            num = pd.to_numeric(data[c], errors='coerce')
+            bad = num.isna() & data[c].notna()
+            if bad.any(): raise DataError(path, f"line {int(np.flatnonzero(bad)[0]) + 2}: {c} value {data[c][bad].iloc[0]!r} is not a number")
+            data[c] = num
+    else:
+        data = data.select_dtypes('number')
+        if data.shape[1] == 0: raise DataError(path, "no numeric columns besides 'timestamp'")
+    if np.isinf(data.to_numpy(dtype=float)).any(): raise DataError(path, "infinite value in the extra columns")
+    data.index = pd.DatetimeIndex(ts, name='timestamp')
+    return data.astype('float64')
+
+def _timedelta(value:str, key:str) -> pd.Timedelta|None:
+    if value in (None, ''): return None
+    try: return pd.Timedelta(value)
+    except (ValueError, TypeError): raise ConfigError(f"config key 'features.{key}': {value!r} is not a duration like '0h', '30min', '1D'") from None
+
+def bar_close_times(df:pd.DataFrame) -> pd.DatetimeIndex:
+    "When each bar's decision is taken: its open time plus the bar interval."
+    from riskrl_nb.data import infer_interval
+    iv = df.attrs.get('interval_seconds')
+    return df.index + (pd.Timedelta(seconds=iv) if iv else infer_interval(df.index))
+
+def join_extra_columns(df:pd.DataFrame, extra:pd.DataFrame, lag='0h', max_age='') -> pd.DataFrame:
+    "Extra columns as known at each bar's close: latest value stamped s with s + lag <= close (as `x_<name>`)."
+    lag, max_age = _timedelta(lag, 'extra_lag') or pd.Timedelta(0), _timedelta(max_age, 'extra_max_age')
+    left = pd.DataFrame({'known_by': bar_close_times(df).as_unit('ns')})
+    right = extra.add_prefix('x_').assign(available=(extra.index + lag).as_unit('ns'))
+    out = pd.merge_asof(left, right, left_on='known_by', right_on='available', direction='backward', allow_exact_matches=True)
+    if max_age is not None:
+        stale = (out['known_by'] - out['available']) > max_age
+        out.loc[stale, right.columns.drop('available')] = np.nan
+    return out.drop(columns=['known_by', 'available']).set_axis(df.index)
+
+# %% ../nbs/02_features.ipynb #1bdfec13
+NORMALIZATIONS = ('none', 'rolling', 'expanding')
+
+def normalize_features(feats:pd.DataFrame, how:str='none', window:int=720) -> pd.DataFrame:
+    "Causal z-score of every column against its own past: 'rolling' (last `window` bars) or 'expanding'."
+    if how not in NORMALIZATIONS:
+        raise ConfigError(f"config key 'features.normalize': unknown value {how!r}; valid: {', '.join(NORMALIZATIONS)}")
+    if how == 'none': return feats
+    roll = feats.rolling(window, min_periods=window) if how == 'rolling' else feats.expanding(min_periods=window)
+    return (feats - roll.mean()) / roll.std().replace(0, np.nan)
+
+# %% ../nbs/02_features.ipynb #5e36346f
+CACHE_MAX_FILES = 64
+_NOT_IN_KEY = ('cache', 'cache_dir')   # fields that do not change the values
+
+def feature_cache_dir(cfg:FeatureConfig=FeatureConfig()) -> Path:
+    "Where cached feature tables live: `cfg.cache_dir`, else $RISKRL_CACHE_DIR, else ~/.cache/riskrl/features."
+    return Path(cfg.cache_dir or os.environ.get('RISKRL_CACHE_DIR') or Path.home()/'.cache'/'riskrl'/'features').expanduser()
+
+def frame_sha256(df:pd.DataFrame) -> str:
+    "SHA-256 of a candle frame's timestamps and OHLCV values (what the features are computed from)."
+    cols = [c for c in ['open', 'high', 'low', 'close', 'volume'] if c in df.columns]
+    h = hashlib.sha256(np.ascontiguousarray(df.index.asi8).tobytes())
+    h.update(np.ascontiguousarray(df[cols].to_numpy(dtype='float64')).tobytes())
+    return h.hexdigest()
+
+def _source_sha(fn) -> str:
+    "Fingerprint of the code behind a set: this module's file, the set's file, and the set's bytecode."
+    files = sorted({Path(compute_features.__code__.co_filename), Path(fn.__code__.co_filename)})
+    return hashlib.sha256(b''.join(p.read_bytes() for p in files if p.is_file()) + fn.__code__.co_code).hexdigest()
+
+def feature_cache_key(df:pd.DataFrame, cfg:FeatureConfig) -> str:
+    "The cache key of `compute_features(df, cfg)`: data, config, extra inputs and code."
+    fn = get_feature_set(cfg.set)
+    conf = {k: v for k, v in asdict(cfg).items() if k not in _NOT_IN_KEY}
+    parts = [frame_sha256(df), json.dumps(conf, sort_keys=True, default=str), _source_sha(fn),
+             file_sha256(cfg.extra_path) if cfg.extra_path and Path(cfg.extra_path).exists() else '',
+             fn.cache_key(cfg) if fn.cache_key else '']
+    return hashlib.sha256('|'.join(parts).encode()).hexdigest()[:32]
+
+def _read_cache(path:Path) -> pd.DataFrame|None:
+    try: return pd.read_parquet(path)
+    except Exception: return None   # a half-written or foreign file is recomputed, never trusted
+
+def _write_cache(feats:pd.DataFrame, path:Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    feats.to_parquet(tmp)
+    os.replace(tmp, path)   # atomic: a parallel reader never sees half a file
+    old = sorted(path.parent.glob('*.parquet'), key=lambda p: p.stat().st_mtime)[:-CACHE_MAX_FILES]
+    for p in old: p.unlink(missing_ok=True)
 
 def compute_features(df:pd.DataFrame, cfg:FeatureConfig=FeatureConfig()) -> pd.DataFrame:
-    "The configured feature set for candles `df`; raises if the file is too short for its windows."
-    if cfg.set not in FEATURE_SETS: load_plugins('features')
-    if cfg.set not in FEATURE_SETS:
-        raise RiskrlError(f"unknown feature set '{cfg.set}'; available: {', '.join(sorted(FEATURE_SETS))}")
+    "The configured feature set for candles `df` (+ extra columns, normalisation); raises if the file is too short."
+    fn = get_feature_set(cfg.set)
     need = feature_warmup(cfg) + 2
     if len(df) < need:
         raise DataError(df.attrs.get('path', '<frame>'),
                         f"only {len(df)} bars; the feature windows need at least {need}")
-    feats = FEATURE_SETS[cfg.set](df, cfg)
-    return feats.replace([np.inf, -np.inf], np.nan).astype('float64')
+    if cfg.normalize not in NORMALIZATIONS: normalize_features(df.iloc[:0], cfg.normalize)   # raises the config error
+    path = feature_cache_dir(cfg)/f"{cfg.set}-{feature_cache_key(df, cfg)}.parquet" if cfg.cache and fn.cacheable else None
+    if path is not None and path.exists() and (cached := _read_cache(path)) is not None:
+        os.utime(path)   # recently used entries survive eviction
+        return cached
+    feats = fn(df, cfg)
+    if cfg.extra_path:
+        extra = load_extra_columns(cfg.extra_path, cfg.extra_columns or None)
+        feats = feats.join(join_extra_columns(df, extra, cfg.extra_lag, cfg.extra_max_age))
+    feats = normalize_features(feats, cfg.normalize, cfg.norm_window)
+    feats = feats.replace([np.inf, -np.inf], np.nan).astype('float64')
+    if path is not None: _write_cache(feats, path)
+    return feats
 
 # %% ../nbs/02_features.ipynb #0f2d0f90
-def assert_causal(fn, df:pd.DataFrame, k:int, seed:int=0):
-    "Check that `fn(df)` (a frame of per-bar values) up to bar `k` ignores bars after `k`."
+def perturb_future(df:pd.DataFrame, k:int, seed:int=0) -> pd.DataFrame:
+    "A copy of `df` whose bars after `k` have different prices (still valid candles) and volumes."
     rng = np.random.default_rng(seed)
     future = df.copy()
-    scale = np.exp(rng.normal(0, 0.05, len(df) - k - 1))
+    n = len(df) - k - 1
+    scale = np.exp(rng.normal(0, 0.05, n))
     for c in ['open', 'high', 'low', 'close']: future.iloc[k + 1:, future.columns.get_loc(c)] *= scale
     future.iloc[k + 1:, future.columns.get_loc('high')] *= 1.02
-    future.iloc[k + 1:, future.columns.get_loc('volume')] *= rng.uniform(0.1, 10, len(df) - k - 1)
-    a, b = fn(df), fn(future)
-    pd.testing.assert_frame_equal(pd.DataFrame(a).iloc[:k + 1], pd.DataFrame(b).iloc[:k + 1])
-    assert not pd.DataFrame(a).iloc[k + 1:].equals(pd.DataFrame(b).iloc[k + 1:]), "the perturbation changed nothing"
+    future.iloc[k + 1:, future.columns.get_loc('volume')] *= rng.uniform(0.1, 10, n)
+    return future
+
+def assert_causal(fn, df:pd.DataFrame, k:int, seed:int=0, require_change:bool|list=False):
+    """Check that `fn(df)` (per-bar values) up to bar `k` ignores bars after `k`, column by column, exactly.
+    `require_change=True` (or a list of columns) also demands that those columns do change after `k`, so
+    that a feature which silently ignores the data cannot pass."""
+    a, b = pd.DataFrame(fn(df)), pd.DataFrame(fn(perturb_future(df, k, seed)))
+    leaked = [c for c in a.columns if not a[c].iloc[:k + 1].equals(b[c].iloc[:k + 1])]
+    if leaked:
+        c = leaked[0]; first = int(np.flatnonzero(~((a[c].iloc[:k + 1] == b[c].iloc[:k + 1]) | (a[c].iloc[:k + 1].isna() & b[c].iloc[:k + 1].isna())))[0])
+        raise AssertionError(f"look-ahead: changing bars after {k} changed {leaked} at or before bar {k} "
+                             f"(first: '{c}' at bar {first}, {df.index[first]})")
+    same = [c for c in a.columns if a[c].iloc[k + 1:].equals(b[c].iloc[k + 1:])]
+    assert len(same) < a.shape[1], "the perturbation changed nothing"
+    need = list(a.columns) if require_change is True else list(require_change or [])
+    dead = [c for c in need if c in same]
+    assert not dead, f"features that ignore the bars after {k}: {dead}"
 
 # %% ../nbs/02_features.ipynb #4f17c29f
 @dataclass
