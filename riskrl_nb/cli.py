@@ -110,7 +110,10 @@ def _config_from_args(args) -> RunConfig:
 def _train(args):
     from riskrl_nb.agent import train
     cfg = _config_from_args(args)
-    train(cfg, args.out, progress=not args.no_progress)
+    if args.regime_models:   # fallback model + one model per market regime (riskrl_nb.regimes)
+        from riskrl_nb.regimes import train_regime_models
+        train_regime_models(cfg, args.out, progress=not args.no_progress)
+    else: train(cfg, args.out, progress=not args.no_progress)
     print(f"model folder: {args.out}")
 
 def _train_args(p):
@@ -121,6 +124,8 @@ def _train_args(p):
     p.add_argument('--steps', type=int, metavar='N', help='training timesteps')
     p.add_argument('--seed', type=int, metavar='S', help='random seed')
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
+    p.add_argument('--regime-models', action='store_true',
+                   help='also train one model per market regime; evaluate then adds a regime_router row (see regimes.* in the config)')
 _train.add_args = _train_args
 subcommand('train', 'train a risk manager')(_train)
 

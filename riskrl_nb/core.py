@@ -205,8 +205,8 @@ class RegimeConfig:
     "Market-regime detection (`riskrl_nb.regimes`); 'none' = no regime-aware training (reports still use 'hmm')."
     method: str = "none"           # 'hmm' (hmmlearn, filtered online) or 'gmm' (scikit-learn) for regime-aware training
     n_regimes: int = 3             # regimes, ordered from the calmest to the most volatile
-    return_window: int = 24        # detector input 1: log return over this many bars
-    vol_window: int = 24           # detector input 2: log realised volatility over this many bars
+    return_window: int = 72        # detector input 1: log return over this many bars (scaled by 1/sqrt(window))
+    vol_window: int = 72           # detector input 2: log realised volatility over this many bars
     covariance_type: str = "full"  # 'full' or 'diag'
     n_iter: int = 200              # EM iterations (HMM)
     seed: int = 0

@@ -35,3 +35,13 @@ def tiny_model(tmp_path_factory, tiny_config) -> Path:
     r = run_cli('train', '--config', tiny_config, '--out', out, '--no-progress', '--seed', 3)
     assert r.returncode == 0, r.stderr
     return out
+
+
+@pytest.fixture(scope='session')
+def exported_model(tmp_path_factory, tiny_model) -> Path:
+    "A copy of `tiny_model` exported for serving (policy.onnx + policy.int8.onnx, serving.json)."
+    out = tmp_path_factory.mktemp('exported')/'m'
+    shutil.copytree(tiny_model, out)
+    r = run_cli('export', '--model', out, '--quantize')
+    assert r.returncode == 0, r.stderr
+    return out

@@ -1,0 +1,211 @@
+"""Load test of `riskrl serve` on loopback: sustained requests/s and latency percentiles, 0 errors expected; optional crash test.
+
+    .venv/bin/python bench/load_test.py [--model DIR] [--duration 15] [--concurrency 1,4,16] [--fault]
+
+Starts the service itself on 127.0.0.1 (a free port, an API key, a fresh SQLite audit log with
+synchronous=FULL), then drives it with a minimal keep-alive HTTP/1.1 client on asyncio (pre-encoded
+requests, so the client costs little CPU on the same machine). Bounded: each run stops after
+--duration seconds or --max-requests requests. Two request mixes of real BTC hourly 2023 bars:
+  cold: every request has a different bar window (the feature cache never hits: the worst case);
+  desk: 20 positions per bar close share the bars (how a desk asks at each close: cache hits).
+Client-side latency is the full round trip; server-side latency is what the service logs (decision
+and audit commit). With --fault the server is SIGKILLed mid-load and every acknowledged decision is
+looked up in the audit log. Results also go to bench/out/load_test.json. Target (issue 9): p99 < 5 ms
+for a single decision (concurrency 1) on 2 cores.
+"""
+import argparse, asyncio, json, os, signal, socket, subprocess, sys, tempfile, time
+from pathlib import Path
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = 'load-test-key-0123456789'
+sys.path.insert(0, str(ROOT/'bench'))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+
+def make_bodies(model_dir, kind, n, seed=0):
+    "n request bodies (bytes) on BTC hourly 2023: 'cold' = all different bar windows, 'desk' = 20 positions per bar close."
+    import pandas as pd
+    from riskrl_nb.data import load_bundled
+    from riskrl_nb.serving import ServingModel
+    sm = ServingModel(model_dir)
+    df = load_bundled('BTC', '1h')
+    nb = sm.bars_recommended
+    lo = df.index.get_loc(pd.Timestamp('2023-01-01T00:00:00Z'))
+    rng = np.random.default_rng(seed)
+    ts = list(df.index.strftime('%Y-%m-%dT%H:%M:%SZ'))
+    cols = {c: df[c].astype(float).tolist() for c in ('open', 'high', 'low', 'close', 'volume')}
+    per_close = 1 if kind == 'cold' else 20
+    ends = rng.choice(np.arange(lo, len(df)), n // per_close + 1, replace=False)
+    out = []
+    for e in ends:
+        bars = dict(timestamp=ts[e - nb + 1:e + 1], **{c: v[e - nb + 1:e + 1] for c, v in cols.items()})
+        for k in range(per_close):
+            held = int(rng.integers(1, 48))
+            price = float(df.open.iloc[e - held + 1])
+            body = dict(position=dict(position_id=f'pos-{e}-{k}', symbol='BTC', side='long', quantity=round(float(rng.uniform(0.01, 0.2)), 6),
+                                      entry_price=price, entry_time=ts[e - held + 1]),
+                        account=dict(equity=100_000.0, peak_equity=101_000.0, initial_equity=100_000.0), bars=bars)
+            out.append(json.dumps(body).encode())
+    return out[:n]
+
+
+def request_bytes(port, body):
+    return (f'POST /v1/decide HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-API-Key: {KEY}\r\nContent-Type: application/json\r\n'
+            f'Content-Length: {len(body)}\r\n\r\n').encode() + body
+
+
+async def read_response(reader):
+    head = await reader.readuntil(b'\r\n\r\n')
+    status = int(head.split(b' ', 2)[1])
+    length = next(int(l.split(b':')[1]) for l in head.split(b'\r\n') if l.lower().startswith(b'content-length'))
+    return status, await reader.readexactly(length)
+
+
+async def drive(port, reqs, concurrency, duration, max_requests, acked=None):
+    "Closed-loop clients on keep-alive connections; returns (latencies s, statuses, wall s)."
+    lat, statuses, counter = [], [], [0]
+    t_end = time.perf_counter() + duration
+    async def worker(w):
+        reader, writer = await asyncio.open_connection('127.0.0.1', port)
+        k = w
+        try:
+            while time.perf_counter() < t_end and counter[0] < max_requests:
+                counter[0] += 1
+                t0 = time.perf_counter()
+                writer.write(reqs[k % len(reqs)]); await writer.drain()
+                status, body = await read_response(reader)
+                lat.append(time.perf_counter() - t0); statuses.append(status)
+                if acked is not None and status == 200:
+                    d = json.loads(body); acked.append((d['decision_id'], d['audit_hash']))
+                k += concurrency
+        except (ConnectionError, asyncio.IncompleteReadError):
+            statuses.append('connection_lost')
+        finally:
+            writer.close()
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(w) for w in range(concurrency)))
+    return np.array(lat), statuses, time.perf_counter() - t0
+
+
+class Server:
+    def __init__(self, model_dir, workdir, synchronous='FULL'):
+        self.port, self.workdir = free_port(), Path(workdir)
+        (self.workdir/'limits.yaml').write_text('max_bar_age_bars: null\n')   # replayed 2023 bars are old by design
+        self.audit, self.log_path = self.workdir/'audit.db', self.workdir/'server.log'
+        env = dict(os.environ, RISKRL_API_KEYS=KEY, PYTHONWARNINGS='ignore')
+        self.log = open(self.log_path, 'w')
+        self.proc = subprocess.Popen([str(Path(sys.executable).parent/'riskrl'), 'serve', '--model', str(model_dir), '--port', str(self.port),
+                                      '--audit', str(self.audit), '--limits', str(self.workdir/'limits.yaml'),
+                                      '--audit-synchronous', synchronous],
+                                     stdout=subprocess.DEVNULL, stderr=self.log, env=env)
+        import httpx
+        for _ in range(600):
+            try:
+                if httpx.get(f'http://127.0.0.1:{self.port}/readyz', timeout=1).status_code == 200: return
+            except httpx.TransportError: time.sleep(0.1)
+        raise RuntimeError('server did not start: ' + self.log_path.read_text()[-1000:])
+
+    def server_latencies(self, since_line=0):
+        lines = self.log_path.read_text().splitlines()[since_line:]
+        return np.array([json.loads(l)['latency_ms'] for l in lines if '"event": "decision"' in l]) / 1e3, since_line + len(lines)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None: self.proc.send_signal(sig); self.proc.wait(15)
+        self.log.close()
+
+
+def pct(x, q): return float(np.percentile(x, q) * 1e3) if len(x) else float('nan')
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--model', help='exported model folder (a small model is trained and exported if omitted)')
+    ap.add_argument('--duration', type=float, default=15.0, help='seconds per run')
+    ap.add_argument('--max-requests', type=int, default=50_000, help='requests per run at most')
+    ap.add_argument('--concurrency', default='1,4,16')
+    ap.add_argument('--mixes', default='cold,desk')
+    ap.add_argument('--fault', action='store_true', help='also kill the server mid-load and check the audit log')
+    ap.add_argument('--audit-synchronous', default='FULL', choices=['FULL', 'NORMAL'], help="the service's audit durability (default FULL)")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix='riskrl-load-'))
+    if args.model: model_dir = Path(args.model)
+    else:
+        from inference import TINY
+        from riskrl_nb.core import load_config
+        from riskrl_nb.agent import train
+        model_dir = train(load_config(overrides=TINY), work/'model', progress=False, verbose=False)
+    if not (model_dir/'serving.json').exists():
+        from riskrl_nb.inference import export_policy
+        export_policy(model_dir, verbose=False)
+    mixes = {m: make_bodies(model_dir, m, 2000) for m in args.mixes.split(',')}
+    server = Server(model_dir, work, args.audit_synchronous)
+    rows, line = [], 0
+    try:
+        reqs = {m: [request_bytes(server.port, b) for b in bodies] for m, bodies in mixes.items()}
+        asyncio.run(drive(server.port, reqs[next(iter(reqs))], 2, 2.0, 300))   # warm-up (imports, caches, JIT)
+        _, line = server.server_latencies()
+        for m in mixes:
+            for c in [int(x) for x in args.concurrency.split(',')]:
+                load0 = os.getloadavg()[0]
+                lat, st, wall = asyncio.run(drive(server.port, reqs[m], c, args.duration, args.max_requests))
+                srv, line = server.server_latencies(line)
+                errors = sum(s != 200 for s in st)
+                rows.append(dict(mix=m, concurrency=c, requests=len(lat), wall_s=round(wall, 2), req_per_s=len(lat) / wall, errors=errors,
+                                 p50_ms=pct(lat, 50), p99_ms=pct(lat, 99), max_ms=float(lat.max() * 1e3) if len(lat) else None,
+                                 server_p50_ms=pct(srv, 50), server_p99_ms=pct(srv, 99), load_avg=[load0, os.getloadavg()[0]],
+                                 body_bytes=int(np.mean([len(b) for b in mixes[m]]))))
+        import httpx
+        metrics = httpx.get(f'http://127.0.0.1:{server.port}/metrics').text
+        cache = [l for l in metrics.splitlines() if l.startswith('riskrl_feature_cache_hit_ratio')]
+    finally:
+        server.stop()
+    from riskrl_nb.audit import AuditLog
+    ver = AuditLog(server.audit).verify()
+    print(f"model {model_dir}; service: 1 process (uvicorn, uvloop, httptools), SQLite audit WAL synchronous={args.audit_synchronous}; "
+          f"client: asyncio keep-alive HTTP/1.1 on the same {os.cpu_count()}-core machine (shared with other work: see load)")
+    print(f"{'mix':<5} {'conc':>4} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'srv p50':>8} {'srv p99':>8} {'errors':>6} {'load':>10}")
+    for r in rows:
+        print(f"{r['mix']:<5} {r['concurrency']:>4} {r['requests']:>8} {r['req_per_s']:>8.0f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
+              f"{r['max_ms']:>7.1f} {r['server_p50_ms']:>8.2f} {r['server_p99_ms']:>8.2f} {r['errors']:>6} {r['load_avg'][0]:>4.1f}->{r['load_avg'][1]:<4.1f}")
+    print(f"audit log: {ver.records} records, chain {'intact' if ver.ok else 'BROKEN: ' + ver.problem}; {cache[0] if cache else ''}")
+    single = [r for r in rows if r['concurrency'] == 1]
+    for r in single:
+        print(f"target p99 < 5 ms for a single decision ({r['mix']}): {'PASS' if r['p99_ms'] < 5 else 'FAIL'} ({r['p99_ms']:.2f} ms, {r['errors']} errors)")
+    result = dict(rows=rows, audit_records=ver.records, audit_ok=ver.ok)
+    if args.fault: result['fault'] = fault_test(model_dir, mixes[next(iter(mixes))], args.audit_synchronous)
+    out = ROOT/'bench'/'out'; out.mkdir(parents=True, exist_ok=True)
+    (out/'load_test.json').write_text(json.dumps(result, indent=1))
+    return 0 if all(r['errors'] == 0 for r in rows) and ver.ok else 1
+
+
+def fault_test(model_dir, bodies, synchronous='FULL', kill_after=3.0):
+    "SIGKILL the server while 8 clients post; every acknowledged decision must be in the audit log with its hash."
+    from riskrl_nb.audit import AuditLog
+    work = Path(tempfile.mkdtemp(prefix='riskrl-fault-'))
+    server = Server(model_dir, work, synchronous)
+    reqs = [request_bytes(server.port, b) for b in bodies]
+    acked = []
+    async def run():
+        task = asyncio.create_task(drive(server.port, reqs, 8, 60, 10**6, acked))
+        await asyncio.sleep(kill_after)
+        server.proc.send_signal(signal.SIGKILL)
+        return await task
+    lat, st, wall = asyncio.run(run())
+    server.proc.wait(10); server.log.close()
+    log = AuditLog(server.audit)
+    ver = log.verify()
+    on_disk = {r.seq: r.hash for r in log.records()}
+    lost = [a for a in acked if on_disk.get(a[0]) != a[1]]
+    print(f"fault test: server SIGKILLed after {kill_after:.0f} s under 8 clients; {len(acked)} decisions acknowledged, "
+          f"{len(on_disk)} records on disk, {len(lost)} acknowledged records lost; chain {'intact' if ver.ok else 'BROKEN'}; "
+          f"in-flight requests cut: {sum(s == 'connection_lost' for s in st)}")
+    return dict(acknowledged=len(acked), on_disk=len(on_disk), lost=len(lost), chain_ok=ver.ok)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""`riskrl export`: ONNX policy equal to SB3 on held-out observations, variants with agreement, plain-JSON serving config."""
+import json, subprocess, sys
+from pathlib import Path
+import numpy as np
+from conftest import run_cli
+
+
+def test_export_files_and_agreement(exported_model):
+    m = exported_model
+    for f in ['policy.onnx', 'policy.int8.onnx', 'serving.json', 'export_report.json']: assert (m/f).exists(), f
+    rep = json.loads((m/'export_report.json').read_text())
+    assert rep['variants']['fp32']['agreement'] == 1.0 and rep['variants']['fp32']['max_prob_diff'] < 1e-5
+    assert rep['held_out']['split'] == 'test' and rep['held_out']['observations'] > 100
+    assert 0.9 <= rep['variants']['int8']['agreement'] <= 1.0
+    sv = json.loads((m/'serving.json').read_text())
+    base = json.loads((m/'baselines.json').read_text())['params']
+    assert sv['fallback']['params'] == base['atr_trailing'] and sv['baselines'] == base
+    assert sv['scaler'] == json.loads((m/'scaler.json').read_text())
+    assert sv['model_version'].startswith('maskable_ppo-') and sv['bars']['bars_recommended'] >= sv['bars']['bars_min']
+    assert set(sv['feature_ranges']) == set(sv['scaler']['columns'])
+
+
+def test_onnx_matches_sb3_on_batch(exported_model):
+    "The batch API returns SB3's deterministic actions for a batch of real held-out observations."
+    from riskrl_nb.agent import load_bundle
+    from riskrl_nb.inference import OnnxPolicy, collect_observations
+    b = load_bundle(exported_model)
+    held = collect_observations(b, 'test')
+    act, probs = OnnxPolicy(exported_model/'policy.onnx', threads=2).act(held['obs'], held['masks'])
+    sb3 = np.array([int(b.model.predict(o, action_masks=k, deterministic=True)[0]) for o, k in zip(held['obs'][:300], held['masks'][:300])])
+    assert (act[:300] == sb3).all() and (act == held['actions']).all()
+    assert np.allclose(probs.sum(1), 1, atol=1e-5) and (probs[~held['masks']] < 1e-6).all()
+
+
+def test_export_variants_and_bad_input(tiny_model, tmp_path):
+    import shutil
+    m = tmp_path/'m'; shutil.copytree(tiny_model, m)
+    r = run_cli('export', '--model', m, '--prune', '0.4', '--distill', '16')
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((m/'export_report.json').read_text())['variants']
+    assert rep['pruned']['pruned_fraction'] == 0.4 and 0 < rep['pruned']['agreement'] <= 1
+    assert rep['student']['parameters'] < rep['student']['teacher_parameters'] and rep['student']['agreement'] > 0.8
+    from riskrl_nb.cli import main   # user mistakes, in-process (they fail before any work)
+    import contextlib, io
+    for argv, msg in [(['--prune', '1.5'], 'between 0 and 1'), (['--format', 'tflite'], 'invalid choice')]:
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            try: rc = main(['export', '--model', str(m), *argv])
+            except SystemExit as e: rc = e.code
+        assert rc == 2 and msg in err.getvalue() and len(err.getvalue().strip().splitlines()) == 1, err.getvalue()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err): rc = main(['export', '--model', str(tmp_path/'nowhere')])
+    assert rc == 2 and 'model folder not found' in err.getvalue()
+
+
+def test_serving_loads_no_pickle_and_checks_the_file(exported_model, tmp_path):
+    "The service process never imports torch or SB3, and refuses a policy file changed after export."
+    code = f"""
+import sys, json
+from riskrl_nb.serving import ServingModel, DecisionService, DecideRequest, bars_payload, load_limits
+from riskrl_nb.audit import AuditLog
+from riskrl_nb.data import load_bundled
+sm = ServingModel({str(exported_model)!r})
+df = load_bundled('BTC', '1h').iloc[-sm.bars_recommended:]
+svc = DecisionService(sm, AuditLog({str(tmp_path/'a.db')!r}), load_limits(overrides=dict(max_bar_age_bars=None)))
+d = svc.decide(DecideRequest.model_validate(dict(position=dict(position_id='p', symbol='BTC', side='long', quantity=0.2,
+    entry_price=float(df.open.iloc[-5]), entry_time=df.index[-5].isoformat()), bars=bars_payload(df))))
+bad = [m for m in ('torch', 'stable_baselines3', 'sb3_contrib') if m in sys.modules]
+print(json.dumps(dict(action=d['action'], bad=bad)))
+"""
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out['bad'] == [] and out['action'] in ('hold', 'close_tp', 'close_sl')
+    import shutil
+    from riskrl_nb.serving import ServingModel
+    from riskrl_nb.core import RiskrlError
+    m = tmp_path/'m'; shutil.copytree(exported_model, m)
+    data = bytearray((m/'policy.onnx').read_bytes()); data[-20] ^= 1; (m/'policy.onnx').write_bytes(bytes(data))
+    try: ServingModel(m); raise AssertionError('a changed policy file was loaded')
+    except RiskrlError as e: assert 'SHA-256 differs' in str(e)
