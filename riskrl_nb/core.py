@@ -53,6 +53,7 @@ class CostConfig:
     spread_bps: float = 0.0        # full bid-ask spread; market orders pay half of it
     impact_coef: float = 0.0       # square-root impact: coef * bar volatility * sqrt(order value / bar value traded)
     funding_rate_8h: float = 0.0   # perpetual-style funding per 8 hours, paid by longs when positive
+    funding_interval_hours: float = 8.0  # funding is exchanged at multiples of this many hours (UTC); 0 = accrue every bar
 
 # %% ../nbs/00_core.ipynb #f2caa6e7
 @dataclass
@@ -129,6 +130,9 @@ class EnvConfig:
     action_space: str = "discrete3"  # 'discrete3' hold/close_tp/close_sl; 'multidiscrete' + % of the position to close; 'box' target exposure
     lookback: int = 1              # bars of market features in each observation (oldest first); >1 for sequence networks
     exposure_deadband: float = 0.05  # 'box' actions: changes of exposure smaller than this are not traded
+    max_position_value: float = 0.0  # position limit (max exposure) in quote currency on entries and adds; 0 = none
+    maintenance_margin: float = 0.005  # liquidated when equity falls below this fraction of the position's notional
+    batched: bool = False          # train on `BatchedPositionEnv` (numba, all n_envs accounts in one array step)
 
 # %% ../nbs/00_core.ipynb #89e359b7
 @dataclass
@@ -201,7 +205,23 @@ class BaselineConfig:
 @dataclass
 class SizingConfig:
     "How much of the account each entry commits (rules in `riskrl_nb.sizing`); 'fixed' = `env.position_size`."
-    rule: str = "fixed"
+    rule: str = "fixed"            # fixed | fixed_fraction | kelly | vol_target | atr_risk | var_limit | cvar_limit
+    fraction: float = 0.5          # fixed_fraction: notional committed per entry, fraction of equity
+    kelly_fraction: float = 0.5    # kelly: fraction of the full Kelly bet (0.5 = half Kelly)
+    kelly_window: int = 50         # kelly: closed trades in the rolling win-rate / payoff estimate
+    kelly_min_trades: int = 10     # kelly: closed trades needed before the estimate is used
+    kelly_floor: float = 0.1       # kelly: smallest size, so trades keep coming and the estimate can recover
+    target_vol: float = 0.5        # vol_target: annualised volatility of the position
+    vol_window: int = 168          # vol_target: bars of realised volatility
+    risk_per_trade: float = 0.01   # atr_risk: equity lost if the ATR stop is hit
+    atr_mult: float = 3.0          # atr_risk: stop distance in ATRs
+    atr_window: int = 14           # atr_risk: ATR window, bars
+    atr_stop: bool = True          # atr_risk: also place that stop as a resting order
+    risk_limit: float = 0.03       # var_limit / cvar_limit: largest VaR / CVaR of the position, fraction of equity
+    risk_level: float = 0.95       # var_limit / cvar_limit: confidence level
+    risk_horizon: int = 24         # var_limit / cvar_limit: horizon of the loss, bars
+    risk_window: int = 720         # var_limit / cvar_limit: bars of history in the estimate
+    max_size: float = 1.0          # every rule's size is capped here (and by env.max_leverage)
 
 @dataclass
 class RegimeConfig:

@@ -111,7 +111,9 @@ def evaluate(model_dir, data_path=None, out_dir=None, start=None, end=None, repo
         'period': dict(chosen=how, warmup_bars=feature_warmup(cfg.features), sha256=df.attrs.get('sha256')),
         'entries': dict(rule=cfg.entry.rule, side=cfg.entry.side, signals=int((sim.signals[a:b] != 0).sum())),
         'execution': dict(max_holding_bars=cfg.env.max_holding_bars, position_size=cfg.env.position_size,
-                          initial_equity=cfg.env.initial_equity, fill='next bar open; stops/targets intrabar, stop first'),
+                          initial_equity=cfg.env.initial_equity, fill='next bar open; stops/targets intrabar, stop first',
+                          max_leverage=cfg.env.max_leverage, max_position_value=cfg.env.max_position_value,
+                          maintenance_margin=cfg.env.maintenance_margin, sizing=asdict(cfg.sizing)),
         'model': dict(path=str(Path(model_dir)), algo=cfg.train.algo, timesteps=cfg.train.total_timesteps,
                       trained_on=[f.get('symbol') for f in bundle.data_info.get('files', [])]),
     }
