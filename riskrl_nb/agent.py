@@ -159,6 +159,11 @@ class AgentPolicy(ExitPolicy):
         self.actions = []
         self.state, self.episode_start = None, np.ones(1, dtype=bool)   # recurrent state: fresh at the start
 
+    def on_signal(self, sim, i, side):   # the run's sizing rule (`cfg.sizing`, riskrl_nb.sizing) sizes every entry
+        if self.cfg.sizing.rule == 'fixed': return None
+        if getattr(self, '_sizer', None) is None: from riskrl_nb.sizing import Sizer; self._sizer = Sizer(self.cfg.sizing, self.cfg.env)
+        return self._sizer.entry_order(sim, i, side)
+
     def decide(self, sim, i):
         obs = self.builder.observe(sim, i)
         mask = ObservationBuilder.masks(sim, i)
@@ -233,12 +238,24 @@ TRAIN_ENV_WRAPPERS = []   # fn(env, cfg, train_sets, rank) -> env; e.g. regime-b
 
 def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
     "The vectorised training environment: `n_envs` copies of the training env over the training periods."
-    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
     from stable_baselines3.common.monitor import Monitor
     if cfg.train.vec_env not in VEC_ENVS:
         raise ConfigError(f"unknown train.vec_env '{cfg.train.vec_env}'; available: {', '.join(VEC_ENVS)}")
     spec = get_algo(cfg.train.algo)
     load_plugins('training')   # modules that add env wrappers register them on import
+    if cfg.env.batched:   # all n_envs accounts in one compiled step (riskrl_nb.vec_env): same rules, rewards and masks
+        from riskrl_nb.vec_env import BatchedPositionEnv
+        if spec.make_env is not None or cfg.train.curriculum != 'none' or cfg.train.vec_env != 'dummy':
+            raise RiskrlError(f"env.batched: true cannot run algorithm '{cfg.train.algo}' with train.curriculum "
+                              f"'{cfg.train.curriculum}' and train.vec_env '{cfg.train.vec_env}'; set env.batched: false")
+        data, periods = [p.data for p in train_sets], [p.periods['train'] for p in train_sets]
+        probe = PositionRiskEnv(data, periods, cfg)   # per-env wrappers cannot act inside the batched kernel
+        if any(wrap(probe, cfg, train_sets, 0) is not probe for wrap in TRAIN_ENV_WRAPPERS):
+            raise RiskrlError("env.batched: true cannot apply this config's training-env wrappers; set env.batched: false")
+        vec = VecMonitor(BatchedPositionEnv(data, periods, cfg, cfg.train.n_envs))
+        vec.seed(cfg.train.seed)
+        return vec
     def make_env(rank):
         def _f():
             if spec.make_env is not None: env = spec.make_env(cfg, train_sets, baselines or {}, rank)

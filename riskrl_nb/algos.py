@@ -226,11 +226,14 @@ class StanceEnv(PositionRiskEnv):
             self._value = sim.cash if truncated else sim.liquidation_equity(self.i)
             self._peak = max(self._peak, self._value)
             closed = len(sim.trades) > n_trades0
+            held = np.abs(sim.exposure[bar0 + 1 - sim.start:(sim.end if truncated else self.i + 1) - sim.start])
             # the same per-decision outcome as PositionRiskEnv.step, so the reward means the same
             total += float(self.reward_fn(StepOutcome(before, self._value, self._peak, sim.env.initial_equity, closed,
                                                       sim.trades[-1]['return'] if closed else 0.0,
                                                       (sim.end if truncated else self.i) - bar0,
-                                                      sim.bars_held(self.i) if not truncated else 0, sim.fees_paid - fees0, 0)))
+                                                      sim.bars_held(self.i) if not truncated else 0, sim.fees_paid - fees0, 0,
+                                                      exposure=float(held.mean()) if len(held) else 0.0,
+                                                      bars_in_position=int((held > 0).sum()))))
             terminated = self._value < 0.1 * sim.env.initial_equity
             if truncated or terminated or c.due(self.i): break
         if truncated: self.i = sim.end - 1

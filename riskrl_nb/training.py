@@ -23,7 +23,8 @@ from .metrics import sharpe, total_return, max_drawdown
 __all__ = ['CURRICULA', 'AUGMENTATIONS', 'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback',
            'bar_parts', 'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp',
            'stationary_bootstrap_index', 'block_bootstrap', 'augmented_sets', 'transfer_source', 'transfer_scaler',
-           'load_weights', 'pretrain_finetune', 'latest_checkpoint', 'checkpoint_callback', 'resume_model']
+           'load_weights', 'pretrain_finetune', 'latest_checkpoint', 'checkpoint_callback', 'resume_model',
+           'split_scores', 'summarize_runs', 'format_summary']
 
 # %% ../nbs/07c_training.ipynb #db85844c
 def episode_windows(env:PositionRiskEnv, stride:int|None=None) -> pd.DataFrame:
@@ -256,3 +257,57 @@ def resume_model(spec, out_dir, vec) -> tuple:
     log_path = Path(out_dir)/'train_log.csv'
     log = pd.read_csv(log_path).to_dict('records') if log_path.exists() and log_path.stat().st_size > 1 else []
     return model, [r for r in log if r['timesteps'] <= model.num_timesteps]
+
+# %% ../nbs/07c_training.ipynb #f0db0ad0
+def split_scores(model_dir, splits=('valid', 'test')) -> dict:
+    "Sharpe and total return of a model folder's saved policy on each split of its training files (mean over files)."
+    b = load_bundle(model_dir)
+    prepared, _ = prepare_data(load_frames(b.cfg), b.cfg, b.scaler)
+    if b.context is not None:
+        for p in prepared: p.data.features = b.context.extend(p.data.features, p.data.market.times)
+    cfg = b.cfg
+    out = {}
+    for split in splits:
+        scores, rets, trades = [], [], []
+        for p in prepared:
+            if split not in p.periods: continue
+            res = run_backtest(Simulation(p.data.market, p.data.signals, cfg.costs, cfg.env), b.policy(p.data.features), *p.periods[split])
+            ppy = periods_per_year(p.data.market.interval_seconds)
+            scores.append(sharpe(res.returns, ppy)); rets.append(total_return(res.returns)); trades.append(len(res.trades))
+        if scores: out.update({f'{split}_sharpe': float(np.mean(scores)), f'{split}_return': float(np.mean(rets)),
+                               f'{split}_trades': float(np.mean(trades))})
+    return out
+
+def summarize_runs(runs:pd.DataFrame, reference:str, metrics=('valid_sharpe', 'test_sharpe', 'test_return'),
+                   by=('group', 'variant')) -> pd.DataFrame:
+    "Mean ± std over seeds per variant, the reference variant's mean subtracted, Welch p-values against it."
+    from scipy.stats import ttest_ind
+    by = list(by)
+    rows = []
+    for keys, g in runs.groupby(by, sort=False):
+        row = dict(zip(by, keys), seeds=len(g))
+        ref = runs[runs.variant == reference]
+        for m in metrics:
+            row[f'{m}_mean'], row[f'{m}_std'] = g[m].mean(), g[m].std(ddof=1) if len(g) > 1 else np.nan
+        m = metrics[0]
+        if keys[-1] != reference and len(g) > 1 and len(ref) > 1:
+            row[f'{m}_diff'] = g[m].mean() - ref[m].mean()
+            row[f'{m}_p'] = float(ttest_ind(g[m], ref[m], equal_var=False).pvalue)
+        if 'train_seconds' in g: row['train_seconds'] = g.train_seconds.mean()
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+def format_summary(summary:pd.DataFrame, metrics=('valid_sharpe', 'test_sharpe', 'test_return')) -> pd.DataFrame:
+    "The summary as strings 'mean ± std' (returns in %), ready for Markdown/HTML."
+    out = summary[[c for c in ('group', 'variant', 'seeds') if c in summary]].copy()
+    for m in metrics:
+        pct = m.endswith('return')
+        f = (lambda v: f'{v:+.1%}') if pct else (lambda v: f'{v:+.2f}')
+        out[m.replace('_', ' ')] = [f'{a:+.1%} ± {b:.1%}' if pct else f'{a:+.2f} ± {b:.2f}'
+                                    for a, b in zip(summary[f'{m}_mean'], summary[f'{m}_std'])]
+    m = metrics[0]
+    if f'{m}_diff' in summary:
+        out[f'Δ {m.replace("_", " ")} vs ref (p)'] = ['' if pd.isna(d) else f'{d:+.2f} (p={p:.2f})'
+                                                     for d, p in zip(summary[f'{m}_diff'], summary[f'{m}_p'])]
+    if 'train_seconds' in summary: out['train s/run'] = summary.train_seconds.round(0).astype(int)
+    return out
