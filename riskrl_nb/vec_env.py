@@ -33,10 +33,9 @@ __all__ = ['OPEN', 'HIGH', 'LOW', 'CLOSE', 'SIGMA', 'VALUE', 'FUNDING', 'SIZE_LO
            'O_TERMINATED', 'O_TRUNCATED', 'O_INVALID', 'O_BEFORE', 'O_AFTER', 'O_PEAK', 'O_CLOSED', 'O_TRADE_RET',
            'O_BARS', 'O_HELD', 'O_FEES', 'O_ACTION', 'A_0', 'A_1', 'N_IO', 'L_ENTRY', 'L_EXIT', 'L_SIDE', 'L_SIZE',
            'L_ENTRY_PRICE', 'L_EXIT_PRICE', 'L_RETURN', 'L_FEES', 'L_FUNDING', 'L_REASON', 'L_UNITS', 'N_LOG_COLS',
-           'REASONS', 'R_ENTRY', 'R_TP', 'R_SL', 'R_HORIZON', 'R_END', 'R_LIQ', 'STATE_TYPE', 'NO_INFO',
-           'KernelStateType', 'KernelState', 'new_state', 'reset_kernel', 'step_kernel', 'step_single',
-           'step_kernel_parallel', 'masks_kernel', 'batch_arrays', 'kernel_params', 'ReadOnlyInfo',
-           'BatchedPositionEnv', 'FastPositionEnv', 'compare_with_reference']
+           'REASONS', 'R_ENTRY', 'R_TP', 'R_SL', 'R_HORIZON', 'R_END', 'R_LIQ', 'STATE_TYPE', 'STEP', 'RESET', 'MASKS',
+           'NO_INFO', 'KernelStateType', 'KernelState', 'new_state', 'step_kernel_parallel', 'kernel', 'batch_arrays',
+           'kernel_params', 'ReadOnlyInfo', 'BatchedPositionEnv', 'FastPositionEnv', 'compare_with_reference']
 
 # %% ../nbs/05a_vec_env.ipynb #0c9b2944
 # mk columns (per bar)
@@ -312,20 +311,22 @@ class KernelState(structref.StructRefProxy):
 structref.define_boxing(KernelStateType, KernelState)
 _F2, _I2, _S2 = types.float64[:, ::1], types.int64[:, ::1], types.float32[:, ::1]
 STATE_TYPE = KernelStateType([('mk', _F2), ('fs', _F2), ('P', types.float64[::1]), ('kr', _F2), ('log', types.float64[:, :, ::1]),
-                              ('io', _F2), ('bars', _I2), ('ds', _I2), ('st', _I2), ('feats', _S2), ('obs2', types.float32[:, :, ::1])])
+                              ('io', _F2), ('bars', _I2), ('ds', _I2), ('st', _I2), ('feats', _S2), ('obs2', types.float32[:, :, ::1]),
+                              ('opt', _I2), ('masks', types.boolean[:, ::1]), ('ended', types.boolean[::1])])
 
 @njit(cache=True)
-def new_state(mk, fs, P, kr, log, io, bars, ds, st, feats, obs2):
+def new_state(mk, fs, P, kr, log, io, bars, ds, st, feats, obs2, opt, masks, ended):
     "A `KernelState` holding (not copying) these arrays."
     s = structref.new(STATE_TYPE)
     s.mk = mk; s.fs = fs; s.P = P; s.kr = kr; s.log = log; s.io = io; s.bars = bars; s.ds = ds; s.st = st
-    s.feats = feats; s.obs2 = obs2
+    s.feats = feats; s.obs2 = obs2; s.opt = opt; s.masks = masks; s.ended = ended
     return s
 
-@njit(cache=True)
-def reset_kernel(s, opt):
-    "Reset every account (opt: dataset, start, end per account, -1 = random); returns one that found no decision, or -1."
+@njit
+def _reset_all(s):
+    "Reset every account (s.opt: dataset, start, end per account, -1 = random); returns one that found no decision, or -1."
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
+    opt = s.opt
     for e in range(fs.shape[0]):
         if not _reset_one(e, opt[e, 0], opt[e, 1], opt[e, 2], mk, bars, feats, ds, fs, st, P, kr, log, obs2[0]): return e
     return -1
@@ -390,8 +391,8 @@ def _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs, term, io):
         return True
     return False
 
-@njit(cache=True)
-def step_kernel(s):
+@njit
+def _step_all(s):
     "One step of every account; ended episodes restart at once when P_AUTORESET. Returns the resets that found no decision."
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
     failed = 0
@@ -400,18 +401,11 @@ def step_kernel(s):
             failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, obs2[0])
     return failed
 
-@njit(cache=True)
-def step_single(s, a0, a1):
-    "One step of account 0 with action (a0, a1): (reward, 0 running / 1 terminated / 2 truncated); no reset."
-    io = s.io
-    io[A_0, 0], io[A_1, 0] = a0, a1
-    _step_one(0, s.mk, s.bars, s.feats, s.fs, s.st, s.P, s.kr, s.log, s.obs2[0], s.obs2[1], io)
-    return io[O_REWARD, 0], io[O_TERMINATED, 0] + 2 * io[O_TRUNCATED, 0]
-
 @njit(cache=True, parallel=True)
-def step_kernel_parallel(s, ended):
-    "`step_kernel` on all cores: accounts are independent; resets (random windows) run after, in order, for reproducibility."
+def step_kernel_parallel(s):
+    "A step of every account on all cores (accounts are independent); resets (random windows) run after, in order."
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
+    ended = s.ended
     for e in prange(fs.shape[0]):
         ended[e] = _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs2[0], obs2[1], io)
     failed = 0
@@ -420,13 +414,23 @@ def step_kernel_parallel(s, ended):
             if ended[e]: failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, obs2[0])
     return failed
 
-@njit(cache=True)
-def masks_kernel(s, masks):
+@njit
+def _masks_all(s):
     "Valid actions of every account at its current decision: hold; close_tp in profit; close_sl otherwise."
-    mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
-    for e in range(fs.shape[0]):
-        profit = _masks_profit(e, mk, fs, st, P)
+    masks = s.masks
+    for e in range(s.fs.shape[0]):
+        profit = _masks_profit(e, s.mk, s.fs, s.st, s.P)
         masks[e, 0] = True; masks[e, 1] = profit; masks[e, 2] = not profit
+
+STEP, RESET, MASKS = 0, 1, 2
+
+@njit(cache=True)
+def kernel(s, mode):
+    "The compiled entry point (one compile, cached on disk): STEP every account, RESET them, or write their MASKS."
+    if mode == STEP: return _step_all(s)
+    if mode == RESET: return _reset_all(s)
+    _masks_all(s)
+    return 0
 
 # %% ../nbs/05a_vec_env.ipynb #1903b40b
 def _sizing_mode(sizer) -> int:
@@ -515,8 +519,9 @@ class BatchedPositionEnv(VecEnv):
         self.log, self.io = np.zeros((n, int(trade_log), N_LOG_COLS)), np.zeros((N_IO, n))
         self.obs2 = np.zeros((2, n, n_obs), np.float32)                               # observations, terminal observations
         self._ds = a['ds']
-        self.state = new_state(a['mk'], self.fs, self.P, self.kr, self.log, self.io, a['bars'], a['ds'], self.st, a['feats'], self.obs2)
-        self._masks, self._ended = np.zeros((n, 3), dtype=bool), np.zeros(n, dtype=np.bool_)
+        self._opt, self._masks = np.full((n, 3), -1, dtype=np.int64), np.zeros((n, 3), dtype=np.bool_)
+        self.state = new_state(a['mk'], self.fs, self.P, self.kr, self.log, self.io, a['bars'], a['ds'], self.st, a['feats'],
+                               self.obs2, self._opt, self._masks, np.zeros(n, dtype=np.bool_))
         self.parallel = bool(parallel)   # threads pay off only on idle cores and large batches
         self.render_mode = None
         super().__init__(n, spaces.Box(-10.0, 10.0, (n_obs,), np.float32), make_action_space(cfg.env.action_space))
@@ -526,7 +531,8 @@ class BatchedPositionEnv(VecEnv):
     def reset(self):
         if self._seeds[0] is not None: _seed(int(self._seeds[0]))
         opt = self._options_array(self._options)
-        bad = reset_kernel(self.state, opt)
+        self._opt[:] = opt
+        bad = kernel(self.state, RESET)
         if bad >= 0: raise RiskrlError("no entry signal in the environment's period: nothing to manage")
         if self._rewards is not None:
             for r in self._rewards: r.reset()
@@ -549,7 +555,7 @@ class BatchedPositionEnv(VecEnv):
     def step_async(self, actions:np.ndarray): self._actions = actions
 
     def _kernel_step(self):
-        failed = step_kernel_parallel(self.state, self._ended) if self.parallel else step_kernel(self.state)
+        failed = step_kernel_parallel(self.state) if self.parallel else kernel(self.state, STEP)
         if failed: raise RiskrlError("no entry signal in the environment's period: nothing to manage")
 
     def step_wait(self):
@@ -594,7 +600,7 @@ class BatchedPositionEnv(VecEnv):
     # ----- the accounts -----
     def action_masks(self) -> np.ndarray:
         "Valid actions of every account at its current decision, (N, 3) (N, 104 for MultiDiscrete)."
-        masks_kernel(self.state, self._masks)
+        kernel(self.state, MASKS)
         if self.P[P_SPACE] == SPACE_MULTIDISCRETE: return np.concatenate([self._masks, np.ones((self.num_envs, 101), bool)], axis=1)
         return self._masks.copy()
 
@@ -630,7 +636,7 @@ class FastPositionEnv(gym.Env):
         self._space, self._state, self._py_reward = int(b.P[P_SPACE]), b.state, b._rewards is not None
         self._out = memoryview(b.io).cast('B').cast('d')     # io has one column: row k is element k
         self._obs = b.obs2[0, 0]
-        self._kernel = step_single
+        self._kernel = kernel
 
     def reset(self, *, seed:int|None=None, options:dict|None=None):
         super().reset(seed=seed)
@@ -641,15 +647,18 @@ class FastPositionEnv(gym.Env):
         return obs, dict(bar=int(b.decision_bar[0]), equity=float(b.fs[0, EQUITY]))
 
     def step(self, action):
-        if self._space == SPACE_DISCRETE3: reward, status = self._kernel(self._state, float(action), 0.0)
-        else: reward, status = self._kernel(self._state, float(action[0]), float(action[1]) if self._space == SPACE_MULTIDISCRETE else 0.0)
-        if self._kernel is step_single:   # compiled (or loaded) by now: from here on, its entry point without type dispatch
-            self._kernel = step_single.overloads[(numba.typeof(self._state), types.float64, types.float64)].entry_point
         o = self._out
+        if self._space == SPACE_DISCRETE3: o[A_0] = float(action)
+        else: o[A_0], o[A_1] = float(action[0]), (float(action[1]) if self._space == SPACE_MULTIDISCRETE else 0.0)
+        self._kernel(self._state, STEP)
+        if self._kernel is kernel:   # compiled (or loaded) by now: from here on, its entry point without type dispatch
+            self._kernel = kernel.overloads[(numba.typeof(self._state), types.int64)].entry_point
+        terminated, truncated = o[O_TERMINATED] != 0, o[O_TRUNCATED] != 0
+        reward = o[O_REWARD]
         if self._py_reward:
             reward = float(self.batch._python_rewards()[0])
-            if status: self.batch._rewards[0].reset()
-        return self._obs.copy(), reward, status == 1.0, status == 2.0, {'equity': o[O_AFTER], 'invalid_action': o[O_INVALID] != 0}
+            if terminated or truncated: self.batch._rewards[0].reset()
+        return self._obs.copy(), reward, terminated, truncated, {'equity': o[O_AFTER], 'invalid_action': o[O_INVALID] != 0}
 
     def action_masks(self) -> np.ndarray: return self.batch.action_masks()[0]
 

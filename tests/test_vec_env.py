@@ -119,12 +119,12 @@ def test_maskable_ppo_trains_on_it():
     from riskrl_nb.agent import make_train_env, prepare_data, load_frames, get_algo
     cfg = load_config(overrides=dict(
         data=dict(train_start='2022-01-01', train_end='2022-06-30', valid_start='2022-07-01', valid_end='2022-08-31'),
-        env=dict(batched=True), train=dict(n_envs=32, n_steps=32, batch_size=256, n_epochs=1, total_timesteps=2048)))
+        env=dict(batched=True), train=dict(n_envs=32, n_steps=32, batch_size=256, n_epochs=1, total_timesteps=1024)))
     prepared, _ = prepare_data(load_frames(cfg), cfg)
     vec = make_train_env(cfg, [p for p in prepared if 'train' in p.periods])
     assert isinstance(vec, VecMonitor) and isinstance(vec.unwrapped, BatchedPositionEnv)
     vec.reset()
     assert is_masking_supported(vec) and get_action_masks(vec).shape == (32, 3)
     model = get_algo('maskable_ppo').make(cfg, vec)
-    model.learn(2048)
-    assert model.num_timesteps >= 2048 and len(model.ep_info_buffer) > 0
+    model.learn(1024)
+    assert model.num_timesteps >= 1024 and len(model.ep_info_buffer) > 0
