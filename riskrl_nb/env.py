@@ -173,10 +173,12 @@ class PositionRiskEnv(gym.Env):
         self._value = sim.cash if truncated else sim.liquidation_equity(self.i)
         self._peak = max(self._peak, self._value)
         closed = len(sim.trades) > n_trades0
+        held = np.abs(sim.exposure[bar0 + 1 - sim.start:(sim.end if truncated else self.i + 1) - sim.start])   # bars of this step
         outcome = StepOutcome(before, self._value, self._peak, sim.env.initial_equity, closed,
                               sim.trades[-1]['return'] if closed else 0.0,
                               (sim.end if truncated else self.i) - bar0, sim.bars_held(self.i) if not truncated else 0,
-                              sim.fees_paid - fees0, int(np.ravel(action)[0]) if self.cfg.env.action_space != 'box' else 0)
+                              sim.fees_paid - fees0, int(np.ravel(action)[0]) if self.cfg.env.action_space != 'box' else 0,
+                              exposure=float(held.mean()) if len(held) else 0.0, bars_in_position=int((held > 0).sum()))
         reward = float(self.reward_fn(outcome))
         terminated = self._value < 0.1 * sim.env.initial_equity
         if truncated: self.i = sim.end - 1

@@ -23,31 +23,32 @@ from .sizing import Sizer, kelly_size, kelly_fraction
 # %% auto #0
 __all__ = ['OPEN', 'HIGH', 'LOW', 'CLOSE', 'SIGMA', 'VALUE', 'FUNDING', 'SIZE_LONG', 'SIZE_SHORT', 'STOP_DIST', 'CASH', 'UNITS',
            'STOP', 'TARGET', 'PEX_UNITS', 'T_EQB', 'T_EU', 'T_EV', 'T_XU', 'T_XV', 'T_FEES', 'T_FUND', 'T_SIZE',
-           'FEES_PAID', 'EQUITY', 'PEAK', 'B_BEST', 'B_PEAK', 'PEN_SIZE', 'PEN_STOPD', 'LAST_RET', 'N_FS', 'I', 'START',
-           'END', 'DEC', 'ENTRY_BAR', 'T_SIDE', 'PEX', 'PEX_REASON', 'PEN', 'PEN_SIDE', 'STOP_REASON', 'B_TRADE', 'OFF',
-           'DS', 'N_TRADES', 'KEL_N', 'KEL_POS', 'N_LOG', 'N_ST', 'P_EQUITY', 'P_POS_SIZE', 'P_MAX_LEV', 'P_MAX_VALUE',
-           'P_MM', 'P_MAX_HOLD', 'P_FEE', 'P_MAKER', 'P_ADVERSE', 'P_IMPACT', 'P_HAS_FUNDING', 'P_DEADBAND', 'P_SCALE',
-           'P_MAX_DD', 'P_PENALTY', 'P_CLIP', 'P_EPISODE', 'P_RANDOM', 'P_SIZING', 'P_KEL_FRAC', 'P_KEL_MIN',
-           'P_KEL_FLOOR', 'P_KEL_CAP', 'P_KEL_WIN', 'P_LOOKBACK', 'P_SPACE', 'P_AUTORESET', 'N_P', 'SIZING_FIXED',
-           'SIZING_ARRAYS', 'SIZING_KELLY', 'SPACE_DISCRETE3', 'SPACE_MULTIDISCRETE', 'SPACE_BOX', 'O_REWARD',
-           'O_TERMINATED', 'O_TRUNCATED', 'O_INVALID', 'O_BEFORE', 'O_AFTER', 'O_PEAK', 'O_CLOSED', 'O_TRADE_RET',
-           'O_BARS', 'O_HELD', 'O_FEES', 'O_ACTION', 'A_0', 'A_1', 'N_IO', 'L_ENTRY', 'L_EXIT', 'L_SIDE', 'L_SIZE',
-           'L_ENTRY_PRICE', 'L_EXIT_PRICE', 'L_RETURN', 'L_FEES', 'L_FUNDING', 'L_REASON', 'L_UNITS', 'N_LOG_COLS',
-           'REASONS', 'R_ENTRY', 'R_TP', 'R_SL', 'R_HORIZON', 'R_END', 'R_LIQ', 'STATE_TYPE', 'STEP', 'RESET', 'MASKS',
-           'NO_INFO', 'KernelStateType', 'KernelState', 'new_state', 'step_kernel_parallel', 'kernel', 'batch_arrays',
-           'kernel_params', 'ReadOnlyInfo', 'BatchedPositionEnv', 'FastPositionEnv', 'compare_with_reference']
+           'FEES_PAID', 'EQUITY', 'PEAK', 'B_BEST', 'B_PEAK', 'PEN_SIZE', 'PEN_STOPD', 'LAST_RET', 'EXP_SUM', 'N_FS',
+           'I', 'START', 'END', 'DEC', 'ENTRY_BAR', 'T_SIDE', 'PEX', 'PEX_REASON', 'PEN', 'PEN_SIDE', 'STOP_REASON',
+           'B_TRADE', 'OFF', 'DS', 'N_TRADES', 'KEL_N', 'KEL_POS', 'N_LOG', 'IN_POS', 'N_ST', 'P_EQUITY', 'P_POS_SIZE',
+           'P_MAX_LEV', 'P_MAX_VALUE', 'P_MM', 'P_MAX_HOLD', 'P_FEE', 'P_MAKER', 'P_ADVERSE', 'P_IMPACT',
+           'P_HAS_FUNDING', 'P_DEADBAND', 'P_SCALE', 'P_MAX_DD', 'P_PENALTY', 'P_CLIP', 'P_EPISODE', 'P_RANDOM',
+           'P_SIZING', 'P_KEL_FRAC', 'P_KEL_MIN', 'P_KEL_FLOOR', 'P_KEL_CAP', 'P_KEL_WIN', 'P_LOOKBACK', 'P_SPACE',
+           'P_AUTORESET', 'N_P', 'SIZING_FIXED', 'SIZING_ARRAYS', 'SIZING_KELLY', 'SPACE_DISCRETE3',
+           'SPACE_MULTIDISCRETE', 'SPACE_BOX', 'O_REWARD', 'O_TERMINATED', 'O_TRUNCATED', 'O_INVALID', 'O_BEFORE',
+           'O_AFTER', 'O_PEAK', 'O_CLOSED', 'O_TRADE_RET', 'O_BARS', 'O_HELD', 'O_FEES', 'O_ACTION', 'O_EXPOSURE',
+           'O_IN_POS', 'A_0', 'A_1', 'N_IO', 'L_ENTRY', 'L_EXIT', 'L_SIDE', 'L_SIZE', 'L_ENTRY_PRICE', 'L_EXIT_PRICE',
+           'L_RETURN', 'L_FEES', 'L_FUNDING', 'L_REASON', 'L_UNITS', 'N_LOG_COLS', 'REASONS', 'R_ENTRY', 'R_TP', 'R_SL',
+           'R_HORIZON', 'R_END', 'R_LIQ', 'STATE_TYPE', 'STEP', 'RESET', 'MASKS', 'NO_INFO', 'KernelStateType',
+           'KernelState', 'new_state', 'step_kernel_parallel', 'kernel', 'batch_arrays', 'kernel_params',
+           'ReadOnlyInfo', 'BatchedPositionEnv', 'FastPositionEnv', 'compare_with_reference']
 
 # %% ../nbs/05a_vec_env.ipynb #0c9b2944
 # mk columns (per bar)
 OPEN, HIGH, LOW, CLOSE, SIGMA, VALUE, FUNDING, SIZE_LONG, SIZE_SHORT, STOP_DIST = range(10)
 # fs columns (per account, float)
 (CASH, UNITS, STOP, TARGET, PEX_UNITS, T_EQB, T_EU, T_EV, T_XU, T_XV, T_FEES, T_FUND, T_SIZE, FEES_PAID, EQUITY,
- PEAK, B_BEST, B_PEAK, PEN_SIZE, PEN_STOPD, LAST_RET) = range(21)
-N_FS = 21
+ PEAK, B_BEST, B_PEAK, PEN_SIZE, PEN_STOPD, LAST_RET, EXP_SUM) = range(22)
+N_FS = 22
 # st columns (per account, int)
 (I, START, END, DEC, ENTRY_BAR, T_SIDE, PEX, PEX_REASON, PEN, PEN_SIDE, STOP_REASON, B_TRADE, OFF, DS, N_TRADES,
- KEL_N, KEL_POS, N_LOG) = range(18)
-N_ST = 18
+ KEL_N, KEL_POS, N_LOG, IN_POS) = range(19)
+N_ST = 19
 # P: parameters
 (P_EQUITY, P_POS_SIZE, P_MAX_LEV, P_MAX_VALUE, P_MM, P_MAX_HOLD, P_FEE, P_MAKER, P_ADVERSE, P_IMPACT, P_HAS_FUNDING,
  P_DEADBAND, P_SCALE, P_MAX_DD, P_PENALTY, P_CLIP, P_EPISODE, P_RANDOM, P_SIZING, P_KEL_FRAC, P_KEL_MIN, P_KEL_FLOOR,
@@ -57,8 +58,8 @@ SIZING_FIXED, SIZING_ARRAYS, SIZING_KELLY = 0, 1, 2
 SPACE_DISCRETE3, SPACE_MULTIDISCRETE, SPACE_BOX = 0, 1, 2
 # io rows (one column per account): reward, terminated, truncated, invalid action, the StepOutcome fields; the action
 (O_REWARD, O_TERMINATED, O_TRUNCATED, O_INVALID, O_BEFORE, O_AFTER, O_PEAK, O_CLOSED, O_TRADE_RET, O_BARS, O_HELD,
- O_FEES, O_ACTION, A_0, A_1) = range(15)
-N_IO = 15
+ O_FEES, O_ACTION, O_EXPOSURE, O_IN_POS, A_0, A_1) = range(17)
+N_IO = 17
 # trade log columns and exit reasons
 (L_ENTRY, L_EXIT, L_SIDE, L_SIZE, L_ENTRY_PRICE, L_EXIT_PRICE, L_RETURN, L_FEES, L_FUNDING, L_REASON, L_UNITS) = range(11)
 N_LOG_COLS = 11
@@ -214,6 +215,9 @@ def _advance(e, mk, bars, fs, st, P, kr, log):
                 price = _taker(mk, g, mk[g, CLOSE], -s, abs(fs[e, UNITS]) * mk[g, CLOSE], P)
                 _fill(e, g, -fs[e, UNITS], price, False, R_END, fs, st, P, kr, log)
                 continue
+            eq = fs[e, CASH] + fs[e, UNITS] * mk[g, CLOSE]   # exposure at the close, as Simulation records it
+            x = fs[e, UNITS] * mk[g, CLOSE] / eq if eq > 0 else 0.0
+            if x != 0.0: fs[e, EXP_SUM] += abs(x); st[e, IN_POS] += 1
             if g - st[e, ENTRY_BAR] + 1 >= P[P_MAX_HOLD]:
                 st[e, PEX] = 1; fs[e, PEX_UNITS] = 0.0; st[e, PEX_REASON] = R_HORIZON
                 continue
@@ -360,6 +364,7 @@ def _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs, term, io):
         st[e, PEX_REASON] = reason if reason >= 0 else (R_TP if upnl > 0 else R_SL)
     # ----- advance to the next decision, then the reward (return_drawdown) and the flags -----
     fees0, trades0, before = fs[e, FEES_PAID], st[e, N_TRADES], fs[e, EQUITY]
+    fs[e, EXP_SUM], st[e, IN_POS] = 0.0, 0
     g = _advance(e, mk, bars, fs, st, P, kr, log)
     truncated = g < 0
     after = fs[e, CASH] if truncated else _liq_equity(e, g, mk, fs, P)
@@ -380,6 +385,9 @@ def _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs, term, io):
     io[O_HELD, e] = 0 if truncated else g - st[e, ENTRY_BAR] + 1
     io[O_FEES, e] = fs[e, FEES_PAID] - fees0
     io[O_ACTION, e] = 0 if space == SPACE_BOX else int(io[A_0, e])
+    n_bars = (st[e, END] - 1 - g0) if truncated else (g - g0)   # the step's bars after the decision bar
+    io[O_EXPOSURE, e] = fs[e, EXP_SUM] / n_bars if n_bars > 0 else 0.0
+    io[O_IN_POS, e] = st[e, IN_POS]
     if truncated:
         st[e, DEC] = st[e, END] - 1
         obs[e, :] = 0
@@ -577,7 +585,8 @@ class BatchedPositionEnv(VecEnv):
         o = self.io
         return np.array([self._rewards[e](StepOutcome(o[O_BEFORE, e], o[O_AFTER, e], o[O_PEAK, e], self.P[P_EQUITY],
                                                       bool(o[O_CLOSED, e]), o[O_TRADE_RET, e], int(o[O_BARS, e]), int(o[O_HELD, e]),
-                                                      o[O_FEES, e], int(o[O_ACTION, e])))
+                                                      o[O_FEES, e], int(o[O_ACTION, e]), exposure=o[O_EXPOSURE, e],
+                                                      bars_in_position=int(o[O_IN_POS, e])))
                          for e in range(self.num_envs)], dtype=np.float32)
 
     def close(self): pass

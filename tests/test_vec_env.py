@@ -70,7 +70,8 @@ class FeeAverse(Reward):
     def reset(self): self.steps = 0
     def __call__(self, o):
         self.steps += 1
-        return (o.equity_after / o.equity_before - 1) * 100 - o.fees / 10 + 0.001 * self.steps + 0.5 * o.trade_closed
+        return ((o.equity_after / o.equity_before - 1) * 100 - o.fees / 10 + 0.001 * self.steps + 0.5 * o.trade_closed
+                - 0.01 * o.bars_in_position + 0.3 * o.exposure + 0.02 * o.bars_held)
 
 
 def test_python_reward_matches(btc):
