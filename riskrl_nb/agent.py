@@ -297,7 +297,7 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     spec = check_algo(cfg)
     seed_everything(cfg.train.seed)
     torch.set_num_threads(cfg.train.torch_threads)
-    t0 = time.time()
+    t0, cpu0 = time.time(), time.process_time()
 
     frames = load_frames(cfg)
     prepared, scaler = prepare_data(frames, cfg, training.transfer_scaler(cfg))
@@ -347,6 +347,7 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     (out/'meta.json').write_text(json.dumps(dict(
         algo=cfg.train.algo, network=cfg.train.network, timesteps=int(model.num_timesteps), resumed_at=resumed_at,
         stopped_early=bool(validation is not None and validation.stopped_early), train_seconds=round(train_seconds, 1),
+        train_cpu_seconds=round(time.process_time() - cpu0, 1),
         steps_per_second=round(steps_done / max(train_seconds, 1e-9), 1),
         best_validation=log and max(l[f'valid_{cfg.train.select_metric}'] for l in log),
         augmented_sets=len(augmented), python=platform.python_version(), torch=torch.__version__), indent=1))

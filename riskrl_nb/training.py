@@ -145,14 +145,9 @@ def time_warp(df, rng, a:AugmentConfig=AugmentConfig()) -> pd.DataFrame:
     return rebuild_candles(q, df.open.iloc[0], df)
 
 def stationary_bootstrap_index(n:int, rng, mean_block:float) -> np.ndarray:
-    "Indices of a stationary bootstrap: runs of consecutive bars whose lengths are geometric with mean `mean_block`."
-    idx = np.empty(n, dtype=np.int64)
-    idx[0] = rng.integers(n)
-    jump = rng.random(n) < 1.0 / max(mean_block, 1.0)
-    starts = rng.integers(0, n, n)
-    for t in range(1, n):
-        idx[t] = starts[t] if jump[t] else (idx[t - 1] + 1) % n
-    return idx
+    "Indices of a stationary bootstrap (arch's `StationaryBootstrap`): circular runs of bars, geometric lengths of mean `mean_block`."
+    from arch.bootstrap import StationaryBootstrap
+    return StationaryBootstrap(mean_block, np.arange(n), seed=rng).update_indices()
 
 def block_bootstrap(df, rng, a:AugmentConfig=AugmentConfig()) -> pd.DataFrame:
     "A new path of whole bars resampled in blocks (stationary bootstrap), starting at the file's first open."
@@ -280,34 +275,39 @@ def split_scores(model_dir, splits=('valid', 'test')) -> dict:
 
 def summarize_runs(runs:pd.DataFrame, reference:str, metrics=('valid_sharpe', 'test_sharpe', 'test_return'),
                    by=('group', 'variant')) -> pd.DataFrame:
-    "Mean ± std over seeds per variant, the reference variant's mean subtracted, Welch p-values against it."
+    "Mean ± std over seeds per variant; for the first metric, the difference from the reference and Welch p-values (raw and Holm-adjusted over the variants)."
     from scipy.stats import ttest_ind
-    by = list(by)
+    from statsmodels.stats.multitest import multipletests
+    by, m0 = list(by), metrics[0]
+    ref = runs[runs.variant == reference]
     rows = []
     for keys, g in runs.groupby(by, sort=False):
         row = dict(zip(by, keys), seeds=len(g))
-        ref = runs[runs.variant == reference]
         for m in metrics:
             row[f'{m}_mean'], row[f'{m}_std'] = g[m].mean(), g[m].std(ddof=1) if len(g) > 1 else np.nan
-        m = metrics[0]
         if keys[-1] != reference and len(g) > 1 and len(ref) > 1:
-            row[f'{m}_diff'] = g[m].mean() - ref[m].mean()
-            row[f'{m}_p'] = float(ttest_ind(g[m], ref[m], equal_var=False).pvalue)
-        if 'train_seconds' in g: row['train_seconds'] = g.train_seconds.mean()
+            row[f'{m0}_diff'] = g[m0].mean() - ref[m0].mean()
+            row[f'{m0}_p'] = float(ttest_ind(g[m0], ref[m0], equal_var=False).pvalue)
+        if 'train_cpu_seconds' in g: row['train_cpu_seconds'] = g.train_cpu_seconds.mean()
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if f'{m0}_p' in out:   # one test per distinct variant (the reference appears in several groups, others once)
+        tested = out.dropna(subset=[f'{m0}_p']).drop_duplicates('variant')
+        adj = multipletests(tested[f'{m0}_p'], method='holm')[1]
+        out[f'{m0}_p_holm'] = out.variant.map(dict(zip(tested.variant, adj)))
+    return out
 
 def format_summary(summary:pd.DataFrame, metrics=('valid_sharpe', 'test_sharpe', 'test_return')) -> pd.DataFrame:
     "The summary as strings 'mean ± std' (returns in %), ready for Markdown/HTML."
     out = summary[[c for c in ('group', 'variant', 'seeds') if c in summary]].copy()
     for m in metrics:
         pct = m.endswith('return')
-        f = (lambda v: f'{v:+.1%}') if pct else (lambda v: f'{v:+.2f}')
         out[m.replace('_', ' ')] = [f'{a:+.1%} ± {b:.1%}' if pct else f'{a:+.2f} ± {b:.2f}'
                                     for a, b in zip(summary[f'{m}_mean'], summary[f'{m}_std'])]
     m = metrics[0]
     if f'{m}_diff' in summary:
-        out[f'Δ {m.replace("_", " ")} vs ref (p)'] = ['' if pd.isna(d) else f'{d:+.2f} (p={p:.2f})'
-                                                     for d, p in zip(summary[f'{m}_diff'], summary[f'{m}_p'])]
-    if 'train_seconds' in summary: out['train s/run'] = summary.train_seconds.round(0).astype(int)
+        holm = summary.get(f'{m}_p_holm', pd.Series(np.nan, index=summary.index))
+        out[f'Δ {m.replace("_", " ")} vs ref (p, Holm p)'] = ['' if pd.isna(d) else f'{d:+.2f} ({p:.2f}, {h:.2f})'
+                                                             for d, p, h in zip(summary[f'{m}_diff'], summary[f'{m}_p'], holm)]
+    if 'train_cpu_seconds' in summary: out['train CPU s/run'] = summary.train_cpu_seconds.map(lambda v: '' if pd.isna(v) else f'{v:.0f}')
     return out
