@@ -93,14 +93,15 @@ async def drive(port, reqs, concurrency, duration, max_requests, acked=None):
 
 
 class Server:
-    def __init__(self, model_dir, workdir):
+    def __init__(self, model_dir, workdir, synchronous='FULL'):
         self.port, self.workdir = free_port(), Path(workdir)
         (self.workdir/'limits.yaml').write_text('max_bar_age_bars: null\n')   # replayed 2023 bars are old by design
         self.audit, self.log_path = self.workdir/'audit.db', self.workdir/'server.log'
         env = dict(os.environ, RISKRL_API_KEYS=KEY, PYTHONWARNINGS='ignore')
         self.log = open(self.log_path, 'w')
         self.proc = subprocess.Popen([str(Path(sys.executable).parent/'riskrl'), 'serve', '--model', str(model_dir), '--port', str(self.port),
-                                      '--audit', str(self.audit), '--limits', str(self.workdir/'limits.yaml')],
+                                      '--audit', str(self.audit), '--limits', str(self.workdir/'limits.yaml'),
+                                      '--audit-synchronous', synchronous],
                                      stdout=subprocess.DEVNULL, stderr=self.log, env=env)
         import httpx
         for _ in range(600):
@@ -129,6 +130,7 @@ def main():
     ap.add_argument('--concurrency', default='1,4,16')
     ap.add_argument('--mixes', default='cold,desk')
     ap.add_argument('--fault', action='store_true', help='also kill the server mid-load and check the audit log')
+    ap.add_argument('--audit-synchronous', default='FULL', choices=['FULL', 'NORMAL'], help="the service's audit durability (default FULL)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix='riskrl-load-'))
     if args.model: model_dir = Path(args.model)
@@ -141,7 +143,7 @@ def main():
         from riskrl_nb.inference import export_policy
         export_policy(model_dir, verbose=False)
     mixes = {m: make_bodies(model_dir, m, 2000) for m in args.mixes.split(',')}
-    server = Server(model_dir, work)
+    server = Server(model_dir, work, args.audit_synchronous)
     rows, line = [], 0
     try:
         reqs = {m: [request_bytes(server.port, b) for b in bodies] for m, bodies in mixes.items()}
@@ -164,7 +166,7 @@ def main():
         server.stop()
     from riskrl_nb.audit import AuditLog
     ver = AuditLog(server.audit).verify()
-    print(f"model {model_dir}; service: 1 process (uvicorn, uvloop, httptools), SQLite audit WAL synchronous=FULL; "
+    print(f"model {model_dir}; service: 1 process (uvicorn, uvloop, httptools), SQLite audit WAL synchronous={args.audit_synchronous}; "
           f"client: asyncio keep-alive HTTP/1.1 on the same {os.cpu_count()}-core machine (shared with other work: see load)")
     print(f"{'mix':<5} {'conc':>4} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'srv p50':>8} {'srv p99':>8} {'errors':>6} {'load':>10}")
     for r in rows:
@@ -175,17 +177,17 @@ def main():
     for r in single:
         print(f"target p99 < 5 ms for a single decision ({r['mix']}): {'PASS' if r['p99_ms'] < 5 else 'FAIL'} ({r['p99_ms']:.2f} ms, {r['errors']} errors)")
     result = dict(rows=rows, audit_records=ver.records, audit_ok=ver.ok)
-    if args.fault: result['fault'] = fault_test(model_dir, mixes[next(iter(mixes))])
+    if args.fault: result['fault'] = fault_test(model_dir, mixes[next(iter(mixes))], args.audit_synchronous)
     out = ROOT/'bench'/'out'; out.mkdir(parents=True, exist_ok=True)
     (out/'load_test.json').write_text(json.dumps(result, indent=1))
     return 0 if all(r['errors'] == 0 for r in rows) and ver.ok else 1
 
 
-def fault_test(model_dir, bodies, kill_after=3.0):
+def fault_test(model_dir, bodies, synchronous='FULL', kill_after=3.0):
     "SIGKILL the server while 8 clients post; every acknowledged decision must be in the audit log with its hash."
     from riskrl_nb.audit import AuditLog
     work = Path(tempfile.mkdtemp(prefix='riskrl-fault-'))
-    server = Server(model_dir, work)
+    server = Server(model_dir, work, synchronous)
     reqs = [request_bytes(server.port, b) for b in bodies]
     acked = []
     async def run():

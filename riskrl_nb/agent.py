@@ -120,6 +120,11 @@ class AgentPolicy(ExitPolicy):
         self.builder.reset(sim.env.initial_equity)
         self.actions = []
 
+    def on_signal(self, sim, i, side):   # the run's sizing rule (`cfg.sizing`, riskrl_nb.sizing) sizes every entry
+        if self.cfg.sizing.rule == 'fixed': return None
+        if getattr(self, '_sizer', None) is None: from riskrl_nb.sizing import Sizer; self._sizer = Sizer(self.cfg.sizing, self.cfg.env)
+        return self._sizer.entry_order(sim, i, side)
+
     def decide(self, sim, i):
         obs = self.builder.observe(sim, i)
         mask = ObservationBuilder.masks(sim, i)
@@ -174,9 +179,18 @@ TRAIN_ENV_WRAPPERS = []   # fn(env, cfg, train_sets, rank) -> env; e.g. regime-b
 
 def make_train_env(cfg:RunConfig, train_sets:list):
     "The vectorised training environment: `n_envs` copies of `PositionRiskEnv` over the training periods."
-    from stable_baselines3.common.vec_env import DummyVecEnv
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
     from stable_baselines3.common.monitor import Monitor
     load_plugins('training')   # modules that add env wrappers register them on import
+    if cfg.env.batched:   # all n_envs accounts in one compiled step (riskrl_nb.vec_env): same rules, rewards and masks
+        from riskrl_nb.vec_env import BatchedPositionEnv
+        data, periods = [p.data for p in train_sets], [p.periods['train'] for p in train_sets]
+        probe = PositionRiskEnv(data, periods, cfg)   # per-env wrappers cannot act inside the batched kernel
+        if any(wrap(probe, cfg, train_sets, 0) is not probe for wrap in TRAIN_ENV_WRAPPERS):
+            raise RiskrlError("env.batched: true cannot apply this config's training-env wrappers; set env.batched: false")
+        vec = VecMonitor(BatchedPositionEnv(data, periods, cfg, cfg.train.n_envs))
+        vec.seed(cfg.train.seed)
+        return vec
     def make_env(rank):
         def _f():
             env = PositionRiskEnv([p.data for p in train_sets], [p.periods['train'] for p in train_sets], cfg)

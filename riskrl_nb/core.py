@@ -53,6 +53,7 @@ class CostConfig:
     spread_bps: float = 0.0        # full bid-ask spread; market orders pay half of it
     impact_coef: float = 0.0       # square-root impact: coef * bar volatility * sqrt(order value / bar value traded)
     funding_rate_8h: float = 0.0   # perpetual-style funding per 8 hours, paid by longs when positive
+    funding_interval_hours: float = 8.0  # funding is exchanged at multiples of this many hours (UTC); 0 = accrue every bar
 
 # %% ../nbs/00_core.ipynb #f2caa6e7
 @dataclass
@@ -129,16 +130,42 @@ class EnvConfig:
     action_space: str = "discrete3"  # 'discrete3' hold/close_tp/close_sl; 'multidiscrete' + % of the position to close; 'box' target exposure
     lookback: int = 1              # bars of market features in each observation (oldest first); >1 for sequence networks
     exposure_deadband: float = 0.05  # 'box' actions: changes of exposure smaller than this are not traded
+    max_position_value: float = 0.0  # position limit (max exposure) in quote currency on entries and adds; 0 = none
+    maintenance_margin: float = 0.005  # liquidated when equity falls below this fraction of the position's notional
+    batched: bool = False          # train on `BatchedPositionEnv` (numba, all n_envs accounts in one array step)
 
 # %% ../nbs/00_core.ipynb #89e359b7
 @dataclass
 class RewardConfig:
-    "The reward the agent maximises."
-    name: str = "return_drawdown"
+    "The reward the agent maximises: a named reward, optionally shaped, made robust and normalised (see 06_rewards)."
+    name: str = "return_drawdown"  # 'return_drawdown' (default), 'composite', 'hierarchical'
     max_drawdown: float = 0.20     # account drawdown tolerated before the penalty starts
     drawdown_penalty: float = 0.5  # penalty per unit of drawdown beyond max_drawdown, per step
     fee_rate: float = 0.001        # fee used to mark the open position at its liquidation value
     scale: float = 100.0           # rewards are log returns times this (keeps PPO's value targets near 1)
+    # 'composite': weights of the terms (return-unit terms are multiplied by `scale`)
+    w_return: float = 1.0          # log return of the account
+    w_diff_sharpe: float = 0.0     # differential Sharpe ratio (Moody & Saffell), dimensionless, not scaled
+    w_downside: float = 0.0        # risk aversion on losses: -0.5 * min(r, 0)**2 (semivariance)
+    w_drawdown: float = 0.0        # -max(0, drawdown - max_drawdown), per step
+    w_consistency: float = 0.0     # -(change of the variance of the episode's closed-trade returns)
+    w_turnover: float = 0.0        # -fees / equity: trading costs counted again, to discourage churn
+    w_holding: float = 0.0         # -(bars in a position): a carry cost per bar, in return units
+    w_trade: float = 0.0           # trade level: (net return of each closed trade - trade_target)
+    trade_target: float = 0.0      # trade return that earns nothing at the trade level
+    trade_mix: float = 0.5         # 'hierarchical': weight of the trade level against the portfolio level
+    sharpe_eta: float = 0.01       # moment-update rate of the differential Sharpe ratio (~1/window)
+    # wrappers that apply to any named reward
+    shaping: str = "none"          # potential-based shaping: 'none', 'drawdown' (phi = -drawdown), 'equity' (phi = log growth)
+    shaping_weight: float = 1.0
+    shaping_gamma: float = 0.99    # must equal train.gamma for the optimal policy to be preserved
+    robust_k: int = 0              # worst of k perturbed outcomes (prices and costs); 0 = off
+    robust_price_sigma: float = 0.003  # std of the price shock per sqrt(bar in a position)
+    robust_cost_mult: float = 3.0  # costs of a scenario scaled by a factor drawn in [1, robust_cost_mult]
+    robust_seed: int = 0
+    normalize: bool = False        # divide by the running std of the discounted reward (as SB3's VecNormalize)
+    normalize_gamma: float = 0.99
+    normalize_clip: float = 10.0
 
 # %% ../nbs/00_core.ipynb #e20a281e
 @dataclass
@@ -178,15 +205,31 @@ class BaselineConfig:
 @dataclass
 class SizingConfig:
     "How much of the account each entry commits (rules in `riskrl_nb.sizing`); 'fixed' = `env.position_size`."
-    rule: str = "fixed"
+    rule: str = "fixed"            # fixed | fixed_fraction | kelly | vol_target | atr_risk | var_limit | cvar_limit
+    fraction: float = 0.5          # fixed_fraction: notional committed per entry, fraction of equity
+    kelly_fraction: float = 0.5    # kelly: fraction of the full Kelly bet (0.5 = half Kelly)
+    kelly_window: int = 50         # kelly: closed trades in the rolling win-rate / payoff estimate
+    kelly_min_trades: int = 10     # kelly: closed trades needed before the estimate is used
+    kelly_floor: float = 0.1       # kelly: smallest size, so trades keep coming and the estimate can recover
+    target_vol: float = 0.5        # vol_target: annualised volatility of the position
+    vol_window: int = 168          # vol_target: bars of realised volatility
+    risk_per_trade: float = 0.01   # atr_risk: equity lost if the ATR stop is hit
+    atr_mult: float = 3.0          # atr_risk: stop distance in ATRs
+    atr_window: int = 14           # atr_risk: ATR window, bars
+    atr_stop: bool = True          # atr_risk: also place that stop as a resting order
+    risk_limit: float = 0.03       # var_limit / cvar_limit: largest VaR / CVaR of the position, fraction of equity
+    risk_level: float = 0.95       # var_limit / cvar_limit: confidence level
+    risk_horizon: int = 24         # var_limit / cvar_limit: horizon of the loss, bars
+    risk_window: int = 720         # var_limit / cvar_limit: bars of history in the estimate
+    max_size: float = 1.0          # every rule's size is capped here (and by env.max_leverage)
 
 @dataclass
 class RegimeConfig:
     "Market-regime detection (`riskrl_nb.regimes`); 'none' = no regime-aware training (reports still use 'hmm')."
     method: str = "none"           # 'hmm' (hmmlearn, filtered online) or 'gmm' (scikit-learn) for regime-aware training
     n_regimes: int = 3             # regimes, ordered from the calmest to the most volatile
-    return_window: int = 24        # detector input 1: log return over this many bars
-    vol_window: int = 24           # detector input 2: log realised volatility over this many bars
+    return_window: int = 72        # detector input 1: log return over this many bars (scaled by 1/sqrt(window))
+    vol_window: int = 72           # detector input 2: log realised volatility over this many bars
     covariance_type: str = "full"  # 'full' or 'diag'
     n_iter: int = 200              # EM iterations (HMM)
     seed: int = 0
@@ -200,6 +243,36 @@ class RegimeConfig:
 class EvalConfig:
     "Evaluation beyond the single test-period backtest (walk-forward, Monte Carlo, stress)."
     seed: int = 0
+    # walk-forward (10a): rolling windows by date; the agent is retrained and the rules re-tuned in each
+    wf_start: str = "2021-01-01"   # first training day of the first window
+    wf_end: str = "2023-12-31"     # last test day of the last window
+    wf_train_months: int = 12
+    wf_valid_months: int = 3       # checkpoint selection, between training and test
+    wf_test_months: int = 3
+    wf_step_months: int = 3        # windows move by this much (= wf_test_months: test windows tile the period)
+    wf_timesteps: int = 50_000     # training budget per window and seed (the slow part)
+    wf_seeds: list = field(default_factory=lambda: [0])   # one agent per seed and window; CIs over seeds
+    wf_max_windows: int = 0        # 0 = every window that fits
+    # overfitting statistics (10b)
+    pbo_blocks: int = 16           # CSCV: the period is cut into this many blocks (even)
+    cpcv_groups: int = 6           # combinatorial purged CV: groups of bars ...
+    cpcv_test_groups: int = 2      # ... of which this many are tested in each split
+    embargo_frac: float = 0.01     # bars dropped after each test group, as a fraction of the period
+    # Monte Carlo (10c)
+    mc_samples: int = 1000
+    mc_block_bars: float = 0.0     # mean block length of the stationary bootstrap; 0 = Politis-White optimal
+    # stress (10c): real crash windows inside the data, then synthetic shocks
+    stress_windows: list = field(default_factory=lambda: [
+        ['may_2021_crash', '2021-05-01', '2021-06-30'], ['luna_3ac_2022', '2022-05-01', '2022-06-30'],
+        ['ftx_nov_2022', '2022-11-01', '2022-11-30']])
+    gap_down: float = 0.15         # synthetic gap: prices drop this fraction at the open, a few bars into trades
+    n_gaps: int = 5                # how many gaps, spread over the period
+    vol_spike: float = 3.0         # returns inside the spike window scaled by this factor
+    vol_spike_bars: int = 336      # length of the spike window (two weeks of hours)
+    drought_slippage_bps: float = 50.0  # liquidity drought: slippage ...
+    drought_spread_bps: float = 40.0    # ... and full spread on every fill
+    # degenerate-policy detector
+    degenerate_share: float = 0.98 # warn when one action is taken at more than this share of decisions
 
 # %% ../nbs/00_core.ipynb #aa583b30
 @dataclass
@@ -329,7 +402,7 @@ PLUGINS = {   # group -> modules whose import registers entries in that group's 
     'features': ['riskrl_nb.features_rich', 'riskrl_nb.regimes'],
     'rewards': [],
     'algos': ['riskrl_nb.models', 'riskrl_nb.algos'],
-    'evaluation': ['riskrl_nb.sizing', 'riskrl_nb.regimes', 'riskrl_nb.robustness'],
+    'evaluation': ['riskrl_nb.sizing', 'riskrl_nb.regimes', 'riskrl_nb.robustness', 'riskrl_nb.walk_forward'],
     'training': ['riskrl_nb.regimes'],   # modules adding training-env wrappers (regime-balanced episodes)
 }
 

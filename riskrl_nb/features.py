@@ -187,7 +187,7 @@ def _read_cache(path:Path) -> pd.DataFrame|None:
 def _write_cache(feats:pd.DataFrame, path:Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    feats.to_parquet(tmp)
+    feats.to_parquet(tmp, compression='zstd')
     os.replace(tmp, path)   # atomic: a parallel reader never sees half a file
     old = sorted(path.parent.glob('*.parquet'), key=lambda p: p.stat().st_mtime)[:-CACHE_MAX_FILES]
     for p in old: p.unlink(missing_ok=True)

@@ -65,7 +65,8 @@ def indicator_features(df:pd.DataFrame, cfg:FeatureConfig=FeatureConfig()) -> pd
     out[f'obv_flow_{n}'] = ta.obv(c, v).diff(n) / v.rolling(n, min_periods=n).sum()
     n = cfg.volume_roc_window
     out[f'volume_roc_{n}'] = np.log1p(ta.roc(v.rolling(n, min_periods=n).mean(), length=n) / 100)
-    out[f'vwap_gap_{cfg.vwap_anchor}'] = c / ta.vwap(h, l, c, v, anchor=cfg.vwap_anchor) - 1
+    utc = lambda s: s.set_axis(s.index.tz_convert(None)) if s.index.tz is not None else s   # pandas-ta is slow on tz-aware indexes
+    out[f'vwap_gap_{cfg.vwap_anchor}'] = c / ta.vwap(utc(h), utc(l), utc(c), utc(v), anchor=cfg.vwap_anchor).set_axis(df.index) - 1
     n = cfg.vwap_window
     tp = (h + l + c) / 3
     out[f'vwap_gap_{n}'] = c / ((tp * v).rolling(n, min_periods=n).sum() / v.rolling(n, min_periods=n).sum()) - 1

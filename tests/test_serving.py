@@ -224,3 +224,21 @@ def test_deployment_files_parse():
         assert m in exprs, m
     docker = (dep/'Dockerfile').read_text()
     assert 'riskrl' in docker and 'HEALTHCHECK' in docker and 'USER' in docker
+
+
+@pytest.mark.skipif(not os.environ.get('RISKRL_TEST_POSTGRES_URL'), reason='set RISKRL_TEST_POSTGRES_URL=postgresql://... to test the PostgreSQL audit store')
+def test_postgres_audit_store():
+    "The optional PostgreSQL store: one chain from concurrent connections, tampering found, no password in messages."
+    from concurrent.futures import ThreadPoolExecutor
+    from riskrl_nb.audit import AuditLog
+    url = os.environ['RISKRL_TEST_POSTGRES_URL']
+    a, b = AuditLog(url), AuditLog(url)
+    a.conn.cursor().execute('TRUNCATE audit')
+    with ThreadPoolExecutor(4) as ex: list(ex.map(lambda k: (a if k % 2 else b).append('decision', {'k': k}), range(60)))
+    assert a.verify().ok and a.verify().records == 60
+    a.conn.cursor().execute("UPDATE audit SET payload = '{\"k\":-1}' WHERE seq = 20")
+    assert a.verify().bad_seq == 20
+    r = run_cli('audit', 'verify', '--db', url)
+    pw = url.split('://', 1)[1].split('@')[0].split(':')[-1]
+    assert r.returncode == 2 and 'first bad record: 20' in r.stderr and pw not in r.stderr
+    a.conn.cursor().execute('TRUNCATE audit')
