@@ -76,14 +76,17 @@ def exit_returns(sim:Simulation, entry_bar:int, side:int, entry_price:float, uni
                            if c.cfg.impact_coef else 0.0)
     exits = refs * (1 - side * adverse)
     ret = (side * (exits - entry_price) - entry_price * c.cfg.fee_rate - exits * c.cfg.fee_rate) / entry_price
+    if c.has_funding:   # funding paid at the closes held through: entry bar .. exit bar - 1 (the last close when liquidated)
+        paid = np.cumsum(c.funding_by_bar[entry_bar:last + 1] * m.close[entry_bar:last + 1])
+        ret = ret - side * paid[np.where(bars == sim.end, at, bars - 1) - entry_bar] / entry_price
     return bars, ret
 
 def best_exit_returns(sim:Simulation, trades:pd.DataFrame) -> np.ndarray:
     "Hindsight-best net return of each trade in `trades` (same entry bar, side and entry price)."
     if not len(trades): return np.zeros(0)
-    value = sim.env.initial_equity  # impact (if any) is evaluated for an order of the initial equity's size
+    value = sim.env.initial_equity  # impact (if any) is evaluated for the trade's units (else the initial equity's size)
     return np.array([exit_returns(sim, int(t.entry_bar), 1 if t.side == 'long' else -1, t.entry_price,
-                                  t.size * value / t.entry_price)[1].max() for t in trades.itertuples()])
+                                  getattr(t, 'units', t.size * value / t.entry_price))[1].max() for t in trades.itertuples()])
 
 class Oracle(ExitPolicy):
     "Knows the future: closes each trade at its best exit (an upper bound, not a strategy)."

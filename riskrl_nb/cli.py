@@ -102,9 +102,11 @@ def _config_from_args(args) -> RunConfig:
     if getattr(args, 'algo', None): over.setdefault('train', {})['algo'] = args.algo
     if getattr(args, 'steps', None): over.setdefault('train', {})['total_timesteps'] = args.steps
     if getattr(args, 'seed', None) is not None: over.setdefault('train', {})['seed'] = args.seed
+    if getattr(args, 'network', None): over.setdefault('train', {})['network'] = args.network
+    if getattr(args, 'init_from', None): over.setdefault('train', {})['init_from'] = str(args.init_from)
     cfg = load_config(getattr(args, 'config', None), over)
-    from riskrl_nb.agent import get_algo
-    get_algo(cfg.train.algo)   # fail early, before loading any data
+    from riskrl_nb.agent import check_algo, get_network
+    check_algo(cfg); get_network(cfg.train.network)   # fail early, before loading any data
     return cfg
 
 def _train(args):
@@ -113,7 +115,7 @@ def _train(args):
     if args.regime_models:   # fallback model + one model per market regime (riskrl_nb.regimes)
         from riskrl_nb.regimes import train_regime_models
         train_regime_models(cfg, args.out, progress=not args.no_progress)
-    else: train(cfg, args.out, progress=not args.no_progress)
+    else: train(cfg, args.out, progress=not args.no_progress, resume=getattr(args, 'resume', False))
     print(f"model folder: {args.out}")
 
 def _train_args(p):
@@ -124,6 +126,9 @@ def _train_args(p):
     p.add_argument('--steps', type=int, metavar='N', help='training timesteps')
     p.add_argument('--seed', type=int, metavar='S', help='random seed')
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
+    p.add_argument('--network', metavar='NAME', help='policy network: mlp, attention, lstm, gru, hier_lstm, cnn, tcn, gnn')
+    p.add_argument('--init-from', metavar='DIR', help='start from the weights of this model folder (fine-tuning)')
+    p.add_argument('--resume', action='store_true', help='continue from the newest checkpoint in --out (train.checkpoint_freq)')
     p.add_argument('--regime-models', action='store_true',
                    help='also train one model per market regime; evaluate then adds a regime_router row (see regimes.* in the config)')
 _train.add_args = _train_args
@@ -131,11 +136,21 @@ subcommand('train', 'train a risk manager')(_train)
 
 # %% ../nbs/12_cli.ipynb #ba880ab5
 def _evaluate(args):
+    if getattr(args, 'monte_carlo', 0) < 0: raise RiskrlError(f"--monte-carlo: the number of resamples must be positive, got {args.monte_carlo}")
     from riskrl_nb.evaluation import evaluate
     from riskrl_nb.report import format_table
     options = {k: v for k, v in vars(args).items() if k not in ('_fn', 'command')}   # extra options reach the evaluation sections
     m = evaluate(args.model, args.data, args.out, args.start, args.end, options=options)
     print(format_table(m))
+    for name, d in (m.get('diagnostics') or {}).items():   # the degenerate-policy detector
+        for w in d['warnings']: print(f"warning: {w}")
+    if m.get('walk_forward'):
+        from riskrl_nb.walk_forward import walk_forward_text
+        print('\nwalk-forward (out of sample)\n' + walk_forward_text(m['walk_forward']))
+    if m.get('monte_carlo'):
+        mc = m['monte_carlo']['block_bootstrap']
+        print(f"\nMonte Carlo ({m['monte_carlo']['n_samples']} block-bootstrap resamples), final return p5 / p50 / p95:")
+        for n, v in mc.items(): print(f"  {n:16s} {v['final_return']['p5']:+.1%} / {v['final_return']['p50']:+.1%} / {v['final_return']['p95']:+.1%}")
     print(f"\nreport: {Path(args.out)/'report.html'}\nmetrics: {Path(args.out)/'metrics.json'}")
 
 def _evaluate_args(p):
@@ -144,6 +159,10 @@ def _evaluate_args(p):
     p.add_argument('--out', required=True, metavar='DIR2', help='folder for metrics.json, trades.csv, plots, report')
     p.add_argument('--start', metavar='DATE', help="first day (default: the model's test period, or the whole file)")
     p.add_argument('--end', metavar='DATE', help='last day (inclusive)')
+    p.add_argument('--walk-forward', action='store_true', help='also retrain and re-tune on rolling windows (budget: the config\'s evaluation.wf_*); adds walk_forward with PBO and deflated Sharpe')
+    p.add_argument('--walk-forward-steps', type=int, metavar='N', help='training timesteps per walk-forward window (overrides evaluation.wf_timesteps)')
+    p.add_argument('--monte-carlo', type=int, default=0, metavar='N', help='N bootstrap resamples of trades and return blocks; adds monte_carlo and a fan chart')
+    p.add_argument('--stress', action='store_true', help='crash windows and synthetic shocks (gaps, volatility spike, liquidity drought); adds stress')
 _evaluate.add_args = _evaluate_args
 subcommand('evaluate', 'backtest a trained model and every baseline on the same entries and costs')(_evaluate)
 

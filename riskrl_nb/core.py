@@ -13,10 +13,10 @@ import yaml
 
 # %% auto #0
 __all__ = ['SECONDS_PER_YEAR', 'INTERVAL_DIRS', 'PLUGINS', 'RiskrlError', 'DataError', 'ConfigError', 'DataConfig', 'CostConfig',
-           'EntryConfig', 'FeatureConfig', 'EnvConfig', 'RewardConfig', 'TrainConfig', 'BaselineConfig', 'SizingConfig',
-           'RegimeConfig', 'EvalConfig', 'RunConfig', 'config_from_dict', 'config_to_dict', 'save_config',
-           'load_config', 'merge_dicts', 'seed_everything', 'periods_per_year', 'package_dir', 'bundled_data_dir',
-           'bundled_path', 'bundled_symbols', 'load_plugins']
+           'EntryConfig', 'FeatureConfig', 'EnvConfig', 'RewardConfig', 'NetworkConfig', 'AugmentConfig', 'TrainConfig',
+           'BaselineConfig', 'SizingConfig', 'RegimeConfig', 'EvalConfig', 'RunConfig', 'config_from_dict',
+           'config_to_dict', 'save_config', 'load_config', 'merge_dicts', 'seed_everything', 'periods_per_year',
+           'package_dir', 'bundled_data_dir', 'bundled_path', 'bundled_symbols', 'load_plugins']
 
 # %% ../nbs/00_core.ipynb #61d2f5c8
 class RiskrlError(Exception):
@@ -53,6 +53,7 @@ class CostConfig:
     spread_bps: float = 0.0        # full bid-ask spread; market orders pay half of it
     impact_coef: float = 0.0       # square-root impact: coef * bar volatility * sqrt(order value / bar value traded)
     funding_rate_8h: float = 0.0   # perpetual-style funding per 8 hours, paid by longs when positive
+    funding_interval_hours: float = 8.0  # funding is exchanged at multiples of this many hours (UTC); 0 = accrue every bar
 
 # %% ../nbs/00_core.ipynb #f2caa6e7
 @dataclass
@@ -129,21 +130,75 @@ class EnvConfig:
     action_space: str = "discrete3"  # 'discrete3' hold/close_tp/close_sl; 'multidiscrete' + % of the position to close; 'box' target exposure
     lookback: int = 1              # bars of market features in each observation (oldest first); >1 for sequence networks
     exposure_deadband: float = 0.05  # 'box' actions: changes of exposure smaller than this are not traded
+    max_position_value: float = 0.0  # position limit (max exposure) in quote currency on entries and adds; 0 = none
+    maintenance_margin: float = 0.005  # liquidated when equity falls below this fraction of the position's notional
+    batched: bool = False          # train on `BatchedPositionEnv` (numba, all n_envs accounts in one array step)
 
 # %% ../nbs/00_core.ipynb #89e359b7
 @dataclass
 class RewardConfig:
-    "The reward the agent maximises."
-    name: str = "return_drawdown"
+    "The reward the agent maximises: a named reward, optionally shaped, made robust and normalised (see 06_rewards)."
+    name: str = "return_drawdown"  # 'return_drawdown' (default), 'composite', 'hierarchical'
     max_drawdown: float = 0.20     # account drawdown tolerated before the penalty starts
     drawdown_penalty: float = 0.5  # penalty per unit of drawdown beyond max_drawdown, per step
     fee_rate: float = 0.001        # fee used to mark the open position at its liquidation value
     scale: float = 100.0           # rewards are log returns times this (keeps PPO's value targets near 1)
+    # 'composite': weights of the terms (return-unit terms are multiplied by `scale`)
+    w_return: float = 1.0          # log return of the account
+    w_diff_sharpe: float = 0.0     # differential Sharpe ratio (Moody & Saffell), dimensionless, not scaled
+    w_downside: float = 0.0        # risk aversion on losses: -0.5 * min(r, 0)**2 (semivariance)
+    w_drawdown: float = 0.0        # -max(0, drawdown - max_drawdown), per step
+    w_consistency: float = 0.0     # -(change of the variance of the episode's closed-trade returns)
+    w_turnover: float = 0.0        # -fees / equity: trading costs counted again, to discourage churn
+    w_holding: float = 0.0         # -(bars in a position): a carry cost per bar, in return units
+    w_trade: float = 0.0           # trade level: (net return of each closed trade - trade_target)
+    trade_target: float = 0.0      # trade return that earns nothing at the trade level
+    trade_mix: float = 0.5         # 'hierarchical': weight of the trade level against the portfolio level
+    sharpe_eta: float = 0.01       # moment-update rate of the differential Sharpe ratio (~1/window)
+    # wrappers that apply to any named reward
+    shaping: str = "none"          # potential-based shaping: 'none', 'drawdown' (phi = -drawdown), 'equity' (phi = log growth)
+    shaping_weight: float = 1.0
+    shaping_gamma: float = 0.99    # must equal train.gamma for the optimal policy to be preserved
+    robust_k: int = 0              # worst of k perturbed outcomes (prices and costs); 0 = off
+    robust_price_sigma: float = 0.003  # std of the price shock per sqrt(bar in a position)
+    robust_cost_mult: float = 3.0  # costs of a scenario scaled by a factor drawn in [1, robust_cost_mult]
+    robust_seed: int = 0
+    normalize: bool = False        # divide by the running std of the discounted reward (as SB3's VecNormalize)
+    normalize_gamma: float = 0.99
+    normalize_clip: float = 10.0
 
 # %% ../nbs/00_core.ipynb #e20a281e
 @dataclass
+class NetworkConfig:
+    "Parameters of the policy network's feature extractor (see `riskrl_nb.models`); each network reads only its own."
+    features_dim: int = 64         # extractor output fed to the policy and value heads (`net_arch`)
+    d_model: int = 32              # attention: embedding size of each bar
+    n_heads: int = 4               # attention: heads per layer
+    n_layers: int = 1              # attention, lstm, gru: stacked layers
+    hidden: int = 32               # lstm, gru, hier_lstm, gnn: hidden units
+    bidirectional: bool = True     # lstm, gru, hier_lstm: read the window in both directions
+    chunk_bars: int = 24           # hier_lstm: bars per upper-level step (24 = one day of hourly bars)
+    channels: int = 32             # cnn, tcn: convolution channels
+    kernel_size: int = 3           # cnn, tcn: convolution width, bars
+    dilations: list = field(default_factory=lambda: [1, 2, 4, 8])  # tcn: one residual block per dilation
+    dropout: float = 0.0
+    gnn_layers: int = 2            # gnn: message-passing rounds over the asset graph
+    graph_threshold: float = 0.3   # gnn: assets whose |return correlation| is below this are not linked
+
+@dataclass
+class AugmentConfig:
+    "Synthetic variants of the TRAINING candles; features and entries are recomputed on them, validation and test are never touched."
+    methods: list = field(default_factory=list)  # any of 'noise', 'magnitude_warp', 'time_warp', 'bootstrap'
+    copies: int = 1                # augmented copies per method and training file
+    noise_std: float = 0.5         # noise: extra log-return noise, in units of the bar's rolling volatility
+    magnitude_sigma: float = 0.3   # magnitude_warp: std of the smooth multiplier applied to returns
+    time_warp_sigma: float = 0.3   # time_warp: std of the smooth local speed of time
+    knot_bars: int = 168           # warps: bars between the knots of the smooth random curves (a week of hours)
+    block_bars: int = 72           # bootstrap: mean block length of the stationary bootstrap, bars
+
+@dataclass
 class TrainConfig:
-    "The learning algorithm and its budget."
+    "The learning algorithm, the policy network, the training methods and the budget."
     algo: str = "maskable_ppo"
     total_timesteps: int = 150_000
     seed: int = 0
@@ -162,6 +217,23 @@ class TrainConfig:
     select_metric: str = "sharpe"  # validation metric that picks the saved checkpoint
     torch_threads: int = 1
     device: str = "cpu"
+    network: str = "mlp"           # feature extractor: mlp, attention, lstm, gru, hier_lstm, cnn, tcn, gnn
+    net: NetworkConfig = field(default_factory=NetworkConfig)
+    algo_kwargs: dict = field(default_factory=dict)  # extra SB3 arguments of the algorithm, e.g. {buffer_size: 50000}
+    context_assets: list = field(default_factory=list)  # other coins whose aligned features join each observation (the gnn's nodes): bundled symbols ('ETH', 'ETH:1d') or paths
+    curriculum: str = "none"       # 'none' or 'volatility': calm training episodes first, then all
+    curriculum_start: float = 0.25 # volatility curriculum: share of the calmest episodes available at the start
+    curriculum_fraction: float = 0.5  # share of the budget over which the pool widens to all episodes
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    init_from: str = ""            # model folder whose weights (and scaler) start this run: transfer / fine-tuning
+    early_stop_patience: int = 0   # stop after this many validations without improvement (0 = never stop early)
+    early_stop_min_delta: float = 0.0  # improvement of the validation metric that resets the patience
+    checkpoint_freq: int = 0       # env steps between resumable checkpoints in checkpoints/ (0 = none)
+    tensorboard: bool = False      # also write TensorBoard event files to logs/
+    vec_env: str = "dummy"         # 'dummy' (envs in this process) or 'subproc' (one process per env)
+    mixed_precision: bool = False  # run the feature extractor under bfloat16 autocast (measured: no gain on CPU)
+    stance_bars: int = 24          # hierarchical: bars between the stance policy's choices of exit policy
+    stance_agent: str = ""         # hierarchical: a model folder offered as one more low-level exit policy
 
 # %% ../nbs/00_core.ipynb #7ea990dd
 @dataclass
@@ -178,7 +250,23 @@ class BaselineConfig:
 @dataclass
 class SizingConfig:
     "How much of the account each entry commits (rules in `riskrl_nb.sizing`); 'fixed' = `env.position_size`."
-    rule: str = "fixed"
+    rule: str = "fixed"            # fixed | fixed_fraction | kelly | vol_target | atr_risk | var_limit | cvar_limit
+    fraction: float = 0.5          # fixed_fraction: notional committed per entry, fraction of equity
+    kelly_fraction: float = 0.5    # kelly: fraction of the full Kelly bet (0.5 = half Kelly)
+    kelly_window: int = 50         # kelly: closed trades in the rolling win-rate / payoff estimate
+    kelly_min_trades: int = 10     # kelly: closed trades needed before the estimate is used
+    kelly_floor: float = 0.1       # kelly: smallest size, so trades keep coming and the estimate can recover
+    target_vol: float = 0.5        # vol_target: annualised volatility of the position
+    vol_window: int = 168          # vol_target: bars of realised volatility
+    risk_per_trade: float = 0.01   # atr_risk: equity lost if the ATR stop is hit
+    atr_mult: float = 3.0          # atr_risk: stop distance in ATRs
+    atr_window: int = 14           # atr_risk: ATR window, bars
+    atr_stop: bool = True          # atr_risk: also place that stop as a resting order
+    risk_limit: float = 0.03       # var_limit / cvar_limit: largest VaR / CVaR of the position, fraction of equity
+    risk_level: float = 0.95       # var_limit / cvar_limit: confidence level
+    risk_horizon: int = 24         # var_limit / cvar_limit: horizon of the loss, bars
+    risk_window: int = 720         # var_limit / cvar_limit: bars of history in the estimate
+    max_size: float = 1.0          # every rule's size is capped here (and by env.max_leverage)
 
 @dataclass
 class RegimeConfig:
@@ -200,6 +288,36 @@ class RegimeConfig:
 class EvalConfig:
     "Evaluation beyond the single test-period backtest (walk-forward, Monte Carlo, stress)."
     seed: int = 0
+    # walk-forward (10a): rolling windows by date; the agent is retrained and the rules re-tuned in each
+    wf_start: str = "2021-01-01"   # first training day of the first window
+    wf_end: str = "2023-12-31"     # last test day of the last window
+    wf_train_months: int = 12
+    wf_valid_months: int = 3       # checkpoint selection, between training and test
+    wf_test_months: int = 3
+    wf_step_months: int = 3        # windows move by this much (= wf_test_months: test windows tile the period)
+    wf_timesteps: int = 50_000     # training budget per window and seed (the slow part)
+    wf_seeds: list = field(default_factory=lambda: [0])   # one agent per seed and window; CIs over seeds
+    wf_max_windows: int = 0        # 0 = every window that fits
+    # overfitting statistics (10b)
+    pbo_blocks: int = 16           # CSCV: the period is cut into this many blocks (even)
+    cpcv_groups: int = 6           # combinatorial purged CV: groups of bars ...
+    cpcv_test_groups: int = 2      # ... of which this many are tested in each split
+    embargo_frac: float = 0.01     # bars dropped after each test group, as a fraction of the period
+    # Monte Carlo (10c)
+    mc_samples: int = 1000
+    mc_block_bars: float = 0.0     # mean block length of the stationary bootstrap; 0 = Politis-White optimal
+    # stress (10c): real crash windows inside the data, then synthetic shocks
+    stress_windows: list = field(default_factory=lambda: [
+        ['may_2021_crash', '2021-05-01', '2021-06-30'], ['luna_3ac_2022', '2022-05-01', '2022-06-30'],
+        ['ftx_nov_2022', '2022-11-01', '2022-11-30']])
+    gap_down: float = 0.15         # synthetic gap: prices drop this fraction at the open, a few bars into trades
+    n_gaps: int = 5                # how many gaps, spread over the period
+    vol_spike: float = 3.0         # returns inside the spike window scaled by this factor
+    vol_spike_bars: int = 336      # length of the spike window (two weeks of hours)
+    drought_slippage_bps: float = 50.0  # liquidity drought: slippage ...
+    drought_spread_bps: float = 40.0    # ... and full spread on every fill
+    # degenerate-policy detector
+    degenerate_share: float = 0.98 # warn when one action is taken at more than this share of decisions
 
 # %% ../nbs/00_core.ipynb #aa583b30
 @dataclass
@@ -329,7 +447,7 @@ PLUGINS = {   # group -> modules whose import registers entries in that group's 
     'features': ['riskrl_nb.features_rich', 'riskrl_nb.regimes'],
     'rewards': [],
     'algos': ['riskrl_nb.models', 'riskrl_nb.algos'],
-    'evaluation': ['riskrl_nb.sizing', 'riskrl_nb.regimes', 'riskrl_nb.robustness'],
+    'evaluation': ['riskrl_nb.sizing', 'riskrl_nb.regimes', 'riskrl_nb.robustness', 'riskrl_nb.walk_forward'],
     'training': ['riskrl_nb.regimes'],   # modules adding training-env wrappers (regime-balanced episodes)
 }
 

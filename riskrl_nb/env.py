@@ -111,6 +111,11 @@ class PositionRiskEnv(gym.Env):
         self.cfg, self.random_windows = cfg, random_windows
         self.episode_bars = episode_bars or cfg.env.episode_bars
         self.sims = [Simulation(d.market, d.signals, cfg.costs, cfg.env, s, e) for d, (s, e) in zip(self.datasets, self.periods)]
+        if cfg.sizing.rule != 'fixed':   # the sizing rule is the agent's guard rail: it sizes every entry
+            from riskrl_nb.sizing import Sizer   # imported here: riskrl_nb.sizing imports the evaluation, which imports this module
+            self.sizer = Sizer(cfg.sizing, cfg.env)
+            for sim in self.sims: sim.entry_hook = self.sizer.entry_order
+        else: self.sizer = None
         self.builders = [ObservationBuilder(d.features, cfg.env) for d in self.datasets]
         n_obs = self.builders[0].n_obs
         if any(b.n_obs != n_obs for b in self.builders): raise RiskrlError("all datasets need the same features")
@@ -159,7 +164,8 @@ class PositionRiskEnv(gym.Env):
 
     def step(self, action):
         sim = self.sim
-        decision, valid = action_to_decision(action, self.action_masks(), self.cfg.env.action_space, sim, self.i, self.cfg.env)
+        mask = ObservationBuilder.masks(sim, self.i)
+        decision, valid = action_to_decision(action, mask, self.cfg.env.action_space, sim, self.i, self.cfg.env)
         fees0, n_trades0, before, bar0 = sim.fees_paid, len(sim.trades), self._value, self.i
         sim.apply(decision, self.i)
         self.i = sim.run_until_decision()
@@ -167,10 +173,12 @@ class PositionRiskEnv(gym.Env):
         self._value = sim.cash if truncated else sim.liquidation_equity(self.i)
         self._peak = max(self._peak, self._value)
         closed = len(sim.trades) > n_trades0
+        held = np.abs(sim.exposure[bar0 + 1 - sim.start:(sim.end if truncated else self.i + 1) - sim.start])   # bars of this step
         outcome = StepOutcome(before, self._value, self._peak, sim.env.initial_equity, closed,
                               sim.trades[-1]['return'] if closed else 0.0,
                               (sim.end if truncated else self.i) - bar0, sim.bars_held(self.i) if not truncated else 0,
-                              sim.fees_paid - fees0, int(np.ravel(action)[0]) if self.cfg.env.action_space != 'box' else 0)
+                              sim.fees_paid - fees0, int(np.ravel(action)[0]) if self.cfg.env.action_space != 'box' else 0,
+                              exposure=float(held.mean()) if len(held) else 0.0, bars_in_position=int((held > 0).sum()))
         reward = float(self.reward_fn(outcome))
         terminated = self._value < 0.1 * sim.env.initial_equity
         if truncated: self.i = sim.end - 1

@@ -17,10 +17,13 @@ from .execution import Market, Simulation, run_backtest, BacktestResult
 from .baselines import make_baseline, Oracle, best_exit_returns
 from .metrics import summarize, METRIC_KEYS
 from .agent import load_bundle, load_frames, ModelBundle
+from .report import register_report_section
+import html as _html, warnings
 
 # %% auto #0
-__all__ = ['POLICY_FACTORIES', 'SECTIONS', 'evaluation_period', 'backtest_all', 'policy_metrics', 'EvalContext',
-           'register_section', 'evaluate']
+__all__ = ['POLICY_FACTORIES', 'SECTIONS', 'AGENT_EXIT_REASONS', 'evaluation_period', 'backtest_all', 'policy_metrics',
+           'EvalContext', 'register_section', 'evaluate', 'policy_diagnostics', 'diagnostics_section',
+           'diagnostics_html']
 
 # %% ../nbs/10_evaluation.ipynb #d120692f
 def evaluation_period(df:pd.DataFrame, bundle:ModelBundle, start=None, end=None) -> tuple[int, int, str]:
@@ -51,6 +54,8 @@ def backtest_all(bundle:ModelBundle, df:pd.DataFrame, start=None, end=None, extr
     registered = [p for f in POLICY_FACTORIES for p in f(bundle, df, x, sim)]
     policies = [bundle.policy(x)] + [make_baseline(n, p) for n, p in bundle.baselines.items()] + registered + list(extra_policies) + [Oracle()]
     results = {p.name: run_backtest(sim, p, a, b) for p in policies}
+    for p in policies:   # what each learned policy chose at every decision (for the degenerate-policy detector)
+        if getattr(p, 'actions', None) is not None: results[p.name].actions = list(p.actions)
     return results, sim, (a, b, how)
 
 def policy_metrics(res:BacktestResult, sim:Simulation) -> dict:
@@ -106,7 +111,9 @@ def evaluate(model_dir, data_path=None, out_dir=None, start=None, end=None, repo
         'period': dict(chosen=how, warmup_bars=feature_warmup(cfg.features), sha256=df.attrs.get('sha256')),
         'entries': dict(rule=cfg.entry.rule, side=cfg.entry.side, signals=int((sim.signals[a:b] != 0).sum())),
         'execution': dict(max_holding_bars=cfg.env.max_holding_bars, position_size=cfg.env.position_size,
-                          initial_equity=cfg.env.initial_equity, fill='next bar open; stops/targets intrabar, stop first'),
+                          initial_equity=cfg.env.initial_equity, fill='next bar open; stops/targets intrabar, stop first',
+                          max_leverage=cfg.env.max_leverage, max_position_value=cfg.env.max_position_value,
+                          maintenance_margin=cfg.env.maintenance_margin, sizing=asdict(cfg.sizing)),
         'model': dict(path=str(Path(model_dir)), algo=cfg.train.algo, timesteps=cfg.train.total_timesteps,
                       trained_on=[f.get('symbol') for f in bundle.data_info.get('files', [])]),
     }
@@ -129,3 +136,54 @@ def evaluate(model_dir, data_path=None, out_dir=None, start=None, end=None, repo
             from riskrl_nb.report import write_report
             write_report(results, metrics, out, market=sim.market)
     return metrics
+
+# %% ../nbs/10_evaluation.ipynb #68b67304
+AGENT_EXIT_REASONS = ('take_profit', 'stop_loss')   # exits the agent decided (not horizon / end_of_data)
+
+def _action_key(a):
+    "A hashable label for an action: the discrete choice, or the rounded target exposure of a box action."
+    if isinstance(a, (list, tuple, np.ndarray)):
+        a = np.ravel(a)
+        return int(a[0]) if np.issubdtype(np.asarray(a).dtype, np.integer) or float(a[0]).is_integer() else round(float(a[0]), 1)
+    return int(a) if float(a).is_integer() else round(float(a), 1)
+
+def policy_diagnostics(res:BacktestResult, others:dict|None=None, degenerate_share:float=0.98) -> dict:
+    "Decision statistics of a learned policy and warnings when it is degenerate (constant actions, no own exits, a rule's twin)."
+    actions = getattr(res, 'actions', None) or []
+    keys = pd.Series([_action_key(a) for a in actions], dtype=object)
+    share = keys.value_counts(normalize=True) if len(keys) else pd.Series(dtype=float)
+    names = {0: 'hold', 1: 'close_tp', 2: 'close_sl'}
+    reasons = res.trades['exit_reason'].value_counts().to_dict() if len(res.trades) else {}
+    own_exits = int(sum(reasons.get(r, 0) for r in AGENT_EXIT_REASONS))
+    warn = []
+    if len(res.trades) == 0: warn.append(f"{res.name} never traded in the period")
+    if len(keys) and share.iloc[0] > degenerate_share:
+        warn.append(f"{res.name} took the same action ({names.get(share.index[0], share.index[0])}) at "
+                    f"{share.iloc[0]:.1%} of {len(keys)} decisions: nearly constant")
+    if len(res.trades) and own_exits == 0:
+        warn.append(f"{res.name} never closed a trade itself: every exit was the horizon or the end of data "
+                    f"(it behaves as hold-to-horizon at max_holding_bars)")
+    twins = [n for n, o in (others or {}).items() if n != res.name and len(o.equity) == len(res.equity)
+             and np.allclose(o.equity.to_numpy(), res.equity.to_numpy(), rtol=0, atol=1e-9)]
+    if twins: warn.append(f"{res.name}'s equity is identical to {', '.join(twins)}")
+    return dict(decisions=int(len(keys)), action_share={str(names.get(k, k)): float(v) for k, v in share.items()},
+                own_exits=own_exits, own_exit_share=float(own_exits / len(res.trades)) if len(res.trades) else 0.0,
+                exit_reasons={str(k): int(v) for k, v in reasons.items()}, degenerate=bool(warn), warnings=warn)
+
+@register_section('diagnostics')
+def diagnostics_section(ctx) -> dict | None:
+    "metrics.json `diagnostics`: the degenerate-policy detector for every learned policy (always on)."
+    share = ctx.bundle.cfg.evaluation.degenerate_share
+    out = {n: policy_diagnostics(r, ctx.results, share) for n, r in ctx.results.items() if getattr(r, 'actions', None) is not None}
+    for d in out.values():
+        for w in d['warnings']: warnings.warn(f"degenerate policy: {w}", RuntimeWarning, stacklevel=2)
+    return out or None
+
+@register_report_section('diagnostics')
+def diagnostics_html(metrics:dict, out) -> str | None:
+    d = metrics.get('diagnostics')
+    if not d: return None
+    items = ''.join(f"<li><b>{_html.escape(n)}</b>: {v['decisions']} decisions, actions {_html.escape(str({k: round(x, 3) for k, x in v['action_share'].items()}))}, "
+                    f"own exits {v['own_exit_share']:.0%}" + ''.join(f"<br><b style='color:#b00'>warning:</b> {_html.escape(w)}" for w in v['warnings']) + "</li>"
+                    for n, v in d.items())
+    return f"<h2>Policy diagnostics (degenerate-policy detector)</h2><ul>{items}</ul>"

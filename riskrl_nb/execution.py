@@ -11,8 +11,9 @@ import pandas as pd
 from .core import CostConfig, EnvConfig, RiskrlError
 
 # %% auto #0
-__all__ = ['HOLD', 'CLOSE', 'TRADE_COLUMNS', 'Market', 'CostModel', 'EntryOrder', 'Decision', 'Simulation', 'hand_market',
-           'ExitPolicy', 'BacktestResult', 'run_backtest']
+__all__ = ['NO_FILL', 'STOP_FILL', 'TARGET_FILL', 'LIQUIDATION_FILL', 'HOLD', 'CLOSE', 'TRADE_COLUMNS', 'Market', 'fill_price',
+           'sqrt_impact', 'liquidation_price', 'resting_fill', 'position_limit', 'CostModel', 'funding_schedule',
+           'EntryOrder', 'Decision', 'Simulation', 'hand_market', 'ExitPolicy', 'BacktestResult', 'run_backtest']
 
 # %% ../nbs/04_execution.ipynb #6253d83d
 @dataclass
@@ -45,29 +46,76 @@ class Market:
     def time(self, i:int) -> pd.Timestamp: return pd.Timestamp(self.times[i], tz='UTC')
 
 # %% ../nbs/04_execution.ipynb #381602d9
+NO_FILL, STOP_FILL, TARGET_FILL, LIQUIDATION_FILL = 0, 1, 2, 3
+
+def fill_price(ref:float, sign:float, adverse:float, impact:float) -> float:
+    "Price of a taker fill: a buy pays `adverse + impact` above `ref`, a sell receives that much less."
+    return ref * (1 + sign * (adverse + impact))
+
+def sqrt_impact(coef:float, bar_sigma:float, bar_value:float, order_value:float) -> float:
+    "Square-root impact (fraction of price): coef × σ_bar × sqrt(order value / value traded in the bar)."
+    if coef == 0.0: return 0.0
+    return coef * bar_sigma * math.sqrt(abs(order_value) / bar_value)
+
+def liquidation_price(cash:float, units:float, maintenance_margin:float) -> float:
+    "Price at which equity (cash + units × price) falls to the maintenance margin of the notional; nan if none."
+    if units > 0: p = -cash / (units * (1 - maintenance_margin))
+    elif units < 0: p = cash / (-units * (1 + maintenance_margin))
+    else: return math.nan
+    return p if p > 0 else math.nan
+
+def resting_fill(open_:float, high:float, low:float, stop:float, target:float, liq:float, side:float,
+                 entry_bar:bool) -> tuple:
+    "Which resting order fills in a bar and its reference price: (NO/STOP/TARGET/LIQUIDATION_FILL, price)."
+    adverse, kind = stop, STOP_FILL            # the adverse level met first: the stop or the liquidation price
+    if not math.isnan(liq) and (math.isnan(stop) or (liq - stop) * side > 0): adverse, kind = liq, LIQUIDATION_FILL
+    if not entry_bar:                          # resting since before the bar: a gap through a level fills at the open
+        if not math.isnan(adverse) and (open_ - adverse) * side <= 0: return kind, open_
+        if not math.isnan(target) and (open_ - target) * side >= 0: return TARGET_FILL, target   # a limit never fills better
+    worst, best = (low, high) if side > 0 else (high, low)
+    if not math.isnan(adverse) and (worst - adverse) * side <= 0: return kind, adverse          # stop first: pessimistic
+    if not math.isnan(target) and (best - target) * side >= 0: return TARGET_FILL, target
+    return NO_FILL, math.nan
+
+def position_limit(equity:float, max_leverage:float, max_position_value:float) -> float:
+    "Largest notional a position may reach: `max_leverage` × equity, and `max_position_value` when set (> 0)."
+    cap = max_leverage * max(equity, 0.0)
+    return min(cap, max_position_value) if max_position_value > 0 else cap
+
+# %% ../nbs/04_execution.ipynb #c78053a9
 class CostModel:
     "Fill prices and fees for one market under a `CostConfig`."
     def __init__(self, cfg:CostConfig, market:Market):
         self.cfg, self.market = cfg, market
         self.adverse = cfg.spread_bps / 2e4 + cfg.slippage_bps / 1e4
-        self.funding_per_bar = cfg.funding_rate_8h * market.interval_seconds / (8 * 3600)
-        if cfg.impact_coef:
-            m = market
-            self.bar_sigma = np.log(m.high / m.low) / (2 * math.sqrt(math.log(2)))  # Parkinson
-            self.bar_value = np.maximum(m.volume * m.close, 1e-12)
+        m = market
+        self.bar_sigma = np.log(m.high / m.low) / (2 * math.sqrt(math.log(2)))  # Parkinson
+        self.bar_value = np.maximum(m.volume * m.close, 1e-12)
+        self.funding_by_bar = funding_schedule(cfg, m)   # fraction of the notional paid at each bar's close
+        self.has_funding = bool(cfg.funding_rate_8h)
 
     def impact(self, i:int, order_value:float) -> float:
         "Square-root market impact (fraction of price) of an order of `order_value` in bar i."
-        if not self.cfg.impact_coef: return 0.0
-        return self.cfg.impact_coef * self.bar_sigma[i] * math.sqrt(abs(order_value) / self.bar_value[i])
+        return sqrt_impact(self.cfg.impact_coef, self.bar_sigma[i], self.bar_value[i], order_value)
 
     def taker_price(self, i:int, ref:float, sign:int, order_value:float=0.0) -> float:
         "Fill price of a market/stop order: `sign` +1 buys (pays up), -1 sells (receives less)."
-        return ref * (1 + sign * (self.adverse + self.impact(i, order_value)))
+        return fill_price(ref, sign, self.adverse, self.impact(i, order_value))
 
     def fee(self, value:float, maker:bool=False) -> float:
         "Fee on a fill of `value` (quote currency)."
         return abs(value) * (self.cfg.maker_fee_rate if maker else self.cfg.fee_rate)
+
+def funding_schedule(cfg:CostConfig, market:Market) -> np.ndarray:
+    "Funding rate charged at each bar's close (fraction of the position's notional; positive: longs pay)."
+    n = len(market)
+    if not cfg.funding_rate_8h: return np.zeros(n)
+    if cfg.funding_interval_hours <= 0:   # evenly accrued
+        return np.full(n, cfg.funding_rate_8h * market.interval_seconds / (8 * 3600))
+    every = int(round(cfg.funding_interval_hours * 3600))
+    opened = market.times // 10**9
+    times_in_bar = (opened + int(market.interval_seconds)) // every - opened // every   # funding times in (open, close]
+    return times_in_bar * (cfg.funding_rate_8h * cfg.funding_interval_hours / 8)
 
 # %% ../nbs/04_execution.ipynb #71bb1fb8
 @dataclass
@@ -95,7 +143,7 @@ CLOSE = Decision(close_fraction=1.0)
 
 # %% ../nbs/04_execution.ipynb #caea768e
 TRADE_COLUMNS = ['entry_time', 'exit_time', 'side', 'size', 'entry_price', 'exit_price', 'return', 'fees',
-                 'exit_reason', 'funding', 'bars_held', 'entry_bar', 'exit_bar']
+                 'exit_reason', 'funding', 'bars_held', 'entry_bar', 'exit_bar', 'units']
 
 class Simulation:
     "One account trading one market under the shared execution rules."
@@ -105,6 +153,10 @@ class Simulation:
         self.market, self.signals, self.env = market, np.asarray(signals, dtype=np.int8), env
         self.costs = CostModel(costs, market)
         self.signal_bars = np.flatnonzero(self.signals)
+        # next signal bar at or after each bar (len(market) when none): flat stretches are skipped in O(1)
+        nxt = np.full(len(market) + 1, len(market), dtype=np.int64)
+        nxt[self.signal_bars] = self.signal_bars
+        self.next_signal = np.minimum.accumulate(nxt[::-1])[::-1]
         self.entry_hook = None   # callable(sim, i, side) -> EntryOrder | None, set by drivers
         self.start, self.end = int(start), len(market) if end is None else min(int(end), len(market))
         self.reset()
@@ -126,10 +178,11 @@ class Simulation:
         self.trades, self.fees_paid = [], 0.0
         self._trade = None
         self.n_decisions = 0
+        self._liq_key = None
         return self
 
     @property
-    def side(self) -> int: return int(self.units > 0) - int(self.units < 0)
+    def side(self) -> int: return 1 if self.units > 0 else (-1 if self.units < 0 else 0)
     @property
     def in_position(self) -> bool: return self.units != 0.0
 
@@ -140,9 +193,12 @@ class Simulation:
     def liquidation_equity(self, i:int) -> float:
         "Equity if the whole position were sold at bar i's close with market costs."
         if not self.in_position: return self.cash
+        key = (i, self.cash, self.units)
+        if key == self._liq_key: return self._liq_value   # asked several times per decision (observation, masks, reward)
         price = self.costs.taker_price(i, self.market.close[i], -self.side, abs(self.units) * self.market.close[i])
         value = abs(self.units) * price
-        return self.cash + self.side * value - self.costs.fee(value)
+        self._liq_key, self._liq_value = key, self.cash + self.side * value - self.costs.fee(value)
+        return self._liq_value
 
     def bars_held(self, i:int) -> int:
         "Bars since the entry fill, counting the entry bar (1 at the entry bar's close)."
@@ -166,7 +222,7 @@ class Simulation:
         if abs(new_units) < 1e-12 * max(abs(self.units), 1e-12): new_units = 0.0
         t = self._trade
         t['fees'] += fee
-        if self.units == 0.0 or np.sign(delta_units) == np.sign(self.units):   # opening or adding
+        if self.units == 0.0 or (delta_units > 0) == (self.units > 0):         # opening or adding
             t['entry_units'] += abs(delta_units); t['entry_value'] += abs(value)
         else:                                                                  # reducing
             t['exit_units'] += abs(delta_units); t['exit_value'] += abs(value)
@@ -177,7 +233,8 @@ class Simulation:
         "Fill an entry at bar i's open and place its bracket orders."
         eq = self.cash + self.units * self.market.open[i]
         size = min(self.env.position_size if order.size is None else order.size, self.env.max_leverage)
-        if size <= 0: return
+        if self.env.max_position_value > 0 and eq > 0: size = min(size, self.env.max_position_value / eq)
+        if size <= 0 or eq <= 0: return
         ref = self.market.open[i]
         price = self.costs.taker_price(i, ref, side, size * eq)
         units = size * eq / (price * (1 + self.costs.cfg.fee_rate))
@@ -197,38 +254,34 @@ class Simulation:
         "Record the finished trade."
         t, m = self._trade, self.market
         pnl = self.cash - t['equity_before']   # flat again: equity is cash
-        self.trades.append(dict(
-            entry_time=m.time(t['entry_bar']), exit_time=m.time(i), side='long' if t['side'] > 0 else 'short',
+        self.trades.append(dict(   # times as int64 ns (no pandas in the loop); `trades_frame` makes timestamps
+            entry_time=int(m.times[t['entry_bar']]), exit_time=int(m.times[i]), side='long' if t['side'] > 0 else 'short',
             size=t['size'], entry_price=t['entry_value'] / t['entry_units'], exit_price=t['exit_value'] / t['exit_units'],
             **{'return': pnl / t['entry_value']}, fees=t['fees'], exit_reason=reason, funding=t['funding'],
-            bars_held=i - t['entry_bar'] + 1, entry_bar=t['entry_bar'], exit_bar=i))
+            bars_held=i - t['entry_bar'] + 1, entry_bar=t['entry_bar'], exit_bar=i, units=t['entry_units']))
         self._trade, self.stop, self.target = None, math.nan, math.nan
 
     def _market_to(self, i:int, target_units:float, reason:str):
-        "Trade at bar i's open until the position is `target_units` (same side or zero)."
+        "Trade at bar i's open until the position is `target_units` (same side or zero); adds respect the limits."
+        ref = self.market.open[i]
+        if abs(target_units) > abs(self.units):   # adding: cap the notional at the open's prices
+            cap = position_limit(self.cash + self.units * ref, self.env.max_leverage, self.env.max_position_value) / ref
+            target_units = math.copysign(max(abs(self.units), min(abs(target_units), cap)), target_units)
         delta = target_units - self.units
         if delta == 0: return
-        price = self.costs.taker_price(i, self.market.open[i], int(np.sign(delta)), abs(delta) * self.market.open[i])
+        price = self.costs.taker_price(i, ref, 1 if delta > 0 else -1, abs(delta) * ref)
         self._fill(i, delta, price, False, reason)
 
     def _resting_orders(self, i:int):
-        "Fill the resting stop/target inside bar i: gap at the open first, then stop before target."
+        "Fill the resting stop/target (or a liquidation) inside bar i: `resting_fill` decides which and where."
         m, s = self.market, self.side
-        stop, target = self.stop, self.target
-        hit_stop_gap = not math.isnan(stop) and (m.open[i] - stop) * s <= 0
-        hit_target_gap = not math.isnan(target) and (m.open[i] - target) * s >= 0
-        entry_bar = self._trade['entry_bar'] == i   # orders placed after this bar's open: no gap check
-        if not entry_bar and hit_stop_gap:
-            ref = m.open[i]; maker = False; reason = self.stop_reason
-        elif not entry_bar and hit_target_gap:
-            ref = target; maker = True; reason = 'take_profit'
-        elif not math.isnan(stop) and ((m.low[i] if s > 0 else m.high[i]) - stop) * s <= 0:
-            ref = stop; maker = False; reason = self.stop_reason
-        elif not math.isnan(target) and ((m.high[i] if s > 0 else m.low[i]) - target) * s >= 0:
-            ref = target; maker = True; reason = 'take_profit'
-        else: return
-        value = abs(self.units) * ref
-        price = ref if maker else self.costs.taker_price(i, ref, -s, value)
+        liq = liquidation_price(self.cash, self.units, self.env.maintenance_margin)
+        kind, ref = resting_fill(m.open[i], m.high[i], m.low[i], self.stop, self.target, liq, s,
+                                 self._trade['entry_bar'] == i)   # orders placed at this bar's open: no gap rule
+        if kind == NO_FILL: return
+        maker = kind == TARGET_FILL
+        price = ref if maker else self.costs.taker_price(i, ref, -s, abs(self.units) * ref)
+        reason = {STOP_FILL: self.stop_reason, TARGET_FILL: 'take_profit', LIQUIDATION_FILL: 'liquidation'}[kind]
         self._fill(i, -self.units, price, maker, reason)
 
     # ----- the bar loop -----
@@ -244,8 +297,8 @@ class Simulation:
             if not self.in_position: self._open_trade(i, side, order)
         if self.in_position:
             self._resting_orders(i)
-        if self.in_position and self.costs.funding_per_bar:
-            f = self.costs.funding_per_bar * self.units * self.market.close[i]
+        if self.in_position and self.costs.has_funding:
+            f = self.costs.funding_by_bar[i] * self.units * self.market.close[i]
             self.cash -= f; self._trade['funding'] += f
         eq = self.mark(i)
         self.equity[i - self.start] = eq
@@ -258,9 +311,7 @@ class Simulation:
             i = self.i
             if not self.in_position and self.pending_entry is None and self.pending_exit is None:
                 # flat: jump to the next entry signal, equity stays at cash
-                k = np.searchsorted(self.signal_bars, i)
-                j = self.signal_bars[k] if k < len(self.signal_bars) else self.end
-                j = min(j, self.end - 1)
+                j = min(int(self.next_signal[i]), self.end - 1)
                 if j > i:
                     self.equity[i - self.start:j - self.start] = self.cash
                     self.exposure[i - self.start:j - self.start] = 0.0
@@ -308,7 +359,9 @@ class Simulation:
     # ----- results -----
     def trades_frame(self) -> pd.DataFrame:
         "Closed trades as a frame with `TRADE_COLUMNS`."
-        return pd.DataFrame(self.trades, columns=TRADE_COLUMNS)
+        df = pd.DataFrame(self.trades, columns=TRADE_COLUMNS)
+        for c in ('entry_time', 'exit_time'): df[c] = pd.to_datetime(df[c].astype('int64'), utc=True)
+        return df
 
     def equity_series(self) -> pd.Series:
         "Marked equity at every bar close of the period."

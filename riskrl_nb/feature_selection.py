@@ -221,28 +221,32 @@ def plot_feature_report(table:pd.DataFrame, facts:dict, path, horizon:int=24) ->
     "Four panels, features sorted by permutation importance, coloured by family."
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
     m = facts['metric']
     t = table.iloc[::-1]
     colors = [FAMILY_COLORS.get(f, 'k') for f in t.family]
-    fig, axes = plt.subplots(1, 4, figsize=(16, max(6, 0.24 * len(t) + 1.5)), sharey=True)
+    fig, axes = plt.subplots(1, 4, figsize=(16, max(6, 0.24 * len(t) + 2)), sharey=True)
     y = np.arange(len(t))
     axes[0].barh(y, t[f'importance_{m}'], xerr=t[f'importance_{m}_std'], color=colors, error_kw=dict(lw=0.8, alpha=.6))
-    axes[0].set_title(f'drop in validation {m}\nwhen shuffled (mean ± sd, {facts["repeats"]} repeats)', fontsize=9)
-    axes[1].barh(y, 100 * t.decisions_changed, color=colors); axes[1].set_title('decisions changed\nwhen shuffled (%)', fontsize=9)
-    mi_col = f'mi_fwd_abs_return_{horizon}'
-    axes[2].barh(y, t[mi_col], color=colors)
+    axes[0].set_title(f'drop in validation {m} when shuffled\n(mean ± sd over {facts["repeats"]} shuffles)', fontsize=9)
+    axes[1].barh(y, 100 * t.decisions_changed, color=colors)
+    axes[1].set_title('agent decisions that change\nwhen shuffled (%)', fontsize=9)
+    axes[2].barh(y, t[f'mi_fwd_abs_return_{horizon}'], color=colors)
     axes[2].axvline(facts['mi_noise_floor'][f'fwd_abs_return_{horizon}'], color='k', ls='--', lw=.8, label='noise floor')
     axes[2].legend(loc='lower right', fontsize=8)
-    axes[2].set_title(f'mutual information with the next\n{horizon} bars |return| (nats, rows {horizon} apart)', fontsize=9)
-    axes[3].barh(y, t.pca_communality, color=colors); axes[3].set_title(f'PCA communality\n({facts["components_for_90pct"]} components = 90% variance)', fontsize=9)
-    axes[0].set_yticks(y); axes[0].set_yticklabels(t.index, fontsize=8)
+    axes[2].set_title(f'mutual information with |return| over the\nnext {horizon} bars (nats; rows {horizon} bars apart)', fontsize=9)
+    axes[3].barh(y, t[f'spearman_fwd_abs_return_{horizon}'], color=colors)
+    axes[3].set_title(f'rank correlation with |return| over\nthe next {horizon} bars (Spearman)', fontsize=9)
+    axes[0].set_yticks(y); axes[0].set_yticklabels(t.index, fontsize=8); axes[0].set_ylim(-0.7, len(t) - 0.3)
     for ax in axes: ax.grid(axis='x', alpha=.3); ax.axvline(0, color='k', lw=.6)
-    for fam, c in FAMILY_COLORS.items():
-        if fam in set(t.family): axes[3].barh([], [], color=c, label=fam)
-    axes[3].legend(loc='lower right', fontsize=8, title='family')
-    fig.suptitle(f"Which features matter: {facts['feature_set']} set, model {Path(facts['model']).name} "
-                 f"(validation {m} {facts['base_metric']:.2f})", fontsize=11)
-    fig.tight_layout()
+    fams = [f for f in FAMILY_COLORS if f in set(t.family)]
+    fig.legend(handles=[Patch(color=FAMILY_COLORS[f], label=f) for f in fams], loc='upper right', ncol=len(fams), fontsize=9,
+               title='feature family', title_fontsize=9, bbox_to_anchor=(0.99, 0.995))
+    fig.suptitle(f"Which features matter: {facts['feature_set']} set, model {facts['model']}\n"
+                 f"(validation {m} of the model {facts['base_metric']:.2f}; "
+                 f"{facts['components_for_90pct']} principal components explain 90% of the training variance)",
+                 fontsize=10, x=0.01, ha='left')
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
     path = Path(path); fig.savefig(path, dpi=100); plt.close(fig)
     return path
 

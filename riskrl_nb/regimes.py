@@ -204,7 +204,7 @@ def _spells(labels:np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({'label': labels[starts], 'length': ends - starts})
 
 def regime_table(model:RegimeModel, df:pd.DataFrame, labels:pd.Series, periods:float=8760) -> pd.DataFrame:
-    "Per regime: bars, share, expected and observed mean stay (bars), annualised market return and volatility."
+    "Per regime: bars, share, expected and observed mean stay (bars), the market's annualised mean log return and volatility."
     r = np.log(df.close).diff()
     known = labels.shift(1)           # bar t's move happens under the regime known at t-1's close
     spells = _spells(labels[labels >= 0].to_numpy())
@@ -214,7 +214,7 @@ def regime_table(model:RegimeModel, df:pd.DataFrame, labels:pd.Series, periods:f
         rows[name] = dict(bars=int((labels == k).sum()), share=float((labels == k).mean()),
                           expected_stay_bars=float(model.expected_durations()[k]),
                           observed_stay_bars=float(spells.length[spells.label == k].mean()) if (spells.label == k).any() else float('nan'),
-                          market_return_ann=float(rk.mean() * periods) if len(rk) else float('nan'),
+                          market_log_return_ann=float(rk.mean() * periods) if len(rk) else float('nan'),
                           market_vol_ann=float(rk.std() * math.sqrt(periods)) if len(rk) > 1 else float('nan'))
     return pd.DataFrame(rows).T
 

@@ -17,8 +17,8 @@ from .metrics import drawdown_series
 logging.getLogger('matplotlib.font_manager').setLevel(logging.ERROR)
 
 # %% auto #0
-__all__ = ['TABLE_COLUMNS', 'COLORS', 'metrics_table', 'format_table', 'plot_equity', 'plot_trades', 'write_tearsheet',
-           'write_report']
+__all__ = ['TABLE_COLUMNS', 'COLORS', 'REPORT_SECTIONS', 'metrics_table', 'format_table', 'plot_equity', 'plot_trades',
+           'write_tearsheet', 'register_report_section', 'write_report']
 
 # %% ../nbs/11_report.ipynb #989786a5
 TABLE_COLUMNS = {'total_return': ('return', '{:+.1%}'), 'sharpe': ('Sharpe', '{:.2f}'), 'sortino': ('Sortino', '{:.2f}'),
@@ -93,6 +93,15 @@ def write_tearsheet(results:dict, metrics:dict, path, policy:str='agent') -> Pat
     Path(path).write_text(text)
     return Path(path)
 
+REPORT_SECTIONS = {}   # name -> fn(metrics, out_dir) -> HTML fragment or None; added after the tables (walk-forward, Monte Carlo, ...)
+
+def register_report_section(name:str):
+    "Decorator: add a section to report.html for a metrics.json block (see `register_section` in 10_evaluation)."
+    def deco(fn):
+        REPORT_SECTIONS[name] = fn
+        return fn
+    return deco
+
 def _img(path:Path) -> str:
     return f'<img src="data:image/png;base64,{base64.b64encode(Path(path).read_bytes()).decode()}" style="max-width:100%">'
 
@@ -107,6 +116,7 @@ def write_report(results:dict, metrics:dict, out, market:Market|None=None, tears
     params = ''.join(f"<li><b>{html.escape(n)}</b>: {html.escape(str(m.get('params')))}</li>"
                      for n, m in metrics['policies'].items())
     table = metrics_table(metrics).to_html(classes='metrics', border=0)
+    extra = ''.join(h for fn in REPORT_SECTIONS.values() if (h := fn(metrics, out)))   # sections of other notebooks
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>riskrl report: {html.escape(d['symbol'])}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}} table.metrics td,table.metrics th{{padding:4px 10px;text-align:right}}
 table.metrics tr:nth-child(even){{background:#f4f4f4}} code{{background:#eee;padding:1px 4px}}</style></head><body>
@@ -117,7 +127,7 @@ Every policy sees the same entry signals ({html.escape(str(metrics.get('entries'
 The <b>oracle</b> knows the future: it is an upper bound, not a strategy.</p>
 <h2>Agent vs baselines</h2>{table}
 <h2>Parameters (rules tuned on the training period, then frozen)</h2><ul>{params}</ul>
-<h2>Equity and drawdown</h2>{''.join(_img(p) for p in imgs)}
+<h2>Equity and drawdown</h2>{''.join(_img(p) for p in imgs)}{extra}
 <p>{'<a href="tearsheet.html">quantstats tearsheet of the agent</a> (benchmark: best rule baseline)' if ts else ''}
  &middot; <a href="metrics.json">metrics.json</a> &middot; <a href="trades.csv">trades.csv</a></p>
 </body></html>"""

@@ -6,6 +6,7 @@ import pytest
 from riskrl_nb.agent import load_bundle
 from riskrl_nb.data import load_bundled
 from riskrl_nb.evaluation import backtest_all
+from riskrl_nb.sizing import SIZING_ROWS
 
 
 @pytest.fixture(scope='module')
@@ -44,6 +45,7 @@ def test_fee_change_reaches_every_policy(tiny_model, eth_2023):
     dearer.cfg.costs.fee_rate *= 2
     dearer.cfg.costs.maker_fee_rate *= 2
     high, _, _ = backtest_all(dearer, eth_2023, start='2023-01-01')
+    assert set(SIZING_ROWS) <= set(base)   # the sizing rows (agent exits, rule sizes) are among the policies checked
     for name in base:
         fb, fh = base[name], high[name]
         assert fh.fees_paid > 1.5 * fb.fees_paid, name
@@ -61,3 +63,27 @@ def test_same_entries_for_every_policy(tiny_model, eth_2023):
         assert set(r.trades.entry_bar) <= sig_fill_bars, name
         firsts.add(int(r.trades.entry_bar.min()))
     assert len(firsts) == 1
+
+
+def test_spread_and_funding_reach_every_policy(tiny_model, eth_2023):
+    "Spread and funding are execution costs too: switching them on lowers every trading policy's final equity."
+    bundle = load_bundle(tiny_model)
+    base, _, _ = backtest_all(bundle, eth_2023, start='2023-03-01', end='2023-06-30')
+    real = copy.deepcopy(bundle)
+    real.cfg.costs.spread_bps, real.cfg.costs.funding_rate_8h = 4.0, 0.0003
+    dear, _, _ = backtest_all(real, eth_2023, start='2023-03-01', end='2023-06-30')
+    assert set(SIZING_ROWS) <= set(base)
+    for name in base:
+        if len(base[name].trades) == 0: continue
+        assert dear[name].equity.iloc[-1] < base[name].equity.iloc[-1], name
+        assert dear[name].trades.funding.sum() > 0, name    # the long entries pay funding
+
+
+def test_sizing_rule_is_the_agents_guard_rail(tiny_model, eth_2023):
+    "With sizing.rule set, the agent's own entries get that rule's sizes: its row equals the rule's comparison row."
+    bundle = copy.deepcopy(load_bundle(tiny_model))
+    bundle.cfg.sizing.rule = 'vol_target'
+    res, _, _ = backtest_all(bundle, eth_2023, start='2023-03-01', end='2023-06-30')
+    agent, row = res['agent'], res['vol_target']
+    assert len(agent.trades) > 5 and not np.allclose(agent.trades['size'], 1.0)
+    np.testing.assert_array_equal(agent.equity.to_numpy(), row.equity.to_numpy())
