@@ -23,32 +23,32 @@ from .sizing import Sizer, kelly_size, kelly_fraction
 # %% auto #0
 __all__ = ['OPEN', 'HIGH', 'LOW', 'CLOSE', 'SIGMA', 'VALUE', 'FUNDING', 'SIZE_LONG', 'SIZE_SHORT', 'STOP_DIST', 'CASH', 'UNITS',
            'STOP', 'TARGET', 'PEX_UNITS', 'T_EQB', 'T_EU', 'T_EV', 'T_XU', 'T_XV', 'T_FEES', 'T_FUND', 'T_SIZE',
-           'FEES_PAID', 'EQUITY', 'PEAK', 'B_BEST', 'B_PEAK', 'PEN_SIZE', 'PEN_STOPD', 'LAST_RET', 'N_FS', 'I', 'START',
-           'END', 'DEC', 'ENTRY_BAR', 'T_SIDE', 'PEX', 'PEX_REASON', 'PEN', 'PEN_SIDE', 'STOP_REASON', 'B_TRADE', 'OFF',
-           'DS', 'N_TRADES', 'KEL_N', 'KEL_POS', 'N_LOG', 'N_ST', 'P_EQUITY', 'P_POS_SIZE', 'P_MAX_LEV', 'P_MAX_VALUE',
-           'P_MM', 'P_MAX_HOLD', 'P_FEE', 'P_MAKER', 'P_ADVERSE', 'P_IMPACT', 'P_HAS_FUNDING', 'P_DEADBAND', 'P_SCALE',
-           'P_MAX_DD', 'P_PENALTY', 'P_CLIP', 'P_EPISODE', 'P_RANDOM', 'P_SIZING', 'P_KEL_FRAC', 'P_KEL_MIN',
-           'P_KEL_FLOOR', 'P_KEL_CAP', 'P_KEL_WIN', 'P_LOOKBACK', 'P_SPACE', 'P_AUTORESET', 'N_P', 'SIZING_FIXED',
-           'SIZING_ARRAYS', 'SIZING_KELLY', 'SPACE_DISCRETE3', 'SPACE_MULTIDISCRETE', 'SPACE_BOX', 'O_REWARD',
-           'O_TERMINATED', 'O_TRUNCATED', 'O_INVALID', 'O_BEFORE', 'O_AFTER', 'O_PEAK', 'O_CLOSED', 'O_TRADE_RET',
-           'O_BARS', 'O_HELD', 'O_FEES', 'O_ACTION', 'A_0', 'A_1', 'N_IO', 'L_ENTRY', 'L_EXIT', 'L_SIDE', 'L_SIZE',
-           'L_ENTRY_PRICE', 'L_EXIT_PRICE', 'L_RETURN', 'L_FEES', 'L_FUNDING', 'L_REASON', 'L_UNITS', 'N_LOG_COLS',
-           'REASONS', 'R_ENTRY', 'R_TP', 'R_SL', 'R_HORIZON', 'R_END', 'R_LIQ', 'STATE_TYPE', 'NO_INFO',
-           'KernelStateType', 'KernelState', 'new_state', 'reset_kernel', 'step_kernel', 'step_single',
-           'step_kernel_parallel', 'masks_kernel', 'batch_arrays', 'kernel_params', 'ReadOnlyInfo',
-           'BatchedPositionEnv', 'FastPositionEnv', 'compare_with_reference']
+           'FEES_PAID', 'EQUITY', 'PEAK', 'B_BEST', 'B_PEAK', 'PEN_SIZE', 'PEN_STOPD', 'LAST_RET', 'EXP_SUM', 'N_FS',
+           'I', 'START', 'END', 'DEC', 'ENTRY_BAR', 'T_SIDE', 'PEX', 'PEX_REASON', 'PEN', 'PEN_SIDE', 'STOP_REASON',
+           'B_TRADE', 'OFF', 'DS', 'N_TRADES', 'KEL_N', 'KEL_POS', 'N_LOG', 'IN_POS', 'N_ST', 'P_EQUITY', 'P_POS_SIZE',
+           'P_MAX_LEV', 'P_MAX_VALUE', 'P_MM', 'P_MAX_HOLD', 'P_FEE', 'P_MAKER', 'P_ADVERSE', 'P_IMPACT',
+           'P_HAS_FUNDING', 'P_DEADBAND', 'P_SCALE', 'P_MAX_DD', 'P_PENALTY', 'P_CLIP', 'P_EPISODE', 'P_RANDOM',
+           'P_SIZING', 'P_KEL_FRAC', 'P_KEL_MIN', 'P_KEL_FLOOR', 'P_KEL_CAP', 'P_KEL_WIN', 'P_LOOKBACK', 'P_SPACE',
+           'P_AUTORESET', 'N_P', 'SIZING_FIXED', 'SIZING_ARRAYS', 'SIZING_KELLY', 'SPACE_DISCRETE3',
+           'SPACE_MULTIDISCRETE', 'SPACE_BOX', 'O_REWARD', 'O_TERMINATED', 'O_TRUNCATED', 'O_INVALID', 'O_BEFORE',
+           'O_AFTER', 'O_PEAK', 'O_CLOSED', 'O_TRADE_RET', 'O_BARS', 'O_HELD', 'O_FEES', 'O_ACTION', 'O_EXPOSURE',
+           'O_IN_POS', 'A_0', 'A_1', 'N_IO', 'L_ENTRY', 'L_EXIT', 'L_SIDE', 'L_SIZE', 'L_ENTRY_PRICE', 'L_EXIT_PRICE',
+           'L_RETURN', 'L_FEES', 'L_FUNDING', 'L_REASON', 'L_UNITS', 'N_LOG_COLS', 'REASONS', 'R_ENTRY', 'R_TP', 'R_SL',
+           'R_HORIZON', 'R_END', 'R_LIQ', 'STATE_TYPE', 'STEP', 'RESET', 'MASKS', 'NO_INFO', 'KernelStateType',
+           'KernelState', 'new_state', 'step_kernel_parallel', 'kernel', 'batch_arrays', 'kernel_params',
+           'ReadOnlyInfo', 'BatchedPositionEnv', 'FastPositionEnv', 'compare_with_reference']
 
 # %% ../nbs/05a_vec_env.ipynb #0c9b2944
 # mk columns (per bar)
 OPEN, HIGH, LOW, CLOSE, SIGMA, VALUE, FUNDING, SIZE_LONG, SIZE_SHORT, STOP_DIST = range(10)
 # fs columns (per account, float)
 (CASH, UNITS, STOP, TARGET, PEX_UNITS, T_EQB, T_EU, T_EV, T_XU, T_XV, T_FEES, T_FUND, T_SIZE, FEES_PAID, EQUITY,
- PEAK, B_BEST, B_PEAK, PEN_SIZE, PEN_STOPD, LAST_RET) = range(21)
-N_FS = 21
+ PEAK, B_BEST, B_PEAK, PEN_SIZE, PEN_STOPD, LAST_RET, EXP_SUM) = range(22)
+N_FS = 22
 # st columns (per account, int)
 (I, START, END, DEC, ENTRY_BAR, T_SIDE, PEX, PEX_REASON, PEN, PEN_SIDE, STOP_REASON, B_TRADE, OFF, DS, N_TRADES,
- KEL_N, KEL_POS, N_LOG) = range(18)
-N_ST = 18
+ KEL_N, KEL_POS, N_LOG, IN_POS) = range(19)
+N_ST = 19
 # P: parameters
 (P_EQUITY, P_POS_SIZE, P_MAX_LEV, P_MAX_VALUE, P_MM, P_MAX_HOLD, P_FEE, P_MAKER, P_ADVERSE, P_IMPACT, P_HAS_FUNDING,
  P_DEADBAND, P_SCALE, P_MAX_DD, P_PENALTY, P_CLIP, P_EPISODE, P_RANDOM, P_SIZING, P_KEL_FRAC, P_KEL_MIN, P_KEL_FLOOR,
@@ -58,8 +58,8 @@ SIZING_FIXED, SIZING_ARRAYS, SIZING_KELLY = 0, 1, 2
 SPACE_DISCRETE3, SPACE_MULTIDISCRETE, SPACE_BOX = 0, 1, 2
 # io rows (one column per account): reward, terminated, truncated, invalid action, the StepOutcome fields; the action
 (O_REWARD, O_TERMINATED, O_TRUNCATED, O_INVALID, O_BEFORE, O_AFTER, O_PEAK, O_CLOSED, O_TRADE_RET, O_BARS, O_HELD,
- O_FEES, O_ACTION, A_0, A_1) = range(15)
-N_IO = 15
+ O_FEES, O_ACTION, O_EXPOSURE, O_IN_POS, A_0, A_1) = range(17)
+N_IO = 17
 # trade log columns and exit reasons
 (L_ENTRY, L_EXIT, L_SIDE, L_SIZE, L_ENTRY_PRICE, L_EXIT_PRICE, L_RETURN, L_FEES, L_FUNDING, L_REASON, L_UNITS) = range(11)
 N_LOG_COLS = 11
@@ -215,6 +215,9 @@ def _advance(e, mk, bars, fs, st, P, kr, log):
                 price = _taker(mk, g, mk[g, CLOSE], -s, abs(fs[e, UNITS]) * mk[g, CLOSE], P)
                 _fill(e, g, -fs[e, UNITS], price, False, R_END, fs, st, P, kr, log)
                 continue
+            eq = fs[e, CASH] + fs[e, UNITS] * mk[g, CLOSE]   # exposure at the close, as Simulation records it
+            x = fs[e, UNITS] * mk[g, CLOSE] / eq if eq > 0 else 0.0
+            if x != 0.0: fs[e, EXP_SUM] += abs(x); st[e, IN_POS] += 1
             if g - st[e, ENTRY_BAR] + 1 >= P[P_MAX_HOLD]:
                 st[e, PEX] = 1; fs[e, PEX_UNITS] = 0.0; st[e, PEX_REASON] = R_HORIZON
                 continue
@@ -312,20 +315,22 @@ class KernelState(structref.StructRefProxy):
 structref.define_boxing(KernelStateType, KernelState)
 _F2, _I2, _S2 = types.float64[:, ::1], types.int64[:, ::1], types.float32[:, ::1]
 STATE_TYPE = KernelStateType([('mk', _F2), ('fs', _F2), ('P', types.float64[::1]), ('kr', _F2), ('log', types.float64[:, :, ::1]),
-                              ('io', _F2), ('bars', _I2), ('ds', _I2), ('st', _I2), ('feats', _S2), ('obs2', types.float32[:, :, ::1])])
+                              ('io', _F2), ('bars', _I2), ('ds', _I2), ('st', _I2), ('feats', _S2), ('obs2', types.float32[:, :, ::1]),
+                              ('opt', _I2), ('masks', types.boolean[:, ::1]), ('ended', types.boolean[::1])])
 
 @njit(cache=True)
-def new_state(mk, fs, P, kr, log, io, bars, ds, st, feats, obs2):
+def new_state(mk, fs, P, kr, log, io, bars, ds, st, feats, obs2, opt, masks, ended):
     "A `KernelState` holding (not copying) these arrays."
     s = structref.new(STATE_TYPE)
     s.mk = mk; s.fs = fs; s.P = P; s.kr = kr; s.log = log; s.io = io; s.bars = bars; s.ds = ds; s.st = st
-    s.feats = feats; s.obs2 = obs2
+    s.feats = feats; s.obs2 = obs2; s.opt = opt; s.masks = masks; s.ended = ended
     return s
 
-@njit(cache=True)
-def reset_kernel(s, opt):
-    "Reset every account (opt: dataset, start, end per account, -1 = random); returns one that found no decision, or -1."
+@njit
+def _reset_all(s):
+    "Reset every account (s.opt: dataset, start, end per account, -1 = random); returns one that found no decision, or -1."
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
+    opt = s.opt
     for e in range(fs.shape[0]):
         if not _reset_one(e, opt[e, 0], opt[e, 1], opt[e, 2], mk, bars, feats, ds, fs, st, P, kr, log, obs2[0]): return e
     return -1
@@ -359,6 +364,7 @@ def _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs, term, io):
         st[e, PEX_REASON] = reason if reason >= 0 else (R_TP if upnl > 0 else R_SL)
     # ----- advance to the next decision, then the reward (return_drawdown) and the flags -----
     fees0, trades0, before = fs[e, FEES_PAID], st[e, N_TRADES], fs[e, EQUITY]
+    fs[e, EXP_SUM], st[e, IN_POS] = 0.0, 0
     g = _advance(e, mk, bars, fs, st, P, kr, log)
     truncated = g < 0
     after = fs[e, CASH] if truncated else _liq_equity(e, g, mk, fs, P)
@@ -379,6 +385,9 @@ def _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs, term, io):
     io[O_HELD, e] = 0 if truncated else g - st[e, ENTRY_BAR] + 1
     io[O_FEES, e] = fs[e, FEES_PAID] - fees0
     io[O_ACTION, e] = 0 if space == SPACE_BOX else int(io[A_0, e])
+    n_bars = (st[e, END] - 1 - g0) if truncated else (g - g0)   # the step's bars after the decision bar
+    io[O_EXPOSURE, e] = fs[e, EXP_SUM] / n_bars if n_bars > 0 else 0.0
+    io[O_IN_POS, e] = st[e, IN_POS]
     if truncated:
         st[e, DEC] = st[e, END] - 1
         obs[e, :] = 0
@@ -390,8 +399,8 @@ def _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs, term, io):
         return True
     return False
 
-@njit(cache=True)
-def step_kernel(s):
+@njit
+def _step_all(s):
     "One step of every account; ended episodes restart at once when P_AUTORESET. Returns the resets that found no decision."
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
     failed = 0
@@ -400,18 +409,11 @@ def step_kernel(s):
             failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, obs2[0])
     return failed
 
-@njit(cache=True)
-def step_single(s, a0, a1):
-    "One step of account 0 with action (a0, a1): (reward, 0 running / 1 terminated / 2 truncated); no reset."
-    io = s.io
-    io[A_0, 0], io[A_1, 0] = a0, a1
-    _step_one(0, s.mk, s.bars, s.feats, s.fs, s.st, s.P, s.kr, s.log, s.obs2[0], s.obs2[1], io)
-    return io[O_REWARD, 0], io[O_TERMINATED, 0] + 2 * io[O_TRUNCATED, 0]
-
 @njit(cache=True, parallel=True)
-def step_kernel_parallel(s, ended):
-    "`step_kernel` on all cores: accounts are independent; resets (random windows) run after, in order, for reproducibility."
+def step_kernel_parallel(s):
+    "A step of every account on all cores (accounts are independent); resets (random windows) run after, in order."
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
+    ended = s.ended
     for e in prange(fs.shape[0]):
         ended[e] = _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs2[0], obs2[1], io)
     failed = 0
@@ -420,13 +422,23 @@ def step_kernel_parallel(s, ended):
             if ended[e]: failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, obs2[0])
     return failed
 
-@njit(cache=True)
-def masks_kernel(s, masks):
+@njit
+def _masks_all(s):
     "Valid actions of every account at its current decision: hold; close_tp in profit; close_sl otherwise."
-    mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
-    for e in range(fs.shape[0]):
-        profit = _masks_profit(e, mk, fs, st, P)
+    masks = s.masks
+    for e in range(s.fs.shape[0]):
+        profit = _masks_profit(e, s.mk, s.fs, s.st, s.P)
         masks[e, 0] = True; masks[e, 1] = profit; masks[e, 2] = not profit
+
+STEP, RESET, MASKS = 0, 1, 2
+
+@njit(cache=True)
+def kernel(s, mode):
+    "The compiled entry point (one compile, cached on disk): STEP every account, RESET them, or write their MASKS."
+    if mode == STEP: return _step_all(s)
+    if mode == RESET: return _reset_all(s)
+    _masks_all(s)
+    return 0
 
 # %% ../nbs/05a_vec_env.ipynb #1903b40b
 def _sizing_mode(sizer) -> int:
@@ -515,8 +527,9 @@ class BatchedPositionEnv(VecEnv):
         self.log, self.io = np.zeros((n, int(trade_log), N_LOG_COLS)), np.zeros((N_IO, n))
         self.obs2 = np.zeros((2, n, n_obs), np.float32)                               # observations, terminal observations
         self._ds = a['ds']
-        self.state = new_state(a['mk'], self.fs, self.P, self.kr, self.log, self.io, a['bars'], a['ds'], self.st, a['feats'], self.obs2)
-        self._masks, self._ended = np.zeros((n, 3), dtype=bool), np.zeros(n, dtype=np.bool_)
+        self._opt, self._masks = np.full((n, 3), -1, dtype=np.int64), np.zeros((n, 3), dtype=np.bool_)
+        self.state = new_state(a['mk'], self.fs, self.P, self.kr, self.log, self.io, a['bars'], a['ds'], self.st, a['feats'],
+                               self.obs2, self._opt, self._masks, np.zeros(n, dtype=np.bool_))
         self.parallel = bool(parallel)   # threads pay off only on idle cores and large batches
         self.render_mode = None
         super().__init__(n, spaces.Box(-10.0, 10.0, (n_obs,), np.float32), make_action_space(cfg.env.action_space))
@@ -526,7 +539,8 @@ class BatchedPositionEnv(VecEnv):
     def reset(self):
         if self._seeds[0] is not None: _seed(int(self._seeds[0]))
         opt = self._options_array(self._options)
-        bad = reset_kernel(self.state, opt)
+        self._opt[:] = opt
+        bad = kernel(self.state, RESET)
         if bad >= 0: raise RiskrlError("no entry signal in the environment's period: nothing to manage")
         if self._rewards is not None:
             for r in self._rewards: r.reset()
@@ -549,7 +563,7 @@ class BatchedPositionEnv(VecEnv):
     def step_async(self, actions:np.ndarray): self._actions = actions
 
     def _kernel_step(self):
-        failed = step_kernel_parallel(self.state, self._ended) if self.parallel else step_kernel(self.state)
+        failed = step_kernel_parallel(self.state) if self.parallel else kernel(self.state, STEP)
         if failed: raise RiskrlError("no entry signal in the environment's period: nothing to manage")
 
     def step_wait(self):
@@ -571,7 +585,8 @@ class BatchedPositionEnv(VecEnv):
         o = self.io
         return np.array([self._rewards[e](StepOutcome(o[O_BEFORE, e], o[O_AFTER, e], o[O_PEAK, e], self.P[P_EQUITY],
                                                       bool(o[O_CLOSED, e]), o[O_TRADE_RET, e], int(o[O_BARS, e]), int(o[O_HELD, e]),
-                                                      o[O_FEES, e], int(o[O_ACTION, e])))
+                                                      o[O_FEES, e], int(o[O_ACTION, e]), exposure=o[O_EXPOSURE, e],
+                                                      bars_in_position=int(o[O_IN_POS, e])))
                          for e in range(self.num_envs)], dtype=np.float32)
 
     def close(self): pass
@@ -594,7 +609,7 @@ class BatchedPositionEnv(VecEnv):
     # ----- the accounts -----
     def action_masks(self) -> np.ndarray:
         "Valid actions of every account at its current decision, (N, 3) (N, 104 for MultiDiscrete)."
-        masks_kernel(self.state, self._masks)
+        kernel(self.state, MASKS)
         if self.P[P_SPACE] == SPACE_MULTIDISCRETE: return np.concatenate([self._masks, np.ones((self.num_envs, 101), bool)], axis=1)
         return self._masks.copy()
 
@@ -630,7 +645,7 @@ class FastPositionEnv(gym.Env):
         self._space, self._state, self._py_reward = int(b.P[P_SPACE]), b.state, b._rewards is not None
         self._out = memoryview(b.io).cast('B').cast('d')     # io has one column: row k is element k
         self._obs = b.obs2[0, 0]
-        self._kernel = step_single
+        self._kernel = kernel
 
     def reset(self, *, seed:int|None=None, options:dict|None=None):
         super().reset(seed=seed)
@@ -641,15 +656,18 @@ class FastPositionEnv(gym.Env):
         return obs, dict(bar=int(b.decision_bar[0]), equity=float(b.fs[0, EQUITY]))
 
     def step(self, action):
-        if self._space == SPACE_DISCRETE3: reward, status = self._kernel(self._state, float(action), 0.0)
-        else: reward, status = self._kernel(self._state, float(action[0]), float(action[1]) if self._space == SPACE_MULTIDISCRETE else 0.0)
-        if self._kernel is step_single:   # compiled (or loaded) by now: from here on, its entry point without type dispatch
-            self._kernel = step_single.overloads[(numba.typeof(self._state), types.float64, types.float64)].entry_point
         o = self._out
+        if self._space == SPACE_DISCRETE3: o[A_0] = float(action)
+        else: o[A_0], o[A_1] = float(action[0]), (float(action[1]) if self._space == SPACE_MULTIDISCRETE else 0.0)
+        self._kernel(self._state, STEP)
+        if self._kernel is kernel:   # compiled (or loaded) by now: from here on, its entry point without type dispatch
+            self._kernel = kernel.overloads[(numba.typeof(self._state), types.int64)].entry_point
+        terminated, truncated = o[O_TERMINATED] != 0, o[O_TRUNCATED] != 0
+        reward = o[O_REWARD]
         if self._py_reward:
             reward = float(self.batch._python_rewards()[0])
-            if status: self.batch._rewards[0].reset()
-        return self._obs.copy(), reward, status == 1.0, status == 2.0, {'equity': o[O_AFTER], 'invalid_action': o[O_INVALID] != 0}
+            if terminated or truncated: self.batch._rewards[0].reset()
+        return self._obs.copy(), reward, terminated, truncated, {'equity': o[O_AFTER], 'invalid_action': o[O_INVALID] != 0}
 
     def action_masks(self) -> np.ndarray: return self.batch.action_masks()[0]
 

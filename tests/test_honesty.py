@@ -77,3 +77,13 @@ def test_spread_and_funding_reach_every_policy(tiny_model, eth_2023):
         if len(base[name].trades) == 0: continue
         assert dear[name].equity.iloc[-1] < base[name].equity.iloc[-1], name
         assert dear[name].trades.funding.sum() > 0, name    # the long entries pay funding
+
+
+def test_sizing_rule_is_the_agents_guard_rail(tiny_model, eth_2023):
+    "With sizing.rule set, the agent's own entries get that rule's sizes: its row equals the rule's comparison row."
+    bundle = copy.deepcopy(load_bundle(tiny_model))
+    bundle.cfg.sizing.rule = 'vol_target'
+    res, _, _ = backtest_all(bundle, eth_2023, start='2023-03-01', end='2023-06-30')
+    agent, row = res['agent'], res['vol_target']
+    assert len(agent.trades) > 5 and not np.allclose(agent.trades['size'], 1.0)
+    np.testing.assert_array_equal(agent.equity.to_numpy(), row.equity.to_numpy())

@@ -70,7 +70,8 @@ class FeeAverse(Reward):
     def reset(self): self.steps = 0
     def __call__(self, o):
         self.steps += 1
-        return (o.equity_after / o.equity_before - 1) * 100 - o.fees / 10 + 0.001 * self.steps + 0.5 * o.trade_closed
+        return ((o.equity_after / o.equity_before - 1) * 100 - o.fees / 10 + 0.001 * self.steps + 0.5 * o.trade_closed
+                - 0.01 * o.bars_in_position + 0.3 * o.exposure + 0.02 * o.bars_held)
 
 
 def test_python_reward_matches(btc):
@@ -119,12 +120,12 @@ def test_maskable_ppo_trains_on_it():
     from riskrl_nb.agent import make_train_env, prepare_data, load_frames, get_algo
     cfg = load_config(overrides=dict(
         data=dict(train_start='2022-01-01', train_end='2022-06-30', valid_start='2022-07-01', valid_end='2022-08-31'),
-        env=dict(batched=True), train=dict(n_envs=32, n_steps=32, batch_size=256, n_epochs=1, total_timesteps=2048)))
+        env=dict(batched=True), train=dict(n_envs=32, n_steps=32, batch_size=256, n_epochs=1, total_timesteps=1024)))
     prepared, _ = prepare_data(load_frames(cfg), cfg)
     vec = make_train_env(cfg, [p for p in prepared if 'train' in p.periods])
     assert isinstance(vec, VecMonitor) and isinstance(vec.unwrapped, BatchedPositionEnv)
     vec.reset()
     assert is_masking_supported(vec) and get_action_masks(vec).shape == (32, 3)
     model = get_algo('maskable_ppo').make(cfg, vec)
-    model.learn(2048)
-    assert model.num_timesteps >= 2048 and len(model.ep_info_buffer) > 0
+    model.learn(1024)
+    assert model.num_timesteps >= 1024 and len(model.ep_info_buffer) > 0
