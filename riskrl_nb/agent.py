@@ -5,7 +5,7 @@
 # %% ../nbs/07_agent.ipynb #d70cf8df
 from __future__ import annotations
 import json, platform, time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -15,13 +15,14 @@ from .data import load_candles, period_slice, split_periods
 from .features import compute_features, feature_warmup, FeatureScaler
 from .entries import make_entries
 from .execution import Market, Simulation, ExitPolicy, run_backtest
-from .env import MarketData, PositionRiskEnv, ObservationBuilder, action_to_decision
+from .env import MarketData, PositionRiskEnv, ObservationBuilder, action_to_decision, POSITION_FEATURES
 from .baselines import tune_baselines
 from .metrics import sharpe, sortino, calmar, total_return
 
 # %% auto #0
-__all__ = ['ALGOS', 'SELECT_METRICS', 'TRAIN_ENV_WRAPPERS', 'BUNDLE_FILES', 'AlgoSpec', 'register_algo', 'get_algo', 'Prepared',
-           'prepare_data', 'load_frames', 'AgentPolicy', 'validation_score', 'make_train_env', 'train', 'ModelBundle',
+__all__ = ['ALGOS', 'NETWORKS', 'SELECT_METRICS', 'VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'BUNDLE_FILES', 'AlgoSpec', 'register_algo',
+           'get_algo', 'check_algo', 'register_network', 'get_network', 'policy_kwargs', 'Prepared', 'prepare_data',
+           'load_frames', 'AgentPolicy', 'make_policy', 'validation_score', 'make_train_env', 'train', 'ModelBundle',
            'load_bundle']
 
 # %% ../nbs/07_agent.ipynb #7f5c9005
@@ -32,6 +33,11 @@ class AlgoSpec:
     load: callable            # (path) -> model
     masked: bool = False      # predicts with action masks
     action_spaces: tuple = ('discrete3',)
+    recurrent: bool = False   # carries a hidden state between decisions (RecurrentPPO)
+    offpolicy: bool = False   # has a replay buffer (saved with checkpoints)
+    make_env: callable = None     # (cfg, train_sets, baselines, rank) -> gym.Env; default PositionRiskEnv
+    make_policy: callable = None  # (model, features, cfg, baselines, context) -> ExitPolicy; default AgentPolicy
+    notes: str = ''
 
 ALGOS: dict = {}
 
@@ -45,19 +51,44 @@ def get_algo(name:str) -> AlgoSpec:
     if name not in ALGOS: raise RiskrlError(f"unknown algorithm '{name}'; available: {', '.join(sorted(ALGOS))}")
     return ALGOS[name]
 
-def _ppo_kwargs(cfg:RunConfig) -> dict:
+def check_algo(cfg:RunConfig) -> AlgoSpec:
+    "The algorithm of `cfg`, after checking that it supports the configured action space."
+    spec = get_algo(cfg.train.algo)
+    if cfg.env.action_space not in spec.action_spaces:
+        raise RiskrlError(f"algorithm '{cfg.train.algo}' does not support action space '{cfg.env.action_space}'; "
+                          f"it supports: {', '.join(spec.action_spaces)} (set env.action_space in the config)")
+    return spec
+
+# %% ../nbs/07_agent.ipynb #c53b5b70
+NETWORKS: dict = {'mlp': lambda cfg, space: {}}
+
+def register_network(name:str, fn):
+    "Add a policy network: `fn(cfg, observation_space)` returns the SB3 `policy_kwargs` that select it."
+    NETWORKS[name] = fn
+
+def get_network(name:str):
+    if name not in NETWORKS: load_plugins('algos')
+    if name not in NETWORKS: raise ConfigError(f"unknown train.network '{name}'; available: {', '.join(sorted(NETWORKS))}")
+    return NETWORKS[name]
+
+def policy_kwargs(cfg:RunConfig, observation_space) -> dict:
+    "SB3 `policy_kwargs` for `cfg`: the heads' `net_arch` and the configured feature extractor."
+    return dict(net_arch=list(cfg.train.net_arch), **get_network(cfg.train.network)(cfg, observation_space))
+
+def _ppo_kwargs(cfg:RunConfig, env=None) -> dict:
     t = cfg.train
+    pk = policy_kwargs(cfg, env.observation_space) if env is not None else dict(net_arch=list(t.net_arch))
     return dict(learning_rate=t.learning_rate, n_steps=t.n_steps, batch_size=t.batch_size, n_epochs=t.n_epochs,
                 gamma=t.gamma, gae_lambda=t.gae_lambda, clip_range=t.clip_range, ent_coef=t.ent_coef, vf_coef=t.vf_coef,
-                policy_kwargs=dict(net_arch=list(t.net_arch)), seed=t.seed, device=t.device, verbose=0)
+                policy_kwargs=pk, seed=t.seed, device=t.device, verbose=0)
 
 def _maskable_ppo(cfg, env):
     from sb3_contrib import MaskablePPO
-    return MaskablePPO('MlpPolicy', env, **_ppo_kwargs(cfg))
+    return MaskablePPO('MlpPolicy', env, **_ppo_kwargs(cfg, env))
 
 def _ppo(cfg, env):
     from stable_baselines3 import PPO
-    return PPO('MlpPolicy', env, **_ppo_kwargs(cfg))
+    return PPO('MlpPolicy', env, **_ppo_kwargs(cfg, env))
 
 def _load_maskable(path):
     from sb3_contrib import MaskablePPO
@@ -67,8 +98,10 @@ def _load_ppo(path):
     from stable_baselines3 import PPO
     return PPO.load(path, device='cpu')
 
-register_algo('maskable_ppo', AlgoSpec(_maskable_ppo, _load_maskable, masked=True, action_spaces=('discrete3', 'multidiscrete')))
-register_algo('ppo', AlgoSpec(_ppo, _load_ppo, masked=False, action_spaces=('discrete3', 'multidiscrete', 'box')))
+register_algo('maskable_ppo', AlgoSpec(_maskable_ppo, _load_maskable, masked=True, action_spaces=('discrete3', 'multidiscrete'),
+                                       notes='PPO with invalid actions masked out (sb3-contrib)'))
+register_algo('ppo', AlgoSpec(_ppo, _load_ppo, masked=False, action_spaces=('discrete3', 'multidiscrete', 'box'),
+                              notes='PPO; a forbidden action holds'))
 
 # %% ../nbs/07_agent.ipynb #666c77d3
 @dataclass
@@ -110,15 +143,21 @@ def load_frames(cfg:RunConfig) -> list:
 class AgentPolicy(ExitPolicy):
     "A trained model as an `ExitPolicy` (deterministic actions, masks when the algorithm uses them)."
     name = 'agent'
-    def __init__(self, model, features:np.ndarray, cfg:RunConfig, masked:bool=True, deterministic:bool=True):
+    def __init__(self, model, features:np.ndarray, cfg:RunConfig, masked:bool=True, deterministic:bool=True,
+                 recurrent:bool=False, context=None):
         self.model, self.features, self.cfg, self.masked, self.deterministic = model, features, cfg, masked, deterministic
+        self.recurrent, self.context = recurrent, context
         self.params = dict(algo=cfg.train.algo)
         self.actions = []
 
     def reset(self, sim):
-        self.builder = ObservationBuilder(self.features, self.cfg.env)
+        feats = self.features
+        if self.context is not None and feats.shape[1] == self.context.n_own:   # add the other coins' aligned features
+            feats = self.context.extend(feats, sim.market.times)
+        self.builder = ObservationBuilder(feats, self.cfg.env)
         self.builder.reset(sim.env.initial_equity)
         self.actions = []
+        self.state, self.episode_start = None, np.ones(1, dtype=bool)   # recurrent state: fresh at the start
 
     def on_signal(self, sim, i, side):   # the run's sizing rule (`cfg.sizing`, riskrl_nb.sizing) sizes every entry
         if self.cfg.sizing.rule == 'fixed': return None
@@ -131,15 +170,23 @@ class AgentPolicy(ExitPolicy):
         kw = dict(action_masks=mask) if self.masked else {}
         space = self.cfg.env.action_space
         if self.masked and space == 'multidiscrete': kw = dict(action_masks=np.concatenate([mask, np.ones(101, bool)]))
-        action, _ = self.model.predict(obs, deterministic=self.deterministic, **kw)
+        if self.recurrent: kw.update(state=self.state, episode_start=self.episode_start)
+        action, state = self.model.predict(obs, deterministic=self.deterministic, **kw)
+        if self.recurrent: self.state, self.episode_start = state, np.zeros(1, dtype=bool)
         self.actions.append(action.tolist() if hasattr(action, 'tolist') else action)
         return action_to_decision(action, mask, space, sim, i, self.cfg.env)[0]
+
+def make_policy(model, features:np.ndarray, cfg:RunConfig, baselines:dict|None=None, context=None) -> ExitPolicy:
+    "The exit policy of a trained `model`: `AgentPolicy`, or the algorithm's own (e.g. the hierarchical stance policy)."
+    spec = get_algo(cfg.train.algo)
+    if spec.make_policy is not None: return spec.make_policy(model, features, cfg, baselines or {}, context)
+    return AgentPolicy(model, features, cfg, spec.masked, recurrent=spec.recurrent, context=context)
 
 # %% ../nbs/07_agent.ipynb #27c77e1d
 SELECT_METRICS = {'sharpe': sharpe, 'sortino': sortino, 'calmar': calmar,
                   'total_return': lambda r, periods=None: total_return(r)}
 
-def validation_score(model, prepared:list, cfg:RunConfig, masked:bool, split:str='valid') -> dict:
+def validation_score(model, prepared:list, cfg:RunConfig, masked:bool, split:str='valid', baselines:dict|None=None) -> dict:
     "Backtest `model` on `split` of each prepared instrument; mean of the selection metric and return."
     if cfg.train.select_metric not in SELECT_METRICS:
         raise ConfigError(f"unknown train.select_metric '{cfg.train.select_metric}'; available: {', '.join(SELECT_METRICS)}")
@@ -148,42 +195,60 @@ def validation_score(model, prepared:list, cfg:RunConfig, masked:bool, split:str
         if split not in p.periods: continue
         a, b = p.periods[split]
         sim = Simulation(p.data.market, p.data.signals, cfg.costs, cfg.env)
-        res = run_backtest(sim, AgentPolicy(model, p.data.features, cfg, masked), a, b)
+        res = run_backtest(sim, make_policy(model, p.data.features, cfg, baselines), a, b)
         ppy = periods_per_year(p.data.market.interval_seconds)
         scores.append(SELECT_METRICS[cfg.train.select_metric](res.returns, ppy)); rets.append(total_return(res.returns))
     return dict(score=float(np.mean(scores)), total_return=float(np.mean(rets))) if scores else {}
 
-def _validation_callback(prepared, cfg, masked, out:Path, log:list, on_validation=None):
+def _validation_callback(prepared, cfg, masked, out:Path, log:list, on_validation=None, baselines=None):
     from stable_baselines3.common.callbacks import BaseCallback
+    metric = f'valid_{cfg.train.select_metric}'
     class ValidationCallback(BaseCallback):
-        "Backtest on the validation period every eval_freq steps; keep the best model."
+        "Backtest on the validation period every eval_freq steps; keep the best model; stop early if asked."
         def __init__(self):
-            super().__init__(); self.best, self.last = -np.inf, 0
+            super().__init__()
+            self.best = max((l[metric] for l in log), default=-np.inf)   # a resumed run continues its record
+            self.last = log[-1]['timesteps'] if log else 0
+            self.stale, self.stopped_early = 0, False
         def _evaluate(self):
-            v = validation_score(self.model, prepared, cfg, masked)
+            if log and log[-1]['timesteps'] == self.num_timesteps: return
+            v = validation_score(self.model, prepared, cfg, masked, baselines=baselines)
             if not v: return
-            log.append(dict(timesteps=self.num_timesteps, **{f'valid_{cfg.train.select_metric}': v['score'],
-                                                             'valid_total_return': v['total_return']}))
+            log.append(dict(timesteps=self.num_timesteps, **{metric: v['score'], 'valid_total_return': v['total_return']}))
+            pd.DataFrame(log).to_csv(out/'train_log.csv', index=False)
+            self.logger.record(f'valid/{cfg.train.select_metric}', v['score'])
+            self.logger.record('valid/total_return', v['total_return'])
+            if v['score'] > self.best + cfg.train.early_stop_min_delta or not np.isfinite(self.best):
+                self.stale = 0
+            else: self.stale += 1
             if v['score'] > self.best:
                 self.best = v['score']; self.model.save(out/'model.zip')
             if on_validation is not None: on_validation(self.num_timesteps, v['score'])   # e.g. an HPO pruner
+            if cfg.train.early_stop_patience and self.stale >= cfg.train.early_stop_patience: self.stopped_early = True
         def _on_step(self):
             if self.num_timesteps - self.last >= cfg.train.eval_freq:
                 self.last = self.num_timesteps; self._evaluate()
-            return True
+            return not self.stopped_early
         def _on_training_end(self): self._evaluate()
     return ValidationCallback()
 
 # %% ../nbs/07_agent.ipynb #b57328ae
+VEC_ENVS = ('dummy', 'subproc')
 TRAIN_ENV_WRAPPERS = []   # fn(env, cfg, train_sets, rank) -> env; e.g. regime-balanced episode starts (riskrl_nb.regimes)
 
-def make_train_env(cfg:RunConfig, train_sets:list):
-    "The vectorised training environment: `n_envs` copies of `PositionRiskEnv` over the training periods."
-    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
+def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
+    "The vectorised training environment: `n_envs` copies of the training env over the training periods."
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
     from stable_baselines3.common.monitor import Monitor
+    if cfg.train.vec_env not in VEC_ENVS:
+        raise ConfigError(f"unknown train.vec_env '{cfg.train.vec_env}'; available: {', '.join(VEC_ENVS)}")
+    spec = get_algo(cfg.train.algo)
     load_plugins('training')   # modules that add env wrappers register them on import
     if cfg.env.batched:   # all n_envs accounts in one compiled step (riskrl_nb.vec_env): same rules, rewards and masks
         from riskrl_nb.vec_env import BatchedPositionEnv
+        if spec.make_env is not None or cfg.train.curriculum != 'none' or cfg.train.vec_env != 'dummy':
+            raise RiskrlError(f"env.batched: true cannot run algorithm '{cfg.train.algo}' with train.curriculum "
+                              f"'{cfg.train.curriculum}' and train.vec_env '{cfg.train.vec_env}'; set env.batched: false")
         data, periods = [p.data for p in train_sets], [p.periods['train'] for p in train_sets]
         probe = PositionRiskEnv(data, periods, cfg)   # per-env wrappers cannot act inside the batched kernel
         if any(wrap(probe, cfg, train_sets, 0) is not probe for wrap in TRAIN_ENV_WRAPPERS):
@@ -193,54 +258,81 @@ def make_train_env(cfg:RunConfig, train_sets:list):
         return vec
     def make_env(rank):
         def _f():
-            env = PositionRiskEnv([p.data for p in train_sets], [p.periods['train'] for p in train_sets], cfg)
+            if spec.make_env is not None: env = spec.make_env(cfg, train_sets, baselines or {}, rank)
+            else: env = PositionRiskEnv([p.data for p in train_sets], [p.periods['train'] for p in train_sets], cfg)
             for wrap in TRAIN_ENV_WRAPPERS: env = wrap(env, cfg, train_sets, rank)
+            if cfg.train.curriculum != 'none':
+                from riskrl_nb.training import curriculum_env
+                env = curriculum_env(env, cfg)
             env.reset(seed=cfg.train.seed + rank)
             return Monitor(env)
         return _f
-    vec = DummyVecEnv([make_env(k) for k in range(cfg.train.n_envs)])
+    fns = [make_env(k) for k in range(cfg.train.n_envs)]
+    vec = SubprocVecEnv(fns) if cfg.train.vec_env == 'subproc' else DummyVecEnv(fns)
     vec.seed(cfg.train.seed)
     return vec
 
-def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbacks=None, on_validation=None) -> Path:
-    "Train a risk manager under `cfg` and save the model folder in `out_dir`."
+# %% ../nbs/07_agent.ipynb #6048e11c
+def _tune_before_test(cfg, train_sets, progress):
+    "Rule baselines tuned on train+valid of every training file, then frozen."
+    before_test = [(p, (p.periods['train'][0], p.periods.get('valid', p.periods['train'])[1])) for p in train_sets]
+    sims = [Simulation(p.data.market, p.data.signals, cfg.costs, cfg.env) for p, _ in before_test]
+    ppy = periods_per_year(train_sets[0].data.market.interval_seconds)
+    return tune_baselines(sims, [r for _, r in before_test], cfg.baselines, ppy, progress=progress)
+
+def _logger_formats(cfg) -> list:
+    if not cfg.train.tensorboard: return ['csv']
+    try: import torch.utils.tensorboard  # noqa: F401
+    except ImportError: raise RiskrlError("train.tensorboard needs the tensorboard package (pip install tensorboard)") from None
+    return ['csv', 'tensorboard']
+
+def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbacks=None, on_validation=None,
+          resume:bool=False) -> Path:
+    "Train a risk manager under `cfg` and save the model folder in `out_dir` (`resume`: continue from its last checkpoint)."
     import torch
     from stable_baselines3.common.logger import configure
+    from riskrl_nb import training
     say = print if verbose else (lambda *a, **k: None)
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    spec = get_algo(cfg.train.algo)
-    if cfg.env.action_space not in spec.action_spaces:
-        raise RiskrlError(f"algorithm '{cfg.train.algo}' does not support action space '{cfg.env.action_space}'; "
-                          f"it supports: {', '.join(spec.action_spaces)}")
+    spec = check_algo(cfg)
     seed_everything(cfg.train.seed)
     torch.set_num_threads(cfg.train.torch_threads)
     t0 = time.time()
 
     frames = load_frames(cfg)
-    prepared, scaler = prepare_data(frames, cfg)
+    prepared, scaler = prepare_data(frames, cfg, training.transfer_scaler(cfg))
+    context = None
+    if cfg.train.context_assets:   # other coins' aligned features join every observation (multi-asset / gnn)
+        from riskrl_nb.models import asset_context
+        context = asset_context(cfg)
+        for p in prepared: p.data = replace(p.data, features=context.extend(p.data.features, p.data.market.times))
     train_sets = [p for p in prepared if 'train' in p.periods]
-    say(f"data: {', '.join(f'{p.data.name} {len(p.candles)} bars' for p in prepared)}; "
-        f"training on {sum(p.periods['train'][1] - p.periods['train'][0] for p in train_sets)} bars")
+    if not train_sets: raise RiskrlError(f"no training bars between {cfg.data.train_start} and {cfg.data.train_end}")
+    baselines, grid = _tune_before_test(cfg, train_sets, progress)
+    augmented = training.augmented_sets(frames, prepared, cfg, scaler, context)
+    say(f"data: {', '.join(f'{p.data.name} {len(p.candles)} bars' for p in prepared)}; training on "
+        f"{sum(p.periods['train'][1] - p.periods['train'][0] for p in train_sets)} bars"
+        + (f" + {len(augmented)} augmented copies" if augmented else ''))
 
-    vec = make_train_env(cfg, train_sets)
-    model = spec.make(cfg, vec)
-    model.set_logger(configure(str(out/'logs'), ['csv']))
-    log = []
+    vec = make_train_env(cfg, train_sets + augmented, baselines)
+    model, log = training.resume_model(spec, out, vec) if resume else (None, [])
+    resumed_at = model.num_timesteps if model is not None else 0
+    if model is None:
+        model = spec.make(cfg, vec)
+        if cfg.train.init_from: training.load_weights(model, cfg)
+    model.set_logger(configure(str(out/'logs'), _logger_formats(cfg)))
     has_valid = any('valid' in p.periods for p in prepared)
-    cbs = ([_validation_callback(prepared, cfg, spec.masked, out, log, on_validation)] if has_valid else []) + list(callbacks or [])
-    model.learn(total_timesteps=cfg.train.total_timesteps, callback=cbs or None, progress_bar=progress)
+    validation = _validation_callback(prepared, cfg, spec.masked, out, log, on_validation, baselines) if has_valid else None
+    cbs = [c for c in [validation, training.checkpoint_callback(cfg, spec, out), training.curriculum_callback(cfg)] if c]
+    model.learn(total_timesteps=max(cfg.train.total_timesteps - resumed_at, 0), callback=cbs + list(callbacks or []) or None,
+                progress_bar=progress, reset_num_timesteps=not resume)
     if not has_valid: model.save(out/'model.zip')
     pd.DataFrame(log).to_csv(out/'train_log.csv', index=False)
     train_seconds = time.time() - t0
 
-    # rule baselines: tuned on everything before the test period, then frozen with the model
-    before_test = [(p, (p.periods['train'][0], p.periods.get('valid', p.periods['train'])[1])) for p in train_sets]
-    sims = [Simulation(p.data.market, p.data.signals, cfg.costs, cfg.env) for p, _ in before_test]
-    ppy = periods_per_year(prepared[0].data.market.interval_seconds)
-    best, grid = tune_baselines(sims, [r for _, r in before_test], cfg.baselines, ppy, progress=progress)
-
     save_config(cfg, out/'config.yaml')
     scaler.save(out/'scaler.json')
+    if context is not None: context.save(out/'context.json')
     (out/'features.json').write_text(json.dumps(dict(columns=scaler.columns, warmup=feature_warmup(cfg.features),
                                                      set=cfg.features.set), indent=1))
     (out/'data.json').write_text(json.dumps(dict(
@@ -249,14 +341,16 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
                     periods={k: [str(p.candles.index[a]), str(p.candles.index[b - 1])] for k, (a, b) in p.periods.items()})
                for p in prepared]), indent=1))
     (out/'baselines.json').write_text(json.dumps(dict(
-        tuned_on='train+valid', tune_metric=cfg.baselines.tune_metric, params=best,
+        tuned_on='train+valid', tune_metric=cfg.baselines.tune_metric, params=baselines,
         grid=[dict(baseline=r.baseline, params=r.params, score=r.score) for r in grid.itertuples()]), indent=1))
+    steps_done = int(model.num_timesteps) - resumed_at
     (out/'meta.json').write_text(json.dumps(dict(
-        algo=cfg.train.algo, timesteps=cfg.train.total_timesteps, train_seconds=round(train_seconds, 1),
-        steps_per_second=round(cfg.train.total_timesteps / max(train_seconds, 1e-9), 1),
+        algo=cfg.train.algo, network=cfg.train.network, timesteps=int(model.num_timesteps), resumed_at=resumed_at,
+        stopped_early=bool(validation is not None and validation.stopped_early), train_seconds=round(train_seconds, 1),
+        steps_per_second=round(steps_done / max(train_seconds, 1e-9), 1),
         best_validation=log and max(l[f'valid_{cfg.train.select_metric}'] for l in log),
-        python=platform.python_version(), torch=torch.__version__), indent=1))
-    say(f"trained {cfg.train.total_timesteps} steps in {train_seconds:.0f}s; model folder {out}")
+        augmented_sets=len(augmented), python=platform.python_version(), torch=torch.__version__), indent=1))
+    say(f"trained {model.num_timesteps} steps in {train_seconds:.0f}s; model folder {out}")
     return out
 
 # %% ../nbs/07_agent.ipynb #56a2cfca
@@ -271,18 +365,22 @@ class ModelBundle:
     baselines: dict
     data_info: dict
     _model: object = None
+    context: object = None    # `riskrl_nb.models.AssetContext` when the model reads other coins' features
 
     @property
     def model(self):
-        if self._model is None: self._model = get_algo(self.cfg.train.algo).load(str(self.path/'model.zip'))
+        if self._model is None:
+            import torch
+            torch.set_num_threads(self.cfg.train.torch_threads)   # small policies: one thread beats several contending ones
+            self._model = get_algo(self.cfg.train.algo).load(str(self.path/'model.zip'))
         return self._model
 
     @property
     def masked(self) -> bool: return get_algo(self.cfg.train.algo).masked
 
-    def policy(self, features:np.ndarray) -> AgentPolicy:
+    def policy(self, features:np.ndarray) -> ExitPolicy:
         "The agent as an `ExitPolicy` on a scaled feature matrix."
-        return AgentPolicy(self.model, features, self.cfg, self.masked)
+        return make_policy(self.model, features, self.cfg, self.baselines, self.context)
 
 def load_bundle(path) -> ModelBundle:
     "Load a model folder written by `train`."
@@ -292,5 +390,10 @@ def load_bundle(path) -> ModelBundle:
     if missing: raise RiskrlError(f"{path}: not a complete model folder ({missing[0]} missing)")
     cfg = load_config(path/'config.yaml')
     info = json.loads((path/'data.json').read_text()) if (path/'data.json').exists() else {}
+    context = None
+    if cfg.train.context_assets:
+        if not (path/'context.json').exists(): raise RiskrlError(f"{path}: not a complete model folder (context.json missing)")
+        from riskrl_nb.models import AssetContext
+        context = AssetContext.load(path/'context.json')
     return ModelBundle(path, cfg, FeatureScaler.load(path/'scaler.json'),
-                       json.loads((path/'baselines.json').read_text())['params'], info)
+                       json.loads((path/'baselines.json').read_text())['params'], info, context=context)

@@ -102,9 +102,11 @@ def _config_from_args(args) -> RunConfig:
     if getattr(args, 'algo', None): over.setdefault('train', {})['algo'] = args.algo
     if getattr(args, 'steps', None): over.setdefault('train', {})['total_timesteps'] = args.steps
     if getattr(args, 'seed', None) is not None: over.setdefault('train', {})['seed'] = args.seed
+    if getattr(args, 'network', None): over.setdefault('train', {})['network'] = args.network
+    if getattr(args, 'init_from', None): over.setdefault('train', {})['init_from'] = str(args.init_from)
     cfg = load_config(getattr(args, 'config', None), over)
-    from riskrl_nb.agent import get_algo
-    get_algo(cfg.train.algo)   # fail early, before loading any data
+    from riskrl_nb.agent import check_algo, get_network
+    check_algo(cfg); get_network(cfg.train.network)   # fail early, before loading any data
     return cfg
 
 def _train(args):
@@ -113,7 +115,7 @@ def _train(args):
     if args.regime_models:   # fallback model + one model per market regime (riskrl_nb.regimes)
         from riskrl_nb.regimes import train_regime_models
         train_regime_models(cfg, args.out, progress=not args.no_progress)
-    else: train(cfg, args.out, progress=not args.no_progress)
+    else: train(cfg, args.out, progress=not args.no_progress, resume=getattr(args, 'resume', False))
     print(f"model folder: {args.out}")
 
 def _train_args(p):
@@ -124,6 +126,9 @@ def _train_args(p):
     p.add_argument('--steps', type=int, metavar='N', help='training timesteps')
     p.add_argument('--seed', type=int, metavar='S', help='random seed')
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
+    p.add_argument('--network', metavar='NAME', help='policy network: mlp, attention, lstm, gru, hier_lstm, cnn, tcn, gnn')
+    p.add_argument('--init-from', metavar='DIR', help='start from the weights of this model folder (fine-tuning)')
+    p.add_argument('--resume', action='store_true', help='continue from the newest checkpoint in --out (train.checkpoint_freq)')
     p.add_argument('--regime-models', action='store_true',
                    help='also train one model per market regime; evaluate then adds a regime_router row (see regimes.* in the config)')
 _train.add_args = _train_args

@@ -13,10 +13,10 @@ import yaml
 
 # %% auto #0
 __all__ = ['SECONDS_PER_YEAR', 'INTERVAL_DIRS', 'PLUGINS', 'RiskrlError', 'DataError', 'ConfigError', 'DataConfig', 'CostConfig',
-           'EntryConfig', 'FeatureConfig', 'EnvConfig', 'RewardConfig', 'TrainConfig', 'BaselineConfig', 'SizingConfig',
-           'RegimeConfig', 'EvalConfig', 'RunConfig', 'config_from_dict', 'config_to_dict', 'save_config',
-           'load_config', 'merge_dicts', 'seed_everything', 'periods_per_year', 'package_dir', 'bundled_data_dir',
-           'bundled_path', 'bundled_symbols', 'load_plugins']
+           'EntryConfig', 'FeatureConfig', 'EnvConfig', 'RewardConfig', 'NetworkConfig', 'AugmentConfig', 'TrainConfig',
+           'BaselineConfig', 'SizingConfig', 'RegimeConfig', 'EvalConfig', 'RunConfig', 'config_from_dict',
+           'config_to_dict', 'save_config', 'load_config', 'merge_dicts', 'seed_everything', 'periods_per_year',
+           'package_dir', 'bundled_data_dir', 'bundled_path', 'bundled_symbols', 'load_plugins']
 
 # %% ../nbs/00_core.ipynb #61d2f5c8
 class RiskrlError(Exception):
@@ -169,8 +169,36 @@ class RewardConfig:
 
 # %% ../nbs/00_core.ipynb #e20a281e
 @dataclass
+class NetworkConfig:
+    "Parameters of the policy network's feature extractor (see `riskrl_nb.models`); each network reads only its own."
+    features_dim: int = 64         # extractor output fed to the policy and value heads (`net_arch`)
+    d_model: int = 32              # attention: embedding size of each bar
+    n_heads: int = 4               # attention: heads per layer
+    n_layers: int = 1              # attention, lstm, gru: stacked layers
+    hidden: int = 32               # lstm, gru, hier_lstm, gnn: hidden units
+    bidirectional: bool = True     # lstm, gru, hier_lstm: read the window in both directions
+    chunk_bars: int = 24           # hier_lstm: bars per upper-level step (24 = one day of hourly bars)
+    channels: int = 32             # cnn, tcn: convolution channels
+    kernel_size: int = 3           # cnn, tcn: convolution width, bars
+    dilations: list = field(default_factory=lambda: [1, 2, 4, 8])  # tcn: one residual block per dilation
+    dropout: float = 0.0
+    gnn_layers: int = 2            # gnn: message-passing rounds over the asset graph
+    graph_threshold: float = 0.3   # gnn: assets whose |return correlation| is below this are not linked
+
+@dataclass
+class AugmentConfig:
+    "Synthetic variants of the TRAINING candles; features and entries are recomputed on them, validation and test are never touched."
+    methods: list = field(default_factory=list)  # any of 'noise', 'magnitude_warp', 'time_warp', 'bootstrap'
+    copies: int = 1                # augmented copies per method and training file
+    noise_std: float = 0.5         # noise: extra log-return noise, in units of the bar's rolling volatility
+    magnitude_sigma: float = 0.3   # magnitude_warp: std of the smooth multiplier applied to returns
+    time_warp_sigma: float = 0.3   # time_warp: std of the smooth local speed of time
+    knot_bars: int = 168           # warps: bars between the knots of the smooth random curves (a week of hours)
+    block_bars: int = 72           # bootstrap: mean block length of the stationary bootstrap, bars
+
+@dataclass
 class TrainConfig:
-    "The learning algorithm and its budget."
+    "The learning algorithm, the policy network, the training methods and the budget."
     algo: str = "maskable_ppo"
     total_timesteps: int = 150_000
     seed: int = 0
@@ -189,6 +217,23 @@ class TrainConfig:
     select_metric: str = "sharpe"  # validation metric that picks the saved checkpoint
     torch_threads: int = 1
     device: str = "cpu"
+    network: str = "mlp"           # feature extractor: mlp, attention, lstm, gru, hier_lstm, cnn, tcn, gnn
+    net: NetworkConfig = field(default_factory=NetworkConfig)
+    algo_kwargs: dict = field(default_factory=dict)  # extra SB3 arguments of the algorithm, e.g. {buffer_size: 50000}
+    context_assets: list = field(default_factory=list)  # other coins whose aligned features join each observation (the gnn's nodes): bundled symbols ('ETH', 'ETH:1d') or paths
+    curriculum: str = "none"       # 'none' or 'volatility': calm training episodes first, then all
+    curriculum_start: float = 0.25 # volatility curriculum: share of the calmest episodes available at the start
+    curriculum_fraction: float = 0.5  # share of the budget over which the pool widens to all episodes
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    init_from: str = ""            # model folder whose weights (and scaler) start this run: transfer / fine-tuning
+    early_stop_patience: int = 0   # stop after this many validations without improvement (0 = never stop early)
+    early_stop_min_delta: float = 0.0  # improvement of the validation metric that resets the patience
+    checkpoint_freq: int = 0       # env steps between resumable checkpoints in checkpoints/ (0 = none)
+    tensorboard: bool = False      # also write TensorBoard event files to logs/
+    vec_env: str = "dummy"         # 'dummy' (envs in this process) or 'subproc' (one process per env)
+    mixed_precision: bool = False  # run the feature extractor under bfloat16 autocast (measured: no gain on CPU)
+    stance_bars: int = 24          # hierarchical: bars between the stance policy's choices of exit policy
+    stance_agent: str = ""         # hierarchical: a model folder offered as one more low-level exit policy
 
 # %% ../nbs/00_core.ipynb #7ea990dd
 @dataclass

@@ -653,6 +653,8 @@ class FastPositionEnv(gym.Env):
         if seed is not None: b.seed(seed)
         if options: b.set_options(options)
         obs = b.reset()[0]
+        # `kernel` is compiled (or loaded) by now: step through its entry point, without numba's type dispatch
+        self._kernel = kernel.overloads[(numba.typeof(self._state), types.int64)].entry_point
         return obs, dict(bar=int(b.decision_bar[0]), equity=float(b.fs[0, EQUITY]))
 
     def step(self, action):
@@ -660,14 +662,17 @@ class FastPositionEnv(gym.Env):
         if self._space == SPACE_DISCRETE3: o[A_0] = float(action)
         else: o[A_0], o[A_1] = float(action[0]), (float(action[1]) if self._space == SPACE_MULTIDISCRETE else 0.0)
         self._kernel(self._state, STEP)
-        if self._kernel is kernel:   # compiled (or loaded) by now: from here on, its entry point without type dispatch
-            self._kernel = kernel.overloads[(numba.typeof(self._state), types.int64)].entry_point
         terminated, truncated = o[O_TERMINATED] != 0, o[O_TRUNCATED] != 0
         reward = o[O_REWARD]
         if self._py_reward:
             reward = float(self.batch._python_rewards()[0])
             if terminated or truncated: self.batch._rewards[0].reset()
-        return self._obs.copy(), reward, terminated, truncated, {'equity': o[O_AFTER], 'invalid_action': o[O_INVALID] != 0}
+        return self._obs.copy(), reward, terminated, truncated, {}
+
+    @property
+    def equity(self) -> float: "The account's liquidation value at the current decision."; return float(self.batch.fs[0, EQUITY])
+    @property
+    def invalid_action(self) -> bool: "Whether the last action was masked (and so held)."; return self._out[O_INVALID] != 0
 
     def action_masks(self) -> np.ndarray: return self.batch.action_masks()[0]
 

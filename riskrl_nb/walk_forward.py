@@ -191,7 +191,8 @@ def plot_walk_forward(returns:pd.DataFrame, windows:list, path, title:str='') ->
     returns = returns.fillna(0.0)
     fig, ax = plt.subplots(figsize=(11, 5))
     seeds = agent_columns(returns)
-    for c in seeds: ax.plot(returns.index, (1 + returns[c]).cumprod(), color=COLORS['agent'], lw=0.7, alpha=0.45)
+    for k, c in enumerate(seeds): ax.plot(returns.index, (1 + returns[c]).cumprod(), color=COLORS['agent'], lw=0.7, alpha=0.45,
+                                         label='agent, each seed' if k == 0 else None)
     ax.plot(returns.index, (1 + returns[seeds].mean(axis=1)).cumprod(), color=COLORS['agent'], lw=2.2, label=f'agent (mix of {len(seeds)} seeds)')
     for c in returns.columns:
         if c in seeds: continue
