@@ -9,7 +9,8 @@ requests, so the client costs little CPU on the same machine). Bounded: each run
   cold: every request has a different bar window (the feature cache never hits: the worst case);
   desk: 20 positions per bar close share the bars (how a desk asks at each close: cache hits).
 Client-side latency is the full round trip; server-side latency is what the service logs (decision
-and audit commit). With --fault the server is SIGKILLed mid-load and every acknowledged decision is
+and durable audit commit); cpu/req is the server process's CPU time per request, which does not
+depend on how busy the machine is. With --fault the server is SIGKILLed mid-load and every acknowledged decision is
 looked up in the audit log. Results also go to bench/out/load_test.json. Target (issue 9): p99 < 5 ms
 for a single decision (concurrency 1) on 2 cores.
 """
@@ -114,9 +115,24 @@ class Server:
         lines = self.log_path.read_text().splitlines()[since_line:]
         return np.array([json.loads(l)['latency_ms'] for l in lines if '"event": "decision"' in l]) / 1e3, since_line + len(lines)
 
+    def cpu_seconds(self):
+        "User + system CPU seconds the server process has used (a measure of its own cost, whatever the machine's load)."
+        f = Path(f'/proc/{self.proc.pid}/stat').read_text().rsplit(')', 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf('SC_CLK_TCK')
+
     def stop(self, sig=signal.SIGTERM):
         if self.proc.poll() is None: self.proc.send_signal(sig); self.proc.wait(15)
         self.log.close()
+
+
+def fsync_probe(work, n=50):
+    "Median time of one SQLite WAL commit with synchronous=FULL here (the disk's share of each decision)."
+    from riskrl_nb.audit import AuditLog
+    a = AuditLog(Path(work)/'probe.db')
+    ts = []
+    for k in range(n):
+        t = time.perf_counter(); a.append('probe', {'k': k}); ts.append(time.perf_counter() - t)
+    return float(np.median(ts) * 1e3)
 
 
 def pct(x, q): return float(np.percentile(x, q) * 1e3) if len(x) else float('nan')
@@ -151,13 +167,15 @@ def main():
         _, line = server.server_latencies()
         for m in mixes:
             for c in [int(x) for x in args.concurrency.split(',')]:
-                load0 = os.getloadavg()[0]
+                load0, cpu0 = os.getloadavg()[0], server.cpu_seconds()
                 lat, st, wall = asyncio.run(drive(server.port, reqs[m], c, args.duration, args.max_requests))
+                cpu = server.cpu_seconds() - cpu0
                 srv, line = server.server_latencies(line)
                 errors = sum(s != 200 for s in st)
                 rows.append(dict(mix=m, concurrency=c, requests=len(lat), wall_s=round(wall, 2), req_per_s=len(lat) / wall, errors=errors,
                                  p50_ms=pct(lat, 50), p99_ms=pct(lat, 99), max_ms=float(lat.max() * 1e3) if len(lat) else None,
                                  server_p50_ms=pct(srv, 50), server_p99_ms=pct(srv, 99), load_avg=[load0, os.getloadavg()[0]],
+                                 server_cpu_ms_per_request=cpu / max(len(lat), 1) * 1e3,
                                  body_bytes=int(np.mean([len(b) for b in mixes[m]]))))
         import httpx
         metrics = httpx.get(f'http://127.0.0.1:{server.port}/metrics').text
@@ -168,11 +186,13 @@ def main():
     ver = AuditLog(server.audit).verify()
     print(f"model {model_dir}; service: 1 process (uvicorn, uvloop, httptools), SQLite audit WAL synchronous={args.audit_synchronous}; "
           f"client: asyncio keep-alive HTTP/1.1 on the same {os.cpu_count()}-core machine (shared with other work: see load)")
-    print(f"{'mix':<5} {'conc':>4} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'srv p50':>8} {'srv p99':>8} {'errors':>6} {'load':>10}")
+    print(f"{'mix':<5} {'conc':>4} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'srv p50':>8} {'srv p99':>8} {'cpu/req':>8} {'errors':>6} {'load':>10}")
     for r in rows:
         print(f"{r['mix']:<5} {r['concurrency']:>4} {r['requests']:>8} {r['req_per_s']:>8.0f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
-              f"{r['max_ms']:>7.1f} {r['server_p50_ms']:>8.2f} {r['server_p99_ms']:>8.2f} {r['errors']:>6} {r['load_avg'][0]:>4.1f}->{r['load_avg'][1]:<4.1f}")
-    print(f"audit log: {ver.records} records, chain {'intact' if ver.ok else 'BROKEN: ' + ver.problem}; {cache[0] if cache else ''}")
+              f"{r['max_ms']:>7.1f} {r['server_p50_ms']:>8.2f} {r['server_p99_ms']:>8.2f} {r['server_cpu_ms_per_request']:>8.2f} {r['errors']:>6} "
+              f"{r['load_avg'][0]:>4.1f}->{r['load_avg'][1]:<4.1f}")
+    print(f"audit log: {ver.records} records, chain {'intact' if ver.ok else 'BROKEN: ' + ver.problem}; {cache[0] if cache else ''}; "
+          f"fsync of one audit commit on this disk now: {fsync_probe(work):.2f} ms (p50 of 50)")
     single = [r for r in rows if r['concurrency'] == 1]
     for r in single:
         print(f"target p99 < 5 ms for a single decision ({r['mix']}): {'PASS' if r['p99_ms'] < 5 else 'FAIL'} ({r['p99_ms']:.2f} ms, {r['errors']} errors)")

@@ -157,17 +157,20 @@ def policy_diagnostics(res:BacktestResult, others:dict|None=None, degenerate_sha
     own_exits = int(sum(reasons.get(r, 0) for r in AGENT_EXIT_REASONS))
     warn = []
     if len(res.trades) == 0: warn.append(f"{res.name} never traded in the period")
-    if len(keys) and share.iloc[0] > degenerate_share:
+    own_share = own_exits / len(res.trades) if len(res.trades) else 0.0
+    # an exit policy that holds at most decisions and exits once per trade is healthy: holding is constant
+    # only if it (almost) never exits itself; any other action is constant if it dominates the decisions
+    if len(keys) and share.iloc[0] > degenerate_share and (share.index[0] != 0 or own_share < 1 - degenerate_share):
         warn.append(f"{res.name} took the same action ({names.get(share.index[0], share.index[0])}) at "
                     f"{share.iloc[0]:.1%} of {len(keys)} decisions: nearly constant")
-    if len(res.trades) and own_exits == 0:
-        warn.append(f"{res.name} never closed a trade itself: every exit was the horizon or the end of data "
-                    f"(it behaves as hold-to-horizon at max_holding_bars)")
+    if len(res.trades) and own_share < 1 - degenerate_share:
+        warn.append(f"{res.name} closed {own_exits} of {len(res.trades)} trades itself: the other exits were the horizon or "
+                    f"the end of data (it behaves as hold-to-horizon at max_holding_bars)")
     twins = [n for n, o in (others or {}).items() if n != res.name and len(o.equity) == len(res.equity)
              and np.allclose(o.equity.to_numpy(), res.equity.to_numpy(), rtol=0, atol=1e-9)]
     if twins: warn.append(f"{res.name}'s equity is identical to {', '.join(twins)}")
     return dict(decisions=int(len(keys)), action_share={str(names.get(k, k)): float(v) for k, v in share.items()},
-                own_exits=own_exits, own_exit_share=float(own_exits / len(res.trades)) if len(res.trades) else 0.0,
+                own_exits=own_exits, own_exit_share=float(own_share),
                 exit_reasons={str(k): int(v) for k, v in reasons.items()}, degenerate=bool(warn), warnings=warn)
 
 @register_section('diagnostics')

@@ -6,13 +6,16 @@ import yaml
 from conftest import ROOT, TINY_CONFIG, run_cli
 
 ONE_POINT = dict(take_profit_grid=[0.03], stop_loss_grid=[0.02], atr_mult_grid=[3.0], horizon_grid=[24])   # no tuning time
+OVERRIDES = yaml.safe_load(TINY_CONFIG)
+OVERRIDES['baselines'] = ONE_POINT
+OVERRIDES['data']['test_end'] = '2023-03-31'      # a quarter of test is enough to check the plumbing
 
 
 def test_tiny_grid_end_to_end(tmp_path):
     grid = tmp_path/'grid.yaml'
     grid.write_text(yaml.safe_dump(dict(
         notebook=str(ROOT/'nbs'/'experiments'/'train_evaluate.ipynb'),
-        parameters=dict(steps=512, report=False, overrides=dict(yaml.safe_load(TINY_CONFIG), baselines=ONE_POINT)),
+        parameters=dict(steps=512, report=False, overrides=OVERRIDES),
         grid=dict(seed=[0, 1]), plot=['agent.sharpe', 'agent.max_drawdown', 'oracle.total_return'])))
     out = tmp_path/'runs'
     r = run_cli('experiments', 'run', grid, '--jobs', 2, '--out', out)

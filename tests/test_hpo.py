@@ -69,7 +69,7 @@ def test_two_workers_share_a_postgresql_study(tmp_path, hpo_files):
     from optuna.trial import TrialState
     url, name, n = pg_url(), f"test-two-workers-{uuid.uuid4().hex[:8]}", 4
     try:
-        workers = [start(hpo_cmd(hpo_files, tmp_path/w, '--storage', url, '--study', name, '--trials', n, '--steps', 1024))
+        workers = [start(hpo_cmd(hpo_files, tmp_path/w, '--storage', url, '--study', name, '--trials', n, '--steps', 512))
                    for w in ('a', 'b')]
         outs = [w.communicate(timeout=600) for w in workers]
         for w, (out, err) in zip(workers, outs): assert w.returncode == 0, err[-3000:]
@@ -96,7 +96,7 @@ def test_killed_and_interrupted_workers_resume(tmp_path, hpo_files):
     import optuna
     from optuna.trial import TrialState
     out = tmp_path/'hpo'
-    cmd = hpo_cmd(hpo_files, out, '--trials', 2, '--steps', 2048, '--heartbeat', 1, '--sampler-seed', 0)
+    cmd = hpo_cmd(hpo_files, out, '--trials', 2, '--steps', 1024, '--heartbeat', 1, '--sampler-seed', 0)
     url = f"sqlite:///{out/'study.db'}"
     def running(pid=None):
         if not (out/'study.db').exists(): return None
@@ -127,7 +127,7 @@ def test_killed_and_interrupted_workers_resume(tmp_path, hpo_files):
     assert killed in retries                                # the killed trial ran again with its parameters
     assert retries[killed].params == trials[killed].params
     assert any(interrupted in t.system_attrs.get('retry_history', []) for t in trials)
-    assert yaml.safe_load((out/'best_config.yaml').read_text())['train']['total_timesteps'] == 2048
+    assert yaml.safe_load((out/'best_config.yaml').read_text())['train']['total_timesteps'] == 1024
 
     import papermill as pm                                  # 4. the summary notebook on that study
     (tmp_path/'summary').mkdir()

@@ -193,11 +193,15 @@ def test_killed_mid_load_loses_no_acknowledged_record(exported_model, replay, tm
     assert r.returncode == 0, r.stderr
 
 
-def test_tampered_audit_log_fails_verify(server):
-    import shutil, sqlite3
+def test_tampered_audit_log_fails_verify(server, replay):
+    "Editing one decision record of a copy of the live log is caught (self-contained: under xdist this may run first)."
+    import sqlite3
+    with httpx.Client(base_url=server.url, headers={'X-API-Key': KEY}) as c:
+        assert all(c.post('/v1/decide', json=body).status_code == 200 for body, _, _ in replay[:2])
     copy = Path(str(server.audit) + '.copy.db')
     src = sqlite3.connect(server.audit); dst = sqlite3.connect(copy); src.backup(dst); src.close()
-    dst.execute("UPDATE audit SET payload = replace(payload, '\"hold\"', '\"close_sl\"') WHERE seq = (SELECT MIN(seq) FROM audit WHERE kind = 'decision')")
+    n = dst.execute("UPDATE audit SET payload = payload || ' ' WHERE seq = (SELECT MIN(seq) FROM audit WHERE kind = 'decision')").rowcount
+    assert n == 1
     dst.commit(); dst.close()
     r = run_cli('audit', 'verify', '--db', copy)
     assert r.returncode == 2 and 'first bad record' in r.stderr and len(r.stderr.strip().splitlines()) == 1
@@ -226,12 +230,17 @@ def test_deployment_files_parse():
     assert 'riskrl' in docker and 'HEALTHCHECK' in docker and 'USER' in docker
 
 
-@pytest.mark.skipif(not os.environ.get('RISKRL_TEST_POSTGRES_URL'), reason='set RISKRL_TEST_POSTGRES_URL=postgresql://... to test the PostgreSQL audit store')
+PG_URL = os.environ.get('RISKRL_TEST_POSTGRES_URL') or os.environ.get('RISKRL_PG_URL')   # .ci/run sets RISKRL_PG_URL
+
+
+@pytest.mark.skipif(not PG_URL and os.environ.get('RISKRL_REQUIRE_PG') != '1',
+                    reason='set RISKRL_PG_URL=postgresql://... to test the PostgreSQL audit store (.ci/run does)')
 def test_postgres_audit_store():
     "The optional PostgreSQL store: one chain from concurrent connections, tampering found, no password in messages."
     from concurrent.futures import ThreadPoolExecutor
     from riskrl_nb.audit import AuditLog
-    url = os.environ['RISKRL_TEST_POSTGRES_URL']
+    assert PG_URL, 'RISKRL_REQUIRE_PG=1 but no PostgreSQL URL is set'
+    url = PG_URL
     a, b = AuditLog(url), AuditLog(url)
     a.conn.cursor().execute('TRUNCATE audit')
     with ThreadPoolExecutor(4) as ex: list(ex.map(lambda k: (a if k % 2 else b).append('decision', {'k': k}), range(60)))
@@ -240,5 +249,5 @@ def test_postgres_audit_store():
     assert a.verify().bad_seq == 20
     r = run_cli('audit', 'verify', '--db', url)
     pw = url.split('://', 1)[1].split('@')[0].split(':')[-1]
-    assert r.returncode == 2 and 'first bad record: 20' in r.stderr and pw not in r.stderr
+    assert r.returncode == 2 and 'first bad record: 20' in r.stderr and f':{pw}@' not in r.stderr and '***' in r.stderr
     a.conn.cursor().execute('TRUNCATE audit')
