@@ -29,11 +29,22 @@ def block(m: dict, command: str, seconds: float | None) -> str:
     d, c, mod = m['data'], m['costs'], m.get('model', {})
     when = f" in {seconds:.0f} s on 2 CPU cores" if seconds else ''
     params = '; '.join(f"{n}: " + ', '.join(f'{k}={v}' for k, v in p['params'].items() if k != 'atr_window')
-                       for n, p in m['policies'].items() if n not in ('agent', 'oracle') and p.get('params'))
+                       for n, p in m['policies'].items() if n in ('fixed_tp_sl', 'atr_trailing', 'hold_to_horizon') and p.get('params'))
     return (f"`{command}` ({mod.get('algo', '?')}, {mod.get('timesteps', '?'):,} steps{when}), "
             f"test period {d['start'][:10]}..{d['end'][:10]} ({d['bars']} {d['interval']} bars of {d['symbol']}), "
             f"fee {c['fee_rate']:.2%} and slippage {c['slippage_bps']:g} bps on every fill:\n\n{table(m)}\n\n"
-            f"Rule parameters, tuned on 2021-2022 and frozen: {params}.\n")
+            f"Rule parameters, tuned on 2021-2022 and frozen: {params}. The sizing rows (`fixed_fraction` ... `cvar_limit`) "
+            f"are the agent's exits with that rule's position size.\n" + seeds_text(m))
+
+
+def seeds_text(m: dict) -> str:
+    s = m.get('seeds')
+    if not s: return ''
+    runs = ', '.join(f"seed {r['seed']}{' (selected)' if r['seed'] == s['selected_seed'] else ''}: {r['total_return']:+.1%} "
+                     f"(Sharpe {r['sharpe']:.2f})" for r in s['runs'])
+    return (f"\n**One seed is one draw.** The demo trains {s['n']} seeds of the same config and keeps the one with the "
+            f"{s['selection']}; on 2023 they give {runs}: mean {s['total_return_mean']:+.1%} \u00b1 {s['total_return_std']:.1%}, "
+            f"{s['seeds_beating_best_rule']} of {s['n']} beat the best rule's Sharpe.\n")
 
 
 if __name__ == '__main__':
