@@ -6,10 +6,10 @@
 from __future__ import annotations
 import argparse, os, sys, time, warnings
 from pathlib import Path
-from .core import RiskrlError, load_config, save_config, RunConfig
+from .core import RiskrlError, load_config, save_config, RunConfig, merge_dicts
 
 # %% auto #0
-__all__ = ['SUBCOMMANDS', 'COMMAND_MODULES', 'QUICK_STEPS', 'OneLineParser', 'subcommand', 'build_parser', 'main']
+__all__ = ['SUBCOMMANDS', 'COMMAND_MODULES', 'QUICK_STEPS', 'DEMO_SEEDS', 'OneLineParser', 'subcommand', 'build_parser', 'main']
 
 # %% ../nbs/12_cli.ipynb #9380b211
 class OneLineParser(argparse.ArgumentParser):
@@ -168,8 +168,17 @@ subcommand('evaluate', 'backtest a trained model and every baseline on the same 
 
 # %% ../nbs/12_cli.ipynb #8c95457b
 QUICK_STEPS = 20_000
+DEMO_SEEDS = 3   # seeds trained by the default demo: one is selected on validation, all are reported
+
+def _pick_seed(model_dirs:list) -> int:
+    "Index of the model with the best validation score (its meta.json); the test period plays no part."
+    import json, math
+    scores = [json.loads((Path(d)/'meta.json').read_text()).get('best_validation') for d in model_dirs]
+    scores = [s if isinstance(s, (int, float)) and math.isfinite(s) else -math.inf for s in scores]
+    return max(range(len(scores)), key=lambda k: scores[k])
 
 def _demo(args):
+    import shutil
     from riskrl_nb.agent import train
     from riskrl_nb.evaluation import evaluate
     from riskrl_nb.report import format_table
@@ -179,19 +188,40 @@ def _demo(args):
     if args.steps: over['train']['total_timesteps'] = args.steps
     if args.seed is not None: over['train']['seed'] = args.seed
     cfg = load_config(args.config, over)
+    n_seeds = args.seeds if args.seeds is not None else (1 if args.quick else DEMO_SEEDS)
+    if n_seeds < 1: raise RiskrlError(f"--seeds must be at least 1, got {n_seeds}")
     t0 = time.time()
+    seeds = [cfg.train.seed + k for k in range(n_seeds)]
     print(f"riskrl demo: training {cfg.train.algo} for {cfg.train.total_timesteps} steps on BTC 1h "
-          f"{cfg.data.train_start}..{cfg.data.valid_end}, testing on {cfg.data.test_start}..{cfg.data.test_end}")
-    train(cfg, out/'model', progress=not args.no_progress)
-    m = evaluate(out/'model', None, out/'eval')
+          f"{cfg.data.train_start}..{cfg.data.valid_end} (seeds {', '.join(map(str, seeds))}), "
+          f"testing on {cfg.data.test_start}..{cfg.data.test_end}")
+    if n_seeds == 1: dirs = [train(cfg, out/'model', progress=not args.no_progress)]
+    else:
+        dirs = []
+        for s in seeds:
+            cfg_s = load_config(args.config, merge_dicts(over, {'train': {'seed': s}}))
+            dirs.append(train(cfg_s, out/'seeds'/f'seed{s}', progress=not args.no_progress))
+        k = _pick_seed(dirs)
+        if (out/'model').exists(): shutil.rmtree(out/'model')
+        shutil.copytree(dirs[k], out/'model')
+        print(f"selected seed {seeds[k]} (best validation {cfg.train.select_metric}); the others are reported beside it")
+    options = {} if n_seeds == 1 else dict(seed_models=[str(d) for d in dirs], selected_seed=seeds[k],
+                                           seed_selection=f'best validation {cfg.train.select_metric} ({cfg.data.valid_start}..{cfg.data.valid_end})')
+    m = evaluate(out/'model', None, out/'eval', options=options)
     print('\n' + format_table(m))
+    if 'seeds' in m:
+        sd = m['seeds']
+        print(f"\nagent over {sd['n']} seeds (same config, same test period): return {sd['total_return_mean']:+.1%} +- {sd['total_return_std']:.1%}, "
+              f"Sharpe {sd['sharpe_mean']:.2f} +- {sd['sharpe_std']:.2f}; " +
+              ', '.join(f"seed {r['seed']}: {r['total_return']:+.1%}" for r in sd['runs']))
     print(f"\nreport: {out/'eval'/'report.html'}  ({time.time() - t0:.0f}s in all)")
 
 def _demo_args(p):
     p.add_argument('--out', default='riskrl-demo', metavar='DIR', help='output folder (default ./riskrl-demo)')
     p.add_argument('--quick', action='store_true', help=f'train {QUICK_STEPS} steps only (about a minute)')
     p.add_argument('--steps', type=int, metavar='N', help='training timesteps (overrides --quick)')
-    p.add_argument('--seed', type=int, metavar='S', help='random seed')
+    p.add_argument('--seed', type=int, metavar='S', help='first random seed')
+    p.add_argument('--seeds', type=int, metavar='N', help=f'seeds to train (default {DEMO_SEEDS}, 1 with --quick); the best on validation is the model, all are reported')
     p.add_argument('--config', metavar='FILE', help='YAML config overrides')
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
 _demo.add_args = _demo_args

@@ -21,9 +21,9 @@ from .report import register_report_section
 import html as _html, warnings
 
 # %% auto #0
-__all__ = ['POLICY_FACTORIES', 'SECTIONS', 'AGENT_EXIT_REASONS', 'evaluation_period', 'backtest_all', 'policy_metrics',
-           'EvalContext', 'register_section', 'evaluate', 'policy_diagnostics', 'diagnostics_section',
-           'diagnostics_html']
+__all__ = ['POLICY_FACTORIES', 'SECTIONS', 'AGENT_EXIT_REASONS', 'SEED_KEYS', 'evaluation_period', 'backtest_all',
+           'policy_metrics', 'EvalContext', 'register_section', 'evaluate', 'policy_diagnostics', 'diagnostics_section',
+           'diagnostics_html', 'seeds_section', 'seeds_html']
 
 # %% ../nbs/10_evaluation.ipynb #d120692f
 def evaluation_period(df:pd.DataFrame, bundle:ModelBundle, start=None, end=None) -> tuple[int, int, str]:
@@ -190,3 +190,38 @@ def diagnostics_html(metrics:dict, out) -> str | None:
                     f"own exits {v['own_exit_share']:.0%}" + ''.join(f"<br><b style='color:#b00'>warning:</b> {_html.escape(w)}" for w in v['warnings']) + "</li>"
                     for n, v in d.items())
     return f"<h2>Policy diagnostics (degenerate-policy detector)</h2><ul>{items}</ul>"
+
+# %% ../nbs/10_evaluation.ipynb #fc3d6fb1
+SEED_KEYS = ['total_return', 'sharpe', 'sortino', 'max_drawdown', 'n_trades', 'exit_efficiency']
+
+@register_section('seeds')
+def seeds_section(ctx) -> dict | None:
+    "metrics.json `seeds`: the agent of every seed model in `options['seed_models']`, backtested on the same period."
+    dirs = ctx.options.get('seed_models')
+    if not dirs: return None
+    a, b = ctx.period
+    runs = []
+    for d in dirs:
+        bundle = load_bundle(d)
+        x = bundle.scaler.transform(compute_features(ctx.candles, bundle.cfg.features))
+        pm = policy_metrics(run_backtest(ctx.sim, bundle.policy(x), a, b), ctx.sim)
+        meta = json.loads((Path(d)/'meta.json').read_text()) if (Path(d)/'meta.json').exists() else {}
+        runs.append(dict(model=str(d), seed=bundle.cfg.train.seed, best_validation=meta.get('best_validation'),
+                         **{k: pm[k] for k in SEED_KEYS}))
+    ret, sh = np.array([r['total_return'] for r in runs]), np.array([r['sharpe'] for r in runs])
+    return dict(selected_seed=ctx.options.get('selected_seed'), selection=ctx.options.get('seed_selection'),
+                n=len(runs), runs=runs, total_return_mean=float(ret.mean()), total_return_std=float(ret.std(ddof=1)) if len(runs) > 1 else 0.0,
+                sharpe_mean=float(sh.mean()), sharpe_std=float(sh.std(ddof=1)) if len(runs) > 1 else 0.0,
+                seeds_beating_best_rule=int(sum(r['sharpe'] > max((p['sharpe'] or -np.inf) for n, p in ctx.metrics['policies'].items()
+                                                                  if n in ('fixed_tp_sl', 'atr_trailing', 'hold_to_horizon')) for r in runs)))
+
+@register_report_section('seeds')
+def seeds_html(metrics:dict, out) -> str | None:
+    s = metrics.get('seeds')
+    if not s: return None
+    rows = ''.join(f"<tr><td>{r['seed']}{' (selected)' if r['seed'] == s['selected_seed'] else ''}</td><td>{r['best_validation'] if r['best_validation'] is None else round(r['best_validation'], 2)}</td>"
+                   f"<td>{r['total_return']:+.1%}</td><td>{r['sharpe']:.2f}</td><td>{r['max_drawdown']:.1%}</td><td>{r['n_trades']}</td></tr>" for r in s['runs'])
+    return (f"<h2>Seed spread ({s['n']} seeds of the same config)</h2><p>Selected on: {_html.escape(str(s['selection']))}. "
+            f"Test return {s['total_return_mean']:+.1%} &plusmn; {s['total_return_std']:.1%}, Sharpe {s['sharpe_mean']:.2f} &plusmn; {s['sharpe_std']:.2f}; "
+            f"{s['seeds_beating_best_rule']} of {s['n']} seeds beat the best rule's Sharpe.</p>"
+            f"<table class='metrics'><tr><th>seed</th><th>best validation</th><th>test return</th><th>Sharpe</th><th>max DD</th><th>trades</th></tr>{rows}</table>")

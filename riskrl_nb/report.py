@@ -17,8 +17,8 @@ from .metrics import drawdown_series
 logging.getLogger('matplotlib.font_manager').setLevel(logging.ERROR)
 
 # %% auto #0
-__all__ = ['TABLE_COLUMNS', 'COLORS', 'REPORT_SECTIONS', 'metrics_table', 'format_table', 'plot_equity', 'plot_trades',
-           'write_tearsheet', 'register_report_section', 'write_report']
+__all__ = ['TABLE_COLUMNS', 'COLORS', 'REPORT_SECTIONS', 'metrics_table', 'cost_text', 'format_table', 'plot_equity',
+           'plot_trades', 'write_tearsheet', 'register_report_section', 'write_report']
 
 # %% ../nbs/11_report.ipynb #989786a5
 TABLE_COLUMNS = {'total_return': ('return', '{:+.1%}'), 'sharpe': ('Sharpe', '{:.2f}'), 'sortino': ('Sortino', '{:.2f}'),
@@ -33,11 +33,20 @@ def metrics_table(metrics:dict) -> pd.DataFrame:
         rows[name] = {label: ('n/a' if m.get(k) is None else fmt.format(m[k])) for k, (label, fmt) in TABLE_COLUMNS.items()}
     return pd.DataFrame(rows).T
 
+def cost_text(c:dict) -> str:
+    "The costs of a metrics.json `costs` block in words; spread, impact and funding only when switched on."
+    parts = [f"fee {c['fee_rate']:.2%}", f"slippage {c['slippage_bps']:g} bps"]
+    if c.get('maker_fee_rate') is not None and c['maker_fee_rate'] != c['fee_rate']: parts.append(f"maker fee {c['maker_fee_rate']:.2%}")
+    if c.get('spread_bps'): parts.append(f"spread {c['spread_bps']:g} bps")
+    if c.get('impact_coef'): parts.append(f"sqrt impact x{c['impact_coef']:g}")
+    if c.get('funding_rate_8h'): parts.append(f"funding {c['funding_rate_8h']:.3%}/8h")
+    return ', '.join(parts)
+
 def format_table(metrics:dict) -> str:
     "The table as text, with a header line naming the data and costs."
     d, c = metrics['data'], metrics['costs']
     head = (f"{d['symbol']} {d['interval']} {d['start'][:10]}..{d['end'][:10]} ({d['bars']} bars), "
-            f"fee {c['fee_rate']:.2%}, slippage {c['slippage_bps']:g} bps; oracle = hindsight upper bound")
+            f"{cost_text(c)}; oracle = hindsight upper bound")
     return head + '\n' + metrics_table(metrics).to_string()
 
 # %% ../nbs/11_report.ipynb #a316d610
@@ -122,7 +131,7 @@ def write_report(results:dict, metrics:dict, out, market:Market|None=None, tears
 table.metrics tr:nth-child(even){{background:#f4f4f4}} code{{background:#eee;padding:1px 4px}}</style></head><body>
 <h1>riskrl evaluation: {html.escape(d['symbol'])} {html.escape(d['interval'])}</h1>
 <p>{html.escape(d['start'])} to {html.escape(d['end'])}, {d['bars']} bars, file <code>{html.escape(str(d['path']))}</code>.
-Costs on every fill: fee {metrics['costs']['fee_rate']:.2%}, slippage {metrics['costs']['slippage_bps']:g} bps.
+Costs on every fill: {html.escape(cost_text(metrics['costs']))}.
 Every policy sees the same entry signals ({html.escape(str(metrics.get('entries', {})))}); decisions at a bar's close fill at the next open.
 The <b>oracle</b> knows the future: it is an upper bound, not a strategy.</p>
 <h2>Agent vs baselines</h2>{table}

@@ -19,3 +19,20 @@ def test_demo_quick(tmp_path):
     data = json.loads((tmp_path/'demo'/'model'/'data.json').read_text())
     assert data['files'][0]['periods']['train'][0].startswith('2021-01-0')   # after the feature warm-up
     assert data['files'][0]['periods']['valid'][1].startswith('2022-12-31')
+
+
+def test_demo_several_seeds(tmp_path, tiny_config):
+    "`--seeds 2`: both seeds are trained and reported; the model is the one with the better validation score."
+    r = run_cli('demo', '--config', tiny_config, '--steps', 1024, '--seeds', 2, '--seed', 5, '--no-progress', '--out', tmp_path/'d')
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((tmp_path/'d'/'eval'/'metrics.json').read_text())
+    s = m['seeds']
+    assert [run['seed'] for run in s['runs']] == [5, 6] and s['n'] == 2
+    vals = [json.loads((tmp_path/'d'/'seeds'/f'seed{k}'/'meta.json').read_text())['best_validation'] for k in (5, 6)]
+    chosen = 5 + max(range(2), key=lambda k: vals[k])
+    assert s['selected_seed'] == chosen and 'validation' in s['selection']
+    assert (tmp_path/'d'/'model'/'model.zip').read_bytes() == (tmp_path/'d'/'seeds'/f'seed{chosen}'/'model.zip').read_bytes()
+    picked = next(run for run in s['runs'] if run['seed'] == chosen)
+    assert abs(picked['total_return'] - m['policies']['agent']['total_return']) < 1e-12
+    assert 'agent over 2 seeds' in r.stdout
+    assert 'Seed spread' in (tmp_path/'d'/'eval'/'report.html').read_text()
