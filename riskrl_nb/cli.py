@@ -122,7 +122,8 @@ def _train_args(p):
     p.add_argument('--data', nargs='+', metavar='PATH', help='candle files (several = multi-ticker training); default: bundled BTC hourly')
     p.add_argument('--out', required=True, metavar='DIR', help='model folder to write')
     p.add_argument('--config', metavar='FILE', help='YAML config (only the keys to change)')
-    p.add_argument('--algo', metavar='NAME', help='learning algorithm (default maskable_ppo)')
+    p.add_argument('--algo', metavar='NAME', help='learning algorithm: maskable_ppo (default), ppo, recurrent_ppo, a2c, trpo, '
+                   'sac and td3 (env.action_space box), dqn, qrdqn and c51 (discrete3), hierarchical')
     p.add_argument('--steps', type=int, metavar='N', help='training timesteps')
     p.add_argument('--seed', type=int, metavar='S', help='random seed')
     p.add_argument('--no-progress', action='store_true', help='no progress bar')

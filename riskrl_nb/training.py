@@ -279,7 +279,8 @@ def summarize_runs(runs:pd.DataFrame, reference:str, metrics=('valid_sharpe', 't
     from scipy.stats import ttest_ind
     from statsmodels.stats.multitest import multipletests
     by, m0 = list(by), metrics[0]
-    ref = runs[runs.variant == reference]
+    key = ['variant', 'seed'] if 'seed' in runs else ['variant']
+    ref = runs[runs.variant == reference].drop_duplicates(key)   # the reference may be listed in several groups: count each seed once
     rows = []
     for keys, g in runs.groupby(by, sort=False):
         row = dict(zip(by, keys), seeds=len(g))
