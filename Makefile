@@ -5,16 +5,18 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.12 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat settings.ini setup.py | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat settings.ini setup.py Makefile | sha1sum | cut -c1-12)
 WORKERS ?= 2
 
 .PHONY: install demo demo-quick test test-notebooks test-py export docs bench clean
 
-$(STAMP): settings.ini setup.py
+$(STAMP): settings.ini setup.py Makefile
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12), f"riskrl needs Python 3.12, found {sys.version.split()[0]}: set PYTHON=/path/to/python3.12"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv
 	$(BIN)/uv pip install --python $(BIN)/python -q -e ".[dev]"
+	# bytecode now: where PYTHONDONTWRITEBYTECODE=1 is set, every process would otherwise recompile torch (~6 s)
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib/python3.12/site-packages > /dev/null || true
 	rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 install: $(STAMP)
