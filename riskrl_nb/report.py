@@ -17,8 +17,8 @@ from .metrics import drawdown_series
 logging.getLogger('matplotlib.font_manager').setLevel(logging.ERROR)
 
 # %% auto #0
-__all__ = ['TABLE_COLUMNS', 'COLORS', 'REPORT_SECTIONS', 'metrics_table', 'cost_text', 'format_table', 'plot_equity',
-           'plot_trades', 'write_tearsheet', 'register_report_section', 'write_report']
+__all__ = ['TABLE_COLUMNS', 'COLORS', 'EXTRA_COLORS', 'REPORT_SECTIONS', 'metrics_table', 'cost_text', 'format_table',
+           'plot_equity', 'plot_trades', 'write_tearsheet', 'register_report_section', 'write_report']
 
 # %% ../nbs/11_report.ipynb #989786a5
 TABLE_COLUMNS = {'total_return': ('return', '{:+.1%}'), 'sharpe': ('Sharpe', '{:.2f}'), 'sortino': ('Sortino', '{:.2f}'),
@@ -52,12 +52,16 @@ def format_table(metrics:dict) -> str:
 # %% ../nbs/11_report.ipynb #a316d610
 COLORS = {'agent': '#d62728', 'fixed_tp_sl': '#1f77b4', 'atr_trailing': '#2ca02c', 'hold_to_horizon': '#9467bd',
           'oracle': '#7f7f7f'}
+EXTRA_COLORS = ['#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#000000', '#aec7e8', '#98df8a']
 
 def plot_equity(results:dict, path, title:str='') -> Path:
     "Equity (normalised to 1) and drawdown of every policy, one PNG."
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, gridspec_kw=dict(height_ratios=[3, 1.3]))
+    extra = iter(EXTRA_COLORS * 3)  # policies without a fixed colour (sizing rows, plugins): distinct colours, dotted
     for name, r in results.items():
-        style = dict(color=COLORS.get(name), lw=2.0 if name == 'agent' else 1.2, ls='--' if name == 'oracle' else '-')
+        known = name in COLORS
+        style = dict(color=COLORS[name] if known else next(extra), lw=2.0 if name == 'agent' else 1.2 if known else 1.0,
+                     ls='--' if name == 'oracle' else '-' if known else ':')
         eq = r.equity / r.initial_equity
         ax1.plot(eq.index, eq, label=name, **style)
         if name != 'oracle': ax2.plot(eq.index, drawdown_series(r.returns) * 100, **style)
