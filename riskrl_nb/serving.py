@@ -6,6 +6,7 @@
 from __future__ import annotations
 import asyncio, hashlib, hmac, ipaddress, json, logging, math, os, sys, time, uuid
 from collections import OrderedDict, deque
+from functools import lru_cache
 from dataclasses import dataclass, asdict, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,11 +28,11 @@ from .audit import AuditLog
 from .cli import subcommand
 
 # %% auto #0
-__all__ = ['SERVING_FORMAT', 'MAX_BARS', 'BODY_TOO_LARGE', 'ServingModel', 'Bars', 'Position', 'Account', 'DecideRequest',
-           'DecideResponse', 'BatchRequest', 'OutcomeRequest', 'bars_payload', 'FeatureCache', 'RequestError',
-           'PositionView', 'RiskLimits', 'load_limits', 'Breakers', 'atr_trailing_decision', 'DecisionService',
-           'replay_requests', 'JsonFormatter', 'json_logger', 'BodyLimit', 'hash_key', 'Metrics', 'GroupCommit',
-           'create_app', 'is_loopback', 'load_api_keys', 'build_service']
+__all__ = ['SERVING_FORMAT', 'MAX_BARS', 'FEATURE_TAILS', 'BODY_TOO_LARGE', 'ServingModel', 'Bars', 'Position', 'Account',
+           'DecideRequest', 'DecideResponse', 'BatchRequest', 'OutcomeRequest', 'bars_payload', 'basic_features_tail',
+           'FeatureCache', 'RequestError', 'PositionView', 'RiskLimits', 'load_limits', 'Breakers',
+           'atr_trailing_decision', 'DecisionService', 'replay_requests', 'JsonFormatter', 'json_logger', 'BodyLimit',
+           'hash_key', 'Metrics', 'GroupCommit', 'create_app', 'is_loopback', 'load_api_keys', 'build_service']
 
 # %% ../nbs/16_serving.ipynb #1b0cbe4f
 SERVING_FORMAT = 'riskrl-serving/1'
@@ -173,23 +174,111 @@ def bars_payload(df:pd.DataFrame) -> dict:
                 **{c: df[c].astype(float).tolist() for c in ('open', 'high', 'low', 'close', 'volume')})
 
 # %% ../nbs/16_serving.ipynb #6d91a4a1
+@lru_cache(maxsize=64)
+def _decay(alpha:float, m:int) -> np.ndarray:
+    "(1 - alpha)^k for k = m, m-1, ..., 0: the weights of a recursive EMA's inputs, oldest first."
+    return (1 - alpha) ** np.arange(m, -1, -1, dtype=np.float64)
+
+def _ewm_rows(x:np.ndarray, alpha:float, start:int, first:int) -> np.ndarray:
+    "Recursive EMA (pandas `ewm(adjust=False)`) seeded with x[start], at rows first..len(x)-1; NaN before `start`."
+    n = len(x)
+    out = np.full(n - first, np.nan)
+    t0 = max(first, start)
+    if t0 >= n: return out
+    w = _decay(alpha, t0 - start)          # y[t0] in closed form: (1-a)^m x[start] + sum a (1-a)^(t0-t) x[t]
+    y = w[0] * x[start] + alpha * float(np.dot(w[1:], x[start + 1:t0 + 1]))
+    out[t0 - first] = y
+    for t in range(t0 + 1, n):             # the few later rows by the recursion itself
+        y = (1 - alpha) * y + alpha * x[t]; out[t - first] = y
+    return out
+
+def _rolling_rows(x:np.ndarray, w:int, first:int) -> tuple[np.ndarray, np.ndarray]:
+    "Mean and sample std of x over the `w` values ending at each row first..len(x)-1 (NaN where the window is incomplete)."
+    n = len(x)
+    mean, std = np.full(n - first, np.nan), np.full(n - first, np.nan)
+    t0 = max(first, w - 1)
+    if t0 < n:
+        win = np.lib.stride_tricks.sliding_window_view(x[t0 - w + 1:], w)
+        mean[t0 - first:], std[t0 - first:] = win.mean(axis=1), win.std(axis=1, ddof=1)
+    return mean, std
+
+def basic_features_tail(arrays:dict, cfg, rows:int=1) -> dict:
+    "The basic feature set's last `rows` rows from numpy columns (same values as `basic_features` on the same bars, to round-off)."
+    o, h, l, c, v = (arrays[k] for k in ('open', 'high', 'low', 'close', 'volume'))
+    n = len(c); first = n - rows
+    logc = np.log(c)
+    r1 = np.r_[np.nan, np.diff(logc)]
+    out = {}
+    with np.errstate(divide='ignore', invalid='ignore'):
+        for w in cfg.return_windows:
+            out[f'log_ret_{w}'] = np.array([logc[t] - logc[t - w] if t - w >= 0 else np.nan for t in range(first, n)])
+        for w in cfg.vol_windows:   # r1[0] is NaN: the window needs rows 1..t
+            sd = _rolling_rows(r1[1:], w, max(first - 1, 0))[1]; out[f'vol_{w}'] = sd if first >= 1 else np.r_[np.nan, sd]
+        # ATR (pandas-ta): true range, its first `n` values replaced by their mean at bar n-1, then Wilder's RMA
+        m = cfg.atr_window
+        hl = h - l
+        if (hl == 0).any(): hl = hl + np.finfo(float).eps    # pandas-ta's non_zero_range
+        pc = c[:-1]
+        tr = np.r_[hl[0], np.maximum.reduce([np.abs(hl[1:]), np.abs(h[1:] - pc), np.abs(pc - l[1:])])]
+        tr = tr.copy(); tr[m - 1] = tr[:m].mean()
+        out[f'atr_pct_{m}'] = _ewm_rows(tr, 1 / m, m - 1, first) / c[first:]
+        # RSI (pandas-ta): Wilder's RMA of gains and losses, seeded with the first change
+        d = np.r_[np.nan, np.diff(c)]
+        gain, loss = np.maximum(d, 0), np.minimum(d, 0)
+        k = cfg.rsi_window
+        pa, na = _ewm_rows(gain, 1 / k, 1, first), _ewm_rows(loss, 1 / k, 1, first)
+        out[f'rsi_{k}'] = (100 * pa / (pa + np.abs(na)) - 50) / 50
+        for w in cfg.ema_windows:
+            e = _ewm_rows(c, 2 / (w + 1), 0, first)
+            e[np.arange(first, n) < w - 1] = np.nan                       # min_periods=span
+            out[f'ema_gap_{w}'] = c[first:] / e - 1
+        lv = np.log1p(v)
+        w = cfg.volume_window
+        mu, sd = _rolling_rows(lv, w, first)
+        sd[sd == 0] = np.nan
+        out[f'volume_z_{w}'] = (lv[first:] - mu) / sd
+        out['range_pct'] = (h[first:] - l[first:]) / c[first:]
+    for key, x in out.items(): x[~np.isfinite(x)] = np.nan
+    return out
+
+FEATURE_TAILS = {'basic': basic_features_tail}   # feature set -> fn(arrays, cfg, rows) -> {column: last `rows` values}
+
+# %% ../nbs/16_serving.ipynb #44d03c20
 class FeatureCache:
     "LRU cache: bars -> (scaled feature matrix, raw z-scores of the last bar), with the training code."
-    def __init__(self, model:ServingModel, size:int=256):
+    def __init__(self, model:ServingModel, size:int=256, fast:bool=True):
         self.model, self.size, self._d = model, size, OrderedDict()
         self.hits = self.misses = 0
+        f, sc = model.features, model.scaler
+        self._mean, self._std = np.array(sc.mean), np.array(sc.std)
+        self.rows = max(int(model.env.lookback), 1)   # the rows the observation reads
+        # the numpy tail when the set has one and no feature needs the whole history; else the training code
+        self.tail = FEATURE_TAILS.get(f.set) if fast and f.normalize == 'none' and not f.extra_path else None
+
+    def compute(self, arrays:dict) -> tuple[np.ndarray, np.ndarray]:
+        "(scaled feature matrix, raw z-scores of the last bar) of the bars; with the tail, rows before the last `lookback` are NaN."
+        sc, n = self.model.scaler, len(arrays['close'])
+        if self.tail is not None:
+            rows = min(self.rows, n)
+            cols = self.tail(arrays, self.model.features, rows)
+            missing = [c for c in sc.columns if c not in cols]
+            if missing: raise RiskrlError(f"feature '{missing[0]}' expected by the scaler is missing")
+            z = (np.column_stack([cols[c] for c in sc.columns]) - self._mean) / self._std
+            x = np.full((n, len(sc.columns)), np.nan, np.float32)   # never read: NaN makes any reader fail loudly
+            x[n - rows:] = np.clip(np.nan_to_num(z, nan=0.0), -sc.clip, sc.clip)   # = FeatureScaler.transform
+            return x, z[-1]
+        df = pd.DataFrame({k: arrays[k] for k in ('open', 'high', 'low', 'close', 'volume')},
+                          index=pd.DatetimeIndex(arrays['t'].astype('datetime64[ns]'), tz='UTC'))
+        feats = compute_features(df, self.model.features)
+        z_last = (feats[sc.columns].to_numpy()[-1] - self._mean) / self._std
+        return sc.transform(feats), z_last
 
     def __call__(self, symbol:str, arrays:dict, digest:str) -> tuple[np.ndarray, np.ndarray]:
         key = (symbol, digest)
         if key in self._d:
             self.hits += 1; self._d.move_to_end(key); return self._d[key]
         self.misses += 1
-        df = pd.DataFrame({k: arrays[k] for k in ('open', 'high', 'low', 'close', 'volume')},
-                          index=pd.DatetimeIndex(arrays['t'].astype('datetime64[ns]'), tz='UTC'))
-        feats = compute_features(df, self.model.features)
-        sc = self.model.scaler
-        z_last = (feats[sc.columns].to_numpy()[-1] - np.array(sc.mean)) / np.array(sc.std)
-        out = (sc.transform(feats), z_last)
+        out = self.compute(arrays)
         self._d[key] = out
         if len(self._d) > self.size: self._d.popitem(last=False)
         return out
