@@ -7,6 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat settings.ini setup.py Makefile | sha1sum | cut -c1-12)
 WORKERS ?= 2
+# SB3 models trained without an explicit logger (tests, notebook examples) would each leave an empty
+# /tmp/SB3-<time> folder; give them one folder inside the checkout instead
+export SB3_LOGDIR ?= $(CURDIR)/.cache/sb3-logs
 
 .PHONY: install demo demo-quick test test-notebooks test-py export docs bench clean
 

@@ -123,6 +123,8 @@ def train_on_ranges(cfg:RunConfig, data:MarketData, ranges:list):
     spec = get_algo(cfg.train.algo)
     sets = [Prepared(None, data, {'train': r}) for r in ranges if r[1] - r[0] > 2]
     model = spec.make(cfg, make_train_env(cfg, sets))
+    from stable_baselines3.common.logger import Logger
+    model.set_logger(Logger(None, []))   # SB3's default logger would leave an empty SB3-<time> folder in /tmp per call
     model.learn(total_timesteps=cfg.train.total_timesteps)
     return model, spec.masked
 

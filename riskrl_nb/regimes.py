@@ -19,13 +19,14 @@ from .agent import AgentPolicy, TRAIN_ENV_WRAPPERS, train, load_frames, prepare_
 from .evaluation import register_section, POLICY_FACTORIES
 from .baselines import best_exit_returns
 from .metrics import summarize
+from .report import register_report_section, _img
 
 # %% auto #0
 __all__ = ['METHODS', 'REGIME_NAMES', 'REGIME_COLORS', 'MIN_FIT_BARS', 'regime_names', 'regime_inputs', 'detector_method',
            'forward_filter', 'RegimeModel', 'fit_regime_model', 'regime_table', 'plot_regimes', 'regime_model_for',
-           'by_regime_metrics', 'by_regime_section', 'window_composition', 'balanced_weights', 'episode_weights',
-           'RegimeEpisodeSampler', 'detector_for_training', 'regime_env_wrapper', 'RegimeRouterPolicy', 'load_router',
-           'router_rows', 'train_regime_models']
+           'by_regime_metrics', 'by_regime_section', 'by_regime_html', 'window_composition', 'balanced_weights',
+           'episode_weights', 'RegimeEpisodeSampler', 'detector_for_training', 'regime_env_wrapper',
+           'RegimeRouterPolicy', 'load_router', 'router_rows', 'train_regime_models']
 
 # %% ../nbs/02c_regimes.ipynb #9d7dc70e
 METHODS = ('hmm', 'gmm')
@@ -306,6 +307,29 @@ def by_regime_section(ctx) -> dict:
                      f"the filtered (online) {model.method.upper()} regime\ndetector fitted on {fitted_on}")
         block['plot'] = 'regimes.png'
     return block
+
+# %% ../nbs/02c_regimes.ipynb #3c56f55f
+def _pct(v, fmt='{:+.1%}'): return 'n/a' if v is None or not math.isfinite(v) else fmt.format(v)
+
+@register_report_section('by_regime')
+def by_regime_html(metrics:dict, out:Path) -> str | None:
+    "report.html section for metrics.json `by_regime`: regime statistics, each policy per regime, the regime plot."
+    r = metrics.get('by_regime')
+    if not r or 'policies' not in r: return None
+    stats = pd.DataFrame({n: {'bars': f"{v['bars']:,}", 'share': _pct(v['share'], '{:.0%}'),
+                              'expected stay (bars)': _pct(v['expected_stay_bars'], '{:.0f}'),
+                              'observed stay (bars)': _pct(v['observed_stay_bars'], '{:.0f}'),
+                              'market return (ann. log)': _pct(v['market_log_return_ann']),
+                              'market vol (ann.)': _pct(v['market_vol_ann'], '{:.0%}')}
+                          for n, v in r['regimes'].items()})
+    per = pd.DataFrame({pol: {reg: (f"{_pct(m.get('total_return'))} ({_pct(m.get('sharpe'), '{:+.2f}')})" if m else 'no bars')
+                              for reg, m in regs.items()} for pol, regs in r['policies'].items()}).T
+    img = Path(out)/r['plot'] if r.get('plot') else None
+    return (f"<h2>By regime ({r['method'].upper()} detector fitted on {r['fitted_on']})</h2>"
+            f"<p>Labels are {r['labels']}.</p>" + stats.to_html(border=0, classes='metrics')
+            + "<p>Each policy's return (Sharpe) on the bars of each regime:</p>" + per.to_html(border=0, classes='metrics')
+            + (_img(img) if img and img.exists() else ''))
+
 
 # %% ../nbs/02c_regimes.ipynb #1ac8a663
 def window_composition(labels:np.ndarray, episode_bars:int, n_regimes:int) -> np.ndarray:

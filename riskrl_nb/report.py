@@ -139,7 +139,7 @@ Costs on every fill: {html.escape(cost_text(metrics['costs']))}.
 Every policy sees the same entry signals ({html.escape(str(metrics.get('entries', {})))}); decisions at a bar's close fill at the next open.
 The <b>oracle</b> knows the future: it is an upper bound, not a strategy.</p>
 <h2>Agent vs baselines</h2>{table}
-<h2>Parameters (rules tuned on the training period, then frozen)</h2><ul>{params}</ul>
+<h2>Parameters (rules tuned before the test period, on train + validation, then frozen)</h2><ul>{params}</ul>
 <h2>Equity and drawdown</h2>{''.join(_img(p) for p in imgs)}{extra}
 <p>{'<a href="tearsheet.html">quantstats tearsheet of the agent</a> (benchmark: best rule baseline)' if ts else ''}
  &middot; <a href="metrics.json">metrics.json</a> &middot; <a href="trades.csv">trades.csv</a></p>
