@@ -8,12 +8,13 @@ import asyncio, hashlib, hmac, ipaddress, json, logging, math, os, sys, time, uu
 from collections import OrderedDict, deque
 from functools import lru_cache
 from dataclasses import dataclass, asdict, fields
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, AwareDatetime, PrivateAttr, ValidationError, model_validator
+from pydantic_core import TzInfo
 from fastapi import FastAPI, Request, Depends, Header
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -28,11 +29,12 @@ from .audit import AuditLog
 from .cli import subcommand
 
 # %% auto #0
-__all__ = ['SERVING_FORMAT', 'MAX_BARS', 'FEATURE_TAILS', 'BODY_TOO_LARGE', 'ServingModel', 'Bars', 'Position', 'Account',
-           'DecideRequest', 'DecideResponse', 'BatchRequest', 'OutcomeRequest', 'bars_payload', 'basic_features_tail',
-           'FeatureCache', 'RequestError', 'PositionView', 'RiskLimits', 'load_limits', 'Breakers',
-           'atr_trailing_decision', 'DecisionService', 'replay_requests', 'JsonFormatter', 'json_logger', 'BodyLimit',
-           'hash_key', 'Metrics', 'GroupCommit', 'create_app', 'is_loopback', 'load_api_keys', 'build_service']
+__all__ = ['SERVING_FORMAT', 'MAX_BARS', 'FEATURE_TAILS', 'BODY_TOO_LARGE', 'ServingModel', 'epoch_seconds', 'Bars', 'Position',
+           'Account', 'DecideRequest', 'DecideResponse', 'BatchRequest', 'OutcomeRequest', 'bars_payload',
+           'basic_features_tail', 'FeatureCache', 'RequestError', 'PositionView', 'RiskLimits', 'load_limits',
+           'Breakers', 'atr_trailing_decision', 'PositionBook', 'DecisionService', 'replay_requests', 'JsonFormatter',
+           'json_logger', 'BodyLimit', 'hash_key', 'Metrics', 'GroupCommit', 'create_app', 'is_loopback',
+           'load_api_keys', 'build_service']
 
 # %% ../nbs/16_serving.ipynb #1b0cbe4f
 SERVING_FORMAT = 'riskrl-serving/1'
@@ -69,6 +71,21 @@ class ServingModel:
             raise RiskrlError(f"{d}: policy input size {self.policy.n_obs} does not match serving.json's observation layout")
 
 # %% ../nbs/16_serving.ipynb #4e0b1f0f
+_EPOCH, _US = datetime(1970, 1, 1, tzinfo=timezone.utc), timedelta(microseconds=1)
+
+def epoch_seconds(times:list) -> np.ndarray:
+    "`[t.timestamp() for t in times]` as an array, exactly; ~5x faster for fixed-offset zones (what a JSON request carries)."
+    t0 = times[0]
+    if not all(isinstance(z, (timezone, TzInfo)) for z in {t.tzinfo for t in times}):
+        return np.array([t.timestamp() for t in times])   # a zone with daylight saving: its offset changes from bar to bar
+    # fixed offsets: datetime subtraction is exact integer arithmetic in C; bars are mostly evenly spaced
+    base = (t0 - _EPOCH) // _US
+    steps = {b - a for a, b in zip(times, times[1:])}
+    us = (base + (steps.pop() // _US) * np.arange(len(times), dtype=np.int64) if len(steps) == 1
+          else base + np.array([(t - t0) // _US for t in times], dtype=np.int64))
+    return us / 1e6   # int/1e6 rounds exactly as timedelta.total_seconds() does
+
+# %% ../nbs/16_serving.ipynb #11083155
 MAX_BARS = 5000
 
 class Bars(BaseModel):
@@ -89,7 +106,7 @@ class Bars(BaseModel):
         n = len(self.timestamp)
         for c in ('open', 'high', 'low', 'close', 'volume'):
             if len(getattr(self, c)) != n: raise ValueError(f"bars.{c} has {len(getattr(self, c))} values but bars.timestamp has {n}")
-        t = np.array([x.timestamp() for x in self.timestamp])
+        t = epoch_seconds(self.timestamp)
         if (np.diff(t) <= 0).any():
             k = int(np.argmax(np.diff(t) <= 0)) + 1
             raise ValueError(f"bars.timestamp must be strictly ascending (bar {k}: {self.timestamp[k].isoformat()})")
@@ -434,6 +451,50 @@ def atr_trailing_decision(view:PositionView, params:dict) -> tuple[str, float, f
     return 'hold', 0.0, (float(rest) if rest is not None and np.isfinite(rest) else None), f"trailing stop at {rest:.6g}" if rest is not None else "no ATR yet"
 
 # %% ../nbs/16_serving.ipynb #acddf6ec
+class PositionBook:
+    "Open positions the service has seen: position_id -> (notional, equity, last seen); exposure sums in numpy (a desk may hold thousands)."
+    def __init__(self):
+        self._slot, self._ids = {}, []
+        self._notional, self._equity, self._seen = np.empty(64), np.empty(64), np.empty(64)
+
+    def __setitem__(self, pid:str, value:tuple):
+        k = self._slot.get(pid)
+        if k is None:
+            k = self._slot[pid] = len(self._ids); self._ids.append(pid)
+            if k == len(self._seen):
+                self._notional, self._equity, self._seen = (np.resize(a, 2 * k) for a in (self._notional, self._equity, self._seen))
+        self._notional[k], self._equity[k], self._seen[k] = value
+
+    def __getitem__(self, pid:str) -> tuple:
+        k = self._slot[pid]; return float(self._notional[k]), float(self._equity[k]), float(self._seen[k])
+
+    def pop(self, pid:str, default=None):
+        k = self._slot.pop(pid, None)
+        if k is None: return default
+        out, last = (float(self._notional[k]), float(self._equity[k]), float(self._seen[k])), len(self._ids) - 1
+        if k != last:   # the last slot fills the hole
+            moved = self._ids[k] = self._ids[last]; self._slot[moved] = k
+            for a in (self._notional, self._equity, self._seen): a[k] = a[last]
+        self._ids.pop()
+        return out
+
+    def __contains__(self, pid): return pid in self._slot
+    def __len__(self): return len(self._ids)
+    def items(self): return [(pid, self[pid]) for pid in self._ids]
+
+    def others(self, pid:str, now:float, ttl:float) -> float:
+        "Notional of the positions other than `pid` seen less than `ttl` seconds ago."
+        n = len(self._ids)
+        live = (now - self._seen[:n]) < ttl
+        k = self._slot.get(pid)
+        if k is not None: live[k] = False
+        return float(self._notional[:n][live].sum())
+
+    def prune(self, now:float, ttl:float):
+        "Forget positions not seen for `ttl` seconds (they count for nothing): the book stays the size of the live desk."
+        for pid in [p for p, k in self._slot.items() if now - self._seen[k] >= ttl]: self.pop(pid)
+
+# %% ../nbs/16_serving.ipynb #3f17e39a
 def _probs(p) -> dict: return {a: round(float(x), 6) for a, x in zip(ACTIONS, p)}
 
 class DecisionService:
@@ -445,7 +506,8 @@ class DecisionService:
         self.audit, self.limits, self.rollout, self.clock = audit, limits, rollout, clock
         self.breakers = Breakers(limits, clock)
         self.caches = {k: FeatureCache(m, cache_size) for k, m in self.models.items()}
-        self.book = {}          # position_id -> (notional, equity, last seen): the portfolio the service knows
+        self.book = PositionBook()   # the portfolio the service knows
+        self._pruned = clock()
         self.listeners = []     # fn(decision dict) after each decision (metrics)
 
     @property
@@ -571,7 +633,7 @@ class DecisionService:
         if v.exposure * keep > lim.max_position_exposure * (1 + 1e-9):   # an all-in account sits at 1.0 up to round-off
             cut = 1 - lim.max_position_exposure / (v.exposure * keep); why = f"position exposure {v.exposure * keep:.2f} > {lim.max_position_exposure:g} (max_position_exposure)"
         now = self.clock()
-        others = sum(n for pid, (n, eq, seen) in self.book.items() if pid != r.position.position_id and now - seen < lim.position_ttl_s)
+        others = self.book.others(r.position.position_id, now, lim.position_ttl_s)
         total = (others + notional * (1 - cut)) / v.equity
         if total > lim.max_portfolio_exposure * (1 + 1e-9):
             need = min(1.0, (total - lim.max_portfolio_exposure) * v.equity / max(notional, 1e-12))
@@ -585,6 +647,8 @@ class DecisionService:
         pid = r.position.position_id
         if d['size'] >= 1.0: self.book.pop(pid, None)
         else: self.book[pid] = ((1 - d['size']) * abs(v.sim.units) * v.market.close[-1], v.equity, self.clock())
+        now = self.clock()
+        if now - self._pruned > 60: self.book.prune(now, self.limits.position_ttl_s); self._pruned = now
 
     def outcome(self, o:OutcomeRequest, key_id:str='') -> dict:
         "Record a closed position's realised return (online comparison of models); may trigger a rollback."
