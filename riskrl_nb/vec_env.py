@@ -36,7 +36,8 @@ __all__ = ['OPEN', 'HIGH', 'LOW', 'CLOSE', 'SIGMA', 'VALUE', 'FUNDING', 'SIZE_LO
            'L_RETURN', 'L_FEES', 'L_FUNDING', 'L_REASON', 'L_UNITS', 'N_LOG_COLS', 'REASONS', 'R_ENTRY', 'R_TP', 'R_SL',
            'R_HORIZON', 'R_END', 'R_LIQ', 'STATE_TYPE', 'STEP', 'RESET', 'MASKS', 'NO_INFO', 'KernelStateType',
            'KernelState', 'new_state', 'step_kernel_parallel', 'kernel', 'batch_arrays', 'kernel_params',
-           'ReadOnlyInfo', 'BatchedPositionEnv', 'FastPositionEnv', 'compare_with_reference']
+           'ReadOnlyInfo', 'BatchedPositionEnv', 'FastPositionEnv', 'compare_with_reference',
+           'compare_fast_with_reference']
 
 # %% ../nbs/05a_vec_env.ipynb #0c9b2944
 # mk columns (per bar)
@@ -645,29 +646,33 @@ class FastPositionEnv(gym.Env):
         self._space, self._state, self._py_reward = int(b.P[P_SPACE]), b.state, b._rewards is not None
         self._out = memoryview(b.io).cast('B').cast('d')     # io has one column: row k is element k
         self._obs = b.obs2[0, 0]
-        self._kernel = kernel
+        self._kernel, self._options_set = kernel, True
 
     def reset(self, *, seed:int|None=None, options:dict|None=None):
         super().reset(seed=seed)
         b = self.batch
-        if seed is not None: b.seed(seed)
-        if options: b.set_options(options)
-        obs = b.reset()[0]
-        # `kernel` is compiled (or loaded) by now: step through its entry point, without numba's type dispatch
-        self._kernel = kernel.overloads[(numba.typeof(self._state), types.int64)].entry_point
-        return obs, dict(bar=int(b.decision_bar[0]), equity=float(b.fs[0, EQUITY]))
+        if seed is not None: _seed(int(seed))                       # the kernel's random windows (as `b.seed(seed)`)
+        if options: b._opt[:] = b._options_array([options])          # a given window / dataset, else a random one
+        elif self._options_set: b._opt[:] = -1
+        self._options_set = bool(options)
+        if self._kernel(self._state, RESET) >= 0: raise RiskrlError("no entry signal in the environment's period: nothing to manage")
+        if self._kernel is kernel:   # compiled (or loaded) by now: later calls go to its entry point, without numba's type dispatch
+            self._kernel = kernel.overloads[(numba.typeof(self._state), types.int64)].entry_point
+        if self._py_reward: b._rewards[0].reset()
+        st = b.st
+        return self._obs.copy(), dict(bar=int(st[0, DEC] - st[0, OFF]), equity=float(b.fs[0, EQUITY]))
 
     def step(self, action):
         o = self._out
         if self._space == SPACE_DISCRETE3: o[A_0] = float(action)
         else: o[A_0], o[A_1] = float(action[0]), (float(action[1]) if self._space == SPACE_MULTIDISCRETE else 0.0)
         self._kernel(self._state, STEP)
-        terminated, truncated = o[O_TERMINATED] != 0, o[O_TRUNCATED] != 0
-        reward = o[O_REWARD]
         if self._py_reward:
+            terminated, truncated = o[O_TERMINATED] != 0, o[O_TRUNCATED] != 0
             reward = float(self.batch._python_rewards()[0])
             if terminated or truncated: self.batch._rewards[0].reset()
-        return self._obs.copy(), reward, terminated, truncated, {}
+            return self._obs.copy(), reward, terminated, truncated, {}
+        return self._obs.copy(), o[O_REWARD], o[O_TERMINATED] != 0, o[O_TRUNCATED] != 0, {}
 
     @property
     def equity(self) -> float: "The account's liquidation value at the current decision."; return float(self.batch.fs[0, EQUITY])
@@ -707,4 +712,33 @@ def compare_with_reference(data, period, cfg:RunConfig, windows:list, actions_of
         num = ['size', 'entry_price', 'exit_price', 'return', 'fees', 'funding', 'bars_held', 'entry_bar', 'exit_bar', 'units']
         np.testing.assert_allclose(a[num].to_numpy(float), b[num].to_numpy(float), rtol=eps, atol=1e-9, err_msg=f'trades, account {e}')
         n_trades += len(b)
+    return n_trades
+
+# %% ../nbs/05a_vec_env.ipynb #8bc6d18c
+def compare_fast_with_reference(data, period, cfg:RunConfig, windows:list, actions_of, eps:float=1e-6) -> int:
+    "Drive one `PositionRiskEnv` and one `FastPositionEnv` through `windows` in turn with `actions_of(rng, masks)`; assert they agree. Returns the trades compared."
+    ref, fast = PositionRiskEnv(data, period, cfg), FastPositionEnv(data, period, cfg, trade_log=10_000)
+    rng, n_trades = np.random.default_rng(0), 0
+    for a, b in windows:
+        (o_r, i_r), (o_f, i_f) = ref.reset(options=dict(start=a, end=b)), fast.reset(options=dict(start=a, end=b))
+        np.testing.assert_allclose(o_f, o_r, rtol=eps, atol=eps)
+        assert i_f['bar'] == i_r['bar'], (i_f, i_r)
+        np.testing.assert_allclose(i_f['equity'], i_r['equity'], rtol=eps)
+        done, step = False, 0
+        while not done:
+            np.testing.assert_array_equal(fast.action_masks(), ref.action_masks(), err_msg=f'masks, window {a} step {step}')
+            action = actions_of(rng, ref.action_masks()[None, :3])[0]
+            o_r, r_r, term_r, trunc_r, info = ref.step(action)
+            o_f, r_f, term_f, trunc_f, info_f = fast.step(action)
+            assert (term_f, trunc_f) == (term_r, trunc_r) and info_f == {}, f'flags, window {a} step {step}'
+            assert fast.invalid_action == info['invalid_action'], f'invalid action, window {a} step {step}'
+            np.testing.assert_allclose(r_f, r_r, rtol=1e-5, atol=1e-5, err_msg=f'reward, window {a} step {step}')
+            np.testing.assert_allclose(fast.equity, info['equity'], rtol=eps, err_msg=f'equity, window {a} step {step}')
+            np.testing.assert_allclose(o_f, o_r, rtol=eps, atol=eps, err_msg=f'observation, window {a} step {step}')
+            done, step = term_r or trunc_r, step + 1
+        x, y = fast.trades(), ref.sim.trades_frame()
+        assert list(x.exit_reason) == list(y.exit_reason) and list(x.side) == list(y.side), f'window {a}'
+        num = ['size', 'entry_price', 'exit_price', 'return', 'fees', 'funding', 'bars_held', 'entry_bar', 'exit_bar', 'units']
+        np.testing.assert_allclose(x[num].to_numpy(float), y[num].to_numpy(float), rtol=eps, atol=1e-9, err_msg=f'trades, window {a}')
+        n_trades += len(y)
     return n_trades

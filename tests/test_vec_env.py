@@ -9,7 +9,7 @@ from riskrl_nb.entries import ema_cross_entries
 from riskrl_nb.execution import Market
 from riskrl_nb.env import MarketData
 from riskrl_nb.rewards import register_reward, Reward
-from riskrl_nb.vec_env import BatchedPositionEnv, FastPositionEnv, compare_with_reference
+from riskrl_nb.vec_env import BatchedPositionEnv, FastPositionEnv, compare_with_reference, compare_fast_with_reference
 
 
 @pytest.fixture(scope='module')
@@ -96,6 +96,15 @@ def test_autoreset_and_terminal_observation(btc):
     a = BatchedPositionEnv(data, period, RunConfig(), n_envs=4); a.seed(7)
     b = BatchedPositionEnv(data, period, RunConfig(), n_envs=4); b.seed(7)
     np.testing.assert_array_equal(a.reset(), b.reset())          # a seed gives the same windows
+
+
+@pytest.mark.parametrize('case', list(CASES)[:3])
+def test_fast_env_matches_reference(btc, case):
+    "The single FastPositionEnv, episode after episode on one instance (its own reset path), against PositionRiskEnv."
+    data, period = btc
+    overrides, actions_of = CASES[case]
+    n = compare_fast_with_reference(data, period, load_config(overrides=overrides), windows(period, n=2, length=1000), actions_of)
+    assert n > 3
 
 
 def test_fast_env_is_a_gymnasium_env(btc):
