@@ -127,7 +127,10 @@ def test_bad_inputs_are_clear_4xx_and_the_service_keeps_serving(server, replay):
     assert len(rejected) >= len(_bad_requests(body)) and all(KEY not in json.dumps(x) for x in rejected)   # keys are never logged
 
 
-def test_health_metrics_openapi_and_logs(server):
+def test_health_metrics_openapi_and_logs(server, replay):
+    # one decision of its own first: under xdist this test may run before any other test posted one, and a
+    # labelled prometheus histogram shows no buckets until it has an observation
+    assert httpx.post(server.url + '/v1/decide', json=replay[0][0], headers={'X-API-Key': KEY}).status_code == 200
     h = httpx.get(server.url + '/healthz').json()
     assert h['status'] == 'ok' and h['models']['champion'].startswith('maskable_ppo-') and h['audit']['records'] > 0
     assert httpx.get(server.url + '/readyz').json() == {'ready': True}
