@@ -137,7 +137,7 @@ subcommand('train', 'train a risk manager')(_train)
 
 # %% ../nbs/12_cli.ipynb #ba880ab5
 def _evaluate(args):
-    if getattr(args, 'monte_carlo', 0) < 0: raise RiskrlError(f"--monte-carlo: the number of resamples must be positive, got {args.monte_carlo}")
+    if getattr(args, 'monte_carlo', 0) is not True and getattr(args, 'monte_carlo', 0) < 0: raise RiskrlError(f"--monte-carlo: the number of resamples must be positive, got {args.monte_carlo}")
     from riskrl_nb.evaluation import evaluate
     from riskrl_nb.report import format_table
     options = {k: v for k, v in vars(args).items() if k not in ('_fn', 'command')}   # extra options reach the evaluation sections
@@ -162,7 +162,8 @@ def _evaluate_args(p):
     p.add_argument('--end', metavar='DATE', help='last day (inclusive)')
     p.add_argument('--walk-forward', action='store_true', help='also retrain and re-tune on rolling windows (budget: the config\'s evaluation.wf_*); adds walk_forward with PBO and deflated Sharpe')
     p.add_argument('--walk-forward-steps', type=int, metavar='N', help='training timesteps per walk-forward window (overrides evaluation.wf_timesteps)')
-    p.add_argument('--monte-carlo', type=int, default=0, metavar='N', help='N bootstrap resamples of trades and return blocks; adds monte_carlo and a fan chart')
+    p.add_argument('--monte-carlo', type=int, nargs='?', const=True, default=0, metavar='N',
+                   help='N bootstrap resamples of trades and return blocks (N omitted: evaluation.mc_samples, 1000); adds monte_carlo and a fan chart')
     p.add_argument('--stress', action='store_true', help='crash windows and synthetic shocks (gaps, volatility spike, liquidity drought); adds stress')
 _evaluate.add_args = _evaluate_args
 subcommand('evaluate', 'backtest a trained model and every baseline on the same entries and costs')(_evaluate)

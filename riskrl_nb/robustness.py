@@ -157,8 +157,9 @@ def stress_test(bundle, df:pd.DataFrame, start, end, ecfg:EvalConfig|None=None) 
 # %% ../nbs/10c_monte_carlo_stress.ipynb #20c9cb8a
 @register_section('monte_carlo')
 def monte_carlo_section(ctx) -> dict | None:
-    "metrics.json `monte_carlo` block (only with the `monte_carlo` option = number of resamples)."
-    n = int(ctx.options.get('monte_carlo') or 0)
+    "metrics.json `monte_carlo` block (only with the `monte_carlo` option: a number of resamples, or True for `evaluation.mc_samples`)."
+    n = ctx.options.get('monte_carlo') or 0
+    n = ctx.bundle.cfg.evaluation.mc_samples if n is True else int(n)   # `--monte-carlo` without N: the config's count
     if n < 0: raise RiskrlError(f"--monte-carlo: the number of resamples must be positive, got {n}")
     if n == 0: return None
     e = ctx.bundle.cfg.evaluation

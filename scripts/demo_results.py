@@ -8,6 +8,7 @@ in README.md (then regenerate nbs/index.ipynb with scripts/readme_to_index.py).
 """
 import argparse, json, re, shutil
 from pathlib import Path
+from riskrl_nb.baselines import RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 COLS = [('total_return', 'return', '{:+.1%}'), ('sharpe', 'Sharpe', '{:.2f}'), ('sortino', 'Sortino', '{:.2f}'),
@@ -29,7 +30,7 @@ def block(m: dict, command: str, seconds: float | None) -> str:
     d, c, mod = m['data'], m['costs'], m.get('model', {})
     when = f" in {seconds:.0f} s on 2 CPU cores" if seconds else ''
     params = '; '.join(f"{n}: " + ', '.join(f'{k}={v}' for k, v in p['params'].items() if k != 'atr_window')
-                       for n, p in m['policies'].items() if n in ('fixed_tp_sl', 'atr_trailing', 'hold_to_horizon') and p.get('params'))
+                       for n, p in m['policies'].items() if n in RULES and p.get('params'))
     return (f"`{command}` ({mod.get('algo', '?')}, {mod.get('timesteps', '?'):,} steps{when}), "
             f"test period {d['start'][:10]}..{d['end'][:10]} ({d['bars']} {d['interval']} bars of {d['symbol']}), "
             f"fee {c['fee_rate']:.2%} and slippage {c['slippage_bps']:g} bps on every fill:\n\n{table(m)}\n\n"
