@@ -35,7 +35,7 @@ class TrivialEnv(gym.Env):
 def rate_single(env, actions, seconds):
     "Steps per second of a Gymnasium env stepped with `actions` (cycled), resetting when an episode ends."
     env.reset(seed=0)
-    n, k, t0 = 0, len(actions), time.perf_counter()
+    n, t0 = 0, time.perf_counter()
     while True:
         for a in actions[:2000]:
             _, _, term, trunc, _ = env.step(a)

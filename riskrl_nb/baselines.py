@@ -15,8 +15,8 @@ from .features import atr
 from .metrics import sharpe, sortino, calmar, total_return
 
 # %% auto #0
-__all__ = ['TUNE_METRICS', 'FixedTpSl', 'AtrTrailing', 'HoldToHorizon', 'market_atr', 'exit_returns', 'best_exit_returns',
-           'Oracle', 'baseline_grid', 'make_baseline', 'tune_baselines']
+__all__ = ['TUNE_METRICS', 'RULES', 'FixedTpSl', 'AtrTrailing', 'HoldToHorizon', 'market_atr', 'exit_returns',
+           'best_exit_returns', 'Oracle', 'baseline_grid', 'make_baseline', 'tune_baselines']
 
 # %% ../nbs/09_baselines.ipynb #f7cb30da
 class FixedTpSl(ExitPolicy):
@@ -106,6 +106,8 @@ class Oracle(ExitPolicy):
 # %% ../nbs/09_baselines.ipynb #ec695d77
 TUNE_METRICS = {'sharpe': sharpe, 'sortino': sortino, 'calmar': calmar,
                 'total_return': lambda r, periods=None: total_return(r)}
+
+RULES = ('fixed_tp_sl', 'atr_trailing', 'hold_to_horizon')   # the tuned rule baselines, in report order
 
 def baseline_grid(cfg:BaselineConfig=BaselineConfig()) -> dict:
     "Candidate rule policies per baseline name."

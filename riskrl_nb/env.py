@@ -43,6 +43,7 @@ class ObservationBuilder:
         self.lookback = max(int(env_cfg.lookback), 1)
         self.n_market = features.shape[1]           # market features per bar
         self.n_obs = self.lookback * self.n_market + len(POSITION_FEATURES)
+        self.dtype = np.result_type(features.dtype, np.float32)   # of the observation: float32 unless the features are wider
         self.reset(env_cfg.initial_equity)
 
     def market(self, i:int) -> np.ndarray:
@@ -66,10 +67,10 @@ class ObservationBuilder:
         pos = (10 * upnl, sim.bars_held(i) / self.env_cfg.max_holding_bars, 10 * (self._best - upnl),
                10 * self._best, 10 * (liq / self.initial_equity - 1), 10 * (1 - liq / self.peak_equity), sim.side)
         # one new array filled in place: the same values as clip(concatenate([market, float32 pos])), in a fifth of the time
-        m, dtype = self.n_obs - len(POSITION_FEATURES), np.result_type(self.features.dtype, np.float32)
-        obs = np.empty(self.n_obs, dtype)
+        m = self.n_obs - len(POSITION_FEATURES)
+        obs = np.empty(self.n_obs, self.dtype)
         obs[:m] = self.market(i)
-        obs[m:] = pos if dtype == np.float32 else np.array(pos, dtype=np.float32)
+        obs[m:] = pos if self.dtype == np.float32 else np.array(pos, dtype=np.float32)
         return np.minimum(np.maximum(obs, -self.clip, out=obs), self.clip, out=obs)
 
     @staticmethod

@@ -14,7 +14,7 @@ from .data import load_candles, period_slice
 from .features import compute_features, feature_warmup
 from .entries import make_entries
 from .execution import Market, Simulation, run_backtest, BacktestResult
-from .baselines import make_baseline, Oracle, best_exit_returns
+from .baselines import make_baseline, Oracle, best_exit_returns, RULES
 from .metrics import summarize, METRIC_KEYS
 from .agent import load_bundle, load_frames, ModelBundle
 from .report import register_report_section
@@ -66,11 +66,12 @@ def policy_metrics(res:BacktestResult, sim:Simulation) -> dict:
     return m
 
 def _clean(x):
-    "JSON-safe: NaN/inf become null, numpy scalars become Python numbers."
+    "JSON-safe: NaN/inf become null, numpy scalars become Python numbers, timestamps ISO strings."
     if isinstance(x, dict): return {k: _clean(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)): return [_clean(v) for v in x]
     if isinstance(x, (np.floating, float)): return None if not math.isfinite(float(x)) else float(x)
     if isinstance(x, np.integer): return int(x)
+    if isinstance(x, pd.Timestamp): return x.isoformat()
     return x
 
 def _iso(t:pd.Timestamp) -> str: return t.strftime('%Y-%m-%dT%H:%M:%SZ')
@@ -213,7 +214,7 @@ def seeds_section(ctx) -> dict | None:
                 n=len(runs), runs=runs, total_return_mean=float(ret.mean()), total_return_std=float(ret.std(ddof=1)) if len(runs) > 1 else 0.0,
                 sharpe_mean=float(sh.mean()), sharpe_std=float(sh.std(ddof=1)) if len(runs) > 1 else 0.0,
                 seeds_beating_best_rule=int(sum(r['sharpe'] > max((p['sharpe'] or -np.inf) for n, p in ctx.metrics['policies'].items()
-                                                                  if n in ('fixed_tp_sl', 'atr_trailing', 'hold_to_horizon')) for r in runs)))
+                                                                  if n in RULES) for r in runs)))
 
 @register_report_section('seeds')
 def seeds_html(metrics:dict, out) -> str | None:

@@ -12,8 +12,9 @@ from .core import CostConfig, EnvConfig, RiskrlError
 
 # %% auto #0
 __all__ = ['NO_FILL', 'STOP_FILL', 'TARGET_FILL', 'LIQUIDATION_FILL', 'HOLD', 'CLOSE', 'TRADE_COLUMNS', 'Market', 'fill_price',
-           'sqrt_impact', 'liquidation_price', 'resting_fill', 'position_limit', 'CostModel', 'funding_schedule',
-           'EntryOrder', 'Decision', 'Simulation', 'hand_market', 'ExitPolicy', 'BacktestResult', 'run_backtest']
+           'sqrt_impact', 'liquidation_price', 'resting_fill', 'position_limit', 'taker_adverse', 'CostModel',
+           'funding_schedule', 'EntryOrder', 'Decision', 'next_signal_bars', 'Simulation', 'hand_market', 'ExitPolicy',
+           'BacktestResult', 'run_backtest']
 
 # %% ../nbs/04_execution.ipynb #6253d83d
 @dataclass
@@ -83,11 +84,15 @@ def position_limit(equity:float, max_leverage:float, max_position_value:float) -
     return min(cap, max_position_value) if max_position_value > 0 else cap
 
 # %% ../nbs/04_execution.ipynb #c78053a9
+def taker_adverse(cfg:CostConfig) -> float:
+    "Adverse move of a taker fill before impact (fraction of price): half the spread plus the slippage."
+    return cfg.spread_bps / 2e4 + cfg.slippage_bps / 1e4
+
 class CostModel:
     "Fill prices and fees for one market under a `CostConfig`."
     def __init__(self, cfg:CostConfig, market:Market):
         self.cfg, self.market = cfg, market
-        self.adverse = cfg.spread_bps / 2e4 + cfg.slippage_bps / 1e4
+        self.adverse = taker_adverse(cfg)
         m = market
         self.bar_sigma = np.log(m.high / m.low) / (2 * math.sqrt(math.log(2)))  # Parkinson
         self.bar_value = np.maximum(m.volume * m.close, 1e-12)
@@ -145,6 +150,14 @@ CLOSE = Decision(close_fraction=1.0)
 TRADE_COLUMNS = ['entry_time', 'exit_time', 'side', 'size', 'entry_price', 'exit_price', 'return', 'fees',
                  'exit_reason', 'funding', 'bars_held', 'entry_bar', 'exit_bar', 'units']
 
+def next_signal_bars(signals:np.ndarray) -> np.ndarray:
+    "For each bar (and one past the end), the first bar at or after it with an entry signal; len(signals) when none."
+    n = len(signals)
+    nxt = np.full(n + 1, n, dtype=np.int64)
+    at = np.flatnonzero(signals)
+    nxt[at] = at
+    return np.minimum.accumulate(nxt[::-1])[::-1]
+
 class Simulation:
     "One account trading one market under the shared execution rules."
     def __init__(self, market:Market, signals:np.ndarray, costs:CostConfig=CostConfig(), env:EnvConfig=EnvConfig(),
@@ -153,10 +166,7 @@ class Simulation:
         self.market, self.signals, self.env = market, np.asarray(signals, dtype=np.int8), env
         self.costs = CostModel(costs, market)
         self.signal_bars = np.flatnonzero(self.signals)
-        # next signal bar at or after each bar (len(market) when none): flat stretches are skipped in O(1)
-        nxt = np.full(len(market) + 1, len(market), dtype=np.int64)
-        nxt[self.signal_bars] = self.signal_bars
-        self.next_signal = np.minimum.accumulate(nxt[::-1])[::-1]
+        self.next_signal = next_signal_bars(self.signals)   # flat stretches are skipped in O(1)
         self.entry_hook = None   # callable(sim, i, side) -> EntryOrder | None, set by drivers
         self.start, self.end = int(start), len(market) if end is None else min(int(end), len(market))
         self.reset()

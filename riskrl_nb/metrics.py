@@ -119,14 +119,17 @@ def ulcer_index(returns:pd.Series) -> float:
     dd = drawdown_series(returns).to_numpy()
     return float(math.sqrt((dd ** 2).sum() / (len(dd) - 1))) if len(dd) > 1 else 0.0
 
-def max_drawdown_duration(returns:pd.Series) -> int:
-    "Longest run of consecutive bars spent below a previous equity peak."
-    under = drawdown_series(returns).to_numpy() < 0
+def _longest_run(flags) -> int:
+    "Length of the longest run of consecutive true values."
     best = run = 0
-    for u in under:
-        run = run + 1 if u else 0
+    for f in flags:
+        run = run + 1 if f else 0
         best = max(best, run)
     return int(best)
+
+def max_drawdown_duration(returns:pd.Series) -> int:
+    "Longest run of consecutive bars spent below a previous equity peak."
+    return _longest_run(drawdown_series(returns).to_numpy() < 0)
 
 # %% ../nbs/08_metrics.ipynb #2453a620
 def win_rate(trades:pd.DataFrame) -> float:
@@ -142,16 +145,12 @@ def trade_stats(trades:pd.DataFrame) -> dict:
     "Per-trade statistics of closed trades: averages, payoff ratio, profit factor, expectancy, losing streak, holding time."
     r = trades['return'].to_numpy(dtype=float) if len(trades) else np.zeros(0)
     wins, losses = r[r > 0], r[r < 0]
-    streak = best = 0
-    for x in r:
-        streak = streak + 1 if x < 0 else 0
-        best = max(best, streak)
     return {'avg_trade_return': float(r.mean()) if len(r) else 0.0,
             'avg_win': float(wins.mean()) if len(wins) else 0.0,
             'avg_loss': float(losses.mean()) if len(losses) else 0.0,
             'payoff_ratio': float(wins.mean() / -losses.mean()) if len(wins) and len(losses) else float('nan'),
             'profit_factor': float(wins.sum() / -losses.sum()) if len(losses) else float('nan'),
-            'max_consecutive_losses': int(best),
+            'max_consecutive_losses': _longest_run(r < 0),
             'avg_bars_held': float(trades['bars_held'].mean()) if len(trades) and 'bars_held' in trades else 0.0}
 
 METRIC_KEYS = ['total_return', 'sharpe', 'sortino', 'max_drawdown', 'calmar', 'cvar_95', 'omega', 'n_trades',

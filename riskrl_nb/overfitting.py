@@ -139,13 +139,13 @@ def cpcv_backtest(cfg:RunConfig, df:pd.DataFrame, start=None, end=None, progress
     splits = cpcv_splits(a, b, e.cpcv_groups, e.cpcv_test_groups, purge=cfg.env.max_holding_bars, embargo=embargo)
     feats, market, signals = compute_features(df, cfg.features), Market.from_candles(df), make_entries(df, cfg.entry)
     ppy = periods_per_year(market.interval_seconds)
+    sim = Simulation(market, signals, cfg.costs, cfg.env)   # one simulator: run_backtest resets it for every run
     per_split = []
     for sp in tqdm(splits, desc='CPCV splits', disable=not progress):
         rows = np.concatenate([np.arange(x, y) for x, y in sp.train])
         x = FeatureScaler.fit(feats.iloc[rows], cfg.features.clip).transform(feats)
         data = MarketData(market, x, signals, df.attrs.get('symbol', ''))
         model, masked = train_on_ranges(cfg, data, sp.train)
-        sim = Simulation(market, signals, cfg.costs, cfg.env)
         tuned, _ = tune_baselines([sim] * len(sp.train), sp.train, cfg.baselines, ppy)
         policies = [AgentPolicy(model, x, cfg, masked)] + [make_baseline(n, p) for n, p in tuned.items()]
         per_split.append({g: {p.name: run_backtest(sim, p, ga, gb).returns for p in policies}

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import gymnasium as gym
 from numba import njit
+from scipy.stats import multivariate_normal
 from .core import RunConfig, RegimeConfig, RiskrlError, ConfigError, periods_per_year, load_config
 from .data import period_slice
 from .features import frame_sha256, FeatureScaler
@@ -79,13 +80,6 @@ def forward_filter(log_emission, startprob, transmat):
         for j in range(k): out[t, j] = alpha[j]
     return out, loglik
 
-def _log_gaussian(z:np.ndarray, mean:np.ndarray, cov:np.ndarray) -> np.ndarray:
-    "log N(z | mean, cov) for each row of z."
-    d = z - mean
-    chol = np.linalg.cholesky(cov)
-    sol = np.linalg.solve(chol, d.T)
-    return -0.5 * (sol ** 2).sum(axis=0) - np.log(np.diag(chol)).sum() - 0.5 * len(mean) * math.log(2 * math.pi)
-
 # %% ../nbs/02c_regimes.ipynb #619a8d28
 @dataclass
 class RegimeModel:
@@ -110,7 +104,7 @@ class RegimeModel:
         z = (x - np.array(self.center)) / np.array(self.scale)
         ok = np.isfinite(z).all(axis=1)
         out = np.full((len(z), self.n_regimes), np.nan)
-        for k in range(self.n_regimes): out[ok, k] = _log_gaussian(z[ok], np.array(self.means[k]), np.array(self.covars[k]))
+        for k in range(self.n_regimes): out[ok, k] = multivariate_normal.logpdf(z[ok], self.means[k], self.covars[k])
         return out
 
     def proba(self, df:pd.DataFrame) -> pd.DataFrame:

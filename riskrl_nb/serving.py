@@ -314,9 +314,8 @@ class PositionView:
         if n < model.bars_min:
             raise RequestError('bars', f"{n} bars given; the feature windows need at least {model.bars_min} "
                                        f"({model.bars_recommended} for features equal to the backtest's)")
-        arrays = dict(b.arrays())
+        arrays = b.arrays()
         t_ns = arrays['t']
-        for k in ('open', 'high', 'low', 'close', 'volume'): arrays[k] = arrays[k].copy()   # the view may be changed (tests), the request not
         self.interval = float(np.median(np.diff(b._seconds)))
         self.market = Market(arrays['open'], arrays['high'], arrays['low'], arrays['close'], arrays['volume'], t_ns,
                              self.interval, p.symbol)
@@ -452,29 +451,29 @@ def atr_trailing_decision(view:PositionView, params:dict) -> tuple[str, float, f
 
 # %% ../nbs/16_serving.ipynb #acddf6ec
 class PositionBook:
-    "Open positions the service has seen: position_id -> (notional, equity, last seen); exposure sums in numpy (a desk may hold thousands)."
+    "Open positions the service has seen: position_id -> (notional, last seen); exposure sums in numpy (a desk may hold thousands)."
     def __init__(self):
         self._slot, self._ids = {}, []
-        self._notional, self._equity, self._seen = np.empty(64), np.empty(64), np.empty(64)
+        self._notional, self._seen = np.empty(64), np.empty(64)
 
     def __setitem__(self, pid:str, value:tuple):
         k = self._slot.get(pid)
         if k is None:
             k = self._slot[pid] = len(self._ids); self._ids.append(pid)
             if k == len(self._seen):
-                self._notional, self._equity, self._seen = (np.resize(a, 2 * k) for a in (self._notional, self._equity, self._seen))
-        self._notional[k], self._equity[k], self._seen[k] = value
+                self._notional, self._seen = np.resize(self._notional, 2 * k), np.resize(self._seen, 2 * k)
+        self._notional[k], self._seen[k] = value
 
     def __getitem__(self, pid:str) -> tuple:
-        k = self._slot[pid]; return float(self._notional[k]), float(self._equity[k]), float(self._seen[k])
+        k = self._slot[pid]; return float(self._notional[k]), float(self._seen[k])
 
     def pop(self, pid:str, default=None):
         k = self._slot.pop(pid, None)
         if k is None: return default
-        out, last = (float(self._notional[k]), float(self._equity[k]), float(self._seen[k])), len(self._ids) - 1
+        out, last = (float(self._notional[k]), float(self._seen[k])), len(self._ids) - 1
         if k != last:   # the last slot fills the hole
             moved = self._ids[k] = self._ids[last]; self._slot[moved] = k
-            for a in (self._notional, self._equity, self._seen): a[k] = a[last]
+            for a in (self._notional, self._seen): a[k] = a[last]
         self._ids.pop()
         return out
 
@@ -644,10 +643,9 @@ class DecisionService:
         return dict(d, action=action, size=round(size, 6), policy='limit', reason=f"limit: {why}; trim {size:.1%} (was: {d['reason']})")
 
     def _book(self, r, v:PositionView, d:dict):
-        pid = r.position.position_id
+        pid, now = r.position.position_id, self.clock()
         if d['size'] >= 1.0: self.book.pop(pid, None)
-        else: self.book[pid] = ((1 - d['size']) * abs(v.sim.units) * v.market.close[-1], v.equity, self.clock())
-        now = self.clock()
+        else: self.book[pid] = ((1 - d['size']) * abs(v.sim.units) * v.market.close[-1], now)
         if now - self._pruned > 60: self.book.prune(now, self.limits.position_ttl_s); self._pruned = now
 
     def outcome(self, o:OutcomeRequest, key_id:str='') -> dict:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import hashlib, inspect, math, os, time
 import numpy as np
+import pandas as pd
 import gymnasium as gym
 import numba
 from gymnasium import spaces
@@ -15,7 +16,8 @@ from numba.core import caching as _numba_caching
 from stable_baselines3.common.vec_env import VecEnv
 from .core import RunConfig, RiskrlError
 from .execution import (fill_price, sqrt_impact, resting_fill, liquidation_price, position_limit,
-                                 CostModel, NO_FILL, STOP_FILL, TARGET_FILL, LIQUIDATION_FILL)
+                                 CostModel, taker_adverse, next_signal_bars, TRADE_COLUMNS,
+                                 NO_FILL, STOP_FILL, TARGET_FILL, LIQUIDATION_FILL)
 from .env import MarketData, PositionRiskEnv, POSITION_FEATURES, make_action_space
 from .rewards import make_reward, ReturnDrawdownReward, StepOutcome
 from .sizing import Sizer, kelly_size, kelly_fraction
@@ -28,16 +30,15 @@ __all__ = ['OPEN', 'HIGH', 'LOW', 'CLOSE', 'SIGMA', 'VALUE', 'FUNDING', 'SIZE_LO
            'B_TRADE', 'OFF', 'DS', 'N_TRADES', 'KEL_N', 'KEL_POS', 'N_LOG', 'IN_POS', 'N_ST', 'P_EQUITY', 'P_POS_SIZE',
            'P_MAX_LEV', 'P_MAX_VALUE', 'P_MM', 'P_MAX_HOLD', 'P_FEE', 'P_MAKER', 'P_ADVERSE', 'P_IMPACT',
            'P_HAS_FUNDING', 'P_DEADBAND', 'P_SCALE', 'P_MAX_DD', 'P_PENALTY', 'P_CLIP', 'P_EPISODE', 'P_RANDOM',
-           'P_SIZING', 'P_KEL_FRAC', 'P_KEL_MIN', 'P_KEL_FLOOR', 'P_KEL_CAP', 'P_KEL_WIN', 'P_LOOKBACK', 'P_SPACE',
-           'P_AUTORESET', 'N_P', 'SIZING_FIXED', 'SIZING_ARRAYS', 'SIZING_KELLY', 'SPACE_DISCRETE3',
-           'SPACE_MULTIDISCRETE', 'SPACE_BOX', 'O_REWARD', 'O_TERMINATED', 'O_TRUNCATED', 'O_INVALID', 'O_BEFORE',
-           'O_AFTER', 'O_PEAK', 'O_CLOSED', 'O_TRADE_RET', 'O_BARS', 'O_HELD', 'O_FEES', 'O_ACTION', 'O_EXPOSURE',
-           'O_IN_POS', 'A_0', 'A_1', 'N_IO', 'L_ENTRY', 'L_EXIT', 'L_SIDE', 'L_SIZE', 'L_ENTRY_PRICE', 'L_EXIT_PRICE',
-           'L_RETURN', 'L_FEES', 'L_FUNDING', 'L_REASON', 'L_UNITS', 'N_LOG_COLS', 'REASONS', 'R_ENTRY', 'R_TP', 'R_SL',
-           'R_HORIZON', 'R_END', 'R_LIQ', 'STATE_TYPE', 'STEP', 'RESET', 'MASKS', 'NO_INFO', 'KernelStateType',
-           'KernelState', 'new_state', 'step_kernel_parallel', 'kernel', 'batch_arrays', 'kernel_params',
-           'ReadOnlyInfo', 'BatchedPositionEnv', 'FastPositionEnv', 'compare_with_reference',
-           'compare_fast_with_reference']
+           'P_SIZING', 'P_KEL_FRAC', 'P_KEL_MIN', 'P_KEL_FLOOR', 'P_KEL_CAP', 'P_LOOKBACK', 'P_SPACE', 'P_AUTORESET',
+           'N_P', 'SIZING_FIXED', 'SIZING_ARRAYS', 'SIZING_KELLY', 'SPACE_DISCRETE3', 'SPACE_MULTIDISCRETE',
+           'SPACE_BOX', 'O_REWARD', 'O_TERMINATED', 'O_TRUNCATED', 'O_INVALID', 'O_BEFORE', 'O_AFTER', 'O_PEAK',
+           'O_CLOSED', 'O_TRADE_RET', 'O_BARS', 'O_HELD', 'O_FEES', 'O_ACTION', 'O_EXPOSURE', 'O_IN_POS', 'A_0', 'A_1',
+           'N_IO', 'L_ENTRY', 'L_EXIT', 'L_SIDE', 'L_SIZE', 'L_ENTRY_PRICE', 'L_EXIT_PRICE', 'L_RETURN', 'L_FEES',
+           'L_FUNDING', 'L_REASON', 'L_UNITS', 'N_LOG_COLS', 'REASONS', 'R_ENTRY', 'R_TP', 'R_SL', 'R_HORIZON', 'R_END',
+           'R_LIQ', 'STATE_TYPE', 'STEP', 'RESET', 'MASKS', 'NO_INFO', 'KernelStateType', 'KernelState', 'new_state',
+           'step_kernel_parallel', 'kernel', 'batch_arrays', 'kernel_params', 'ReadOnlyInfo', 'BatchedPositionEnv',
+           'FastPositionEnv', 'compare_with_reference', 'compare_fast_with_reference']
 
 # %% ../nbs/05a_vec_env.ipynb #0c9b2944
 # mk columns (per bar)
@@ -53,8 +54,8 @@ N_ST = 19
 # P: parameters
 (P_EQUITY, P_POS_SIZE, P_MAX_LEV, P_MAX_VALUE, P_MM, P_MAX_HOLD, P_FEE, P_MAKER, P_ADVERSE, P_IMPACT, P_HAS_FUNDING,
  P_DEADBAND, P_SCALE, P_MAX_DD, P_PENALTY, P_CLIP, P_EPISODE, P_RANDOM, P_SIZING, P_KEL_FRAC, P_KEL_MIN, P_KEL_FLOOR,
- P_KEL_CAP, P_KEL_WIN, P_LOOKBACK, P_SPACE, P_AUTORESET) = range(27)
-N_P = 27
+ P_KEL_CAP, P_LOOKBACK, P_SPACE, P_AUTORESET) = range(26)
+N_P = 26
 SIZING_FIXED, SIZING_ARRAYS, SIZING_KELLY = 0, 1, 2
 SPACE_DISCRETE3, SPACE_MULTIDISCRETE, SPACE_BOX = 0, 1, 2
 # io rows (one column per account): reward, terminated, truncated, invalid action, the StepOutcome fields; the action
@@ -463,10 +464,7 @@ def batch_arrays(datasets:list, periods:list, cfg:RunConfig, sizer:Sizer|None=No
             a = sizer.arrays(m, np.flatnonzero(d.signals))
             blk[:, SIZE_LONG], blk[:, SIZE_SHORT], blk[:, STOP_DIST] = a.long, a.short, a.stop_distance
         sig = np.asarray(d.signals, dtype=np.int64)
-        nxt = np.full(n + 1, off + n, dtype=np.int64)          # next signal bar (global), or the dataset's end
-        idx = np.flatnonzero(sig)
-        nxt[idx] = idx + off
-        bars[off:off + n, 0], bars[off:off + n, 1] = sig, np.minimum.accumulate(nxt[::-1])[::-1][:n]
+        bars[off:off + n, 0], bars[off:off + n, 1] = sig, next_signal_bars(sig)[:n] + off   # global: the dataset's end when none
         ds[k] = (off + s, off + e, off, off + n)
         off += n
     feats = np.ascontiguousarray(np.concatenate([np.asarray(d.features, dtype=np.float32) for d in datasets]))
@@ -481,14 +479,14 @@ def kernel_params(cfg:RunConfig, reward, sizer:Sizer|None, random_windows:bool, 
     P[N_P:] = dataset_weights
     P[P_EQUITY], P[P_POS_SIZE], P[P_MAX_LEV], P[P_MAX_VALUE] = env.initial_equity, env.position_size, env.max_leverage, env.max_position_value
     P[P_MM], P[P_MAX_HOLD], P[P_FEE], P[P_MAKER] = env.maintenance_margin, env.max_holding_bars, c.fee_rate, c.maker_fee_rate
-    P[P_ADVERSE], P[P_IMPACT], P[P_HAS_FUNDING] = c.spread_bps / 2e4 + c.slippage_bps / 1e4, c.impact_coef, float(bool(c.funding_rate_8h))
+    P[P_ADVERSE], P[P_IMPACT], P[P_HAS_FUNDING] = taker_adverse(c), c.impact_coef, float(bool(c.funding_rate_8h))
     P[P_DEADBAND], P[P_CLIP], P[P_EPISODE], P[P_RANDOM] = env.exposure_deadband, 10.0, episode_bars, float(random_windows)
     if isinstance(reward, ReturnDrawdownReward):
         P[P_SCALE], P[P_MAX_DD], P[P_PENALTY] = reward.scale, reward.max_drawdown, reward.drawdown_penalty
     P[P_SIZING] = _sizing_mode(sizer)
     if sizer is not None:
         s = cfg.sizing
-        P[P_KEL_FRAC], P[P_KEL_MIN], P[P_KEL_FLOOR], P[P_KEL_CAP], P[P_KEL_WIN] = s.kelly_fraction, s.kelly_min_trades, s.kelly_floor, sizer.cap, s.kelly_window
+        P[P_KEL_FRAC], P[P_KEL_MIN], P[P_KEL_FLOOR], P[P_KEL_CAP] = s.kelly_fraction, s.kelly_min_trades, s.kelly_floor, sizer.cap   # the window: kr's width
     P[P_LOOKBACK] = max(int(env.lookback), 1)
     P[P_SPACE] = {'discrete3': SPACE_DISCRETE3, 'multidiscrete': SPACE_MULTIDISCRETE, 'box': SPACE_BOX}[env.action_space]
     P[P_AUTORESET] = float(autoreset)
@@ -623,8 +621,6 @@ class BatchedPositionEnv(VecEnv):
 
     def trades(self, e:int=0):
         "The closed trades of account e's current episode (up to `trade_log`), as `Simulation.trades_frame()`."
-        import pandas as pd
-        from riskrl_nb.execution import TRADE_COLUMNS
         rows, m = self.log[e, :self.st[e, N_LOG]], self.datasets[self.st[e, DS]].market
         entry, exit_ = rows[:, L_ENTRY].astype(int), rows[:, L_EXIT].astype(int)
         df = pd.DataFrame(dict(entry_time=pd.to_datetime(m.times[entry], utc=True), exit_time=pd.to_datetime(m.times[exit_], utc=True),
@@ -684,8 +680,8 @@ class FastPositionEnv(gym.Env):
     def trades(self): return self.batch.trades(0)
 
 # %% ../nbs/05a_vec_env.ipynb #169383a3
-def compare_with_reference(data, period, cfg:RunConfig, windows:list, actions_of, eps:float=1e-6) -> int:
-    "Drive `PositionRiskEnv` and `BatchedPositionEnv` over `windows` with `actions_of(rng, masks)`; assert they agree. Returns the trades compared."
+def compare_with_reference(data, period, cfg:RunConfig, windows:list, actions_of, eps:float=0.0) -> pd.DataFrame:
+    "Drive `PositionRiskEnv` and `BatchedPositionEnv` over `windows` with `actions_of(rng, masks)`; assert they agree (to `eps`; 0: bit for bit). Returns the trades compared."
     n = len(windows)
     venv = BatchedPositionEnv(data, period, cfg, n_envs=n, trade_log=10_000, autoreset=False)
     venv.set_options([dict(start=a, end=b) for a, b in windows])
@@ -696,29 +692,28 @@ def compare_with_reference(data, period, cfg:RunConfig, windows:list, actions_of
     rng, alive, steps = np.random.default_rng(0), np.ones(n, bool), 0
     while alive.any():
         actions = actions_of(rng, venv.action_masks())
-        obs_b, rew_b, _, _ = venv.step(actions)
+        obs_b, rew_b, done_b, infos_b = venv.step(actions)
         for e in np.flatnonzero(alive):
             o, r, term, trunc, info = refs[e].step(actions[e])
-            np.testing.assert_allclose(rew_b[e], r, rtol=1e-5, atol=1e-5, err_msg=f'reward, account {e} step {steps}')
+            assert done_b[e] == (term or trunc) and (not done_b[e] or infos_b[e]['TimeLimit.truncated'] == trunc), f'flags, account {e} step {steps}'
+            np.testing.assert_allclose(rew_b[e], np.float32(r), rtol=eps, atol=eps, err_msg=f'reward, account {e} step {steps}')   # VecEnv rewards are float32
             np.testing.assert_allclose(venv.equity[e], info['equity'], rtol=eps, err_msg=f'equity, account {e} step {steps}')
             np.testing.assert_allclose(obs_b[e], o, rtol=eps, atol=eps, err_msg=f'observation, account {e} step {steps}')
             assert venv.invalid_action[e] == info['invalid_action']
             if term or trunc: alive[e] = False
         steps += 1
-    n_trades = 0
     for e, env in enumerate(refs):
         a, b = venv.trades(e), env.sim.trades_frame()
         assert list(a.exit_reason) == list(b.exit_reason) and list(a.side) == list(b.side), f'account {e}'
         num = ['size', 'entry_price', 'exit_price', 'return', 'fees', 'funding', 'bars_held', 'entry_bar', 'exit_bar', 'units']
-        np.testing.assert_allclose(a[num].to_numpy(float), b[num].to_numpy(float), rtol=eps, atol=1e-9, err_msg=f'trades, account {e}')
-        n_trades += len(b)
-    return n_trades
+        np.testing.assert_allclose(a[num].to_numpy(float), b[num].to_numpy(float), rtol=eps, atol=eps, err_msg=f'trades, account {e}')
+    return pd.concat([env.sim.trades_frame() for env in refs], ignore_index=True)
 
 # %% ../nbs/05a_vec_env.ipynb #8bc6d18c
-def compare_fast_with_reference(data, period, cfg:RunConfig, windows:list, actions_of, eps:float=1e-6) -> int:
-    "Drive one `PositionRiskEnv` and one `FastPositionEnv` through `windows` in turn with `actions_of(rng, masks)`; assert they agree. Returns the trades compared."
+def compare_fast_with_reference(data, period, cfg:RunConfig, windows:list, actions_of, eps:float=0.0) -> pd.DataFrame:
+    "Drive one `PositionRiskEnv` and one `FastPositionEnv` through `windows` in turn with `actions_of(rng, masks)`; assert they agree (to `eps`; 0: bit for bit). Returns the trades compared."
     ref, fast = PositionRiskEnv(data, period, cfg), FastPositionEnv(data, period, cfg, trade_log=10_000)
-    rng, n_trades = np.random.default_rng(0), 0
+    rng, trades = np.random.default_rng(0), []
     for a, b in windows:
         (o_r, i_r), (o_f, i_f) = ref.reset(options=dict(start=a, end=b)), fast.reset(options=dict(start=a, end=b))
         np.testing.assert_allclose(o_f, o_r, rtol=eps, atol=eps)
@@ -732,13 +727,13 @@ def compare_fast_with_reference(data, period, cfg:RunConfig, windows:list, actio
             o_f, r_f, term_f, trunc_f, info_f = fast.step(action)
             assert (term_f, trunc_f) == (term_r, trunc_r) and info_f == {}, f'flags, window {a} step {step}'
             assert fast.invalid_action == info['invalid_action'], f'invalid action, window {a} step {step}'
-            np.testing.assert_allclose(r_f, r_r, rtol=1e-5, atol=1e-5, err_msg=f'reward, window {a} step {step}')
+            np.testing.assert_allclose(r_f, r_r, rtol=eps, atol=eps, err_msg=f'reward, window {a} step {step}')
             np.testing.assert_allclose(fast.equity, info['equity'], rtol=eps, err_msg=f'equity, window {a} step {step}')
             np.testing.assert_allclose(o_f, o_r, rtol=eps, atol=eps, err_msg=f'observation, window {a} step {step}')
             done, step = term_r or trunc_r, step + 1
         x, y = fast.trades(), ref.sim.trades_frame()
         assert list(x.exit_reason) == list(y.exit_reason) and list(x.side) == list(y.side), f'window {a}'
         num = ['size', 'entry_price', 'exit_price', 'return', 'fees', 'funding', 'bars_held', 'entry_bar', 'exit_bar', 'units']
-        np.testing.assert_allclose(x[num].to_numpy(float), y[num].to_numpy(float), rtol=eps, atol=1e-9, err_msg=f'trades, window {a}')
-        n_trades += len(y)
-    return n_trades
+        np.testing.assert_allclose(x[num].to_numpy(float), y[num].to_numpy(float), rtol=eps, atol=eps, err_msg=f'trades, window {a}')
+        trades.append(y)
+    return pd.concat(trades, ignore_index=True)

@@ -14,7 +14,10 @@ from tqdm.auto import tqdm
 from .core import RunConfig, EvalConfig, ConfigError, RiskrlError, periods_per_year, config_to_dict, save_config, load_config
 from .data import load_candles
 from .agent import train, load_bundle, load_frames
-from .evaluation import backtest_all, register_section
+from .evaluation import backtest_all, register_section, _clean
+from .execution import run_backtest
+from .features import compute_features
+from .baselines import RULES
 from .metrics import summarize, total_return, sharpe, max_drawdown
 from .overfitting import overfitting_report, rule_grid_returns
 from .report import register_report_section, _img, COLORS
@@ -22,7 +25,7 @@ import html as _html
 import matplotlib.pyplot as plt
 
 # %% auto #0
-__all__ = ['RULES', 'WF_IDENTITY', 'Window', 'walk_forward_windows', 'window_config', 'mean_ci', 'walk_forward', 'agent_columns',
+__all__ = ['WF_IDENTITY', 'Window', 'walk_forward_windows', 'window_config', 'mean_ci', 'walk_forward', 'agent_columns',
            'window_table', 'summarize_walk_forward', 'plot_walk_forward', 'walk_forward_overfitting',
            'walk_forward_section', 'walk_forward_text', 'walk_forward_html']
 
@@ -74,28 +77,28 @@ def mean_ci(values, level:float=0.95) -> dict:
     h = float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
     return dict(mean=m, lo=m - h, hi=m + h, n=int(len(x)))
 
-RULES = ('fixed_tp_sl', 'atr_trailing', 'hold_to_horizon')
-
-def _window_returns(cfg, w, df, data_path, out:Path, progress:bool) -> pd.DataFrame:
+def _window_returns(cfg, w, df, data_path, out:Path) -> pd.DataFrame:
     "Per-bar test returns of every policy (agent per seed) in window `w`; cached in out/wNN/returns.csv."
     wdir = out/f"w{w.index:02d}"; cache = wdir/'returns.csv'
     if cache.exists():
         f = pd.read_csv(cache, index_col=0, parse_dates=True)
         if all(f'agent_seed{s}' in f for s in cfg.evaluation.wf_seeds):   # else: a seed was added, backtest again
             return f[[c for c in f.columns if not c.startswith('agent_seed')] + [f'agent_seed{s}' for s in cfg.evaluation.wf_seeds]]
-    cols = {}
-    for n, seed in enumerate(cfg.evaluation.wf_seeds):
+    results, feats = None, None
+    for seed in cfg.evaluation.wf_seeds:
         model_dir = wdir/f"seed{seed}"
         if not (model_dir/'model.zip').exists() or not (model_dir/'baselines.json').exists():
             train(window_config(cfg, w, data_path, seed), model_dir, progress=False, verbose=False)
-        results, sim, _ = backtest_all(load_bundle(model_dir), df, w.test_start, w.test_end)
-        cols[f'agent_seed{seed}'] = results['agent'].returns
-        if n == 0:
-            for name, r in results.items():
-                if name != 'agent': cols[name] = r.returns
-            trades = pd.concat([r.trades.assign(policy=nm) for nm, r in results.items()], ignore_index=True)
-        else: trades = pd.concat([trades, results['agent'].trades.assign(policy=f'agent_seed{seed}')], ignore_index=True)
-    frame = pd.DataFrame(cols)
+        bundle = load_bundle(model_dir)
+        if results is None:   # first seed: every policy (the rules and the oracle are the same for every seed; extra rows are kept from this one)
+            results, sim, (a, b, _) = backtest_all(bundle, df, w.test_start, w.test_end)
+            agent = results.pop('agent')
+        else:                 # later seeds: only their agent, through the same simulator and period
+            feats = compute_features(df, bundle.cfg.features) if feats is None else feats
+            agent = run_backtest(sim, bundle.policy(bundle.scaler.transform(feats)), a, b)
+        results[f'agent_seed{seed}'] = agent
+    frame = pd.DataFrame({name: r.returns for name, r in results.items()})   # the columns in the order a cached read gives
+    trades = pd.concat([r.trades.assign(policy=name) for name, r in results.items()], ignore_index=True)
     frame.index.name = 'timestamp'
     wdir.mkdir(parents=True, exist_ok=True)
     trades.to_csv(wdir/'trades.csv', index=False); frame.to_csv(cache)
@@ -127,7 +130,7 @@ def walk_forward(cfg:RunConfig, out_dir, data_path=None, progress:bool=True) -> 
     ppy = periods_per_year(df.attrs.get('interval_seconds', 3600.0))
     frames, rows = [], []
     for w in tqdm(windows, desc='walk-forward windows', disable=not progress):
-        f = _window_returns(cfg, w, df, data_path, out, progress)
+        f = _window_returns(cfg, w, df, data_path, out)
         frames.append(f)
         for col in f.columns:
             r = f[col]
@@ -138,7 +141,7 @@ def walk_forward(cfg:RunConfig, out_dir, data_path=None, progress:bool=True) -> 
     per_window = pd.DataFrame(rows)
     per_window.to_csv(out/'windows.csv', index=False)
     result = summarize_walk_forward(returns, per_window, windows, ppy)
-    (out/'walk_forward.json').write_text(json.dumps(_json(result), indent=1))
+    (out/'walk_forward.json').write_text(json.dumps(_clean(result), indent=1))
     return result
 
 # %% ../nbs/10a_walk_forward.ipynb #937bfccd
@@ -177,15 +180,6 @@ def summarize_walk_forward(returns:pd.DataFrame, per_window:pd.DataFrame, window
         # the best rule of each window is picked in hindsight (a harsh bar); the edge over each rule is the fair one
         agent_edge_vs_rule={r: mean_ci((tab['agent'] - tab[r]).tolist()) for r in RULES if r in tab},
         agent_beats_best_rule_windows=int((tab.get('agent_minus_best_rule', pd.Series(dtype=float)) > 0).sum()))
-
-def _json(x):
-    "JSON-safe copy (NaN -> None, numpy -> Python)."
-    if isinstance(x, dict): return {str(k): _json(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)): return [_json(v) for v in x]
-    if isinstance(x, (np.floating, float)): return None if not math.isfinite(float(x)) else float(x)
-    if isinstance(x, np.integer): return int(x)
-    if isinstance(x, pd.Timestamp): return x.isoformat()
-    return x
 
 # %% ../nbs/10a_walk_forward.ipynb #bfb12c5c
 def plot_walk_forward(returns:pd.DataFrame, windows:list, path, title:str='') -> Path:
@@ -228,7 +222,7 @@ def walk_forward_section(ctx) -> dict | None:
     wf['budget'] = dict(timesteps_per_window=cfg.evaluation.wf_timesteps, seeds=list(cfg.evaluation.wf_seeds))
     wf['files'] = dict(folder='walk_forward', returns='walk_forward/oos_returns.csv', windows='walk_forward/windows.csv',
                        plot='walk_forward/equity.png')
-    return _json(wf)
+    return wf   # evaluate makes metrics.json JSON-safe
 
 def walk_forward_text(block:dict) -> str:
     "The walk-forward figures as text: per-window test returns, chained metrics, PBO and deflated Sharpe."

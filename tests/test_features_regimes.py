@@ -1,5 +1,5 @@
 """Issue 5: the rich feature set and market regimes end to end (CLI), and their no-look-ahead guarantees on other coins."""
-import json
+import base64, json
 from types import SimpleNamespace
 import numpy as np
 import pandas as pd
@@ -47,11 +47,14 @@ def test_regime_router_train_and_evaluate(router_model, tmp_path):
     assert set(br['policies']) == set(metrics['policies'])
     assert abs(sum(v['share'] for v in br['regimes'].values()) - 1) < 1e-9
     for name, per in br['policies'].items():   # every bar and every trade belongs to exactly one regime
-        assert sum(x.get('bars', 0) for x in per.values()) == metrics['data']['bars'] - 0, name
+        assert sum(x.get('bars', 0) for x in per.values()) == metrics['data']['bars'], name
         assert sum(x.get('n_trades', 0) for x in per.values()) == metrics['policies'][name]['n_trades'], name
         growth = np.prod([1 + x['total_return'] for x in per.values() if x])
         assert abs(growth - (1 + metrics['policies'][name]['total_return'])) < 1e-9, name
     assert (tmp_path/'e'/'regimes.png').stat().st_size > 20_000
+    html = (tmp_path/'e'/'report.html').read_text()   # the report section of the same block, with its plot inlined
+    assert 'By regime (HMM detector fitted on' in html and "Each policy's return (Sharpe)" in html
+    assert base64.b64encode((tmp_path/'e'/'regimes.png').read_bytes()).decode() in html
 
 
 def test_extra_columns_bad_file_is_one_line_exit_2(tmp_path):

@@ -2,7 +2,7 @@
 import json, subprocess, sys
 from pathlib import Path
 import numpy as np
-from conftest import run_cli
+from conftest import ROOT, run_cli
 
 
 def test_export_files_and_agreement(exported_model):
@@ -54,24 +54,46 @@ def test_export_variants_and_bad_input(tiny_model, tmp_path):
 
 
 def test_serving_loads_no_pickle_and_checks_the_file(exported_model, tmp_path):
-    "The service process never imports torch or SB3, and refuses a policy file changed after export."
+    """The service process runs with only what deploy/requirements-serve.txt installs (and what those require):
+    any other distribution's module (torch, Stable-Baselines3, pyarrow, ...) is missing, as in the image;
+    a policy file changed after export is refused."""
+    from riskrl_nb.data import load_bundled
+    from riskrl_nb.serving import ServingModel, bars_payload
+    df = load_bundled('BTC', '1h').iloc[-ServingModel(exported_model).bars_recommended:]
+    body = dict(position=dict(position_id='p', symbol='BTC', side='long', quantity=0.2, entry_price=float(df.open.iloc[-5]),
+                              entry_time=df.index[-5].isoformat()), bars=bars_payload(df))
+    (tmp_path/'body.json').write_text(json.dumps(body))
     code = f"""
-import sys, json
-from riskrl_nb.serving import ServingModel, DecisionService, DecideRequest, bars_payload, load_limits
+import sys, json, importlib.metadata as md
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name as canon
+lines = [l.split('#')[0].strip() for l in open({str(ROOT/'deploy'/'requirements-serve.txt')!r})]
+todo, allowed = [Requirement(l) for l in lines if l], set()
+while todo:   # the requirements and everything they require
+    r = todo.pop()
+    if (r.marker and not r.marker.evaluate(dict(extra=''))) or canon(r.name) in allowed: continue
+    allowed.add(canon(r.name))
+    try: todo += [Requirement(x) for x in md.requires(r.name) or []]
+    except md.PackageNotFoundError: pass
+for top, ds in md.packages_distributions().items():   # as if not installed: import fails, find_spec says None
+    if top != 'riskrl_nb' and not any(canon(d) in allowed for d in ds): sys.modules[top] = None
+import uvicorn
+from riskrl_nb.serving import ServingModel, DecisionService, DecideRequest, load_limits, create_app
 from riskrl_nb.audit import AuditLog
-from riskrl_nb.data import load_bundled
 sm = ServingModel({str(exported_model)!r})
-df = load_bundled('BTC', '1h').iloc[-sm.bars_recommended:]
+req = DecideRequest.model_validate_json(open({str(tmp_path/'body.json')!r}).read())
 svc = DecisionService(sm, AuditLog({str(tmp_path/'a.db')!r}), load_limits(overrides=dict(max_bar_age_bars=None)))
-d = svc.decide(DecideRequest.model_validate(dict(position=dict(position_id='p', symbol='BTC', side='long', quantity=0.2,
-    entry_price=float(df.open.iloc[-5]), entry_time=df.index[-5].isoformat()), bars=bars_payload(df))))
-bad = [m for m in ('torch', 'stable_baselines3', 'sb3_contrib') if m in sys.modules]
-print(json.dumps(dict(action=d['action'], bad=bad)))
+d = svc.decide(req)
+stale = DecisionService(sm, AuditLog({str(tmp_path/'b.db')!r})).decide(req)   # old bars: the ATR fallback (pandas-ta)
+uvicorn.Config(create_app(svc, ['k' * 16]), log_level='warning').load()      # what `riskrl serve` loads before listening
+bad = [m for m in ('torch', 'stable_baselines3', 'sb3_contrib') if sys.modules.get(m) is not None]
+print(json.dumps(dict(action=d['action'], policy=d['policy'], stale=stale['policy'], bad=bad)))
 """
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert out['bad'] == [] and out['action'] in ('hold', 'close_tp', 'close_sl')
+    assert out['bad'] == [] and out['action'] in ('hold', 'close_tp', 'close_sl'), out
+    assert out['policy'] == 'model' and out['stale'] == 'fallback', out
     import shutil
     from riskrl_nb.serving import ServingModel
     from riskrl_nb.core import RiskrlError

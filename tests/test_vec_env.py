@@ -1,4 +1,4 @@
-"""The batched env is faithful to PositionRiskEnv (every action space, shorts, sizing rules, realistic costs,
+"""The batched env is faithful to PositionRiskEnv, bit for bit (every action space, shorts, sizing rules, realistic costs,
 leverage and limits, a Python reward), and it trains with MaskablePPO through make_train_env."""
 import numpy as np
 import pytest
@@ -45,9 +45,9 @@ REALISTIC = dict(costs=dict(fee_rate=0.0005, maker_fee_rate=0.0002, slippage_bps
 CASES = {
     'discrete3, shorts, realistic costs': (dict(REALISTIC), discrete),
     'multidiscrete trims, lookback 4': (dict(REALISTIC, env=dict(action_space='multidiscrete', lookback=4)), trims),
-    'box, 2x leverage, position limit, liquidation': (
-        dict(env=dict(action_space='box', max_leverage=2.0, position_size=2.0, max_position_value=15_000.0,
-                      maintenance_margin=0.05, exposure_deadband=0.1)), exposures),
+    'box, 5x leverage, position limit, liquidations': (   # a 20 % maintenance margin: liquidations do happen
+        dict(env=dict(action_space='box', max_leverage=5.0, position_size=2.0, max_position_value=40_000.0,
+                      maintenance_margin=0.2, exposure_deadband=0.1)), exposures),
     'kelly sizing': (dict(sizing=dict(rule='kelly', kelly_min_trades=3, kelly_window=8)), discrete),
     'atr risk sizing with its stop': (dict(REALISTIC, sizing=dict(rule='atr_risk')), discrete),
     'cvar limit sizing': (dict(sizing=dict(rule='cvar_limit')), discrete),
@@ -55,13 +55,24 @@ CASES = {
                                                  sizing=dict(rule='vol_target', max_size=2.0), env=dict(max_leverage=2.0)), discrete),
 }
 
+# what each case must have exercised for the comparison to mean something (on the reference's trades)
+COVERS = {
+    'discrete3, shorts, realistic costs': lambda t: set(t.side) == {'long', 'short'} and (t.funding != 0).any(),
+    'multidiscrete trims, lookback 4': lambda t: {'horizon', 'take_profit', 'stop_loss'} <= set(t.exit_reason),
+    'box, 5x leverage, position limit, liquidations': lambda t: 'liquidation' in set(t.exit_reason),
+    'kelly sizing': lambda t: t['size'].nunique() > 1,
+    'atr risk sizing with its stop': lambda t: t['size'].nunique() > 1 and (t.funding != 0).any(),
+    'cvar limit sizing': lambda t: t['size'].nunique() > 1,
+    'vol target sizing, funding every bar': lambda t: t['size'].nunique() > 1 and (t.funding != 0).all(),
+}
+
 
 @pytest.mark.parametrize('case', list(CASES))
 def test_batched_env_matches_reference(btc, case):
     data, period = btc
     over, actions = CASES[case]
-    n = compare_with_reference(data, period, load_config(overrides=over), windows(period), actions)
-    assert n >= 10, case
+    trades = compare_with_reference(data, period, load_config(overrides=over), windows(period), actions)
+    assert len(trades) >= 10 and COVERS[case](trades), case
 
 
 @register_reward('test_fee_averse')
@@ -77,7 +88,7 @@ class FeeAverse(Reward):
 def test_python_reward_matches(btc):
     data, period = btc
     cfg = load_config(overrides=dict(reward=dict(name='test_fee_averse')))
-    assert compare_with_reference(data, period, cfg, windows(period, 2), discrete) > 5
+    assert len(compare_with_reference(data, period, cfg, windows(period, 2), discrete)) > 5
 
 
 def test_autoreset_and_terminal_observation(btc):
@@ -103,8 +114,8 @@ def test_fast_env_matches_reference(btc, case):
     "The single FastPositionEnv, episode after episode on one instance (its own reset path), against PositionRiskEnv."
     data, period = btc
     overrides, actions_of = CASES[case]
-    n = compare_fast_with_reference(data, period, load_config(overrides=overrides), windows(period, n=2, length=1000), actions_of)
-    assert n > 3
+    trades = compare_fast_with_reference(data, period, load_config(overrides=overrides), windows(period, n=2, length=1000), actions_of)
+    assert len(trades) > 3
 
 
 def test_fast_env_is_a_gymnasium_env(btc):
