@@ -15,7 +15,7 @@ from .data import load_candles, period_slice, split_periods
 from .features import compute_features, feature_warmup, FeatureScaler
 from .entries import make_entries
 from .execution import Market, Simulation, ExitPolicy, run_backtest
-from .env import MarketData, PositionRiskEnv, ObservationBuilder, action_to_decision, POSITION_FEATURES
+from .env import MarketData, PositionRiskEnv, ObservationBuilder, action_to_decision
 from .baselines import tune_baselines
 from .metrics import sharpe, sortino, calmar, total_return
 
@@ -186,7 +186,7 @@ def make_policy(model, features:np.ndarray, cfg:RunConfig, baselines:dict|None=N
 SELECT_METRICS = {'sharpe': sharpe, 'sortino': sortino, 'calmar': calmar,
                   'total_return': lambda r, periods=None: total_return(r)}
 
-def validation_score(model, prepared:list, cfg:RunConfig, masked:bool, split:str='valid', baselines:dict|None=None) -> dict:
+def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', baselines:dict|None=None) -> dict:
     "Backtest `model` on `split` of each prepared instrument; mean of the selection metric and return."
     if cfg.train.select_metric not in SELECT_METRICS:
         raise ConfigError(f"unknown train.select_metric '{cfg.train.select_metric}'; available: {', '.join(SELECT_METRICS)}")
@@ -200,19 +200,24 @@ def validation_score(model, prepared:list, cfg:RunConfig, masked:bool, split:str
         scores.append(SELECT_METRICS[cfg.train.select_metric](res.returns, ppy)); rets.append(total_return(res.returns))
     return dict(score=float(np.mean(scores)), total_return=float(np.mean(rets))) if scores else {}
 
-def _validation_callback(prepared, cfg, masked, out:Path, log:list, on_validation=None, baselines=None):
+def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, baselines=None):
     from stable_baselines3.common.callbacks import BaseCallback
     metric = f'valid_{cfg.train.select_metric}'
     class ValidationCallback(BaseCallback):
-        "Backtest on the validation period every eval_freq steps; keep the best model; stop early if asked."
+        "Backtest the policy just after an update, at most every eval_freq steps; keep the best model; stop early if asked."
         def __init__(self):
             super().__init__()
             self.best = max((l[metric] for l in log), default=-np.inf)   # a resumed run continues its record
             self.last = log[-1]['timesteps'] if log else 0
             self.stale, self.stopped_early = 0, False
+            self.validated = None   # the model's update count (SB3's `_n_updates`) when last validated
+        def _on_training_start(self):   # resumed from a checkpoint that was validated already
+            if log and self.last == self.model.num_timesteps: self.validated = self.model._n_updates
+        def _updated(self) -> bool: return self.model._n_updates != self.validated
         def _evaluate(self):
-            if log and log[-1]['timesteps'] == self.num_timesteps: return
-            v = validation_score(self.model, prepared, cfg, masked, baselines=baselines)
+            self.num_timesteps, self.validated = self.model.num_timesteps, self.model._n_updates
+            self.last = self.num_timesteps
+            v = validation_score(self.model, prepared, cfg, baselines=baselines)
             if not v: return
             log.append(dict(timesteps=self.num_timesteps, **{metric: v['score'], 'valid_total_return': v['total_return']}))
             pd.DataFrame(log).to_csv(out/'train_log.csv', index=False)
@@ -225,11 +230,13 @@ def _validation_callback(prepared, cfg, masked, out:Path, log:list, on_validatio
                 self.best = v['score']; self.model.save(out/'model.zip')
             if on_validation is not None: on_validation(self.num_timesteps, v['score'])   # e.g. an HPO pruner
             if cfg.train.early_stop_patience and self.stale >= cfg.train.early_stop_patience: self.stopped_early = True
-        def _on_step(self):
-            if self.num_timesteps - self.last >= cfg.train.eval_freq:
-                self.last = self.num_timesteps; self._evaluate()
-            return not self.stopped_early
-        def _on_training_end(self): self._evaluate()
+        # the weights change only between rollouts (on- and off-policy): a check inside a rollout would
+        # backtest the same policy again, and repeated equal scores would wear out the early-stop patience
+        def _on_rollout_start(self):
+            if self._updated() and self.model.num_timesteps - self.last >= cfg.train.eval_freq: self._evaluate()
+        def _on_step(self): return not self.stopped_early
+        def _on_training_end(self):
+            if self._updated(): self._evaluate()   # the final update
     return ValidationCallback()
 
 # %% ../nbs/07_agent.ipynb #b57328ae
@@ -322,7 +329,7 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
         if cfg.train.init_from: training.load_weights(model, cfg)
     model.set_logger(configure(str(out/'logs'), _logger_formats(cfg)))
     has_valid = any('valid' in p.periods for p in prepared)
-    validation = _validation_callback(prepared, cfg, spec.masked, out, log, on_validation, baselines) if has_valid else None
+    validation = _validation_callback(prepared, cfg, out, log, on_validation, baselines) if has_valid else None
     cbs = [c for c in [validation, training.checkpoint_callback(cfg, spec, out), training.curriculum_callback(cfg)] if c]
     model.learn(total_timesteps=max(cfg.train.total_timesteps - resumed_at, 0), callback=cbs + list(callbacks or []) or None,
                 progress_bar=progress, reset_num_timesteps=not resume)

@@ -251,11 +251,8 @@ def make_objective(base:RunConfig, space:dict, objectives:list, out_dir, prune:b
         cfg = trial_config(base, params)
         trial.set_user_attr('worker', worker_id())
         model_dir = out_dir/'trials'/f'{trial.number:04d}'
-        reported = set()
-        def on_validation(timesteps, score):
-            # the final re-check at the end of training repeats a step: report each step once
-            if not (single and prune) or timesteps in reported or not math.isfinite(score): return
-            reported.add(timesteps)
+        def on_validation(timesteps, score):   # train() validates each updated policy once, at distinct steps
+            if not (single and prune) or not math.isfinite(score): return
             trial.report(score, timesteps)
             if timesteps < cfg.train.total_timesteps and trial.should_prune():
                 trial.set_user_attr('pruned_at', int(timesteps))
@@ -595,10 +592,9 @@ def hpo(base:RunConfig, n_trials:int, out_dir, storage:str|None=None, study_name
 
 # %% ../nbs/13_hpo.ipynb #44688f90
 def default_eval_every(cfg:RunConfig) -> int:
-    "About four validation checks per trial, each just after a policy update (never the untrained policy)."
+    "About four validation checks per trial, in whole rollouts (train() validates just after an update)."
     rollout = cfg.train.n_steps * cfg.train.n_envs
-    # the check at step k*rollout runs before that rollout's update: one vector step later runs after it
-    return rollout * max(1, round(cfg.train.total_timesteps / 4 / rollout)) + cfg.train.n_envs
+    return rollout * max(1, round(cfg.train.total_timesteps / 4 / rollout))
 
 def _hpo_cli(args):
     objectives = check_objectives(args.objectives)
