@@ -22,7 +22,7 @@ from .features import compute_features
 from .execution import Decision, ExitPolicy, HOLD
 from .env import PositionRiskEnv, ObservationBuilder
 from .rewards import StepOutcome
-from .baselines import make_baseline, market_atr, AtrTrailing
+from .baselines import make_baseline, market_atr, AtrTrailing, RULES
 from .agent import AlgoSpec, register_algo, policy_kwargs, _ppo_kwargs, ALGOS, load_bundle
 import riskrl_nb.models  # noqa: F401  (registers the networks every algorithm can use)
 
@@ -169,7 +169,7 @@ class StanceController:
 def low_level_policies(market, cfg:RunConfig, baselines:dict, candles:pd.DataFrame|None=None) -> tuple[list, list]:
     "(policies, names): the tuned rule baselines and, with `train.stance_agent`, that trained agent."
     if not baselines: raise RiskrlError("the hierarchical policy needs the tuned rule baselines")
-    names = [n for n in ('fixed_tp_sl', 'atr_trailing', 'hold_to_horizon') if n in baselines]
+    names = [n for n in RULES if n in baselines]
     pols = []
     for n in names:
         if n == 'atr_trailing':   # ATR computed once per market, not at every episode
