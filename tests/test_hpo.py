@@ -41,11 +41,14 @@ def storage(url):
     return make_storage(url)
 
 
-def wait_for(predicate, timeout=120, every=0.2):
+def wait_for(predicate, timeout=120, every=0.2, proc=None):
+    "Poll `predicate` until it is truthy; fail at once, with its stderr, if the worker `proc` has exited first."
     t0 = time.time()
     while time.time() - t0 < timeout:
         v = predicate()
         if v: return v
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"worker exited (code {proc.returncode}) before the awaited state:\n{proc.stderr.read()[-2000:]}")
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout}s")
 
@@ -96,7 +99,8 @@ def test_killed_and_interrupted_workers_resume(tmp_path, hpo_files):
     import optuna
     from optuna.trial import TrialState
     out = tmp_path/'hpo'
-    cmd = hpo_cmd(hpo_files, out, '--trials', 2, '--steps', 1024, '--heartbeat', 1, '--sampler-seed', 0)
+    # trials long enough (several seconds) to be caught RUNNING by the polling below on a loaded machine
+    cmd = hpo_cmd(hpo_files, out, '--trials', 2, '--steps', 4096, '--heartbeat', 1, '--sampler-seed', 0)
     url = f"sqlite:///{out/'study.db'}"
     def running(pid=None):
         if not (out/'study.db').exists(): return None
@@ -106,12 +110,12 @@ def test_killed_and_interrupted_workers_resume(tmp_path, hpo_files):
                 and (pid is None or t.user_attrs.get('worker', '').endswith(f':{pid}'))]
 
     a = start(cmd)                                          # 1. a worker killed in the middle of a trial
-    killed = wait_for(lambda: running(a.pid))[0].number
+    killed = wait_for(lambda: running(a.pid), proc=a)[0].number
     time.sleep(0.5); a.kill(); a.wait()
     assert running()[0].number == killed                    # left RUNNING: its heartbeat will go stale
     time.sleep(1.5)
     b = start(cmd)                                          # 2. the next worker re-queues it; Ctrl-C it mid-trial
-    interrupted = wait_for(lambda: running(b.pid))[0].number
+    interrupted = wait_for(lambda: running(b.pid), proc=b)[0].number
     time.sleep(0.5); b.send_signal(signal.SIGINT)
     _, err = b.communicate(timeout=120)
     assert b.returncode == 130 and 'interrupted' in err and 'Run the same command to resume' in err, err[-2000:]
@@ -127,7 +131,7 @@ def test_killed_and_interrupted_workers_resume(tmp_path, hpo_files):
     assert killed in retries                                # the killed trial ran again with its parameters
     assert retries[killed].params == trials[killed].params
     assert any(interrupted in t.system_attrs.get('retry_history', []) for t in trials)
-    assert yaml.safe_load((out/'best_config.yaml').read_text())['train']['total_timesteps'] == 1024
+    assert yaml.safe_load((out/'best_config.yaml').read_text())['train']['total_timesteps'] == 4096
 
     import papermill as pm                                  # 4. the summary notebook on that study
     (tmp_path/'summary').mkdir()
