@@ -4,11 +4,12 @@
 
 # %% ../nbs/07_agent.ipynb #d70cf8df
 from __future__ import annotations
-import json, platform, time
+import json, os, platform, shutil, sys, time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
+import gymnasium as gym
 from .core import (RunConfig, RiskrlError, ConfigError, save_config, load_config, seed_everything, load_plugins,
                             periods_per_year, bundled_path)
 from .data import load_candles, period_slice, split_periods
@@ -20,10 +21,12 @@ from .baselines import tune_baselines
 from .metrics import sharpe, sortino, calmar, total_return
 
 # %% auto #0
-__all__ = ['ALGOS', 'NETWORKS', 'SELECT_METRICS', 'VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'BUNDLE_FILES', 'AlgoSpec', 'register_algo',
+__all__ = ['ALGOS', 'NETWORKS', 'SELECT_METRICS', 'VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'WEIGHTS_FILE', 'SPACES_FILE',
+           'MANIFEST_FILE', 'BUNDLE_FORMAT', 'TRUST_PICKLE_ENV', 'BUNDLE_FILES', 'AlgoSpec', 'register_algo',
            'get_algo', 'check_algo', 'register_network', 'get_network', 'policy_kwargs', 'Prepared', 'prepare_data',
-           'load_frames', 'AgentPolicy', 'make_policy', 'validation_score', 'make_train_env', 'train', 'ModelBundle',
-           'load_bundle']
+           'load_frames', 'AgentPolicy', 'make_policy', 'validation_score', 'make_train_env', 'train', 'trust_pickle',
+           'space_to_dict', 'space_from_dict', 'save_policy', 'read_weights', 'build_model', 'write_manifest',
+           'check_manifest', 'staging_dir', 'publish', 'ModelBundle', 'load_model', 'load_bundle']
 
 # %% ../nbs/07_agent.ipynb #7f5c9005
 @dataclass
@@ -227,7 +230,7 @@ def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, 
                 self.stale = 0
             else: self.stale += 1
             if v['score'] > self.best:
-                self.best = v['score']; self.model.save(out/'model.zip')
+                self.best = v['score']; save_policy(self.model, out)
             if on_validation is not None: on_validation(self.num_timesteps, v['score'])   # e.g. an HPO pruner
             if cfg.train.early_stop_patience and self.stale >= cfg.train.early_stop_patience: self.stopped_early = True
         # the weights change only between rollouts (on- and off-policy): a check inside a rollout would
@@ -293,6 +296,21 @@ def _logger_formats(cfg) -> list:
     except ImportError: raise RiskrlError("train.tensorboard needs the tensorboard package (pip install tensorboard)") from None
     return ['csv', 'tensorboard']
 
+_RESUMABLE = ('checkpoints', 'logs', 'train_log.csv', 'policy.pt', 'spaces.json', 'model.zip')   # = WEIGHTS_FILE, SPACES_FILE below
+
+def _stage(final:Path, resume:bool) -> Path:
+    "The staging folder of `final`: a killed run's kept for `resume` (or seeded from the finished folder), else fresh."
+    out = staging_dir(final)
+    if not resume and out.exists(): shutil.rmtree(out)   # a killed run's leftovers
+    if resume and not out.exists() and final.is_dir():   # continue a finished folder: its checkpoints, log and best weights
+        out.mkdir(parents=True)
+        for name in _RESUMABLE:
+            src = final/name
+            if src.is_dir(): shutil.copytree(src, out/name)
+            elif src.is_file(): shutil.copy2(src, out/name)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
 def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbacks=None, on_validation=None,
           resume:bool=False) -> Path:
     "Train a risk manager under `cfg` and save the model folder in `out_dir` (`resume`: continue from its last checkpoint)."
@@ -300,8 +318,11 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     from stable_baselines3.common.logger import configure
     from riskrl_nb import training
     say = print if verbose else (lambda *a, **k: None)
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    final = Path(out_dir)
+    if final.exists() and not final.is_dir(): raise RiskrlError(f"{final}: exists and is not a folder")
     spec = check_algo(cfg)
+    out = _stage(final, resume)   # everything is written here, then renamed into place when complete
+    save_config(cfg, out/'config.yaml')   # early: `--resume` after a kill reads the run's data from it
     seed_everything(cfg.train.seed)
     torch.set_num_threads(cfg.train.torch_threads)
     t0, cpu0 = time.time(), time.process_time()
@@ -322,7 +343,7 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
         + (f" + {len(augmented)} augmented copies" if augmented else ''))
 
     vec = make_train_env(cfg, train_sets + augmented, baselines)
-    model, log = training.resume_model(spec, out, vec) if resume else (None, [])
+    model, log = training.resume_model(spec, out, vec, cfg) if resume else (None, [])
     resumed_at = model.num_timesteps if model is not None else 0
     if model is None:
         model = spec.make(cfg, vec)
@@ -333,7 +354,7 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     cbs = [c for c in [validation, training.checkpoint_callback(cfg, spec, out), training.curriculum_callback(cfg)] if c]
     model.learn(total_timesteps=max(cfg.train.total_timesteps - resumed_at, 0), callback=cbs + list(callbacks or []) or None,
                 progress_bar=progress, reset_num_timesteps=not resume)
-    if not has_valid: model.save(out/'model.zip')
+    if not has_valid: save_policy(model, out)
     pd.DataFrame(log).to_csv(out/'train_log.csv', index=False)
     train_seconds = time.time() - t0
 
@@ -358,11 +379,137 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
         steps_per_second=round(steps_done / max(train_seconds, 1e-9), 1),
         best_validation=log and max(l[f'valid_{cfg.train.select_metric}'] for l in log),
         augmented_sets=len(augmented), python=platform.python_version(), torch=torch.__version__), indent=1))
-    say(f"trained {model.num_timesteps} steps in {train_seconds:.0f}s; model folder {out}")
+    write_manifest(out)
+    publish(out, final)
+    say(f"trained {model.num_timesteps} steps in {train_seconds:.0f}s; model folder {final}")
+    return final
+
+# %% ../nbs/07_agent.ipynb #c3a6d64b
+WEIGHTS_FILE, SPACES_FILE, MANIFEST_FILE = 'policy.pt', 'spaces.json', 'manifest.json'
+BUNDLE_FORMAT = 2              # 1: model.zip only (pickle); 2: + policy.pt, spaces.json, manifest.json
+TRUST_PICKLE_ENV = 'RISKRL_TRUST_PICKLE'
+
+def trust_pickle() -> bool:
+    "Whether the user allowed loading pickled SB3 files (`RISKRL_TRUST_PICKLE=1`, or the CLI's `--trust-pickle`)."
+    return os.environ.get(TRUST_PICKLE_ENV, '').strip().lower() in ('1', 'true', 'yes')
+
+def space_to_dict(space) -> dict:
+    "A Gymnasium space as JSON (Box, Discrete, MultiDiscrete)."
+    if isinstance(space, gym.spaces.Discrete): return dict(type='discrete', n=int(space.n))
+    if isinstance(space, gym.spaces.MultiDiscrete): return dict(type='multidiscrete', nvec=space.nvec.tolist())
+    if isinstance(space, gym.spaces.Box):
+        return dict(type='box', shape=list(space.shape), dtype=str(space.dtype), low=space.low.tolist(), high=space.high.tolist())
+    raise RiskrlError(f"cannot save a {type(space).__name__} space")
+
+def space_from_dict(d:dict):
+    "The space written by `space_to_dict`."
+    kind = d.get('type') if isinstance(d, dict) else None
+    if kind == 'discrete': return gym.spaces.Discrete(int(d['n']))
+    if kind == 'multidiscrete': return gym.spaces.MultiDiscrete(np.array(d['nvec'], dtype=np.int64))
+    if kind == 'box':
+        return gym.spaces.Box(np.array(d['low'], dtype=d['dtype']), np.array(d['high'], dtype=d['dtype']), dtype=d['dtype'])
+    raise RiskrlError(f"unknown space {d!r}")
+
+# %% ../nbs/07_agent.ipynb #0db787b6
+def save_policy(model, folder) -> Path:
+    "Write `policy.pt` (weights only), `spaces.json` and SB3's `model.zip` (legacy) into `folder`."
+    import torch
+    folder = Path(folder)
+    weights = {k: v.detach().cpu().clone() for k, v in model.policy.state_dict().items()}
+    torch.save(weights, folder/WEIGHTS_FILE)
+    (folder/SPACES_FILE).write_text(json.dumps(dict(observation=space_to_dict(model.observation_space),
+                                                    action=space_to_dict(model.action_space))))
+    model.save(folder/'model.zip')
+    return folder
+
+def read_weights(path) -> dict:
+    "The tensors of a weights file, loaded without running any code from it."
+    import torch
+    try: weights = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:   # truncated zip, garbage, or a pickle asking for a non-tensor object
+        raise RiskrlError(f"{path}: not a readable weights file ({type(e).__name__}: {str(e).strip().splitlines()[0][:160] if str(e).strip() else 'empty'})") from None
+    if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+        raise RiskrlError(f"{path}: not a weights file (expected a mapping of names to tensors)")
+    return weights
+
+# %% ../nbs/07_agent.ipynb #23758da0
+class _SpacesEnv(gym.Env):
+    "The spaces of a saved model and nothing else: what SB3 needs to build its policy."
+    def __init__(self, observation_space, action_space):
+        self.observation_space, self.action_space = observation_space, action_space
+    def reset(self, *, seed=None, options=None): return self.observation_space.sample() * 0, {}
+    def step(self, action): return self.observation_space.sample() * 0, 0.0, True, False, {}
+    def action_masks(self):
+        n = self.action_space.n if isinstance(self.action_space, gym.spaces.Discrete) else int(np.sum(getattr(self.action_space, 'nvec', [1])))
+        return np.ones(n, dtype=bool)
+
+def build_model(cfg:RunConfig, folder, weights_file:str=WEIGHTS_FILE):
+    "The algorithm of `cfg` rebuilt from `folder/spaces.json` with the weights of `folder/weights_file` (no pickle)."
+    import random, torch
+    from stable_baselines3.common.vec_env import DummyVecEnv
+    folder = Path(folder)
+    weights = read_weights(folder/weights_file)
+    try: spaces = json.loads((folder/SPACES_FILE).read_text())
+    except (OSError, ValueError) as e: raise RiskrlError(f"{folder/SPACES_FILE}: not readable ({e})") from None
+    env = _SpacesEnv(space_from_dict(spaces.get('observation')), space_from_dict(spaces.get('action')))
+    state = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    try: model = get_algo(cfg.train.algo).make(cfg, DummyVecEnv([lambda: env]))
+    finally: random.setstate(state[0]); np.random.set_state(state[1]); torch.set_rng_state(state[2])
+    try: model.policy.load_state_dict(weights)
+    except RuntimeError as e:
+        raise RiskrlError(f"{folder/weights_file}: the weights do not fit the policy of config.yaml ({str(e).splitlines()[0][:160]})") from None
+    model.policy.set_training_mode(False)
+    return model
+
+# %% ../nbs/07_agent.ipynb #cb694214
+_UNSEALED = ('checkpoints', 'logs')   # resumable state and progress logs: not part of the model
+
+def _sha256(path) -> str:
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
+    return h.hexdigest()
+
+def write_manifest(folder) -> Path:
+    "Seal `folder`: `manifest.json` with the format version and the SHA-256 of every file (checkpoints and logs excluded)."
+    folder = Path(folder)
+    files = {p.relative_to(folder).as_posix(): _sha256(p) for p in sorted(folder.rglob('*'))
+             if p.is_file() and p.name != MANIFEST_FILE and p.relative_to(folder).parts[0] not in _UNSEALED}
+    (folder/MANIFEST_FILE).write_text(json.dumps(dict(format=BUNDLE_FORMAT, files=files), indent=1))
+    return folder/MANIFEST_FILE
+
+def check_manifest(folder):
+    "Raise a one-line `RiskrlError` unless every file listed in `folder/manifest.json` is there, unchanged."
+    folder = Path(folder)
+    try: files = json.loads((folder/MANIFEST_FILE).read_text())['files']
+    except FileNotFoundError:
+        raise RiskrlError(f"{folder}: no {MANIFEST_FILE}: an interrupted run or a folder from an older riskrl "
+                          f"(set {TRUST_PICKLE_ENV}=1 to load an old folder you trust)") from None
+    except (OSError, ValueError, KeyError, TypeError) as e: raise RiskrlError(f"{folder/MANIFEST_FILE}: not readable ({e})") from None
+    for name, digest in files.items():
+        p = folder/name
+        if not p.is_file(): raise RiskrlError(f"{folder}: inconsistent model folder ({name} listed in {MANIFEST_FILE} is missing)")
+        if _sha256(p) != digest: raise RiskrlError(f"{folder}: inconsistent model folder ({name} changed since training; see {MANIFEST_FILE})")
+
+def staging_dir(out) -> Path:
+    "Where `train` writes before the folder is complete: `.NAME.partial` beside `out`."
+    out = Path(out)
+    return out.parent/f'.{out.name}.partial'
+
+def publish(staging, out) -> Path:
+    "Swap a complete staging folder into `out` by renames (the old folder, if any, is removed afterwards)."
+    staging, out = Path(staging), Path(out)
+    old = out.parent/f'.{out.name}.old'
+    if old.exists(): shutil.rmtree(old)
+    if out.exists(): out.rename(old)
+    staging.rename(out)
+    if old.exists(): shutil.rmtree(old)
     return out
 
 # %% ../nbs/07_agent.ipynb #56a2cfca
-BUNDLE_FILES = ['model.zip', 'config.yaml', 'scaler.json', 'features.json', 'baselines.json']
+BUNDLE_FILES = ['model.zip', 'config.yaml', 'scaler.json', 'features.json', 'baselines.json', WEIGHTS_FILE, SPACES_FILE, MANIFEST_FILE]
+_LEGACY_FILES = BUNDLE_FILES[:5]   # a folder from before BUNDLE_FORMAT 2 (loaded only when pickles are trusted)
 
 @dataclass
 class ModelBundle:
@@ -380,7 +527,7 @@ class ModelBundle:
         if self._model is None:
             import torch
             torch.set_num_threads(self.cfg.train.torch_threads)   # small policies: one thread beats several contending ones
-            self._model = get_algo(self.cfg.train.algo).load(str(self.path/'model.zip'))
+            self._model = load_model(self.cfg, self.path)
         return self._model
 
     @property
@@ -390,18 +537,42 @@ class ModelBundle:
         "The agent as an `ExitPolicy` on a scaled feature matrix."
         return make_policy(self.model, features, self.cfg, self.baselines, self.context)
 
+def load_model(cfg:RunConfig, folder):
+    "The SB3 model of a folder: rebuilt from `policy.pt` (no pickle); from `model.zip` only on the trusted legacy path."
+    folder = Path(folder)
+    if (folder/WEIGHTS_FILE).exists(): return build_model(cfg, folder)
+    if not trust_pickle():
+        raise RiskrlError(f"{folder}: no {WEIGHTS_FILE} (a model folder from an older riskrl); its model.zip is a pickle that can run "
+                          f"code when loaded: retrain it, or if you trust the file set {TRUST_PICKLE_ENV}=1 (CLI: --trust-pickle)")
+    sys.stderr.write(f"warning: loading {folder/'model.zip'} with pickle ({TRUST_PICKLE_ENV}=1): it runs any code it contains; "
+                     "load only files you trust\n")
+    try: return get_algo(cfg.train.algo).load(str(folder/'model.zip'))
+    except Exception as e: raise RiskrlError(f"{folder/'model.zip'}: not a readable SB3 model ({type(e).__name__})") from None
+
+def _read_json(path, key=None):
+    try:
+        d = json.loads(Path(path).read_text())
+        return d[key] if key else d
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise RiskrlError(f"{path}: not readable ({type(e).__name__}: {str(e)[:160]})") from None
+
 def load_bundle(path) -> ModelBundle:
-    "Load a model folder written by `train`."
+    "Load a model folder written by `train`, after checking its manifest (legacy folders only when pickles are trusted)."
     path = Path(path)
     if not path.is_dir(): raise RiskrlError(f"{path}: model folder not found")
-    missing = [f for f in BUNDLE_FILES if not (path/f).exists()]
-    if missing: raise RiskrlError(f"{path}: not a complete model folder ({missing[0]} missing)")
+    legacy = not (path/MANIFEST_FILE).exists() and trust_pickle()
+    for files in [_LEGACY_FILES] + ([] if legacy else [BUNDLE_FILES]):
+        missing = [f for f in files if not (path/f).exists()]
+        if missing: raise RiskrlError(f"{path}: not a complete model folder ({missing[0]} missing)")
+        if not legacy: check_manifest(path)
     cfg = load_config(path/'config.yaml')
-    info = json.loads((path/'data.json').read_text()) if (path/'data.json').exists() else {}
+    info = _read_json(path/'data.json') if (path/'data.json').exists() else {}
     context = None
     if cfg.train.context_assets:
         if not (path/'context.json').exists(): raise RiskrlError(f"{path}: not a complete model folder (context.json missing)")
         from riskrl_nb.models import AssetContext
         context = AssetContext.load(path/'context.json')
-    return ModelBundle(path, cfg, FeatureScaler.load(path/'scaler.json'),
-                       json.loads((path/'baselines.json').read_text())['params'], info, context=context)
+    try: scaler = FeatureScaler.load(path/'scaler.json')
+    except RiskrlError: raise
+    except Exception as e: raise RiskrlError(f"{path/'scaler.json'}: not a feature scaler ({type(e).__name__}: {str(e)[:160]})") from None
+    return ModelBundle(path, cfg, scaler, _read_json(path/'baselines.json', 'params'), info, context=context)

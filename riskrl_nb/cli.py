@@ -9,7 +9,8 @@ from pathlib import Path
 from .core import RiskrlError, load_config, save_config, RunConfig, merge_dicts
 
 # %% auto #0
-__all__ = ['SUBCOMMANDS', 'COMMAND_MODULES', 'QUICK_STEPS', 'DEMO_SEEDS', 'OneLineParser', 'subcommand', 'build_parser', 'main']
+__all__ = ['SUBCOMMANDS', 'TRUST_PICKLE_ENV', 'COMMAND_MODULES', 'QUICK_STEPS', 'DEMO_SEEDS', 'OneLineParser', 'subcommand',
+           'build_parser', 'main']
 
 # %% ../nbs/12_cli.ipynb #9380b211
 class OneLineParser(argparse.ArgumentParser):
@@ -19,6 +20,7 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(2)
 
 SUBCOMMANDS = {}
+TRUST_PICKLE_ENV = 'RISKRL_TRUST_PICKLE'   # = riskrl_nb.agent.TRUST_PICKLE_ENV (not imported here: the CLI starts without torch)
 
 def subcommand(name:str, help:str):
     "Decorator: `fn(args)` runs `riskrl NAME`; `fn.add_args(parser)` declares its options."
@@ -50,6 +52,8 @@ def build_parser(load:str|None=None) -> argparse.ArgumentParser:
     for name, (fn, help) in SUBCOMMANDS.items():
         sp = sub.add_parser(name, help=help, description=help)
         fn.add_args(sp)
+        sp.add_argument('--trust-pickle', action='store_true',
+                        help=f'also load model folders from older riskrl versions, whose model.zip is a pickle that can run code (= {TRUST_PICKLE_ENV}=1); only for files you trust')
         sp.set_defaults(_fn=fn)
     for name, (mod, help) in COMMAND_MODULES.items():   # listed in --help before their module is imported
         if name not in SUBCOMMANDS:
@@ -65,6 +69,7 @@ def main(argv=None) -> int:
         return 2
     if not getattr(args, '_fn', None):
         build_parser().print_help(); return 2
+    if getattr(args, 'trust_pickle', False): os.environ[TRUST_PICKLE_ENV] = '1'   # read where model folders are loaded
     try:
         rc = args._fn(args)
         return int(rc or 0)
@@ -96,6 +101,14 @@ _data.add_args = lambda p: (p.add_argument('data_command', choices=['validate'],
 subcommand('data', 'check candle files against the format in CONTRACT.md')(_data)
 
 # %% ../nbs/12_cli.ipynb #455c387a
+def _trained_paths(out:Path) -> list | None:
+    "The `data.paths` of the run in model folder `out` (its staging folder first, after a kill); None if there is none."
+    import yaml
+    for folder in (out.parent/f'.{out.name}.partial', out):   # = riskrl_nb.agent.staging_dir(out)
+        try: return list(yaml.safe_load((folder/'config.yaml').read_text())['data']['paths'])
+        except (OSError, yaml.YAMLError, KeyError, TypeError): continue
+    return None
+
 def _config_from_args(args) -> RunConfig:
     over = {}
     if getattr(args, 'data', None): over.setdefault('data', {})['paths'] = [str(p) for p in args.data]
@@ -104,6 +117,9 @@ def _config_from_args(args) -> RunConfig:
     if getattr(args, 'seed', None) is not None: over.setdefault('train', {})['seed'] = args.seed
     if getattr(args, 'network', None): over.setdefault('train', {})['network'] = args.network
     if getattr(args, 'init_from', None): over.setdefault('train', {})['init_from'] = str(args.init_from)
+    if getattr(args, 'resume', False) and not getattr(args, 'data', None):   # resume on the data the folder was trained on
+        paths = _trained_paths(Path(args.out))
+        if paths is not None: over.setdefault('data', {})['paths'] = paths
     cfg = load_config(getattr(args, 'config', None), over)
     from riskrl_nb.agent import check_algo, get_network
     check_algo(cfg); get_network(cfg.train.network)   # fail early, before loading any data
@@ -129,7 +145,7 @@ def _train_args(p):
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
     p.add_argument('--network', metavar='NAME', help='policy network: mlp, attention, lstm, gru, hier_lstm, cnn, tcn, gnn')
     p.add_argument('--init-from', metavar='DIR', help='start from the weights of this model folder (fine-tuning)')
-    p.add_argument('--resume', action='store_true', help='continue from the newest checkpoint in --out (train.checkpoint_freq)')
+    p.add_argument('--resume', action='store_true', help='continue from the newest readable checkpoint in --out (train.checkpoint_freq), on the data that run used unless --data is given')
     p.add_argument('--regime-models', action='store_true',
                    help='also train one model per market regime; evaluate then adds a regime_router row (see regimes.* in the config)')
 _train.add_args = _train_args

@@ -16,7 +16,7 @@ from scipy.stats import multivariate_normal
 from .core import RunConfig, RegimeConfig, RiskrlError, ConfigError, periods_per_year, load_config
 from .data import period_slice
 from .features import frame_sha256, FeatureScaler
-from .agent import AgentPolicy, TRAIN_ENV_WRAPPERS, train, load_frames, prepare_data, get_algo
+from .agent import AgentPolicy, TRAIN_ENV_WRAPPERS, train, load_frames, prepare_data, get_algo, load_bundle
 from .evaluation import register_section, POLICY_FACTORIES
 from .baselines import best_exit_returns
 from .metrics import summarize
@@ -450,7 +450,7 @@ def load_router(bundle, df:pd.DataFrame, features:np.ndarray) -> RegimeRouterPol
         folder = root/sub
         if FeatureScaler.load(folder/'scaler.json') != bundle.scaler:
             raise RiskrlError(f"{folder}: its feature scaler differs from the fallback model's; retrain with --regime-models")
-        models[name] = get_algo(load_config(folder/'config.yaml').train.algo).load(str(folder/'model.zip'))
+        models[name] = load_bundle(folder).model   # checked manifest, weights without pickle
     return RegimeRouterPolicy(bundle.model, models, detector.proba(df).to_numpy(), detector.names, features, bundle.cfg,
                               bundle.masked, spec['min_confidence'])
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07c_training.ipynb #104deb88
 from __future__ import annotations
-import json, math, re
+import json, math, os, re, sys
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
@@ -16,15 +16,15 @@ from .features import compute_features, feature_warmup, FeatureScaler
 from .entries import make_entries
 from .execution import Market, Simulation, run_backtest
 from .env import MarketData, PositionRiskEnv
-from .agent import Prepared, get_algo, load_bundle, prepare_data, load_frames, make_policy, validation_score, train
+from .agent import Prepared, get_algo, load_bundle, prepare_data, load_frames, make_policy, validation_score, train, staging_dir
 from .metrics import sharpe, total_return, max_drawdown
 
 # %% auto #0
 __all__ = ['CURRICULA', 'AUGMENTATIONS', 'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback',
            'bar_parts', 'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp',
            'stationary_bootstrap_index', 'block_bootstrap', 'augmented_sets', 'transfer_source', 'transfer_scaler',
-           'load_weights', 'pretrain_finetune', 'latest_checkpoint', 'checkpoint_callback', 'resume_model',
-           'split_scores', 'summarize_runs', 'format_summary']
+           'load_weights', 'pretrain_finetune', 'checkpoints', 'latest_checkpoint', 'save_checkpoint',
+           'load_checkpoint', 'checkpoint_callback', 'resume_model', 'split_scores', 'summarize_runs', 'format_summary']
 
 # %% ../nbs/07c_training.ipynb #db85844c
 def episode_windows(env:PositionRiskEnv, stride:int|None=None) -> pd.DataFrame:
@@ -226,28 +226,82 @@ def pretrain_finetune(cfg:RunConfig, pretrain_paths:list, finetune_path:str, out
     return pre_dir, train(ft, out/'finetuned', **kw)
 
 # %% ../nbs/07c_training.ipynb #13700496
+_CKPT = re.compile(r'ckpt_(\d+)_steps\.pt')
+
+def checkpoints(out_dir) -> list:
+    "The checkpoints `checkpoints/ckpt_<steps>_steps.pt` of a model folder (or of its staging folder), newest first."
+    out = Path(out_dir)
+    folders = [out/'checkpoints'] + ([] if out.name.endswith('.partial') else [staging_dir(out)/'checkpoints'])
+    found = {int(m.group(1)): p for f in reversed(folders) for p in f.glob('ckpt_*_steps.pt') if (m := _CKPT.fullmatch(p.name))}
+    return [found[k] for k in sorted(found, reverse=True)]
+
 def latest_checkpoint(out_dir) -> Path | None:
-    "The newest `checkpoints/ckpt_<steps>_steps.zip` of a model folder."
-    found = [(int(m.group(1)), p) for p in Path(out_dir, 'checkpoints').glob('ckpt_*_steps.zip')
-             if (m := re.fullmatch(r'ckpt_(\d+)_steps\.zip', p.name))]
-    return max(found)[1] if found else None
+    "The newest checkpoint of a model folder (None when there is none)."
+    found = checkpoints(out_dir)
+    return found[0] if found else None
+
+# %% ../nbs/07c_training.ipynb #2d60febb
+def save_checkpoint(model, path, replay:bool=False) -> Path:
+    "Write a resumable checkpoint of `model` to `path` (and its replay buffer beside it when `replay`)."
+    import torch
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    buf = getattr(model, 'replay_buffer', None)
+    if replay and buf is not None:
+        arrays = {k: v for k, v in vars(buf).items() if isinstance(v, np.ndarray)}
+        tmp = path.with_name(path.name + '.buffer.tmp.npz')
+        np.savez(tmp, _pos=np.array(buf.pos), _full=np.array(buf.full), **arrays)
+        os.replace(tmp, path.with_suffix('.buffer.npz'))
+    state = dict(params=model.get_parameters(), num_timesteps=int(model.num_timesteps),
+                 n_updates=int(getattr(model, '_n_updates', 0)), episode_num=int(getattr(model, '_episode_num', 0)))
+    tmp = path.with_name(path.name + '.tmp')
+    torch.save(state, tmp); os.replace(tmp, path)
+    return path
+
+def load_checkpoint(spec, cfg:RunConfig, path, vec):
+    "A model built by `spec` for `cfg` on `vec`, with the state of checkpoint `path` (RiskrlError if unreadable)."
+    import torch
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location='cpu', weights_only=True)
+        params, steps = state['params'], int(state['num_timesteps'])
+    except Exception as e: raise RiskrlError(f"{path}: unreadable checkpoint ({type(e).__name__})") from None
+    model = spec.make(cfg, vec)
+    try: model.set_parameters(params, exact_match=True, device='cpu')
+    except Exception as e: raise RiskrlError(f"{path}: does not fit this run's model ({type(e).__name__})") from None
+    model.num_timesteps, model._n_updates = steps, int(state.get('n_updates', 0))
+    model._episode_num = int(state.get('episode_num', 0))
+    buf = path.with_suffix('.buffer.npz')
+    if spec.offpolicy and buf.exists() and getattr(model, 'replay_buffer', None) is not None:
+        try:
+            with np.load(buf, allow_pickle=False) as z:
+                for k in z.files:
+                    if k not in ('_pos', '_full'): setattr(model.replay_buffer, k, z[k])
+                model.replay_buffer.pos, model.replay_buffer.full = int(z['_pos']), bool(z['_full'])
+        except Exception as e: raise RiskrlError(f"{buf}: unreadable replay buffer ({type(e).__name__})") from None
+    return model
 
 def checkpoint_callback(cfg:RunConfig, spec, out_dir):
-    "SB3 `CheckpointCallback` every `train.checkpoint_freq` env steps (None when 0)."
+    "A callback writing a checkpoint every `train.checkpoint_freq` env steps (None when 0)."
     if not cfg.train.checkpoint_freq: return None
-    from stable_baselines3.common.callbacks import CheckpointCallback
-    return CheckpointCallback(max(cfg.train.checkpoint_freq // cfg.train.n_envs, 1), str(Path(out_dir)/'checkpoints'),
-                              name_prefix='ckpt', save_replay_buffer=spec.offpolicy)
+    from stable_baselines3.common.callbacks import BaseCallback
+    every, folder = max(cfg.train.checkpoint_freq // cfg.train.n_envs, 1), Path(out_dir)/'checkpoints'
+    class Checkpoint(BaseCallback):
+        def _on_step(self):
+            if self.n_calls % every == 0:
+                save_checkpoint(self.model, folder/f'ckpt_{self.num_timesteps}_steps.pt', replay=spec.offpolicy)
+            return True
+    return Checkpoint()
 
-def resume_model(spec, out_dir, vec) -> tuple:
-    "(model, validation log) from the newest checkpoint in `out_dir`, attached to `vec`; (None, []) if there is none."
-    ck = latest_checkpoint(out_dir)
-    if ck is None:
-        print(f"{out_dir}: no checkpoint to resume from; starting afresh"); return None, []
-    model = spec.load(str(ck))
-    model.set_env(vec)
-    buf = ck.with_name(ck.name.replace('ckpt_', 'ckpt_replay_buffer_').replace('.zip', '.pkl'))
-    if spec.offpolicy and buf.exists(): model.load_replay_buffer(str(buf))
+# %% ../nbs/07c_training.ipynb #d36f4894
+def resume_model(spec, out_dir, vec, cfg:RunConfig) -> tuple:
+    "(model, validation log) from the newest readable checkpoint in `out_dir`, attached to `vec`; (None, []) if there is none."
+    model = None
+    for ck in checkpoints(out_dir):
+        try: model = load_checkpoint(spec, cfg, ck, vec); break
+        except RiskrlError as e: print(f"warning: {e}; trying an older checkpoint", file=sys.stderr)
+    if model is None:
+        print(f"{out_dir}: no readable checkpoint to resume from; starting afresh", file=sys.stderr); return None, []
+    print(f"resuming from {ck.name} ({model.num_timesteps} steps done)", file=sys.stderr)
     vec.seed(int(model.num_timesteps) + 1)       # fresh episodes, not a replay of the first ones
     log_path = Path(out_dir)/'train_log.csv'
     log = pd.read_csv(log_path).to_dict('records') if log_path.exists() and log_path.stat().st_size > 1 else []
