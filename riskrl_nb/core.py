@@ -7,16 +7,20 @@ from __future__ import annotations
 import dataclasses, os, random
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+import warnings
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
 import numpy as np
 import yaml
 
 # %% auto #0
-__all__ = ['SECONDS_PER_YEAR', 'INTERVAL_DIRS', 'PLUGINS', 'RiskrlError', 'DataError', 'ConfigError', 'DataConfig', 'CostConfig',
-           'EntryConfig', 'FeatureConfig', 'EnvConfig', 'RewardConfig', 'NetworkConfig', 'AugmentConfig', 'TrainConfig',
-           'BaselineConfig', 'SizingConfig', 'RegimeConfig', 'EvalConfig', 'RunConfig', 'config_from_dict',
-           'config_to_dict', 'save_config', 'load_config', 'merge_dicts', 'seed_everything', 'periods_per_year',
-           'package_dir', 'bundled_data_dir', 'bundled_path', 'bundled_symbols', 'load_plugins']
+__all__ = ['DEPRECATED_KEYS', 'ACTION_SPACES', 'Pos', 'NonNeg', 'Frac', 'Prob', 'Count', 'Bars', 'Months', 'FeeRate', 'DateText',
+           'FIELD_RULES', 'CROSS_CHECKS', 'SECONDS_PER_YEAR', 'INTERVAL_DIRS', 'PLUGINS', 'RiskrlError', 'DataError',
+           'ConfigError', 'DataConfig', 'CostConfig', 'EntryConfig', 'FeatureConfig', 'EnvConfig', 'RewardConfig',
+           'NetworkConfig', 'AugmentConfig', 'TrainConfig', 'BaselineConfig', 'SizingConfig', 'RegimeConfig',
+           'EvalConfig', 'RunConfig', 'config_from_dict', 'config_to_dict', 'save_config', 'load_config', 'merge_dicts',
+           'check_config', 'seed_everything', 'periods_per_year', 'package_dir', 'bundled_data_dir', 'bundled_path',
+           'bundled_symbols', 'load_plugins']
 
 # %% ../nbs/00_core.ipynb #61d2f5c8
 class RiskrlError(Exception):
@@ -141,7 +145,6 @@ class RewardConfig:
     name: str = "return_drawdown"  # 'return_drawdown' (default), 'composite', 'hierarchical'
     max_drawdown: float = 0.20     # account drawdown tolerated before the penalty starts
     drawdown_penalty: float = 0.5  # penalty per unit of drawdown beyond max_drawdown, per step
-    fee_rate: float = 0.001        # fee used to mark the open position at its liquidation value
     scale: float = 100.0           # rewards are log returns times this (keeps PPO's value targets near 1)
     # 'composite': weights of the terms (return-unit terms are multiplied by `scale`)
     w_return: float = 1.0          # log return of the account
@@ -355,11 +358,16 @@ def _check_type(value, default, where:str):
         raise ConfigError(f"config key '{where}': expected a string, got {value!r}")
     return value
 
+DEPRECATED_KEYS = {'reward.fee_rate': 'it was never read; the fee is costs.fee_rate'}   # key -> why it is ignored
+
 def config_from_dict(cls, d:dict|None, where:str=""):
     "Build dataclass `cls` from nested dict `d`, rejecting unknown keys with a clear message."
     d = d or {}
     if not isinstance(d, dict): raise ConfigError(f"config section '{where or 'root'}': expected a mapping, got {d!r}")
     known = {f.name: f for f in fields(cls)}
+    for name in [k for k in d if f"{where}.{k}" in DEPRECATED_KEYS]:   # old configs still load
+        warnings.warn(f"config key '{where}.{name}' is ignored: {DEPRECATED_KEYS[f'{where}.{name}']}", FutureWarning, stacklevel=2)
+        d = {k: v for k, v in d.items() if k != name}
     unknown = sorted(set(d) - set(known))
     if unknown:
         raise ConfigError(f"unknown config key '{(where + '.') if where else ''}{unknown[0]}'; "
@@ -369,7 +377,9 @@ def config_from_dict(cls, d:dict|None, where:str=""):
         default, key = getattr(defaults, name), f"{where}.{name}" if where else name
         if dataclasses.is_dataclass(default): kwargs[name] = config_from_dict(type(default), value, key)
         else: kwargs[name] = _check_type(value, default, key)
-    return cls(**kwargs)
+    cfg = cls(**kwargs)
+    if cls is RunConfig: check_config(cfg)   # ranges, choices, cross-field rules (below)
+    return cfg
 
 def config_to_dict(cfg) -> dict:
     "Plain nested dict of a config dataclass."
@@ -402,6 +412,99 @@ def merge_dicts(base:dict, extra:dict) -> dict:
     for k, v in extra.items():
         out[k] = merge_dicts(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
+
+# %% ../nbs/00_core.ipynb #aa6d6f43
+ACTION_SPACES = ('discrete3', 'multidiscrete', 'box')   # extend here when an env learns a new action space
+Pos, NonNeg, Frac, Prob = Annotated[float, Field(gt=0)], Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(gt=0, le=1)]
+Count, Bars, Months = Annotated[int, Field(ge=0)], Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]
+FeeRate = Annotated[float, Field(ge=0, lt=0.5)]
+def _is_date(text:str) -> str:
+    import pandas as pd
+    try: pd.Timestamp(text)
+    except (ValueError, TypeError): raise ValueError(f"not a date (expected YYYY-MM-DD)") from None
+    return text
+DateText = Annotated[str, AfterValidator(_is_date)]
+
+FIELD_RULES = {
+    'data.train_start': DateText, 'data.train_end': DateText, 'data.valid_start': DateText, 'data.valid_end': DateText,
+    'data.test_start': DateText, 'data.test_end': DateText,
+    'costs.fee_rate': FeeRate, 'costs.maker_fee_rate': FeeRate, 'costs.slippage_bps': NonNeg, 'costs.spread_bps': NonNeg,
+    'costs.impact_coef': NonNeg, 'costs.funding_interval_hours': NonNeg,
+    'entry.fast': Bars, 'entry.slow': Bars, 'entry.side': Literal['long', 'short', 'both'],
+    'features.return_windows': list[Bars], 'features.vol_windows': list[Annotated[int, Field(ge=2)]], 'features.atr_window': Bars,
+    'features.rsi_window': Bars, 'features.ema_windows': list[Bars], 'features.volume_window': Bars, 'features.clip': Pos,
+    'features.norm_window': Annotated[int, Field(ge=2)],
+    'env.max_holding_bars': Bars, 'env.episode_bars': Annotated[int, Field(ge=2)], 'env.position_size': Pos,
+    'env.max_leverage': Pos, 'env.initial_equity': Pos, 'env.action_space': Literal[ACTION_SPACES], 'env.lookback': Bars,
+    'env.exposure_deadband': Annotated[float, Field(ge=0, lt=1)], 'env.max_position_value': NonNeg,
+    'env.maintenance_margin': Annotated[float, Field(ge=0, lt=1)],
+    'reward.max_drawdown': Frac, 'reward.drawdown_penalty': NonNeg, 'reward.scale': Pos, 'reward.trade_mix': Frac,
+    'reward.sharpe_eta': Prob, 'reward.shaping_gamma': Frac, 'reward.robust_k': Count, 'reward.robust_price_sigma': NonNeg,
+    'reward.robust_cost_mult': Annotated[float, Field(ge=1)], 'reward.normalize_gamma': Frac, 'reward.normalize_clip': Pos,
+    'train.total_timesteps': Bars, 'train.n_envs': Bars, 'train.learning_rate': Pos, 'train.n_steps': Bars,
+    'train.batch_size': Annotated[int, Field(ge=2)], 'train.n_epochs': Bars, 'train.gamma': Frac, 'train.gae_lambda': Frac,
+    'train.clip_range': Pos, 'train.ent_coef': NonNeg, 'train.vf_coef': NonNeg, 'train.net_arch': list[Bars],
+    'train.eval_freq': Bars, 'train.torch_threads': Bars, 'train.vec_env': Literal['dummy', 'subproc'],
+    'train.curriculum_start': Prob, 'train.curriculum_fraction': Frac, 'train.early_stop_patience': Count,
+    'train.early_stop_min_delta': NonNeg, 'train.checkpoint_freq': Count, 'train.stance_bars': Bars,
+    'train.net.features_dim': Bars, 'train.net.d_model': Bars, 'train.net.n_heads': Bars, 'train.net.n_layers': Bars,
+    'train.net.hidden': Bars, 'train.net.chunk_bars': Bars, 'train.net.channels': Bars, 'train.net.kernel_size': Bars,
+    'train.net.dilations': list[Bars], 'train.net.dropout': Annotated[float, Field(ge=0, lt=1)], 'train.net.gnn_layers': Bars,
+    'train.net.graph_threshold': Frac, 'train.augment.copies': Bars,
+    'baselines.take_profit_grid': list[Pos], 'baselines.stop_loss_grid': list[Pos], 'baselines.atr_mult_grid': list[Pos],
+    'baselines.atr_window': Bars, 'baselines.horizon_grid': list[Bars],
+    'sizing.fraction': Pos, 'sizing.kelly_fraction': Prob, 'sizing.kelly_window': Bars, 'sizing.kelly_min_trades': Count,
+    'sizing.kelly_floor': NonNeg, 'sizing.target_vol': Pos, 'sizing.vol_window': Annotated[int, Field(ge=2)],
+    'sizing.risk_per_trade': Prob, 'sizing.atr_mult': Pos, 'sizing.atr_window': Bars, 'sizing.risk_limit': Pos,
+    'sizing.risk_level': Annotated[float, Field(gt=0, lt=1)], 'sizing.risk_horizon': Bars, 'sizing.risk_window': Annotated[int, Field(ge=2)],
+    'sizing.max_size': Pos,
+    'regimes.method': Literal['none', 'hmm', 'gmm'], 'regimes.report_method': Literal['hmm', 'gmm'],
+    'regimes.n_regimes': Annotated[int, Field(ge=2)], 'regimes.covariance_type': Literal['full', 'diag'], 'regimes.n_iter': Bars,
+    'regimes.return_window': Bars, 'regimes.vol_window': Annotated[int, Field(ge=2)], 'regimes.min_confidence': Frac,
+    'evaluation.wf_start': DateText, 'evaluation.wf_end': DateText, 'evaluation.wf_train_months': Months,
+    'evaluation.wf_valid_months': Annotated[int, Field(ge=0)], 'evaluation.wf_test_months': Months, 'evaluation.wf_step_months': Months,
+    'evaluation.wf_timesteps': Bars, 'evaluation.wf_seeds': Annotated[list[int], Field(min_length=1)], 'evaluation.wf_max_windows': Count,
+    'evaluation.pbo_blocks': Annotated[int, Field(ge=2)], 'evaluation.cpcv_groups': Annotated[int, Field(ge=2)],
+    'evaluation.cpcv_test_groups': Bars, 'evaluation.embargo_frac': Annotated[float, Field(ge=0, lt=0.5)],
+    'evaluation.mc_samples': Bars, 'evaluation.mc_block_bars': NonNeg, 'evaluation.gap_down': Annotated[float, Field(gt=0, lt=1)],
+    'evaluation.n_gaps': Count, 'evaluation.vol_spike': Pos, 'evaluation.vol_spike_bars': Bars,
+    'evaluation.drought_slippage_bps': NonNeg, 'evaluation.drought_spread_bps': NonNeg, 'evaluation.degenerate_share': Prob,
+}
+
+CROSS_CHECKS = [   # (keys, holds(*values), what must hold)
+    (('entry.fast', 'entry.slow'), lambda f, s: f < s, 'the fast EMA must be shorter than the slow one'),
+    (('env.position_size', 'env.max_leverage'), lambda p, l: p <= l, 'position_size cannot exceed max_leverage'),
+    (('train.net.d_model', 'train.net.n_heads'), lambda d, h: d % h == 0, 'd_model must be a multiple of n_heads'),
+    (('evaluation.pbo_blocks',), lambda n: n % 2 == 0, 'pbo_blocks must be even (CSCV splits the blocks in halves)'),
+    (('evaluation.cpcv_test_groups', 'evaluation.cpcv_groups'), lambda t, g: t < g, 'cpcv_test_groups must be fewer than cpcv_groups'),
+]
+
+# %% ../nbs/00_core.ipynb #1cd47b12
+_ADAPTERS = {}
+
+def _lookup(cfg, key:str):
+    for part in key.split('.'): cfg = getattr(cfg, part)
+    return cfg
+
+def _message(e:ValidationError) -> str:
+    err = e.errors()[0]
+    where = ''.join(f" (item {i})" for i in err['loc'] if isinstance(i, int))
+    msg = err['msg'].removeprefix('Value error, ')
+    return msg[:1].lower() + msg[1:] + where
+
+def check_config(cfg:RunConfig) -> RunConfig:
+    "Raise a `ConfigError` naming the key of the first value outside `FIELD_RULES` or breaking a `CROSS_CHECKS` rule."
+    for key, rule in FIELD_RULES.items():
+        value = _lookup(cfg, key)
+        if key not in _ADAPTERS: _ADAPTERS[key] = TypeAdapter(rule)
+        try: _ADAPTERS[key].validate_python(value)
+        except ValidationError as e: raise ConfigError(f"config key '{key}': {_message(e)}, got {value!r}") from None
+    for keys, holds, what in CROSS_CHECKS:
+        values = [_lookup(cfg, k) for k in keys]
+        if not holds(*values):
+            raise ConfigError(f"config key{'s' if len(keys) > 1 else ''} {', '.join(repr(k) for k in keys)}: {what} "
+                              f"(got {', '.join(f'{k.split(chr(46))[-1]}={v!r}' for k, v in zip(keys, values))})")
+    return cfg
 
 # %% ../nbs/00_core.ipynb #12454de8
 def seed_everything(seed:int):
