@@ -575,4 +575,7 @@ def load_bundle(path) -> ModelBundle:
     try: scaler = FeatureScaler.load(path/'scaler.json')
     except RiskrlError: raise
     except Exception as e: raise RiskrlError(f"{path/'scaler.json'}: not a feature scaler ({type(e).__name__}: {str(e)[:160]})") from None
+    sizes = {len(v) if isinstance(v, list) else -1 for v in (scaler.columns, scaler.mean, scaler.std)}
+    if len(sizes) != 1 or -1 in sizes or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in scaler.mean + scaler.std):
+        raise RiskrlError(f"{path/'scaler.json'}: not a feature scaler (columns, mean and std must be lists of equal length, of finite numbers)")
     return ModelBundle(path, cfg, scaler, _read_json(path/'baselines.json', 'params'), info, context=context)

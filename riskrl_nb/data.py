@@ -90,7 +90,9 @@ def load_candles(path, min_bars:int=2) -> pd.DataFrame:
     path = Path(path)
     if not path.exists(): raise DataError(path, "file not found")
     if path.is_dir(): raise DataError(path, "is a folder, expected a CSV or CSV.GZ file")
-    raw = path.read_bytes()
+    if not path.is_file(): raise DataError(path, "not a regular file (a pipe, socket or device), expected a CSV or CSV.GZ file")
+    try: raw = path.read_bytes()
+    except OSError as e: raise DataError(path, f"cannot be read ({e.strerror or type(e).__name__})") from None
     if raw[:2] == b'\x1f\x8b':
         try: raw = gzip.decompress(raw)
         except (OSError, EOFError) as e: raise DataError(path, f"corrupt gzip data ({e})") from None

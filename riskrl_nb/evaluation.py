@@ -18,12 +18,13 @@ from .baselines import make_baseline, Oracle, best_exit_returns, RULES
 from .metrics import summarize, METRIC_KEYS
 from .agent import load_bundle, load_frames, ModelBundle
 from .report import register_report_section
-import html as _html, warnings
+import html as _html, sys, warnings
 
 # %% auto #0
 __all__ = ['POLICY_FACTORIES', 'SECTIONS', 'AGENT_EXIT_REASONS', 'SEED_KEYS', 'evaluation_period', 'backtest_all',
-           'policy_metrics', 'EvalContext', 'register_section', 'evaluate', 'policy_diagnostics', 'diagnostics_section',
-           'diagnostics_html', 'seeds_section', 'seeds_html']
+           'policy_metrics', 'check_evaluation_inputs', 'EvalContext', 'register_section', 'evaluate',
+           'training_overlap', 'training_overlap_section', 'training_overlap_html', 'policy_diagnostics',
+           'diagnostics_section', 'diagnostics_html', 'seeds_section', 'seeds_html']
 
 # %% ../nbs/10_evaluation.ipynb #d120692f
 def evaluation_period(df:pd.DataFrame, bundle:ModelBundle, start=None, end=None) -> tuple[int, int, str]:
@@ -77,6 +78,19 @@ def _clean(x):
 def _iso(t:pd.Timestamp) -> str: return t.strftime('%Y-%m-%dT%H:%M:%SZ')
 
 # %% ../nbs/10_evaluation.ipynb #9a75fb89
+def check_evaluation_inputs(out_dir=None, start=None, end=None):
+    "Raise a one-line `RiskrlError` for an `out_dir` that is not a folder or a `start`/`end` that is not a date."
+    if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise RiskrlError(f"{out_dir}: exists and is not a folder (the output needs a folder)")
+    when = {}
+    for name, value in (('start', start), ('end', end)):
+        if value is None: continue
+        try: when[name] = pd.Timestamp(value)
+        except (ValueError, TypeError): raise RiskrlError(f"{name} date {value!r} is not a date (expected YYYY-MM-DD)") from None
+        if pd.isna(when[name]): raise RiskrlError(f"{name} date {value!r} is not a date (expected YYYY-MM-DD)")
+    if len(when) == 2 and when['end'] < when['start']: raise RiskrlError(f"end date {end} is before start date {start}")
+
+# %% ../nbs/10_evaluation.ipynb #c3d91f67
 @dataclass
 class EvalContext:
     "What an evaluation section hook gets: the model, the data, the simulator, every policy's result, the options."
@@ -100,6 +114,7 @@ def register_section(name:str):
 
 def evaluate(model_dir, data_path=None, out_dir=None, start=None, end=None, report:bool=True, options:dict|None=None) -> dict:
     "Backtest a model folder and every baseline on a candle file; write metrics.json, trades.csv, plots and report."
+    check_evaluation_inputs(out_dir, start, end)
     bundle = load_bundle(model_dir)
     df = load_candles(data_path) if data_path else load_frames(bundle.cfg)[0]
     results, sim, (a, b, how) = backtest_all(bundle, df, start, end)
@@ -137,6 +152,39 @@ def evaluate(model_dir, data_path=None, out_dir=None, start=None, end=None, repo
             from riskrl_nb.report import write_report
             write_report(results, metrics, out, market=sim.market)
     return metrics
+
+# %% ../nbs/10_evaluation.ipynb #34d1af47
+def training_overlap(bundle:ModelBundle, df:pd.DataFrame, a:int, b:int) -> list:
+    "The model's training/validation periods that bars [a, b) of `df` fall in (same file, or same coin and interval)."
+    first, last = df.index[a], df.index[b - 1]
+    out = []
+    for f in bundle.data_info.get('files', []):
+        same = (f.get('sha256') and f.get('sha256') == df.attrs.get('sha256')) or \
+               (f.get('symbol') == df.attrs.get('symbol') and f.get('interval') == df.attrs.get('interval'))
+        for split in ('train', 'valid'):
+            s, e = (f.get('periods') or {}).get(split, (None, None))
+            if same and s and pd.Timestamp(s) <= last and pd.Timestamp(e) >= first:
+                out.append(dict(symbol=f.get('symbol'), split=split, start=s, end=e))
+    return out
+
+@register_section('training_overlap')
+def training_overlap_section(ctx) -> dict | None:
+    "metrics.json `training_overlap` (and `period.overlaps_training`): evaluated bars the model saw in training or validation."
+    hits = training_overlap(ctx.bundle, ctx.candles, *ctx.period)
+    ctx.metrics['period']['overlaps_training'] = bool(hits)
+    if not hits: return None
+    d = ctx.metrics['data']
+    text = (f"the evaluated period {d['start'][:10]}..{d['end'][:10]} overlaps the model's " +
+            ', '.join(f"{h['split']} period {h['start'][:10]}..{h['end'][:10]} ({h['symbol']})" for h in hits) +
+            ": these figures are in-sample, not a test")
+    sys.stderr.write(f"warning: {text}\n")
+    ctx.metrics.setdefault('warnings', []).append(text)
+    return dict(periods=hits, warning=text)
+
+@register_report_section('training_overlap')
+def training_overlap_html(metrics:dict, out) -> str | None:
+    t = metrics.get('training_overlap')
+    return f"<h2 style='color:#b00'>In-sample evaluation</h2><p><b>warning:</b> {_html.escape(t['warning'])}</p>" if t else None
 
 # %% ../nbs/10_evaluation.ipynb #68b67304
 AGENT_EXIT_REASONS = ('take_profit', 'stop_loss')   # exits the agent decided (not horizon / end_of_data)

@@ -26,7 +26,7 @@ __all__ = ['PPO_SPACE', 'REWARD_SPACES', 'SHAPING_SPACE', 'SPEC_KEYS', 'DEFAULT_
            'make_objective', 'mask_url', 'driver_url', 'make_storage', 'make_sampler', 'make_pruner', 'open_study',
            'load_hpo_study', 'retried_numbers', 'trials_counted', 'requeue', 'trial_line', 'run_study',
            'study_settings', 'trials_frame', 'best_trials', 'export_config', 'plot_history', 'plot_pareto_front',
-           'plot_validation_curves', 'write_results', 'hpo', 'default_eval_every']
+           'plot_validation_curves', 'write_results', 'fail_dead_trials', 'reseed_sampler', 'hpo', 'default_eval_every']
 
 # %% ../nbs/13_hpo.ipynb #cfbc44e3
 PPO_SPACE = {
@@ -558,6 +558,32 @@ def write_results(study, out_dir) -> dict:
     _atomic_write(out/'summary.json', json.dumps(summary, indent=1, default=str))
     return summary
 
+# %% ../nbs/13_hpo.ipynb #313bde8d
+def _pid_alive(pid:int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True   # someone else's process
+    return True
+
+def fail_dead_trials(study) -> list:
+    "Fail and re-queue the RUNNING trials whose worker was a process of this machine that has exited; their numbers."
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+    host, dead = socket.gethostname(), []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        who, _, pid = str(t.user_attrs.get('worker', '')).rpartition(':')
+        if who != host or not pid.isdigit() or int(pid) == os.getpid() or _pid_alive(int(pid)): continue
+        study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+            RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)(study, study.get_trials(deepcopy=False)[t.number])
+        dead.append(t.number)
+    return dead
+
+def reseed_sampler(study, objectives:list, seed, population:int=20):
+    "Give `study` a sampler seeded with `seed` + the number of its trials (None: unseeded)."
+    if seed is not None: study.sampler = make_sampler(objectives, int(seed) + len(study.get_trials(deepcopy=False)), population)
+    return study.sampler
+
 # %% ../nbs/13_hpo.ipynb #6aaf670e
 def hpo(base:RunConfig, n_trials:int, out_dir, storage:str|None=None, study_name:str='riskrl', objectives=('sortino',),
         space:dict|None=None, pruner:str='median', population:int=20, sampler_seed=None, heartbeat:int=60,
@@ -581,6 +607,9 @@ def hpo(base:RunConfig, n_trials:int, out_dir, storage:str|None=None, study_name
                        make_sampler(objectives, sampler_seed, population),
                        make_pruner(pruner, base.train.total_timesteps, base.train.eval_freq) if prune else optuna.pruners.NopPruner(),
                        heartbeat)
+    dead = fail_dead_trials(study)   # a restart on this machine: its killed trial would otherwise stay RUNNING
+    if dead: say(f"re-queued trial(s) {', '.join(map(str, dead))}: their worker on this machine has exited")
+    reseed_sampler(study, objectives, sampler_seed, population)
     goal = ' vs '.join(f"{o} ({OBJECTIVES[o][:3]})" for o in objectives)
     say(f"study '{study_name}' in {mask_url(storage)}: {trials_counted(study)} of {n_trials} trials done or running; "
         f"validation {goal} on {base.data.valid_start}..{base.data.valid_end}, {base.train.total_timesteps} steps per trial"

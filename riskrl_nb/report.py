@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_report.ipynb #ff7972ea
 from __future__ import annotations
-import base64, html, logging, re, warnings
+import base64, html, logging, re, sys, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -98,9 +98,13 @@ def write_tearsheet(results:dict, metrics:dict, path, policy:str='agent') -> Pat
     ppy = int(round(periods_per_year(pd.Timedelta(metrics['data']['interval']).total_seconds())))
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        qs.reports.html(strip(results[policy].returns), benchmark=strip(results[bench].returns).rename(bench),
-                        output=str(path), title=f"riskrl {policy} vs {bench} ({metrics['data']['symbol']})",
-                        periods_per_year=ppy)
+        try: qs.reports.html(strip(results[policy].returns), benchmark=strip(results[bench].returns).rename(bench),
+                             output=str(path), title=f"riskrl {policy} vs {bench} ({metrics['data']['symbol']})",
+                             periods_per_year=ppy)
+        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, IndexError) as e:   # quantstats on degenerate returns (a short or flat period)
+            sys.stderr.write(f"warning: {path} skipped: quantstats could not build the tearsheet for {len(results[policy].returns)} bars "
+                             f"({type(e).__name__})\n")
+            return None
     text = Path(path).read_text()
     text = re.sub(r'<link[^>]*href="https?://[^"]*"[^>]*>', '', text)   # no external requests when opened
     Path(path).write_text(text)

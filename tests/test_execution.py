@@ -143,3 +143,16 @@ def test_horizon_closes_at_the_next_open():
     rows = [(100, 100, 100, 100)] * 10
     _, t = run(rows, env=EnvConfig(initial_equity=1000.0, max_holding_bars=3))
     assert (t.iloc[0].exit_reason, t.iloc[0].entry_bar, t.iloc[0].exit_bar) == ('horizon', 1, 4)
+
+
+def test_fills_at_the_next_open_after_a_gap():
+    "close[t] != open[t+1]: the entry signalled at bar 0's close fills at bar 1's open, the exit decided at bar 1's close at bar 2's open."
+    sim, t = run([(100, 100, 100, 100), (104, 105, 103, 101), (97, 98, 96, 99), (95, 95, 95, 95)], decisions={0: CLOSE})
+    t = t.iloc[0]
+    entry, exit_ = 104 * (1 + ADV), 97 * (1 - ADV)   # not bar 0's close (100) nor bar 1's close (101)
+    u = entry_units(entry)
+    assert math.isclose(t.entry_price, entry) and math.isclose(t.exit_price, exit_)
+    assert math.isclose(sim.cash, 1000 + u * (exit_ - entry) - t.fees)
+    _, t = run([(100, 100, 100, 100), (96, 97, 95, 99), (103, 104, 102, 103), (103, 103, 103, 103)], side=-1, decisions={0: CLOSE})
+    t = t.iloc[0]
+    assert (t.side, math.isclose(t.entry_price, 96 * (1 - ADV)), math.isclose(t.exit_price, 103 * (1 + ADV))) == ('short', True, True)

@@ -7,7 +7,8 @@ import torch
 import gymnasium as gym
 from conftest import run_cli
 from riskrl_nb.core import load_config
-from riskrl_nb.agent import train, load_bundle, get_network, NETWORKS
+from riskrl_nb.agent import train, load_bundle, load_frames, get_network, NETWORKS
+from riskrl_nb.metrics import total_return
 from riskrl_nb.models import signal_batch, overfit, attention_weights
 
 TINY = dict(data=dict(train_start='2022-01-01', train_end='2022-06-30', valid_start='2022-07-01', valid_end='2022-08-31'),
@@ -107,7 +108,22 @@ def test_recurrent_ppo_folder_evaluates(tmp_path):
     from riskrl_nb.evaluation import evaluate
     cfg = load_config(overrides=dict(TINY, train=dict(TINY['train'], algo='recurrent_ppo', net=SMALL_NET)))
     out = train(cfg, tmp_path/'rec', progress=False, verbose=False)
-    pol = load_bundle(out).policy(np.zeros((10, 12), np.float32))
-    assert pol.recurrent
+    from riskrl_nb.evaluation import backtest_all
+    b = load_bundle(out)
+    res, _, _ = backtest_all(b, load_frames(b.cfg)[0], '2023-01-01', '2023-02-28')
     m = evaluate(out, None, tmp_path/'ev', start='2023-01-01', end='2023-02-28', report=False)
-    assert m['model']['algo'] == 'recurrent_ppo' and 'agent' in m['policies']
+    assert m['model']['algo'] == 'recurrent_ppo' and abs(m['policies']['agent']['total_return'] - total_return(res['agent'].returns)) < 1e-12
+    # the LSTM state is carried from decision to decision: each call gets the state the previous one returned
+    from riskrl_nb.execution import Simulation, Market, run_backtest
+    from riskrl_nb.entries import make_entries
+    from riskrl_nb.features import compute_features
+    df = load_frames(b.cfg)[0]
+    x, sim = b.scaler.transform(compute_features(df, b.cfg.features)), Simulation(Market.from_candles(df), make_entries(df, b.cfg.entry), b.cfg.costs, b.cfg.env)
+    calls, predict = [], b.model.predict
+    def spy(obs, state=None, episode_start=None, **kw):
+        out = predict(obs, state=state, episode_start=episode_start, **kw); calls.append((state, episode_start, out[1])); return out
+    b.model.predict = spy
+    run_backtest(sim, b.policy(x), 5000, 6500)
+    assert len(calls) > 50 and calls[0][0] is None and calls[0][1].all()
+    assert all(now[0] is before[2] and not now[1].any() for before, now in zip(calls, calls[1:]))
+    assert np.abs(calls[-1][2][0]).max() > 0

@@ -32,7 +32,10 @@ def test_evaluate_walk_forward_monte_carlo_stress(small_wf_model, tmp_path):
     for key in ['walk_forward', 'monte_carlo', 'stress', 'diagnostics']: assert key in m, key
     wf = m['walk_forward']
     assert wf['windows'][0]['test_start'] == '2023-01-01' and wf['budget']['timesteps_per_window'] == 256
-    assert 0 <= wf['overfitting']['pbo']['pbo'] <= 1 and wf['overfitting']['deflated_sharpe']['n_trials'] == 8 + 1 + 1
+    o, dsr = wf['overfitting']['pbo'], wf['overfitting']['deflated_sharpe']
+    assert dsr['n_trials'] == o['n_trials'] == 8 + 1 + 1 and o['n_combinations'] == 70    # C(8, 4) CSCV splits of 8 blocks
+    assert abs(o['pbo'] * 70 - round(o['pbo'] * 70)) < 1e-9 and dsr['dsr'] < dsr['psr']  # a share of the splits; 10 trials deflate
+    assert dsr['n_obs'] == len(pd.read_csv(out/'walk_forward'/'oos_returns.csv'))         # on the out-of-sample bars only
     assert set(wf['out_of_sample']) >= {'agent_seed0', 'fixed_tp_sl', 'atr_trailing', 'hold_to_horizon'}
     mc = m['monte_carlo']
     assert mc['n_samples'] == 40 and set(mc['block_bootstrap']) == set(m['policies'])
@@ -50,7 +53,9 @@ def test_evaluate_walk_forward_monte_carlo_stress(small_wf_model, tmp_path):
     for h in ['Walk-forward', 'Monte Carlo', 'Stress', 'Policy diagnostics']: assert h in page, h
     assert 'walk-forward (out of sample)' in r.stdout and 'PBO' in r.stdout and 'deflated Sharpe' in r.stdout
     d = m['diagnostics']['agent']                                 # the degenerate-policy detector, always on
-    assert d['decisions'] > 0 and abs(sum(d['action_share'].values()) - 1) < 1e-9 and isinstance(d['degenerate'], bool)
+    assert d['decisions'] > 0 and abs(sum(d['action_share'].values()) - 1) < 1e-9 and d['degenerate'] == bool(d['warnings'])
+    assert sum(d['exit_reasons'].values()) == m['policies']['agent']['n_trades']             # every trade's exit is counted
+    assert d['own_exits'] == d['exit_reasons'].get('take_profit', 0) + d['exit_reasons'].get('stop_loss', 0)
     for k in ['cvar_95_cornish_fisher', 'tail_ratio', 'ulcer_index', 'max_drawdown_duration_bars', 'profit_factor']:
         assert k in m['policies']['agent'], k
 
