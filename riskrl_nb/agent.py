@@ -321,8 +321,6 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     final = Path(out_dir)
     if final.exists() and not final.is_dir(): raise RiskrlError(f"{final}: exists and is not a folder")
     spec = check_algo(cfg)
-    out = _stage(final, resume)   # everything is written here, then renamed into place when complete
-    save_config(cfg, out/'config.yaml')   # early: `--resume` after a kill reads the run's data from it
     seed_everything(cfg.train.seed)
     torch.set_num_threads(cfg.train.torch_threads)
     t0, cpu0 = time.time(), time.process_time()
@@ -342,6 +340,8 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
         f"{sum(p.periods['train'][1] - p.periods['train'][0] for p in train_sets)} bars"
         + (f" + {len(augmented)} augmented copies" if augmented else ''))
 
+    out = _stage(final, resume)   # everything is written here (once the data is good), then renamed into place when complete
+    save_config(cfg, out/'config.yaml')   # early: `--resume` after a kill reads the run's data from it
     vec = make_train_env(cfg, train_sets + augmented, baselines)
     model, log = training.resume_model(spec, out, vec, cfg) if resume else (None, [])
     resumed_at = model.num_timesteps if model is not None else 0

@@ -220,8 +220,9 @@ def _demo(args):
             cfg_s = load_config(args.config, merge_dicts(over, {'train': {'seed': s}}))
             dirs.append(train(cfg_s, out/'seeds'/f'seed{s}', progress=not args.no_progress))
         k = _pick_seed(dirs)
-        if (out/'model').exists(): shutil.rmtree(out/'model')
-        shutil.copytree(dirs[k], out/'model')
+        from riskrl_nb.agent import staging_dir, publish
+        if staging_dir(out/'model').exists(): shutil.rmtree(staging_dir(out/'model'))
+        publish(shutil.copytree(dirs[k], staging_dir(out/'model')), out/'model')   # swapped in whole, never half-copied
         print(f"selected seed {seeds[k]} (best validation {cfg.train.select_metric}); the others are reported beside it")
     options = {} if n_seeds == 1 else dict(seed_models=[str(d) for d in dirs], selected_seed=seeds[k],
                                            seed_selection=f'best validation {cfg.train.select_metric} ({cfg.data.valid_start}..{cfg.data.valid_end})')

@@ -63,8 +63,9 @@ def test_train_config_out_of_range(tmp_path, config, key):
 
 def test_fifo_as_data_does_not_hang(tmp_path):
     fifo = tmp_path/'BTC.csv'; os.mkfifo(fifo)
-    one_line_exit_2(run_cli('train', '--data', fifo, '--out', tmp_path/'m', timeout=60), 'BTC.csv: not a regular file')
-    r = run_cli('data', 'validate', fifo, timeout=60)
+    one_line_exit_2(run_cli('train', '--data', fifo, '--out', tmp_path/'m', timeout=300), 'BTC.csv: not a regular file')
+    assert not (tmp_path/'m').exists() and not (tmp_path/'.m.partial').exists()
+    r = run_cli('data', 'validate', fifo, timeout=300)
     assert r.returncode == 2 and 'not a regular file' in r.stderr
 
 

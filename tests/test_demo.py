@@ -6,7 +6,8 @@ from contract import check_metrics, check_trades
 
 
 def test_demo_quick(tmp_path):
-    r = run_cli('demo', '--quick', '--no-progress', '--out', tmp_path/'demo')
+    # the quick demo's path with a smaller budget: this proves the pipeline runs, not that 20k steps learn
+    r = run_cli('demo', '--quick', '--steps', 4096, '--no-progress', '--out', tmp_path/'demo')
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((tmp_path/'demo'/'eval'/'metrics.json').read_text())
     check_metrics(m)
@@ -14,6 +15,7 @@ def test_demo_quick(tmp_path):
     assert m['data']['bars'] == 8759   # 2023 has one missing hour (2023-03-24T13:00Z)
     check_trades(pd.read_csv(tmp_path/'demo'/'eval'/'trades.csv'), m)
     assert (tmp_path/'demo'/'model'/'model.zip').exists() and (tmp_path/'demo'/'eval'/'report.html').exists()
+    assert json.loads((tmp_path/'demo'/'model'/'meta.json').read_text())['timesteps'] == 4096
     for name in m['policies']: assert name in r.stdout
     assert 'report:' in r.stdout
     data = json.loads((tmp_path/'demo'/'model'/'data.json').read_text())

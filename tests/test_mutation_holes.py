@@ -14,7 +14,8 @@ from riskrl_nb.baselines import tune_baselines
 from riskrl_nb.entries import ema_cross_entries
 from riskrl_nb.execution import Market, Simulation, run_backtest
 from riskrl_nb.baselines import HoldToHorizon
-from riskrl_nb.metrics import sharpe, summarize
+from riskrl_nb.metrics import sharpe
+from riskrl_nb.evaluation import policy_metrics
 from riskrl_nb.overfitting import deflated_sharpe_ratio, expected_max_sharpe, probabilistic_sharpe_ratio
 from riskrl_nb.walk_forward import walk_forward_windows
 
@@ -65,7 +66,7 @@ def test_sharpe_is_annualised_for_the_bar_interval():
         df = load_bundled('ETH', interval).loc['2022-01-01':'2022-12-31']
         sim = Simulation(Market.from_candles(df), ema_cross_entries(df), CostConfig(), EnvConfig())
         res = run_backtest(sim, HoldToHorizon(24 if interval == '1h' else 5), 100, len(df))
-        m = summarize(res.returns, res.trades, periods_per_year(sim.market.interval_seconds), res.fees_paid, res.initial_equity)
+        m = policy_metrics(res, sim)   # what metrics.json reports
         x = res.returns
         assert math.isclose(m['sharpe'], x.mean() / x.std(ddof=1) * math.sqrt(ppy), rel_tol=1e-6), interval
 
