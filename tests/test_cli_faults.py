@@ -14,6 +14,16 @@ def one_line_exit_2(r, *needles):
     for n in needles: assert n in r.stderr, (n, r.stderr)
 
 
+def cli(capsys, *args):
+    "`riskrl ARGS` in this process (user mistakes fail before any work: no need to pay a process start each)."
+    from types import SimpleNamespace
+    from riskrl_nb.cli import main
+    capsys.readouterr()
+    rc = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return SimpleNamespace(returncode=rc, stdout=out.out, stderr=out.err)
+
+
 def _truncated(m): (m/WEIGHTS_FILE).write_bytes((m/WEIGHTS_FILE).read_bytes()[:200])
 def _garbage(m): (m/WEIGHTS_FILE).write_bytes(os.urandom(3000))
 def _bad_scaler_json(m): (m/'scaler.json').write_text('{"columns": ["ret_1"], "mean": [0.0]')
@@ -27,20 +37,20 @@ def _bad_baselines(m): (m/'baselines.json').write_text('[]')
     (_truncated, 'policy.pt: not a readable weights file'), (_garbage, 'policy.pt: not a readable weights file'),
     (_bad_scaler_json, 'scaler.json'), (_bad_scaler_fields, 'scaler.json: not a feature scaler'),
     (_short_scaler, 'scaler.json: not a feature scaler'), (_bad_baselines, 'baselines.json: not readable')])
-def test_evaluate_damaged_model_file(tiny_model, tmp_path, damage, needle):
+def test_evaluate_damaged_model_file(tiny_model, tmp_path, capsys, damage, needle):
     "Damaged after training (the manifest catches it) and damaged then re-sealed (the loader catches it)."
     m = tmp_path/'m'; shutil.copytree(tiny_model, m)
     damage(m)
-    one_line_exit_2(run_cli('evaluate', '--model', m, '--out', tmp_path/'ev'), 'changed since training')
+    one_line_exit_2(cli(capsys, 'evaluate', '--model', m, '--out', tmp_path/'ev'), 'changed since training')
     write_manifest(m)
-    one_line_exit_2(run_cli('evaluate', '--model', m, '--out', tmp_path/'ev'), needle)
+    one_line_exit_2(cli(capsys, 'evaluate', '--model', m, '--out', tmp_path/'ev'), needle)
 
 
-def test_evaluate_bad_options(tiny_model, tmp_path):
-    one_line_exit_2(run_cli('evaluate', '--model', tiny_model, '--out', tmp_path/'ev', '--start', 'notadate'),
+def test_evaluate_bad_options(tiny_model, tmp_path, capsys):
+    one_line_exit_2(cli(capsys, 'evaluate', '--model', tiny_model, '--out', tmp_path/'ev', '--start', 'notadate'),
                     "start date 'notadate' is not a date")
     (tmp_path/'file').write_text('x')
-    one_line_exit_2(run_cli('evaluate', '--model', tiny_model, '--out', tmp_path/'file'), 'exists and is not a folder')
+    one_line_exit_2(cli(capsys, 'evaluate', '--model', tiny_model, '--out', tmp_path/'file'), 'exists and is not a folder')
 
 
 def test_evaluate_short_valid_file_runs(tiny_model, tmp_path):
@@ -55,9 +65,9 @@ def test_evaluate_short_valid_file_runs(tiny_model, tmp_path):
                                          ('costs: {fee_rate: -0.5}', 'costs.fee_rate'),
                                          ('train: {total_timesteps: -5}', 'train.total_timesteps'),
                                          ('env: {action_space: discreet3}', 'env.action_space')])
-def test_train_config_out_of_range(tmp_path, config, key):
+def test_train_config_out_of_range(tmp_path, capsys, config, key):
     (tmp_path/'c.yaml').write_text(config + '\n')
-    one_line_exit_2(run_cli('train', '--config', tmp_path/'c.yaml', '--out', tmp_path/'m'), key, 'c.yaml')
+    one_line_exit_2(cli(capsys, 'train', '--config', tmp_path/'c.yaml', '--out', tmp_path/'m'), key, 'c.yaml')
     assert not (tmp_path/'m').exists()
 
 
