@@ -8,6 +8,7 @@ import yaml
 from conftest import run_cli
 from contract import check_metrics
 from riskrl_nb.core import load_config, RunConfig, RewardConfig
+from riskrl_nb.agent import write_manifest
 
 
 @pytest.fixture(scope='module')
@@ -19,6 +20,7 @@ def small_wf_model(tiny_model, tmp_path_factory) -> Path:
     cfg['evaluation'].update(wf_start='2022-10-01', wf_end='2023-01-31', wf_train_months=2, wf_valid_months=1,
                              wf_test_months=1, wf_max_windows=1, wf_timesteps=256, pbo_blocks=8)
     (m/'config.yaml').write_text(yaml.safe_dump(cfg, sort_keys=False))
+    write_manifest(m)   # a deliberate edit: re-seal the folder
     return m
 
 
