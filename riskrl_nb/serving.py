@@ -1044,7 +1044,7 @@ def add_operation_routes(app:FastAPI, h:ServiceHTTP):
                     breakers=br, audit=dict(records=seq, head=head, writable=err is None, error=err),
                     rollout=service.rollout.state() if service.rollout is not None else None)
 
-    @app.get('/readyz', tags=['operations'], response_model=ReadyResponse, responses={503: {'model': ReadyResponse, 'description': 'not ready, and why'}})
+    @app.get('/readyz', tags=['operations'], response_model=ReadyResponse, response_model_exclude_none=True, responses={503: {'model': ReadyResponse, 'description': 'not ready, and why'}})
     async def readyz():
         "Readiness: the model answers finite probabilities and the audit log takes writes; 503 with the reason otherwise."
         why = not_ready(service)
