@@ -677,7 +677,7 @@ class DecisionService:
     def _fallback(self, v:PositionView, model:ServingModel, reasons:list) -> dict:
         act, size, stop, why = atr_trailing_decision(v, model.fallback)
         return dict(action=act, size=size, policy='fallback', probabilities=None, stop_price=stop,
-                    breakers=[r.split(':')[0] for r in reasons],
+                    breakers=[r.split(': ', 1)[0] for r in reasons],
                     reason=f"fallback atr_trailing (atr_mult {model.fallback.get('atr_mult')}): {why}; breaker {'; '.join(reasons)}")
 
     def _from_model(self, v:PositionView, model:ServingModel, res, arm:str='champion') -> dict:

@@ -145,9 +145,9 @@ def test_real_full_filesystem(exported_model, body, tmp_path):
     try:
         svc, c, _ = make_service(exported_model, mnt/'audit.db')
         filler = mnt/'filler'
-        with open(filler, 'wb') as f:   # fill the filesystem but for a few kB
+        with open(filler, 'wb', buffering=0) as f:   # fill the filesystem to the last block
             try:
-                while True: f.write(b'\0' * 4096); f.flush()
+                while True: f.write(b'\0' * 4096)
             except OSError: pass
         codes, acked = [], []
         for _ in range(60):
@@ -185,16 +185,17 @@ def test_error_breaker_half_opens_and_closes(exported_model, body, tmp_path):
     pol.fail = False
     d = c.post('/v1/decide', json=body, headers=H).json()
     assert d['policy'] == 'fallback' and 'error_rate' in d['breakers']          # open for its cool-down
+    clock[0] += 301                                                           # half-open: the next call is a probe
+    pol.fail = True
+    assert c.post('/v1/decide', json=body, headers=H).json()['policy'] == 'fallback'   # the probe failed: open again at once
+    pol.fail = False
+    d = c.post('/v1/decide', json=body, headers=H).json()
+    assert d['policy'] == 'fallback' and 'error_rate' in d['breakers'] and svc.breakers.trips['error_rate'] == 2
     clock[0] += 301
     policies = [c.post('/v1/decide', json=body, headers=H).json()['policy'] for _ in range(100)]
     assert policies == ['model'] * 100, policies[:10]                          # latched before: fallback for another cool-down
     assert svc.breakers.errors['champion'].state == 'closed'
-    assert 'riskrl_breaker_trips{breaker="error_rate"} 1.0' in c.get('/metrics').text
-    pol.fail = True                                                           # a failed probe reopens at once
-    for _ in range(3): c.post('/v1/decide', json=body, headers=H)
-    clock[0] += 301
-    assert c.post('/v1/decide', json=body, headers=H).json()['policy'] == 'fallback'   # the probe failed
-    assert svc.breakers.is_open('error_rate')
+    assert 'riskrl_breaker_trips{breaker="error_rate"} 2.0' in c.get('/metrics').text
 
 
 def test_challenger_errors_do_not_trip_the_champion(exported_model, body, tmp_path):
@@ -283,11 +284,13 @@ def test_registry_refuses_traversal(exported_model, tmp_path):
     r = run_cli('registry', 'add', '--root', reg, '--model', evil)
     assert r.returncode == 2 and 'not a valid name' in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path/'pwned').exists() and not (tmp_path.parent/'pwned').exists()
-    assert run_cli('registry', 'add', '--root', reg, '--model', exported_model, '--role', 'champion').returncode == 0
+    ok = run_cli('registry', 'add', '--root', reg, '--model', exported_model, '--role', 'champion')
+    assert ok.returncode == 0, ok.stderr
+    v = ok.stdout.strip()
     r = run_cli('registry', 'set', '--root', reg, '--version', '../../../model', '--role', 'champion')
     assert r.returncode == 2 and 'not a valid name' in r.stderr
     (reg/'registry.json').write_text('{"champion": "x", ')
-    for args in (['list'], ['promote'], ['set', '--version', 'x', '--role', 'challenger']):
+    for args in (['list'], ['promote'], ['set', '--version', v, '--role', 'challenger']):
         r = run_cli('registry', *args, '--root', reg)
         assert r.returncode == 2 and 'corrupt registry' in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
