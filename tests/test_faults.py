@@ -178,7 +178,7 @@ class SwitchPolicy:
 def test_error_breaker_half_opens_and_closes(exported_model, body, tmp_path):
     "3 failures open the breaker; after the cool-down probe calls go to the model and it closes: healthy calls are never re-tripped."
     clock = [time.time()]
-    svc, c, _ = make_service(exported_model, tmp_path/'a.db', clock=lambda: clock[0], min_errors=3, probe_calls=3, breaker_cooldown_s=300)
+    svc, c, _ = make_service(exported_model, tmp_path/'a.db', clock=lambda: clock[0], min_errors=3, breaker_cooldown_s=300)   # probe_calls: 5 (default)
     pol = svc.champion.policy = SwitchPolicy(svc.champion.policy)
     pol.fail = True
     assert [c.post('/v1/decide', json=body, headers=H).json()['policy'] for _ in range(3)] == ['fallback'] * 3
@@ -208,11 +208,11 @@ def test_challenger_errors_do_not_trip_the_champion(exported_model, body, tmp_pa
         b = json.loads(json.dumps(body)); b['position']['position_id'] = pid
         return c.post('/v1/decide', json=b, headers=H).json()
     got_ch = [ask(i) for i in chall_ids]
-    assert {d['arm'] for d in got_ch} == {'challenger'} and {d['policy'] for d in got_ch} == {'fallback'}
-    assert 'error_rate:challenger' in got_ch[-1]['breakers']
     got = [ask(i) for i in champ_ids]
     assert {d['arm'] for d in got} == {'champion'} and {d['policy'] for d in got} == {'model'}, [d['reason'] for d in got][:3]
     assert all('error_rate' not in d['breakers'] for d in got)
+    assert {d['arm'] for d in got_ch} == {'challenger'} and {d['policy'] for d in got_ch} == {'fallback'}
+    assert 'error_rate:challenger' in got_ch[-1]['breakers']
 
 
 # ---------------------------------------------------------------- MEDIUM: secrets, growth
