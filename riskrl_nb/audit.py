@@ -7,12 +7,12 @@ from __future__ import annotations
 import datetime as dt, hashlib, hmac, json, math, os, re, sqlite3, sys, threading
 from dataclasses import dataclass
 from pathlib import Path
-from .core import RiskrlError
+from .core import RiskrlError, redact_secrets
 from .cli import subcommand
 
 # %% auto #0
-__all__ = ['GENESIS', 'SCHEMA', 'canonical_json', 'record_hash', 'AuditRecord', 'VerifyResult', 'redact', 'AuditLog',
-           'open_audit']
+__all__ = ['GENESIS', 'SCHEMA', 'canonical_json', 'record_hash', 'AuditRecord', 'VerifyResult', 'AuditError', 'redact',
+           'AuditLog', 'append', 'commit', 'probe', 'records', 'head', 'verify', 'close', 'open_audit']
 
 # %% ../nbs/16a_audit.ipynb #758b35c4
 GENESIS = '0' * 64   # the "previous hash" of the first record
@@ -56,6 +56,9 @@ class VerifyResult:
     bad_seq: int | None = None
     problem: str = ''
 
+class AuditError(RuntimeError):
+    "The audit log cannot be written now (full disk, I/O error, lost database): nothing may be acknowledged (HTTP 503)."
+
 SCHEMA = ["CREATE TABLE IF NOT EXISTS audit (seq BIGINT PRIMARY KEY, ts TEXT NOT NULL, kind TEXT NOT NULL, "
           "payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
           "CREATE TABLE IF NOT EXISTS audit_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"]
@@ -63,42 +66,70 @@ SCHEMA = ["CREATE TABLE IF NOT EXISTS audit (seq BIGINT PRIMARY KEY, ts TEXT NOT
 def _now() -> str: return dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')
 
 def redact(where:str) -> str:
-    "An audit location fit for messages and logs: the password of a database URL replaced by ***."
-    return re.sub(r'(://[^:/@]+):[^@]*@', r'\1:***@', str(where))
+    "An audit location fit for messages and logs: passwords of a database URL replaced by *** (`core.redact_secrets`)."
+    return redact_secrets(where)
 
+# %% ../nbs/16a_audit.ipynb #bd4c39e0
+def _connect_sqlite(path:Path, read_only:bool) -> sqlite3.Connection:
+    "A SQLite connection to the audit file (autocommit mode: transactions are explicit)."
+    if path.is_dir(): raise RiskrlError(f"{path}: is a directory, not an audit log")
+    if not read_only:
+        if not path.parent.exists(): raise RiskrlError(f"{path}: folder for the audit log does not exist")
+        return sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+    if not path.exists(): raise RiskrlError(f"{path}: audit log not found")
+    live = Path(str(path) + '-wal').exists()   # a writer may be appending: read through the WAL, read-only
+    uri = path.resolve().as_uri() + ('?mode=ro' if live else '?mode=ro&immutable=1')
+    return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30)
+
+# %% ../nbs/16a_audit.ipynb #c4220009
 class AuditLog:
     "Append-only hash-chained log: SQLite (WAL, synchronous=FULL) at a path, or PostgreSQL at a postgresql:// URL."
-    def __init__(self, where, key:bytes|str|None=None, synchronous:str='FULL'):
-        self.where = str(where)
+    def __init__(self, where, key:bytes|str|None=None, synchronous:str='FULL', read_only:bool=False):
+        self.where, self.read_only = str(where), read_only
         if synchronous.upper() not in ('FULL', 'EXTRA', 'NORMAL'):
             raise RiskrlError(f"audit synchronous mode must be FULL, EXTRA or NORMAL, not '{synchronous}'")
         self.key = key.encode() if isinstance(key, str) else key
         self._lock = threading.Lock()
         self.defer_commit, self._in_tx = False, False   # defer_commit: appends wait for `commit()` (group commit, SQLite)
+        self.error, self.failures = None, 0             # why the last write failed (None: writable); failed writes so far
         self.postgres = self.where.startswith(('postgresql://', 'postgres://'))
         self._ph = '%s' if self.postgres else '?'
-        if self.postgres:
-            import psycopg2   # optional: only for a PostgreSQL audit store
-            try: self.conn = psycopg2.connect(self.where)
-            except psycopg2.Error as e: raise RiskrlError(f"{redact(self.where)}: cannot connect to PostgreSQL ({str(e).strip().splitlines()[0]})") from None
-            self.conn.autocommit = True
+        if self.postgres: self._open_postgres()
         else:
-            path = Path(self.where)
-            if not path.parent.exists(): raise RiskrlError(f"{path}: folder for the audit log does not exist")
-            self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-            mode = self.conn.execute('PRAGMA journal_mode=WAL').fetchone()[0]
-            if mode.lower() != 'wal': raise RiskrlError(f"{path}: SQLite refused WAL mode ({mode}); use a local disk")
-            # FULL (default): fsync the WAL at every commit, an acknowledged record survives a crash of the machine;
-            # NORMAL: no fsync per commit, it survives a crash of the process but not a power loss
-            self.conn.execute(f'PRAGMA synchronous={synchronous.upper()}')
-        cur = self.conn.cursor()
-        for s in SCHEMA: cur.execute(s)
-        keyed = self._meta('keyed')
-        if keyed is None: self._set_meta('keyed', '1' if self.key else '0'); keyed = '1' if self.key else '0'
-        if keyed == '1' and not self.key:
+            try: self._open_sqlite(synchronous)
+            except sqlite3.Error as e: raise RiskrlError(f"{self.where}: not a readable SQLite audit log ({e})") from None
+        self.keyed_flag = self._meta('keyed')
+        if read_only: return                  # verify() judges the flag against the chain itself
+        if self.keyed_flag is None:
+            self._set_meta('keyed', '1' if self.key else '0'); self.keyed_flag = '1' if self.key else '0'
+        if self.keyed_flag == '1' and not self.key:
             raise RiskrlError(f"{redact(self.where)}: this audit log is HMAC-keyed; set RISKRL_AUDIT_KEY to open it")
-        if keyed == '0' and self.key:
+        if self.keyed_flag == '0' and self.key:
             raise RiskrlError(f"{redact(self.where)}: this audit log is not keyed; unset RISKRL_AUDIT_KEY or use a new file")
+
+    def _open_postgres(self):
+        import psycopg2   # optional: only for a PostgreSQL audit store
+        try: self.conn = psycopg2.connect(self.where)
+        except psycopg2.Error as e: raise RiskrlError(f"{redact(self.where)}: cannot connect to PostgreSQL ({redact(str(e).strip().splitlines()[0])})") from None
+        self.conn.autocommit = True
+        if self.read_only: self.conn.set_session(readonly=True)
+        else:
+            cur = self.conn.cursor()
+            for s in SCHEMA: cur.execute(s)
+
+    def _open_sqlite(self, synchronous:str):
+        path = Path(self.where)
+        self.conn = _connect_sqlite(path, self.read_only)
+        if self.read_only:
+            tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not {'audit', 'audit_meta'} <= tables: raise RiskrlError(f"{path}: not an audit log (no audit table)")
+            return
+        mode = self.conn.execute('PRAGMA journal_mode=WAL').fetchone()[0]
+        if mode.lower() != 'wal': raise RiskrlError(f"{path}: SQLite refused WAL mode ({mode}); use a local disk")
+        # FULL (default): fsync the WAL at every commit, an acknowledged record survives a crash of the machine;
+        # NORMAL: no fsync per commit, it survives a crash of the process but not a power loss
+        self.conn.execute(f'PRAGMA synchronous={synchronous.upper()}')
+        for s in SCHEMA: self.conn.execute(s)
 
     def _q(self, sql:str) -> str: return sql.replace('?', self._ph)
 
@@ -109,85 +140,156 @@ class AuditLog:
 
     def _set_meta(self, name, value):
         cur = self.conn.cursor()
-        cur.execute(self._q('INSERT INTO audit_meta (name, value) VALUES (?, ?)'), (name, value))
+        cur.execute(self._q('INSERT INTO audit_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'), (name, value))
 
-    def append(self, kind:str, payload:dict) -> AuditRecord:
-        "Append one record and commit it durably (unless `defer_commit`: then `commit()` does); returns it."
-        body = canonical_json(payload)
-        with self._lock:
+# %% ../nbs/16a_audit.ipynb #101613c4
+def _rollback(self):
+    "Roll back whatever transaction is open (ignoring a connection that already did)."
+    try:
+        if self.postgres or self.conn.in_transaction: self.conn.cursor().execute('ROLLBACK')
+    except Exception: pass
+    self._in_tx = False
+
+def _failed(self, e:BaseException):
+    "Roll back, remember why, raise `AuditError` (the caller must not acknowledge anything)."
+    self._rollback()
+    self.failures += 1
+    self.error = f"{type(e).__name__}: {redact(str(e).strip().splitlines()[0] if str(e).strip() else '')}"
+    raise AuditError(f"audit log {redact(self.where)} cannot be written ({self.error})") from e
+
+def _begin(self, cur):
+    if not self._in_tx:
+        cur.execute('BEGIN' if self.postgres else 'BEGIN IMMEDIATE'); self._in_tx = True
+        if self.postgres: cur.execute('LOCK TABLE audit IN EXCLUSIVE MODE')
+
+AuditLog._rollback, AuditLog._failed, AuditLog._begin = _rollback, _failed, _begin
+
+# %% ../nbs/16a_audit.ipynb #1ad50c31
+def append(self, kind:str, payload:dict) -> AuditRecord:
+    "Append one record and commit it durably (unless `defer_commit`: then `commit()` does); returns it. Raises `AuditError`."
+    body = canonical_json(payload)
+    with self._lock:
+        try:
             cur = self.conn.cursor()
-            if not self._in_tx:
-                cur.execute('BEGIN' if self.postgres else 'BEGIN IMMEDIATE'); self._in_tx = True
-                if self.postgres: cur.execute('LOCK TABLE audit IN EXCLUSIVE MODE')
-            try:
-                cur.execute('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1')
-                last = cur.fetchone()
-                seq, prev = (int(last[0]) + 1, last[1]) if last else (1, GENESIS)
-                ts = _now()
-                rec = AuditRecord(seq, ts, kind, body, prev, record_hash(prev, seq, ts, kind, body, self.key))
-                cur.execute(self._q('INSERT INTO audit (seq, ts, kind, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)'),
-                            (rec.seq, rec.ts, rec.kind, rec.payload, rec.prev_hash, rec.hash))
-                if not self.defer_commit or self.postgres: cur.execute('COMMIT'); self._in_tx = False
-            except BaseException:
-                if not self.defer_commit or self.postgres: cur.execute('ROLLBACK'); self._in_tx = False
-                raise
-        return rec
+            self._begin(cur)
+            cur.execute('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1')
+            last = cur.fetchone()
+            seq, prev = (int(last[0]) + 1, last[1]) if last else (1, GENESIS)
+            ts = _now()
+            rec = AuditRecord(seq, ts, kind, body, prev, record_hash(prev, seq, ts, kind, body, self.key))
+            cur.execute(self._q('INSERT INTO audit (seq, ts, kind, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)'),
+                        (rec.seq, rec.ts, rec.kind, rec.payload, rec.prev_hash, rec.hash))
+            if not self.defer_commit or self.postgres: cur.execute('COMMIT'); self._in_tx = False; self.error = None
+        except Exception as e: self._failed(e)
+        except BaseException: self._rollback(); raise
+    return rec
 
-    def commit(self) -> int:
-        "Commit the records appended since the last commit (group commit: one fsync for many); returns the head seq."
-        with self._lock:
-            if self._in_tx: self.conn.cursor().execute('COMMIT'); self._in_tx = False
-        return self.head()[0]
+def commit(self) -> int:
+    "Commit the records appended since the last commit (group commit: one fsync for many); returns the head seq. Raises `AuditError`."
+    with self._lock:
+        if self._in_tx:
+            try: self.conn.cursor().execute('COMMIT')
+            except Exception as e: self._failed(e)
+            self._in_tx, self.error = False, None
+    return self.head()[0]
 
-    def records(self, start:int=1, kind:str|None=None):
-        "Records from sequence number `start` on, in order (optionally of one kind)."
-        cur = self.conn.cursor()
-        sql = 'SELECT seq, ts, kind, payload, prev_hash, hash FROM audit WHERE seq >= ?' + (' AND kind = ?' if kind else '') + ' ORDER BY seq'
-        cur.execute(self._q(sql), (start, kind) if kind else (start,))
-        for row in cur: yield AuditRecord(int(row[0]), *row[1:])
+def probe(self) -> bool:
+    "Can the log be written now? Commits one tiny write when no group is pending; clears `error` when it succeeds."
+    with self._lock:
+        if self._in_tx: return self.error is None   # a group commit is pending: it will tell
+        try:
+            cur = self.conn.cursor(); self._begin(cur)
+            cur.execute(self._q('INSERT INTO audit_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+                        ('last_probe', _now()))
+            cur.execute('COMMIT'); self._in_tx, self.error = False, None
+            return True
+        except Exception as e:
+            try: self._failed(e)
+            except AuditError: return False
 
-    def head(self) -> tuple[int, str]:
-        "(sequence number, hash) of the last record; (0, GENESIS) when empty."
-        cur = self.conn.cursor(); cur.execute('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1')
-        row = cur.fetchone()
-        return (int(row[0]), row[1]) if row else (0, GENESIS)
+AuditLog.append, AuditLog.commit, AuditLog.probe = append, commit, probe
 
-    def __len__(self): return self.head()[0]
+# %% ../nbs/16a_audit.ipynb #740fe05f
+def records(self, start:int=1, kind:str|None=None):
+    "Records from sequence number `start` on, in order (optionally of one kind)."
+    cur = self.conn.cursor()
+    sql = 'SELECT seq, ts, kind, payload, prev_hash, hash FROM audit WHERE seq >= ?' + (' AND kind = ?' if kind else '') + ' ORDER BY seq'
+    cur.execute(self._q(sql), (start, kind) if kind else (start,))
+    for row in cur: yield AuditRecord(int(row[0]), *row[1:])
 
-    def verify(self, expect_head:str|None=None) -> VerifyResult:
-        "Recompute the chain; report the first record that was changed, removed or reordered."
-        prev, n = GENESIS, 0
-        for r in self.records():
-            n += 1
-            if r.seq != n: return VerifyResult(False, n - 1, prev, n, f"record {n} is missing (next is {r.seq})")
-            if r.prev_hash != prev: return VerifyResult(False, n - 1, prev, r.seq, f"record {r.seq} does not link to record {r.seq - 1}")
-            if record_hash(prev, r.seq, r.ts, r.kind, r.payload, self.key) != r.hash:
-                return VerifyResult(False, n - 1, prev, r.seq, f"record {r.seq} ({r.kind}, {r.ts}) was modified: its hash does not match its content")
-            prev = r.hash
-        if expect_head is not None and expect_head != prev:
-            return VerifyResult(False, n, prev, n, f"head hash {prev[:16]}... is not the expected {expect_head[:16]}... (records removed at the end?)")
-        return VerifyResult(True, n, prev)
+def head(self) -> tuple[int, str]:
+    "(sequence number, hash) of the last record; (0, GENESIS) when empty."
+    cur = self.conn.cursor(); cur.execute('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1')
+    row = cur.fetchone()
+    return (int(row[0]), row[1]) if row else (0, GENESIS)
 
-    def close(self): self.conn.close()
+def _flag_problem(self, first) -> str | None:
+    "Tampering shown by the `keyed` flag (None: consistent); raises a hint when only the key given is wrong."
+    flag = self.keyed_flag
+    if flag not in ('0', '1'): return f"the keyed flag of audit_meta is {flag!r} (expected '0' or '1')"
+    if (flag == '1') == bool(self.key) or first is None: return None
+    plain = record_hash(GENESIS, first[0], first[1], first[2], first[3]) == first[5]
+    if flag == '0' and not plain:   # records are HMACs but the flag says unkeyed
+        return "the keyed flag says the log is not keyed, but its records are HMAC-keyed (flag changed)"
+    if flag == '1' and plain:
+        return "the keyed flag says the log is HMAC-keyed, but its records are plain SHA-256 (flag changed)"
+    raise RiskrlError(f"{redact(self.where)}: this audit log is {'HMAC-keyed; set RISKRL_AUDIT_KEY' if flag == '1' else 'not keyed; unset RISKRL_AUDIT_KEY'} to verify it")
+
+AuditLog.records, AuditLog.head, AuditLog._flag_problem = records, head, _flag_problem
+
+# %% ../nbs/16a_audit.ipynb #504f7e14
+def verify(self, expect_head:str|None=None) -> VerifyResult:
+    "Recompute the chain over every row; report the first record that was changed, removed, reordered or added out of sequence."
+    cur = self.conn.cursor(); cur.execute('SELECT seq, ts, kind, payload, prev_hash, hash FROM audit ORDER BY seq')
+    rows = iter(cur)
+    first = next(rows, None)
+    if (p := self._flag_problem(first)) is not None: return VerifyResult(False, 0, GENESIS, 0, p)
+    prev, n = GENESIS, 0
+    for r in ([first] if first is not None else []) + list(rows):
+        seq = r[0]
+        if not isinstance(seq, int) or isinstance(seq, bool): return VerifyResult(False, n, prev, None, f"a record has the sequence number {seq!r}, not an integer")
+        if seq < 1: return VerifyResult(False, n, prev, seq, f"record {seq} has a sequence number below 1")
+        n += 1
+        if seq != n: return VerifyResult(False, n - 1, prev, n, f"record {n} is missing (next is {seq})")
+        if r[4] != prev: return VerifyResult(False, n - 1, prev, seq, f"record {seq} does not link to record {seq - 1}")
+        if record_hash(prev, seq, r[1], r[2], r[3], self.key) != r[5]:
+            return VerifyResult(False, n - 1, prev, seq, f"record {seq} ({r[2]}, {r[1]}) was modified: its hash does not match its content")
+        prev = r[5]
+    if expect_head is not None and expect_head != prev:
+        return VerifyResult(False, n, prev, n, f"head hash {prev[:16]}... is not the expected {expect_head[:16]}... (records removed at the end?)")
+    return VerifyResult(True, n, prev)
+
+def _len(self): return self.head()[0]
+def close(self): self.conn.close()
+
+AuditLog.verify, AuditLog.__len__, AuditLog.close = verify, _len, close
 
 # %% ../nbs/16a_audit.ipynb #5c99f2b8
-def open_audit(where, must_exist:bool=True) -> AuditLog:
-    "Open an audit log for reading (key from RISKRL_AUDIT_KEY)."
+def open_audit(where, must_exist:bool=True, read_only:bool=False) -> AuditLog:
+    "Open an audit log (key from RISKRL_AUDIT_KEY); `read_only`: to check it, never creating nor writing it."
     w = str(where)
     if must_exist and not w.startswith(('postgresql://', 'postgres://')) and not Path(w).exists():
-        raise RiskrlError(f"{w}: audit log not found")
-    return AuditLog(w, key=os.environ.get('RISKRL_AUDIT_KEY') or None)
+        raise RiskrlError(f"{redact(w)}: audit log not found")
+    return AuditLog(w, key=os.environ.get('RISKRL_AUDIT_KEY') or None, read_only=read_only)
+
+def _show_line(r:AuditRecord) -> str:
+    "One record as a JSON line: seq, ts, kind, hash, then the payload (a payload key named like a header is kept as payload.KEY)."
+    head = dict(seq=r.seq, ts=r.ts, kind=r.kind, hash=r.hash)
+    return json.dumps({**head, **{(f'payload.{k}' if k in head else k): v for k, v in r.data.items()}})
 
 def _audit(args):
-    log = open_audit(args.db)
+    log = open_audit(args.db, read_only=True)
     if args.audit_command == 'verify':
         r = log.verify(args.expect_head)
         if not r.ok: raise RiskrlError(f"{redact(args.db)}: TAMPERED: {r.problem} (first bad record: {r.bad_seq}; {r.records} records before it verify)")
         print(f"ok: {r.records} records, chain intact, head {r.head}")
         return 0
-    recs = list(log.records(kind=args.kind))
-    for r in recs[-args.last:] if args.last else recs:
-        print(json.dumps(dict(seq=r.seq, ts=r.ts, kind=r.kind, hash=r.hash, **r.data)))
+    try:
+        recs = list(log.records(kind=args.kind))
+        for r in recs[-args.last:] if args.last else recs: print(_show_line(r))
+        sys.stdout.flush()
+    except BrokenPipeError:   # `riskrl audit show | head`: the reader has gone; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 def _audit_args(p):

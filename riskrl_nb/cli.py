@@ -74,7 +74,8 @@ def main(argv=None) -> int:
         rc = args._fn(args)
         return int(rc or 0)
     except RiskrlError as e:
-        sys.stderr.write(f"riskrl: error: {e}\n")
+        from riskrl_nb.core import redact_secrets   # no password of a database URL in any message
+        sys.stderr.write(f"riskrl: error: {redact_secrets(e)}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("riskrl: interrupted\n")

@@ -20,7 +20,7 @@ __all__ = ['DEPRECATED_KEYS', 'ACTION_SPACES', 'Pos', 'NonNeg', 'Frac', 'Prob', 
            'NetworkConfig', 'AugmentConfig', 'TrainConfig', 'BaselineConfig', 'SizingConfig', 'RegimeConfig',
            'EvalConfig', 'RunConfig', 'config_from_dict', 'config_to_dict', 'save_config', 'load_config', 'merge_dicts',
            'check_config', 'seed_everything', 'periods_per_year', 'package_dir', 'bundled_data_dir', 'bundled_path',
-           'bundled_symbols', 'load_plugins']
+           'bundled_symbols', 'load_plugins', 'redact_secrets']
 
 # %% ../nbs/00_core.ipynb #61d2f5c8
 class RiskrlError(Exception):
@@ -566,3 +566,18 @@ def load_plugins(group:str) -> list:
             importlib.import_module(mod); _loaded_plugins.add(mod)
         found.append(mod)
     return found
+
+# %% ../nbs/00_core.ipynb #0ca046ed
+import re
+
+# %% ../nbs/00_core.ipynb #c0153d3c
+_SECRET_PATTERNS = [
+    (re.compile(r'(://[^/\s:@]*):[^\s/]*@'), r'\1:***@'),   # scheme://user:PASSWORD@host
+    (re.compile(r'(?i)\b(password|passwd|pwd|secret|token|api_key|apikey|sslpassword)=([^&\s;\'"]*)'), r'\1=***'),   # ?password=...
+]
+
+def redact_secrets(text) -> str:
+    "`text` with the passwords of URLs (`user:PW@`, `password=PW`) replaced by ***."
+    s = str(text)
+    for pat, rep in _SECRET_PATTERNS: s = pat.sub(rep, s)
+    return s

@@ -271,10 +271,11 @@ MAX_RETRY = 2   # a trial whose worker dies is re-run at most this many times
 
 def mask_url(url:str) -> str:
     "The storage URL with its password hidden (for messages and files)."
+    from riskrl_nb.core import redact_secrets   # also hides ?password= in the query
     try:
         from sqlalchemy.engine import make_url
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception: return url
+        return redact_secrets(make_url(url).render_as_string(hide_password=True))
+    except Exception: return redact_secrets(url)
 
 def driver_url(url:str) -> str:
     "SQLAlchemy reads `postgresql://` as psycopg 3; use psycopg2 (installed with riskrl's dev tools) when psycopg 3 is absent."
@@ -297,7 +298,7 @@ def make_storage(url:str, heartbeat:int=60, grace:int|None=None):
     except Exception as e:   # bad URL, server down, missing driver: a user problem, said in one line
         msg = (str(e).strip().splitlines() or [type(e).__name__])[0]
         if isinstance(e, ModuleNotFoundError): msg += f" (install the database driver, e.g. pip install psycopg2-binary)"
-        raise RiskrlError(f"cannot open study storage {mask_url(url)}: {msg}") from None
+        raise RiskrlError(f"cannot open study storage {mask_url(url)}: {mask_url(msg)}") from None
 
 def make_sampler(objectives:list, seed=None, population:int=20):
     "TPE for one objective (constant liar so that parallel workers spread out), NSGA-II for several."

@@ -4,7 +4,7 @@
 
 # %% ../nbs/17_rollout.ipynb #76c26bcc
 from __future__ import annotations
-import datetime as dt, hashlib, json, shutil, time
+import datetime as dt, hashlib, json, re, shutil, time
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 import numpy as np
@@ -12,13 +12,23 @@ from .core import RiskrlError, ConfigError
 from .cli import subcommand
 
 # %% auto #0
-__all__ = ['REGISTRY_FILES', 'ModelRegistry', 'canary_bucket', 'parse_schedule', 'RolloutConfig', 'Rollout']
+__all__ = ['REGISTRY_FILES', 'NAME_PATTERN', 'check_name', 'ModelRegistry', 'canary_bucket', 'parse_schedule', 'RolloutConfig',
+           'Rollout']
 
 # %% ../nbs/17_rollout.ipynb #d678c741
 REGISTRY_FILES = ['serving.json', 'export_report.json', 'config.yaml', 'baselines.json', 'meta.json', 'data.json']
 
 def _now() -> str: return dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
+NAME_PATTERN = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,127}')   # a version or file name: one path component, no '..'
+
+def check_name(name, what:str='version') -> str:
+    "`name` if it is a plain name (letters, digits, '.', '_', '-'; no path, no '..'); else a `RiskrlError` naming it."
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or '..' in name:
+        raise RiskrlError(f"{what} {name!r} is not a valid name (letters, digits, '.', '_', '-'; no path separators or '..')")
+    return name
+
+# %% ../nbs/17_rollout.ipynb #4408b1fc
 class ModelRegistry:
     "Model versions on disk (exported policy, config, evaluation metrics) and which one is champion / challenger."
     def __init__(self, root):
@@ -26,7 +36,20 @@ class ModelRegistry:
         self.file = self.root/'registry.json'
 
     def _state(self) -> dict:
-        return json.loads(self.file.read_text()) if self.file.exists() else dict(champion=None, challenger=None, history=[])
+        if not self.file.exists(): return dict(champion=None, challenger=None, history=[])
+        try: st = json.loads(self.file.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError, OSError) as e:
+            raise RiskrlError(f"{self.file}: corrupt registry file ({type(e).__name__}); restore it or remove it to start an empty registry") from None
+        if not isinstance(st, dict) or not isinstance(st.get('history'), list) or not {'champion', 'challenger'} <= set(st):
+            raise RiskrlError(f"{self.file}: corrupt registry file (expected champion, challenger and history)")
+        return st
+
+    def _under(self, version:str) -> Path:
+        "The folder of `version`, checked to lie inside the registry's versions/ folder."
+        base = (self.root/'versions').resolve()
+        p = (base/check_name(version)).resolve()
+        if p.parent != base: raise RiskrlError(f"version {version!r} resolves outside the registry {self.root}")
+        return p
 
     def _save(self, st:dict):
         self.root.mkdir(parents=True, exist_ok=True)
@@ -37,8 +60,9 @@ class ModelRegistry:
         src = Path(model_dir)
         if not (src/'serving.json').exists(): raise RiskrlError(f"{src}: not exported (no serving.json); run `riskrl export --model {src}`")
         sv = json.loads((src/'serving.json').read_text())
-        version = sv['model_version']
-        dst = self.root/'versions'/version
+        version = check_name(sv.get('model_version'), f"{src/'serving.json'}: model_version")
+        for p in sv.get('policies', {}).values(): check_name(p.get('file'), f"{src/'serving.json'}: policy file")
+        dst = self._under(version)
         if dst.exists():
             if json.loads((dst/'serving.json').read_text())['policies'] != sv['policies']:
                 raise RiskrlError(f"{dst}: version {version} is registered with different policy files")
@@ -66,7 +90,7 @@ class ModelRegistry:
         return sorted(infos, key=lambda d: d['registered_at'])
 
     def path(self, version:str) -> Path:
-        p = self.root/'versions'/version
+        p = self._under(version)
         if not (p/'serving.json').exists():
             raise RiskrlError(f"version '{version}' is not in the registry {self.root}; registered: {', '.join(v['version'] for v in self.versions()) or 'none'}")
         return p

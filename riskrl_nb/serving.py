@@ -17,24 +17,26 @@ from pydantic import BaseModel, ConfigDict, Field, AwareDatetime, PrivateAttr, V
 from pydantic_core import TzInfo
 from fastapi import FastAPI, Request, Depends, Header
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 import prometheus_client as prom
-from .core import RiskrlError, ConfigError, EnvConfig, CostConfig, FeatureConfig, config_from_dict
+from .core import RiskrlError, ConfigError, EnvConfig, CostConfig, FeatureConfig, config_from_dict, redact_secrets
 from .features import compute_features, FeatureScaler, atr
 from .execution import Market, Simulation
 from .env import ObservationBuilder, ACTIONS
 from .inference import OnnxPolicy
-from .audit import AuditLog
+from .audit import AuditLog, AuditError
 from .cli import subcommand
 
 # %% auto #0
-__all__ = ['SERVING_FORMAT', 'MAX_BARS', 'FEATURE_TAILS', 'BODY_TOO_LARGE', 'ServingModel', 'epoch_seconds', 'Bars', 'Position',
-           'Account', 'DecideRequest', 'DecideResponse', 'BatchRequest', 'OutcomeRequest', 'bars_payload',
+__all__ = ['SERVING_FORMAT', 'MAX_BARS', 'FEATURE_TAILS', 'BODY_TOO_LARGE', 'REFUSALS', 'ServingModel', 'epoch_seconds', 'Bars',
+           'Position', 'Account', 'DecideRequest', 'DecideResponse', 'BatchRequest', 'OutcomeRequest', 'bars_payload',
            'basic_features_tail', 'FeatureCache', 'RequestError', 'PositionView', 'RiskLimits', 'load_limits',
-           'Breakers', 'atr_trailing_decision', 'PositionBook', 'DecisionService', 'replay_requests', 'JsonFormatter',
-           'json_logger', 'BodyLimit', 'hash_key', 'Metrics', 'GroupCommit', 'create_app', 'is_loopback',
-           'load_api_keys', 'build_service']
+           'ErrorBreaker', 'Breakers', 'atr_trailing_decision', 'PositionBook', 'DecisionService', 'replay_requests',
+           'JsonFormatter', 'json_logger', 'BodyLimit', 'hash_key', 'Metrics', 'ErrorDetail', 'ErrorBody',
+           'BatchResponse', 'OutcomeResponse', 'ReadyResponse', 'route_template', 'parse_body', 'GroupCommit',
+           'ServiceHTTP', 'served', 'not_ready', 'add_error_handlers', 'add_decision_routes', 'add_operation_routes',
+           'create_app', 'is_loopback', 'load_api_keys', 'build_service']
 
 # %% ../nbs/16_serving.ipynb #1b0cbe4f
 SERVING_FORMAT = 'riskrl-serving/1'
@@ -391,7 +393,9 @@ class RiskLimits:
     min_errors: int = 3                    # the error breaker needs at least this many failures in the window
     max_bar_age_bars: float | None = 2.0   # stale when the last bar closed more than this many bar lengths ago (null: off, for replays)
     feature_range_margin: float = 1.0      # out of range: a z-score beyond the training range by more than this many range widths
-    breaker_cooldown_s: float = 300.0      # drawdown and error-rate breakers close again after this long
+    breaker_cooldown_s: float = 300.0      # drawdown breaker closes, error-rate breaker turns half-open, after this long
+    probe_calls: int = 5                   # half-open error breaker: successful model calls in a row that close it (one failure reopens it)
+    max_clock_skew_s: float = 60.0         # a last bar opening later than now + this is refused (422, bars.timestamp)
     position_ttl_s: float = 7 * 24 * 3600  # positions not asked about for this long leave the portfolio book
 
 def load_limits(path=None, overrides:dict|None=None) -> RiskLimits:
@@ -407,28 +411,81 @@ def load_limits(path=None, overrides:dict|None=None) -> RiskLimits:
     try: return config_from_dict(RiskLimits, d, 'limits')
     except ConfigError as e: raise ConfigError(f"{path}: {e}" if path else str(e)) from None
 
-class Breakers:
-    "Circuit-breaker state: service-wide breakers open until a time; the model's recent failures."
+# %% ../nbs/16_serving.ipynb #25d8e9bc
+class ErrorBreaker:
+    "Model-error breaker of one arm: closed -> open (failure rate over a sliding window) -> half-open (probe calls) -> closed."
     def __init__(self, limits:RiskLimits, clock=time.time):
         self.limits, self.clock = limits, clock
-        self.open_until = {}                      # name -> time it closes again
-        self.trips = {}                           # name -> how many times it tripped
-        self.outcomes = deque(maxlen=limits.error_window)   # True = model failure
+        self.window = deque(maxlen=limits.error_window)   # the last calls, True = failure; successes move it on
+        self.state, self.opened_at, self.probes, self.trips = 'closed', 0.0, 0, 0
+
+    def allow(self) -> bool:
+        "May the model be called now? (An open breaker past its cool-down turns half-open: probe calls go through.)"
+        if self.state == 'open' and self.clock() >= self.opened_at + self.limits.breaker_cooldown_s: self.state, self.probes = 'half_open', 0
+        return self.state != 'open'
+
+    def until(self) -> float: return self.opened_at + self.limits.breaker_cooldown_s
+
+    def record(self, failed:bool):
+        "Count one model call."
+        self.allow()
+        if self.state == 'half_open':
+            if failed: return self._open()
+            self.probes += 1
+            if self.probes >= self.limits.probe_calls: self.state = 'closed'; self.window.clear()
+            return
+        self.window.append(bool(failed))
+        n = sum(self.window)
+        if n >= self.limits.min_errors and n / len(self.window) > self.limits.max_error_rate: self._open()
+
+    def _open(self):
+        self.state, self.opened_at, self.probes = 'open', self.clock(), 0
+        self.trips += 1; self.window.clear()   # the failures that tripped it are spent: no re-trip on the next success
+
+# %% ../nbs/16_serving.ipynb #519ce73d
+class Breakers:
+    "Circuit-breaker state: service-wide breakers (drawdown) open until a time; one model-error breaker per arm."
+    def __init__(self, limits:RiskLimits, clock=time.time, arms=('champion',)):
+        self.limits, self.clock = limits, clock
+        self.open_until = {}                      # service-wide breaker -> time it closes again
+        self._trips = {}                          # service-wide breaker -> how many times it tripped
+        self.errors = {a: ErrorBreaker(limits, clock) for a in arms}
+
+    @staticmethod
+    def error_name(arm:str) -> str: return 'error_rate' if arm == 'champion' else f'error_rate:{arm}'
 
     def trip(self, name:str):
-        if not self.is_open(name): self.trips[name] = self.trips.get(name, 0) + 1
+        if not self.is_open(name): self._trips[name] = self._trips.get(name, 0) + 1
         self.open_until[name] = self.clock() + self.limits.breaker_cooldown_s
 
-    def is_open(self, name:str) -> bool: return self.open_until.get(name, 0) > self.clock()
-    def open(self) -> list: return sorted(n for n in self.open_until if self.is_open(n))
+    def _arm(self, name:str): return next((a for a in self.errors if self.error_name(a) == name), None)
+
+    def is_open(self, name:str) -> bool:
+        arm = self._arm(name)
+        if arm is not None: return not self.errors[arm].allow()
+        return self.open_until.get(name, 0) > self.clock()
+
+    def until(self, name:str) -> float:
+        arm = self._arm(name)
+        return self.errors[arm].until() if arm is not None else self.open_until[name]
+
+    def open(self, arm:str|None=None) -> list:
+        "Open breakers: service-wide ones and the error breaker of `arm` (of every arm when None)."
+        names = [n for n in self.open_until if self.is_open(n)]
+        names += [self.error_name(a) for a in self.errors if (arm is None or a == arm) and not self.errors[a].allow()]
+        return sorted(names)
+
+    @property
+    def trips(self) -> dict: return {**self._trips, **{self.error_name(a): b.trips for a, b in self.errors.items()}}
+
     def reset(self, name:str|None=None):
         for n in ([name] if name else list(self.open_until)): self.open_until.pop(n, None)
+        for a in self.errors:
+            if name is None or self.error_name(a) == name: self.errors[a] = ErrorBreaker(self.limits, self.clock)
 
-    def record_model(self, failed:bool):
-        "Count a model call; trip the error-rate breaker when failures exceed the limit."
-        self.outcomes.append(bool(failed))
-        n_fail = sum(self.outcomes)
-        if n_fail >= self.limits.min_errors and n_fail / len(self.outcomes) > self.limits.max_error_rate: self.trip('error_rate')
+    def record_model(self, failed:bool, arm:str='champion'):
+        "Count a model call of `arm`."
+        self.errors[arm].record(failed)
 
 # %% ../nbs/16_serving.ipynb #e6e19efc
 def atr_trailing_decision(view:PositionView, params:dict) -> tuple[str, float, float | None, str]:
@@ -503,7 +560,7 @@ class DecisionService:
         self.models = {'champion': champion}
         if challenger is not None: self.models['challenger'] = challenger
         self.audit, self.limits, self.rollout, self.clock = audit, limits, rollout, clock
-        self.breakers = Breakers(limits, clock)
+        self.breakers = Breakers(limits, clock, arms=tuple(self.models))
         self.caches = {k: FeatureCache(m, cache_size) for k, m in self.models.items()}
         self.book = PositionBook()   # the portfolio the service knows
         self._pruned = clock()
@@ -519,6 +576,15 @@ class DecisionService:
         age = self.clock() - closed_at
         if age > lim * view.interval: return f"stale_data: last bar closed {age / 3600:.1f} h ago (> {lim:g} bars)"
         return None
+
+    def _check_time(self, r, view:PositionView):
+        "Bars from the future are refused (422 naming bars.timestamp); a last bar that has not closed yet is a warning."
+        now, last = self.clock(), float(r.bars._seconds[-1])
+        if last > now + self.limits.max_clock_skew_s:
+            raise RequestError('bars.timestamp', f"the last bar opens at {r.bars.timestamp[-1].isoformat()}, in the future "
+                                                 f"(service clock {datetime.fromtimestamp(now, timezone.utc):%Y-%m-%dT%H:%M:%SZ})")
+        if last + view.interval > now + self.limits.max_clock_skew_s:
+            view.warnings.append(f"bars.timestamp: the last bar (opened {r.bars.timestamp[-1].isoformat()}) has not closed yet; decisions expect closed bars")
 
     def _out_of_range(self, view:PositionView, model:ServingModel) -> str | None:
         width = model.z_high - model.z_low
@@ -554,7 +620,8 @@ class DecisionService:
         views = [PositionView(r, self.models[a], self.caches[a]) for r, a in zip(reqs, arms)]
         shadow = ([PositionView(r, self.models['challenger'], self.caches['challenger']) for r in reqs]
                   if self._shadow_arms() else None)
-        pre = [self._pre_model(v, self.models[a]) for v, a in zip(views, arms)]
+        for r, v in zip(reqs, views): self._check_time(r, v)
+        pre = [self._pre_model(v, self.models[a], a) for v, a in zip(views, arms)]
         need = {arm: [k for k, (p, a) in enumerate(zip(pre, arms)) if p is None and a == arm] for arm in set(arms)}
         model_out = {}
         for arm, ks in need.items():
@@ -562,7 +629,7 @@ class DecisionService:
         shadow_out = self._model_actions(shadow, 'challenger') if shadow else None
         out = []
         for k, (r, v, a) in enumerate(zip(reqs, views, arms)):
-            d = pre[k] if pre[k] is not None else self._from_model(v, self.models[a], model_out[k])
+            d = pre[k] if pre[k] is not None else self._from_model(v, self.models[a], model_out[k], a)
             d = self._limits_after(r, v, d)
             d.update(model_version=self.models[a].version, arm=a, request_id=r.request_id, warnings=v.warnings)
             ch = None
@@ -592,17 +659,17 @@ class DecisionService:
         "One decision (a batch of one)."
         return self.decide_batch([req], key_id)[0]
 
-    def _pre_model(self, v:PositionView, model:ServingModel) -> dict | None:
+    def _pre_model(self, v:PositionView, model:ServingModel, arm:str='champion') -> dict | None:
         "Decisions taken before the model is asked: horizon, loss limit, open breakers."
         close = 'close_tp' if v.unrealised_return > 0 else 'close_sl'
         if v.bars_held >= model.env.max_holding_bars:
             return dict(action=close, size=1.0, policy='rule', reason=f"horizon: held {v.bars_held} bars >= max_holding_bars {model.env.max_holding_bars}",
-                        probabilities=None, stop_price=None, breakers=self.breakers.open())
+                        probabilities=None, stop_price=None, breakers=self.breakers.open(arm))
         if v.unrealised_return < -self.limits.max_position_loss:
-            return dict(action='close_sl', size=1.0, policy='limit', probabilities=None, stop_price=None, breakers=self.breakers.open(),
+            return dict(action='close_sl', size=1.0, policy='limit', probabilities=None, stop_price=None, breakers=self.breakers.open(arm),
                         reason=f"limit: unrealised return {v.unrealised_return:.2%} below -{self.limits.max_position_loss:.2%} (max_position_loss)")
         if v.account_drawdown > self.limits.max_drawdown: self.breakers.trip('drawdown')
-        reasons = [f"{n}: open until {datetime.fromtimestamp(self.breakers.open_until[n], timezone.utc):%H:%M:%SZ}" for n in self.breakers.open()]
+        reasons = [f"{n}: open until {datetime.fromtimestamp(self.breakers.until(n), timezone.utc):%H:%M:%SZ}" for n in self.breakers.open(arm)]
         reasons += [x for x in (self._stale(v), self._out_of_range(v, model)) if x]
         if not reasons: return None
         return self._fallback(v, model, reasons)
@@ -610,17 +677,17 @@ class DecisionService:
     def _fallback(self, v:PositionView, model:ServingModel, reasons:list) -> dict:
         act, size, stop, why = atr_trailing_decision(v, model.fallback)
         return dict(action=act, size=size, policy='fallback', probabilities=None, stop_price=stop,
-                    breakers=[r.split(':')[0] for r in reasons],
+                    breakers=[r.split(': ', 1)[0] for r in reasons],
                     reason=f"fallback atr_trailing (atr_mult {model.fallback.get('atr_mult')}): {why}; breaker {'; '.join(reasons)}")
 
-    def _from_model(self, v:PositionView, model:ServingModel, res) -> dict:
-        self.breakers.record_model(res is None)
+    def _from_model(self, v:PositionView, model:ServingModel, res, arm:str='champion') -> dict:
+        self.breakers.record_model(res is None, arm)
         if res is None: return self._fallback(v, model, ['model_error: the policy failed on this request'])
         a, p = res
         action = ACTIONS[a] if v.mask[a] else 'hold'   # an unmasked model's forbidden action holds, as in the backtest
         top = max(p); why = f"model: {action} (p={p[a]:.3f})" + ('' if v.mask[a] else f"; {ACTIONS[a]} not allowed in this state")
         return dict(action=action, size=0.0 if action == 'hold' else 1.0, policy='model', reason=why,
-                    probabilities=_probs(p), stop_price=None, breakers=self.breakers.open())
+                    probabilities=_probs(p), stop_price=None, breakers=self.breakers.open(arm))
 
     def _limits_after(self, r, v:PositionView, d:dict) -> dict:
         "Exposure limits: trim a position the decision would keep above its limit (never add)."
@@ -705,6 +772,7 @@ def json_logger(name:str='riskrl.serve', level=logging.INFO, stream=None) -> log
     log.addHandler(h); log.setLevel(level); log.propagate = False
     return log
 
+# %% ../nbs/16_serving.ipynb #e982eee0
 class BodyLimit:
     "ASGI middleware: refuse request bodies over `max_bytes` with 413 (by Content-Length, or while reading a chunked body)."
     def __init__(self, app, max_bytes:int, on_reject=None):
@@ -742,36 +810,79 @@ BODY_TOO_LARGE = 'riskrl.body_too_large'   # scope flag: the app's own answer to
 
 def hash_key(key:str) -> str: return hashlib.sha256(key.encode()).hexdigest()
 
+# %% ../nbs/16_serving.ipynb #876a9d49
 class Metrics:
-    "The service's Prometheus metrics, in their own registry."
+    "The service's Prometheus metrics, in their own registry (labels: route templates, never raw paths)."
     def __init__(self, service:DecisionService):
         r = self.registry = prom.CollectorRegistry()
         self.latency = prom.Histogram('riskrl_decision_latency_seconds', 'Time to decide and durably audit one request (server side)', ['endpoint'],
                                       buckets=(.0005, .001, .002, .003, .004, .005, .0075, .01, .02, .05, .1, .25, 1.0), registry=r)
         self.decisions = prom.Counter('riskrl_decisions_total', 'Decisions by action, deciding policy and model arm', ['action', 'policy', 'arm'], registry=r)
         self.errors = prom.Counter('riskrl_errors_total', 'Refused requests and internal errors by kind', ['kind'], registry=r)
-        self.requests = prom.Counter('riskrl_http_requests_total', 'HTTP requests by path and status', ['path', 'status'], registry=r)
+        self.requests = prom.Counter('riskrl_http_requests_total', 'HTTP requests by route template and status', ['path', 'status'], registry=r)
         self.info = prom.Gauge('riskrl_model_info', 'The models loaded (value 1)', ['arm', 'version'], registry=r)
         self.breaker = prom.Gauge('riskrl_breaker_open', 'Circuit breakers open now (1) or closed (0)', ['breaker'], registry=r)
-        self.trips = prom.Gauge('riskrl_breaker_trips', 'Times each service-wide breaker tripped', ['breaker'], registry=r)
+        self.trips = prom.Gauge('riskrl_breaker_trips', 'Times each breaker tripped', ['breaker'], registry=r)
         self.cache = prom.Gauge('riskrl_feature_cache_hit_ratio', 'Feature cache hits / lookups', registry=r)
         self.canary = prom.Gauge('riskrl_rollout_challenger_fraction', 'Fraction of positions routed to the challenger', registry=r)
         self.audit_seq = prom.Gauge('riskrl_audit_records', 'Sequence number of the last audit record', registry=r)
+        self.audit_ok = prom.Gauge('riskrl_audit_writable', 'The audit log took the last write (1) or failed it (0)', registry=r)
         for arm, m in service.models.items(): self.info.labels(arm, m.version).set(1)
         service.listeners.append(lambda d: self.decisions.labels(d['action'], d['policy'], d['arm']).inc())
         self.service = service
 
     def render(self) -> bytes:
         s = self.service
-        for n in ('drawdown', 'error_rate'): self.breaker.labels(n).set(int(s.breakers.is_open(n))); self.trips.labels(n).set(s.breakers.trips.get(n, 0))
+        trips = s.breakers.trips
+        for n in ['drawdown'] + [Breakers.error_name(a) for a in s.breakers.errors]:
+            self.breaker.labels(n).set(int(s.breakers.is_open(n))); self.trips.labels(n).set(trips.get(n, 0))
         c = s.caches['champion']; self.cache.set(c.hits / max(c.hits + c.misses, 1))
         if s.rollout is not None: self.canary.set(s.rollout.state().get('challenger_fraction', 0.0))
-        self.audit_seq.set(s.audit.head()[0])
+        self.audit_seq.set(s.audit.head()[0]); self.audit_ok.set(int(s.audit.error is None))
         return prom.generate_latest(self.registry)
+
+# %% ../nbs/16_serving.ipynb #dad7e2d7
+class ErrorDetail(BaseModel):
+    field: str        # dotted path of the field, e.g. bars.close.5
+    problem: str
+    type: str | None = None
+
+class ErrorBody(BaseModel):
+    "Body of every refusal (401, 413, 422, 503)."
+    error: str
+    detail: list[ErrorDetail] | None = None   # 422: the fields at fault
+    limit_bytes: int | None = None            # 413: the body size limit
+
+class BatchResponse(BaseModel):
+    decisions: list[DecideResponse]
+
+class OutcomeResponse(BaseModel):
+    recorded: bool
+    decision_id: int
+    rollout: dict | None = None
+
+class ReadyResponse(BaseModel):
+    ready: bool
+    error: str | None = None
+
+REFUSALS = {401: {'model': ErrorBody, 'description': 'missing or wrong API key'},
+            413: {'model': ErrorBody, 'description': 'body too large'},
+            422: {'model': ErrorBody, 'description': 'invalid request (the field is named)'},
+            503: {'model': ErrorBody, 'description': 'the audit log cannot be written: nothing was decided (retry later)'}}
 
 def _field(loc) -> str:
     return '.'.join(str(x) for x in loc if x != 'body') or 'body'
 
+def route_template(request:Request) -> str:
+    "The matched route's path template ('unmatched' for unknown paths): metrics labels never grow with the paths clients send."
+    return getattr(request.scope.get('route'), 'path', None) or 'unmatched'
+
+async def parse_body(request:Request, model:type[BaseModel]):
+    "The body validated by pydantic's own JSON parser (one pass); read only once the key has been checked."
+    try: return model.model_validate_json(await request.body())
+    except ValidationError as e: raise RequestValidationError(e.errors(include_url=False)) from None
+
+# %% ../nbs/16_serving.ipynb #1dcd52f4
 class GroupCommit:
     "Await before answering: commits the audit records of every request decided in this event-loop turn with one fsync."
     def __init__(self, audit:AuditLog):
@@ -788,123 +899,195 @@ class GroupCommit:
             fut.set_exception(e); fut.exception(); raise   # every waiter fails: nothing is acknowledged
         fut.set_result(None)
 
-def create_app(service:DecisionService, api_keys=None, max_body_bytes:int=2_000_000, logger:logging.Logger|None=None,
-               group_commit:bool=True) -> FastAPI:
-    "The FastAPI app around a `DecisionService`; `api_keys=None` runs unauthenticated (the CLI allows it on loopback only)."
-    log = logger or logging.getLogger('riskrl.serve')
-    if group_commit and not service.audit.postgres: service.audit.defer_commit = True
-    durable = GroupCommit(service.audit)
-    keys = {hash_key(k) for k in api_keys} if api_keys is not None else None
-    app = FastAPI(title='riskrl decision service', version='1',
-                  description='Hold, take profit or stop the loss for open crypto positions, from an exported riskrl policy, '
-                              'behind risk limits and circuit breakers; every decision is in a hash-chained audit trail.')
-    metrics = Metrics(service)
-    app.state.service, app.state.metrics = service, metrics
+# %% ../nbs/16_serving.ipynb #7d6c4404
+class ServiceHTTP:
+    "The service behind HTTP: key check, audited refusals, group commit and the 503 when the audit log cannot be written."
+    def __init__(self, service:DecisionService, api_keys=None, logger:logging.Logger|None=None, group_commit:bool=True):
+        self.service, self.log = service, logger or logging.getLogger('riskrl.serve')
+        if group_commit and not service.audit.postgres: service.audit.defer_commit = True
+        self.durable = GroupCommit(service.audit)
+        self.keys = {hash_key(k) for k in api_keys} if api_keys is not None else None
+        self.metrics = Metrics(service)
 
-    def reject(kind:str, status:int, path:str, detail, key_id:str=''):
-        metrics.errors.labels(kind).inc()
-        rec = service.audit.append('rejected', dict(path=path, status=status, kind=kind, detail=detail, key_id=key_id))
-        log.warning(json.dumps(dict(event='rejected', path=path, status=status, kind=kind, audit_seq=rec.seq, detail=str(detail)[:300])))
-
-    async def api_key(x_api_key:str|None=Header(None, description='API key'), authorization:str|None=Header(None)) -> str:
-        if keys is None: return 'unauthenticated'
+    async def api_key(self, x_api_key:str|None=Header(None, description='API key'), authorization:str|None=Header(None)) -> str:
+        if self.keys is None: return 'unauthenticated'
         given = x_api_key or (authorization[7:] if authorization and authorization.lower().startswith('bearer ') else None)
         h = hash_key(given) if given else ''
-        if not given or not any(hmac.compare_digest(h, k) for k in keys):
+        if not given or not any(hmac.compare_digest(h, k) for k in self.keys):
             raise StarletteHTTPException(401, 'missing or wrong API key (send it in X-API-Key)')
         return h[:12]
 
+    def reject(self, kind:str, status:int, path:str, detail, key_id:str=''):
+        "Count, audit (if the log takes it) and log a refused request."
+        self.metrics.errors.labels(kind).inc(); self.metrics.requests.labels(path, str(status)).inc()
+        try: seq = self.service.audit.append('rejected', dict(path=path, status=status, kind=kind, detail=detail, key_id=key_id)).seq
+        except AuditError: seq = None; self.metrics.errors.labels('audit_unavailable').inc()
+        self.log.warning(json.dumps(dict(event='rejected', path=path, status=status, kind=kind, audit_seq=seq, detail=str(detail)[:300])))
+
+    async def settle(self):
+        "Make a refusal's record durable if possible (a refusal is answered either way)."
+        try: await self.durable()
+        except AuditError: self.metrics.errors.labels('audit_unavailable').inc()
+
+    def unavailable(self, path:str, why) -> JSONResponse:
+        self.metrics.errors.labels('audit_unavailable').inc(); self.metrics.requests.labels(path, '503').inc()
+        self.log.error(json.dumps(dict(event='audit_unavailable', path=path, error=redact_secrets(str(why))[:300])))
+        return JSONResponse(status_code=503, headers={'Retry-After': '5'},
+                            content=dict(error=f"audit log cannot be written, nothing was decided: {redact_secrets(str(why))[:200]}"))
+
+# %% ../nbs/16_serving.ipynb #67f98edb
+async def served(self, path:str, fn, key_id:str):
+    "Run `fn` (decisions, outcomes), make its audit records durable, then count, time and log it; 503 if they cannot be."
+    t0, audit = time.perf_counter(), self.service.audit
+    if audit.error is not None and not audit.probe(): return self.unavailable(path, audit.error)
+    failures = audit.failures
+    try:
+        result = fn()
+        await self.durable()   # the audit records are on disk before the answer leaves
+    except (RequestError, RiskrlError) as e:
+        field, problem = (e.field, e.problem) if isinstance(e, RequestError) else ('bars', str(e))
+        self.reject('invalid_request', 422, path, [dict(field=field, problem=problem)], key_id)
+        await self.settle()
+        return JSONResponse(status_code=422, content=dict(error='invalid request', detail=[dict(field=field, problem=problem)]))
+    except AuditError as e: return self.unavailable(path, e)
+    if audit.failures != failures: return self.unavailable(path, audit.error)   # a rolled-back group held this request's records
+    dt_s = time.perf_counter() - t0
+    self.metrics.latency.labels(path).observe(dt_s)
+    self.metrics.requests.labels(path, '200').inc()
+    for d in (result if isinstance(result, list) else [result]):
+        if 'action' not in d: continue
+        self.log.info(json.dumps(dict(event='decision', path=path, request_id=d.get('request_id'), decision_id=d.get('decision_id'),
+                                      action=d['action'], size=d['size'], policy=d['policy'], arm=d.get('arm'),
+                                      model_version=d.get('model_version'), latency_ms=round(dt_s * 1e3, 3))))
+    return result
+
+ServiceHTTP.served = served
+
+# %% ../nbs/16_serving.ipynb #1c0993af
+def not_ready(service:DecisionService) -> str | None:
+    "Why the service cannot serve now (None: ready): the champion must answer finite probabilities, the audit log must take writes."
+    m = service.champion
+    try:
+        _, p = m.policy.act(np.zeros((1, m.policy.n_obs), np.float32), np.ones((1, len(ACTIONS)), bool))
+        if not np.isfinite(np.asarray(p, dtype=float)).all(): return 'model: the champion returns non-finite action probabilities'
+    except Exception as e: return f'model: {e!r}'[:200]
+    audit = service.audit
+    try: audit.head()
+    except Exception as e: return redact_secrets(f'audit log not readable: {e!r}')[:300]
+    if audit.error is not None and not audit.probe(): return f'audit log cannot be written: {audit.error}'[:300]
+    return None
+
+def add_error_handlers(app:FastAPI, h:ServiceHTTP):
+    "422 naming the fields, 401 with WWW-Authenticate, 404/405 counted only; each refusal audited (see `ServiceHTTP.reject`)."
     @app.exception_handler(RequestValidationError)
     async def _invalid(request:Request, exc:RequestValidationError):
         if request.scope.get(BODY_TOO_LARGE): return JSONResponse(status_code=413, content={})
-        errs = [dict(field=_field(e.get('loc', ())), problem=e.get('msg', ''), type=e.get('type')) for e in exc.errors()[:10]]
-        reject('invalid_request', 422, request.url.path, errs)
-        metrics.requests.labels(request.url.path, '422').inc()
-        await durable()
+        errs = [dict(field=_field(e.get('loc', ())), problem=str(e.get('msg', '')), type=e.get('type')) for e in exc.errors()[:10]]
+        h.reject('invalid_request', 422, route_template(request), errs)
+        await h.settle()
         return JSONResponse(status_code=422, content=dict(error='invalid request', detail=errs))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request:Request, exc:StarletteHTTPException):
         if request.scope.get(BODY_TOO_LARGE): return JSONResponse(status_code=413, content={})   # replaced by BodyLimit's 413
-        reject('unauthorized' if exc.status_code == 401 else f'http_{exc.status_code}', exc.status_code, request.url.path, exc.detail)
-        metrics.requests.labels(request.url.path, str(exc.status_code)).inc()
+        path = route_template(request)
+        if exc.status_code in (404, 405):   # unknown path or method: counted, not audited, no per-path label
+            h.metrics.errors.labels('not_found' if exc.status_code == 404 else 'method_not_allowed').inc()
+            h.metrics.requests.labels(path, str(exc.status_code)).inc()
+            return JSONResponse(status_code=exc.status_code, content=dict(error=str(exc.detail)))
+        h.reject('unauthorized' if exc.status_code == 401 else f'http_{exc.status_code}', exc.status_code, path, exc.detail)
         headers = {'WWW-Authenticate': 'ApiKey'} if exc.status_code == 401 else None
-        await durable()
-        return JSONResponse(status_code=exc.status_code, content=dict(error=exc.detail), headers=headers)
+        await h.settle()
+        return JSONResponse(status_code=exc.status_code, content=dict(error=str(exc.detail)), headers=headers)
 
-    async def served(path:str, fn, key_id:str):
-        "Run `fn` (decisions), make its audit records durable, then count, time and log it."
-        t0 = time.perf_counter()
-        try: result = fn()
-        except (RequestError, RiskrlError) as e:
-            field, problem = (e.field, e.problem) if isinstance(e, RequestError) else ('bars', str(e))
-            reject('invalid_request', 422, path, [dict(field=field, problem=problem)], key_id)
-            metrics.requests.labels(path, '422').inc()
-            await durable()
-            return JSONResponse(status_code=422, content=dict(error='invalid request', detail=[dict(field=field, problem=problem)]))
-        await durable()   # the audit records are on disk before the answer leaves
-        dt_s = time.perf_counter() - t0
-        metrics.latency.labels(path).observe(dt_s)
-        metrics.requests.labels(path, '200').inc()
-        for d in (result if isinstance(result, list) else [result]):
-            log.info(json.dumps(dict(event='decision', path=path, request_id=d.get('request_id'), decision_id=d.get('decision_id'),
-                                     action=d['action'], size=d['size'], policy=d['policy'], arm=d.get('arm'),
-                                     model_version=d.get('model_version'), latency_ms=round(dt_s * 1e3, 3))))
-        return result
+# %% ../nbs/16_serving.ipynb #4a40aeb1
+def _body_schema(name:str) -> dict:
+    return {'requestBody': {'required': True, 'content': {'application/json': {'schema': {'$ref': f'#/components/schemas/{name}'}}}}}
 
-    @app.post('/v1/decide', response_model=DecideResponse, tags=['decisions'],
-              responses={401: {'description': 'missing or wrong API key'}, 413: {'description': 'body too large'},
-                         422: {'description': 'invalid request (the field is named)'}},
-              openapi_extra={'requestBody': {'required': True, 'content': {'application/json': {'schema': {'$ref': '#/components/schemas/DecideRequest'}}}}})
-    async def decide(request:Request, key_id:str=Depends(api_key)):
+def add_decision_routes(app:FastAPI, h:ServiceHTTP):
+    "POST /v1/decide, /v1/decide/batch, /v1/outcome: the key is checked before the body is read."
+    service = h.service
+
+    @app.post('/v1/decide', response_model=DecideResponse, tags=['decisions'], responses=REFUSALS, openapi_extra=_body_schema('DecideRequest'))
+    async def decide(request:Request, key_id:str=Depends(h.api_key)):
         "Decide for one open position: hold, take profit or stop the loss, and how much of it to close."
-        try: req = DecideRequest.model_validate_json(await request.body())   # pydantic's own JSON parser: one pass, no dicts
-        except ValidationError as e: raise RequestValidationError(e.errors(include_url=False)) from None
-        r = await served('/v1/decide', lambda: service.decide(req, key_id), key_id)
+        req = await parse_body(request, DecideRequest)
+        r = await h.served('/v1/decide', lambda: service.decide(req, key_id), key_id)
         return r if isinstance(r, Response) else JSONResponse(r)
 
-    @app.post('/v1/decide/batch', tags=['decisions'])
-    async def decide_batch(req:BatchRequest, key_id:str=Depends(api_key)):
+    @app.post('/v1/decide/batch', response_model=BatchResponse, tags=['decisions'], responses=REFUSALS, openapi_extra=_body_schema('BatchRequest'))
+    async def decide_batch(request:Request, key_id:str=Depends(h.api_key)):
         "Decide for many positions in one call (one ONNX Runtime call for all of them)."
-        r = await served('/v1/decide/batch', lambda: service.decide_batch(req.requests, key_id), key_id)
+        req = await parse_body(request, BatchRequest)
+        r = await h.served('/v1/decide/batch', lambda: service.decide_batch(req.requests, key_id), key_id)
         return r if isinstance(r, Response) else JSONResponse(dict(decisions=r))
 
-    @app.post('/v1/outcome', tags=['rollout'])
-    async def outcome(req:OutcomeRequest, key_id:str=Depends(api_key)):
+    @app.post('/v1/outcome', response_model=OutcomeResponse, tags=['rollout'], responses=REFUSALS, openapi_extra=_body_schema('OutcomeRequest'))
+    async def outcome(request:Request, key_id:str=Depends(h.api_key)):
         "Report a closed position's realised return (compares the models online; may roll the challenger back)."
-        r = service.outcome(req, key_id)
-        await durable()
-        return JSONResponse(r)
+        req = await parse_body(request, OutcomeRequest)
+        r = await h.served('/v1/outcome', lambda: service.outcome(req, key_id), key_id)
+        return r if isinstance(r, Response) else JSONResponse(r)
+
+# %% ../nbs/16_serving.ipynb #3fe3e805
+def add_operation_routes(app:FastAPI, h:ServiceHTTP):
+    "GET /healthz (liveness), /readyz (readiness, 503 with the reason), /metrics (Prometheus text)."
+    service = h.service
 
     @app.get('/healthz', tags=['operations'])
     async def healthz():
-        "Liveness: the process answers; with the models, open breakers and the audit head."
+        "Liveness: the process answers; with the models, open breakers and the audit head (and whether it takes writes)."
         seq, head = service.audit.head()
         br = service.breakers.open()
-        return dict(status='degraded' if br else 'ok', models={k: m.version for k, m in service.models.items()},
-                    breakers=br, audit=dict(records=seq, head=head),
+        err = service.audit.error
+        return dict(status='degraded' if br or err else 'ok', models={k: m.version for k, m in service.models.items()},
+                    breakers=br, audit=dict(records=seq, head=head, writable=err is None, error=err),
                     rollout=service.rollout.state() if service.rollout is not None else None)
 
-    @app.get('/readyz', tags=['operations'])
+    @app.get('/readyz', tags=['operations'], response_model=ReadyResponse, response_model_exclude_none=True, responses={503: {'model': ReadyResponse, 'description': 'not ready, and why'}})
     async def readyz():
-        "Readiness: the model answers and the audit log is readable; 503 otherwise."
-        try:
-            m = service.champion
-            m.policy.act(np.zeros((1, m.policy.n_obs), np.float32), np.ones((1, len(ACTIONS)), bool))
-            service.audit.head()
-        except Exception as e:
-            return JSONResponse(status_code=503, content=dict(ready=False, error=repr(e)[:200]))
-        return dict(ready=True)
+        "Readiness: the model answers finite probabilities and the audit log takes writes; 503 with the reason otherwise."
+        why = not_ready(service)
+        return JSONResponse(status_code=503, content=dict(ready=False, error=why)) if why else dict(ready=True)
 
-    @app.get('/metrics', tags=['operations'])
+    @app.get('/metrics', tags=['operations'], response_class=PlainTextResponse)
     async def prom_metrics():
         "Prometheus metrics (text exposition format)."
-        return Response(metrics.render(), media_type=prom.CONTENT_TYPE_LATEST)
+        return PlainTextResponse(h.metrics.render(), media_type=prom.CONTENT_TYPE_LATEST)
 
-    def too_large(path):
-        metrics.requests.labels(path, '413').inc()
-        reject('body_too_large', 413, path, f'body over {max_body_bytes} bytes')
-        service.audit.commit()
+def _with_request_schemas(app:FastAPI, models:list):
+    "Add the request bodies (parsed by the routes themselves) to the OpenAPI components."
+    from pydantic.json_schema import models_json_schema
+    base = app.openapi
+    def openapi():
+        if app.openapi_schema: return app.openapi_schema
+        spec = base()
+        _, defs = models_json_schema([(m, 'validation') for m in models], ref_template='#/components/schemas/{model}')
+        spec.setdefault('components', {}).setdefault('schemas', {}).update(defs.get('$defs', {}))
+        return spec
+    app.openapi = openapi
+
+# %% ../nbs/16_serving.ipynb #bb8ef63c
+def create_app(service:DecisionService, api_keys=None, max_body_bytes:int=2_000_000, logger:logging.Logger|None=None,
+               group_commit:bool=True) -> FastAPI:
+    "The FastAPI app around a `DecisionService`; `api_keys=None` runs unauthenticated (the CLI allows it on loopback only)."
+    h = ServiceHTTP(service, api_keys, logger, group_commit)
+    app = FastAPI(title='riskrl decision service', version='1',
+                  description='Hold, take profit or stop the loss for open crypto positions, from an exported riskrl policy, '
+                              'behind risk limits and circuit breakers; every decision is in a hash-chained audit trail.')
+    app.state.service, app.state.metrics, app.state.http = service, h.metrics, h
+    add_error_handlers(app, h)
+    add_decision_routes(app, h)
+    add_operation_routes(app, h)
+    _with_request_schemas(app, [DecideRequest, BatchRequest, OutcomeRequest])
+
+    routes = {r.path for r in app.routes}
+    def too_large(path):   # BodyLimit runs before routing: a known route is audited, an unknown path only counted
+        if path not in routes:
+            h.metrics.errors.labels('body_too_large').inc(); h.metrics.requests.labels('unmatched', '413').inc(); return
+        h.reject('body_too_large', 413, path, f'body over {max_body_bytes} bytes')
+        try: service.audit.commit()
+        except AuditError: h.metrics.errors.labels('audit_unavailable').inc()
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes, on_reject=too_large)
     return app
 
@@ -922,7 +1105,10 @@ def load_api_keys(key_file=None, env=None) -> list:
     if key_file:
         p = Path(key_file)
         if not p.exists(): raise RiskrlError(f"{p}: API key file not found")
-        keys += [l.strip() for l in p.read_text().splitlines() if l.strip() and not l.strip().startswith('#')]
+        if not p.is_file(): raise RiskrlError(f"{p}: API key file is not a regular file")
+        try: text = p.read_text()
+        except (OSError, UnicodeDecodeError) as e: raise RiskrlError(f"{p}: cannot read the API key file ({e.__class__.__name__})") from None
+        keys += [l.strip() for l in text.splitlines() if l.strip() and not l.strip().startswith('#')]
     short = [k for k in keys if len(k) < 16]
     if short: raise RiskrlError(f"API keys must be at least 16 characters ({len(short)} shorter key(s) given)")
     return keys
@@ -965,7 +1151,7 @@ def _serve(args):
     log = json_logger()
     app = create_app(svc, keys, max_body_bytes=args.max_body_bytes, logger=log)
     log.info(json.dumps(dict(event='start', host=args.host, port=args.port, models={k: m.version for k, m in svc.models.items()},
-                             audit=str(args.audit), authenticated=keys is not None)))
+                             audit=redact_secrets(args.audit), authenticated=keys is not None)))
     uvicorn.run(app, host=args.host, port=args.port, log_level='warning', access_log=False)
 
 def _serve_args(p):
