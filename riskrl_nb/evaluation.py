@@ -102,7 +102,7 @@ def evaluate(model_dir, data_path=None, out_dir=None, start=None, end=None, repo
              fast:bool=True) -> dict:
     "Backtest a model folder and every baseline on a candle file; write metrics.json, trades.csv, plots and report."
     saved = dict(INFERENCE)
-    INFERENCE.update(fast=fast, replay=fast)   # fast=False: SB3 `predict` and re-deciding sizing rows (the old path)
+    INFERENCE.update(fast=fast, replay=fast and saved['replay'])   # fast=False: SB3 `predict` and re-deciding sizing rows (the old path)
     try: return _evaluate(model_dir, data_path, out_dir, start, end, report, options)
     finally: INFERENCE.update(saved)
 

@@ -230,7 +230,7 @@ class ReplayedExits(ExitPolicy):
     def reset(self, sim):
         self.rec = self._record(sim)
         self.live.reset(sim)
-        self.observe = getattr(getattr(self.live, 'builder', None), 'observe', None)
+        self.builder = getattr(self.live, 'builder', None)
         self.replayed = self.decided = 0
 
     def on_signal(self, sim, i, side): return self.live.on_signal(sim, i, side)
@@ -239,7 +239,8 @@ class ReplayedExits(ExitPolicy):
         entry = sim._trade['entry_bar']
         if entry in self.rec['entries']:
             self.replayed += 1
-            if self.observe is not None: self.observe(sim, i)   # the live agent's account state stays current
+            if self.builder is not None:   # the live agent's account state (peak equity) stays current
+                self.builder.peak_equity = max(self.builder.peak_equity, sim.liquidation_equity(i))
             return self.rec['exits'].get((entry, i), HOLD)
         self.decided += 1
         return self.live.decide(sim, i)
