@@ -32,12 +32,17 @@ class TrivialEnv(gym.Env):
         return self._obs.copy(), 0.0, False, self.t >= 720, {}
 
 
-def rate_single(env, actions, seconds):
-    "Steps per second of a Gymnasium env stepped with `actions` (cycled), resetting when an episode ends."
+def rate_single(env, actions, seconds, masked=False):
+    """Steps per second of a Gymnasium env stepped with `actions` (cycled), resetting when an episode ends.
+    masked: ask `env.action_masks()` at every step and play a random *valid* action (uniform over the valid ones:
+    hold, or the one close action the mask allows), as an agent with masks does."""
     env.reset(seed=0)
     n, t0 = 0, time.perf_counter()
     while True:
         for a in actions[:2000]:
+            if masked:
+                m = env.action_masks()
+                a = 0 if a == 0 else (1 if m[1] else 2)
             _, _, term, trunc, _ = env.step(a)
             if term or trunc: env.reset()
         n += 2000
@@ -70,6 +75,9 @@ def prepare():
     return btc, MarketData(Market.from_candles(btc), x, ema_cross_entries(btc), 'BTC'), (train.start, train.stop)
 
 
+LOOKBACK = 32   # the headline setting: a 32-bar window in every observation (gym-anytrading: window_size=32)
+
+
 def env_rows(seconds, rounds):
     from gym_anytrading.envs import StocksEnv, ForexEnv
     from riskrl_nb.core import RunConfig
@@ -78,23 +86,48 @@ def env_rows(seconds, rounds):
     btc, data, period = prepare()
     ohlc = btc.rename(columns=str.capitalize).reset_index(drop=True)
     rng = np.random.default_rng(0)
-    acts3, acts2 = rng.integers(0, 3, 2000), rng.integers(0, 2, 2000)
-    make = {
-        'trivial reference env': lambda: (TrivialEnv(data.features.shape[1] + 7), acts3),
-        'gym-anytrading StocksEnv': lambda: (StocksEnv(df=ohlc, window_size=10, frame_bound=(10, len(ohlc))), acts2),
-        'gym-anytrading ForexEnv': lambda: (ForexEnv(df=ohlc, window_size=10, frame_bound=(10, len(ohlc)), unit_side='left'), acts2),
-        'PositionRiskEnv (reference, Simulation)': lambda: (PositionRiskEnv(data, period, RunConfig()), acts3),
-        'FastPositionEnv (compiled, single)': lambda: (FastPositionEnv(data, period, RunConfig()), acts3),
+    acts3, acts2 = rng.integers(0, 2, 2000), rng.integers(0, 2, 2000)   # acts3: 0 hold / 1 the allowed close
+    cfg = RunConfig()
+    cfg.env.lookback = LOOKBACK
+    w = LOOKBACK
+    make = {   # name: (env, actions, masked)
+        'trivial reference env': lambda: (TrivialEnv(w * data.features.shape[1] + 7), rng.integers(0, 3, 2000), False),
+        f'gym-anytrading StocksEnv (window {w})': lambda: (StocksEnv(df=ohlc, window_size=w, frame_bound=(w, len(ohlc))), acts2, False),
+        f'gym-anytrading ForexEnv (window {w})': lambda: (ForexEnv(df=ohlc, window_size=w, frame_bound=(w, len(ohlc)), unit_side='left'), acts2, False),
+        f'PositionRiskEnv (readable; lookback {w}, masks)': lambda: (PositionRiskEnv(data, period, cfg), acts3, True),
+        f'FastPositionEnv (compiled; lookback {w}, masks)': lambda: (FastPositionEnv(data, period, cfg), acts3, True),
+        'FastPositionEnv (lookback 1, no masks, uniform)': lambda: (FastPositionEnv(data, period, RunConfig()), rng.integers(0, 3, 2000), False),
     }
-    batched = {n: BatchedPositionEnv(data, period, RunConfig(), n_envs=n) for n in (64, 1024)}
-    batched_actions = {n: [rng.integers(0, 3, n) for _ in range(50)] for n in batched}
+    batched = {f'N={n} (lookback {w}, masks)': BatchedPositionEnv(data, period, cfg, n_envs=n) for n in (64, 1024)}
+    batched['N=1024 (lookback 1 = default, masks)'] = BatchedPositionEnv(data, period, RunConfig(), n_envs=1024)
     envs = {name: f() for name, f in make.items()}
-    rate_single(envs['FastPositionEnv (compiled, single)'][0], acts3[:100], 0.01)   # compile / load the kernel first
-    results = {name: [] for name in list(envs) + [f'BatchedPositionEnv N={n}' for n in batched]}
+    for env, acts, masked in envs.values():   # compile / load the kernels first
+        if isinstance(env, FastPositionEnv): rate_single(env, acts[:100], 0.01, masked)
+    results = {name: [] for name in list(envs) + [f'BatchedPositionEnv {n}' for n in batched]}
+    cpu = {n: [0.0, 0] for n in batched}
     for r in range(rounds):   # interleaved rounds: a load spike from other processes hits every row alike
-        for name, (env, acts) in envs.items(): results[name].append(rate_single(env, acts, seconds))
-        for n, venv in batched.items(): results[f'BatchedPositionEnv N={n}'].append(rate_batched(venv, batched_actions[n], seconds))
-    return {name: float(np.median(v)) for name, v in results.items()}
+        for name, (env, acts, masked) in envs.items(): results[name].append(rate_single(env, acts, seconds, masked))
+        for n, venv in batched.items():
+            c0 = time.process_time(); calls = rate_batched_masked(venv, rng, seconds)
+            cpu[n][0] += time.process_time() - c0; cpu[n][1] += calls
+            results[f'BatchedPositionEnv {n}'].append(calls / seconds)
+    rows = {name: float(np.median(v)) for name, v in results.items()}
+    rows.update({f'Batched {n} per CPU-s': cpu[n][1] / cpu[n][0] for n in batched})
+    return rows
+
+
+def rate_batched_masked(venv, rng, seconds):
+    "Env-steps in `seconds` of a batched env, random valid actions from `action_masks()` at every call (accounts x calls)."
+    venv.seed(0); venv.reset()
+    u = [rng.integers(0, 2, venv.num_envs) for _ in range(50)]
+    venv.step(np.zeros(venv.num_envs, np.int64))   # the first call loads the compiled kernel
+    calls, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for k in range(50):
+            m = venv.action_masks()
+            venv.step(np.where(u[k] == 0, 0, np.where(m[:, 1], 1, 2)))
+        calls += 50
+    return calls * venv.num_envs * seconds / (time.perf_counter() - t0)
 
 
 def ppo_rows(timesteps):
@@ -130,17 +163,21 @@ def main():
     if a.quick: a.seconds, a.rounds, a.ppo_steps = 0.5, 1, 0
     load0 = os.getloadavg()
     rows = env_rows(a.seconds, a.rounds)
-    ref, any_ = rows['trivial reference env'], rows['gym-anytrading StocksEnv']
+    w = LOOKBACK
+    ref, any_ = rows['trivial reference env'], rows[f'gym-anytrading StocksEnv (window {w})']
     print(f"\nenv steps per second (one process; {os.cpu_count()} cores; load average {load0[0]:.1f} before, "
           f"{os.getloadavg()[0]:.1f} after; median of {a.rounds} interleaved rounds of {a.seconds:.1f} s)\n")
     print(f"{'env':44s} {'steps/s':>12s} {'x trivial':>10s} {'x anytrading':>13s}")
     for name, v in rows.items():
-        print(f"{name:44s} {v:12,.0f} {v / ref:10.2f} {v / any_:13.2f}")
-    single, batched = rows['FastPositionEnv (compiled, single)'] / any_, rows['BatchedPositionEnv N=1024']
+        print(f"{name:52s} {v:12,.0f} {v / ref:10.2f} {v / any_:13.2f}")
+    single = rows[f'FastPositionEnv (compiled; lookback {w}, masks)'] / any_
+    batched, batched1 = rows[f'Batched N=1024 (lookback {w}, masks) per CPU-s'], rows['Batched N=1024 (lookback 1 = default, masks) per CPU-s']
     met = lambda ok: 'met' if ok else 'MISSED'
-    print(f"\ntargets: single env >= 1.5x gym-anytrading: FastPositionEnv {single:.2f}x ({met(single >= 1.5)}; "
-          f"PositionRiskEnv, the readable reference, {rows['PositionRiskEnv (reference, Simulation)'] / any_:.2f}x); "
-          f"batched N=1024 >= 2M env-steps/s: {batched / 1e6:.2f}M ({met(batched >= 2e6)})")
+    print(f"\ntargets: single env (lookback {w}, valid actions through action_masks()) >= 1.5x gym-anytrading (window {w}): "
+          f"FastPositionEnv {single:.2f}x ({met(single >= 1.5)}; PositionRiskEnv, the readable reference, "
+          f"{rows[f'PositionRiskEnv (readable; lookback {w}, masks)'] / any_:.2f}x); "
+          f"batched N=1024 >= 2M env-steps per CPU-second: lookback {w} {batched / 1e6:.2f}M ({met(batched >= 2e6)}), "
+          f"lookback 1 {batched1 / 1e6:.2f}M ({met(batched1 >= 2e6)})")
     if a.ppo_steps:
         ppo = ppo_rows(a.ppo_steps)
         print(f"\nMaskablePPO end-to-end (timesteps/s, {a.ppo_steps} timesteps each, 1 torch thread, 10 epochs per rollout)\n")

@@ -15,18 +15,19 @@ from .core import (RunConfig, RiskrlError, ConfigError, save_config, load_config
 from .data import load_candles, period_slice, split_periods
 from .features import compute_features, feature_warmup, FeatureScaler
 from .entries import make_entries
-from .execution import Market, Simulation, ExitPolicy, run_backtest
+from .execution import Market, Simulation, ExitPolicy, run_backtest, Decision, HOLD
 from .env import MarketData, PositionRiskEnv, ObservationBuilder, action_to_decision
 from .baselines import tune_baselines
 from .metrics import sharpe, sortino, calmar, total_return
 
 # %% auto #0
-__all__ = ['ALGOS', 'NETWORKS', 'SELECT_METRICS', 'VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'WEIGHTS_FILE', 'SPACES_FILE',
-           'MANIFEST_FILE', 'BUNDLE_FORMAT', 'TRUST_PICKLE_ENV', 'BUNDLE_FILES', 'AlgoSpec', 'register_algo',
-           'get_algo', 'check_algo', 'register_network', 'get_network', 'policy_kwargs', 'Prepared', 'prepare_data',
-           'load_frames', 'AgentPolicy', 'make_policy', 'validation_score', 'make_train_env', 'train', 'trust_pickle',
-           'space_to_dict', 'space_from_dict', 'save_policy', 'read_weights', 'build_model', 'write_manifest',
-           'check_manifest', 'staging_dir', 'publish', 'ModelBundle', 'load_model', 'load_bundle']
+__all__ = ['ALGOS', 'NETWORKS', 'INFERENCE', 'AGENT_REASONS', 'SELECT_METRICS', 'VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'WEIGHTS_FILE',
+           'SPACES_FILE', 'MANIFEST_FILE', 'BUNDLE_FORMAT', 'TRUST_PICKLE_ENV', 'BUNDLE_FILES', 'AlgoSpec',
+           'register_algo', 'get_algo', 'check_algo', 'register_network', 'get_network', 'policy_kwargs', 'Prepared',
+           'prepare_data', 'load_frames', 'FastActor', 'agent_decision', 'AgentPolicy', 'make_policy',
+           'validation_score', 'make_train_env', 'train', 'trust_pickle', 'space_to_dict', 'space_from_dict',
+           'save_policy', 'read_weights', 'build_model', 'write_manifest', 'check_manifest', 'staging_dir', 'publish',
+           'ModelBundle', 'load_model', 'load_bundle']
 
 # %% ../nbs/07_agent.ipynb #7f5c9005
 @dataclass
@@ -143,6 +144,116 @@ def load_frames(cfg:RunConfig) -> list:
     return [load_candles(p) for p in paths]
 
 # %% ../nbs/07_agent.ipynb #3f323ca0
+INFERENCE = {'fast': True,     # False: SB3 `predict` for every decision (the old path, kept as the reference)
+             'replay': True}   # sizing rows replay the agent's recorded exits (riskrl_nb.sizing); False: re-decide
+
+def _numpy_chain(policy) -> list | None:
+    "The actor of a plain MLP policy (flatten extractor, Linear/Tanh/ReLU layers) as numpy layers, else None."
+    from torch import nn
+    from stable_baselines3.common.torch_layers import FlattenExtractor
+    if type(policy.pi_features_extractor) is not FlattenExtractor: return None
+    net = policy.mlp_extractor.policy_net
+    layers = []
+    for m in (list(net) if isinstance(net, nn.Sequential) else [net]) + [policy.action_net]:
+        if isinstance(m, nn.Linear): layers.append((m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()))
+        elif isinstance(m, nn.Tanh): layers.append(np.tanh)
+        elif isinstance(m, nn.ReLU): layers.append(lambda x: np.maximum(x, 0, out=x))
+        else: return None
+    return layers
+
+class FastActor:
+    "Deterministic SB3 actions of an actor-critic policy from raw logits (no distribution objects), identical to `predict`."
+    HUGE_NEG = -1e8   # sb3-contrib's MaskableCategorical value for masked logits
+    TIE_GAP = 1e-3    # below this logit gap (or with logits beyond MAX_LOGIT) the exact torch ops decide
+    MAX_LOGIT = 1e3
+
+    def __init__(self, policy, space:str|None=None):
+        import torch
+        from gymnasium import spaces
+        self.torch, self.policy = torch, policy
+        policy.set_training_mode(False)
+        sp = policy.action_space
+        self.kind = 'discrete' if isinstance(sp, spaces.Discrete) else 'multi' if isinstance(sp, spaces.MultiDiscrete) else 'box'
+        self.n_obs = int(np.prod(policy.observation_space.shape))
+        self.dims = [int(sp.n)] if self.kind == 'discrete' else [int(n) for n in sp.nvec] if self.kind == 'multi' else None
+        self.bounds = np.cumsum([0] + self.dims) if self.dims else None
+        if self.kind == 'box': self.low, self.high = sp.low, sp.high
+        self._neg = torch.tensor(self.HUGE_NEG, dtype=torch.float32)
+        self.chain = _numpy_chain(policy) if self.kind != 'box' else None
+        self.exact_calls = 0   # decisions that needed the exact torch path (near-ties)
+
+    @staticmethod
+    def unsupported(model, recurrent:bool=False) -> str | None:
+        "Why `model` needs SB3's `predict` (None when the fast path covers it)."
+        policy = getattr(model, 'policy', None)
+        if recurrent: return 'recurrent policy (hidden state)'
+        if not all(hasattr(policy, a) for a in ('action_net', 'mlp_extractor', 'pi_features_extractor')):
+            return f'{type(policy).__name__} is not an actor-critic policy'
+        if getattr(policy, 'use_sde', False) or getattr(policy, 'squash_output', False): return 'gSDE / squashed actions'
+        return None
+
+    @classmethod
+    def build(cls, model, space:str, recurrent:bool=False) -> 'FastActor | None':
+        "The fast path for `model`, or None where SB3's `predict` must decide."
+        return None if cls.unsupported(model, recurrent) else cls(model.policy, space)
+
+    def _mode(self, logits, mask, masked:bool):
+        t = self.torch
+        logits = logits - logits.logsumexp(dim=-1, keepdim=True)          # Categorical(logits=...) normalises
+        if masked:                                                        # MaskableCategorical.apply_masking
+            logits = t.where(mask, logits, self._neg)
+            logits = logits - logits.logsumexp(dim=-1, keepdim=True)
+        return t.argmax(t.softmax(logits, dim=-1), dim=1)                  # SB3's mode: argmax of the probabilities
+
+    def act_batch(self, obs:np.ndarray, masks:np.ndarray|None=None) -> np.ndarray:
+        "Actions for N observations [N, n_obs] (masks [N, sum of dims], None: unmasked) with SB3's own torch operations."
+        t, p = self.torch, self.policy
+        with t.no_grad():
+            x = t.as_tensor(np.asarray(obs, dtype=np.float32).reshape(-1, self.n_obs))
+            out = p.action_net(p.mlp_extractor.forward_actor(p.extract_features(x, p.pi_features_extractor)))
+            if self.kind == 'box': return np.clip(out.numpy(), self.low, self.high)
+            m = None if masks is None else t.as_tensor(np.asarray(masks, dtype=bool).reshape(len(x), -1))
+            if self.kind == 'discrete': return self._mode(out, m, m is not None).numpy()
+            ms = t.split(m, self.dims, dim=1) if m is not None else [None] * len(self.dims)
+            return t.stack([self._mode(l, k, k is not None) for l, k in zip(t.split(out, self.dims, dim=1), ms)], dim=1).numpy()
+
+    def logits(self, obs:np.ndarray) -> np.ndarray:
+        "Raw action logits of one observation: numpy for a plain MLP, else the policy's torch modules."
+        if self.chain is None:
+            p = self.policy
+            with self.torch.no_grad():
+                x = self.torch.as_tensor(np.asarray(obs, dtype=np.float32).reshape(1, self.n_obs))
+                return p.action_net(p.mlp_extractor.forward_actor(p.extract_features(x, p.pi_features_extractor))).numpy()[0]
+        x = np.asarray(obs, dtype=np.float32).reshape(self.n_obs)
+        for layer in self.chain: x = layer(x) if callable(layer) else x @ layer[0] + layer[1]
+        return x
+
+    def act(self, obs:np.ndarray, mask:np.ndarray|None=None):
+        "One decision, as `model.predict(obs)` returns it for a single observation."
+        if self.kind == 'box': return self.act_batch(obs[None])[0]
+        z, out = self.logits(obs), []
+        if np.abs(z).max() > self.MAX_LOGIT: return self._exact(obs, mask)
+        for a, b in zip(self.bounds[:-1], self.bounds[1:]):
+            valid = z[a:b] if mask is None else np.where(mask[a:b], z[a:b], -np.inf)
+            top = np.sort(valid)[-2:]
+            # a clear winner is also the argmax of SB3's softmax; a near-tie is left to SB3's exact operations
+            if len(top) == 2 and top[1] - top[0] < self.TIE_GAP: return self._exact(obs, mask)
+            out.append(int(valid.argmax()))
+        return np.int64(out[0]) if self.kind == 'discrete' else np.array(out, dtype=np.int64)
+
+    def _exact(self, obs, mask):
+        self.exact_calls += 1
+        return self.act_batch(obs[None], None if mask is None else mask[None])[0]
+
+# %% ../nbs/07_agent.ipynb #d4aa6602
+AGENT_REASONS = {'take_profit': 'agent_close_tp', 'stop_loss': 'agent_close_sl'}   # trades.csv names the action taken
+
+def agent_decision(d:Decision) -> Decision:
+    "`d` with the exit reason naming the agent's action (`agent_close_tp`, `agent_close_sl`, `agent_resize` for box)."
+    if d is HOLD: return d
+    if d.target_size is not None and d.reason is None: return replace(d, reason='agent_resize')
+    return replace(d, reason=AGENT_REASONS.get(d.reason, d.reason))
+
 class AgentPolicy(ExitPolicy):
     "A trained model as an `ExitPolicy` (deterministic actions, masks when the algorithm uses them)."
     name = 'agent'
@@ -151,7 +262,7 @@ class AgentPolicy(ExitPolicy):
         self.model, self.features, self.cfg, self.masked, self.deterministic = model, features, cfg, masked, deterministic
         self.recurrent, self.context = recurrent, context
         self.params = dict(algo=cfg.train.algo)
-        self.actions = []
+        self.actions, self.exits = [], []
 
     def reset(self, sim):
         feats = self.features
@@ -159,7 +270,7 @@ class AgentPolicy(ExitPolicy):
             feats = self.context.extend(feats, sim.market.times)
         self.builder = ObservationBuilder(feats, self.cfg.env)
         self.builder.reset(sim.env.initial_equity)
-        self.actions = []
+        self.actions, self.exits = [], []   # every action; (entry bar, bar, Decision) of every decision that was not a hold
         self.state, self.episode_start = None, np.ones(1, dtype=bool)   # recurrent state: fresh at the start
 
     def on_signal(self, sim, i, side):   # the run's sizing rule (`cfg.sizing`, riskrl_nb.sizing) sizes every entry
@@ -167,17 +278,30 @@ class AgentPolicy(ExitPolicy):
         if getattr(self, '_sizer', None) is None: from riskrl_nb.sizing import Sizer; self._sizer = Sizer(self.cfg.sizing, self.cfg.env)
         return self._sizer.entry_order(sim, i, side)
 
+    def fast_actor(self) -> FastActor | None:
+        "The fast inference path for the current model (None: SB3's `predict`), built once per model."
+        if not (INFERENCE['fast'] and self.deterministic): return None
+        cache = self.__dict__.setdefault('_fast', {})
+        key = id(self.model)
+        if key not in cache: cache[key] = (self.model, FastActor.build(self.model, self.cfg.env.action_space, self.recurrent))
+        return cache[key][1]
+
     def decide(self, sim, i):
         obs = self.builder.observe(sim, i)
         mask = ObservationBuilder.masks(sim, i)
-        kw = dict(action_masks=mask) if self.masked else {}
         space = self.cfg.env.action_space
-        if self.masked and space == 'multidiscrete': kw = dict(action_masks=np.concatenate([mask, np.ones(101, bool)]))
-        if self.recurrent: kw.update(state=self.state, episode_start=self.episode_start)
-        action, state = self.model.predict(obs, deterministic=self.deterministic, **kw)
-        if self.recurrent: self.state, self.episode_start = state, np.zeros(1, dtype=bool)
+        full = np.concatenate([mask, np.ones(101, bool)]) if space == 'multidiscrete' else mask
+        fast = self.fast_actor()
+        if fast is not None: action = fast.act(obs, full if self.masked else None)
+        else:
+            kw = dict(action_masks=full) if self.masked else {}
+            if self.recurrent: kw.update(state=self.state, episode_start=self.episode_start)
+            action, state = self.model.predict(obs, deterministic=self.deterministic, **kw)
+            if self.recurrent: self.state, self.episode_start = state, np.zeros(1, dtype=bool)
         self.actions.append(action.tolist() if hasattr(action, 'tolist') else action)
-        return action_to_decision(action, mask, space, sim, i, self.cfg.env)[0]
+        d = agent_decision(action_to_decision(action, mask, space, sim, i, self.cfg.env)[0])
+        if d is not HOLD: self.exits.append((sim._trade['entry_bar'], i, d))   # what sizing rows replay
+        return d
 
 def make_policy(model, features:np.ndarray, cfg:RunConfig, baselines:dict|None=None, context=None) -> ExitPolicy:
     "The exit policy of a trained `model`: `AgentPolicy`, or the algorithm's own (e.g. the hierarchical stance policy)."

@@ -16,7 +16,7 @@ from .entries import make_entries
 from .execution import Market, Simulation, run_backtest, BacktestResult
 from .baselines import make_baseline, Oracle, best_exit_returns, RULES
 from .metrics import summarize, METRIC_KEYS
-from .agent import load_bundle, load_frames, ModelBundle
+from .agent import load_bundle, load_frames, ModelBundle, INFERENCE
 from .report import register_report_section
 import html as _html, sys, warnings
 
@@ -112,9 +112,16 @@ def register_section(name:str):
         return fn
     return deco
 
-def evaluate(model_dir, data_path=None, out_dir=None, start=None, end=None, report:bool=True, options:dict|None=None) -> dict:
+def evaluate(model_dir, data_path=None, out_dir=None, start=None, end=None, report:bool=True, options:dict|None=None,
+             fast:bool=True) -> dict:
     "Backtest a model folder and every baseline on a candle file; write metrics.json, trades.csv, plots and report."
     check_evaluation_inputs(out_dir, start, end)
+    saved = dict(INFERENCE)
+    INFERENCE.update(fast=fast, replay=fast and saved['replay'])   # fast=False: SB3 `predict` and re-deciding sizing rows (the old path)
+    try: return _evaluate(model_dir, data_path, out_dir, start, end, report, options)
+    finally: INFERENCE.update(saved)
+
+def _evaluate(model_dir, data_path, out_dir, start, end, report, options) -> dict:
     bundle = load_bundle(model_dir)
     df = load_candles(data_path) if data_path else load_frames(bundle.cfg)[0]
     results, sim, (a, b, how) = backtest_all(bundle, df, start, end)
@@ -187,7 +194,8 @@ def training_overlap_html(metrics:dict, out) -> str | None:
     return f"<h2 style='color:#b00'>In-sample evaluation</h2><p><b>warning:</b> {_html.escape(t['warning'])}</p>" if t else None
 
 # %% ../nbs/10_evaluation.ipynb #68b67304
-AGENT_EXIT_REASONS = ('take_profit', 'stop_loss')   # exits the agent decided (not horizon / end_of_data)
+AGENT_EXIT_REASONS = ('agent_close_tp', 'agent_close_sl', 'agent_resize',   # AgentPolicy's own exits (not horizon / end_of_data)
+                      'take_profit', 'stop_loss')   # other learned policies' exits (the stance policy's rules)
 
 def _action_key(a):
     "A hashable label for an action: the discrete choice, or the rounded target exposure of a box action."

@@ -63,8 +63,9 @@ def plot_equity(results:dict, path, title:str='') -> Path:
         style = dict(color=COLORS[name] if known else next(extra), lw=2.0 if name == 'agent' else 1.2 if known else 1.0,
                      ls='--' if name == 'oracle' else '-' if known else ':')
         eq = r.equity / r.initial_equity
-        ax1.plot(eq.index, eq, label=name, **style)
-        if name != 'oracle': ax2.plot(eq.index, drawdown_series(r.returns) * 100, **style)
+        t = eq.index.tz_convert(None).to_numpy()   # naive UTC datetime64: matplotlib converts it at once, not per Timestamp
+        ax1.plot(t, eq.to_numpy(), label=name, **style)
+        if name != 'oracle': ax2.plot(t, drawdown_series(r.returns).to_numpy() * 100, **style)
     ax1.set_yscale('log'); ax1.set_ylabel('equity (log scale, start = 1)'); ax1.grid(alpha=.3)
     ax1.legend(loc='upper left', fontsize=9); ax1.set_title(title or 'Equity and drawdown by policy')
     ax2.set_ylabel('drawdown %'); ax2.grid(alpha=.3)

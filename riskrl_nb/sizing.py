@@ -17,7 +17,7 @@ from . import evaluation as _evaluation   # sizing rows register in its POLICY_F
 # %% auto #0
 __all__ = ['SIZING_RULES', 'SIZING_ROWS', 'kelly_fraction', 'kelly_size', 'vol_target_sizes', 'atr_risk_sizes', 'tail_risk',
            'tail_risk_sizes', 'inverse_vol_weights', 'risk_parity_weights', 'risk_contributions', 'rolling_risk_parity',
-           'SizingArrays', 'Sizer', 'make_sizer', 'SizedPolicy', 'sizing_rows']
+           'SizingArrays', 'Sizer', 'make_sizer', 'SizedPolicy', 'ReplayedExits', 'sizing_rows']
 
 # %% ../nbs/04a_sizing.ipynb #7e18a7f5
 @register_jitable   # a plain function, also callable from numba code (the batched env compiles `kelly_size`)
@@ -200,18 +200,64 @@ class SizedPolicy(ExitPolicy):
         self.inner, self.sizer = inner, sizer
         self.name = name or f'{inner.name}_{sizer.rule}'
         self.uses_future = inner.uses_future
-        self.params = dict(exits=inner.name, **sizer.params)
+    @property
+    def params(self) -> dict: return dict(exits=self.inner.name, **getattr(self.inner, 'replay_params', {}), **self.sizer.params)
     def reset(self, sim): self.inner.reset(sim)
     def on_signal(self, sim, i, side): return self.sizer.entry_order(sim, i, side, self.inner.on_signal(sim, i, side))
     def decide(self, sim, i): return self.inner.decide(sim, i)
 
+class ReplayedExits(ExitPolicy):
+    "The exit decisions `make_inner()` recorded on the same period, replayed at the same bars; live decisions on trades it never had."
+    def __init__(self, make_inner, recording:dict|None=None):
+        self.make_inner, self.recording = make_inner, {} if recording is None else recording   # shared by the rows
+        self.live = make_inner()
+        self.name, self.uses_future = self.live.name, self.live.uses_future
+        self.replayed = self.decided = 0
+
+    @property
+    def replay_params(self) -> dict: return dict(exits_replayed=True, replayed_decisions=self.replayed, live_decisions=self.decided)
+
+    def _record(self, sim) -> dict:
+        r = self.recording
+        if not (r.get('market') is sim.market and r.get('signals') is sim.signals and r.get('period') == (sim.start, sim.end)):
+            inner = self.make_inner()
+            rec = Simulation(sim.market, sim.signals, sim.costs.cfg, sim.env)
+            run_backtest(rec, inner, sim.start, sim.end)
+            r.update(market=sim.market, signals=sim.signals, period=(sim.start, sim.end),
+                     exits={(e, i): d for e, i, d in inner.exits}, entries={t['entry_bar'] for t in rec.trades})
+        return r
+
+    def reset(self, sim):
+        self.rec = self._record(sim)
+        self.live.reset(sim)
+        self.builder = getattr(self.live, 'builder', None)
+        self.replayed = self.decided = 0
+
+    def on_signal(self, sim, i, side): return self.live.on_signal(sim, i, side)
+
+    def decide(self, sim, i):
+        entry = sim._trade['entry_bar']
+        if entry in self.rec['entries']:
+            self.replayed += 1
+            if self.builder is not None:   # the live agent's account state (peak equity) stays current
+                self.builder.peak_equity = max(self.builder.peak_equity, sim.liquidation_equity(i))
+            return self.rec['exits'].get((entry, i), HOLD)
+        self.decided += 1
+        return self.live.decide(sim, i)
+
 SIZING_ROWS = {'fixed_fraction': dict(rule='fixed_fraction'), 'kelly_half': dict(rule='kelly', kelly_fraction=0.5),
                'vol_target': dict(rule='vol_target'), 'atr_risk': dict(rule='atr_risk'), 'cvar_limit': dict(rule='cvar_limit')}
 
+def _replayable(policy, cfg) -> bool:
+    from riskrl_nb.agent import INFERENCE
+    return INFERENCE['replay'] and hasattr(policy, 'exits') and cfg.env.action_space != 'box'
+
 def sizing_rows(bundle, df, features, sim) -> list:
-    "The agent's exits with each sizing rule of `SIZING_ROWS` (a `POLICY_FACTORIES` entry)."
-    cfg = bundle.cfg
-    return [SizedPolicy(bundle.policy(features), Sizer(replace(cfg.sizing, **over), cfg.env), name)
-            for name, over in SIZING_ROWS.items()]
+    "The agent's exits with each sizing rule of `SIZING_ROWS` (a `POLICY_FACTORIES` entry): replayed where meaningful."
+    cfg, recording = bundle.cfg, {}
+    def exits():
+        agent = bundle.policy(features)
+        return ReplayedExits(lambda: bundle.policy(features), recording) if _replayable(agent, cfg) else agent
+    return [SizedPolicy(exits(), Sizer(replace(cfg.sizing, **over), cfg.env), name) for name, over in SIZING_ROWS.items()]
 
 if sizing_rows not in _evaluation.POLICY_FACTORIES: _evaluation.POLICY_FACTORIES.append(sizing_rows)

@@ -532,7 +532,7 @@ class BatchedPositionEnv(VecEnv):
         self.parallel = bool(parallel)   # threads pay off only on idle cores and large batches
         self.render_mode = None
         super().__init__(n, spaces.Box(-10.0, 10.0, (n_obs,), np.float32), make_action_space(cfg.env.action_space))
-        self._actions = None
+        self._actions, self._kernel_entry = None, None
 
     # ----- VecEnv -----
     def reset(self):
@@ -561,8 +561,16 @@ class BatchedPositionEnv(VecEnv):
 
     def step_async(self, actions:np.ndarray): self._actions = actions
 
+    def _entry(self, mode:int) -> int:
+        "`kernel(self.state, mode)` through its compiled entry point once compiled (numba's type dispatch costs ~1 us a call)."
+        if self._kernel_entry is None:
+            out = kernel(self.state, mode)
+            self._kernel_entry = kernel.overloads[(numba.typeof(self.state), types.int64)].entry_point
+            return out
+        return self._kernel_entry(self.state, mode)
+
     def _kernel_step(self):
-        failed = step_kernel_parallel(self.state) if self.parallel else kernel(self.state, STEP)
+        failed = step_kernel_parallel(self.state) if self.parallel else self._entry(STEP)
         if failed: raise RiskrlError("no entry signal in the environment's period: nothing to manage")
 
     def step_wait(self):
@@ -608,7 +616,7 @@ class BatchedPositionEnv(VecEnv):
     # ----- the accounts -----
     def action_masks(self) -> np.ndarray:
         "Valid actions of every account at its current decision, (N, 3) (N, 104 for MultiDiscrete)."
-        kernel(self.state, MASKS)
+        self._entry(MASKS)
         if self.P[P_SPACE] == SPACE_MULTIDISCRETE: return np.concatenate([self._masks, np.ones((self.num_envs, 101), bool)], axis=1)
         return self._masks.copy()
 
@@ -675,7 +683,12 @@ class FastPositionEnv(gym.Env):
     @property
     def invalid_action(self) -> bool: "Whether the last action was masked (and so held)."; return self._out[O_INVALID] != 0
 
-    def action_masks(self) -> np.ndarray: return self.batch.action_masks()[0]
+    def action_masks(self) -> np.ndarray:
+        "Valid actions at the current decision (the kernel's compiled entry point, no type dispatch)."
+        b = self.batch
+        self._kernel(self._state, MASKS)
+        m = b._masks[0]
+        return np.concatenate([m, np.ones(101, bool)]) if self._space == SPACE_MULTIDISCRETE else m.copy()
 
     def trades(self): return self.batch.trades(0)
 

@@ -106,3 +106,70 @@ print(json.dumps(dict(action=d['action'], policy=d['policy'], stale=stale['polic
     data = bytearray((m/'policy.onnx').read_bytes()); data[-20] ^= 1; (m/'policy.onnx').write_bytes(bytes(data))
     try: ServingModel(m); raise AssertionError('a changed policy file was loaded')
     except RiskrlError as e: assert 'SHA-256 differs' in str(e)
+
+
+# ----- the fast inference path of every backtest (riskrl_nb.agent.FastActor) -----
+import pytest
+
+FAST_CASES = [('maskable_ppo', 'mlp', 'discrete3'), ('ppo', 'mlp', 'discrete3'), ('maskable_ppo', 'lstm', 'discrete3'),
+              ('a2c', 'gru', 'discrete3'), ('maskable_ppo', 'attention', 'multidiscrete'), ('ppo', 'tcn', 'multidiscrete'),
+              ('maskable_ppo', 'mlp', 'multidiscrete'), ('ppo', 'mlp', 'box'), ('trpo', 'cnn', 'box')]
+
+
+@pytest.mark.parametrize('algo,network,space', FAST_CASES)
+def test_fast_actor_decides_as_predict_on_real_data(algo, network, space):
+    """FastActor gives SB3 `predict`'s deterministic action on every real observation (BTC hourly, random valid
+    actions through the env), with the env's masks and with every mask pattern; a backtest on 2023 gives the
+    same equity and trades through either path."""
+    import torch
+    from riskrl_nb.core import load_config
+    from riskrl_nb.agent import (prepare_data, load_frames, make_train_env, get_algo, FastActor, INFERENCE, AgentPolicy)
+    from riskrl_nb.env import PositionRiskEnv
+    from riskrl_nb.execution import Simulation, run_backtest
+    torch.set_num_threads(1)
+    cfg = load_config(overrides=dict(env=dict(action_space=space, lookback=1 if network == 'mlp' else 8),
+                                     data=dict(train_start='2022-01-01', train_end='2022-06-30', valid_start='2022-07-01', valid_end='2022-08-31'),
+                                     train=dict(algo=algo, network=network, n_envs=1, n_steps=64, batch_size=64, total_timesteps=128)))
+    prepared, _ = prepare_data(load_frames(cfg), cfg)
+    p = prepared[0]
+    spec = get_algo(algo)
+    model = spec.make(cfg, make_train_env(cfg, [p]))
+    model.learn(128)   # weights moved away from their initialisation
+    env = PositionRiskEnv(p.data, p.periods['train'], cfg)
+    rng = np.random.default_rng(0)
+    obs, masks = [env.reset(seed=0)[0]], [env.action_masks()]
+    for _ in range(300):
+        m = env.action_masks()
+        a = env.action_space.sample() if space == 'box' else (rng.choice(np.flatnonzero(m[:3])) if space == 'discrete3'
+                                                               else np.array([rng.choice(np.flatnonzero(m[:3])), rng.integers(0, 101)]))
+        o, _, term, trunc, _ = env.step(a)
+        if term or trunc: o, _ = env.reset()
+        obs.append(o); masks.append(env.action_masks())
+    obs, masks = np.stack(obs), np.stack(masks)
+    fast = FastActor.build(model, space)
+    assert fast is not None and (fast.chain is not None) == (network == 'mlp' and space != 'box')
+    patterns = [masks] + [np.tile(np.r_[np.array(k, bool), np.ones(masks.shape[1] - 3, bool)], (len(obs), 1))
+                          for k in ([1, 1, 1], [1, 0, 1], [1, 1, 0])]
+    for mk in patterns if spec.masked else [None]:
+        kw = (lambda k: dict(action_masks=k)) if mk is not None else (lambda k: {})
+        ref = np.stack([model.predict(o, deterministic=True, **kw(k))[0] for o, k in zip(obs, mk if mk is not None else obs)])
+        got = np.stack([fast.act(o, None if mk is None else k) for o, k in zip(obs, mk if mk is not None else obs)])
+        assert got.dtype == ref.dtype and got.shape == ref.shape and (got == ref).all()
+        batch = fast.act_batch(obs, mk)   # batched: a float32 matmul over N rows may round the box mean differently
+        assert (batch == ref).all() if space != 'box' else np.allclose(batch, ref, rtol=0, atol=1e-5)
+    a, b = p.periods['valid']
+    sim = Simulation(p.data.market, p.data.signals, cfg.costs, cfg.env)
+    runs = {}
+    for flag in (True, False):
+        INFERENCE['fast'] = flag
+        try: runs[flag] = run_backtest(sim, AgentPolicy(model, p.data.features, cfg, spec.masked), a, b)
+        finally: INFERENCE['fast'] = True
+    assert runs[True].equity.equals(runs[False].equity) and runs[True].trades.equals(runs[False].trades)
+
+
+def test_fast_actor_falls_back_where_it_must():
+    "Recurrent, Q-learning and SAC policies keep SB3's predict, and say why."
+    from types import SimpleNamespace
+    from riskrl_nb.agent import FastActor
+    assert 'recurrent' in FastActor.unsupported(SimpleNamespace(policy=None), recurrent=True)
+    assert 'not an actor-critic' in FastActor.unsupported(SimpleNamespace(policy=SimpleNamespace()))
