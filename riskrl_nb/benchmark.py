@@ -26,7 +26,7 @@ from .overfitting import deflated_sharpe_ratio, probability_of_backtest_overfitt
 from .cli import subcommand
 
 # %% auto #0
-__all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'BENCH_METRICS', 'QUICK', 'BenchWindow', 'bench_window', 'check_window',
+__all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BENCH_METRICS', 'QUICK', 'BenchWindow', 'bench_window', 'check_window',
            'load_variants', 'bench_config', 'model_complete', 'cached_rule_tuning', 'train_cell', 'load_coin',
            'coin_name', 'bench_metrics', 'CoinEvaluator', 'grid_values', 'tuned_rules', 'share_ci', 'excess_stream',
            'excess_statistics', 'BenchSpec', 'model_path', 'run_benchmark', 'comparison', 'summarize_benchmark',
@@ -103,10 +103,12 @@ def bench_config(window:BenchWindow, paths:list, seed:int, variant:dict|None=Non
     return cfg
 
 # %% ../nbs/10d_benchmark.ipynb #4271ca0c
+CELL_STAMP = 'bench_cell.json'   # the config the benchmark asked for (train may resolve some keys, e.g. env.reference: best)
+
 def model_complete(model_dir) -> bool:
-    "True when `train` finished writing this folder."
+    "True when `train` finished writing this folder and the benchmark stamped it."
     d = Path(model_dir)
-    return all((d/f).exists() for f in [*BUNDLE_FILES, 'meta.json'])
+    return all((d/f).exists() for f in [*BUNDLE_FILES, 'meta.json', CELL_STAMP])
 
 def _rules_key(cfg:RunConfig) -> str:
     "What the tuned rules depend on: the files, the dates before the test, features (warm-up), costs, entries, env, grids."
@@ -135,12 +137,15 @@ def cached_rule_tuning(cache_dir):
 def train_cell(cfg:RunConfig, model_dir, rules_cache=None) -> Path:
     "Train the cell's model into `model_dir` unless a complete folder of the same config is there."
     model_dir = Path(model_dir)
+    asked = json.loads(json.dumps(config_to_dict(cfg), default=str))
     if model_complete(model_dir):
-        if config_to_dict(load_config(model_dir/'config.yaml')) != config_to_dict(cfg):
+        if json.loads((model_dir/CELL_STAMP).read_text()) != asked:
             raise RiskrlError(f"{model_dir}: holds a model of another configuration; use another --out or delete the folder")
         return model_dir
     with (cached_rule_tuning(rules_cache) if rules_cache else contextlib.nullcontext()):
-        return train(cfg, model_dir, progress=False, verbose=False)
+        train(cfg, model_dir, progress=False, verbose=False)
+    (model_dir/CELL_STAMP).write_text(json.dumps(asked, indent=1))
+    return model_dir
 
 # %% ../nbs/10d_benchmark.ipynb #33fabd4d
 BENCH_METRICS = ['sortino', 'total_return', 'trade_cvar_95', 'exit_efficiency', 'sharpe', 'n_trades']
@@ -335,7 +340,7 @@ def _add_mix(long:pd.DataFrame, returns:dict) -> pd.DataFrame:
         v, kind, w, coin = key
         sub = long[(long.variant == v) & (long.kind == kind) & (long.window == w) & (long.coin == coin) & long.policy.isin(seeds)]
         ppy = periods_per_year(pd.Series(f.index).diff().median().total_seconds()) if len(f) > 1 else 8760
-        extra.append(dict(variant=v, kind=kind, window=w, coin=coin, policy='agent_mix', seed=None, best_rule=sub.best_rule.iloc[0],
+        extra.append(dict(variant=v, kind=kind, window=w, coin=coin, policy='agent_mix', best_rule=sub.best_rule.iloc[0],
                           sortino=sortino(f['agent_mix'], ppy), total_return=total_return(f['agent_mix']),
                           trade_cvar_95=sub.trade_cvar_95.mean(), exit_efficiency=sub.exit_efficiency.mean(),
                           sharpe=sharpe(f['agent_mix'], ppy), n_trades=sub.n_trades.mean()))
