@@ -111,25 +111,35 @@ def model_complete(model_dir) -> bool:
     return all((d/f).exists() for f in [*BUNDLE_FILES, 'meta.json', CELL_STAMP])
 
 def _rules_key(cfg:RunConfig) -> str:
-    "What the tuned rules depend on: the files, the dates before the test, features (warm-up), costs, entries, env, grids."
+    "What one coin's rule scores depend on besides the coin: dates before the test, features (warm-up), costs, entries, env, grids."
     d = config_to_dict(cfg)
-    key = dict(data={k: v for k, v in d['data'].items() if not k.startswith('test')},
+    key = dict(data={k: v for k, v in d['data'].items() if not k.startswith('test') and k != 'paths'},
                **{k: d[k] for k in ('features', 'costs', 'entry', 'env', 'baselines')})
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
+def _pick_best(table:pd.DataFrame) -> dict:
+    "The best parameters of each rule in a grid table (as `tune_baselines` picks them)."
+    return {name: dict(table[table.baseline == name].sort_values('score', ascending=False).iloc[0].params)
+            for name in dict.fromkeys(table.baseline)}
+
 @contextlib.contextmanager
 def cached_rule_tuning(cache_dir):
-    "Memoise the rule tuning `train` runs (per `_rules_key`), on disk in `cache_dir`."
+    "Memoise the rule tuning `train` runs, per coin (on disk in `cache_dir`): pooled scores are means of per-coin scores."
     cache_dir = Path(cache_dir); cache_dir.mkdir(parents=True, exist_ok=True)
     original = _agent._tune_before_test
     def tune(cfg, train_sets, progress):
-        f = cache_dir/f"{_rules_key(cfg)}.json"
-        if f.exists():
-            d = json.loads(f.read_text())
-            return d['params'], pd.DataFrame(d['grid'])
-        params, grid = original(cfg, train_sets, progress)
-        f.write_text(json.dumps(_clean(dict(params=params, grid=grid.to_dict(orient='records')))))
-        return params, grid
+        key, tables = _rules_key(cfg), []
+        for p in train_sets:   # one coin at a time: a leave-one-coin-out pool re-uses the other coins' scores
+            name = hashlib.sha256(str(p.candles.attrs.get('path', p.data.name)).encode()).hexdigest()[:8]
+            f = cache_dir/f"{key}-{p.data.name}-{name}.json"
+            if f.exists(): t = pd.DataFrame(json.loads(f.read_text()))
+            else:
+                t = original(cfg, [p], progress)[1]
+                f.write_text(json.dumps(_clean(t.to_dict(orient='records'))))
+            tables.append(t)
+        table = tables[0].copy()
+        table['score'] = [float(np.mean([float(t.score.iloc[i]) for t in tables])) for i in range(len(table))]   # as tune_baselines averages
+        return _pick_best(table), table
     _agent._tune_before_test = tune
     try: yield
     finally: _agent._tune_before_test = original
@@ -288,10 +298,11 @@ class BenchSpec:
     config_path: str | None = None  # base config file
     loo_coins: list = None          # coins left out, one model each (per window, variant and loo seed)
     loo_seeds: list = None          # seeds of the leave-one-coin-out models (default: the first seed)
+    loo_windows: list = None        # window names with leave-one-coin-out models (default: every window)
 
 def _cells(spec:BenchSpec) -> list:
     cells = [(v, 'pooled', w, s, None) for v in spec.variants for w in spec.windows for s in spec.seeds]
-    cells += [(v, 'loo', w, s, c) for v in spec.variants for w in spec.windows
+    cells += [(v, 'loo', w, s, c) for v in spec.variants for w in spec.windows if not spec.loo_windows or w.name in spec.loo_windows
               for s in (spec.loo_seeds or spec.seeds[:1]) for c in (spec.loo_coins or [])]
     return cells
 
@@ -469,7 +480,8 @@ def write_benchmark(result:dict, summary:dict, out_dir, command:str='', wall_sec
     js = {k: {kk: vv for kk, vv in b.items() if kk != 'excess_agent_mix'} for k, b in summary.items()}
     spec = result['spec']
     meta = dict(command=command, wall_seconds=wall_seconds, coins=result['coins'], windows=[asdict(w) for w in spec.windows],
-                seeds=list(spec.seeds), variants=spec.variants, steps=spec.steps, loo_coins=spec.loo_coins)
+                seeds=list(spec.seeds), variants=spec.variants, steps=spec.steps, loo_coins=spec.loo_coins,
+                loo_windows=spec.loo_windows or [w.name for w in spec.windows])
     (out/'summary.json').write_text(json.dumps(_clean(dict(meta=meta, results=js)), indent=1))
     plot_benchmark(long, out/'benchmark.png')
     md = ['# Skill benchmark', '', f'Command: `{command}`' if command else '',
@@ -505,6 +517,8 @@ def bench_spec_from_args(args) -> BenchSpec:
     halves = args.windows or (QUICK['windows'] if q else list(HALF_YEARS))
     train_months = args.train_months if args.train_months is not None else (QUICK['train_months'] if q else 0)
     windows = [bench_window(h, args.train_start, args.valid_months, train_months) for h in halves]
+    if args.loo_windows and (bad := [h for h in args.loo_windows if h not in halves]):
+        raise RiskrlError(f"--loo-windows {bad[0]} is not among the benchmark's windows: {', '.join(halves)}")
     n_seeds = args.seeds or (QUICK['seeds'] if q else 3)
     if n_seeds < 1: raise RiskrlError(f"--seeds must be at least 1, got {n_seeds}")
     names = [coin_name(load_coin(c)) for c in coins]
@@ -512,7 +526,8 @@ def bench_spec_from_args(args) -> BenchSpec:
     else: loo = names[:QUICK['loo']] if q else names
     return BenchSpec(coins=list(coins), windows=windows, seeds=list(range(n_seeds)), variants=load_variants(args.variants, args.config),
                      steps=args.steps or (QUICK['steps'] if q else None), config_path=args.config, loo_coins=loo,
-                     loo_seeds=list(range(min(args.loo_seeds, n_seeds))) if args.loo_seeds else None)
+                     loo_seeds=list(range(min(args.loo_seeds, n_seeds))) if args.loo_seeds else None,
+                     loo_windows=args.loo_windows)
 
 def _benchmark_cli(args):
     import sys
@@ -537,6 +552,7 @@ def _benchmark_args(p):
     p.add_argument('--out', metavar='DIR', help='output folder (models are reused from it when complete)')
     p.add_argument('--loo', nargs='+', metavar='COIN', help="coins to leave out one at a time ('all', 'none'; default all, 2 with --quick)")
     p.add_argument('--loo-seeds', type=int, metavar='N', help='seeds of the leave-one-coin-out models (default 1)')
+    p.add_argument('--loo-windows', nargs='+', metavar='HALF', help='windows with leave-one-coin-out models (default: all)')
     p.add_argument('--train-start', default='2020-01-01', metavar='DATE', help='first training day (expanding windows)')
     p.add_argument('--train-months', type=int, metavar='N', help='rolling training span incl. validation, months (0 = expanding)')
     p.add_argument('--valid-months', type=int, default=3, metavar='N', help='validation slice at the end of each training span')

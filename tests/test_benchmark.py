@@ -181,3 +181,19 @@ def test_benchmark_cli_bad_input(tmp_path):
     assert r.returncode == 2 and "variant 'typo'" in r.stderr and 'no_such_key' in r.stderr
     r = run_cli('benchmark', '--windows', '2022Q3', '--out', tmp_path/'o')
     assert r.returncode == 2 and 'half-year' in r.stderr
+
+
+def test_memoised_rule_tuning_equals_train_tuning(tmp_path):
+    "The per-coin memo returns exactly what train's tuning returns, for a pool and for a leave-one-out pool re-using it."
+    from riskrl_nb.benchmark import cached_rule_tuning
+    w = bench_window('2023H1', train_months=6)
+    coins = ['ETH', 'XRP', 'LTC']
+    for pool in (coins, coins[:2]):
+        cfg = bench_config(w, [bundled_path(c) for c in pool], seed=0, variant=SMALL_GRID)
+        frames = [load_coin(c) for c in pool]
+        want_params, want = _tune(frames, cfg)
+        with cached_rule_tuning(tmp_path/'rules'):
+            got_params, got = _tune(frames, cfg)
+        assert got_params == want_params
+        np.testing.assert_array_equal(got.score.to_numpy(), want.score.to_numpy())
+    assert len(list((tmp_path/'rules').glob('*.json'))) == 3   # one file per coin: the second pool computed nothing new
