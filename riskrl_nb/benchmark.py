@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 from .core import (RunConfig, RiskrlError, ConfigError, load_config, merge_dicts, config_to_dict, bundled_path,
-                            bundled_symbols, periods_per_year)
+                            bundled_symbols, periods_per_year, save_config)
 from .data import load_candles, split_periods, period_slice
 from . import agent as _agent
 from .agent import train, load_bundle, BUNDLE_FILES, prepare_data

@@ -197,3 +197,23 @@ def test_memoised_rule_tuning_equals_train_tuning(tmp_path):
         assert got_params == want_params
         np.testing.assert_array_equal(got.score.to_numpy(), want.score.to_numpy())
     assert len(list((tmp_path/'rules').glob('*.json'))) == 3   # one file per coin: the second pool computed nothing new
+
+
+def test_benchmark_experiment_notebook_via_experiments_run(tmp_path, tiny_config):
+    "nbs/experiments/benchmark.ipynb runs under `riskrl experiments run` and its summary becomes the grid's columns."
+    import yaml
+    from conftest import ROOT
+    grid = tmp_path/'grid.yaml'
+    key = 'results.default/pooled.share_beating_best_rule.agent_mix.share'
+    grid.write_text(yaml.safe_dump(dict(
+        notebook=str(ROOT/'nbs'/'experiments'/'benchmark.ipynb'),
+        parameters=dict(coins=['BTC', 'ETH'], windows=['2023H2'], seeds=1, steps=256, train_months=4, loo='none',
+                        config_path=str(tiny_config)),
+        grid=dict(variants=[{'default': {}}]), plot=[key])))
+    out = tmp_path/'runs'
+    r = run_cli('experiments', 'run', grid, '--out', out)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    df = pd.read_csv(out/'results.csv')
+    assert set(df['status']) == {'ok'} and df[key].between(0, 1).all()
+    run = out/df['run'][0]
+    assert (run/'benchmark.md').is_file() and (run/'benchmark.png').is_file() and (run/'models'/'default'/'2023H2'/'seed0'/'model.zip').is_file()
