@@ -399,7 +399,9 @@ def summarize_benchmark(result:dict, n_boot:int=10_000, n_blocks:int=16) -> dict
         for (v, k), b in out.items():
             if k == kind:
                 st = excess_statistics(trials, b['excess_agent_mix'].reindex(trials.index), n_blocks)
-                st['excess_sharpe_annual'] = float(st['deflated_sharpe']['sharpe_per_bar'] * math.sqrt(8760))
+                idx = b['excess_agent_mix'].index
+                ppy = periods_per_year(pd.Series(idx).diff().median().total_seconds()) if len(idx) > 1 else 8760
+                st['excess_sharpe_annual'] = float(st['deflated_sharpe']['sharpe_per_bar'] * math.sqrt(ppy))
                 b.update(st)
     return {f'{v}/{k}': b for (v, k), b in out.items()}
 
@@ -439,14 +441,14 @@ def verdict_lines(summary:dict) -> list:
         s = b['share_beating_best_rule'].get('agent_mix') or {}
         seeds = {a: x['share'] for a, x in b['share_beating_best_rule'].items() if a != 'agent_mix'}
         d, p = b['deflated_sharpe'], b.get('pbo')
-        out.append(f"- **{key}**: the agent (mix of {len(seeds)} seeds) beat the best rule on Sortino in "
+        out.append(f"- **{key}**: the agent (equal-weight mix of {len(seeds)} seed{'s' if len(seeds) > 1 else ''}) beat the best rule on Sortino in "
                    f"**{_f(s.get('share'), '{:.0%}')}** of {b['coin_windows']} coin-windows (95 % CI {_f(s.get('lo'), '{:.0%}')}..{_f(s.get('hi'), '{:.0%}')} "
                    f"resampling coin-windows; {_f(s.get('lo_cluster'), '{:.0%}')}..{_f(s.get('hi_cluster'), '{:.0%}')} resampling whole windows); "
                    f"single seeds: {', '.join(a[6:] + ' ' + pct(x) for a, x in seeds.items())}. "
                    f"Against each rule: {', '.join(r + ' ' + pct(x) for r, x in b['share_beating_rule'].items())}. "
                    f"Excess return over the best rule (coins averaged per bar): annualised Sharpe {_f(b['excess_sharpe_annual'])}, "
                    f"deflated Sharpe **{_f(d['dsr'], '{:.3f}')}** (PSR {_f(d['psr'], '{:.3f}')}, {b['n_trials']} trials); "
-                   f"PBO {'n/a (one trial)' if p is None else _f(p['pbo'], '{:.2f}')}.")
+                   f"PBO over the {b['n_trials']} trials (variants × seeds): {'n/a (one trial)' if p is None else _f(p['pbo'], '{:.2f}')}.")
     return out
 
 def plot_benchmark(long:pd.DataFrame, path, title:str='') -> Path:
