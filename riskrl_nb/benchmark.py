@@ -373,7 +373,7 @@ def comparison(long:pd.DataFrame, metric:str='sortino') -> pd.DataFrame:
 def summarize_benchmark(result:dict, n_boot:int=10_000, n_blocks:int=16) -> dict:
     "Per variant and kind: share won (mix and each seed) with bootstrap CIs, shares against each rule, DSR and PBO of the excess."
     long, returns = result['long'], result['returns']
-    comp = comparison(long)
+    comp, comp_ret = comparison(long), comparison(long, 'total_return')
     out = {}
     for (v, kind), c in comp.groupby(level=['variant', 'kind'], sort=False):
         windows = c.index.get_level_values('window')
@@ -385,7 +385,10 @@ def summarize_benchmark(result:dict, n_boot:int=10_000, n_blocks:int=16) -> dict
                      best_rule_by_window=best,
                      share_beating_best_rule={a: share_ci(c[f'beats_{a}'].to_numpy(), windows, n_boot) for a in agents},
                      share_beating_rule={r: float((c['agent_mix'] > c[r]).mean()) for r in rules if r in c and 'agent_mix' in c},
-                     mean_sortino_minus_best_rule={a: float((c[a] - c['best_rule_sortino']).mean()) for a in agents})
+                     mean_sortino_minus_best_rule={a: float((c[a] - c['best_rule_sortino']).mean()) for a in agents},
+                     # a negative Sortino ranks a smaller, steadier loss below a larger one: the same comparison on return
+                     share_beating_best_rule_on_return=share_ci(comp_ret.loc[c.index, 'beats_agent_mix'].to_numpy(), windows, n_boot)
+                     if 'beats_agent_mix' in comp_ret else None)
         block['excess_agent_mix'] = excess_stream(rets, 'agent_mix', best)
         out[(v, kind)] = block
     for kind in {k for _, k in out}:   # trials: every variant's every seed of this kind
@@ -446,6 +449,8 @@ def verdict_lines(summary:dict) -> list:
                    f"resampling coin-windows; {_f(s.get('lo_cluster'), '{:.0%}')}..{_f(s.get('hi_cluster'), '{:.0%}')} resampling whole windows); "
                    f"single seeds: {', '.join(a[6:] + ' ' + pct(x) for a, x in seeds.items())}. "
                    f"Against each rule: {', '.join(r + ' ' + pct(x) for r, x in b['share_beating_rule'].items())}. "
+                   f"On total return instead of Sortino: {pct((b.get('share_beating_best_rule_on_return') or {}).get('share'))} "
+                   f"(CI {pct((b.get('share_beating_best_rule_on_return') or {}).get('lo'))}..{pct((b.get('share_beating_best_rule_on_return') or {}).get('hi'))}). "
                    f"Excess return over the best rule (coins averaged per bar): annualised Sharpe {_f(b['excess_sharpe_annual'])}, "
                    f"deflated Sharpe **{_f(d['dsr'], '{:.3f}')}** (PSR {_f(d['psr'], '{:.3f}')}, {b['n_trials']} trials); "
                    f"PBO over the {b['n_trials']} trials (variants × seeds): {'n/a (one trial)' if p is None else _f(p['pbo'], '{:.2f}')}.")

@@ -114,6 +114,7 @@ def test_share_ci_and_deflated_sharpe_on_hand_built_table():
     assert mix['share'] == 0.5 and mix['n'] == 4
     assert mix['lo'] == 0.0 and mix['hi'] == 1.0            # 4 coin-windows: the percentile bootstrap spans 0..1
     assert mix['lo_cluster'] == mix['hi_cluster'] == 0.5    # each window won exactly one of two coins
+    assert s['share_beating_best_rule_on_return']['share'] == 0.0   # equal returns everywhere: a tie is not a win
     assert s['share_beating_rule'] == {'fixed_tp_sl': 0.25, 'hold_to_horizon': 0.25}   # 1.6>1.5 only; 3.0>1.0 only
     # the excess stream: per bar, mean over coins of agent_mix minus that window's best rule, windows chained
     r = result['returns']
