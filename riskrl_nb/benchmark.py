@@ -377,7 +377,7 @@ def summarize_benchmark(result:dict, n_boot:int=10_000, n_blocks:int=16) -> dict
     out = {}
     for (v, kind), c in comp.groupby(level=['variant', 'kind'], sort=False):
         windows = c.index.get_level_values('window')
-        agents = [a[len('beats_'):] for a in c.columns if str(a).startswith('beats_')]
+        agents = [a[len('beats_'):] for a in c.columns if str(a).startswith('beats_') and c[a[len('beats_'):]].notna().all()]
         rules = [r for r in long[(long.variant == v) & (long.kind == kind)].policy.unique() if not r.startswith('agent')]
         best = c.reset_index().groupby('window').best_rule.first().to_dict()
         rets = {(w, coin): f for (vv, kk, w, coin), f in returns.items() if (vv, kk) == (v, kind)}
