@@ -98,9 +98,9 @@ def _load_ppo(path):
     from stable_baselines3 import PPO
     return PPO.load(path, device='cpu')
 
-register_algo('maskable_ppo', AlgoSpec(_maskable_ppo, _load_maskable, masked=True, action_spaces=('discrete3', 'multidiscrete'),
+register_algo('maskable_ppo', AlgoSpec(_maskable_ppo, _load_maskable, masked=True, action_spaces=('discrete3', 'multidiscrete', 'residual'),
                                        notes='PPO with invalid actions masked out (sb3-contrib)'))
-register_algo('ppo', AlgoSpec(_ppo, _load_ppo, masked=False, action_spaces=('discrete3', 'multidiscrete', 'box'),
+register_algo('ppo', AlgoSpec(_ppo, _load_ppo, masked=False, action_spaces=('discrete3', 'multidiscrete', 'box', 'residual'),
                               notes='PPO; a forbidden action holds'))
 
 # %% ../nbs/07_agent.ipynb #666c77d3
@@ -180,6 +180,9 @@ def make_policy(model, features:np.ndarray, cfg:RunConfig, baselines:dict|None=N
     "The exit policy of a trained `model`: `AgentPolicy`, or the algorithm's own (e.g. the hierarchical stance policy)."
     spec = get_algo(cfg.train.algo)
     if spec.make_policy is not None: return spec.make_policy(model, features, cfg, baselines or {}, context)
+    if cfg.env.action_space == 'residual':   # the agent adjusts the tuned reference rule (riskrl_nb.residual)
+        from riskrl_nb.residual import ResidualPolicy
+        return ResidualPolicy(model, features, cfg, baselines or {}, spec.masked, context=context)
     return AgentPolicy(model, features, cfg, spec.masked, recurrent=spec.recurrent, context=context)
 
 # %% ../nbs/07_agent.ipynb #27c77e1d
@@ -251,6 +254,10 @@ def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
         raise ConfigError(f"unknown train.vec_env '{cfg.train.vec_env}'; available: {', '.join(VEC_ENVS)}")
     spec = get_algo(cfg.train.algo)
     load_plugins('training')   # modules that add env wrappers register them on import
+    from riskrl_nb.residual import needs_reference, ReferenceEnv   # residual actions / relative reward: readable env only
+    if cfg.env.batched and needs_reference(cfg):
+        raise RiskrlError(f"env.batched: true does not implement env.action_space '{cfg.env.action_space}' with reward "
+                          f"'{cfg.reward.name}' (residual actions and the relative reward need the reference rule); set env.batched: false")
     if cfg.env.batched:   # all n_envs accounts in one compiled step (riskrl_nb.vec_env): same rules, rewards and masks
         from riskrl_nb.vec_env import BatchedPositionEnv
         if spec.make_env is not None or cfg.train.curriculum != 'none' or cfg.train.vec_env != 'dummy':
@@ -266,6 +273,7 @@ def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
     def make_env(rank):
         def _f():
             if spec.make_env is not None: env = spec.make_env(cfg, train_sets, baselines or {}, rank)
+            elif needs_reference(cfg): env = ReferenceEnv([p.data for p in train_sets], [p.periods['train'] for p in train_sets], cfg, baselines)
             else: env = PositionRiskEnv([p.data for p in train_sets], [p.periods['train'] for p in train_sets], cfg)
             for wrap in TRAIN_ENV_WRAPPERS: env = wrap(env, cfg, train_sets, rank)
             if cfg.train.curriculum != 'none':
