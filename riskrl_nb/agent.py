@@ -324,6 +324,9 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     train_sets = [p for p in prepared if 'train' in p.periods]
     if not train_sets: raise RiskrlError(f"no training bars between {cfg.data.train_start} and {cfg.data.train_end}")
     baselines, grid = _tune_before_test(cfg, train_sets, progress)
+    if cfg.env.reference == 'best':   # residual actions / relative reward: the rule that scored best on the training data
+        from riskrl_nb.residual import best_rule
+        cfg = replace(cfg, env=replace(cfg.env, reference=best_rule(grid)))
     augmented = training.augmented_sets(frames, prepared, cfg, scaler, context)
     say(f"data: {', '.join(f'{p.data.name} {len(p.candles)} bars' for p in prepared)}; training on "
         f"{sum(p.periods['train'][1] - p.periods['train'][0] for p in train_sets)} bars"
@@ -402,6 +405,9 @@ def load_bundle(path) -> ModelBundle:
     "Load a model folder written by `train`."
     path = Path(path)
     if not path.is_dir(): raise RiskrlError(f"{path}: model folder not found")
+    if (path/'ensemble.json').exists():   # several agents as one model folder (riskrl_nb.ensembles)
+        from riskrl_nb.ensembles import load_ensemble
+        return load_ensemble(path)
     missing = [f for f in BUNDLE_FILES if not (path/f).exists()]
     if missing: raise RiskrlError(f"{path}: not a complete model folder ({missing[0]} missing)")
     cfg = load_config(path/'config.yaml')

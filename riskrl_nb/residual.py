@@ -13,8 +13,8 @@ from .env import PositionRiskEnv, ObservationBuilder, ACTION_SPACES
 from .baselines import make_baseline, market_atr, AtrTrailing, RULES
 
 # %% auto #0
-__all__ = ['RESIDUAL_ACTIONS', 'safe_atr', 'needs_reference', 'reference_rule', 'ReferenceExits', 'residual_decision',
-           'ReferenceEnv', 'ResidualPolicy']
+__all__ = ['RESIDUAL_ACTIONS', 'safe_atr', 'needs_reference', 'best_rule', 'reference_rule', 'ReferenceExits',
+           'residual_decision', 'ReferenceEnv', 'ResidualPolicy']
 
 # %% ../nbs/05b_residual.ipynb #ad5aea7e
 RESIDUAL_ACTIONS = ('keep', 'exit', 'tighten', 'extend')
@@ -27,6 +27,10 @@ def safe_atr(market, n:int=14) -> np.ndarray:
 def needs_reference(cfg:RunConfig) -> bool:
     "Whether `cfg` trains on a `ReferenceEnv` (residual actions or the relative reward)."
     return cfg.env.action_space == 'residual' or cfg.reward.name == 'relative'
+
+def best_rule(grid) -> str:
+    "`env.reference: best`: the rule whose tuned parameters scored best in the tuning grid (training data only)."
+    return str(grid.groupby('baseline')['score'].max().idxmax())
 
 def reference_rule(cfg:RunConfig, baselines:dict, market) -> ExitPolicy:
     "The tuned rule `cfg.env.reference` for `market` (its parameters from `baselines`, tuned on training data)."
