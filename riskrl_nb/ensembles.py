@@ -129,3 +129,27 @@ def snapshot_members(run_dir, k:int=3) -> list:
         shutil.copy(ck, d/'model.zip')
         out.append(d)
     return out
+
+# %% ../nbs/07d_ensembles.ipynb #631f660c
+def _ensemble_cli(args):
+    if bool(args.members) == bool(args.snapshots):
+        raise RiskrlError("riskrl ensemble: give either --members DIR... or --snapshots RUN_DIR")
+    members = args.members or snapshot_members(args.snapshots, args.last)
+    weights = args.weights if args.weights in ('equal', 'validation') else [float(x) for x in args.weights.split(',')]
+    out = make_ensemble(members, args.out, args.method, weights)
+    spec = json.loads((out/ENSEMBLE_FILE).read_text())
+    print(f"ensemble of {len(members)} members ({args.method}, weights {', '.join(f'{w:.3f}' for w in spec['weights'])}): {out}")
+
+def _ensemble_args(p):
+    p.add_argument('--members', nargs='+', metavar='DIR', help='trained model folders (same features, scaler and action space)')
+    p.add_argument('--snapshots', metavar='RUN_DIR', help='or: a run trained with train.checkpoint_freq > 0; its last checkpoints are the members')
+    p.add_argument('--last', type=int, default=3, metavar='K', help='snapshots: how many of the last checkpoints (default 3)')
+    p.add_argument('--method', default='average', choices=ENSEMBLE_METHODS, help='average the probabilities or majority vote')
+    p.add_argument('--weights', default='equal', metavar='W', help="'equal', 'validation' (softmax of validation scores) or w1,w2,...")
+    p.add_argument('--out', required=True, metavar='DIR', help='the ensemble model folder')
+_ensemble_cli.add_args = _ensemble_args
+
+def _register_cli():
+    from riskrl_nb.cli import subcommand
+    subcommand('ensemble', 'combine trained model folders (or one run\'s checkpoints) into one ensemble model folder')(_ensemble_cli)
+_register_cli()

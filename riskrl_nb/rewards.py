@@ -12,7 +12,7 @@ from .core import RewardConfig, RiskrlError, load_plugins
 # %% auto #0
 __all__ = ['REWARDS', 'TERMS', 'POTENTIALS', 'StepOutcome', 'Reward', 'register_reward', 'ReturnDrawdownReward',
            'step_log_return', 'account_drawdown', 'DifferentialSharpe', 'TradeVariance', 'CompositeReward',
-           'HierarchicalReward', 'ShapedReward', 'RobustReward', 'NormalizedReward', 'RelativeReward', 'make_reward']
+           'HierarchicalReward', 'ShapedReward', 'RobustReward', 'NormalizedReward', 'make_reward', 'RelativeReward']
 
 # %% ../nbs/06_rewards.ipynb #5ccf1d04
 @dataclass
@@ -194,17 +194,6 @@ class NormalizedReward(Reward):
         self.stats.update(np.array([self.ret]))
         return float(np.clip(r / math.sqrt(self.stats.var + self.eps), -self.clip, self.clip))
 
-# %% ../nbs/06_rewards.ipynb #7f41f9e4
-@register_reward('relative')
-class RelativeReward(Reward):
-    "scale * (trade net return - reference rule's net return on the same entry), at each close; 0 between closes."
-    def __init__(self, scale:float=100.0): self.scale = scale
-
-    def __call__(self, o:StepOutcome) -> float:
-        if o.reference_return is None:
-            raise RiskrlError("reward 'relative' needs an environment with a reference rule (riskrl_nb.residual.ReferenceEnv)")
-        return self.scale * (o.trade_return - o.reference_return) if o.trade_closed else 0.0
-
 # %% ../nbs/06_rewards.ipynb #a4a60c86
 def make_reward(cfg:RewardConfig=RewardConfig()) -> Reward:
     "Build the configured reward (named reward, then shaping, robust worst-of-k and normalisation if switched on)."
@@ -220,3 +209,14 @@ def make_reward(cfg:RewardConfig=RewardConfig()) -> Reward:
         reward = RobustReward(reward, cfg.robust_k, cfg.robust_price_sigma, cfg.robust_cost_mult, cfg.robust_seed)
     if cfg.normalize: reward = NormalizedReward(reward, cfg.normalize_gamma, cfg.normalize_clip)
     return reward
+
+# %% ../nbs/06_rewards.ipynb #7f41f9e4
+@register_reward('relative')
+class RelativeReward(Reward):
+    "scale * (trade net return - reference rule's net return on the same entry), at each close; 0 between closes."
+    def __init__(self, scale:float=100.0): self.scale = scale
+
+    def __call__(self, o:StepOutcome) -> float:
+        if o.reference_return is None:
+            raise RiskrlError("reward 'relative' needs an environment with a reference rule (riskrl_nb.residual.ReferenceEnv)")
+        return self.scale * (o.trade_return - o.reference_return) if o.trade_closed else 0.0
