@@ -35,6 +35,10 @@ VARIANTS = {
     'portable_residual_relative': {'features': {'set': 'portable'}, 'env': {'action_space': 'residual'}, 'reward': {'name': 'relative'}},
     'basic_residual_relative': {'env': {'action_space': 'residual'}, 'reward': {'name': 'relative'}},
     'basic_residual': {'env': {'action_space': 'residual'}},
+    'portable_residual_relative_prior': {'features': {'set': 'portable'}, 'env': {'action_space': 'residual'}, 'reward': {'name': 'relative'},
+                                         'train': {'action_prior': [0.85, 0.05, 0.05, 0.05]}},
+    'portable_residual_prior': {'features': {'set': 'portable'}, 'env': {'action_space': 'residual'},
+                                'train': {'action_prior': [0.85, 0.05, 0.05, 0.05]}},
 }
 
 def rule_policy(name, params, market):

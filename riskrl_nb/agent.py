@@ -338,6 +338,7 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     if model is None:
         model = spec.make(cfg, vec)
         if cfg.train.init_from: training.load_weights(model, cfg)
+        if cfg.train.action_prior: training.apply_action_prior(model, cfg.train.action_prior)
     model.set_logger(configure(str(out/'logs'), _logger_formats(cfg)))
     has_valid = any('valid' in p.periods for p in prepared)
     validation = _validation_callback(prepared, cfg, out, log, on_validation, baselines) if has_valid else None

@@ -237,6 +237,7 @@ class TrainConfig:
     mixed_precision: bool = False  # run the feature extractor under bfloat16 autocast (measured: no gain on CPU)
     stance_bars: int = 24          # hierarchical: bars between the stance policy's choices of exit policy
     stance_agent: str = ""         # hierarchical: a model folder offered as one more low-level exit policy
+    action_prior: list = field(default_factory=list)  # initial action probabilities of a discrete policy, e.g. [0.85, 0.05, 0.05, 0.05] for 'residual'; empty = SB3's
 
 # %% ../nbs/00_core.ipynb #7ea990dd
 @dataclass
