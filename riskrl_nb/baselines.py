@@ -16,7 +16,7 @@ from .metrics import sharpe, sortino, calmar, total_return
 
 # %% auto #0
 __all__ = ['TUNE_METRICS', 'RULES', 'FixedTpSl', 'AtrTrailing', 'HoldToHorizon', 'market_atr', 'exit_returns',
-           'best_exit_returns', 'Oracle', 'baseline_grid', 'make_baseline', 'tune_baselines']
+           'best_exit_returns', 'Oracle', 'capped_horizons', 'baseline_grid', 'make_baseline', 'tune_baselines']
 
 # %% ../nbs/09_baselines.ipynb #f7cb30da
 class FixedTpSl(ExitPolicy):
@@ -109,11 +109,16 @@ TUNE_METRICS = {'sharpe': sharpe, 'sortino': sortino, 'calmar': calmar,
 
 RULES = ('fixed_tp_sl', 'atr_trailing', 'hold_to_horizon')   # the tuned rule baselines, in report order
 
-def baseline_grid(cfg:BaselineConfig=BaselineConfig()) -> dict:
-    "Candidate rule policies per baseline name."
+def capped_horizons(horizons, max_holding_bars:int|None=None) -> list:
+    "The distinct horizons that can differ under a `max_holding_bars` cap: longer ones become the cap (every trade ends there)."
+    if not max_holding_bars: return list(horizons)
+    return list(dict.fromkeys(min(int(h), int(max_holding_bars)) for h in horizons))
+
+def baseline_grid(cfg:BaselineConfig=BaselineConfig(), max_holding_bars:int|None=None) -> dict:
+    "Candidate rule policies per baseline name (horizons beyond `max_holding_bars` collapse to it)."
     return {'fixed_tp_sl': [FixedTpSl(tp, sl) for tp, sl in itertools.product(cfg.take_profit_grid, cfg.stop_loss_grid)],
             'atr_trailing': [AtrTrailing(k, cfg.atr_window) for k in cfg.atr_mult_grid],
-            'hold_to_horizon': [HoldToHorizon(h) for h in cfg.horizon_grid]}
+            'hold_to_horizon': [HoldToHorizon(h) for h in capped_horizons(cfg.horizon_grid, max_holding_bars)]}
 
 def make_baseline(name:str, params:dict) -> ExitPolicy:
     "Rebuild a frozen rule policy from its name and parameters (as stored with a model)."
@@ -123,11 +128,11 @@ def make_baseline(name:str, params:dict) -> ExitPolicy:
 
 def tune_baselines(sims:list, periods:list, cfg:BaselineConfig=BaselineConfig(), bars_per_year:float=8760,
                    progress:bool=False) -> tuple[dict, pd.DataFrame]:
-    "Grid-search each rule on the training periods of `sims`; return ({name: params}, grid table)."
+    "Grid-search each rule on the training periods of `sims` (several = pooled: the mean of the per-sim scores); return ({name: params}, grid table)."
     if cfg.tune_metric not in TUNE_METRICS:
         raise RiskrlError(f"unknown tune_metric '{cfg.tune_metric}'; available: {', '.join(TUNE_METRICS)}")
     score_fn, rows = TUNE_METRICS[cfg.tune_metric], []
-    grid = baseline_grid(cfg)
+    grid = baseline_grid(cfg, sims[0].env.max_holding_bars if sims else None)
     todo = [(name, pol) for name, pols in grid.items() for pol in pols]
     for name, pol in tqdm(todo, desc='tuning baselines', disable=not progress):
         scores = [score_fn(run_backtest(s, pol, a, b).returns, bars_per_year) for s, (a, b) in zip(sims, periods)]

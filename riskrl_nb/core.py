@@ -243,11 +243,11 @@ class TrainConfig:
 @dataclass
 class BaselineConfig:
     "Grids for the rule baselines, tuned on the training period and frozen before the test."
-    take_profit_grid: list = field(default_factory=lambda: [0.01, 0.02, 0.03, 0.05, 0.08, 0.12])
-    stop_loss_grid: list = field(default_factory=lambda: [0.01, 0.02, 0.03, 0.05, 0.08])
-    atr_mult_grid: list = field(default_factory=lambda: [1.0, 1.5, 2.0, 3.0, 4.0, 6.0])
+    take_profit_grid: list = field(default_factory=lambda: [0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3])
+    stop_loss_grid: list = field(default_factory=lambda: [0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15])
+    atr_mult_grid: list = field(default_factory=lambda: [1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0])
     atr_window: int = 14
-    horizon_grid: list = field(default_factory=lambda: [6, 12, 24, 48, 96, 168])
+    horizon_grid: list = field(default_factory=lambda: [6, 12, 24, 48, 96, 168, 336, 504, 720])  # bars; beyond env.max_holding_bars = the cap
     tune_metric: str = "sharpe"
 
 # %% ../nbs/00_core.ipynb #42c429f1

@@ -168,7 +168,7 @@ def rule_grid_returns(cfg:RunConfig, df:pd.DataFrame, start, end) -> pd.DataFram
     sim = Simulation(Market.from_candles(df), make_entries(df, cfg.entry), cfg.costs, cfg.env)
     a = max(s.start, feature_warmup(cfg.features))
     return pd.DataFrame({f"{name}:{','.join(f'{k}={v}' for k, v in pol.params.items())}": run_backtest(sim, pol, a, s.stop).returns
-                         for name, pols in baseline_grid(cfg.baselines).items() for pol in pols})
+                         for name, pols in baseline_grid(cfg.baselines, cfg.env.max_holding_bars).items() for pol in pols})
 
 def overfitting_report(trials:pd.DataFrame, candidate:str, n_blocks:int=16) -> dict:
     "PBO over all `trials` (columns) and the deflated Sharpe ratio of column `candidate`, for metrics.json."

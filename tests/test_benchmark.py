@@ -1,0 +1,219 @@
+"""The skill benchmark: disjoint windows, rules tuned on training data only, the statistics on a hand-built table, a tiny end-to-end run."""
+import json, math, time
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from riskrl_nb import agent as agent_mod
+from riskrl_nb.agent import prepare_data
+from riskrl_nb.baselines import RULES
+from riskrl_nb.benchmark import (HALF_YEARS, BenchWindow, BenchSpec, bench_window, check_window, bench_config, load_coin,
+                                 summarize_benchmark, comparison, excess_stream, share_ci)
+from riskrl_nb.core import RiskrlError, bundled_path
+from riskrl_nb.data import period_slice
+from conftest import run_cli
+
+SMALL_GRID = {'baselines': {'take_profit_grid': [0.03, 0.08], 'stop_loss_grid': [0.02, 0.05],
+                            'atr_mult_grid': [2.0, 6.0], 'horizon_grid': [24, 168]}}
+
+
+@pytest.mark.parametrize('half', HALF_YEARS)
+def test_windows_train_valid_test_disjoint_in_bars(half):
+    "On the real files the bar ranges of train, validation and test are ordered and never share a bar."
+    w = bench_window(half)
+    cfg = bench_config(w, [bundled_path('BTC'), bundled_path('ETH')], seed=0)
+    frames = [load_coin('BTC'), load_coin('ETH')]
+    prepared, _ = prepare_data(frames, cfg)
+    for p, df in zip(prepared, frames):
+        (ta, tb), (va, vb) = p.periods['train'], p.periods['valid']
+        s = period_slice(df, w.test_start, w.test_end)
+        assert ta < tb <= va < vb <= s.start < s.stop
+        assert df.index[tb - 1] < pd.Timestamp(w.valid_start, tz='UTC') <= df.index[va]
+        assert df.index[vb - 1] < pd.Timestamp(w.test_start, tz='UTC') <= df.index[s.start]
+        assert p.periods['test'][0] == s.start   # the model's own test period is the benchmark's
+
+
+def test_overlapping_window_refused():
+    ok = bench_window('2022H2', valid_months=3)
+    check_window(ok)
+    for bad in [BenchWindow('v', ok.train_start, ok.valid_start, ok.valid_start, ok.valid_end, ok.test_start, ok.test_end),   # train ends on the first valid day
+                BenchWindow('t', ok.train_start, ok.train_end, ok.valid_start, ok.test_start, ok.test_start, ok.test_end)]:   # valid runs into test
+        with pytest.raises(RiskrlError, match='before'): check_window(bad)
+        with pytest.raises(RiskrlError): bench_config(bad, [bundled_path('BTC')], seed=0)
+
+
+def _tune(frames, cfg):
+    "The rule tuning exactly as `train` runs it (prepare the files, tune on train + validation)."
+    prepared, _ = prepare_data(frames, cfg)
+    return agent_mod._tune_before_test(cfg, [p for p in prepared if 'train' in p.periods], False)
+
+
+def test_rule_tuning_sees_only_training_data():
+    "Scrambling every bar of the test half-year (and after) changes neither the tuned rules nor any grid score."
+    w = bench_window('2023H1', train_months=9)
+    cfg = bench_config(w, [bundled_path('ETH'), bundled_path('XRP')], seed=0, variant=SMALL_GRID)
+    frames = [load_coin('ETH'), load_coin('XRP')]
+    params, grid = _tune(frames, cfg)
+    rng = np.random.default_rng(0)
+    scrambled = []
+    for df in frames:
+        d = df.copy()
+        after = d.index >= pd.Timestamp(w.test_start, tz='UTC')
+        shock = np.exp(np.cumsum(rng.normal(0, 0.05, after.sum())))   # a different, much wilder future
+        for c in ('open', 'high', 'low', 'close'): d.loc[after, c] = d.loc[after, c] * shock
+        d.loc[after, 'high'] = d.loc[after, ['open', 'high', 'low', 'close']].max(axis=1)
+        d.loc[after, 'low'] = d.loc[after, ['open', 'high', 'low', 'close']].min(axis=1)
+        d.attrs = dict(df.attrs)
+        scrambled.append(d)
+    params2, grid2 = _tune(scrambled, cfg)
+    assert params2 == params
+    np.testing.assert_array_equal(grid.score.to_numpy(), grid2.score.to_numpy())
+    # the check can fail: tuning that reached into the test half-year would see the scrambled bars
+    leaky = bench_config(w, [bundled_path('ETH'), bundled_path('XRP')], seed=0, variant=SMALL_GRID)
+    leaky.data.valid_end = w.test_end; leaky.data.test_start, leaky.data.test_end = '2024-01-01', '2024-06-30'
+    _, g1 = _tune(frames, leaky)
+    _, g2 = _tune(scrambled, leaky)
+    assert not np.allclose(g1.score.to_numpy(), g2.score.to_numpy())
+
+
+def _hand_built():
+    "2 windows x 2 coins, 2 seeds, rules r1/r2; constant per-bar returns so every figure is known."
+    idx = {'A': pd.date_range('2022-01-01', periods=200, freq='h', tz='UTC'),
+           'B': pd.date_range('2022-07-01', periods=200, freq='h', tz='UTC')}
+    best = {'A': 'fixed_tp_sl', 'B': 'hold_to_horizon'}
+    sortinos = {  # (window, coin): (seed0, seed1, fixed_tp_sl, hold_to_horizon)
+        ('A', 'X'): (2.0, 1.0, 1.5, 9.0), ('A', 'Y'): (0.5, 0.4, 1.0, 9.0),
+        ('B', 'X'): (3.0, 3.0, 9.0, 1.0), ('B', 'Y'): (0.1, 2.0, 9.0, 1.5)}
+    rows, returns = [], {}
+    rng = np.random.default_rng(1)
+    for (w, coin), vals in sortinos.items():
+        for pol, s in zip(['agent_seed0', 'agent_seed1', 'fixed_tp_sl', 'hold_to_horizon'], vals):
+            rows.append(dict(variant='v', kind='pooled', window=w, coin=coin, policy=pol, seed=None, best_rule=best[w], sortino=s,
+                             total_return=0.0, trade_cvar_95=-0.01, exit_efficiency=0.1, sharpe=0.0, n_trades=5))
+        f = pd.DataFrame({p: rng.normal(0.0, 0.01, 200) for p in ['agent_seed0', 'agent_seed1', 'fixed_tp_sl', 'hold_to_horizon']},
+                         index=idx[w])
+        returns[('v', 'pooled', w, coin)] = f
+    long = pd.DataFrame(rows)
+    for (v, k, w, coin), f in returns.items():   # the mix row, as run_benchmark adds it (Sortino set by hand here)
+        f['agent_mix'] = f[['agent_seed0', 'agent_seed1']].mean(axis=1)
+        mix = {('A', 'X'): 1.6, ('A', 'Y'): 0.9, ('B', 'X'): 3.0, ('B', 'Y'): 1.0}[(w, coin)]
+        long.loc[len(long)] = dict(variant='v', kind='pooled', window=w, coin=coin, policy='agent_mix', seed=None, best_rule=best[w],
+                                   sortino=mix, total_return=0.0, trade_cvar_95=-0.01, exit_efficiency=0.1, sharpe=0.0, n_trades=5)
+    return dict(long=long, returns=returns, rules=pd.DataFrame(), coins=['X', 'Y'], spec=None), best
+
+
+def test_share_ci_and_deflated_sharpe_on_hand_built_table():
+    result, best = _hand_built()
+    c = comparison(result['long'])
+    # mix vs best rule: A/X 1.6 > 1.5 yes; A/Y 0.9 > 1.0 no; B/X 3.0 > 1.0 yes; B/Y 1.0 > 1.5 no
+    assert c['beats_agent_mix'].tolist() == [True, False, True, False]
+    assert c['beats_agent_seed0'].tolist() == [True, False, True, False]
+    assert c['beats_agent_seed1'].tolist() == [False, False, True, True]
+    s = summarize_benchmark(result, n_boot=4000, n_blocks=4)['v/pooled']
+    mix = s['share_beating_best_rule']['agent_mix']
+    assert mix['share'] == 0.5 and mix['n'] == 4
+    assert mix['lo'] == 0.0 and mix['hi'] == 1.0            # 4 coin-windows: the percentile bootstrap spans 0..1
+    assert mix['lo_cluster'] == mix['hi_cluster'] == 0.5    # each window won exactly one of two coins
+    assert s['share_beating_rule'] == {'fixed_tp_sl': 0.25, 'hold_to_horizon': 0.25}   # 1.6>1.5 only; 3.0>1.0 only
+    # the excess stream: per bar, mean over coins of agent_mix minus that window's best rule, windows chained
+    r = result['returns']
+    want = pd.concat([(r[('v', 'pooled', 'A', 'X')].agent_mix - r[('v', 'pooled', 'A', 'X')].fixed_tp_sl
+                       + r[('v', 'pooled', 'A', 'Y')].agent_mix - r[('v', 'pooled', 'A', 'Y')].fixed_tp_sl) / 2,
+                      (r[('v', 'pooled', 'B', 'X')].agent_mix - r[('v', 'pooled', 'B', 'X')].hold_to_horizon
+                       + r[('v', 'pooled', 'B', 'Y')].agent_mix - r[('v', 'pooled', 'B', 'Y')].hold_to_horizon) / 2])
+    got = excess_stream({(w, coin): f for (_, _, w, coin), f in r.items()}, 'agent_mix', best)
+    pd.testing.assert_series_equal(got, want, check_names=False)
+    # deflated Sharpe by the textbook formula, with the 2 seeds' excess streams as the trials
+    seeds = [excess_stream({(w, coin): f for (_, _, w, coin), f in r.items()}, a, best) for a in ('agent_seed0', 'agent_seed1')]
+    srs = np.array([x.mean() / x.std() for x in seeds])
+    g = 0.5772156649015329
+    sr0 = math.sqrt(srs.var(ddof=1)) * ((1 - g) * stats.norm.ppf(1 - 1 / 2) + g * stats.norm.ppf(1 - 1 / (2 * math.e)))
+    sr, n = want.mean() / want.std(), len(want)
+    sk, ku = stats.skew(want, bias=False), stats.kurtosis(want, bias=False) + 3
+    dsr = stats.norm.cdf((sr - sr0) * math.sqrt(n - 1) / math.sqrt(1 - sk * sr + (ku - 1) / 4 * sr ** 2))
+    assert s['n_trials'] == 2
+    assert s['deflated_sharpe']['dsr'] == pytest.approx(dsr, rel=1e-6)
+    assert s['pbo'] is not None and 0 <= s['pbo']['pbo'] <= 1
+
+
+def test_share_ci_normal_approximation():
+    s = share_ci([True] * 70 + [False] * 30, n_boot=20_000)
+    half = 1.96 * math.sqrt(0.7 * 0.3 / 100)
+    assert s['share'] == 0.7
+    assert s['lo'] == pytest.approx(0.7 - half, abs=0.02) and s['hi'] == pytest.approx(0.7 + half, abs=0.02)
+
+
+def test_benchmark_cli_tiny_end_to_end(tmp_path, tiny_config):
+    "A complete tiny run: 2 coins, 1 window, 1 seed, one coin left out; outputs written; a rerun reuses every model."
+    variants = tmp_path/'variants.yaml'
+    variants.write_text("default: {}\nno_dd: {reward: {drawdown_penalty: 0.0}}\n")
+    out = tmp_path/'bench'
+    args = ['benchmark', '--coins', 'BTC', 'ETH', '--windows', '2023H2', '--seeds', '1', '--steps', '256', '--train-months', '4',
+            '--loo', 'ETH', '--config', tiny_config, '--variants', variants, '--out', out, '--no-progress']
+    t0 = time.time()
+    r = run_cli(*args)
+    assert r.returncode == 0, r.stderr[-2000:]
+    first = time.time() - t0
+    for f in ('table.csv', 'comparison.csv', 'rules.csv', 'summary.json', 'benchmark.md', 'benchmark.png'):
+        assert (out/f).is_file(), f
+    long = pd.read_csv(out/'table.csv')
+    assert set(long.variant) == {'default', 'no_dd'} and set(long.kind) == {'pooled', 'loo'}
+    pooled = long[long.kind == 'pooled']
+    assert set(pooled.coin) == {'BTC', 'ETH'} and set(long[long.kind == 'loo'].coin) == {'ETH'}
+    assert {'agent_seed0', 'agent_mix', *RULES} <= set(pooled.policy)
+    summary = json.loads((out/'summary.json').read_text())['results']
+    assert set(summary) == {'default/pooled', 'default/loo', 'no_dd/pooled', 'no_dd/loo'}
+    assert summary['default/pooled']['n_trials'] == 2   # 2 variants x 1 seed
+    rules = pd.read_csv(out/'rules.csv')
+    assert set(rules.rule) == set(RULES) and rules.groupby(['variant', 'kind', 'window', 'left_out'], dropna=False).best.sum().eq(1).all()
+    model = out/'models'/'default'/'2023H2'/'seed0'/'model.zip'
+    mtime = model.stat().st_mtime
+    t0 = time.time()
+    r = run_cli(*args)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert model.stat().st_mtime == mtime and time.time() - t0 < first   # reused, not retrained
+
+
+def test_benchmark_cli_bad_input(tmp_path):
+    v = tmp_path/'v.yaml'
+    v.write_text("typo: {reward: {no_such_key: 1}}\n")
+    r = run_cli('benchmark', '--variants', v, '--out', tmp_path/'o')
+    assert r.returncode == 2 and "variant 'typo'" in r.stderr and 'no_such_key' in r.stderr
+    r = run_cli('benchmark', '--windows', '2022Q3', '--out', tmp_path/'o')
+    assert r.returncode == 2 and 'half-year' in r.stderr
+
+
+def test_memoised_rule_tuning_equals_train_tuning(tmp_path):
+    "The per-coin memo returns exactly what train's tuning returns, for a pool and for a leave-one-out pool re-using it."
+    from riskrl_nb.benchmark import cached_rule_tuning
+    w = bench_window('2023H1', train_months=6)
+    coins = ['ETH', 'XRP', 'LTC']
+    for pool in (coins, coins[:2]):
+        cfg = bench_config(w, [bundled_path(c) for c in pool], seed=0, variant=SMALL_GRID)
+        frames = [load_coin(c) for c in pool]
+        want_params, want = _tune(frames, cfg)
+        with cached_rule_tuning(tmp_path/'rules'):
+            got_params, got = _tune(frames, cfg)
+        assert got_params == want_params
+        np.testing.assert_array_equal(got.score.to_numpy(), want.score.to_numpy())
+    assert len(list((tmp_path/'rules').glob('*.json'))) == 3   # one file per coin: the second pool computed nothing new
+
+
+def test_benchmark_experiment_notebook_via_experiments_run(tmp_path, tiny_config):
+    "nbs/experiments/benchmark.ipynb runs under `riskrl experiments run` and its summary becomes the grid's columns."
+    import yaml
+    from conftest import ROOT
+    grid = tmp_path/'grid.yaml'
+    key = 'results.default/pooled.share_beating_best_rule.agent_mix.share'
+    grid.write_text(yaml.safe_dump(dict(
+        notebook=str(ROOT/'nbs'/'experiments'/'benchmark.ipynb'),
+        parameters=dict(coins=['BTC', 'ETH'], windows=['2023H2'], seeds=1, steps=256, train_months=4, loo='none',
+                        config_path=str(tiny_config)),
+        grid=dict(variants=[{'default': {}}]), plot=[key])))
+    out = tmp_path/'runs'
+    r = run_cli('experiments', 'run', grid, '--out', out)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    df = pd.read_csv(out/'results.csv')
+    assert set(df['status']) == {'ok'} and df[key].between(0, 1).all()
+    run = out/df['run'][0]
+    assert (run/'benchmark.md').is_file() and (run/'benchmark.png').is_file() and (run/'models'/'default'/'2023H2'/'seed0'/'model.zip').is_file()
