@@ -101,6 +101,8 @@ def main():
     ap.add_argument('--seeds', type=int, nargs='+', default=[0])
     ap.add_argument('--variants', nargs='+', default=list(VARIANTS))
     ap.add_argument('--out', default='runs/screen')
+    ap.add_argument('--ensemble', nargs='*', default=[], metavar='VARIANT',
+                    help="also evaluate, per variant, the ensemble of its trained seeds (average, validation weights)")
     a = ap.parse_args()
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     t0 = time.time(); rules = tuned_rules(out)
@@ -118,6 +120,17 @@ def main():
             tt = time.time() - t
             df = evaluate_variant(mdir, rules); df.to_csv(mdir / 'screen.csv', index=False)
             s = dict(variant=v, seed=seed, steps=a.steps, train_s=round(tt), **summary(df))
+            with open(out / 'summary.jsonl', 'a') as f: f.write(json.dumps(s) + '\n')
+            print(json.dumps(s), flush=True)
+    from riskrl_nb.ensembles import make_ensemble
+    for v in a.ensemble:
+        members = sorted(d for d in out.glob(f'{v}-s*') if (d / 'screen.csv').exists())
+        for method in ('average', 'vote'):
+            edir = out / f'{v}-ens-{method}'
+            if len(members) < 2 or (edir / 'screen.csv').exists(): continue
+            make_ensemble(members, edir, method, 'validation' if method == 'average' else 'equal')
+            df = evaluate_variant(edir, rules); df.to_csv(edir / 'screen.csv', index=False)
+            s = dict(variant=f'{v}-ens-{method}', seed=[m.name for m in members], steps=a.steps, train_s=0, **summary(df))
             with open(out / 'summary.jsonl', 'a') as f: f.write(json.dumps(s) + '\n')
             print(json.dumps(s), flush=True)
 
