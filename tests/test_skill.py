@@ -39,4 +39,4 @@ def test_skill_config_trains_evaluates_and_ensembles(tmp_path):
         check_metrics(ev[name])
     agent = lambda m: m['policies']['agent']
     assert agent(ev['same']) == agent(ev['s0'])                  # identical members = the member, figure for figure
-    assert agent(ev['ens'])['trades'] > 0
+    assert agent(ev['ens'])['n_trades'] > 0
