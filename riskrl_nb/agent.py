@@ -102,9 +102,9 @@ def _load_ppo(path):
     from stable_baselines3 import PPO
     return PPO.load(path, device='cpu')
 
-register_algo('maskable_ppo', AlgoSpec(_maskable_ppo, _load_maskable, masked=True, action_spaces=('discrete3', 'multidiscrete'),
+register_algo('maskable_ppo', AlgoSpec(_maskable_ppo, _load_maskable, masked=True, action_spaces=('discrete3', 'multidiscrete', 'residual'),
                                        notes='PPO with invalid actions masked out (sb3-contrib)'))
-register_algo('ppo', AlgoSpec(_ppo, _load_ppo, masked=False, action_spaces=('discrete3', 'multidiscrete', 'box'),
+register_algo('ppo', AlgoSpec(_ppo, _load_ppo, masked=False, action_spaces=('discrete3', 'multidiscrete', 'box', 'residual'),
                               notes='PPO; a forbidden action holds'))
 
 # %% ../nbs/07_agent.ipynb #666c77d3
@@ -307,6 +307,9 @@ def make_policy(model, features:np.ndarray, cfg:RunConfig, baselines:dict|None=N
     "The exit policy of a trained `model`: `AgentPolicy`, or the algorithm's own (e.g. the hierarchical stance policy)."
     spec = get_algo(cfg.train.algo)
     if spec.make_policy is not None: return spec.make_policy(model, features, cfg, baselines or {}, context)
+    if cfg.env.action_space == 'residual':   # the agent adjusts the tuned reference rule (riskrl_nb.residual)
+        from riskrl_nb.residual import ResidualPolicy
+        return ResidualPolicy(model, features, cfg, baselines or {}, spec.masked, context=context)
     return AgentPolicy(model, features, cfg, spec.masked, recurrent=spec.recurrent, context=context)
 
 # %% ../nbs/07_agent.ipynb #27c77e1d
@@ -378,6 +381,10 @@ def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
         raise ConfigError(f"unknown train.vec_env '{cfg.train.vec_env}'; available: {', '.join(VEC_ENVS)}")
     spec = get_algo(cfg.train.algo)
     load_plugins('training')   # modules that add env wrappers register them on import
+    from riskrl_nb.residual import needs_reference, ReferenceEnv   # residual actions / relative reward: readable env only
+    if cfg.env.batched and needs_reference(cfg):
+        raise RiskrlError(f"env.batched: true does not implement env.action_space '{cfg.env.action_space}' with reward "
+                          f"'{cfg.reward.name}' (residual actions and the relative reward need the reference rule); set env.batched: false")
     if cfg.env.batched:   # all n_envs accounts in one compiled step (riskrl_nb.vec_env): same rules, rewards and masks
         from riskrl_nb.vec_env import BatchedPositionEnv
         if spec.make_env is not None or cfg.train.curriculum != 'none' or cfg.train.vec_env != 'dummy':
@@ -393,6 +400,7 @@ def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
     def make_env(rank):
         def _f():
             if spec.make_env is not None: env = spec.make_env(cfg, train_sets, baselines or {}, rank)
+            elif needs_reference(cfg): env = ReferenceEnv([p.data for p in train_sets], [p.periods['train'] for p in train_sets], cfg, baselines)
             else: env = PositionRiskEnv([p.data for p in train_sets], [p.periods['train'] for p in train_sets], cfg)
             for wrap in TRAIN_ENV_WRAPPERS: env = wrap(env, cfg, train_sets, rank)
             if cfg.train.curriculum != 'none':
@@ -459,6 +467,9 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     train_sets = [p for p in prepared if 'train' in p.periods]
     if not train_sets: raise RiskrlError(f"no training bars between {cfg.data.train_start} and {cfg.data.train_end}")
     baselines, grid = _tune_before_test(cfg, train_sets, progress)
+    if cfg.env.reference == 'best':   # residual actions / relative reward: the rule that scored best on the training data
+        from riskrl_nb.residual import best_rule
+        cfg = replace(cfg, env=replace(cfg.env, reference=best_rule(grid)))
     augmented = training.augmented_sets(frames, prepared, cfg, scaler, context)
     say(f"data: {', '.join(f'{p.data.name} {len(p.candles)} bars' for p in prepared)}; training on "
         f"{sum(p.periods['train'][1] - p.periods['train'][0] for p in train_sets)} bars"
@@ -472,6 +483,7 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     if model is None:
         model = spec.make(cfg, vec)
         if cfg.train.init_from: training.load_weights(model, cfg)
+        if cfg.train.action_prior: training.apply_action_prior(model, cfg.train.action_prior)
     model.set_logger(configure(str(out/'logs'), _logger_formats(cfg)))
     has_valid = any('valid' in p.periods for p in prepared)
     validation = _validation_callback(prepared, cfg, out, log, on_validation, baselines) if has_valid else None
@@ -684,6 +696,9 @@ def load_bundle(path) -> ModelBundle:
     "Load a model folder written by `train`, after checking its manifest (legacy folders only when pickles are trusted)."
     path = Path(path)
     if not path.is_dir(): raise RiskrlError(f"{path}: model folder not found")
+    if (path/'ensemble.json').exists():   # several agents as one model folder (riskrl_nb.ensembles)
+        from riskrl_nb.ensembles import load_ensemble
+        return load_ensemble(path)
     legacy = not (path/MANIFEST_FILE).exists() and trust_pickle()
     for files in [_LEGACY_FILES] + ([] if legacy else [BUNDLE_FILES]):
         missing = [f for f in files if not (path/f).exists()]

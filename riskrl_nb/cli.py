@@ -36,6 +36,7 @@ COMMAND_MODULES = {   # commands defined in later notebooks: name -> (module tha
     'registry': ('riskrl_nb.rollout', 'model registry: add, list, set champion/challenger, promote'),
     'hpo': ('riskrl_nb.hpo', 'Optuna hyperparameter search on the validation period'),
     'experiments': ('riskrl_nb.experiments', 'run a grid of papermill experiments and aggregate their metrics'),
+    'ensemble': ('riskrl_nb.ensembles', 'combine trained model folders (or one run\'s checkpoints) into one ensemble model folder'),
     'benchmark': ('riskrl_nb.benchmark', 'skill benchmark: every coin, rolling half-years, seeds, variants vs the best tuned rule'),
 }
 

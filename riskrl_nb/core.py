@@ -119,6 +119,7 @@ class FeatureConfig:
     # normalisation before the scaler (the scaler itself is fitted on the training rows only)
     normalize: str = "none"        # 'none', 'rolling' or 'expanding' z-score of every feature, causal
     norm_window: int = 720         # rolling window / expanding minimum, bars
+    portable_window: int = 720     # 'portable' set: bars of each coin's own trailing statistics (vol, ATR) the features are measured in
     cache: bool = True             # cache sets that are slow to compute on disk (parquet), keyed by data and config
     cache_dir: str = ""            # empty = $RISKRL_CACHE_DIR or ~/.cache/riskrl/features
 
@@ -137,6 +138,8 @@ class EnvConfig:
     max_position_value: float = 0.0  # position limit (max exposure) in quote currency on entries and adds; 0 = none
     maintenance_margin: float = 0.005  # liquidated when equity falls below this fraction of the position's notional
     batched: bool = False          # train on `BatchedPositionEnv` (numba, all n_envs accounts in one array step)
+    reference: str = "hold_to_horizon"  # the tuned rule of action_space 'residual' and reward 'relative' (fixed_tp_sl, atr_trailing, hold_to_horizon)
+    tighten_atr: float = 1.0       # 'residual' action tighten: a stop this many ATRs from the close (never loosened)
 
 # %% ../nbs/00_core.ipynb #89e359b7
 @dataclass
@@ -237,6 +240,7 @@ class TrainConfig:
     mixed_precision: bool = False  # run the feature extractor under bfloat16 autocast (measured: no gain on CPU)
     stance_bars: int = 24          # hierarchical: bars between the stance policy's choices of exit policy
     stance_agent: str = ""         # hierarchical: a model folder offered as one more low-level exit policy
+    action_prior: list = field(default_factory=list)  # initial action probabilities of a discrete policy, e.g. [0.85, 0.05, 0.05, 0.05] for 'residual'; empty = SB3's
 
 # %% ../nbs/00_core.ipynb #7ea990dd
 @dataclass
@@ -547,7 +551,7 @@ def bundled_symbols() -> list:
 
 # %% ../nbs/00_core.ipynb #c0901a38
 PLUGINS = {   # group -> modules whose import registers entries in that group's registry
-    'features': ['riskrl_nb.features_rich', 'riskrl_nb.regimes'],
+    'features': ['riskrl_nb.features_rich', 'riskrl_nb.features_portable', 'riskrl_nb.regimes'],
     'rewards': [],
     'algos': ['riskrl_nb.models', 'riskrl_nb.algos'],
     'evaluation': ['riskrl_nb.sizing', 'riskrl_nb.regimes', 'riskrl_nb.robustness', 'riskrl_nb.walk_forward'],

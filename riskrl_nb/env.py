@@ -131,6 +131,7 @@ class PositionRiskEnv(gym.Env):
         lengths = np.array([e - s for s, e in self.periods], dtype=float)
         self._weights = lengths / lengths.sum()
         self.k = 0; self.i = None
+        self.reference = None   # `riskrl_nb.residual.ReferenceExits` in envs that compare each trade with a rule
 
     @property
     def sim(self) -> Simulation: return self.sims[self.k]
@@ -170,7 +171,7 @@ class PositionRiskEnv(gym.Env):
     def step(self, action):
         sim = self.sim
         mask = ObservationBuilder.masks(sim, self.i)
-        decision, valid = action_to_decision(action, mask, self.cfg.env.action_space, sim, self.i, self.cfg.env)
+        decision, valid = self._decision(action, mask)
         fees0, n_trades0, before, bar0 = sim.fees_paid, len(sim.trades), self._value, self.i
         sim.apply(decision, self.i)
         self.i = sim.run_until_decision()
@@ -183,9 +184,15 @@ class PositionRiskEnv(gym.Env):
                               sim.trades[-1]['return'] if closed else 0.0,
                               (sim.end if truncated else self.i) - bar0, sim.bars_held(self.i) if not truncated else 0,
                               sim.fees_paid - fees0, int(np.ravel(action)[0]) if self.cfg.env.action_space != 'box' else 0,
-                              exposure=float(held.sum() / len(held)) if len(held) else 0.0, bars_in_position=int((held > 0).sum()))
+                              exposure=float(held.sum() / len(held)) if len(held) else 0.0, bars_in_position=int((held > 0).sum()),
+                              reference_return=None if self.reference is None else (
+                                  self.reference.trade_return(self.k, sim.trades[-1]['entry_bar'], sim.end) if closed else 0.0))
         reward = float(self.reward_fn(outcome))
         terminated = self._value < 0.1 * sim.env.initial_equity
         if truncated: self.i = sim.end - 1
         obs = np.zeros(self.observation_space.shape, np.float32) if truncated else self._obs()
         return obs, reward, bool(terminated and not truncated), bool(truncated), self._info(invalid_action=not valid)
+
+    def _decision(self, action, mask):
+        "The `Decision` for `action` at the current bar, and whether the action was allowed (subclasses map other action spaces)."
+        return action_to_decision(action, mask, self.cfg.env.action_space, self.sim, self.i, self.cfg.env)

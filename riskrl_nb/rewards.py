@@ -12,7 +12,7 @@ from .core import RewardConfig, RiskrlError, load_plugins
 # %% auto #0
 __all__ = ['REWARDS', 'TERMS', 'POTENTIALS', 'StepOutcome', 'Reward', 'register_reward', 'ReturnDrawdownReward',
            'step_log_return', 'account_drawdown', 'DifferentialSharpe', 'TradeVariance', 'CompositeReward',
-           'HierarchicalReward', 'ShapedReward', 'RobustReward', 'NormalizedReward', 'make_reward']
+           'HierarchicalReward', 'ShapedReward', 'RobustReward', 'NormalizedReward', 'make_reward', 'RelativeReward']
 
 # %% ../nbs/06_rewards.ipynb #5ccf1d04
 @dataclass
@@ -30,6 +30,7 @@ class StepOutcome:
     action: int = 0             # the action that was taken
     exposure: float = 0.0       # mean |position value / equity| over the step's bars (0 when flat throughout)
     bars_in_position: int = 0   # bars of the step with a position open
+    reference_return: float | None = None  # net return of the reference rule on the trade that closed (envs with a reference only)
 
 class Reward:
     "Base class: `reset()` at each episode, `__call__(outcome) -> float` after each step."
@@ -208,3 +209,14 @@ def make_reward(cfg:RewardConfig=RewardConfig()) -> Reward:
         reward = RobustReward(reward, cfg.robust_k, cfg.robust_price_sigma, cfg.robust_cost_mult, cfg.robust_seed)
     if cfg.normalize: reward = NormalizedReward(reward, cfg.normalize_gamma, cfg.normalize_clip)
     return reward
+
+# %% ../nbs/06_rewards.ipynb #7f41f9e4
+@register_reward('relative')
+class RelativeReward(Reward):
+    "scale * (trade net return - reference rule's net return on the same entry), at each close; 0 between closes."
+    def __init__(self, scale:float=100.0): self.scale = scale
+
+    def __call__(self, o:StepOutcome) -> float:
+        if o.reference_return is None:
+            raise RiskrlError("reward 'relative' needs an environment with a reference rule (riskrl_nb.residual.ReferenceEnv)")
+        return self.scale * (o.trade_return - o.reference_return) if o.trade_closed else 0.0

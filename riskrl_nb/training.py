@@ -24,7 +24,8 @@ __all__ = ['CURRICULA', 'AUGMENTATIONS', 'episode_windows', 'VolatilityCurriculu
            'bar_parts', 'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp',
            'stationary_bootstrap_index', 'block_bootstrap', 'augmented_sets', 'transfer_source', 'transfer_scaler',
            'load_weights', 'pretrain_finetune', 'checkpoints', 'latest_checkpoint', 'save_checkpoint',
-           'load_checkpoint', 'checkpoint_callback', 'resume_model', 'split_scores', 'summarize_runs', 'format_summary']
+           'load_checkpoint', 'checkpoint_callback', 'resume_model', 'split_scores', 'summarize_runs', 'format_summary',
+           'apply_action_prior']
 
 # %% ../nbs/07c_training.ipynb #db85844c
 def episode_windows(env:PositionRiskEnv, stride:int|None=None) -> pd.DataFrame:
@@ -366,3 +367,15 @@ def format_summary(summary:pd.DataFrame, metrics=('valid_sharpe', 'test_sharpe',
                                                              for d, p, h in zip(summary[f'{m}_diff'], summary[f'{m}_p'], holm)]
     if 'train_cpu_seconds' in summary: out['train CPU s/run'] = summary.train_cpu_seconds.map(lambda v: '' if pd.isna(v) else f'{v:.0f}')
     return out
+
+# %% ../nbs/07c_training.ipynb #041e38c0
+def apply_action_prior(model, prior:list):
+    "Start a discrete-action policy at the action probabilities `prior` (bias of its last layer = log prior)."
+    import torch
+    p = np.asarray(prior, dtype=float)
+    net = getattr(model.policy, 'action_net', None)
+    if net is None or not hasattr(net, 'bias') or net.out_features != len(p) or (p <= 0).any():
+        raise ConfigError(f"config key 'train.action_prior': {list(prior)} needs one positive probability per action of a "
+                          f"discrete policy ({getattr(net, 'out_features', '?')} actions)")
+    with torch.no_grad(): net.bias.copy_(torch.as_tensor(np.log(p / p.sum()), dtype=net.bias.dtype))
+    return model
