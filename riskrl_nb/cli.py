@@ -34,6 +34,7 @@ COMMAND_MODULES = {   # commands defined in later notebooks: name -> (module tha
     'registry': ('riskrl_nb.rollout', 'model registry: add, list, set champion/challenger, promote'),
     'hpo': ('riskrl_nb.hpo', 'Optuna hyperparameter search on the validation period'),
     'experiments': ('riskrl_nb.experiments', 'run a grid of papermill experiments and aggregate their metrics'),
+    'replay': ('riskrl_nb.replay', "feed historical bars to the decision service as if live; its decisions beside the backtest's"),
 }
 
 def _load_command(name:str):
