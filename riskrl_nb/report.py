@@ -126,6 +126,7 @@ def write_tearsheet(results:dict, metrics:dict, path, policy:str='agent') -> Pat
                         title=f"riskrl {policy} vs {bench}, the best tuned exit rule by Sharpe ({metrics['data']['symbol']})")
     text = Path(path).read_text()
     text = re.sub(r'<link[^>]*href="https?://[^"]*"[^>]*>', '', text)   # no external requests when opened
+    text = re.sub(r'<body onload="save\(\)">', '<body>', text)          # quantstats' template calls an undefined save(): a console error
     text = _label_tail_rows(text, cvar(results[policy].returns), cvar(results[bench].returns))
     Path(path).write_text(text)
     return Path(path)
