@@ -12,7 +12,7 @@ embedded. Where Quarto is installed, `nbdev_docs` builds the full site from the 
 
     python scripts/build_docs.py [--out _html] [--no-execute] [--jobs 2] [--no-cache] [--only 01_data ...]
 """
-import argparse, hashlib, html, json, os, re, shutil, sys, time
+import argparse, hashlib, html, json, multiprocessing, os, re, shutil, sys, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -118,7 +118,9 @@ def build(out: Path, execute: bool = True, only=None, timeout: int = 600, jobs: 
     past = json.loads(timings.read_text()) if timings.exists() else {}
     order = sorted(nbs, key=lambda p: -past.get(p.name, 60))   # the longest first: the pool finishes together
     done, t0 = {}, time.time()
-    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+    # one fresh process per notebook: nbdev's doc processing runs the notebook's imports in an IPython shell,
+    # which replaces sys.modules['__main__'] and would break the next task of a reused worker
+    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=multiprocessing.get_context('spawn'), max_tasks_per_child=1) as pool:
         futs = {pool.submit(render_one, str(p), str(out), execute, timeout, cache): p for p in order}
         for f in as_completed(futs):
             r = f.result()
