@@ -38,6 +38,7 @@ COMMAND_MODULES = {   # commands defined in later notebooks: name -> (module tha
     'experiments': ('riskrl_nb.experiments', 'run a grid of papermill experiments and aggregate their metrics'),
     'ensemble': ('riskrl_nb.ensembles', 'combine trained model folders (or one run\'s checkpoints) into one ensemble model folder'),
     'benchmark': ('riskrl_nb.benchmark', 'skill benchmark: every coin, rolling half-years, seeds, variants vs the best tuned rule'),
+    'replay': ('riskrl_nb.replay', "feed historical bars to the decision service as if live; its decisions beside the backtest's"),
 }
 
 def _load_command(name:str):

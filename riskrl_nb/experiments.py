@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_experiments.ipynb #66a675c3
 from __future__ import annotations
-import hashlib, itertools, json, os, re, subprocess, sys, time
+import hashlib, importlib, itertools, json, os, re, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,10 +86,13 @@ def expand_runs(parameters:dict, grid:dict, runs:list) -> list:
 # %% ../nbs/14_experiments.ipynb #66986b65
 def _resolve_notebook(value, grid_path:Path) -> Path:
     p = Path(value)
-    for cand in ([p] if p.is_absolute() else [grid_path.parent/p, Path.cwd()/p, Path.cwd()/'nbs'/'experiments'/p,
-                                              Path.cwd()/'nbs'/'experiments'/f"{value}.ipynb"]):
+    checkout = Path(importlib.import_module('riskrl_nb').__file__).resolve().parents[1]/'nbs'/'experiments'   # the installed checkout's experiment notebooks
+    names = [p, Path(f"{value}.ipynb")]
+    for cand in ([p] if p.is_absolute() else [grid_path.parent/p, Path.cwd()/p] + [d/n for d in (Path.cwd()/'nbs'/'experiments', checkout) for n in names]
+                 + [checkout/p.name]):
         if cand.is_file(): return cand.resolve()
-    raise ConfigError(f"{grid_path}: notebook '{value}' not found (looked next to the grid file and in the current folder)")
+    raise ConfigError(f"{grid_path}: notebook '{value}' not found (looked next to the grid file, in the current folder, "
+                      f"in ./nbs/experiments and in {checkout})")
 
 def load_grid(path, out=None) -> Grid:
     "Read and check the grid file `path`; `out` overrides its output folder."

@@ -12,13 +12,15 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 from .core import periods_per_year
-from .metrics import drawdown_series
+from .metrics import drawdown_series, cvar
+from .baselines import RULES
 
 logging.getLogger('matplotlib.font_manager').setLevel(logging.ERROR)
 
 # %% auto #0
-__all__ = ['TABLE_COLUMNS', 'COLORS', 'EXTRA_COLORS', 'REPORT_SECTIONS', 'metrics_table', 'cost_text', 'format_table',
-           'plot_equity', 'plot_trades', 'write_tearsheet', 'register_report_section', 'write_report']
+__all__ = ['TABLE_COLUMNS', 'COLORS', 'EXTRA_COLORS', 'CONVENTIONS', 'REPORT_SECTIONS', 'metrics_table', 'cost_text',
+           'format_table', 'plot_equity', 'plot_trades', 'benchmark_rule', 'write_tearsheet', 'register_report_section',
+           'write_report']
 
 # %% ../nbs/11_report.ipynb #989786a5
 TABLE_COLUMNS = {'total_return': ('return', '{:+.1%}'), 'sharpe': ('Sharpe', '{:.2f}'), 'sortino': ('Sortino', '{:.2f}'),
@@ -89,28 +91,52 @@ def plot_trades(results:dict, market:Market, path, policy:str='agent', max_bars:
     return Path(path)
 
 # %% ../nbs/11_report.ipynb #7b764ec1
+CONVENTIONS = [   # how every figure of metrics.json and report.html is computed (also in the README's Conventions)
+    "Returns are per-bar returns of the marked equity (the first bar relative to the initial equity); the risk-free rate is 0.",
+    "Annualisation uses the data's interval: 365 × 24 × 3600 s / bar length periods a year (8760 for hourly bars, 365 for daily: crypto trades every day).",
+    "Standard deviations use ddof = 1 (Sharpe); the Sortino denominator is the root mean square of the negative returns over all bars.",
+    "CVaR95 is historical: the mean of the per-bar returns at or below their 5 % quantile (cvar_95_cornish_fisher is the parametric one).",
+    "The quantstats tearsheet's 'Expected Shortfall (cVaR)' is quantstats' parametric (normal) ES; the tearsheet adds the historical one beside it.",
+    "PBO (CSCV) splits the returns into S blocks with numpy.array_split: when the length is not divisible by S the first (length mod S) blocks are one bar longer; no bar is dropped.",
+]
+
+def benchmark_rule(metrics:dict, results:dict, policy:str='agent') -> str | None:
+    "The tuned exit rule (`baselines.RULES`) with the best Sharpe on this period: the tearsheet's benchmark (never a sizing row or the oracle)."
+    rules = [n for n in RULES if n in results and n != policy]
+    if not rules: return None
+    return max(rules, key=lambda n: metrics['policies'][n]['sharpe'] if metrics['policies'][n]['sharpe'] is not None else -np.inf)
+
+def _label_tail_rows(text:str, ours:float, bench:float) -> str:
+    "Name the method of quantstats' VaR/ES rows and add the historical ES (report.html's CVaR95) below them."
+    text = text.replace('<td>Daily Value-at-Risk</td>', '<td>Value-at-Risk (per bar, parametric normal)</td>')
+    row = f'<tr><td>Expected Shortfall (historical, = CVaR95 of report.html)</td><td>{ours:.2%}</td><td>{bench:.2%}</td></tr>'
+    return re.sub(r'<tr><td>Expected Shortfall \(cVaR\)</td>(.*?)</tr>',
+                  lambda m: f'<tr><td>Expected Shortfall (cVaR, parametric normal)</td>{m.group(1)}</tr>\n{row}', text, count=1)
+
 def write_tearsheet(results:dict, metrics:dict, path, policy:str='agent') -> Path | None:
-    "quantstats HTML tearsheet of `policy` against the best rule baseline (by Sharpe) as the benchmark series."
+    "quantstats HTML tearsheet of `policy` against the best tuned exit rule (`benchmark_rule`), named, with the ES method labelled."
     import quantstats as qs
-    rules = [n for n in results if n not in (policy, 'oracle')]
-    if policy not in results or not rules: return None
-    bench = max(rules, key=lambda n: metrics['policies'][n]['sharpe'] or -np.inf)
+    bench = benchmark_rule(metrics, results, policy)
+    if policy not in results or bench is None: return None
     strip = lambda s: s.rename(None).set_axis(s.index.tz_localize(None))
     ppy = int(round(periods_per_year(pd.Timedelta(metrics['data']['interval']).total_seconds())))
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         try: qs.reports.html(strip(results[policy].returns), benchmark=strip(results[bench].returns).rename(bench),
-                             output=str(path), title=f"riskrl {policy} vs {bench} ({metrics['data']['symbol']})",
-                             periods_per_year=ppy)
+                             output=str(path), periods_per_year=ppy,
+                             title=f"riskrl {policy} vs {bench}, the best tuned exit rule by Sharpe ({metrics['data']['symbol']})")
         except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, IndexError) as e:   # quantstats on degenerate returns (a short or flat period)
             sys.stderr.write(f"warning: {path} skipped: quantstats could not build the tearsheet for {len(results[policy].returns)} bars "
                              f"({type(e).__name__})\n")
             return None
     text = Path(path).read_text()
     text = re.sub(r'<link[^>]*href="https?://[^"]*"[^>]*>', '', text)   # no external requests when opened
+    text = re.sub(r'<body onload="save\(\)">', '<body>', text)          # quantstats' template calls an undefined save(): a console error
+    text = _label_tail_rows(text, cvar(results[policy].returns), cvar(results[bench].returns))
     Path(path).write_text(text)
     return Path(path)
 
+# %% ../nbs/11_report.ipynb #054210a0
 REPORT_SECTIONS = {}   # name -> fn(metrics, out_dir) -> HTML fragment or None; added after the tables (walk-forward, Monte Carlo, ...)
 
 def register_report_section(name:str):
@@ -131,6 +157,7 @@ def write_report(results:dict, metrics:dict, out, market:Market|None=None, tears
     imgs = [eq]
     if market is not None and 'agent' in results: imgs.append(plot_trades(results, market, out/'trades.png'))
     ts = write_tearsheet(results, metrics, out/'tearsheet.html') if tearsheet else None
+    bench = benchmark_rule(metrics, results)
     params = ''.join(f"<li><b>{html.escape(n)}</b>: {html.escape(str(m.get('params')))}</li>"
                      for n, m in metrics['policies'].items())
     table = metrics_table(metrics).to_html(classes='metrics', border=0)
@@ -146,7 +173,8 @@ The <b>oracle</b> knows the future: it is an upper bound, not a strategy.</p>
 <h2>Agent vs baselines</h2>{table}
 <h2>Parameters (rules tuned before the test period, on train + validation, then frozen)</h2><ul>{params}</ul>
 <h2>Equity and drawdown</h2>{''.join(_img(p) for p in imgs)}{extra}
-<p>{'<a href="tearsheet.html">quantstats tearsheet of the agent</a> (benchmark: best rule baseline)' if ts else ''}
+<h2>Conventions</h2><ul>{''.join(f'<li>{html.escape(c)}</li>' for c in CONVENTIONS)}</ul>
+<p>{f'<a href="tearsheet.html">quantstats tearsheet of the agent</a> (benchmark: {html.escape(bench)}, the best tuned exit rule by Sharpe)' if ts else ''}
  &middot; <a href="metrics.json">metrics.json</a> &middot; <a href="trades.csv">trades.csv</a></p>
 </body></html>"""
     (out/'report.html').write_text(page)

@@ -16,6 +16,7 @@ def build() -> nbformat.NotebookNode:
     text = (ROOT/'README.md').read_text()
     text = re.sub(r'<!--.*?-->\n?', '', text, flags=re.S)
     text = text.replace('](docs/', '](../docs/')
+    text = re.sub(r'\]\(((?:DEVELOPING|CONTRACT)\.md)', r'](../\1', text)   # files at the root, as images under docs/
     parts = re.split(r'(?m)^(?=## )', text)
     title, rest = parts[0].split('\n', 1)
     first = f"{title}\n\n> A reinforcement-learning risk manager for crypto positions: when to cut, trim or hold, judged honestly\n{rest}"
