@@ -418,7 +418,7 @@ def merge_dicts(base:dict, extra:dict) -> dict:
     return out
 
 # %% ../nbs/00_core.ipynb #aa6d6f43
-ACTION_SPACES = ('discrete3', 'multidiscrete', 'box')   # extend here when an env learns a new action space
+ACTION_SPACES = ('discrete3', 'multidiscrete', 'box', 'residual')   # extend here when an env learns a new action space
 Pos, NonNeg, Frac, Prob = Annotated[float, Field(gt=0)], Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(gt=0, le=1)]
 Count, Bars, Months = Annotated[int, Field(ge=0)], Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]
 FeeRate = Annotated[float, Field(ge=0, lt=0.5)]

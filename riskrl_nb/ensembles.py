@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 from .core import RiskrlError, load_config, save_config
 from .features import FeatureScaler
-from .agent import ModelBundle, load_bundle, get_algo, BUNDLE_FILES
+from .agent import (ModelBundle, load_bundle, get_algo, build_model, save_policy, write_manifest,
+                             WEIGHTS_FILE, SPACES_FILE)
 
 # %% auto #0
 __all__ = ['ENSEMBLE_METHODS', 'ENSEMBLE_FILE', 'action_probs', 'EnsembleModel', 'validation_weights', 'make_ensemble',
@@ -115,19 +116,27 @@ def load_ensemble(path) -> ModelBundle:
     return ModelBundle(path, first.cfg, first.scaler, first.baselines, first.data_info, _model=model, context=first.context)
 
 # %% ../nbs/07d_ensembles.ipynb #2fede47b
+def _checkpoint_weights(path) -> dict:
+    "The policy weights of a checkpoint written by `train` (loaded without running code from it)."
+    import torch
+    try: return torch.load(path, map_location='cpu', weights_only=True)['params']['policy']
+    except Exception as e: raise RiskrlError(f"{path}: unreadable checkpoint ({type(e).__name__})") from None
+
 def snapshot_members(run_dir, k:int=3) -> list:
-    "Model folders for the last `k` checkpoints of one run (written next to the run, in `snapshots/`)."
+    "Sealed model folders for the last `k` checkpoints of one run (written next to the run, in `snapshots/`)."
+    import torch
     run = Path(run_dir)
-    cks = sorted((run/'checkpoints').glob('ckpt_*_steps.zip'), key=lambda p: int(p.stem.split('_')[1]))
+    cks = sorted((run/'checkpoints').glob('ckpt_*_steps.pt'), key=lambda p: int(p.stem.split('_')[1]))
     if not cks: raise RiskrlError(f"{run}: no checkpoints (train with train.checkpoint_freq > 0)")
-    out = []
+    cfg, out = load_config(run/'config.yaml'), []
     for ck in cks[-k:]:
         d = run/'snapshots'/ck.stem
         d.mkdir(parents=True, exist_ok=True)
-        for f in BUNDLE_FILES[1:] + ['data.json']:
+        for f in ['config.yaml', 'scaler.json', 'features.json', 'baselines.json', 'data.json', 'context.json', SPACES_FILE]:
             if (run/f).exists(): shutil.copy(run/f, d/f)
-        shutil.copy(ck, d/'model.zip')
-        out.append(d)
+        torch.save(_checkpoint_weights(ck), d/WEIGHTS_FILE)
+        save_policy(build_model(cfg, d), d)   # model.zip too, as `train` writes it
+        write_manifest(d); out.append(d)
     return out
 
 # %% ../nbs/07d_ensembles.ipynb #631f660c
