@@ -57,7 +57,7 @@ def test_evaluate_walk_forward_monte_carlo_stress(small_wf_model, tmp_path):
     d = m['diagnostics']['agent']                                 # the degenerate-policy detector, always on
     assert d['decisions'] > 0 and abs(sum(d['action_share'].values()) - 1) < 1e-9 and d['degenerate'] == bool(d['warnings'])
     assert sum(d['exit_reasons'].values()) == m['policies']['agent']['n_trades']             # every trade's exit is counted
-    assert d['own_exits'] == d['exit_reasons'].get('take_profit', 0) + d['exit_reasons'].get('stop_loss', 0)
+    assert d['own_exits'] == d['exit_reasons'].get('agent_close_tp', 0) + d['exit_reasons'].get('agent_close_sl', 0)
     for k in ['cvar_95_cornish_fisher', 'tail_ratio', 'ulcer_index', 'max_drawdown_duration_bars', 'profit_factor']:
         assert k in m['policies']['agent'], k
 
