@@ -28,7 +28,10 @@ def hpo_cmd(files, out, *extra):
 
 def start(cmd):
     env = dict(os.environ, PYTHONWARNINGS='ignore')
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # a runner started in the background (`cmd &` without job control) ignores SIGINT, and its children inherit
+    # that; the worker must see Ctrl-C as a user would, whatever launched the tests
+    sigint_default = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=sigint_default)
 
 
 def reported_trials(stdout) -> set:
