@@ -119,7 +119,10 @@ def test_killed_and_interrupted_workers_resume(tmp_path, hpo_files):
     time.sleep(1.5)
     b = start(cmd)                                          # 2. the next worker re-queues it; Ctrl-C it mid-trial
     interrupted = wait_for(lambda: running(b.pid), proc=b)[0].number
-    time.sleep(0.5); b.send_signal(signal.SIGINT)
+    # Ctrl-C once the trial is training (its staging folder exists): during the imports and data preparation before,
+    # Python may drop the KeyboardInterrupt in a garbage-collection callback and the trial would simply finish
+    wait_for(lambda: (out/'trials'/f'.{interrupted:04d}.partial').exists(), proc=b)
+    time.sleep(1.0); b.send_signal(signal.SIGINT)
     _, err = b.communicate(timeout=120)
     assert b.returncode == 130 and 'interrupted' in err and 'Run the same command to resume' in err, err[-2000:]
     c = subprocess.run(cmd, capture_output=True, text=True, timeout=600)   # 3. resume to the end
