@@ -62,12 +62,12 @@ def rate_batched(venv, actions, seconds):
 
 
 def prepare():
-    from riskrl_nb.core import RunConfig
-    from riskrl_nb.data import load_bundled, period_slice
-    from riskrl_nb.features import compute_features, FeatureScaler
-    from riskrl_nb.entries import ema_cross_entries
-    from riskrl_nb.execution import Market
-    from riskrl_nb.env import MarketData
+    from riskrl_nb.core.config import RunConfig
+    from riskrl_nb.data.candles import load_bundled, period_slice
+    from riskrl_nb.data.features import compute_features, FeatureScaler
+    from riskrl_nb.data.entries import ema_cross_entries
+    from riskrl_nb.sim.execution import Market
+    from riskrl_nb.sim.env import MarketData
     btc = load_bundled('BTC', '1h')
     train = period_slice(btc, '2021-01-01', '2022-09-30')
     feats = compute_features(btc)
@@ -80,9 +80,9 @@ LOOKBACK = 32   # the headline setting: a 32-bar window in every observation (gy
 
 def env_rows(seconds, rounds):
     from gym_anytrading.envs import StocksEnv, ForexEnv
-    from riskrl_nb.core import RunConfig
-    from riskrl_nb.env import PositionRiskEnv
-    from riskrl_nb.vec_env import BatchedPositionEnv, FastPositionEnv
+    from riskrl_nb.core.config import RunConfig
+    from riskrl_nb.sim.env import PositionRiskEnv
+    from riskrl_nb.sim.vec_env import BatchedPositionEnv, FastPositionEnv
     btc, data, period = prepare()
     ohlc = btc.rename(columns=str.capitalize).reset_index(drop=True)
     rng = np.random.default_rng(0)
@@ -133,8 +133,8 @@ def rate_batched_masked(venv, rng, seconds):
 def ppo_rows(timesteps):
     "MaskablePPO timesteps/s with the default DummyVecEnv vs the batched env (same PPO settings per pair)."
     import torch
-    from riskrl_nb.core import load_config
-    from riskrl_nb.agent import make_train_env, prepare_data, load_frames, get_algo
+    from riskrl_nb.core.config import load_config
+    from riskrl_nb.agents.agent import make_train_env, prepare_data, load_frames, get_algo
     torch.set_num_threads(1)
     rows = {}
     setups = [('DummyVecEnv 4 x PositionRiskEnv', dict(batched=False), dict(n_envs=4, n_steps=512)),

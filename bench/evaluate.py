@@ -49,10 +49,10 @@ def main():
     ap.add_argument('--no-report', action='store_true', help='skip report.html and plots (metrics, trades, equity only)')
     args = ap.parse_args()
     warnings.simplefilter('ignore')
-    from riskrl_nb.core import load_config
-    from riskrl_nb.agent import train, INFERENCE
-    from riskrl_nb.evaluation import evaluate
-    from riskrl_nb.sizing import SIZING_ROWS
+    from riskrl_nb.core.config import load_config
+    from riskrl_nb.agents.agent import train, INFERENCE
+    from riskrl_nb.eval.evaluation import evaluate
+    from riskrl_nb.sim.sizing import SIZING_ROWS
     from inference import TINY
     tmp = Path(tempfile.mkdtemp())
     model = Path(args.model) if args.model else train(load_config(overrides=TINY), tmp/'model', progress=False, verbose=False)

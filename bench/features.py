@@ -27,9 +27,9 @@ def timed(fn, name=None):
 
 
 def main():
-    from riskrl_nb.core import FeatureConfig, bundled_symbols
-    from riskrl_nb.data import load_bundled
-    from riskrl_nb.features import compute_features, feature_cache_dir
+    from riskrl_nb.core.config import FeatureConfig, bundled_symbols
+    from riskrl_nb.data.candles import load_bundled
+    from riskrl_nb.data.features import compute_features, feature_cache_dir
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--years', type=float, default=3.0, help='years of hourly bars per coin (the most recent ones)')
     ap.add_argument('--coins', nargs='+', default=bundled_symbols(), help='bundled symbols (default: all 10)')

@@ -33,8 +33,8 @@ def free_port():
 def make_bodies(model_dir, kind, n, seed=0):
     "n request bodies (bytes) on BTC hourly 2023: 'cold' = all different bar windows, 'desk' = 20 positions per bar close."
     import pandas as pd
-    from riskrl_nb.data import load_bundled
-    from riskrl_nb.serving import ServingModel
+    from riskrl_nb.data.candles import load_bundled
+    from riskrl_nb.serve.serving import ServingModel
     sm = ServingModel(model_dir)
     df = load_bundled('BTC', '1h')
     nb = sm.bars_recommended
@@ -129,7 +129,7 @@ class Server:
 
 def fsync_probe(work, n=50):
     "Median time of one SQLite WAL commit with synchronous=FULL here (the disk's share of each decision)."
-    from riskrl_nb.audit import AuditLog
+    from riskrl_nb.serve.audit import AuditLog
     a = AuditLog(Path(work)/'probe.db')
     ts = []
     for k in range(n):
@@ -154,11 +154,11 @@ def main():
     if args.model: model_dir = Path(args.model)
     else:
         from inference import TINY
-        from riskrl_nb.core import load_config
-        from riskrl_nb.agent import train
+        from riskrl_nb.core.config import load_config
+        from riskrl_nb.agents.agent import train
         model_dir = train(load_config(overrides=TINY), work/'model', progress=False, verbose=False)
     if not (model_dir/'serving.json').exists():
-        from riskrl_nb.inference import export_policy
+        from riskrl_nb.serve.inference import export_policy
         export_policy(model_dir, verbose=False)
     mixes = {m: make_bodies(model_dir, m, 2000) for m in args.mixes.split(',')}
     fsync_before = fsync_probe(work)
@@ -185,7 +185,7 @@ def main():
         cache = [l for l in metrics.splitlines() if l.startswith('riskrl_feature_cache_hit_ratio')]
     finally:
         server.stop()
-    from riskrl_nb.audit import AuditLog
+    from riskrl_nb.serve.audit import AuditLog
     ver = AuditLog(server.audit).verify()
     print(f"model {model_dir}; service: 1 process (uvicorn, uvloop, httptools), SQLite audit WAL synchronous={args.audit_synchronous}; "
           f"client: asyncio keep-alive HTTP/1.1 on the same {os.cpu_count()}-core machine (shared with other work: see load)")
@@ -208,7 +208,7 @@ def main():
 
 def fault_test(model_dir, bodies, synchronous='FULL', kill_after=3.0):
     "SIGKILL the server while 8 clients post; every acknowledged decision must be in the audit log with its hash."
-    from riskrl_nb.audit import AuditLog
+    from riskrl_nb.serve.audit import AuditLog
     work = Path(tempfile.mkdtemp(prefix='riskrl-fault-'))
     server = Server(model_dir, work, synchronous)
     reqs = [request_bytes(server.port, b) for b in bodies]

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskrl_nb.core import load_config, merge_dicts, bundled_path, periods_per_year, config_from_dict, config_to_dict
-from riskrl_nb import agent as agent_mod
-from riskrl_nb.agent import train, load_bundle, prepare_data, load_frames, _tune_before_test
-from riskrl_nb.execution import Simulation, run_backtest
-from riskrl_nb.baselines import make_baseline, RULES, AtrTrailing, market_atr
-from riskrl_nb.metrics import sortino, total_return
-from riskrl_nb.data import period_slice
+from riskrl_nb.core.config import load_config, merge_dicts, bundled_path, periods_per_year, config_from_dict, config_to_dict
+from riskrl_nb.agents import agent as agent_mod
+from riskrl_nb.agents.agent import train, load_bundle, prepare_data, load_frames, _tune_before_test
+from riskrl_nb.sim.execution import Simulation, run_backtest
+from riskrl_nb.sim.rules import make_baseline, RULES, AtrTrailing, market_atr
+from riskrl_nb.core.metrics import sortino, total_return
+from riskrl_nb.data.candles import period_slice
 
 SEEN = ['BTC', 'ETH', 'BNB', 'XRP', 'ADA', 'LTC']
 ALL = SEEN + ['DOGE', 'LINK', 'TRX', 'XLM']
@@ -68,7 +68,7 @@ def evaluate_variant(model_dir: Path, rules: dict) -> pd.DataFrame:
     cfg = b.cfg
     rows = []
     for coin in ALL:
-        frames = [__import__('riskrl_nb.data', fromlist=['load_candles']).load_candles(bundled_path(coin, '1h'))]
+        frames = [__import__('riskrl_nb.data.candles', fromlist=['load_candles']).load_candles(bundled_path(coin, '1h'))]
         (p,), _ = prepare_data(frames, cfg, b.scaler)
         for w, (s, e) in WINDOWS.items():
             sl = period_slice(p.candles, s, e)
@@ -122,7 +122,7 @@ def main():
             s = dict(variant=v, seed=seed, steps=a.steps, train_s=round(tt), **summary(df))
             with open(out / 'summary.jsonl', 'a') as f: f.write(json.dumps(s) + '\n')
             print(json.dumps(s), flush=True)
-    from riskrl_nb.ensembles import make_ensemble
+    from riskrl_nb.agents.ensembles import make_ensemble
     for v in a.ensemble:
         members = sorted(d for d in out.glob(f'{v}-s*') if (d / 'screen.csv').exists())
         for method in ('average', 'vote'):

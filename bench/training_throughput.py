@@ -22,7 +22,7 @@ def cpu_seconds() -> float:
 
 def rate(cfg, prepared, steps: int, warmup: int = 512) -> tuple[float, float]:
     "(env-steps per wall second, per CPU second) of `learn` under `cfg`, after a warm-up run on the same model."
-    from riskrl_nb.agent import get_algo, make_train_env
+    from riskrl_nb.agents.agent import get_algo, make_train_env
     c0 = cpu_seconds()
     vec = make_train_env(cfg, prepared)
     model = get_algo(cfg.train.algo).make(cfg, vec)
@@ -43,8 +43,8 @@ def main():
     a = ap.parse_args()
     import torch
     torch.set_num_threads(a.threads)
-    from riskrl_nb.core import load_config
-    from riskrl_nb.agent import prepare_data, load_frames
+    from riskrl_nb.core.config import load_config
+    from riskrl_nb.agents.agent import prepare_data, load_frames
     base = dict(env=dict(lookback=24), train=dict(n_envs=4, n_steps=512, batch_size=256, n_epochs=10, torch_threads=a.threads))
     cfg = load_config(overrides=base)
     prepared, _ = prepare_data(load_frames(cfg), cfg)
@@ -56,7 +56,7 @@ def main():
             ('attention, bf16 autocast', dict(train=dict(network='attention', mixed_precision=True))),
             ('tcn, bf16 autocast', dict(train=dict(network='tcn', mixed_precision=True)))]
     if a.only: rows = [r for r in rows if r[0] in a.only or r[0] == 'mlp']
-    from riskrl_nb.core import merge_dicts
+    from riskrl_nb.core.config import merge_dicts
     results = {}
     print(f"MaskablePPO, BTC 1h, 4 envs x 512 steps, 10 epochs, batch 256, {a.steps} timed steps per row, "
           f"torch threads {a.threads}, cpu count {os.cpu_count()}", flush=True)

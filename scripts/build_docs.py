@@ -10,7 +10,7 @@ the network: nbconvert's CDN scripts (require.js, MathJax, mermaid) are removed 
 embedded. Where Quarto is installed, `nbdev_docs` builds the full site from the same notebooks and
 `nbs/_quarto.yml` instead.
 
-    python scripts/build_docs.py [--out _html] [--no-execute] [--jobs 2] [--no-cache] [--only 01_data ...]
+    python scripts/build_docs.py [--out _html] [--no-execute] [--jobs 2] [--no-cache] [--only 10_candles ...]
 """
 import argparse, hashlib, html, json, multiprocessing, os, re, shutil, sys, time
 from concurrent.futures import ProcessPoolExecutor, as_completed

@@ -8,7 +8,7 @@ in README.md (then regenerate nbs/index.ipynb with scripts/readme_to_index.py).
 """
 import argparse, json, re, shutil
 from pathlib import Path
-from riskrl_nb.baselines import RULES
+from riskrl_nb.sim.rules import RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 COLS = [('total_return', 'return', '{:+.1%}'), ('sharpe', 'Sharpe', '{:.2f}'), ('sortino', 'Sortino', '{:.2f}'),

@@ -4,13 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from riskrl_nb import agent as agent_mod
-from riskrl_nb.agent import prepare_data
-from riskrl_nb.baselines import RULES
-from riskrl_nb.benchmark import (HALF_YEARS, BenchWindow, BenchSpec, bench_window, check_window, bench_config, load_coin,
+from riskrl_nb.agents import agent as agent_mod
+from riskrl_nb.agents.agent import prepare_data
+from riskrl_nb.sim.rules import RULES
+from riskrl_nb.eval.benchmark import (HALF_YEARS, BenchWindow, BenchSpec, bench_window, check_window, bench_config, load_coin,
                                  summarize_benchmark, comparison, excess_stream, share_ci)
-from riskrl_nb.core import RiskrlError, bundled_path
-from riskrl_nb.data import period_slice
+from riskrl_nb.core.config import RiskrlError, bundled_path
+from riskrl_nb.data.candles import period_slice
 from conftest import run_cli
 
 SMALL_GRID = {'baselines': {'take_profit_grid': [0.03, 0.08], 'stop_loss_grid': [0.02, 0.05],
@@ -186,7 +186,7 @@ def test_benchmark_cli_bad_input(tmp_path):
 
 def test_memoised_rule_tuning_equals_train_tuning(tmp_path):
     "The per-coin memo returns exactly what train's tuning returns, for a pool and for a leave-one-out pool re-using it."
-    from riskrl_nb.benchmark import cached_rule_tuning
+    from riskrl_nb.eval.benchmark import cached_rule_tuning
     w = bench_window('2023H1', train_months=6)
     coins = ['ETH', 'XRP', 'LTC']
     for pool in (coins, coins[:2]):

@@ -70,13 +70,13 @@ def report_dir(tmp_path_factory):
     "report.html and tearsheet.html of the rule baselines on BTC 2023 (no training: the agent is a stand-in)."
     out = tmp_path_factory.mktemp('report')
     code = f"""
-from riskrl_nb.core import CostConfig, EnvConfig
-from riskrl_nb.data import load_bundled, period_slice
-from riskrl_nb.entries import ema_cross_entries
-from riskrl_nb.execution import Market, Simulation, run_backtest
-from riskrl_nb.baselines import FixedTpSl, AtrTrailing, HoldToHorizon, Oracle
-from riskrl_nb.evaluation import policy_metrics, _clean
-from riskrl_nb.report import write_report
+from riskrl_nb.core.config import CostConfig, EnvConfig
+from riskrl_nb.data.candles import load_bundled, period_slice
+from riskrl_nb.data.entries import ema_cross_entries
+from riskrl_nb.sim.execution import Market, Simulation, run_backtest
+from riskrl_nb.sim.rules import FixedTpSl, AtrTrailing, HoldToHorizon, Oracle
+from riskrl_nb.eval.evaluation import policy_metrics, _clean
+from riskrl_nb.eval.report import write_report
 btc = load_bundled('BTC', '1h'); mk = Market.from_candles(btc); p = period_slice(btc, '2023-01-01', '2023-12-31')
 sim = Simulation(mk, ema_cross_entries(btc), CostConfig(), EnvConfig())
 res = {{pol.name: run_backtest(sim, pol, p.start, p.stop) for pol in [FixedTpSl(), AtrTrailing(), HoldToHorizon(48), Oracle()]}}

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import run_cli
-from riskrl_nb.core import bundled_path, bundled_symbols
-from riskrl_nb.data import load_bundled, write_candles
+from riskrl_nb.core.config import bundled_path, bundled_symbols
+from riskrl_nb.data.candles import load_bundled, write_candles
 
 
 def test_validate_every_bundled_file():
@@ -68,6 +68,6 @@ def test_validate_mixed_reports_each_file(tmp_path):
 def test_plain_and_gzip_files_load_identically(tmp_path):
     a = write_candles(GOOD, tmp_path/'a.csv')
     b = write_candles(GOOD, tmp_path/'b.csv.gz')
-    from riskrl_nb.data import load_candles
+    from riskrl_nb.data.candles import load_candles
     pd.testing.assert_frame_equal(load_candles(a), load_candles(b))
     assert load_candles(b).attrs['interval'] == '1h'

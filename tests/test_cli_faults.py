@@ -4,9 +4,9 @@ import json, os, shutil
 from pathlib import Path
 import pytest
 from conftest import run_cli
-from riskrl_nb.core import RiskrlError
-from riskrl_nb.data import load_bundled, load_candles, write_candles
-from riskrl_nb.agent import write_manifest, WEIGHTS_FILE
+from riskrl_nb.core.config import RiskrlError
+from riskrl_nb.data.candles import load_bundled, load_candles, write_candles
+from riskrl_nb.agents.agent import write_manifest, WEIGHTS_FILE
 
 
 def one_line_exit_2(r, *needles):

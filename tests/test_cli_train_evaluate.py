@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import run_cli
-from riskrl_nb.core import bundled_path
-from riskrl_nb.data import load_bundled, write_candles
+from riskrl_nb.core.config import bundled_path
+from riskrl_nb.data.candles import load_bundled, write_candles
 from contract import check_metrics, check_trades
 
 

@@ -56,13 +56,13 @@ def test_docs_subset_builds_offline_with_figures_and_resolving_links(tmp_path):
     sys.path.insert(0, str(ROOT/'scripts'))
     import build_docs
     out = tmp_path/'site'
-    pages = build_docs.build(out, execute=True, only=['11_report'], jobs=1, cache=False)
-    assert [p.name for p in pages] == ['11_report.html']
+    pages = build_docs.build(out, execute=True, only=['40_report'], jobs=1, cache=False)
+    assert [p.name for p in pages] == ['40_report.html']
     images = check_site(out)
-    assert images['11_report.html'] >= 2, images            # the equity and trades figures, displayed inline
-    assert 'data:image/png;base64' in (out/'11_report.html').read_text()
+    assert images['40_report.html'] >= 2, images            # the equity and trades figures, displayed inline
+    assert 'data:image/png;base64' in (out/'40_report.html').read_text()
     home = (out/'index.html').read_text()
-    for name in ('DEVELOPING.html', 'CONTRACT.html', '11_report.html', 'docs/demo_equity.png'): assert f'"{name}"' in home, name
+    for name in ('DEVELOPING.html', 'CONTRACT.html', '40_report.html', 'docs/demo_equity.png'): assert f'"{name}"' in home, name
 
 
 def test_quarto_configs_list_every_notebook():
@@ -76,7 +76,7 @@ def test_quarto_configs_list_every_notebook():
 
 
 def test_conventions_are_in_the_readme_and_the_report():
-    from riskrl_nb.report import CONVENTIONS
+    from riskrl_nb.eval.report import CONVENTIONS
     readme = (ROOT/'README.md').read_text()
     for c in CONVENTIONS: assert f'- {c}' in readme, c
 
@@ -88,9 +88,9 @@ def test_contract_copy_only_adds():
 
 
 def test_configs_are_valid():
-    from riskrl_nb.core import load_config
-    from riskrl_nb.serving import load_limits, RiskLimits, DecideRequest
-    from riskrl_nb.experiments import load_grid
+    from riskrl_nb.core.config import load_config
+    from riskrl_nb.serve.serving import load_limits, RiskLimits, DecideRequest
+    from riskrl_nb.ops.experiments import load_grid
     test_start = load_config(ROOT/'configs'/'realistic.yaml')
     assert test_start.costs.spread_bps == 2.0 and test_start.costs.impact_coef == 1.0 and test_start.env.initial_equity == 1e6
     assert load_config(ROOT/'configs'/'rich.yaml').features.set == 'rich'

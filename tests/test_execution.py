@@ -6,8 +6,8 @@ with 1,000 USDT; an entry signal at bar 0's close fills at bar 1's open.
 import math
 import numpy as np
 import pytest
-from riskrl_nb.core import CostConfig, EnvConfig
-from riskrl_nb.execution import (Simulation, EntryOrder, Decision, HOLD, CLOSE, hand_market, liquidation_price,
+from riskrl_nb.core.config import CostConfig, EnvConfig
+from riskrl_nb.sim.execution import (Simulation, EntryOrder, Decision, HOLD, CLOSE, hand_market, liquidation_price,
                                  CostModel)
 
 COSTS = CostConfig(fee_rate=0.001, maker_fee_rate=0.0002, slippage_bps=5.0, spread_bps=4.0)   # adverse 7 bps

@@ -18,8 +18,8 @@ LIMITS_OFF = dict(max_bar_age_bars=None, max_position_loss=1.0, max_position_exp
 @pytest.fixture(scope='module')
 def body(exported_model):
     "A valid /v1/decide body: a long BTC position on real 2023 hourly bars."
-    from riskrl_nb.data import load_bundled
-    from riskrl_nb.serving import ServingModel, bars_payload
+    from riskrl_nb.data.candles import load_bundled
+    from riskrl_nb.serve.serving import ServingModel, bars_payload
     sm = ServingModel(exported_model)
     df = load_bundled('BTC', '1h')
     end = df.index.get_loc(pd.Timestamp('2023-06-01T00:00:00Z'))
@@ -30,9 +30,9 @@ def body(exported_model):
 
 def make_service(model_dir, audit_path, clock=time.time, challenger=False, group_commit=True, **limits):
     "(service, TestClient, log stream) around a fresh audit log; limits off unless given."
-    from riskrl_nb.audit import AuditLog
-    from riskrl_nb.serving import ServingModel, DecisionService, load_limits, create_app, json_logger
-    from riskrl_nb.rollout import Rollout, RolloutConfig
+    from riskrl_nb.serve.audit import AuditLog
+    from riskrl_nb.serve.serving import ServingModel, DecisionService, load_limits, create_app, json_logger
+    from riskrl_nb.serve.rollout import Rollout, RolloutConfig
     champ = ServingModel(model_dir)
     ch = ServingModel(model_dir) if challenger else None   # its own policy object: it can fail on its own
     audit = AuditLog(audit_path)
@@ -64,7 +64,7 @@ class FlakyCursor:
 
 
 def acked_are_on_disk(audit_path, acked):
-    from riskrl_nb.audit import AuditLog
+    from riskrl_nb.serve.audit import AuditLog
     log = AuditLog(audit_path)
     assert log.verify().ok
     on_disk = {r.seq: r.hash for r in log.records()}
@@ -115,7 +115,7 @@ def test_audit_recovers_through_readyz_alone(exported_model, body, tmp_path):
 
 def test_a_rolled_back_group_acknowledges_nothing(exported_model, body, tmp_path):
     "Group commit: a record appended before another request's write failed (and rolled the group back) is not acknowledged."
-    from riskrl_nb.audit import AuditError
+    from riskrl_nb.serve.audit import AuditError
     svc, c, _ = make_service(exported_model, tmp_path/'a.db')
     audit = svc.audit
     real_append, calls = audit.append, []
@@ -199,7 +199,7 @@ def test_error_breaker_half_opens_and_closes(exported_model, body, tmp_path):
 
 
 def test_challenger_errors_do_not_trip_the_champion(exported_model, body, tmp_path):
-    from riskrl_nb.rollout import canary_bucket
+    from riskrl_nb.serve.rollout import canary_bucket
     svc, c, _ = make_service(exported_model, tmp_path/'a.db', challenger=True, min_errors=3)
     svc.models['challenger'].policy = SwitchPolicy(svc.models['challenger'].policy); svc.models['challenger'].policy.fail = True
     ids = [f'p-{k}' for k in range(200)]
@@ -236,9 +236,9 @@ def test_no_password_in_errors(exported_model, tmp_path, url):
 def test_start_log_hides_the_password(exported_model, tmp_path, monkeypatch, capsys):
     "The start log line of `riskrl serve` names the audit URL with the password hidden."
     import uvicorn
-    from riskrl_nb import serving
-    from riskrl_nb.audit import AuditLog
-    from riskrl_nb.serving import ServingModel, DecisionService
+    from riskrl_nb.serve import serving
+    from riskrl_nb.serve.audit import AuditLog
+    from riskrl_nb.serve.serving import ServingModel, DecisionService
     svc = DecisionService(ServingModel(exported_model), AuditLog(tmp_path/'a.db'))
     monkeypatch.setattr(serving, 'build_service', lambda args: (svc, [KEY]))
     monkeypatch.setattr(uvicorn, 'run', lambda *a, **k: None)
@@ -298,7 +298,7 @@ def test_registry_refuses_traversal(exported_model, tmp_path):
 # ---------------------------------------------------------------- LOW: audit CLI, serve options, future bars, NaN model
 
 def test_audit_show_into_a_closed_pipe_is_quiet(tmp_path):
-    from riskrl_nb.audit import AuditLog
+    from riskrl_nb.serve.audit import AuditLog
     log = AuditLog(tmp_path/'a.db')
     for k in range(3000): log.append('decision', {'k': k, 'pad': 'x' * 100})
     log.append('rejected', dict(path='/v1/decide', status=422, kind='invalid_request', detail=[]))

@@ -70,9 +70,9 @@ def test_extra_columns_bad_file_is_one_line_exit_2(tmp_path):
 
 def test_every_rich_feature_is_causal_on_another_coin(tmp_path):
     "ETH with BTC as peer, a funding-like extra file, expanding normalisation: no feature moves when the future does."
-    from riskrl_nb.core import FeatureConfig
-    from riskrl_nb.data import load_bundled
-    from riskrl_nb.features import compute_features, assert_causal, feature_warmup
+    from riskrl_nb.core.config import FeatureConfig
+    from riskrl_nb.data.candles import load_bundled
+    from riskrl_nb.data.features import compute_features, assert_causal, feature_warmup
     eth = load_bundled('ETH', '1h').loc['2022-01':'2022-06']
     stamps = pd.date_range('2021-12-01', '2022-07-01', freq='8h', tz='UTC')
     pd.DataFrame({'timestamp': stamps.strftime('%Y-%m-%dT%H:%M:%SZ'), 'funding': np.sin(np.arange(len(stamps)))}
@@ -88,10 +88,10 @@ def test_every_rich_feature_is_causal_on_another_coin(tmp_path):
 
 
 def test_online_regime_labels_are_causal_on_another_coin():
-    from riskrl_nb.core import RegimeConfig
-    from riskrl_nb.data import load_bundled, period_slice
-    from riskrl_nb.features import assert_causal
-    from riskrl_nb.regimes import fit_regime_model
+    from riskrl_nb.core.config import RegimeConfig
+    from riskrl_nb.data.candles import load_bundled, period_slice
+    from riskrl_nb.data.features import assert_causal
+    from riskrl_nb.data.regimes import fit_regime_model
     doge = load_bundled('DOGE', '1h')
     tr = period_slice(doge, '2021-01-01', '2022-06-30')
     for method in ('hmm', 'gmm'):
@@ -103,9 +103,9 @@ def test_online_regime_labels_are_causal_on_another_coin():
 
 
 def test_feature_cache_survives_a_corrupt_file(tmp_path):
-    from riskrl_nb.core import FeatureConfig
-    from riskrl_nb.data import load_bundled
-    from riskrl_nb.features import compute_features, feature_cache_key
+    from riskrl_nb.core.config import FeatureConfig
+    from riskrl_nb.data.candles import load_bundled
+    from riskrl_nb.data.features import compute_features, feature_cache_key
     btc = load_bundled('BTC', '1h').iloc[-4000:]
     cfg = FeatureConfig(set='rich', cache_dir=str(tmp_path))
     a = compute_features(btc, cfg)
@@ -118,9 +118,9 @@ def test_feature_cache_survives_a_corrupt_file(tmp_path):
 
 
 def test_by_regime_needs_history_before_the_period():
-    from riskrl_nb.core import RunConfig
-    from riskrl_nb.data import load_bundled
-    from riskrl_nb.regimes import regime_model_for
+    from riskrl_nb.core.config import RunConfig
+    from riskrl_nb.data.candles import load_bundled
+    from riskrl_nb.data.regimes import regime_model_for
     df = load_bundled('ETH', '1h').loc['2023-01']
     bundle = SimpleNamespace(path='/nonexistent', cfg=RunConfig())
     model, why = regime_model_for(bundle, df, (100, len(df)))

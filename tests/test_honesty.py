@@ -3,10 +3,10 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
-from riskrl_nb.agent import load_bundle
-from riskrl_nb.data import load_bundled
-from riskrl_nb.evaluation import backtest_all
-from riskrl_nb.sizing import SIZING_ROWS
+from riskrl_nb.agents.agent import load_bundle
+from riskrl_nb.data.candles import load_bundled
+from riskrl_nb.eval.evaluation import backtest_all
+from riskrl_nb.sim.sizing import SIZING_ROWS
 
 
 @pytest.fixture(scope='module')
@@ -54,7 +54,7 @@ def test_fee_change_reaches_every_policy(tiny_model, eth_2023):
 
 def test_same_entries_for_every_policy(tiny_model, eth_2023):
     "Every trade of every policy starts at a bar where the entry rule fired; the first entry is shared."
-    from riskrl_nb.entries import make_entries
+    from riskrl_nb.data.entries import make_entries
     bundle = load_bundle(tiny_model)
     res, sim, _ = backtest_all(bundle, eth_2023, start='2023-01-01')
     sig_fill_bars = set(np.flatnonzero(sim.signals) + 1)

@@ -40,7 +40,7 @@ def reported_trials(stdout) -> set:
 
 
 def storage(url):
-    from riskrl_nb.hpo import make_storage
+    from riskrl_nb.ops.hpo import make_storage
     return make_storage(url)
 
 

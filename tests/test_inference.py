@@ -22,8 +22,8 @@ def test_export_files_and_agreement(exported_model):
 
 def test_onnx_matches_sb3_on_batch(exported_model):
     "The batch API returns SB3's deterministic actions for a batch of real held-out observations."
-    from riskrl_nb.agent import load_bundle
-    from riskrl_nb.inference import OnnxPolicy, collect_observations
+    from riskrl_nb.agents.agent import load_bundle
+    from riskrl_nb.serve.inference import OnnxPolicy, collect_observations
     b = load_bundle(exported_model)
     held = collect_observations(b, 'test')
     act, probs = OnnxPolicy(exported_model/'policy.onnx', threads=2).act(held['obs'], held['masks'])
@@ -39,8 +39,8 @@ def test_export_variants_and_bad_input(tiny_model, tmp_path):
     assert r.returncode == 0, r.stderr
     rep = json.loads((m/'export_report.json').read_text())['variants']
     assert rep['pruned']['pruned_fraction'] == 0.4
-    from riskrl_nb.agent import load_bundle   # the reported agreement, recomputed from the pruned file on the held-out batch
-    from riskrl_nb.inference import OnnxPolicy, collect_observations
+    from riskrl_nb.agents.agent import load_bundle   # the reported agreement, recomputed from the pruned file on the held-out batch
+    from riskrl_nb.serve.inference import OnnxPolicy, collect_observations
     held = collect_observations(load_bundle(m), 'test')
     pruned, _ = OnnxPolicy(m/'policy.pruned.onnx').act(held['obs'], held['masks'])
     assert abs(rep['pruned']['agreement'] - float(np.mean(pruned == held['actions']))) < 1e-12
@@ -62,8 +62,8 @@ def test_serving_loads_no_pickle_and_checks_the_file(exported_model, tmp_path):
     """The service process runs with only what deploy/requirements-serve.txt installs (and what those require):
     any other distribution's module (torch, Stable-Baselines3, pyarrow, ...) is missing, as in the image;
     a policy file changed after export is refused."""
-    from riskrl_nb.data import load_bundled
-    from riskrl_nb.serving import ServingModel, bars_payload
+    from riskrl_nb.data.candles import load_bundled
+    from riskrl_nb.serve.serving import ServingModel, bars_payload
     df = load_bundled('BTC', '1h').iloc[-ServingModel(exported_model).bars_recommended:]
     body = dict(position=dict(position_id='p', symbol='BTC', side='long', quantity=0.2, entry_price=float(df.open.iloc[-5]),
                               entry_time=df.index[-5].isoformat()), bars=bars_payload(df))
@@ -83,8 +83,8 @@ while todo:   # the requirements and everything they require
 for top, ds in md.packages_distributions().items():   # as if not installed: import fails, find_spec says None
     if top != 'riskrl_nb' and not any(canon(d) in allowed for d in ds): sys.modules[top] = None
 import uvicorn
-from riskrl_nb.serving import ServingModel, DecisionService, DecideRequest, load_limits, create_app
-from riskrl_nb.audit import AuditLog
+from riskrl_nb.serve.serving import ServingModel, DecisionService, DecideRequest, load_limits, create_app
+from riskrl_nb.serve.audit import AuditLog
 sm = ServingModel({str(exported_model)!r})
 req = DecideRequest.model_validate_json(open({str(tmp_path/'body.json')!r}).read())
 svc = DecisionService(sm, AuditLog({str(tmp_path/'a.db')!r}), load_limits(overrides=dict(max_bar_age_bars=None)))
@@ -100,15 +100,15 @@ print(json.dumps(dict(action=d['action'], policy=d['policy'], stale=stale['polic
     assert out['bad'] == [] and out['action'] in ('hold', 'close_tp', 'close_sl'), out
     assert out['policy'] == 'model' and out['stale'] == 'fallback', out
     import shutil
-    from riskrl_nb.serving import ServingModel
-    from riskrl_nb.core import RiskrlError
+    from riskrl_nb.serve.serving import ServingModel
+    from riskrl_nb.core.config import RiskrlError
     m = tmp_path/'m'; shutil.copytree(exported_model, m)
     data = bytearray((m/'policy.onnx').read_bytes()); data[-20] ^= 1; (m/'policy.onnx').write_bytes(bytes(data))
     try: ServingModel(m); raise AssertionError('a changed policy file was loaded')
     except RiskrlError as e: assert 'SHA-256 differs' in str(e)
 
 
-# ----- the fast inference path of every backtest (riskrl_nb.agent.FastActor) -----
+# ----- the fast inference path of every backtest (riskrl_nb.agents.agent.FastActor) -----
 import pytest
 
 FAST_CASES = [('maskable_ppo', 'mlp', 'discrete3'), ('ppo', 'mlp', 'discrete3'), ('maskable_ppo', 'lstm', 'discrete3'),
@@ -122,10 +122,10 @@ def test_fast_actor_decides_as_predict_on_real_data(algo, network, space):
     actions through the env), with the env's masks and with every mask pattern; a backtest on 2023 gives the
     same equity and trades through either path."""
     import torch
-    from riskrl_nb.core import load_config
-    from riskrl_nb.agent import (prepare_data, load_frames, make_train_env, get_algo, FastActor, INFERENCE, AgentPolicy)
-    from riskrl_nb.env import PositionRiskEnv
-    from riskrl_nb.execution import Simulation, run_backtest
+    from riskrl_nb.core.config import load_config
+    from riskrl_nb.agents.agent import (prepare_data, load_frames, make_train_env, get_algo, FastActor, INFERENCE, AgentPolicy)
+    from riskrl_nb.sim.env import PositionRiskEnv
+    from riskrl_nb.sim.execution import Simulation, run_backtest
     torch.set_num_threads(1)
     cfg = load_config(overrides=dict(env=dict(action_space=space, lookback=1 if network == 'mlp' else 8),
                                      data=dict(train_start='2022-01-01', train_end='2022-06-30', valid_start='2022-07-01', valid_end='2022-08-31'),
@@ -170,6 +170,6 @@ def test_fast_actor_decides_as_predict_on_real_data(algo, network, space):
 def test_fast_actor_falls_back_where_it_must():
     "Recurrent, Q-learning and SAC policies keep SB3's predict, and say why."
     from types import SimpleNamespace
-    from riskrl_nb.agent import FastActor
+    from riskrl_nb.agents.agent import FastActor
     assert 'recurrent' in FastActor.unsupported(SimpleNamespace(policy=None), recurrent=True)
     assert 'not an actor-critic' in FastActor.unsupported(SimpleNamespace(policy=SimpleNamespace()))

@@ -6,10 +6,10 @@ import pytest
 import torch
 import gymnasium as gym
 from conftest import run_cli
-from riskrl_nb.core import load_config
-from riskrl_nb.agent import train, load_bundle, load_frames, get_network, NETWORKS
-from riskrl_nb.metrics import total_return
-from riskrl_nb.models import signal_batch, overfit, attention_weights
+from riskrl_nb.core.config import load_config
+from riskrl_nb.agents.agent import train, load_bundle, load_frames, get_network, NETWORKS
+from riskrl_nb.core.metrics import total_return
+from riskrl_nb.agents.networks import signal_batch, overfit, attention_weights
 
 TINY = dict(data=dict(train_start='2022-01-01', train_end='2022-06-30', valid_start='2022-07-01', valid_end='2022-08-31'),
             train=dict(total_timesteps=512, n_steps=128, batch_size=64, n_epochs=1, n_envs=2, eval_freq=256, net_arch=[16]),
@@ -78,7 +78,7 @@ def test_train_bad_combinations_exit_2(tmp_path, args, config, expected):
 def test_cli_trains_sac_on_box_and_evaluates(tmp_path):
     "SAC on the continuous exposure space through the CLI's train command, then a complete evaluation."
     import yaml
-    from riskrl_nb.evaluation import evaluate
+    from riskrl_nb.eval.evaluation import evaluate
     cfg = dict(TINY, env=dict(action_space='box'), train=dict(TINY['train'], algo_kwargs=dict(learning_starts=64, buffer_size=2000)))
     p = tmp_path/'sac.yaml'; p.write_text(yaml.safe_dump(cfg))
     rc, err = run_main('train', '--out', tmp_path/'m', '--no-progress', '--algo', 'sac', '--config', p)
@@ -89,7 +89,7 @@ def test_cli_trains_sac_on_box_and_evaluates(tmp_path):
 
 def test_gnn_over_coins_trains_and_evaluates_on_an_unseen_period(tmp_path):
     "A GNN over BTC + ETH + BNB context: the model folder keeps the graph; evaluation re-aligns the coins' features."
-    from riskrl_nb.evaluation import evaluate
+    from riskrl_nb.eval.evaluation import evaluate
     cfg = load_config(overrides=dict(TINY, env=dict(lookback=4), train=dict(TINY['train'], network='gnn', net=SMALL_NET,
                                                                               context_assets=['ETH', 'BNB'])))
     out = train(cfg, tmp_path/'gnn', progress=False, verbose=False)
@@ -105,18 +105,18 @@ def test_gnn_over_coins_trains_and_evaluates_on_an_unseen_period(tmp_path):
 
 
 def test_recurrent_ppo_folder_evaluates(tmp_path):
-    from riskrl_nb.evaluation import evaluate
+    from riskrl_nb.eval.evaluation import evaluate
     cfg = load_config(overrides=dict(TINY, train=dict(TINY['train'], algo='recurrent_ppo', net=SMALL_NET)))
     out = train(cfg, tmp_path/'rec', progress=False, verbose=False)
-    from riskrl_nb.evaluation import backtest_all
+    from riskrl_nb.eval.evaluation import backtest_all
     b = load_bundle(out)
     res, _, _ = backtest_all(b, load_frames(b.cfg)[0], '2023-01-01', '2023-02-28')
     m = evaluate(out, None, tmp_path/'ev', start='2023-01-01', end='2023-02-28', report=False)
     assert m['model']['algo'] == 'recurrent_ppo' and abs(m['policies']['agent']['total_return'] - total_return(res['agent'].returns)) < 1e-12
     # the LSTM state is carried from decision to decision: each call gets the state the previous one returned
-    from riskrl_nb.execution import Simulation, Market, run_backtest
-    from riskrl_nb.entries import make_entries
-    from riskrl_nb.features import compute_features
+    from riskrl_nb.sim.execution import Simulation, Market, run_backtest
+    from riskrl_nb.data.entries import make_entries
+    from riskrl_nb.data.features import compute_features
     df = load_frames(b.cfg)[0]
     x, sim = b.scaler.transform(compute_features(df, b.cfg.features)), Simulation(Market.from_candles(df), make_entries(df, b.cfg.entry), b.cfg.costs, b.cfg.env)
     calls, predict = [], b.model.predict

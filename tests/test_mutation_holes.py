@@ -7,17 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from riskrl_nb.core import load_config, EvalConfig, CostConfig, EnvConfig, BaselineConfig, periods_per_year
-from riskrl_nb.data import load_bundled, write_candles, load_candles, period_slice
-from riskrl_nb.agent import train
-from riskrl_nb.baselines import tune_baselines
-from riskrl_nb.entries import ema_cross_entries
-from riskrl_nb.execution import Market, Simulation, run_backtest
-from riskrl_nb.baselines import HoldToHorizon
-from riskrl_nb.metrics import sharpe
-from riskrl_nb.evaluation import policy_metrics
-from riskrl_nb.overfitting import deflated_sharpe_ratio, expected_max_sharpe, probabilistic_sharpe_ratio
-from riskrl_nb.walk_forward import walk_forward_windows
+from riskrl_nb.core.config import load_config, EvalConfig, CostConfig, EnvConfig, BaselineConfig, periods_per_year
+from riskrl_nb.data.candles import load_bundled, write_candles, load_candles, period_slice
+from riskrl_nb.agents.agent import train
+from riskrl_nb.sim.rules import tune_baselines
+from riskrl_nb.data.entries import ema_cross_entries
+from riskrl_nb.sim.execution import Market, Simulation, run_backtest
+from riskrl_nb.sim.rules import HoldToHorizon
+from riskrl_nb.core.metrics import sharpe
+from riskrl_nb.eval.evaluation import policy_metrics
+from riskrl_nb.eval.overfitting import deflated_sharpe_ratio, expected_max_sharpe, probabilistic_sharpe_ratio
+from riskrl_nb.eval.walk_forward import walk_forward_windows
 
 SPLIT = dict(train_start='2022-01-01', train_end='2022-06-30', valid_start='2022-07-01', valid_end='2022-09-30',
              test_start='2022-10-01', test_end='2022-12-31')

@@ -43,10 +43,10 @@ def test_docs_build_without_quarto(tmp_path):
     assert sorted(p.stem for p in out.glob('[0-9]*.html')) == nbs
     index = (out/'index.html').read_text()
     assert all(f'{n}.html' in index for n in nbs) and 'Execution' in index
-    r = subprocess.run([sys.executable, ROOT/'scripts'/'build_docs.py', '--out', tmp_path/'exec', '--only', '00_core'],
+    r = subprocess.run([sys.executable, ROOT/'scripts'/'build_docs.py', '--out', tmp_path/'exec', '--only', '00_config'],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
-    page = (tmp_path/'exec'/'00_core.html').read_text()
+    page = (tmp_path/'exec'/'00_config.html').read_text()
     assert 'load_config' in page and 'fee_rate' in page
 
 
@@ -74,7 +74,7 @@ def test_papermill_experiment(tmp_path):
 
 def test_bundled_data_matches_shared_sources():
     "The package ships every candle file with its SOURCES.md, and verify.py passes on it."
-    from riskrl_nb.core import bundled_data_dir
+    from riskrl_nb.core.config import bundled_data_dir
     d = bundled_data_dir()
     assert (d/'SOURCES.md').exists()
     assert len(list((d/'hourly').glob('*.csv.gz'))) == 10 and len(list((d/'daily').glob('*.csv.gz'))) == 10

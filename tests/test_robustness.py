@@ -7,8 +7,8 @@ import pytest
 import yaml
 from conftest import run_cli
 from contract import check_metrics
-from riskrl_nb.core import load_config, RunConfig, RewardConfig
-from riskrl_nb.agent import write_manifest
+from riskrl_nb.core.config import load_config, RunConfig, RewardConfig
+from riskrl_nb.agents.agent import write_manifest
 
 
 @pytest.fixture(scope='module')
@@ -81,11 +81,11 @@ def test_old_config_loads_and_new_reward_keys_are_checked(tmp_path):
 def test_every_reward_variant_trains_an_env_step():
     "Each reward configuration runs in the real environment (check_env) on bundled BTC candles."
     from gymnasium.utils.env_checker import check_env
-    from riskrl_nb.data import load_bundled, period_slice
-    from riskrl_nb.features import compute_features, FeatureScaler
-    from riskrl_nb.entries import ema_cross_entries
-    from riskrl_nb.execution import Market
-    from riskrl_nb.env import MarketData, PositionRiskEnv
+    from riskrl_nb.data.candles import load_bundled, period_slice
+    from riskrl_nb.data.features import compute_features, FeatureScaler
+    from riskrl_nb.data.entries import ema_cross_entries
+    from riskrl_nb.sim.execution import Market
+    from riskrl_nb.sim.env import MarketData, PositionRiskEnv
     btc = load_bundled('BTC', '1h').loc['2022-01-01':'2022-03-31']
     feats = compute_features(btc)
     data = MarketData(Market.from_candles(btc), FeatureScaler.fit(feats.iloc[200:]).transform(feats), ema_cross_entries(btc))

@@ -43,9 +43,9 @@ class Server:
 def replay(exported_model):
     "Backtest decisions of the agent on BTC 2023 as (request body, backtest action, bar)."
     import pandas as pd
-    from riskrl_nb.agent import load_bundle
-    from riskrl_nb.data import load_bundled
-    from riskrl_nb.serving import replay_requests, ServingModel
+    from riskrl_nb.agents.agent import load_bundle
+    from riskrl_nb.data.candles import load_bundled
+    from riskrl_nb.serve.serving import replay_requests, ServingModel
     btc = load_bundled('BTC', '1h')
     a, b = btc.index.get_loc(pd.Timestamp('2023-01-01T00:00:00Z')), btc.index.get_loc(pd.Timestamp('2023-12-31T00:00:00Z'))
     return replay_requests(load_bundle(exported_model), btc, a, b, ServingModel(exported_model).bars_recommended, max_cases=120)
@@ -122,7 +122,7 @@ def test_bad_inputs_are_clear_4xx_and_the_service_keeps_serving(server, replay):
     assert 'riskrl_errors_total{kind="body_too_large"} 2.0' in m
     r = run_cli('audit', 'verify', '--db', server.audit)
     assert r.returncode == 0 and 'chain intact' in r.stdout, r.stderr
-    from riskrl_nb.audit import AuditLog
+    from riskrl_nb.serve.audit import AuditLog
     rejected = [x.data for x in AuditLog(server.audit).records(kind='rejected')]
     assert len(rejected) >= len(_bad_requests(body)) and all(KEY not in json.dumps(x) for x in rejected)   # keys are never logged
 
@@ -186,7 +186,7 @@ def test_killed_mid_load_loses_no_acknowledged_record(exported_model, replay, tm
     for t in threads: t.join(10)
     s.log.close()
     assert len(acked) >= 150 and not errors
-    from riskrl_nb.audit import AuditLog
+    from riskrl_nb.serve.audit import AuditLog
     log = AuditLog(audit)
     assert log.verify().ok
     on_disk = {r.seq: r.hash for r in log.records()}
@@ -241,7 +241,7 @@ PG_URL = os.environ.get('RISKRL_TEST_POSTGRES_URL') or os.environ.get('RISKRL_PG
 def test_postgres_audit_store():
     "The optional PostgreSQL store: one chain from concurrent connections, tampering found, no password in messages."
     from concurrent.futures import ThreadPoolExecutor
-    from riskrl_nb.audit import AuditLog
+    from riskrl_nb.serve.audit import AuditLog
     assert PG_URL, 'RISKRL_REQUIRE_PG=1 but no PostgreSQL URL is set'
     url = PG_URL
     a, b = AuditLog(url), AuditLog(url)

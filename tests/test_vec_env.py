@@ -2,14 +2,14 @@
 leverage and limits, a Python reward), and it trains with MaskablePPO through make_train_env."""
 import numpy as np
 import pytest
-from riskrl_nb.core import RunConfig, load_config
-from riskrl_nb.data import load_bundled, period_slice
-from riskrl_nb.features import compute_features, FeatureScaler
-from riskrl_nb.entries import ema_cross_entries
-from riskrl_nb.execution import Market
-from riskrl_nb.env import MarketData
-from riskrl_nb.rewards import register_reward, Reward
-from riskrl_nb.vec_env import BatchedPositionEnv, FastPositionEnv, compare_with_reference, compare_fast_with_reference
+from riskrl_nb.core.config import RunConfig, load_config
+from riskrl_nb.data.candles import load_bundled, period_slice
+from riskrl_nb.data.features import compute_features, FeatureScaler
+from riskrl_nb.data.entries import ema_cross_entries
+from riskrl_nb.sim.execution import Market
+from riskrl_nb.sim.env import MarketData
+from riskrl_nb.sim.rewards import register_reward, Reward
+from riskrl_nb.sim.vec_env import BatchedPositionEnv, FastPositionEnv, compare_with_reference, compare_fast_with_reference
 
 
 @pytest.fixture(scope='module')
@@ -137,7 +137,7 @@ def test_maskable_ppo_trains_on_it():
     "make_train_env builds the batched env when env.batched is set; MaskablePPO gets masks from it and learns."
     from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
     from stable_baselines3.common.vec_env import VecMonitor
-    from riskrl_nb.agent import make_train_env, prepare_data, load_frames, get_algo
+    from riskrl_nb.agents.agent import make_train_env, prepare_data, load_frames, get_algo
     cfg = load_config(overrides=dict(
         data=dict(train_start='2022-01-01', train_end='2022-06-30', valid_start='2022-07-01', valid_end='2022-08-31'),
         env=dict(batched=True), train=dict(n_envs=32, n_steps=32, batch_size=256, n_epochs=1, total_timesteps=1024)))
