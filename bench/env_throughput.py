@@ -134,7 +134,9 @@ def ppo_rows(timesteps):
     "MaskablePPO timesteps/s with the default DummyVecEnv vs the batched env (same PPO settings per pair)."
     import torch
     from riskrl_nb.core.config import load_config
-    from riskrl_nb.agents.agent import make_train_env, prepare_data, load_frames, get_algo
+    from riskrl_nb.agents.training import make_train_env
+    from riskrl_nb.sim.prepare import prepare_data, load_frames
+    from riskrl_nb.agents.algos import get_algo
     torch.set_num_threads(1)
     rows = {}
     setups = [('DummyVecEnv 4 x PositionRiskEnv', dict(batched=False), dict(n_envs=4, n_steps=512)),

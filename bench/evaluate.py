@@ -50,7 +50,8 @@ def main():
     args = ap.parse_args()
     warnings.simplefilter('ignore')
     from riskrl_nb.core.config import load_config
-    from riskrl_nb.agents.agent import train, INFERENCE
+    from riskrl_nb.agents.training import train
+    from riskrl_nb.agents.policy import INFERENCE
     from riskrl_nb.eval.evaluation import evaluate
     from riskrl_nb.sim.sizing import SIZING_ROWS
     from inference import TINY

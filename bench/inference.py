@@ -42,7 +42,8 @@ def main():
     args = ap.parse_args()
     import torch
     from riskrl_nb.core.config import load_config
-    from riskrl_nb.agents.agent import train, load_bundle
+    from riskrl_nb.agents.training import train
+    from riskrl_nb.agents.bundle import load_bundle
     from riskrl_nb.serve.inference import (export_policy, collect_observations, policy_graph, OnnxPolicy)
     torch.set_num_threads(1)
     model_dir = Path(args.model) if args.model else train(load_config(overrides=TINY), Path(tempfile.mkdtemp())/'model',

@@ -155,7 +155,7 @@ def main():
     else:
         from inference import TINY
         from riskrl_nb.core.config import load_config
-        from riskrl_nb.agents.agent import train
+        from riskrl_nb.agents.training import train
         model_dir = train(load_config(overrides=TINY), work/'model', progress=False, verbose=False)
     if not (model_dir/'serving.json').exists():
         from riskrl_nb.serve.inference import export_policy

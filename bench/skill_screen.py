@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 
 from riskrl_nb.core.config import load_config, merge_dicts, bundled_path, periods_per_year, config_from_dict, config_to_dict
-from riskrl_nb.agents import agent as agent_mod
-from riskrl_nb.agents.agent import train, load_bundle, prepare_data, load_frames, _tune_before_test
+from riskrl_nb.agents import training as agent_mod
+from riskrl_nb.agents.training import train, _tune_before_test
+from riskrl_nb.agents.bundle import load_bundle
+from riskrl_nb.sim.prepare import prepare_data, load_frames
 from riskrl_nb.sim.execution import Simulation, run_backtest
 from riskrl_nb.sim.rules import make_baseline, RULES, AtrTrailing, market_atr
 from riskrl_nb.core.metrics import sortino, total_return

@@ -22,7 +22,8 @@ def cpu_seconds() -> float:
 
 def rate(cfg, prepared, steps: int, warmup: int = 512) -> tuple[float, float]:
     "(env-steps per wall second, per CPU second) of `learn` under `cfg`, after a warm-up run on the same model."
-    from riskrl_nb.agents.agent import get_algo, make_train_env
+    from riskrl_nb.agents.algos import get_algo
+    from riskrl_nb.agents.training import make_train_env
     c0 = cpu_seconds()
     vec = make_train_env(cfg, prepared)
     model = get_algo(cfg.train.algo).make(cfg, vec)
@@ -44,7 +45,7 @@ def main():
     import torch
     torch.set_num_threads(a.threads)
     from riskrl_nb.core.config import load_config
-    from riskrl_nb.agents.agent import prepare_data, load_frames
+    from riskrl_nb.sim.prepare import prepare_data, load_frames
     base = dict(env=dict(lookback=24), train=dict(n_envs=4, n_steps=512, batch_size=256, n_epochs=10, torch_threads=a.threads))
     cfg = load_config(overrides=base)
     prepared, _ = prepare_data(load_frames(cfg), cfg)

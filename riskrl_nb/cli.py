@@ -29,23 +29,24 @@ def subcommand(name:str, help:str):
         return fn
     return deco
 
-COMMAND_MODULES = {   # commands defined in later notebooks: name -> (module that registers it, help)
-    'export': ('riskrl_nb.serve.inference', 'export the policy for serving (ONNX, optional INT8)'),
-    'serve': ('riskrl_nb.serve.serving', 'run the decision service (HTTP, JSON)'),
-    'audit': ('riskrl_nb.serve.audit', 'verify the hash-chained audit trail of the service'),
-    'registry': ('riskrl_nb.serve.rollout', 'model registry: add, list, set champion/challenger, promote'),
-    'hpo': ('riskrl_nb.ops.hpo', 'Optuna hyperparameter search on the validation period'),
-    'experiments': ('riskrl_nb.ops.experiments', 'run a grid of papermill experiments and aggregate their metrics'),
-    'ensemble': ('riskrl_nb.agents.ensembles', 'combine trained model folders (or one run\'s checkpoints) into one ensemble model folder'),
-    'benchmark': ('riskrl_nb.eval.benchmark', 'skill benchmark: every coin, rolling half-years, seeds, variants vs the best tuned rule'),
-    'replay': ('riskrl_nb.serve.replay', "feed historical bars to the decision service as if live; its decisions beside the backtest's"),
+COMMAND_MODULES = {   # commands whose code lives in a library module: name -> (module, function, help); the CLI registers them
+    'export': ('riskrl_nb.serve.inference', '_export', 'export the policy for serving (ONNX, optional INT8)'),
+    'serve': ('riskrl_nb.serve.serving', '_serve', 'run the decision service (HTTP, JSON)'),
+    'audit': ('riskrl_nb.serve.audit', '_audit', 'verify the hash-chained audit trail of the service'),
+    'registry': ('riskrl_nb.serve.rollout', '_registry', 'model registry: add, list, set champion/challenger, promote'),
+    'hpo': ('riskrl_nb.ops.hpo', '_hpo_cli', 'Optuna hyperparameter search on the validation period'),
+    'experiments': ('riskrl_nb.ops.experiments', '_experiments_cli', 'run a grid of papermill experiments and aggregate their metrics'),
+    'ensemble': ('riskrl_nb.agents.ensembles', '_ensemble_cli', 'combine trained model folders (or one run\'s checkpoints) into one ensemble model folder'),
+    'benchmark': ('riskrl_nb.eval.benchmark', '_benchmark_cli', 'skill benchmark: every coin, rolling half-years, seeds, variants vs the best tuned rule'),
+    'replay': ('riskrl_nb.serve.replay', '_replay', "feed historical bars to the decision service as if live; its decisions beside the backtest's"),
 }
 
 def _load_command(name:str):
     "Import the module that registers command `name` (its heavy imports wait until the command is used)."
     import importlib, importlib.util
-    mod = COMMAND_MODULES[name][0]
-    if name not in SUBCOMMANDS and importlib.util.find_spec(mod) is not None: importlib.import_module(mod)
+    mod, fn, help = COMMAND_MODULES[name]
+    if name not in SUBCOMMANDS and importlib.util.find_spec(mod) is not None:
+        subcommand(name, help)(getattr(importlib.import_module(mod), fn))
 
 def build_parser(load:str|None=None) -> argparse.ArgumentParser:
     "The `riskrl` parser; `load` names a lazily registered command whose options are needed."
@@ -58,7 +59,7 @@ def build_parser(load:str|None=None) -> argparse.ArgumentParser:
         sp.add_argument('--trust-pickle', action='store_true',
                         help=f'also load model folders from older riskrl versions, whose model.zip is a pickle that can run code (= {TRUST_PICKLE_ENV}=1); only for files you trust')
         sp.set_defaults(_fn=fn)
-    for name, (mod, help) in COMMAND_MODULES.items():   # listed in --help before their module is imported
+    for name, (mod, _, help) in COMMAND_MODULES.items():   # listed in --help before their module is imported
         if name not in SUBCOMMANDS:
             sub.add_parser(name, help=help, description=help, add_help=False).add_argument('rest', nargs='*')
     return p
@@ -125,12 +126,13 @@ def _config_from_args(args) -> RunConfig:
         paths = _trained_paths(Path(args.out))
         if paths is not None: over.setdefault('data', {})['paths'] = paths
     cfg = load_config(getattr(args, 'config', None), over)
-    from riskrl_nb.agents.agent import check_algo, get_network
+    from riskrl_nb.agents.algos import check_algo
+    from riskrl_nb.agents.networks import get_network
     check_algo(cfg); get_network(cfg.train.network)   # fail early, before loading any data
     return cfg
 
 def _train(args):
-    from riskrl_nb.agents.agent import train
+    from riskrl_nb.agents.training import train
     cfg = _config_from_args(args)
     if args.regime_models:   # fallback model + one model per market regime (riskrl_nb.data.regimes)
         from riskrl_nb.data.regimes import train_regime_models
@@ -201,7 +203,7 @@ def _pick_seed(model_dirs:list) -> int:
 
 def _demo(args):
     import shutil
-    from riskrl_nb.agents.agent import train
+    from riskrl_nb.agents.training import train
     from riskrl_nb.eval.evaluation import evaluate
     from riskrl_nb.eval.report import format_table
     out = Path(args.out)
@@ -224,7 +226,7 @@ def _demo(args):
             cfg_s = load_config(args.config, merge_dicts(over, {'train': {'seed': s}}))
             dirs.append(train(cfg_s, out/'seeds'/f'seed{s}', progress=not args.no_progress))
         k = _pick_seed(dirs)
-        from riskrl_nb.agents.agent import staging_dir, publish
+        from riskrl_nb.agents.bundle import staging_dir, publish
         if staging_dir(out/'model').exists(): shutil.rmtree(staging_dir(out/'model'))
         publish(shutil.copytree(dirs[k], staging_dir(out/'model')), out/'model')   # swapped in whole, never half-copied
         print(f"selected seed {seeds[k]} (best validation {cfg.train.select_metric}); the others are reported beside it")

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from riskrl_nb.agents import agent as agent_mod
-from riskrl_nb.agents.agent import prepare_data
+from riskrl_nb.agents import training as agent_mod
+from riskrl_nb.sim.prepare import prepare_data
 from riskrl_nb.sim.rules import RULES
 from riskrl_nb.eval.benchmark import (HALF_YEARS, BenchWindow, BenchSpec, bench_window, check_window, bench_config, load_coin,
                                  summarize_benchmark, comparison, excess_stream, share_ci)

@@ -6,7 +6,7 @@ import pytest
 from conftest import run_cli
 from riskrl_nb.core.config import RiskrlError
 from riskrl_nb.data.candles import load_bundled, load_candles, write_candles
-from riskrl_nb.agents.agent import write_manifest, WEIGHTS_FILE
+from riskrl_nb.agents.bundle import write_manifest, WEIGHTS_FILE
 
 
 def one_line_exit_2(r, *needles):

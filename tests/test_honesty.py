@@ -3,7 +3,7 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
-from riskrl_nb.agents.agent import load_bundle
+from riskrl_nb.agents.bundle import load_bundle
 from riskrl_nb.data.candles import load_bundled
 from riskrl_nb.eval.evaluation import backtest_all
 from riskrl_nb.sim.sizing import SIZING_ROWS

@@ -22,7 +22,7 @@ def test_export_files_and_agreement(exported_model):
 
 def test_onnx_matches_sb3_on_batch(exported_model):
     "The batch API returns SB3's deterministic actions for a batch of real held-out observations."
-    from riskrl_nb.agents.agent import load_bundle
+    from riskrl_nb.agents.bundle import load_bundle
     from riskrl_nb.serve.inference import OnnxPolicy, collect_observations
     b = load_bundle(exported_model)
     held = collect_observations(b, 'test')
@@ -39,7 +39,7 @@ def test_export_variants_and_bad_input(tiny_model, tmp_path):
     assert r.returncode == 0, r.stderr
     rep = json.loads((m/'export_report.json').read_text())['variants']
     assert rep['pruned']['pruned_fraction'] == 0.4
-    from riskrl_nb.agents.agent import load_bundle   # the reported agreement, recomputed from the pruned file on the held-out batch
+    from riskrl_nb.agents.bundle import load_bundle# the reported agreement, recomputed from the pruned file on the held-out batch
     from riskrl_nb.serve.inference import OnnxPolicy, collect_observations
     held = collect_observations(load_bundle(m), 'test')
     pruned, _ = OnnxPolicy(m/'policy.pruned.onnx').act(held['obs'], held['masks'])
@@ -123,7 +123,10 @@ def test_fast_actor_decides_as_predict_on_real_data(algo, network, space):
     same equity and trades through either path."""
     import torch
     from riskrl_nb.core.config import load_config
-    from riskrl_nb.agents.agent import (prepare_data, load_frames, make_train_env, get_algo, FastActor, INFERENCE, AgentPolicy)
+    from riskrl_nb.sim.prepare import prepare_data, load_frames
+    from riskrl_nb.agents.training import make_train_env
+    from riskrl_nb.agents.algos import get_algo
+    from riskrl_nb.agents.policy import FastActor, INFERENCE, AgentPolicy
     from riskrl_nb.sim.env import PositionRiskEnv
     from riskrl_nb.sim.execution import Simulation, run_backtest
     torch.set_num_threads(1)
@@ -170,6 +173,6 @@ def test_fast_actor_decides_as_predict_on_real_data(algo, network, space):
 def test_fast_actor_falls_back_where_it_must():
     "Recurrent, Q-learning and SAC policies keep SB3's predict, and say why."
     from types import SimpleNamespace
-    from riskrl_nb.agents.agent import FastActor
+    from riskrl_nb.agents.policy import FastActor
     assert 'recurrent' in FastActor.unsupported(SimpleNamespace(policy=None), recurrent=True)
     assert 'not an actor-critic' in FastActor.unsupported(SimpleNamespace(policy=SimpleNamespace()))

@@ -5,7 +5,8 @@ import pytest
 import torch
 from conftest import run_cli
 from riskrl_nb.core.config import load_config, bundled_path
-from riskrl_nb.agents.agent import (train, load_bundle, write_manifest, staging_dir, WEIGHTS_FILE, MANIFEST_FILE, TRUST_PICKLE_ENV)
+from riskrl_nb.agents.training import train
+from riskrl_nb.agents.bundle import load_bundle, write_manifest, staging_dir, WEIGHTS_FILE, MANIFEST_FILE, TRUST_PICKLE_ENV
 from riskrl_nb.agents.training import checkpoints
 
 TINY = dict(data=dict(train_start='2022-01-01', train_end='2022-06-30', valid_start='2022-07-01', valid_end='2022-08-31'),

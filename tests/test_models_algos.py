@@ -7,7 +7,10 @@ import torch
 import gymnasium as gym
 from conftest import run_cli
 from riskrl_nb.core.config import load_config
-from riskrl_nb.agents.agent import train, load_bundle, load_frames, get_network, NETWORKS
+from riskrl_nb.agents.training import train
+from riskrl_nb.agents.bundle import load_bundle
+from riskrl_nb.sim.prepare import load_frames
+from riskrl_nb.agents.networks import get_network, NETWORKS
 from riskrl_nb.core.metrics import total_return
 from riskrl_nb.agents.networks import signal_batch, overfit, attention_weights
 

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 from riskrl_nb.core.config import load_config, EvalConfig, CostConfig, EnvConfig, BaselineConfig, periods_per_year
 from riskrl_nb.data.candles import load_bundled, write_candles, load_candles, period_slice
-from riskrl_nb.agents.agent import train
+from riskrl_nb.agents.training import train
 from riskrl_nb.sim.rules import tune_baselines
 from riskrl_nb.data.entries import ema_cross_entries
 from riskrl_nb.sim.execution import Market, Simulation, run_backtest

@@ -8,7 +8,7 @@ import yaml
 from conftest import run_cli
 from contract import check_metrics
 from riskrl_nb.core.config import load_config, RunConfig, RewardConfig
-from riskrl_nb.agents.agent import write_manifest
+from riskrl_nb.agents.bundle import write_manifest
 
 
 @pytest.fixture(scope='module')

@@ -43,7 +43,7 @@ class Server:
 def replay(exported_model):
     "Backtest decisions of the agent on BTC 2023 as (request body, backtest action, bar)."
     import pandas as pd
-    from riskrl_nb.agents.agent import load_bundle
+    from riskrl_nb.agents.bundle import load_bundle
     from riskrl_nb.data.candles import load_bundled
     from riskrl_nb.serve.serving import replay_requests, ServingModel
     btc = load_bundled('BTC', '1h')

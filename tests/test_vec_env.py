@@ -137,7 +137,9 @@ def test_maskable_ppo_trains_on_it():
     "make_train_env builds the batched env when env.batched is set; MaskablePPO gets masks from it and learns."
     from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
     from stable_baselines3.common.vec_env import VecMonitor
-    from riskrl_nb.agents.agent import make_train_env, prepare_data, load_frames, get_algo
+    from riskrl_nb.agents.training import make_train_env
+    from riskrl_nb.sim.prepare import prepare_data, load_frames
+    from riskrl_nb.agents.algos import get_algo
     cfg = load_config(overrides=dict(
         data=dict(train_start='2022-01-01', train_end='2022-06-30', valid_start='2022-07-01', valid_end='2022-08-31'),
         env=dict(batched=True), train=dict(n_envs=32, n_steps=32, batch_size=256, n_epochs=1, total_timesteps=1024)))

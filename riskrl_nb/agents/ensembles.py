@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 from ..core.config import RiskrlError, load_config, save_config
 from ..data.features import FeatureScaler
-from .agent import (ModelBundle, load_bundle, get_algo, build_model, save_policy, write_manifest,
-                             WEIGHTS_FILE, SPACES_FILE)
+from .bundle import ModelBundle, load_bundle, build_model, save_policy, write_manifest, WEIGHTS_FILE, SPACES_FILE
+from .algos import get_algo
 
 # %% auto #0
 __all__ = ['ENSEMBLE_METHODS', 'ENSEMBLE_FILE', 'action_probs', 'EnsembleModel', 'validation_weights', 'make_ensemble',
@@ -157,8 +157,3 @@ def _ensemble_args(p):
     p.add_argument('--weights', default='equal', metavar='W', help="'equal', 'validation' (softmax of validation scores) or w1,w2,...")
     p.add_argument('--out', required=True, metavar='DIR', help='the ensemble model folder')
 _ensemble_cli.add_args = _ensemble_args
-
-def _register_cli():
-    from riskrl_nb.cli import subcommand
-    subcommand('ensemble', 'combine trained model folders (or one run\'s checkpoints) into one ensemble model folder')(_ensemble_cli)
-_register_cli()

@@ -15,12 +15,12 @@ import yaml
 
 # %% auto #0
 __all__ = ['DEPRECATED_KEYS', 'ACTION_SPACES', 'Pos', 'NonNeg', 'Frac', 'Prob', 'Count', 'Bars', 'Months', 'FeeRate', 'DateText',
-           'FIELD_RULES', 'CROSS_CHECKS', 'SECONDS_PER_YEAR', 'INTERVAL_DIRS', 'PLUGINS', 'RiskrlError', 'DataError',
+           'FIELD_RULES', 'CROSS_CHECKS', 'SECONDS_PER_YEAR', 'INTERVAL_DIRS', 'RiskrlError', 'DataError',
            'ConfigError', 'DataConfig', 'CostConfig', 'EntryConfig', 'FeatureConfig', 'EnvConfig', 'RewardConfig',
            'NetworkConfig', 'AugmentConfig', 'TrainConfig', 'BaselineConfig', 'SizingConfig', 'RegimeConfig',
            'EvalConfig', 'RunConfig', 'config_from_dict', 'config_to_dict', 'save_config', 'load_config', 'merge_dicts',
            'check_config', 'seed_everything', 'periods_per_year', 'package_dir', 'bundled_data_dir', 'bundled_path',
-           'bundled_symbols', 'load_plugins', 'redact_secrets']
+           'bundled_symbols', 'resolve', 'redact_secrets']
 
 # %% ../../nbs/00_config.ipynb #61d2f5c8
 class RiskrlError(Exception):
@@ -550,26 +550,13 @@ def bundled_symbols() -> list:
     return sorted(p.name.split('.')[0] for p in (bundled_data_dir()/'hourly').glob('*.csv.gz'))
 
 # %% ../../nbs/00_config.ipynb #c0901a38
-PLUGINS = {   # group -> modules whose import registers entries in that group's registry
-    'features': ['riskrl_nb.data.features_rich', 'riskrl_nb.data.features_portable', 'riskrl_nb.data.regimes'],
-    'rewards': [],
-    'algos': ['riskrl_nb.agents.networks', 'riskrl_nb.agents.algos'],
-    'evaluation': ['riskrl_nb.sim.sizing', 'riskrl_nb.data.regimes', 'riskrl_nb.eval.robustness', 'riskrl_nb.eval.walk_forward'],
-    'training': ['riskrl_nb.data.regimes'],   # modules adding training-env wrappers (regime-balanced episodes)
-}
-
-_loaded_plugins = set()
-
-def load_plugins(group:str) -> list:
-    "Import the modules registered for `group` (once); returns the names of those that exist."
-    import importlib, importlib.util
-    found = []
-    for mod in PLUGINS.get(group, []):
-        if importlib.util.find_spec(mod) is None: continue
-        if mod not in _loaded_plugins:
-            importlib.import_module(mod); _loaded_plugins.add(mod)
-        found.append(mod)
-    return found
+def resolve(ref):
+    "A registry entry: `ref` itself, or for a `'module:attribute'` string that attribute (the module imported on first use)."
+    if not isinstance(ref, str): return ref
+    import importlib
+    mod, _, attr = ref.partition(':')
+    if not attr: raise ConfigError(f"registry entry {ref!r} is not 'module:attribute'")
+    return getattr(importlib.import_module(mod), attr)
 
 # %% ../../nbs/00_config.ipynb #0ca046ed
 import re

@@ -4,19 +4,19 @@
 
 # %% ../../nbs/11_features.ipynb #a84715b4
 from __future__ import annotations
-import hashlib, json, os, uuid
+import hashlib, importlib, json, os, uuid
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from ..core.config import FeatureConfig, RiskrlError, DataError, ConfigError, load_plugins
+from ..core.config import FeatureConfig, RiskrlError, DataError, ConfigError
 from .candles import file_sha256
 
 # %% auto #0
-__all__ = ['FEATURE_SETS', 'NORMALIZATIONS', 'CACHE_MAX_FILES', 'atr', 'rsi', 'ema', 'register_feature_set', 'basic_features',
-           'basic_warmup', 'get_feature_set', 'feature_warmup', 'load_extra_columns', 'bar_close_times',
-           'join_extra_columns', 'normalize_features', 'feature_cache_dir', 'frame_sha256', 'feature_cache_key',
-           'compute_features', 'perturb_future', 'assert_causal', 'FeatureScaler']
+__all__ = ['FEATURE_SETS', 'FEATURE_SET_MODULES', 'NORMALIZATIONS', 'CACHE_MAX_FILES', 'atr', 'rsi', 'ema',
+           'register_feature_set', 'basic_features', 'basic_warmup', 'get_feature_set', 'feature_warmup',
+           'load_extra_columns', 'bar_close_times', 'join_extra_columns', 'normalize_features', 'feature_cache_dir',
+           'frame_sha256', 'feature_cache_key', 'compute_features', 'perturb_future', 'assert_causal', 'FeatureScaler']
 
 # %% ../../nbs/11_features.ipynb #11c2ecbe
 def atr(df:pd.DataFrame, n:int=14) -> pd.Series:
@@ -68,9 +68,11 @@ def basic_warmup(cfg:FeatureConfig=FeatureConfig()) -> int:
     return int(max(max(cfg.return_windows), max(cfg.vol_windows), 3 * cfg.atr_window, 3 * cfg.rsi_window,
                    2 * max(cfg.ema_windows), cfg.volume_window))
 
+FEATURE_SET_MODULES = {'rich': 'riskrl_nb.data.features_rich', 'portable': 'riskrl_nb.data.features_portable'}   # sets defined in later modules of the data layer
+
 def get_feature_set(name:str):
-    "The registered feature function `name` (sets defined in later notebooks are loaded first)."
-    if name not in FEATURE_SETS: load_plugins('features')
+    "The registered feature function `name` (the sets of `FEATURE_SET_MODULES` are imported when asked for)."
+    if name not in FEATURE_SETS and name in FEATURE_SET_MODULES: importlib.import_module(FEATURE_SET_MODULES[name])   # registers the set
     if name not in FEATURE_SETS:
         raise RiskrlError(f"unknown feature set '{name}'; available: {', '.join(sorted(FEATURE_SETS))}")
     return FEATURE_SETS[name]

@@ -14,8 +14,10 @@ from tqdm.auto import tqdm
 from ..core.config import (RunConfig, RiskrlError, ConfigError, load_config, merge_dicts, config_to_dict, bundled_path,
                             bundled_symbols, periods_per_year, save_config)
 from ..data.candles import load_candles, split_periods, period_slice
-from ..agents import agent as _agent
-from ..agents.agent import train, load_bundle, BUNDLE_FILES, prepare_data
+from ..agents import training as _agent
+from ..agents.training import train
+from ..agents.bundle import load_bundle, BUNDLE_FILES
+from ..sim.prepare import prepare_data
 from .evaluation import evaluation_period, policy_metrics, _clean
 from ..sim.execution import Market, Simulation, run_backtest
 from ..data.entries import make_entries
@@ -23,7 +25,7 @@ from ..data.features import compute_features
 from ..sim.rules import baseline_grid, make_baseline
 from ..core.metrics import sortino, sharpe, total_return, cvar
 from .overfitting import deflated_sharpe_ratio, probability_of_backtest_overfitting
-from ..cli import subcommand
+
 
 # %% auto #0
 __all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BENCH_METRICS', 'QUICK', 'BenchWindow', 'bench_window', 'check_window',
@@ -565,4 +567,4 @@ def _benchmark_args(p):
     p.add_argument('--valid-months', type=int, default=3, metavar='N', help='validation slice at the end of each training span')
     p.add_argument('--no-progress', action='store_true')
 _benchmark_cli.add_args = _benchmark_args
-subcommand('benchmark', 'skill benchmark: every coin, rolling half-years, seeds, variants vs the best tuned rule')(_benchmark_cli)
+

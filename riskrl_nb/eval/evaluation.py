@@ -9,20 +9,25 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from ..core.config import RiskrlError, DataError, periods_per_year, load_plugins
+from ..core.config import RiskrlError, DataError, periods_per_year, resolve
 from ..data.candles import load_candles, period_slice
 from ..data.features import compute_features, feature_warmup
 from ..data.entries import make_entries
 from ..sim.execution import Market, Simulation, run_backtest, BacktestResult
 from ..sim.rules import make_baseline, Oracle, best_exit_returns, RULES
 from ..core.metrics import summarize, METRIC_KEYS
-from ..agents.agent import load_bundle, load_frames, ModelBundle, INFERENCE
+from ..agents.bundle import load_bundle, ModelBundle
+from ..sim.prepare import load_frames
+from ..agents.policy import INFERENCE
 from .report import register_report_section
 import html as _html, sys, warnings
+from ..sim.sizing import Sizer, SizedPolicy, ReplayedExits
+from dataclasses import replace
+
 
 # %% auto #0
-__all__ = ['POLICY_FACTORIES', 'SECTIONS', 'AGENT_EXIT_REASONS', 'SEED_KEYS', 'evaluation_period', 'backtest_all',
-           'policy_metrics', 'check_evaluation_inputs', 'EvalContext', 'register_section', 'evaluate',
+__all__ = ['SIZING_ROWS', 'POLICY_FACTORIES', 'SECTIONS', 'AGENT_EXIT_REASONS', 'SEED_KEYS', 'evaluation_period', 'sizing_rows',
+           'backtest_all', 'policy_metrics', 'check_evaluation_inputs', 'EvalContext', 'register_section', 'evaluate',
            'training_overlap', 'training_overlap_section', 'training_overlap_html', 'policy_diagnostics',
            'diagnostics_section', 'diagnostics_html', 'seeds_section', 'seeds_html']
 
@@ -41,18 +46,34 @@ def evaluation_period(df:pd.DataFrame, bundle:ModelBundle, start=None, end=None)
                               f"({s.stop - s.start} bars in the period, the file starts {df.index[0]:%Y-%m-%d})")
     return a, s.stop, how
 
-# %% ../../nbs/41_evaluation.ipynb #1fd911e1
-POLICY_FACTORIES = []   # fn(bundle, df, features, sim) -> list of extra ExitPolicy rows for every evaluation
+# %% ../../nbs/41_evaluation.ipynb #b604eab8
+SIZING_ROWS = {'fixed_fraction': dict(rule='fixed_fraction'), 'kelly_half': dict(rule='kelly', kelly_fraction=0.5),
+               'vol_target': dict(rule='vol_target'), 'atr_risk': dict(rule='atr_risk'), 'cvar_limit': dict(rule='cvar_limit')}
 
-def backtest_all(bundle:ModelBundle, df:pd.DataFrame, start=None, end=None, extra_policies=()) -> tuple[dict, Simulation, tuple]:
-    "Run the agent, the frozen baselines, registered extra policies, `extra_policies` and the oracle on `df`."
+def _replayable(policy, cfg) -> bool:
+    from riskrl_nb.agents.policy import INFERENCE
+    return INFERENCE['replay'] and hasattr(policy, 'exits') and cfg.env.action_space != 'box'
+
+def sizing_rows(bundle, df, features, sim) -> list:
+    "The agent's exits with each sizing rule of `SIZING_ROWS` (a `POLICY_FACTORIES` entry): replayed where meaningful."
+    cfg, recording = bundle.cfg, {}
+    def exits():
+        agent = bundle.policy(features)
+        return ReplayedExits(lambda: bundle.policy(features), recording) if _replayable(agent, cfg) else agent
+    return [SizedPolicy(exits(), Sizer(replace(cfg.sizing, **over), cfg.env), name) for name, over in SIZING_ROWS.items()]
+
+
+# %% ../../nbs/41_evaluation.ipynb #1fd911e1
+POLICY_FACTORIES = [sizing_rows, 'riskrl_nb.eval.regimes:router_rows']   # fn(bundle, df, features, sim) -> extra ExitPolicy rows, or 'module:function'
+
+def backtest_all(bundle:ModelBundle, df:pd.DataFrame, start=None, end=None, extra_policies=(), rows=None) -> tuple[dict, Simulation, tuple]:
+    "Run the agent, the frozen baselines, the `rows` factories' policies (default `POLICY_FACTORIES`), `extra_policies` and the oracle on `df`."
     cfg = bundle.cfg
     feats = compute_features(df, cfg.features)
     x = bundle.scaler.transform(feats)
     sim = Simulation(Market.from_candles(df), make_entries(df, cfg.entry), cfg.costs, cfg.env)
     a, b, how = evaluation_period(df, bundle, start, end)
-    load_plugins('evaluation')   # modules that add rows (sizing rules, ...) register them on import
-    registered = [p for f in POLICY_FACTORIES for p in f(bundle, df, x, sim)]
+    registered = [p for f in (POLICY_FACTORIES if rows is None else rows) for p in resolve(f)(bundle, df, x, sim)]
     policies = [bundle.policy(x)] + [make_baseline(n, p) for n, p in bundle.baselines.items()] + registered + list(extra_policies) + [Oracle()]
     results = {p.name: run_backtest(sim, p, a, b) for p in policies}
     for p in policies:   # what each learned policy chose at every decision (for the degenerate-policy detector)
@@ -103,7 +124,7 @@ class EvalContext:
     options: dict
     out_dir: Path | None
 
-SECTIONS = {}   # name -> fn(ctx) -> dict | None; a non-None result becomes metrics[name]
+SECTIONS = {}   # name -> fn(ctx) -> dict | None, or 'module:function'; a non-None result becomes metrics[name] (the table is completed below)
 
 def register_section(name:str):
     "Decorator: add a top-level block to metrics.json (walk-forward, Monte Carlo, per-regime figures, ...)."
@@ -113,18 +134,18 @@ def register_section(name:str):
     return deco
 
 def evaluate(model_dir, data_path=None, out_dir=None, start=None, end=None, report:bool=True, options:dict|None=None,
-             fast:bool=True) -> dict:
+             fast:bool=True, rows=None, sections=None) -> dict:
     "Backtest a model folder and every baseline on a candle file; write metrics.json, trades.csv, plots and report."
     check_evaluation_inputs(out_dir, start, end)
     saved = dict(INFERENCE)
     INFERENCE.update(fast=fast, replay=fast and saved['replay'])   # fast=False: SB3 `predict` and re-deciding sizing rows (the old path)
-    try: return _evaluate(model_dir, data_path, out_dir, start, end, report, options)
+    try: return _evaluate(model_dir, data_path, out_dir, start, end, report, options, rows, sections)
     finally: INFERENCE.update(saved)
 
-def _evaluate(model_dir, data_path, out_dir, start, end, report, options) -> dict:
+def _evaluate(model_dir, data_path, out_dir, start, end, report, options, rows=None, sections=None) -> dict:
     bundle = load_bundle(model_dir)
     df = load_candles(data_path) if data_path else load_frames(bundle.cfg)[0]
-    results, sim, (a, b, how) = backtest_all(bundle, df, start, end)
+    results, sim, (a, b, how) = backtest_all(bundle, df, start, end, rows=rows)
     cfg = bundle.cfg
     metrics = {
         'data': dict(path=df.attrs.get('path'), symbol=df.attrs.get('symbol'), interval=df.attrs.get('interval'),
@@ -141,9 +162,8 @@ def _evaluate(model_dir, data_path, out_dir, start, end, report, options) -> dic
                       trained_on=[f.get('symbol') for f in bundle.data_info.get('files', [])]),
     }
     ctx = EvalContext(bundle, df, sim, (a, b), results, metrics, dict(options or {}), Path(out_dir) if out_dir else None)
-    load_plugins('evaluation')
-    for name, fn in SECTIONS.items():
-        block = fn(ctx)
+    for name, fn in (SECTIONS if sections is None else sections).items():
+        block = resolve(fn)(ctx)
         if block is not None: metrics[name] = block
     metrics = _clean(metrics)
     if out_dir is not None:
@@ -174,7 +194,6 @@ def training_overlap(bundle:ModelBundle, df:pd.DataFrame, a:int, b:int) -> list:
                 out.append(dict(symbol=f.get('symbol'), split=split, start=s, end=e))
     return out
 
-@register_section('training_overlap')
 def training_overlap_section(ctx) -> dict | None:
     "metrics.json `training_overlap` (and `period.overlaps_training`): evaluated bars the model saw in training or validation."
     hits = training_overlap(ctx.bundle, ctx.candles, *ctx.period)
@@ -188,7 +207,6 @@ def training_overlap_section(ctx) -> dict | None:
     ctx.metrics.setdefault('warnings', []).append(text)
     return dict(periods=hits, warning=text)
 
-@register_report_section('training_overlap')
 def training_overlap_html(metrics:dict, out) -> str | None:
     t = metrics.get('training_overlap')
     return f"<h2 style='color:#b00'>In-sample evaluation</h2><p><b>warning:</b> {_html.escape(t['warning'])}</p>" if t else None
@@ -230,7 +248,6 @@ def policy_diagnostics(res:BacktestResult, others:dict|None=None, degenerate_sha
                 own_exits=own_exits, own_exit_share=float(own_share),
                 exit_reasons={str(k): int(v) for k, v in reasons.items()}, degenerate=bool(warn), warnings=warn)
 
-@register_section('diagnostics')
 def diagnostics_section(ctx) -> dict | None:
     "metrics.json `diagnostics`: the degenerate-policy detector for every learned policy (always on)."
     share = ctx.bundle.cfg.evaluation.degenerate_share
@@ -239,7 +256,6 @@ def diagnostics_section(ctx) -> dict | None:
         for w in d['warnings']: warnings.warn(f"degenerate policy: {w}", RuntimeWarning, stacklevel=2)
     return out or None
 
-@register_report_section('diagnostics')
 def diagnostics_html(metrics:dict, out) -> str | None:
     d = metrics.get('diagnostics')
     if not d: return None
@@ -251,7 +267,6 @@ def diagnostics_html(metrics:dict, out) -> str | None:
 # %% ../../nbs/41_evaluation.ipynb #fc3d6fb1
 SEED_KEYS = ['total_return', 'sharpe', 'sortino', 'max_drawdown', 'n_trades', 'exit_efficiency']
 
-@register_section('seeds')
 def seeds_section(ctx) -> dict | None:
     "metrics.json `seeds`: the agent of every seed model in `options['seed_models']`, backtested on the same period."
     dirs = ctx.options.get('seed_models')
@@ -272,7 +287,6 @@ def seeds_section(ctx) -> dict | None:
                 seeds_beating_best_rule=int(sum(r['sharpe'] > max((p['sharpe'] or -np.inf) for n, p in ctx.metrics['policies'].items()
                                                                   if n in RULES) for r in runs)))
 
-@register_report_section('seeds')
 def seeds_html(metrics:dict, out) -> str | None:
     s = metrics.get('seeds')
     if not s: return None
@@ -282,3 +296,10 @@ def seeds_html(metrics:dict, out) -> str | None:
             f"Test return {s['total_return_mean']:+.1%} &plusmn; {s['total_return_std']:.1%}, Sharpe {s['sharpe_mean']:.2f} &plusmn; {s['sharpe_std']:.2f}; "
             f"{s['seeds_beating_best_rule']} of {s['n']} seeds beat the best rule's Sharpe.</p>"
             f"<table class='metrics'><tr><th>seed</th><th>best validation</th><th>test return</th><th>Sharpe</th><th>max DD</th><th>trades</th></tr>{rows}</table>")
+
+# %% ../../nbs/41_evaluation.ipynb #3be3ab9f
+SECTIONS.update({   # every block of metrics.json beyond the policies, in this order; the later modules' by name
+    'training_overlap': training_overlap_section, 'diagnostics': diagnostics_section, 'seeds': seeds_section,
+    'by_regime': 'riskrl_nb.eval.regimes:by_regime_section',
+    'monte_carlo': 'riskrl_nb.eval.robustness:monte_carlo_section', 'stress': 'riskrl_nb.eval.robustness:stress_section',
+    'walk_forward': 'riskrl_nb.eval.walk_forward:walk_forward_section'})

@@ -12,7 +12,10 @@ from ..core.config import RunConfig, RiskrlError, periods_per_year, seed_everyth
 from ..data.candles import load_candles
 from ..data.features import compute_features, FeatureScaler
 from ..data.features_rich import feature_group
-from ..agents.agent import load_bundle, load_frames, prepare_data, AgentPolicy, SELECT_METRICS
+from ..agents.bundle import load_bundle
+from ..sim.prepare import load_frames, prepare_data
+from ..agents.policy import AgentPolicy
+from ..agents.training import SELECT_METRICS
 from ..sim.env import ObservationBuilder, POSITION_FEATURES
 from ..sim.execution import Simulation, run_backtest
 

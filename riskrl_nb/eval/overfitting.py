@@ -118,7 +118,9 @@ def cpcv_paths(n_groups:int, n_test:int) -> list:
 def train_on_ranges(cfg:RunConfig, data:MarketData, ranges:list):
     "Train the configured algorithm on episodes drawn from bar `ranges` of one instrument; returns (model, masked)."
     import torch
-    from riskrl_nb.agents.agent import make_train_env, get_algo, Prepared
+    from riskrl_nb.agents.training import make_train_env
+    from riskrl_nb.agents.algos import get_algo
+    from riskrl_nb.sim.prepare import Prepared
     seed_everything(cfg.train.seed); torch.set_num_threads(cfg.train.torch_threads)
     spec = get_algo(cfg.train.algo)
     sets = [Prepared(None, data, {'train': r}) for r in ranges if r[1] - r[0] > 2]
@@ -130,7 +132,7 @@ def train_on_ranges(cfg:RunConfig, data:MarketData, ranges:list):
 
 def cpcv_backtest(cfg:RunConfig, df:pd.DataFrame, start=None, end=None, progress:bool=False) -> dict:
     "Combinatorial purged CV of the agent and the tuned rules on candles `df` between dates `start` and `end`."
-    from riskrl_nb.agents.agent import AgentPolicy
+    from riskrl_nb.agents.policy import AgentPolicy
     from riskrl_nb.data.candles import period_slice
     e = cfg.evaluation
     s = period_slice(df, start, end)

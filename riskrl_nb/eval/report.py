@@ -16,6 +16,8 @@ from ..core.metrics import drawdown_series, cvar
 from ..sim.rules import RULES
 
 logging.getLogger('matplotlib.font_manager').setLevel(logging.ERROR)
+from ..core.config import resolve
+
 
 # %% auto #0
 __all__ = ['TABLE_COLUMNS', 'COLORS', 'EXTRA_COLORS', 'CONVENTIONS', 'REPORT_SECTIONS', 'metrics_table', 'cost_text',
@@ -137,7 +139,11 @@ def write_tearsheet(results:dict, metrics:dict, path, policy:str='agent') -> Pat
     return Path(path)
 
 # %% ../../nbs/40_report.ipynb #054210a0
-REPORT_SECTIONS = {}   # name -> fn(metrics, out_dir) -> HTML fragment or None; added after the tables (walk-forward, Monte Carlo, ...)
+REPORT_SECTIONS = {   # name -> fn(metrics, out_dir) -> HTML fragment or None, or 'module:function' (imported when a report is written)
+    'training_overlap': 'riskrl_nb.eval.evaluation:training_overlap_html', 'diagnostics': 'riskrl_nb.eval.evaluation:diagnostics_html',
+    'seeds': 'riskrl_nb.eval.evaluation:seeds_html', 'by_regime': 'riskrl_nb.eval.regimes:by_regime_html',
+    'monte_carlo': 'riskrl_nb.eval.robustness:monte_carlo_html', 'stress': 'riskrl_nb.eval.robustness:stress_html',
+    'walk_forward': 'riskrl_nb.eval.walk_forward:walk_forward_html'}
 
 def register_report_section(name:str):
     "Decorator: add a section to report.html for a metrics.json block (see `register_section` in 41_evaluation)."
@@ -161,7 +167,7 @@ def write_report(results:dict, metrics:dict, out, market:Market|None=None, tears
     params = ''.join(f"<li><b>{html.escape(n)}</b>: {html.escape(str(m.get('params')))}</li>"
                      for n, m in metrics['policies'].items())
     table = metrics_table(metrics).to_html(classes='metrics', border=0)
-    extra = ''.join(h for fn in REPORT_SECTIONS.values() if (h := fn(metrics, out)))   # sections of other notebooks
+    extra = ''.join(h for fn in REPORT_SECTIONS.values() if (h := resolve(fn)(metrics, out)))   # the blocks of the later evaluation modules
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>riskrl report: {html.escape(d['symbol'])}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}} table.metrics td,table.metrics th{{padding:4px 10px;text-align:right}}
 table.metrics tr:nth-child(even){{background:#f4f4f4}} code{{background:#eee;padding:1px 4px}}</style></head><body>

@@ -155,7 +155,6 @@ def stress_test(bundle, df:pd.DataFrame, start, end, ecfg:EvalConfig|None=None) 
     return out
 
 # %% ../../nbs/44_robustness.ipynb #20c9cb8a
-@register_section('monte_carlo')
 def monte_carlo_section(ctx) -> dict | None:
     "metrics.json `monte_carlo` block (only with the `monte_carlo` option: a number of resamples, or True for `evaluation.mc_samples`)."
     n = ctx.options.get('monte_carlo') or 0
@@ -181,7 +180,6 @@ def monte_carlo_section(ctx) -> dict | None:
         block['plot'] = 'monte_carlo.png'
     return block
 
-@register_section('stress')
 def stress_section(ctx) -> dict | None:
     "metrics.json `stress` block (only with the `stress` option)."
     if not ctx.options.get('stress'): return None
@@ -192,7 +190,6 @@ def _table(rows:dict, fmt='{:+.1%}') -> str:
     df = pd.DataFrame(rows)
     return df.map(lambda v: 'n/a' if v is None or (isinstance(v, float) and not np.isfinite(v)) else fmt.format(v)).to_html(border=0, classes='metrics')
 
-@register_report_section('monte_carlo')
 def monte_carlo_html(metrics:dict, out:Path) -> str | None:
     m = metrics.get('monte_carlo')
     if not m: return None
@@ -203,7 +200,6 @@ def monte_carlo_html(metrics:dict, out:Path) -> str | None:
     return (f"<h2>Monte Carlo ({m['n_samples']} stationary block-bootstrap resamples, mean block {m['block_bars']:.0f} bars)</h2>"
             + _table(rows) + (_img(img) if img and img.exists() else ''))
 
-@register_report_section('stress')
 def stress_html(metrics:dict, out:Path) -> str | None:
     s = metrics.get('stress')
     if not s: return None

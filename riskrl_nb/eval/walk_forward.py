@@ -13,7 +13,9 @@ from scipy import stats
 from tqdm.auto import tqdm
 from ..core.config import RunConfig, EvalConfig, ConfigError, RiskrlError, periods_per_year, config_to_dict, save_config, load_config
 from ..data.candles import load_candles
-from ..agents.agent import train, load_bundle, load_frames
+from ..agents.training import train
+from ..agents.bundle import load_bundle
+from ..sim.prepare import load_frames
 from .evaluation import backtest_all, register_section, _clean
 from ..sim.execution import run_backtest
 from ..data.features import compute_features
@@ -208,7 +210,6 @@ def walk_forward_overfitting(cfg:RunConfig, df:pd.DataFrame, returns:pd.DataFram
     trials = pd.concat([grid, returns[seeds].fillna(0.0), returns[seeds].fillna(0.0).mean(axis=1).rename('agent')], axis=1)
     return overfitting_report(trials, 'agent', cfg.evaluation.pbo_blocks)
 
-@register_section('walk_forward')
 def walk_forward_section(ctx) -> dict | None:
     "metrics.json `walk_forward` block (only with the `walk_forward` option)."
     if not ctx.options.get('walk_forward'): return None
@@ -243,7 +244,6 @@ def walk_forward_text(block:dict) -> str:
         f"PBO {o['pbo']:.2f} over {o['n_trials']} trials ({o['n_combinations']} CSCV combinations); "
         f"deflated Sharpe of the agent {d['dsr']:.3f} (PSR {d['psr']:.3f}, {d['n_trials']} trials)"])
 
-@register_report_section('walk_forward')
 def walk_forward_html(metrics:dict, out:Path) -> str | None:
     block = metrics.get('walk_forward')
     if not block: return None

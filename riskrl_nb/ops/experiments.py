@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import yaml
 from ..core.config import RiskrlError, ConfigError
-from ..cli import subcommand
+
 
 # %% auto #0
 __all__ = ['GRID_KEYS', 'PREFERRED_PLOT', 'Run', 'Grid', 'notebook_parameters', 'expand_runs', 'load_grid', 'metrics_path',
@@ -304,4 +304,4 @@ def _experiments_args(p):
     p.add_argument('--force', action='store_true', help='run complete runs again')
     p.add_argument('--dry-run', action='store_true', help='list the runs and whether they are done, run nothing')
 _experiments_cli.add_args = _experiments_args
-subcommand('experiments', 'run a grid of papermill experiments and aggregate their metrics')(_experiments_cli)
+

@@ -14,10 +14,12 @@ import optuna
 from optuna.trial import TrialState
 from ..core.config import (RunConfig, RiskrlError, ConfigError, load_config, config_to_dict, config_from_dict,
                             merge_dicts, periods_per_year)
-from ..agents.agent import train, load_bundle, load_frames, prepare_data, SELECT_METRICS
+from ..agents.training import train, SELECT_METRICS
+from ..agents.bundle import load_bundle
+from ..sim.prepare import load_frames, prepare_data
 from ..sim.execution import Simulation, run_backtest
 from ..core.metrics import summarize
-from ..cli import subcommand
+
 
 # %% auto #0
 __all__ = ['PPO_SPACE', 'REWARD_SPACES', 'SHAPING_SPACE', 'SPEC_KEYS', 'DEFAULT_SPACE', 'OBJECTIVES', 'MAX_RETRY', 'COUNTED',
@@ -674,4 +676,4 @@ def _hpo_args(p):
     p.add_argument('--sampler-seed', type=int, metavar='S', help='sampler seed (reproducible single-worker studies)')
     p.add_argument('--heartbeat', type=int, default=60, metavar='SEC', help='worker heartbeat; a trial silent for 3 beats is re-queued')
 _hpo_cli.add_args = _hpo_args
-subcommand('hpo', 'Optuna hyperparameter search on the validation period')(_hpo_cli)
+

@@ -8,7 +8,7 @@ import datetime as dt, hashlib, hmac, json, math, os, re, sqlite3, sys, threadin
 from dataclasses import dataclass
 from pathlib import Path
 from ..core.config import RiskrlError, redact_secrets
-from ..cli import subcommand
+
 
 # %% auto #0
 __all__ = ['GENESIS', 'SCHEMA', 'canonical_json', 'record_hash', 'AuditRecord', 'VerifyResult', 'AuditError', 'redact',
@@ -299,4 +299,4 @@ def _audit_args(p):
     p.add_argument('--last', type=int, metavar='N', help='show: only the last N records')
     p.add_argument('--kind', metavar='KIND', help='show: only records of this kind (decision, rejected, rollout, ...)')
 _audit.add_args = _audit_args
-subcommand('audit', 'verify the hash-chained audit trail of the service')(_audit)
+

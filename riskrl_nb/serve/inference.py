@@ -11,7 +11,7 @@ import numpy as np
 from ..core.config import RiskrlError
 from ..data.features import feature_warmup, compute_features
 from ..sim.env import ACTIONS, POSITION_FEATURES, ObservationBuilder
-from ..cli import subcommand
+
 
 # %% auto #0
 __all__ = ['MASKED_LOGIT', 'ONNX_INPUTS', 'ONNX_OUTPUTS', 'PROB_TOL', 'policy_graph', 'to_onnx', 'sha256_file', 'OnnxPolicy',
@@ -97,7 +97,8 @@ class OnnxPolicy:
 # %% ../../nbs/60_inference.ipynb #eeb90721
 def collect_observations(bundle, split:str='test') -> dict:
     "Every (observation, mask, SB3 action) of the agent's backtest on `split` ('train', 'valid', 'test') of its data."
-    from riskrl_nb.agents.agent import load_frames, prepare_data, AgentPolicy
+    from riskrl_nb.sim.prepare import load_frames, prepare_data
+    from riskrl_nb.agents.policy import AgentPolicy
     from riskrl_nb.sim.execution import Simulation, run_backtest
     cfg = bundle.cfg
     prepared, _ = prepare_data(load_frames(cfg), cfg, bundle.scaler)
@@ -224,7 +225,8 @@ def export_policy(model_dir, quantize:bool=False, prune:float=0.0, distill=None,
                   verbose:bool=True) -> dict:
     "Export a model folder for serving; verify it on held-out observations; return the export report."
     import torch, onnxruntime
-    from riskrl_nb.agents.agent import load_bundle, load_frames, prepare_data
+    from riskrl_nb.agents.bundle import load_bundle
+    from riskrl_nb.sim.prepare import load_frames, prepare_data
     say = print if verbose else (lambda *a, **k: None)
     if prune and not 0 < prune < 1: raise RiskrlError(f"--prune must be a fraction between 0 and 1, got {prune}")
     if distill is not None and (not distill or any(int(h) < 1 for h in distill)): raise RiskrlError(f"--distill needs positive hidden sizes, got {distill}")
@@ -232,7 +234,7 @@ def export_policy(model_dir, quantize:bool=False, prune:float=0.0, distill=None,
     out, cfg = bundle.path, bundle.cfg
     if cfg.env.action_space != 'discrete3':
         raise RiskrlError(f"{out}: only env.action_space 'discrete3' can be exported, this model uses '{cfg.env.action_space}'")
-    from riskrl_nb.agents.agent import get_algo
+    from riskrl_nb.agents.algos import get_algo
     if getattr(get_algo(cfg.train.algo), 'recurrent', False):
         raise RiskrlError(f"{out}: '{cfg.train.algo}' is recurrent (its decisions depend on a hidden state); only feed-forward policies can be exported")
     model = bundle.model
@@ -309,4 +311,4 @@ def _export_args(p):
     p.add_argument('--prune', type=float, metavar='FRAC', help='also write policy.pruned.onnx with this fraction of actor weights zeroed')
     p.add_argument('--distill', metavar='H[,H]', help='also write policy.student.onnx: a small MLP with these hidden sizes, e.g. 32 or 32,32')
 _export.add_args = _export_args
-subcommand('export', 'export the policy for serving (ONNX; optional INT8, pruning, distillation)')(_export)
+

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from ..core.config import RiskrlError
-from ..cli import subcommand
+
 
 # %% auto #0
 __all__ = ['ReplayClock', 'LocalService', 'ReplayDecision', 'ReplayResult', 'replay']
@@ -84,7 +84,7 @@ def _to_decision(d:dict, local):
 
 # %% ../../nbs/67_replay.ipynb #bb26bfda
 def _service_policy_class():
-    from riskrl_nb.agents.agent import AgentPolicy
+    from riskrl_nb.agents.policy import AgentPolicy
     from riskrl_nb.sim.env import ACTIONS, ObservationBuilder
 
     class ServicePolicy(AgentPolicy):
@@ -155,7 +155,8 @@ def replay(model_dir, data=None, start:str|None=None, end:str|None=None, audit=N
            api_key:str|None=None, speed:float=0.0, on_decision=None) -> ReplayResult:
     "Replay bars [start, end] of `data` (default: the model's training file and test period) through the decision service."
     import contextlib, httpx
-    from riskrl_nb.agents.agent import load_bundle, AgentPolicy
+    from riskrl_nb.agents.bundle import load_bundle
+    from riskrl_nb.agents.policy import AgentPolicy
     from riskrl_nb.data.candles import load_candles, period_slice
     from riskrl_nb.data.entries import make_entries
     from riskrl_nb.sim.execution import Market, Simulation, run_backtest
@@ -230,4 +231,4 @@ def _replay_args(p):
     p.add_argument('--api-key', metavar='KEY', help='API key for --url')
     p.add_argument('--verbose', action='store_true', help='print every decision, holds included')
 _replay.add_args = _replay_args
-subcommand('replay', 'feed historical bars to the decision service as if live; print its decisions beside the backtest\'s')(_replay)
+

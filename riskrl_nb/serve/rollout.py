@@ -9,7 +9,7 @@ from dataclasses import dataclass, asdict, field
 from pathlib import Path
 import numpy as np
 from ..core.config import RiskrlError, ConfigError
-from ..cli import subcommand
+
 
 # %% auto #0
 __all__ = ['REGISTRY_FILES', 'NAME_PATTERN', 'check_name', 'ModelRegistry', 'canary_bucket', 'parse_schedule', 'RolloutConfig',
@@ -267,4 +267,4 @@ def _registry_args(p):
     p.add_argument('--note', help='why (kept in the history)')
     p.add_argument('--audit', metavar='PATH|URL', help='also append the switch to this audit log')
 _registry.add_args = _registry_args
-subcommand('registry', 'model registry: add, list, set champion/challenger, promote')(_registry)
+

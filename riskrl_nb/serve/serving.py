@@ -26,7 +26,7 @@ from ..sim.execution import Market, Simulation
 from ..sim.env import ObservationBuilder, ACTIONS
 from .inference import OnnxPolicy
 from .audit import AuditLog, AuditError
-from ..cli import subcommand
+
 
 # %% auto #0
 __all__ = ['SERVING_FORMAT', 'MAX_BARS', 'FEATURE_TAILS', 'BODY_TOO_LARGE', 'REFUSALS', 'ServingModel', 'epoch_seconds', 'Bars',
@@ -726,7 +726,7 @@ class DecisionService:
 # %% ../../nbs/61_serving.ipynb #cb8badeb
 def replay_requests(bundle, df:pd.DataFrame, start:int, end:int, n_bars:int, max_cases:int|None=None, symbol:str='BTC') -> list:
     "Backtest the agent (SB3) over bars [start, end) of `df`; (request body, backtest action, bar) per decision (`max_cases` spread evenly)."
-    from riskrl_nb.agents.agent import AgentPolicy
+    from riskrl_nb.agents.policy import AgentPolicy
     from riskrl_nb.data.entries import make_entries
     from riskrl_nb.sim.execution import run_backtest
     cfg = bundle.cfg
@@ -1173,4 +1173,4 @@ def _serve_args(p):
     p.add_argument('--canary-fraction', type=float, default=0.05, help='share of positions (by sticky hash of position_id) routed to the challenger')
     p.add_argument('--schedule', metavar='F@N,...', help="gradual rollout: challenger fraction F after N decisions, e.g. '0.05@0,0.25@1000,0.5@5000'")
 _serve.add_args = _serve_args
-subcommand('serve', 'run the decision service (HTTP, JSON)')(_serve)
+

@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect, math
 from dataclasses import dataclass, replace
 import numpy as np
-from ..core.config import RewardConfig, RiskrlError, load_plugins
+from ..core.config import RewardConfig, RiskrlError
 
 # %% auto #0
 __all__ = ['REWARDS', 'TERMS', 'POTENTIALS', 'StepOutcome', 'Reward', 'register_reward', 'ReturnDrawdownReward',
@@ -197,7 +197,6 @@ class NormalizedReward(Reward):
 # %% ../../nbs/23_rewards.ipynb #a4a60c86
 def make_reward(cfg:RewardConfig=RewardConfig()) -> Reward:
     "Build the configured reward (named reward, then shaping, robust worst-of-k and normalisation if switched on)."
-    if cfg.name not in REWARDS: load_plugins('rewards')
     if cfg.name not in REWARDS:
         raise RiskrlError(f"unknown reward '{cfg.name}'; available: {', '.join(sorted(REWARDS))}")
     cls = REWARDS[cfg.name]

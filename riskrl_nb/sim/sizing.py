@@ -12,12 +12,12 @@ from numba.extending import register_jitable
 from ..core.config import SizingConfig, EnvConfig, CostConfig, RiskrlError, ConfigError, periods_per_year
 from .execution import Market, Simulation, ExitPolicy, EntryOrder, HOLD, run_backtest
 from ..data.features import atr
-from ..eval import evaluation as _evaluation   # sizing rows register in its POLICY_FACTORIES (see the end)
+
 
 # %% auto #0
-__all__ = ['SIZING_RULES', 'SIZING_ROWS', 'kelly_fraction', 'kelly_size', 'vol_target_sizes', 'atr_risk_sizes', 'tail_risk',
-           'tail_risk_sizes', 'inverse_vol_weights', 'risk_parity_weights', 'risk_contributions', 'rolling_risk_parity',
-           'SizingArrays', 'Sizer', 'make_sizer', 'SizedPolicy', 'ReplayedExits', 'sizing_rows']
+__all__ = ['SIZING_RULES', 'kelly_fraction', 'kelly_size', 'vol_target_sizes', 'atr_risk_sizes', 'tail_risk', 'tail_risk_sizes',
+           'inverse_vol_weights', 'risk_parity_weights', 'risk_contributions', 'rolling_risk_parity', 'SizingArrays',
+           'Sizer', 'make_sizer', 'SizedPolicy', 'ReplayedExits']
 
 # %% ../../nbs/22_sizing.ipynb #7e18a7f5
 @register_jitable   # a plain function, also callable from numba code (the batched env compiles `kelly_size`)
@@ -245,19 +245,3 @@ class ReplayedExits(ExitPolicy):
         self.decided += 1
         return self.live.decide(sim, i)
 
-SIZING_ROWS = {'fixed_fraction': dict(rule='fixed_fraction'), 'kelly_half': dict(rule='kelly', kelly_fraction=0.5),
-               'vol_target': dict(rule='vol_target'), 'atr_risk': dict(rule='atr_risk'), 'cvar_limit': dict(rule='cvar_limit')}
-
-def _replayable(policy, cfg) -> bool:
-    from riskrl_nb.agents.agent import INFERENCE
-    return INFERENCE['replay'] and hasattr(policy, 'exits') and cfg.env.action_space != 'box'
-
-def sizing_rows(bundle, df, features, sim) -> list:
-    "The agent's exits with each sizing rule of `SIZING_ROWS` (a `POLICY_FACTORIES` entry): replayed where meaningful."
-    cfg, recording = bundle.cfg, {}
-    def exits():
-        agent = bundle.policy(features)
-        return ReplayedExits(lambda: bundle.policy(features), recording) if _replayable(agent, cfg) else agent
-    return [SizedPolicy(exits(), Sizer(replace(cfg.sizing, **over), cfg.env), name) for name, over in SIZING_ROWS.items()]
-
-if sizing_rows not in _evaluation.POLICY_FACTORIES: _evaluation.POLICY_FACTORIES.append(sizing_rows)
