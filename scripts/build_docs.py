@@ -130,9 +130,13 @@ def build(out: Path, execute: bool = True, only=None, timeout: int = 600, jobs: 
     if cache:
         CACHE.mkdir(parents=True, exist_ok=True); timings.write_text(json.dumps(past, indent=1, sort_keys=True))
     pages = [done[p.name] for p in nbs]
-    items = '\n'.join(f'<li><a href="{Path(r["target"]).name}">{html.escape(r["title"] or r["name"])}</a><br>'
-                      f'<small>{html.escape(r["desc"])}</small></li>' for r in pages)
-    toc = f'<h2>Notebooks, in the order of the flow</h2><ol>{items}</ol>'
+    item = lambda r: (f'<li><a href="{Path(r["target"]).name}">{html.escape(r["title"] or r["name"])}</a><br>'
+                      f'<small>{html.escape(r["desc"])}</small></li>')
+    layers = {'0': 'core', '1': 'data', '2': 'sim', '3': 'agents', '4': 'eval', '5': 'ops', '6': 'serve', '7': 'cli'}
+    groups = [(name, [r for r in pages if r['name'][0] == d]) for d, name in layers.items()]
+    groups.append(('overview', [r for r in pages if r['name'][0] not in layers]))
+    toc = '<h2>Notebooks, by layer (bottom up)</h2>' + ''.join(f'<h3>{name}</h3><ul>{"".join(item(r) for r in rs)}</ul>' for name, rs in groups if rs)
+    for png in (ROOT/'nbs').glob('*.png'): shutil.copyfile(png, out/png.name)   # figures the notebooks' markdown shows (the module graph)
     home = ROOT/'nbs'/'index.ipynb'
     for md in ROOT_PAGES:
         if (ROOT/md).exists(): markdown_page(ROOT/md, out)

@@ -66,9 +66,16 @@ def test_docs_subset_builds_offline_with_figures_and_resolving_links(tmp_path):
 
 
 def test_quarto_configs_list_every_notebook():
-    side = yaml.safe_load((ROOT/'nbs'/'sidebar.yml').read_text())['website']['sidebar']['contents']
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('make_sidebar', ROOT/'scripts'/'make_sidebar.py')
+    make_sidebar = importlib.util.module_from_spec(spec); spec.loader.exec_module(make_sidebar)
+    written = yaml.safe_load((ROOT/'nbs'/'sidebar.yml').read_text())
+    assert written == make_sidebar.sidebar(), 'nbs/sidebar.yml is out of date: python scripts/make_sidebar.py'
+    side = make_sidebar.flatten(written['website']['sidebar']['contents'])
     nbs = sorted(p.name for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_'))
     assert sorted(side) == nbs
+    sections = [c['section'].split(':')[0] for c in written['website']['sidebar']['contents'] if isinstance(c, dict)]
+    assert sections == ['core', 'data', 'sim', 'agents', 'eval', 'ops', 'serve', 'cli']   # by layer, bottom up
     q = yaml.safe_load((ROOT/'_quarto.yml').read_text())
     assert 'nbs/[0-9]*.ipynb' in q['project']['render']
     nq = yaml.safe_load((ROOT/'nbs'/'_quarto.yml').read_text())

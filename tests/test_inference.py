@@ -108,7 +108,7 @@ print(json.dumps(dict(action=d['action'], policy=d['policy'], stale=stale['polic
     except RiskrlError as e: assert 'SHA-256 differs' in str(e)
 
 
-# ----- the fast inference path of every backtest (riskrl_nb.agents.agent.FastActor) -----
+# ----- the fast inference path of every backtest (riskrl_nb.agents.policy.FastActor) -----
 import pytest
 
 FAST_CASES = [('maskable_ppo', 'mlp', 'discrete3'), ('ppo', 'mlp', 'discrete3'), ('maskable_ppo', 'lstm', 'discrete3'),

@@ -46,7 +46,7 @@ def evaluation_period(df:pd.DataFrame, bundle:ModelBundle, start=None, end=None)
                               f"({s.stop - s.start} bars in the period, the file starts {df.index[0]:%Y-%m-%d})")
     return a, s.stop, how
 
-# %% ../../nbs/41_evaluation.ipynb #b604eab8
+# %% ../../nbs/41_evaluation.ipynb #a872d8d7
 SIZING_ROWS = {'fixed_fraction': dict(rule='fixed_fraction'), 'kelly_half': dict(rule='kelly', kelly_fraction=0.5),
                'vol_target': dict(rule='vol_target'), 'atr_risk': dict(rule='atr_risk'), 'cvar_limit': dict(rule='cvar_limit')}
 
@@ -297,7 +297,7 @@ def seeds_html(metrics:dict, out) -> str | None:
             f"{s['seeds_beating_best_rule']} of {s['n']} seeds beat the best rule's Sharpe.</p>"
             f"<table class='metrics'><tr><th>seed</th><th>best validation</th><th>test return</th><th>Sharpe</th><th>max DD</th><th>trades</th></tr>{rows}</table>")
 
-# %% ../../nbs/41_evaluation.ipynb #3be3ab9f
+# %% ../../nbs/41_evaluation.ipynb #40007822
 SECTIONS.update({   # every block of metrics.json beyond the policies, in this order; the later modules' by name
     'training_overlap': training_overlap_section, 'diagnostics': diagnostics_section, 'seeds': seeds_section,
     'by_regime': 'riskrl_nb.eval.regimes:by_regime_section',
