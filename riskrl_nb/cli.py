@@ -20,7 +20,7 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(2)
 
 SUBCOMMANDS = {}
-TRUST_PICKLE_ENV = 'RISKRL_TRUST_PICKLE'   # = riskrl_nb.agents.agent.TRUST_PICKLE_ENV (not imported here: the CLI starts without torch)
+TRUST_PICKLE_ENV = 'RISKRL_TRUST_PICKLE'   # = riskrl_nb.agents.bundle.TRUST_PICKLE_ENV (not imported here: the CLI starts without torch)
 
 def subcommand(name:str, help:str):
     "Decorator: `fn(args)` runs `riskrl NAME`; `fn.add_args(parser)` declares its options."
@@ -109,7 +109,7 @@ subcommand('data', 'check candle files against the format in CONTRACT.md')(_data
 def _trained_paths(out:Path) -> list | None:
     "The `data.paths` of the run in model folder `out` (its staging folder first, after a kill); None if there is none."
     import yaml
-    for folder in (out.parent/f'.{out.name}.partial', out):   # = riskrl_nb.agents.agent.staging_dir(out)
+    for folder in (out.parent/f'.{out.name}.partial', out):   # = riskrl_nb.agents.bundle.staging_dir(out)
         try: return list(yaml.safe_load((folder/'config.yaml').read_text())['data']['paths'])
         except (OSError, yaml.YAMLError, KeyError, TypeError): continue
     return None

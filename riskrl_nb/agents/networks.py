@@ -26,7 +26,7 @@ __all__ = ['NETWORKS', 'register_network', 'get_network', 'policy_kwargs', 'Wind
            'CausalConv1d', 'TemporalBlock', 'tcn_receptive_field', 'TCNExtractor', 'correlation_adjacency',
            'AssetContext', 'asset_context', 'GraphConv', 'GraphExtractor']
 
-# %% ../../nbs/30_networks.ipynb #65713c5a
+# %% ../../nbs/30_networks.ipynb #e2b266e6
 NETWORKS: dict = {'mlp': lambda cfg, space: {}}
 
 def register_network(name:str, fn):

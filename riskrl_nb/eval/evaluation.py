@@ -46,7 +46,7 @@ def evaluation_period(df:pd.DataFrame, bundle:ModelBundle, start=None, end=None)
                               f"({s.stop - s.start} bars in the period, the file starts {df.index[0]:%Y-%m-%d})")
     return a, s.stop, how
 
-# %% ../../nbs/41_evaluation.ipynb #a872d8d7
+# %% ../../nbs/41_evaluation.ipynb #92192b3c
 SIZING_ROWS = {'fixed_fraction': dict(rule='fixed_fraction'), 'kelly_half': dict(rule='kelly', kelly_fraction=0.5),
                'vol_target': dict(rule='vol_target'), 'atr_risk': dict(rule='atr_risk'), 'cvar_limit': dict(rule='cvar_limit')}
 
@@ -124,7 +124,12 @@ class EvalContext:
     options: dict
     out_dir: Path | None
 
-SECTIONS = {}   # name -> fn(ctx) -> dict | None, or 'module:function'; a non-None result becomes metrics[name] (the table is completed below)
+SECTIONS = {   # every block of metrics.json beyond the policies, in this order: name -> fn(ctx) -> dict | None, or 'module:function'
+    'training_overlap': 'riskrl_nb.eval.evaluation:training_overlap_section',   # this module's own, defined below
+    'diagnostics': 'riskrl_nb.eval.evaluation:diagnostics_section', 'seeds': 'riskrl_nb.eval.evaluation:seeds_section',
+    'by_regime': 'riskrl_nb.eval.regimes:by_regime_section',
+    'monte_carlo': 'riskrl_nb.eval.robustness:monte_carlo_section', 'stress': 'riskrl_nb.eval.robustness:stress_section',
+    'walk_forward': 'riskrl_nb.eval.walk_forward:walk_forward_section'}
 
 def register_section(name:str):
     "Decorator: add a top-level block to metrics.json (walk-forward, Monte Carlo, per-regime figures, ...)."
@@ -296,10 +301,3 @@ def seeds_html(metrics:dict, out) -> str | None:
             f"Test return {s['total_return_mean']:+.1%} &plusmn; {s['total_return_std']:.1%}, Sharpe {s['sharpe_mean']:.2f} &plusmn; {s['sharpe_std']:.2f}; "
             f"{s['seeds_beating_best_rule']} of {s['n']} seeds beat the best rule's Sharpe.</p>"
             f"<table class='metrics'><tr><th>seed</th><th>best validation</th><th>test return</th><th>Sharpe</th><th>max DD</th><th>trades</th></tr>{rows}</table>")
-
-# %% ../../nbs/41_evaluation.ipynb #40007822
-SECTIONS.update({   # every block of metrics.json beyond the policies, in this order; the later modules' by name
-    'training_overlap': training_overlap_section, 'diagnostics': diagnostics_section, 'seeds': seeds_section,
-    'by_regime': 'riskrl_nb.eval.regimes:by_regime_section',
-    'monte_carlo': 'riskrl_nb.eval.robustness:monte_carlo_section', 'stress': 'riskrl_nb.eval.robustness:stress_section',
-    'walk_forward': 'riskrl_nb.eval.walk_forward:walk_forward_section'})

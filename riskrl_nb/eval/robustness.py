@@ -12,9 +12,9 @@ import matplotlib.pyplot as plt
 from arch.bootstrap import StationaryBootstrap, optimal_block_length
 from ..core.config import EvalConfig, RiskrlError, periods_per_year
 from ..data.candles import period_slice
-from .evaluation import backtest_all, register_section
+from .evaluation import backtest_all
 from ..core.metrics import total_return, max_drawdown, cvar, sharpe
-from .report import register_report_section, _img, COLORS
+from .report import _img, COLORS
 
 # %% auto #0
 __all__ = ['PRICES', 'trade_bootstrap', 'block_bootstrap', 'plot_fan_chart', 'shock_gaps', 'shock_volatility', 'stress_test',

@@ -16,13 +16,13 @@ from ..data.candles import load_candles
 from ..agents.training import train
 from ..agents.bundle import load_bundle
 from ..sim.prepare import load_frames
-from .evaluation import backtest_all, register_section, _clean
+from .evaluation import backtest_all, _clean
 from ..sim.execution import run_backtest
 from ..data.features import compute_features
 from ..sim.rules import RULES
 from ..core.metrics import summarize, total_return, sharpe, max_drawdown
 from .overfitting import overfitting_report, rule_grid_returns
-from .report import register_report_section, _img, COLORS
+from .report import _img, COLORS
 import html as _html
 import matplotlib.pyplot as plt
 
