@@ -53,7 +53,7 @@ def main():
     from riskrl_nb.agents.training import train
     from riskrl_nb.agents.policy import INFERENCE
     from riskrl_nb.eval.evaluation import evaluate
-    from riskrl_nb.sim.sizing import SIZING_ROWS
+    from riskrl_nb.eval.evaluation import SIZING_ROWS
     from inference import TINY
     tmp = Path(tempfile.mkdtemp())
     model = Path(args.model) if args.model else train(load_config(overrides=TINY), tmp/'model', progress=False, verbose=False)

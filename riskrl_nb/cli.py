@@ -134,8 +134,8 @@ def _config_from_args(args) -> RunConfig:
 def _train(args):
     from riskrl_nb.agents.training import train
     cfg = _config_from_args(args)
-    if args.regime_models:   # fallback model + one model per market regime (riskrl_nb.data.regimes)
-        from riskrl_nb.data.regimes import train_regime_models
+    if args.regime_models:   # fallback model + one model per market regime (riskrl_nb.agents.regime_training)
+        from riskrl_nb.agents.regime_training import train_regime_models
         train_regime_models(cfg, args.out, progress=not args.no_progress)
     else: train(cfg, args.out, progress=not args.no_progress, resume=getattr(args, 'resume', False))
     print(f"model folder: {args.out}")

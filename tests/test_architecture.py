@@ -1,6 +1,6 @@
 """The package's layers: imports only point downward, no module imports itself through a cycle, and the registries'
 'module:attribute' entries name modules of the same layer or a lower one (see DEVELOPING.md, "Where things go")."""
-import importlib, re, shutil, subprocess, sys
+import importlib, importlib.util, re, shutil, subprocess, sys
 from pathlib import Path
 import grimp
 import pytest
@@ -80,3 +80,27 @@ def test_cli_commands_resolve():
     for name, (mod, fn, _) in COMMAND_MODULES.items():
         f = getattr(importlib.import_module(mod), fn)
         assert callable(f) and callable(f.add_args), name
+
+def library_imports() -> list:
+    "(file, line, module, name) for every `from riskrl_nb... import name` in the package, lazy ones inside functions included."
+    import ast
+    out = []
+    for p in sorted((ROOT/'riskrl_nb').rglob('*.py')):
+        if p.name == '_modidx.py' or 'candles' in p.parts: continue
+        parts = list(p.relative_to(ROOT).with_suffix('').parts)
+        pkg = parts[:-1] if p.name != '__init__.py' else parts[:-1]
+        for n in ast.walk(ast.parse(p.read_text())):
+            if not isinstance(n, ast.ImportFrom): continue
+            mod = '.'.join(pkg[:len(pkg) - (n.level - 1)] + ([n.module] if n.module else [])) if n.level else n.module
+            if mod and mod.startswith('riskrl_nb'): out += [(p.name, n.lineno, mod, a.name) for a in n.names]
+    return out
+
+def test_every_import_in_the_package_resolves():
+    "A moved function leaves no stale import behind, not even in a function that only runs for one command."
+    found = library_imports()
+    assert len(found) > 300
+    missing = []
+    for f, line, mod, name in found:
+        m = importlib.import_module(mod)
+        if name != '*' and not hasattr(m, name) and importlib.util.find_spec(f'{mod}.{name}') is None: missing.append((f, line, mod, name))
+    assert missing == []

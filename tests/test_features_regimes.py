@@ -120,7 +120,7 @@ def test_feature_cache_survives_a_corrupt_file(tmp_path):
 def test_by_regime_needs_history_before_the_period():
     from riskrl_nb.core.config import RunConfig
     from riskrl_nb.data.candles import load_bundled
-    from riskrl_nb.data.regimes import regime_model_for
+    from riskrl_nb.eval.regimes import regime_model_for
     df = load_bundled('ETH', '1h').loc['2023-01']
     bundle = SimpleNamespace(path='/nonexistent', cfg=RunConfig())
     model, why = regime_model_for(bundle, df, (100, len(df)))

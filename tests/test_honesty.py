@@ -6,7 +6,7 @@ import pytest
 from riskrl_nb.agents.bundle import load_bundle
 from riskrl_nb.data.candles import load_bundled
 from riskrl_nb.eval.evaluation import backtest_all
-from riskrl_nb.sim.sizing import SIZING_ROWS
+from riskrl_nb.eval.evaluation import SIZING_ROWS
 
 
 @pytest.fixture(scope='module')
