@@ -34,7 +34,7 @@ def make_bodies(model_dir, kind, n, seed=0):
     "n request bodies (bytes) on BTC hourly 2023: 'cold' = all different bar windows, 'desk' = 20 positions per bar close."
     import pandas as pd
     from riskrl_nb.data.candles import load_bundled
-    from riskrl_nb.serve.serving import ServingModel
+    from riskrl_nb.serve.schema import ServingModel
     sm = ServingModel(model_dir)
     df = load_bundled('BTC', '1h')
     nb = sm.bars_recommended

@@ -31,7 +31,7 @@ def subcommand(name:str, help:str):
 
 COMMAND_MODULES = {   # commands whose code lives in a library module: name -> (module, function, help); the CLI registers them
     'export': ('riskrl_nb.serve.inference', '_export', 'export the policy for serving (ONNX, optional INT8)'),
-    'serve': ('riskrl_nb.serve.serving', '_serve', 'run the decision service (HTTP, JSON)'),
+    'serve': ('riskrl_nb.serve.http', '_serve', 'run the decision service (HTTP, JSON)'),
     'audit': ('riskrl_nb.serve.audit', '_audit', 'verify the hash-chained audit trail of the service'),
     'registry': ('riskrl_nb.serve.rollout', '_registry', 'model registry: add, list, set champion/challenger, promote'),
     'hpo': ('riskrl_nb.ops.hpo', '_hpo_cli', 'Optuna hyperparameter search on the validation period'),

@@ -96,7 +96,8 @@ def test_contract_copy_only_adds():
 
 def test_configs_are_valid():
     from riskrl_nb.core.config import load_config
-    from riskrl_nb.serve.serving import load_limits, RiskLimits, DecideRequest
+    from riskrl_nb.serve.limits import load_limits, RiskLimits
+    from riskrl_nb.serve.schema import DecideRequest
     from riskrl_nb.ops.experiments import load_grid
     test_start = load_config(ROOT/'configs'/'realistic.yaml')
     assert test_start.costs.spread_bps == 2.0 and test_start.costs.impact_coef == 1.0 and test_start.env.initial_equity == 1e6

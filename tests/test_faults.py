@@ -19,7 +19,7 @@ LIMITS_OFF = dict(max_bar_age_bars=None, max_position_loss=1.0, max_position_exp
 def body(exported_model):
     "A valid /v1/decide body: a long BTC position on real 2023 hourly bars."
     from riskrl_nb.data.candles import load_bundled
-    from riskrl_nb.serve.serving import ServingModel, bars_payload
+    from riskrl_nb.serve.schema import ServingModel, bars_payload
     sm = ServingModel(exported_model)
     df = load_bundled('BTC', '1h')
     end = df.index.get_loc(pd.Timestamp('2023-06-01T00:00:00Z'))
@@ -31,7 +31,10 @@ def body(exported_model):
 def make_service(model_dir, audit_path, clock=time.time, challenger=False, group_commit=True, **limits):
     "(service, TestClient, log stream) around a fresh audit log; limits off unless given."
     from riskrl_nb.serve.audit import AuditLog
-    from riskrl_nb.serve.serving import ServingModel, DecisionService, load_limits, create_app, json_logger
+    from riskrl_nb.serve.schema import ServingModel
+    from riskrl_nb.serve.engine import DecisionService
+    from riskrl_nb.serve.limits import load_limits
+    from riskrl_nb.serve.http import create_app, json_logger
     from riskrl_nb.serve.rollout import Rollout, RolloutConfig
     champ = ServingModel(model_dir)
     ch = ServingModel(model_dir) if challenger else None   # its own policy object: it can fail on its own
@@ -236,9 +239,10 @@ def test_no_password_in_errors(exported_model, tmp_path, url):
 def test_start_log_hides_the_password(exported_model, tmp_path, monkeypatch, capsys):
     "The start log line of `riskrl serve` names the audit URL with the password hidden."
     import uvicorn
-    from riskrl_nb.serve import serving
+    from riskrl_nb.serve import http as serving
     from riskrl_nb.serve.audit import AuditLog
-    from riskrl_nb.serve.serving import ServingModel, DecisionService
+    from riskrl_nb.serve.schema import ServingModel
+    from riskrl_nb.serve.engine import DecisionService
     svc = DecisionService(ServingModel(exported_model), AuditLog(tmp_path/'a.db'))
     monkeypatch.setattr(serving, 'build_service', lambda args: (svc, [KEY]))
     monkeypatch.setattr(uvicorn, 'run', lambda *a, **k: None)

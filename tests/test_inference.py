@@ -63,7 +63,7 @@ def test_serving_loads_no_pickle_and_checks_the_file(exported_model, tmp_path):
     any other distribution's module (torch, Stable-Baselines3, pyarrow, ...) is missing, as in the image;
     a policy file changed after export is refused."""
     from riskrl_nb.data.candles import load_bundled
-    from riskrl_nb.serve.serving import ServingModel, bars_payload
+    from riskrl_nb.serve.schema import ServingModel, bars_payload
     df = load_bundled('BTC', '1h').iloc[-ServingModel(exported_model).bars_recommended:]
     body = dict(position=dict(position_id='p', symbol='BTC', side='long', quantity=0.2, entry_price=float(df.open.iloc[-5]),
                               entry_time=df.index[-5].isoformat()), bars=bars_payload(df))
@@ -83,7 +83,10 @@ while todo:   # the requirements and everything they require
 for top, ds in md.packages_distributions().items():   # as if not installed: import fails, find_spec says None
     if top != 'riskrl_nb' and not any(canon(d) in allowed for d in ds): sys.modules[top] = None
 import uvicorn
-from riskrl_nb.serve.serving import ServingModel, DecisionService, DecideRequest, load_limits, create_app
+from riskrl_nb.serve.schema import ServingModel, DecideRequest
+from riskrl_nb.serve.engine import DecisionService
+from riskrl_nb.serve.limits import load_limits
+from riskrl_nb.serve.http import create_app
 from riskrl_nb.serve.audit import AuditLog
 sm = ServingModel({str(exported_model)!r})
 req = DecideRequest.model_validate_json(open({str(tmp_path/'body.json')!r}).read())
@@ -100,7 +103,7 @@ print(json.dumps(dict(action=d['action'], policy=d['policy'], stale=stale['polic
     assert out['bad'] == [] and out['action'] in ('hold', 'close_tp', 'close_sl'), out
     assert out['policy'] == 'model' and out['stale'] == 'fallback', out
     import shutil
-    from riskrl_nb.serve.serving import ServingModel
+    from riskrl_nb.serve.schema import ServingModel
     from riskrl_nb.core.config import RiskrlError
     m = tmp_path/'m'; shutil.copytree(exported_model, m)
     data = bytearray((m/'policy.onnx').read_bytes()); data[-20] ^= 1; (m/'policy.onnx').write_bytes(bytes(data))

@@ -45,7 +45,8 @@ def replay(exported_model):
     import pandas as pd
     from riskrl_nb.agents.bundle import load_bundle
     from riskrl_nb.data.candles import load_bundled
-    from riskrl_nb.serve.serving import replay_requests, ServingModel
+    from riskrl_nb.serve.engine import replay_requests
+    from riskrl_nb.serve.schema import ServingModel
     btc = load_bundled('BTC', '1h')
     a, b = btc.index.get_loc(pd.Timestamp('2023-01-01T00:00:00Z')), btc.index.get_loc(pd.Timestamp('2023-12-31T00:00:00Z'))
     return replay_requests(load_bundle(exported_model), btc, a, b, ServingModel(exported_model).bars_recommended, max_cases=120)

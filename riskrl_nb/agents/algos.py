@@ -20,7 +20,7 @@ from stable_baselines3.common.torch_layers import create_mlp
 from sb3_contrib import QRDQN, TRPO, RecurrentPPO
 from ..core.config import RunConfig, RiskrlError, ConfigError
 from ..data.features import compute_features
-from ..sim.execution import Decision, ExitPolicy, HOLD
+from ..sim.execution import Decision, ExitPolicy, HOLD, bracket_levels
 from ..sim.env import PositionRiskEnv, ObservationBuilder
 from ..sim.rewards import StepOutcome
 from ..sim.rules import make_baseline, market_atr, AtrTrailing, RULES
@@ -52,7 +52,7 @@ def register_algo(name:str, spec:AlgoSpec):
 
 def get_algo(name:str) -> AlgoSpec:
     "The algorithm `name` from `ALGOS`; an entry given as 'module:attribute' is imported the first time it is asked for."
-    if name not in ALGOS: raise RiskrlError(f"unknown algorithm '{name}'; available: {', '.join(sorted(ALGOS))}")
+    if name not in ALGOS: raise RiskrlError(f"unknown algorithm '{name}' (config key 'train.algo'); available: {', '.join(sorted(ALGOS))}")
     if isinstance(ALGOS[name], str):
         mod, attr = ALGOS[name].split(':')
         ALGOS[name] = getattr(importlib.import_module(mod), attr)
@@ -66,7 +66,7 @@ def check_algo(cfg:RunConfig) -> AlgoSpec:
                           f"it supports: {', '.join(spec.action_spaces)} (set env.action_space in the config)")
     return spec
 
-# %% ../../nbs/31_algos.ipynb #eb488462
+# %% ../../nbs/31_algos.ipynb #099249a1
 def _ppo_kwargs(cfg:RunConfig, env=None) -> dict:
     t = cfg.train
     pk = policy_kwargs(cfg, env.observation_space) if env is not None else dict(net_arch=list(t.net_arch))

@@ -14,11 +14,12 @@ import numpy as np
 import yaml
 
 # %% auto #0
-__all__ = ['DEPRECATED_KEYS', 'ACTION_SPACES', 'Pos', 'NonNeg', 'Frac', 'Prob', 'Count', 'Bars', 'Months', 'FeeRate', 'DateText',
-           'FIELD_RULES', 'CROSS_CHECKS', 'SECONDS_PER_YEAR', 'INTERVAL_DIRS', 'RiskrlError', 'DataError',
-           'ConfigError', 'DataConfig', 'CostConfig', 'EntryConfig', 'FeatureConfig', 'EnvConfig', 'RewardConfig',
-           'NetworkConfig', 'AugmentConfig', 'TrainConfig', 'BaselineConfig', 'SizingConfig', 'RegimeConfig',
-           'EvalConfig', 'RunConfig', 'config_from_dict', 'config_to_dict', 'save_config', 'load_config', 'merge_dicts',
+__all__ = ['DEPRECATED_KEYS', 'ACTION_SPACES', 'Finite', 'Pos', 'NonNeg', 'Frac', 'Prob', 'Count', 'Bars', 'Months', 'Window',
+           'FeeRate', 'Name', 'DateText', 'Duration', 'Anchor', 'FIELD_RULES', 'CROSS_CHECKS', 'SECONDS_PER_YEAR',
+           'INTERVAL_DIRS', 'RiskrlError', 'DataError', 'ConfigError', 'DataConfig', 'CostConfig', 'EntryConfig',
+           'FeatureConfig', 'EnvConfig', 'RewardConfig', 'NetworkConfig', 'AugmentConfig', 'TrainConfig',
+           'BaselineConfig', 'SizingConfig', 'RegimeConfig', 'EvalConfig', 'RunConfig', 'config_from_dict',
+           'config_to_dict', 'save_config', 'load_typed', 'load_config', 'merge_dicts', 'check_rules', 'check_section',
            'check_config', 'seed_everything', 'periods_per_year', 'package_dir', 'bundled_data_dir', 'bundled_path',
            'bundled_symbols', 'resolve', 'redact_secrets']
 
@@ -364,8 +365,8 @@ def _check_type(value, default, where:str):
 
 DEPRECATED_KEYS = {'reward.fee_rate': 'it was never read; the fee is costs.fee_rate'}   # key -> why it is ignored
 
-def config_from_dict(cls, d:dict|None, where:str=""):
-    "Build dataclass `cls` from nested dict `d`, rejecting unknown keys with a clear message."
+def config_from_dict(cls, d:dict|None, where:str="", check:bool=True):
+    "Build dataclass `cls` from nested dict `d`, rejecting unknown keys with a clear message; `check`: apply its `FIELD_RULES`."
     d = d or {}
     if not isinstance(d, dict): raise ConfigError(f"config section '{where or 'root'}': expected a mapping, got {d!r}")
     known = {f.name: f for f in fields(cls)}
@@ -379,10 +380,11 @@ def config_from_dict(cls, d:dict|None, where:str=""):
     kwargs, defaults = {}, cls()
     for name, value in d.items():
         default, key = getattr(defaults, name), f"{where}.{name}" if where else name
-        if dataclasses.is_dataclass(default): kwargs[name] = config_from_dict(type(default), value, key)
+        if dataclasses.is_dataclass(default): kwargs[name] = config_from_dict(type(default), value, key, check=False)
         else: kwargs[name] = _check_type(value, default, key)
     cfg = cls(**kwargs)
-    if cls is RunConfig: check_config(cfg)   # ranges, choices, cross-field rules (below)
+    if check and cls is RunConfig: check_config(cfg)   # ranges, choices, cross-field rules (below)
+    elif check and where: check_section(cfg, where)     # a section alone (a model's env and costs in the service)
     return cfg
 
 def config_to_dict(cfg) -> dict:
@@ -396,19 +398,26 @@ def save_config(cfg:RunConfig, path) -> Path:
     path.write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
     return path
 
-def load_config(path=None, overrides:dict|None=None) -> RunConfig:
-    "Read a `RunConfig` from YAML (missing keys keep their defaults), then apply nested `overrides`."
+def load_typed(cls, path=None, overrides:dict|None=None, where:str='', rules:dict|None=None, checks:list=(),
+               what:str='config'):
+    "The one loader of riskrl's YAML/JSON files: dataclass `cls` from `path` (only the keys to change), nested `overrides`, then `rules`."
     d = {}
     if path is not None:
         path = Path(path)
-        if not path.exists(): raise ConfigError(f"{path}: config file not found")
+        if not path.exists(): raise ConfigError(f"{path}: {what} file not found")
         try: d = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as e: raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-        if not isinstance(d, dict): raise ConfigError(f"{path}: expected a mapping of config sections at the top level")
+        except yaml.YAMLError as e: raise ConfigError(f"{path}: not valid YAML/JSON ({str(e).splitlines()[0]})") from None
+        if not isinstance(d, dict): raise ConfigError(f"{path}: expected a mapping of {what} keys at the top level")
     d = merge_dicts(d, overrides or {})
-    try: return config_from_dict(RunConfig, d)
+    try:
+        cfg = config_from_dict(cls, d, where)
+        return check_rules(cfg, rules, checks, where) if rules else cfg
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}" if path is not None else str(e)) from None
+
+def load_config(path=None, overrides:dict|None=None) -> RunConfig:
+    "Read a `RunConfig` from YAML (missing keys keep their defaults), then apply nested `overrides`."
+    return load_typed(RunConfig, path, overrides)   # config_from_dict checks FIELD_RULES and CROSS_CHECKS
 
 def merge_dicts(base:dict, extra:dict) -> dict:
     "Recursive dict merge: values in `extra` win."
@@ -419,32 +428,67 @@ def merge_dicts(base:dict, extra:dict) -> dict:
 
 # %% ../../nbs/00_config.ipynb #aa6d6f43
 ACTION_SPACES = ('discrete3', 'multidiscrete', 'box', 'residual')   # extend here when an env learns a new action space
-Pos, NonNeg, Frac, Prob = Annotated[float, Field(gt=0)], Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(gt=0, le=1)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Pos, NonNeg = Annotated[float, Field(gt=0, allow_inf_nan=False)], Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Frac, Prob = Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(gt=0, le=1)]
 Count, Bars, Months = Annotated[int, Field(ge=0)], Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]
+Window = Annotated[int, Field(ge=2)]   # a rolling statistic over at least 2 bars
 FeeRate = Annotated[float, Field(ge=0, lt=0.5)]
+Name = Annotated[str, Field(pattern=r'^[A-Za-z0-9_.:-]+$')]   # a registry name (checked by its registry when looked up)
 def _is_date(text:str) -> str:
     import pandas as pd
     try: pd.Timestamp(text)
     except (ValueError, TypeError): raise ValueError(f"not a date (expected YYYY-MM-DD)") from None
     return text
 DateText = Annotated[str, AfterValidator(_is_date)]
+def _is_duration(text:str) -> str:
+    import pandas as pd
+    if text == '': return text
+    try: pd.Timedelta(text)
+    except (ValueError, TypeError): raise ValueError(f"not a duration (expected e.g. '0h', '72h', '2d')") from None
+    return text
+Duration = Annotated[str, AfterValidator(_is_duration)]   # '' = none
+def _is_anchor(text:str) -> str:
+    import pandas as pd
+    try: pd.tseries.frequencies.to_offset(text)
+    except (ValueError, TypeError): raise ValueError(f"not a pandas period (expected e.g. 'D', 'W')") from None
+    return text
+Anchor = Annotated[str, AfterValidator(_is_anchor)]
 
 FIELD_RULES = {
     'data.train_start': DateText, 'data.train_end': DateText, 'data.valid_start': DateText, 'data.valid_end': DateText,
-    'data.test_start': DateText, 'data.test_end': DateText,
+    'data.test_start': DateText, 'data.test_end': DateText, 'data.paths': list[str],
     'costs.fee_rate': FeeRate, 'costs.maker_fee_rate': FeeRate, 'costs.slippage_bps': NonNeg, 'costs.spread_bps': NonNeg,
     'costs.impact_coef': NonNeg, 'costs.funding_interval_hours': NonNeg,
+    'costs.funding_rate_8h': Annotated[float, Field(gt=-0.1, lt=0.1)],   # a fraction per 8 hours; negative: shorts pay
     'entry.fast': Bars, 'entry.slow': Bars, 'entry.side': Literal['long', 'short', 'both'],
+    'entry.rule': Name, 'entry.trades_csv': str | None,
     'features.return_windows': list[Bars], 'features.vol_windows': list[Annotated[int, Field(ge=2)]], 'features.atr_window': Bars,
     'features.rsi_window': Bars, 'features.ema_windows': list[Bars], 'features.volume_window': Bars, 'features.clip': Pos,
     'features.norm_window': Annotated[int, Field(ge=2)],
+    'features.set': Name, 'features.stoch_k': Bars, 'features.stoch_d': Bars, 'features.stoch_smooth': Bars,
+    'features.willr_window': Bars, 'features.adx_window': Bars, 'features.psar_af': Pos, 'features.psar_max_af': Pos,
+    'features.ichimoku_tenkan': Bars, 'features.ichimoku_kijun': Bars, 'features.ichimoku_senkou': Bars,
+    'features.bb_window': Window, 'features.bb_std': Pos, 'features.keltner_window': Bars, 'features.keltner_mult': Pos,
+    'features.obv_window': Bars, 'features.volume_roc_window': Bars, 'features.vwap_anchor': Anchor, 'features.vwap_window': Bars,
+    'features.micro_window': Window, 'features.amihud_z_window': Window, 'features.bvc_sigma_window': Window,
+    'features.vol_regime_windows': list[Window], 'features.vol_rank_window': Window, 'features.efficiency_window': Bars,
+    'features.cycle_detrend': Window, 'features.corr_windows': list[Window], 'features.cross_assets': list[str],
+    'features.extra_path': str | None, 'features.extra_columns': list[str], 'features.extra_lag': Duration,
+    'features.extra_max_age': Duration, 'features.normalize': Literal['none', 'rolling', 'expanding'],
+    'features.portable_window': Window, 'features.cache': bool, 'features.cache_dir': str,
     'env.max_holding_bars': Bars, 'env.episode_bars': Annotated[int, Field(ge=2)], 'env.position_size': Pos,
     'env.max_leverage': Pos, 'env.initial_equity': Pos, 'env.action_space': Literal[ACTION_SPACES], 'env.lookback': Bars,
     'env.exposure_deadband': Annotated[float, Field(ge=0, lt=1)], 'env.max_position_value': NonNeg,
-    'env.maintenance_margin': Annotated[float, Field(ge=0, lt=1)],
+    'env.maintenance_margin': Annotated[float, Field(ge=0, lt=1)], 'env.batched': bool,
+    'env.reference': Literal['fixed_tp_sl', 'atr_trailing', 'hold_to_horizon', 'best'], 'env.tighten_atr': Pos,
     'reward.max_drawdown': Frac, 'reward.drawdown_penalty': NonNeg, 'reward.scale': Pos, 'reward.trade_mix': Frac,
     'reward.sharpe_eta': Prob, 'reward.shaping_gamma': Frac, 'reward.robust_k': Count, 'reward.robust_price_sigma': NonNeg,
     'reward.robust_cost_mult': Annotated[float, Field(ge=1)], 'reward.normalize_gamma': Frac, 'reward.normalize_clip': Pos,
+    'reward.name': Name, 'reward.w_return': Finite, 'reward.w_diff_sharpe': Finite, 'reward.w_downside': Finite,
+    'reward.w_drawdown': Finite, 'reward.w_consistency': Finite, 'reward.w_turnover': Finite, 'reward.w_holding': Finite,
+    'reward.w_trade': Finite, 'reward.trade_target': Finite, 'reward.shaping': Literal['none', 'drawdown', 'equity'],
+    'reward.shaping_weight': Finite, 'reward.robust_seed': Count, 'reward.normalize': bool,
     'train.total_timesteps': Bars, 'train.n_envs': Bars, 'train.learning_rate': Pos, 'train.n_steps': Bars,
     'train.batch_size': Annotated[int, Field(ge=2)], 'train.n_epochs': Bars, 'train.gamma': Frac, 'train.gae_lambda': Frac,
     'train.clip_range': Pos, 'train.ent_coef': NonNeg, 'train.vf_coef': NonNeg, 'train.net_arch': list[Bars],
@@ -454,17 +498,28 @@ FIELD_RULES = {
     'train.net.features_dim': Bars, 'train.net.d_model': Bars, 'train.net.n_heads': Bars, 'train.net.n_layers': Bars,
     'train.net.hidden': Bars, 'train.net.chunk_bars': Bars, 'train.net.channels': Bars, 'train.net.kernel_size': Bars,
     'train.net.dilations': list[Bars], 'train.net.dropout': Annotated[float, Field(ge=0, lt=1)], 'train.net.gnn_layers': Bars,
-    'train.net.graph_threshold': Frac, 'train.augment.copies': Bars,
+    'train.net.graph_threshold': Frac, 'train.augment.copies': Bars, 'train.net.bidirectional': bool,
+    'train.algo': Name, 'train.seed': Count, 'train.select_metric': Literal['sharpe', 'sortino', 'calmar', 'total_return'],
+    'train.device': Annotated[str, Field(pattern=r'^(cpu|auto|mps|cuda(:[0-9]+)?)$')], 'train.network': Name,
+    'train.algo_kwargs': dict[str, Any], 'train.context_assets': list[str], 'train.curriculum': Literal['none', 'volatility'],
+    'train.augment.methods': list[Literal['noise', 'magnitude_warp', 'time_warp', 'bootstrap']],
+    'train.augment.noise_std': NonNeg, 'train.augment.magnitude_sigma': NonNeg, 'train.augment.time_warp_sigma': NonNeg,
+    'train.augment.knot_bars': Bars, 'train.augment.block_bars': Bars, 'train.init_from': str, 'train.tensorboard': bool,
+    'train.mixed_precision': bool, 'train.stance_agent': str, 'train.action_prior': list[Frac],
     'baselines.take_profit_grid': list[Pos], 'baselines.stop_loss_grid': list[Pos], 'baselines.atr_mult_grid': list[Pos],
     'baselines.atr_window': Bars, 'baselines.horizon_grid': list[Bars],
+    'baselines.tune_metric': Literal['sharpe', 'sortino', 'calmar', 'total_return'],
     'sizing.fraction': Pos, 'sizing.kelly_fraction': Prob, 'sizing.kelly_window': Bars, 'sizing.kelly_min_trades': Count,
     'sizing.kelly_floor': NonNeg, 'sizing.target_vol': Pos, 'sizing.vol_window': Annotated[int, Field(ge=2)],
     'sizing.risk_per_trade': Prob, 'sizing.atr_mult': Pos, 'sizing.atr_window': Bars, 'sizing.risk_limit': Pos,
     'sizing.risk_level': Annotated[float, Field(gt=0, lt=1)], 'sizing.risk_horizon': Bars, 'sizing.risk_window': Annotated[int, Field(ge=2)],
-    'sizing.max_size': Pos,
+    'sizing.max_size': Pos, 'sizing.atr_stop': bool,
+    'sizing.rule': Literal['fixed', 'fixed_fraction', 'kelly', 'vol_target', 'atr_risk', 'var_limit', 'cvar_limit'],
     'regimes.method': Literal['none', 'hmm', 'gmm'], 'regimes.report_method': Literal['hmm', 'gmm'],
     'regimes.n_regimes': Annotated[int, Field(ge=2)], 'regimes.covariance_type': Literal['full', 'diag'], 'regimes.n_iter': Bars,
     'regimes.return_window': Bars, 'regimes.vol_window': Annotated[int, Field(ge=2)], 'regimes.min_confidence': Frac,
+    'regimes.seed': Count, 'regimes.balanced_sampling': bool, 'regimes.train_regime': Annotated[int, Field(ge=-1)],
+    'regimes.regime_steps': Count,
     'evaluation.wf_start': DateText, 'evaluation.wf_end': DateText, 'evaluation.wf_train_months': Months,
     'evaluation.wf_valid_months': Annotated[int, Field(ge=0)], 'evaluation.wf_test_months': Months, 'evaluation.wf_step_months': Months,
     'evaluation.wf_timesteps': Bars, 'evaluation.wf_seeds': Annotated[list[int], Field(min_length=1)], 'evaluation.wf_max_windows': Count,
@@ -473,11 +528,13 @@ FIELD_RULES = {
     'evaluation.mc_samples': Bars, 'evaluation.mc_block_bars': NonNeg, 'evaluation.gap_down': Annotated[float, Field(gt=0, lt=1)],
     'evaluation.n_gaps': Count, 'evaluation.vol_spike': Pos, 'evaluation.vol_spike_bars': Bars,
     'evaluation.drought_slippage_bps': NonNeg, 'evaluation.drought_spread_bps': NonNeg, 'evaluation.degenerate_share': Prob,
+    'evaluation.seed': Count, 'evaluation.stress_windows': list[tuple[str, DateText, DateText]],
 }
 
 CROSS_CHECKS = [   # (keys, holds(*values), what must hold)
     (('entry.fast', 'entry.slow'), lambda f, s: f < s, 'the fast EMA must be shorter than the slow one'),
     (('env.position_size', 'env.max_leverage'), lambda p, l: p <= l, 'position_size cannot exceed max_leverage'),
+    (('features.psar_af', 'features.psar_max_af'), lambda a, m: a <= m, 'the parabolic SAR step cannot exceed its maximum'),
     (('train.net.d_model', 'train.net.n_heads'), lambda d, h: d % h == 0, 'd_model must be a multiple of n_heads'),
     (('evaluation.pbo_blocks',), lambda n: n % 2 == 0, 'pbo_blocks must be even (CSCV splits the blocks in halves)'),
     (('evaluation.cpcv_test_groups', 'evaluation.cpcv_groups'), lambda t, g: t < g, 'cpcv_test_groups must be fewer than cpcv_groups'),
@@ -496,19 +553,31 @@ def _message(e:ValidationError) -> str:
     msg = err['msg'].removeprefix('Value error, ')
     return msg[:1].lower() + msg[1:] + where
 
-def check_config(cfg:RunConfig) -> RunConfig:
-    "Raise a `ConfigError` naming the key of the first value outside `FIELD_RULES` or breaking a `CROSS_CHECKS` rule."
-    for key, rule in FIELD_RULES.items():
+def check_rules(cfg, rules:dict, checks:list=(), where:str=''):
+    "Raise a `ConfigError` naming the key of the first value of `cfg` outside `rules` or breaking one of `checks`."
+    name = lambda k: f"{where}.{k}" if where else k
+    for key, rule in rules.items():
         value = _lookup(cfg, key)
-        if key not in _ADAPTERS: _ADAPTERS[key] = TypeAdapter(rule)
-        try: _ADAPTERS[key].validate_python(value)
-        except ValidationError as e: raise ConfigError(f"config key '{key}': {_message(e)}, got {value!r}") from None
-    for keys, holds, what in CROSS_CHECKS:
+        if name(key) not in _ADAPTERS: _ADAPTERS[name(key)] = TypeAdapter(rule)
+        try: _ADAPTERS[name(key)].validate_python(value)
+        except ValidationError as e: raise ConfigError(f"config key '{name(key)}': {_message(e)}, got {value!r}") from None
+    for keys, holds, what in checks:
         values = [_lookup(cfg, k) for k in keys]
         if not holds(*values):
-            raise ConfigError(f"config key{'s' if len(keys) > 1 else ''} {', '.join(repr(k) for k in keys)}: {what} "
+            raise ConfigError(f"config key{'s' if len(keys) > 1 else ''} {', '.join(repr(name(k)) for k in keys)}: {what} "
                               f"(got {', '.join(f'{k.split(chr(46))[-1]}={v!r}' for k, v in zip(keys, values))})")
     return cfg
+
+def check_section(cfg, where:str):
+    "`check_rules` of the `FIELD_RULES` and `CROSS_CHECKS` within config section `where` (e.g. 'costs') on its dataclass."
+    inner = lambda k: k[len(where) + 1:] if k.startswith(where + '.') else None
+    rules = {inner(k): r for k, r in FIELD_RULES.items() if inner(k)}
+    checks = [(tuple(map(inner, keys)), holds, what) for keys, holds, what in CROSS_CHECKS if all(map(inner, keys))]
+    return check_rules(cfg, rules, checks, where)
+
+def check_config(cfg:RunConfig) -> RunConfig:
+    "Raise a `ConfigError` naming the key of the first value outside `FIELD_RULES` or breaking a `CROSS_CHECKS` rule."
+    return check_rules(cfg, FIELD_RULES, CROSS_CHECKS)
 
 # %% ../../nbs/00_config.ipynb #12454de8
 def seed_everything(seed:int):

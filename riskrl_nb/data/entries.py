@@ -60,5 +60,5 @@ ENTRY_RULES = {
 def make_entries(df:pd.DataFrame, cfg:EntryConfig=EntryConfig()) -> np.ndarray:
     "Entry signals for candles `df` under the configured rule."
     if cfg.rule not in ENTRY_RULES:
-        raise RiskrlError(f"unknown entry rule '{cfg.rule}'; available: {', '.join(ENTRY_RULES)}")
+        raise RiskrlError(f"config key 'entry.rule': unknown entry rule '{cfg.rule}'; available: {', '.join(ENTRY_RULES)}")
     return ENTRY_RULES[cfg.rule](df, cfg)

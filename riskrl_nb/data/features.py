@@ -74,7 +74,7 @@ def get_feature_set(name:str):
     "The registered feature function `name` (the sets of `FEATURE_SET_MODULES` are imported when asked for)."
     if name not in FEATURE_SETS and name in FEATURE_SET_MODULES: importlib.import_module(FEATURE_SET_MODULES[name])   # registers the set
     if name not in FEATURE_SETS:
-        raise RiskrlError(f"unknown feature set '{name}'; available: {', '.join(sorted(FEATURE_SETS))}")
+        raise RiskrlError(f"unknown feature set '{name}' (config key 'features.set'); available: {', '.join(sorted(FEATURE_SETS))}")
     return FEATURE_SETS[name]
 
 def feature_warmup(cfg:FeatureConfig=FeatureConfig()) -> int:

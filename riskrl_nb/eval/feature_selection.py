@@ -16,7 +16,7 @@ from ..agents.bundle import load_bundle
 from ..sim.prepare import load_frames, prepare_data
 from ..agents.policy import AgentPolicy
 from ..agents.training import SELECT_METRICS
-from ..sim.env import ObservationBuilder, POSITION_FEATURES
+from ..sim.env import ObservationBuilder, POSITION_FEATURES, space_mask
 from ..sim.execution import Simulation, run_backtest
 
 # %% auto #0
@@ -132,8 +132,7 @@ class ReplayablePolicy(AgentPolicy):
         obs = np.stack([np.clip(np.concatenate([b.market(i), o[-n_pos:]]), -b.clip, b.clip)
                         for i, o in zip(self.bars, self.observations)]).astype(np.float32)
         masks, kw = np.stack(self.action_masks), {}
-        if self.masked: kw = dict(action_masks=masks if self.cfg.env.action_space == 'discrete3'
-                                  else np.concatenate([masks, np.ones((len(masks), 101), bool)], axis=1))
+        if self.masked: kw = dict(action_masks=space_mask(masks, self.cfg.env.action_space))
         actions, _ = self.model.predict(obs, deterministic=self.deterministic, **kw)
         return [a.tolist() if hasattr(a, 'tolist') else a for a in actions]
 

@@ -29,7 +29,10 @@ class LocalService:
     "The decision service (HTTP on 127.0.0.1) in a background thread, its clock replayed."
     def __init__(self, model_dir, audit, limits=None, port:int=0):
         import uvicorn
-        from riskrl_nb.serve.serving import ServingModel, DecisionService, create_app, load_limits
+        from riskrl_nb.serve.schema import ServingModel
+        from riskrl_nb.serve.limits import load_limits
+        from riskrl_nb.serve.engine import DecisionService
+        from riskrl_nb.serve.http import create_app
         from riskrl_nb.serve.audit import AuditLog
         if not (Path(model_dir)/'serving.json').exists():
             raise RiskrlError(f"{model_dir}: no serving.json; export the model first: riskrl export --model {model_dir}")

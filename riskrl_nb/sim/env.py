@@ -14,8 +14,8 @@ from .execution import Market, Simulation, Decision, HOLD, CLOSE
 from .rewards import make_reward, StepOutcome
 
 # %% auto #0
-__all__ = ['POSITION_FEATURES', 'ACTIONS', 'ACTION_SPACES', 'MarketData', 'ObservationBuilder', 'make_action_space',
-           'action_to_decision', 'PositionRiskEnv']
+__all__ = ['POSITION_FEATURES', 'ACTIONS', 'ACTION_SPACES', 'MarketData', 'ObservationBuilder', 'action_mask', 'space_mask',
+           'make_action_space', 'action_to_decision', 'PositionRiskEnv']
 
 # %% ../../nbs/24_env.ipynb #d837f98f
 @dataclass
@@ -75,9 +75,18 @@ class ObservationBuilder:
 
     @staticmethod
     def masks(sim:Simulation, i:int) -> np.ndarray:
-        "Valid actions: hold always; close_tp only in profit after costs; close_sl only otherwise."
-        profit = sim.unrealised_return(i) > 0
-        return np.array([True, profit, not profit])
+        "Valid actions at bar i: `action_mask` of the position's unrealised return."
+        return np.array(action_mask(sim.unrealised_return(i)))
+
+def action_mask(unrealised_return:float) -> tuple:
+    "The one mask rule (hold, close_tp, close_sl): hold always; close_tp only in profit after costs; close_sl otherwise."
+    profit = unrealised_return > 0
+    return True, profit, not profit
+
+def space_mask(mask:np.ndarray, space:str) -> np.ndarray:
+    "`mask` ([..., 3]) as the action space's policy takes it: MultiDiscrete's share to close (0..100 %) is always allowed."
+    if space != 'multidiscrete': return mask
+    return np.concatenate([mask, np.ones(mask.shape[:-1] + (101,), dtype=bool)], axis=-1)
 
 ACTION_SPACES = {'discrete3': spaces.Discrete(3), 'multidiscrete': spaces.MultiDiscrete([3, 101]),
                  'box': spaces.Box(-1.0, 1.0, (1,), np.float32)}
@@ -164,14 +173,18 @@ class PositionRiskEnv(gym.Env):
 
     def action_masks(self) -> np.ndarray:
         "Valid actions at the current decision (sb3-contrib's MaskablePPO calls this; for MultiDiscrete the masks are concatenated)."
-        m = ObservationBuilder.masks(self.sim, self.i)
-        if self.cfg.env.action_space == 'multidiscrete': return np.concatenate([m, np.ones(101, dtype=bool)])
-        return m
+        return space_mask(ObservationBuilder.masks(self.sim, self.i), self.cfg.env.action_space)
 
     def step(self, action):
+        decision, valid = self._decision(action, ObservationBuilder.masks(self.sim, self.i))
+        outcome, terminated, truncated = self._advance(decision, int(np.ravel(action)[0]) if self.cfg.env.action_space != 'box' else 0)
+        reward = float(self.reward_fn(outcome))
+        obs = np.zeros(self.observation_space.shape, np.float32) if truncated else self._obs()
+        return obs, reward, terminated, truncated, self._info(invalid_action=not valid)
+
+    def _advance(self, decision:Decision, action:int=0) -> tuple[StepOutcome, bool, bool]:
+        "Apply `decision` at the current bar, run to the next decision: (the step's `StepOutcome`, terminated, truncated)."
         sim = self.sim
-        mask = ObservationBuilder.masks(sim, self.i)
-        decision, valid = self._decision(action, mask)
         fees0, n_trades0, before, bar0 = sim.fees_paid, len(sim.trades), self._value, self.i
         sim.apply(decision, self.i)
         self.i = sim.run_until_decision()
@@ -183,15 +196,13 @@ class PositionRiskEnv(gym.Env):
         outcome = StepOutcome(before, self._value, self._peak, sim.env.initial_equity, closed,
                               sim.trades[-1]['return'] if closed else 0.0,
                               (sim.end if truncated else self.i) - bar0, sim.bars_held(self.i) if not truncated else 0,
-                              sim.fees_paid - fees0, int(np.ravel(action)[0]) if self.cfg.env.action_space != 'box' else 0,
+                              sim.fees_paid - fees0, action,
                               exposure=float(held.sum() / len(held)) if len(held) else 0.0, bars_in_position=int((held > 0).sum()),
                               reference_return=None if self.reference is None else (
                                   self.reference.trade_return(self.k, sim.trades[-1]['entry_bar'], sim.end) if closed else 0.0))
-        reward = float(self.reward_fn(outcome))
         terminated = self._value < 0.1 * sim.env.initial_equity
         if truncated: self.i = sim.end - 1
-        obs = np.zeros(self.observation_space.shape, np.float32) if truncated else self._obs()
-        return obs, reward, bool(terminated and not truncated), bool(truncated), self._info(invalid_action=not valid)
+        return outcome, bool(terminated and not truncated), bool(truncated)
 
     def _decision(self, action, mask):
         "The `Decision` for `action` at the current bar, and whether the action was allowed (subclasses map other action spaces)."

@@ -8,13 +8,15 @@ import math
 from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 from ..core.config import CostConfig, EnvConfig, RiskrlError
 
 # %% auto #0
 __all__ = ['NO_FILL', 'STOP_FILL', 'TARGET_FILL', 'LIQUIDATION_FILL', 'HOLD', 'CLOSE', 'TRADE_COLUMNS', 'Market', 'fill_price',
-           'sqrt_impact', 'liquidation_price', 'resting_fill', 'position_limit', 'taker_adverse', 'CostModel',
-           'funding_schedule', 'EntryOrder', 'Decision', 'next_signal_bars', 'Simulation', 'hand_market', 'ExitPolicy',
-           'BacktestResult', 'run_backtest']
+           'sqrt_impact', 'liquidation_price', 'resting_fill', 'position_limit', 'trade_fee', 'affordable_units',
+           'liquidation_value', 'taker_adverse', 'CostModel', 'funding_schedule', 'EntryOrder', 'Decision',
+           'bracket_levels', 'next_signal_bars', 'Simulation', 'hand_market', 'ExitPolicy', 'BacktestResult',
+           'run_backtest']
 
 # %% ../../nbs/20_execution.ipynb #6253d83d
 @dataclass
@@ -83,6 +85,20 @@ def position_limit(equity:float, max_leverage:float, max_position_value:float) -
     cap = max_leverage * max(equity, 0.0)
     return min(cap, max_position_value) if max_position_value > 0 else cap
 
+def trade_fee(value:float, rate:float) -> float:
+    "Fee on a fill of `value` (quote currency, either sign) at `rate`: the one fee formula (also on arrays)."
+    return abs(value) * rate
+
+def affordable_units(budget:float, price:float, fee_rate:float) -> float:
+    "Units a `budget` buys at `price` when the fee is paid on top: units × price + its `trade_fee` = budget."
+    return budget / (price * (1 + fee_rate))
+
+def liquidation_value(cash:float, units:float, price:float, fee_rate:float) -> float:
+    "Equity once `units` are closed at `price` (after spread, slippage and impact) paying the taker fee (`price` may be an array)."
+    side = 1 if units > 0 else -1
+    value = abs(units) * price
+    return cash + side * value - trade_fee(value, fee_rate)
+
 # %% ../../nbs/20_execution.ipynb #c78053a9
 def taker_adverse(cfg:CostConfig) -> float:
     "Adverse move of a taker fill before impact (fraction of price): half the spread plus the slippage."
@@ -109,7 +125,7 @@ class CostModel:
 
     def fee(self, value:float, maker:bool=False) -> float:
         "Fee on a fill of `value` (quote currency)."
-        return abs(value) * (self.cfg.maker_fee_rate if maker else self.cfg.fee_rate)
+        return trade_fee(value, self.cfg.maker_fee_rate if maker else self.cfg.fee_rate)
 
 def funding_schedule(cfg:CostConfig, market:Market) -> np.ndarray:
     "Funding rate charged at each bar's close (fraction of the position's notional; positive: longs pay)."
@@ -145,6 +161,13 @@ class Decision:
 
 HOLD = Decision()
 CLOSE = Decision(close_fraction=1.0)
+
+def bracket_levels(order:EntryOrder|None, fill:float, side:int) -> tuple[float, float]:
+    "(stop, target) price levels of `order`'s brackets around the entry `fill`: distances win over percentages; nan where none."
+    if order is None: return math.nan, math.nan
+    stop_d = order.stop_distance if order.stop_distance is not None else (order.stop_pct * fill if order.stop_pct is not None else None)
+    tgt_d = order.target_distance if order.target_distance is not None else (order.target_pct * fill if order.target_pct is not None else None)
+    return (fill - side * stop_d if stop_d is not None else math.nan), (fill + side * tgt_d if tgt_d is not None else math.nan)
 
 # %% ../../nbs/20_execution.ipynb #caea768e
 TRADE_COLUMNS = ['entry_time', 'exit_time', 'side', 'size', 'entry_price', 'exit_price', 'return', 'fees',
@@ -206,8 +229,7 @@ class Simulation:
         key = (i, self.cash, self.units)
         if key == self._liq_key: return self._liq_value   # asked several times per decision (observation, masks, reward)
         price = self.costs.taker_price(i, self.market.close[i], -self.side, abs(self.units) * self.market.close[i])
-        value = abs(self.units) * price
-        self._liq_key, self._liq_value = key, self.cash + self.side * value - self.costs.fee(value)
+        self._liq_key, self._liq_value = key, liquidation_value(self.cash, self.units, price, self.costs.cfg.fee_rate)
         return self._liq_value
 
     def bars_held(self, i:int) -> int:
@@ -247,17 +269,11 @@ class Simulation:
         if size <= 0 or eq <= 0: return
         ref = self.market.open[i]
         price = self.costs.taker_price(i, ref, side, size * eq)
-        units = size * eq / (price * (1 + self.costs.cfg.fee_rate))
+        units = affordable_units(size * eq, price, self.costs.cfg.fee_rate)
         self._trade = dict(entry_bar=i, side=side, size=size, equity_before=eq, entry_units=0.0, entry_value=0.0,
                            exit_units=0.0, exit_value=0.0, fees=0.0, funding=0.0)
         self._fill(i, side * units, price, False, 'entry')
-        fill = price
-        stop_d = order.stop_distance if order.stop_distance is not None else (
-            order.stop_pct * fill if order.stop_pct is not None else None)
-        tgt_d = order.target_distance if order.target_distance is not None else (
-            order.target_pct * fill if order.target_pct is not None else None)
-        self.stop = fill - side * stop_d if stop_d is not None else math.nan
-        self.target = fill + side * tgt_d if tgt_d is not None else math.nan
+        self.stop, self.target = bracket_levels(order, price, side)
         self.stop_reason = order.stop_reason
 
     def _close_trade(self, i:int, reason:str):
@@ -377,6 +393,29 @@ class Simulation:
         "Marked equity at every bar close of the period."
         idx = pd.DatetimeIndex(self.market.times[self.start:self.end], tz='UTC', name='timestamp')
         return pd.Series(self.equity, index=idx, name='equity')
+
+# %% ../../nbs/20_execution.ipynb #79a8d538
+@patch(cls_method=True)
+def from_open_position(cls:Simulation, market:Market, side:int, quantity:float, entry_price:float, entry_bar:int,
+                       costs:CostConfig=CostConfig(), env:EnvConfig=EnvConfig(), equity:float|None=None,
+                       initial_equity:float|None=None, at:int|None=None, signals:np.ndarray|None=None) -> Simulation:
+    "A simulation at bar `at` (default: the last) holding an open position entered at `entry_bar` (may be before bar 0)."
+    n = len(market)
+    at = n - 1 if at is None else int(at)
+    sim = cls(market, np.zeros(n, dtype=np.int8) if signals is None else signals, costs, env, min(at, n - 2), n)
+    units, entry_value = side * quantity, quantity * entry_price
+    fee = trade_fee(entry_value, costs.fee_rate)
+    if equity is not None:   # the account's equity marked at bar `at`'s close
+        cash = equity - units * market.close[at]
+        equity_before = cash + units * entry_price + fee
+    else:                    # this position alone on the initial capital
+        equity_before = env.initial_equity if initial_equity is None else initial_equity
+        cash = equity_before - units * entry_price - fee
+    sim.cash, sim.units, sim.i, sim.stop_reason = float(cash), float(units), at + 1, 'stop_loss'
+    sim.equity[at - sim.start] = sim.mark(at)
+    sim._trade = dict(entry_bar=entry_bar, side=side, size=entry_value / equity_before, equity_before=equity_before,
+                      entry_units=quantity, entry_value=entry_value, exit_units=0.0, exit_value=0.0, fees=0.0, funding=0.0)
+    return sim
 
 # %% ../../nbs/20_execution.ipynb #227083a2
 def hand_market(rows, interval_seconds:float=3600.0) -> Market:

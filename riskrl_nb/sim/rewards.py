@@ -50,8 +50,8 @@ def register_reward(name:str):
 @register_reward('return_drawdown')
 class ReturnDrawdownReward(Reward):
     "scale * (log-return of the account - drawdown_penalty * max(0, drawdown - max_drawdown))."
-    def __init__(self, max_drawdown:float=0.20, drawdown_penalty:float=0.5, fee_rate:float=0.001, scale:float=100.0):
-        self.max_drawdown, self.drawdown_penalty, self.fee_rate, self.scale = max_drawdown, drawdown_penalty, fee_rate, scale
+    def __init__(self, max_drawdown:float=0.20, drawdown_penalty:float=0.5, scale:float=100.0):
+        self.max_drawdown, self.drawdown_penalty, self.scale = max_drawdown, drawdown_penalty, scale
 
     def __call__(self, o:StepOutcome) -> float:
         ret = math.log(max(o.equity_after, 1e-12) / max(o.equity_before, 1e-12))
@@ -198,7 +198,7 @@ class NormalizedReward(Reward):
 def make_reward(cfg:RewardConfig=RewardConfig()) -> Reward:
     "Build the configured reward (named reward, then shaping, robust worst-of-k and normalisation if switched on)."
     if cfg.name not in REWARDS:
-        raise RiskrlError(f"unknown reward '{cfg.name}'; available: {', '.join(sorted(REWARDS))}")
+        raise RiskrlError(f"config key 'reward.name': unknown reward '{cfg.name}'; available: {', '.join(sorted(REWARDS))}")
     cls = REWARDS[cfg.name]
     accepted = inspect.signature(cls.__init__).parameters
     reward = cls(**{k: v for k, v in vars(cfg).items() if k in accepted and k != 'self'})

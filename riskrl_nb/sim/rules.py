@@ -10,7 +10,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 from ..core.config import BaselineConfig, CostConfig, EnvConfig, RiskrlError
 from .execution import (Simulation, ExitPolicy, EntryOrder, Decision, HOLD, CLOSE, run_backtest,
-                                 BacktestResult, Market)
+                                 BacktestResult, Market, fill_price, trade_fee)
 from ..data.features import atr
 from ..core.metrics import sharpe, sortino, calmar, total_return
 
@@ -72,10 +72,9 @@ def exit_returns(sim:Simulation, entry_bar:int, side:int, entry_price:float, uni
     refs, at = m.open[bars].copy(), bars.copy()
     if entry_bar + sim.env.max_holding_bars > sim.end - 1:   # the horizon is not reached: liquidation at the last close
         bars, refs, at = np.r_[bars, sim.end], np.r_[refs, m.close[sim.end - 1]], np.r_[at, sim.end - 1]
-    adverse = c.adverse + (c.cfg.impact_coef * c.bar_sigma[at] * np.sqrt(units * refs / c.bar_value[at])
-                           if c.cfg.impact_coef else 0.0)
-    exits = refs * (1 - side * adverse)
-    ret = (side * (exits - entry_price) - entry_price * c.cfg.fee_rate - exits * c.cfg.fee_rate) / entry_price
+    impact = np.array([c.impact(j, units * r) for j, r in zip(at, refs)]) if c.cfg.impact_coef else 0.0
+    exits = fill_price(refs, -side, c.adverse, impact)   # the simulator's fill and fee formulas, on all exits at once
+    ret = (side * (exits - entry_price) - trade_fee(entry_price, c.cfg.fee_rate) - trade_fee(exits, c.cfg.fee_rate)) / entry_price
     if c.has_funding:   # funding paid at the closes held through: entry bar .. exit bar - 1 (the last close when liquidated)
         paid = np.cumsum(c.funding_by_bar[entry_bar:last + 1] * m.close[entry_bar:last + 1])
         ret = ret - side * paid[np.where(bars == sim.end, at, bars - 1) - entry_bar] / entry_price

@@ -5,6 +5,7 @@
 # %% ../../nbs/24a_vec_env.ipynb #7457afdb
 from __future__ import annotations
 import hashlib, inspect, math, os, time
+from types import FunctionType
 import numpy as np
 import pandas as pd
 import gymnasium as gym
@@ -16,9 +17,9 @@ from numba.core import caching as _numba_caching
 from stable_baselines3.common.vec_env import VecEnv
 from ..core.config import RunConfig, RiskrlError
 from .execution import (fill_price, sqrt_impact, resting_fill, liquidation_price, position_limit,
-                                 CostModel, taker_adverse, next_signal_bars, TRADE_COLUMNS,
+                                 trade_fee, affordable_units, liquidation_value, CostModel, taker_adverse, next_signal_bars, TRADE_COLUMNS,
                                  NO_FILL, STOP_FILL, TARGET_FILL, LIQUIDATION_FILL)
-from .env import MarketData, PositionRiskEnv, POSITION_FEATURES, make_action_space
+from .env import MarketData, PositionRiskEnv, POSITION_FEATURES, make_action_space, action_mask, space_mask
 from .rewards import make_reward, ReturnDrawdownReward, StepOutcome
 from .sizing import Sizer, kelly_size, kelly_fraction
 
@@ -70,7 +71,8 @@ R_ENTRY, R_TP, R_SL, R_HORIZON, R_END, R_LIQ = range(6)
 
 # %% ../../nbs/24a_vec_env.ipynb #09d73512
 _RULES_HASH = hashlib.sha1(''.join(inspect.getsource(f) for f in (fill_price, sqrt_impact, resting_fill, liquidation_price,
-                                                                   position_limit, kelly_size, kelly_fraction)).encode()).hexdigest()[:12]
+                                                                   position_limit, kelly_size, kelly_fraction, trade_fee, affordable_units,
+                                                                   liquidation_value, action_mask)).encode()).hexdigest()[:12]
 _THIS_FILE = os.path.abspath(globals().get('__file__', '<notebook>'))
 
 def _rules_hashed(base):
@@ -89,6 +91,13 @@ if not any(getattr(c, '_file', None) == _THIS_FILE for c in _numba_caching.Cache
 
 _fill_price, _sqrt_impact, _resting_fill = njit(fill_price), njit(sqrt_impact), njit(resting_fill)
 _liquidation_price, _position_limit, _kelly_size = njit(liquidation_price), njit(position_limit), njit(kelly_size)
+def _njit_calling(f, **compiled):
+    "njit of rule `f` whose calls to other rules go to their compiled versions `compiled` (name=dispatcher)."
+    return njit(FunctionType(f.__code__, {**f.__globals__, **compiled}, f.__name__, f.__defaults__))
+
+_trade_fee, _affordable_units = njit(trade_fee), njit(affordable_units)
+_liquidation_value = _njit_calling(liquidation_value, trade_fee=_trade_fee)
+_action_mask = njit(action_mask)
 
 @njit
 def _taker(mk, g, ref, sign, order_value, P):
@@ -119,7 +128,7 @@ def _close_trade(e, g, reason, fs, st, P, kr, log):
 @njit
 def _fill(e, g, delta, price, maker, reason, fs, st, P, kr, log):
     value = delta * price
-    fee = abs(value) * (P[P_MAKER] if maker else P[P_FEE])
+    fee = _trade_fee(value, P[P_MAKER] if maker else P[P_FEE])
     fs[e, CASH] -= value + fee
     fs[e, FEES_PAID] += fee
     units = fs[e, UNITS]
@@ -145,7 +154,7 @@ def _open_trade(e, g, side, order_size, stop_d, mk, fs, st, P, kr, log):
     if P[P_MAX_VALUE] > 0 and eq > 0: size = min(size, P[P_MAX_VALUE] / eq)
     if size <= 0 or eq <= 0: return
     price = _taker(mk, g, mk[g, OPEN], side, size * eq, P)
-    units = size * eq / (price * (1 + P[P_FEE]))
+    units = _affordable_units(size * eq, price, P[P_FEE])
     st[e, ENTRY_BAR] = g; st[e, T_SIDE] = side; fs[e, T_SIZE] = size; fs[e, T_EQB] = eq
     fs[e, T_EU] = 0.0; fs[e, T_EV] = 0.0; fs[e, T_XU] = 0.0; fs[e, T_XV] = 0.0; fs[e, T_FEES] = 0.0; fs[e, T_FUND] = 0.0
     _fill(e, g, side * units, price, False, R_ENTRY, fs, st, P, kr, log)
@@ -237,8 +246,7 @@ def _liq_equity(e, g, mk, fs, P):
     if u == 0.0: return fs[e, CASH]
     s = 1 if u > 0 else -1
     price = _taker(mk, g, mk[g, CLOSE], -s, abs(u) * mk[g, CLOSE], P)
-    value = abs(u) * price
-    return fs[e, CASH] + s * value - abs(value) * P[P_FEE]
+    return _liquidation_value(fs[e, CASH], u, price, P[P_FEE])
 
 @njit
 def _upnl_from(e, liq, fs, st):
@@ -267,8 +275,9 @@ def _observe(e, g, liq, mk, feats, fs, st, P, obs):
         obs[e, k] = min(max(np.float32(v), -clip), clip); k += 1
 
 @njit
-def _masks_profit(e, mk, fs, st, P):
-    return _upnl_from(e, fs[e, EQUITY], fs, st) > 0   # EQUITY is the liquidation equity at the decision bar
+def _mask(e, fs, st):
+    "Account e's `action_mask` at its decision bar (EQUITY is the liquidation equity there)."
+    return _action_mask(_upnl_from(e, fs[e, EQUITY], fs, st))
 
 @njit
 def _reset_account(e, ds_k, start, end, ds, fs, st, P, kr):
@@ -356,8 +365,8 @@ def _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs, term, io):
     else:
         a = int(io[A_0, e]); pct = 100 if space == SPACE_DISCRETE3 else int(io[A_1, e])
         if a != 0:
-            allowed = (upnl > 0) if a == 1 else not (upnl > 0)
-            if not allowed: valid = False
+            m = _action_mask(upnl)
+            if not (m[1] if a == 1 else m[2]): valid = False
             elif pct > 0:
                 cf = pct / 100
                 target_units, has_target, reason = units * (1 - min(cf, 1.0)), True, (R_TP if a == 1 else R_SL)
@@ -429,8 +438,8 @@ def _masks_all(s):
     "Valid actions of every account at its current decision: hold; close_tp in profit; close_sl otherwise."
     masks = s.masks
     for e in range(s.fs.shape[0]):
-        profit = _masks_profit(e, s.mk, s.fs, s.st, s.P)
-        masks[e, 0] = True; masks[e, 1] = profit; masks[e, 2] = not profit
+        m = _mask(e, s.fs, s.st)
+        masks[e, 0] = m[0]; masks[e, 1] = m[1]; masks[e, 2] = m[2]
 
 STEP, RESET, MASKS = 0, 1, 2
 
@@ -617,8 +626,7 @@ class BatchedPositionEnv(VecEnv):
     def action_masks(self) -> np.ndarray:
         "Valid actions of every account at its current decision, (N, 3) (N, 104 for MultiDiscrete)."
         self._entry(MASKS)
-        if self.P[P_SPACE] == SPACE_MULTIDISCRETE: return np.concatenate([self._masks, np.ones((self.num_envs, 101), bool)], axis=1)
-        return self._masks.copy()
+        return space_mask(self._masks.copy(), self.cfg.env.action_space)
 
     @property
     def equity(self) -> np.ndarray: return self.fs[:, EQUITY].copy()
@@ -687,8 +695,7 @@ class FastPositionEnv(gym.Env):
         "Valid actions at the current decision (the kernel's compiled entry point, no type dispatch)."
         b = self.batch
         self._kernel(self._state, MASKS)
-        m = b._masks[0]
-        return np.concatenate([m, np.ones(101, bool)]) if self._space == SPACE_MULTIDISCRETE else m.copy()
+        return space_mask(b._masks[0].copy(), b.cfg.env.action_space)
 
     def trades(self): return self.batch.trades(0)
 
