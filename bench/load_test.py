@@ -8,6 +8,12 @@ requests, so the client costs little CPU on the same machine). Bounded: each run
 --duration seconds or --max-requests requests. Two request mixes of real BTC hourly 2023 bars:
   cold: every request has a different bar window (the feature cache never hits: the worst case);
   desk: 20 positions per bar close share the bars (how a desk asks at each close: cache hits).
+Two mixes of the stateful API (issue 14) on the same workload as desk (20 positions per bar close, consecutive
+closes), after the kept bars were posted once: each close posts its new bar to /v1/bars, then
+  stream: 20 POST /v1/decide/position, one position each (no bars in the request);
+  stream20: one POST /v1/decide/positions with the 20 positions.
+cpu/dec is the server's CPU per decision (bar posts included), the figure that decides capacity; the
+stream mixes are also reported as ratios to the desk mix's cpu/dec, measured in the same server process.
 Client-side latency is the full round trip; server-side latency is what the service logs (decision
 and durable audit commit); cpu/req is the server process's CPU time per request, which does not
 depend on how busy the machine is. With --fault the server is SIGKILLed mid-load and every acknowledged decision is
@@ -57,8 +63,36 @@ def make_bodies(model_dir, kind, n, seed=0):
     return out[:n]
 
 
-def request_bytes(port, body):
-    return (f'POST /v1/decide HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-API-Key: {KEY}\r\nContent-Type: application/json\r\n'
+def stream_bodies(model_dir, kind, n, run=0, seed=0):
+    "(path, body, decisions) for the stateful mixes: per bar close a /v1/bars post, then 20 positions (`stream`: one per request)."
+    import pandas as pd
+    from riskrl_nb.data.candles import load_bundled
+    from riskrl_nb.serve.schema import ServingModel
+    sm = ServingModel(model_dir)
+    df = load_bundled('BTC', '1h')
+    ts = list(df.index.strftime('%Y-%m-%dT%H:%M:%SZ'))
+    cols = {c: df[c].astype(float).tolist() for c in ('open', 'high', 'low', 'close', 'volume')}
+    bars = lambda a, b: dict(timestamp=ts[a:b], **{c: v[a:b] for c, v in cols.items()})
+    closes = n // 21 + 1
+    lo = df.index.get_loc(pd.Timestamp('2023-01-01T00:00:00Z')) + run * closes
+    rng = np.random.default_rng(seed + run)
+    setup = [('/v1/bars', json.dumps(dict(symbol='BTC', bars=bars(lo - sm.bars_recommended, lo))).encode(), 0)]
+    out = []
+    for e in range(lo, lo + closes):
+        out.append(('/v1/bars', json.dumps(dict(symbol='BTC', bars=bars(e - 1, e + 1))).encode(), 0))   # a re-sent bar is ignored
+        pos = []
+        for k in range(20):
+            held = int(rng.integers(2, 48))
+            pos.append(dict(position=dict(position_id=f'pos-{e}-{k}', symbol='BTC', side='long', quantity=round(float(rng.uniform(0.01, 0.2)), 6),
+                                          entry_price=float(df.open.iloc[e - held + 1]), entry_time=ts[e - held + 1]),
+                            account=dict(equity=100_000.0, peak_equity=101_000.0, initial_equity=100_000.0)))
+        if kind == 'stream20': out.append(('/v1/decide/positions', json.dumps(dict(requests=pos)).encode(), 20))
+        else: out += [('/v1/decide/position', json.dumps(p).encode(), 1) for p in pos]
+    return setup, out
+
+
+def request_bytes(port, body, path='/v1/decide'):
+    return (f'POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-API-Key: {KEY}\r\nContent-Type: application/json\r\n'
             f'Content-Length: {len(body)}\r\n\r\n').encode() + body
 
 
@@ -70,8 +104,8 @@ async def read_response(reader):
 
 
 async def drive(port, reqs, concurrency, duration, max_requests, acked=None):
-    "Closed-loop clients on keep-alive connections; returns (latencies s, statuses, wall s)."
-    lat, statuses, counter = [], [], [0]
+    "Closed-loop clients on keep-alive connections over `reqs` [(request bytes, decisions)]; returns (latencies s, statuses, wall s, decisions answered)."
+    lat, statuses, counter, ndec = [], [], [0], [0]
     t_end = time.perf_counter() + duration
     async def worker(w):
         reader, writer = await asyncio.open_connection('127.0.0.1', port)
@@ -80,9 +114,11 @@ async def drive(port, reqs, concurrency, duration, max_requests, acked=None):
             while time.perf_counter() < t_end and counter[0] < max_requests:
                 counter[0] += 1
                 t0 = time.perf_counter()
-                writer.write(reqs[k % len(reqs)]); await writer.drain()
+                req, n = reqs[k % len(reqs)]
+                writer.write(req); await writer.drain()
                 status, body = await read_response(reader)
                 lat.append(time.perf_counter() - t0); statuses.append(status)
+                if status == 200: ndec[0] += n
                 if acked is not None and status == 200:
                     d = json.loads(body); acked.append((d['decision_id'], d['audit_hash']))
                 k += concurrency
@@ -92,7 +128,7 @@ async def drive(port, reqs, concurrency, duration, max_requests, acked=None):
             writer.close()
     t0 = time.perf_counter()
     await asyncio.gather(*(worker(w) for w in range(concurrency)))
-    return np.array(lat), statuses, time.perf_counter() - t0
+    return np.array(lat), statuses, time.perf_counter() - t0, ndec[0]
 
 
 class Server:
@@ -146,7 +182,7 @@ def main():
     ap.add_argument('--duration', type=float, default=15.0, help='seconds per run')
     ap.add_argument('--max-requests', type=int, default=50_000, help='requests per run at most')
     ap.add_argument('--concurrency', default='1,4,16')
-    ap.add_argument('--mixes', default='cold,desk')
+    ap.add_argument('--mixes', default='cold,desk,stream,stream20')
     ap.add_argument('--fault', action='store_true', help='also kill the server mid-load and check the audit log')
     ap.add_argument('--audit-synchronous', default='FULL', choices=['FULL', 'NORMAL'], help="the service's audit durability (default FULL)")
     args = ap.parse_args()
@@ -160,26 +196,33 @@ def main():
     if not (model_dir/'serving.json').exists():
         from riskrl_nb.serve.inference import export_policy
         export_policy(model_dir, verbose=False)
-    mixes = {m: make_bodies(model_dir, m, 2000) for m in args.mixes.split(',')}
+    concs = [int(x) for x in args.concurrency.split(',')]
+    mixes = {m: [('/v1/decide', b, 1) for b in make_bodies(model_dir, m, 2000)] for m in args.mixes.split(',') if not m.startswith('stream')}
+    runs = [(m, c) for m in args.mixes.split(',') if m.startswith('stream') for c in concs]
+    streams = {(m, c): stream_bodies(model_dir, m, 4000, run=r) for r, (m, c) in enumerate(runs)}   # fresh bar closes for each run
     fsync_before = fsync_probe(work)
     server = Server(model_dir, work, args.audit_synchronous)
     rows, line = [], 0
     try:
-        reqs = {m: [request_bytes(server.port, b) for b in bodies] for m, bodies in mixes.items()}
-        asyncio.run(drive(server.port, reqs[next(iter(reqs))], 2, 2.0, 300))   # warm-up (imports, caches, JIT)
+        reqs = {m: [(request_bytes(server.port, b, path), k) for path, b, k in bodies] for m, bodies in mixes.items()}
+        for key, (setup, bodies) in streams.items():
+            reqs[key] = [(request_bytes(server.port, b, path), k) for path, b, k in bodies]
+            asyncio.run(drive(server.port, [(request_bytes(server.port, b, path), k) for path, b, k in setup], 1, 10.0, 1))
+        asyncio.run(drive(server.port, next(iter(reqs.values())), 2, 2.0, 300))   # warm-up (imports, caches, JIT)
         _, line = server.server_latencies()
-        for m in mixes:
-            for c in [int(x) for x in args.concurrency.split(',')]:
+        for m in [*mixes, *dict.fromkeys(m for m, _ in streams)]:
+            for c in concs:
                 load0, cpu0 = os.getloadavg()[0], server.cpu_seconds()
-                lat, st, wall = asyncio.run(drive(server.port, reqs[m], c, args.duration, args.max_requests))
+                lat, st, wall, ndec = asyncio.run(drive(server.port, reqs[m] if m in reqs else reqs[(m, c)], c, args.duration, args.max_requests))
                 cpu = server.cpu_seconds() - cpu0
                 srv, line = server.server_latencies(line)
                 errors = sum(s != 200 for s in st)
                 rows.append(dict(mix=m, concurrency=c, requests=len(lat), wall_s=round(wall, 2), req_per_s=len(lat) / wall, errors=errors,
                                  p50_ms=pct(lat, 50), p99_ms=pct(lat, 99), max_ms=float(lat.max() * 1e3) if len(lat) else None,
                                  server_p50_ms=pct(srv, 50), server_p99_ms=pct(srv, 99), load_avg=[load0, os.getloadavg()[0]],
-                                 server_cpu_ms_per_request=cpu / max(len(lat), 1) * 1e3,
-                                 body_bytes=int(np.mean([len(b) for b in mixes[m]]))))
+                                 server_cpu_ms_per_request=cpu / max(len(lat), 1) * 1e3, decisions=ndec,
+                                 server_cpu_ms_per_decision=cpu / max(ndec, 1) * 1e3,
+                                 body_bytes=int(np.mean([len(b) for _, b, _ in (mixes[m] if m in mixes else streams[(m, c)][1])]))))
         import httpx
         metrics = httpx.get(f'http://127.0.0.1:{server.port}/metrics').text
         cache = [l for l in metrics.splitlines() if l.startswith('riskrl_feature_cache_hit_ratio')]
@@ -189,18 +232,25 @@ def main():
     ver = AuditLog(server.audit).verify()
     print(f"model {model_dir}; service: 1 process (uvicorn, uvloop, httptools), SQLite audit WAL synchronous={args.audit_synchronous}; "
           f"client: asyncio keep-alive HTTP/1.1 on the same {os.cpu_count()}-core machine (shared with other work: see load)")
-    print(f"{'mix':<5} {'conc':>4} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'srv p50':>8} {'srv p99':>8} {'cpu/req':>8} {'errors':>6} {'load':>10}")
+    print(f"{'mix':<8} {'conc':>4} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'srv p50':>8} {'srv p99':>8} {'cpu/req':>8} {'cpu/dec':>8} {'errors':>6} {'load':>10}")
     for r in rows:
-        print(f"{r['mix']:<5} {r['concurrency']:>4} {r['requests']:>8} {r['req_per_s']:>8.0f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
-              f"{r['max_ms']:>7.1f} {r['server_p50_ms']:>8.2f} {r['server_p99_ms']:>8.2f} {r['server_cpu_ms_per_request']:>8.2f} {r['errors']:>6} "
-              f"{r['load_avg'][0]:>4.1f}->{r['load_avg'][1]:<4.1f}")
+        print(f"{r['mix']:<8} {r['concurrency']:>4} {r['requests']:>8} {r['req_per_s']:>8.0f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
+              f"{r['max_ms']:>7.1f} {r['server_p50_ms']:>8.2f} {r['server_p99_ms']:>8.2f} {r['server_cpu_ms_per_request']:>8.2f} "
+              f"{r['server_cpu_ms_per_decision']:>8.3f} {r['errors']:>6} {r['load_avg'][0]:>4.1f}->{r['load_avg'][1]:<4.1f}")
+    base = {r['concurrency']: r['server_cpu_ms_per_decision'] for r in rows if r['mix'] == 'desk'}
+    for r in rows:
+        if r['mix'].startswith('stream') and r['concurrency'] in base:
+            r['cpu_ratio_vs_desk'] = base[r['concurrency']] / r['server_cpu_ms_per_decision']
+            print(f"stateful {r['mix']} c={r['concurrency']}: {r['server_cpu_ms_per_decision']:.3f} CPU-ms per decision, "
+                  f"{r['cpu_ratio_vs_desk']:.1f}x less than the stateless desk mix ({base[r['concurrency']]:.3f}); "
+                  f"target <= 0.3 ms: {'PASS' if r['server_cpu_ms_per_decision'] <= 0.3 else 'FAIL'}")
     print(f"audit log: {ver.records} records, chain {'intact' if ver.ok else 'BROKEN: ' + ver.problem}; {cache[0] if cache else ''}; "
           f"fsync of one audit commit on this disk: {fsync_before:.2f} ms before the runs, {fsync_probe(work):.2f} ms after (p50 of 50)")
-    single = [r for r in rows if r['concurrency'] == 1]
+    single = [r for r in rows if r['concurrency'] == 1 and r['mix'] != 'stream20']
     for r in single:
         print(f"target p99 < 5 ms for a single decision ({r['mix']}): {'PASS' if r['p99_ms'] < 5 else 'FAIL'} ({r['p99_ms']:.2f} ms, {r['errors']} errors)")
     result = dict(rows=rows, audit_records=ver.records, audit_ok=ver.ok, fsync_ms_before=fsync_before)
-    if args.fault: result['fault'] = fault_test(model_dir, mixes[next(iter(mixes))], args.audit_synchronous)
+    if args.fault: result['fault'] = fault_test(model_dir, [b for _, b, _ in mixes[next(iter(mixes))]], args.audit_synchronous)
     out = ROOT/'bench'/'out'; out.mkdir(parents=True, exist_ok=True)
     (out/'load_test.json').write_text(json.dumps(result, indent=1))
     return 0 if all(r['errors'] == 0 for r in rows) and ver.ok else 1
@@ -211,14 +261,14 @@ def fault_test(model_dir, bodies, synchronous='FULL', kill_after=3.0):
     from riskrl_nb.serve.audit import AuditLog
     work = Path(tempfile.mkdtemp(prefix='riskrl-fault-'))
     server = Server(model_dir, work, synchronous)
-    reqs = [request_bytes(server.port, b) for b in bodies]
+    reqs = [(request_bytes(server.port, b), 1) for b in bodies]
     acked = []
     async def run():
         task = asyncio.create_task(drive(server.port, reqs, 8, 60, 10**6, acked))
         await asyncio.sleep(kill_after)
         server.proc.send_signal(signal.SIGKILL)
         return await task
-    lat, st, wall = asyncio.run(run())
+    lat, st, wall, _ = asyncio.run(run())
     server.proc.wait(10); server.log.close()
     log = AuditLog(server.audit)
     ver = log.verify()

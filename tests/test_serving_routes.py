@@ -54,5 +54,5 @@ def test_every_decision_route_is_audited():
     from fastapi import FastAPI
     from riskrl_nb.serve.http import AuditedRoute, decisions, operations
     assert decisions.routes and all(isinstance(r, AuditedRoute) for r in decisions.routes)
-    assert {r.path for r in decisions.routes} >= {'/v1/decide', '/v1/decide/batch', '/v1/outcome', '/v1/bars', '/v1/decide/position'}
+    assert {r.path for r in decisions.routes} >= {'/v1/decide', '/v1/decide/batch', '/v1/outcome', '/v1/bars', '/v1/decide/position', '/v1/decide/positions'}
     assert {r.path for r in operations.routes} == {'/healthz', '/readyz', '/metrics'}

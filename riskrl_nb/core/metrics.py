@@ -121,11 +121,10 @@ def ulcer_index(returns:pd.Series) -> float:
 
 def _longest_run(flags) -> int:
     "Length of the longest run of consecutive true values."
-    best = run = 0
-    for f in flags:
-        run = run + 1 if f else 0
-        best = max(best, run)
-    return int(best)
+    f = np.asarray(flags, dtype=bool)
+    if not f.any(): return 0
+    edges = np.diff(np.r_[0, f.view(np.int8), 0])   # +1 where a run starts, -1 one past where it ends
+    return int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max())
 
 def max_drawdown_duration(returns:pd.Series) -> int:
     "Longest run of consecutive bars spent below a previous equity peak."

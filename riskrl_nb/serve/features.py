@@ -157,9 +157,13 @@ class PositionView:
                                        f"({model.bars_recommended} for features equal to the backtest's)")
         arrays = b.arrays()
         t_ns = arrays['t']
-        self.interval = float(np.median(np.diff(b._seconds)))
-        self.market = Market(arrays['open'], arrays['high'], arrays['low'], arrays['close'], arrays['volume'], t_ns,
-                             self.interval, p.symbol)
+        shared = b.shared(costs, env) if hasattr(b, 'shared') else None   # a stream's bars: market and simulator built once per post
+        if shared is None:
+            self.interval = float(np.median(np.diff(b._seconds)))
+            self.market = Market(arrays['open'], arrays['high'], arrays['low'], arrays['close'], arrays['volume'], t_ns,
+                                 self.interval, p.symbol)
+            sim = Simulation(self.market, np.zeros(n, dtype=np.int8), costs, env)
+        else: self.interval, self.market, sim = shared
         self.features, self.z_last = features(p.symbol, arrays, b.digest())
         self.i = i = n - 1
         entry_s = p.entry_time.timestamp()

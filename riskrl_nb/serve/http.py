@@ -21,7 +21,7 @@ from ..core.config import RiskrlError, redact_secrets
 from ..sim.env import ACTIONS
 from .audit import AuditLog, AuditError
 from .schema import (ServingModel, DecideRequest, DecideResponse, BatchRequest, BatchResponse, OutcomeRequest,
-                                    OutcomeResponse, ReadyResponse, REFUSALS, BarsRequest, BarsResponse, PositionRequest)
+                                    OutcomeResponse, ReadyResponse, REFUSALS, BarsRequest, BarsResponse, PositionRequest, PositionBatchRequest)
 from .features import RequestError
 from .limits import Breakers, load_limits
 from .engine import DecisionService
@@ -30,8 +30,8 @@ from .engine import DecisionService
 __all__ = ['BODY_TOO_LARGE', 'decisions', 'operations', 'JsonFormatter', 'json_logger', 'BodyLimit', 'hash_key', 'Metrics',
            'route_template', 'parse_body', 'GroupCommit', 'ServiceHTTP', 'FastJSON', 'answer', 'api_key', 'engine',
            'json_body', 'AuditedRoute', 'not_ready', 'add_error_handlers', 'decide', 'decide_batch', 'outcome',
-           'post_bars', 'decide_position', 'healthz', 'readyz', 'prom_metrics', 'create_app', 'is_loopback',
-           'load_api_keys', 'build_service']
+           'post_bars', 'decide_position', 'decide_positions', 'healthz', 'readyz', 'prom_metrics', 'create_app',
+           'is_loopback', 'load_api_keys', 'build_service']
 
 # %% ../../nbs/65_http.ipynb #2aa704d5
 class JsonFormatter(logging.Formatter):
@@ -330,6 +330,11 @@ def decide_position(req:PositionRequest=json_body(PositionRequest), key_id:str=D
     "Decide for one open position on its symbol's stream (POST /v1/bars first): the request carries no bars."
     return service.decide_positions([req], key_id)[0]
 
+@decisions.post('/v1/decide/positions', response_model=BatchResponse, tags=['stateful'], openapi_extra=_body_schema('PositionBatchRequest'))
+def decide_positions(req:PositionBatchRequest=json_body(PositionBatchRequest), key_id:str=Depends(api_key), service:DecisionService=Depends(engine)):
+    "Decide for many positions on their symbols' streams in one call (one ONNX Runtime call for all of them)."
+    return dict(decisions=service.decide_positions(req.requests, key_id))
+
 # %% ../../nbs/65_http.ipynb #e5b5f8fd
 operations = APIRouter(tags=['operations'])   # plain routes, on purpose: they report on the audit log and must answer when it is broken
 
@@ -387,7 +392,7 @@ def create_app(service:DecisionService, api_keys=None, max_body_bytes:int=2_000_
     app.state.service, app.state.metrics, app.state.http = service, h.metrics, h
     add_error_handlers(app, h)
     for r in (decisions, operations, *routers): app.include_router(r)
-    _with_request_schemas(app, [DecideRequest, BatchRequest, OutcomeRequest, BarsRequest, PositionRequest])
+    _with_request_schemas(app, [DecideRequest, BatchRequest, OutcomeRequest, BarsRequest, PositionRequest, PositionBatchRequest])
     def too_large(path):   # BodyLimit runs before routing: a known route is audited, an unknown path only counted
         if path not in _paths(app.routes):
             h.metrics.errors.labels('body_too_large').inc(); h.metrics.requests.labels('unmatched', '413').inc(); return

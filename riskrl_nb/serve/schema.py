@@ -20,7 +20,7 @@ from .inference import OnnxPolicy
 __all__ = ['SERVING_FORMAT', 'MAX_BARS', 'REFUSALS', 'ServingModel', 'epoch_seconds', 'Bars', 'Position', 'Account',
            'DecideRequest', 'DecideResponse', 'BatchRequest', 'OutcomeRequest', 'bars_payload', 'ErrorDetail',
            'ErrorBody', 'BatchResponse', 'OutcomeResponse', 'ReadyResponse', 'NewBars', 'BarsRequest', 'BarsResponse',
-           'PositionRequest']
+           'PositionRequest', 'PositionBatchRequest']
 
 # %% ../../nbs/61_schema.ipynb #304f6397
 SERVING_FORMAT = 'riskrl-serving/1'
@@ -238,3 +238,9 @@ class PositionRequest(BaseModel):
     position: Position
     account: Account = Account()
     request_id: str | None = Field(None, max_length=128)
+
+class PositionBatchRequest(BaseModel):
+    "POST /v1/decide/positions body: many positions on their symbols' streams in one call."
+    model_config = ConfigDict(extra='forbid')
+    requests: list[PositionRequest] = Field(min_length=1, max_length=256)
+

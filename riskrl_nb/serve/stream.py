@@ -4,10 +4,11 @@
 
 # %% ../../nbs/62b_stream.ipynb #581e0b35
 from __future__ import annotations
-import hashlib, math
+import copy, hashlib, math
 from collections import deque
 from datetime import datetime, timezone
 import numpy as np
+from ..sim.execution import Market, Simulation
 from .schema import ServingModel
 from .features import FeatureCache, RequestError, basic_features_tail, _rolling_rows
 
@@ -90,15 +91,28 @@ class _Stamps:
     def __getitem__(self, k): return datetime.fromtimestamp(int(self.t[k]) // 10**9, timezone.utc)
 
 class StreamBars:
-    "The kept bars of a stream, read as a request's `Bars` (`arrays()`, `digest()`, `close`, `timestamp`)."
-    def __init__(self, arrays:dict):
-        self._arrays, self.close, self.timestamp = arrays, arrays['close'], _Stamps(arrays['t'])
+    "The kept bars of a stream, read as a request's `Bars` (`arrays()`, `digest()`, `close`, `timestamp`), and what every position shares."
+    def __init__(self, arrays:dict, symbol:str=''):
+        self._arrays, self.close, self.timestamp, self.symbol = arrays, arrays['close'], _Stamps(arrays['t']), symbol
         self._seconds = arrays['t'] / 1e9
+        self._shared = {}
         h = hashlib.blake2b(digest_size=16)
         for k in ('t', 'open', 'high', 'low', 'close', 'volume'): h.update(arrays[k].tobytes())
         self._digest = h.hexdigest()
     def arrays(self) -> dict: return self._arrays
     def digest(self) -> str: return self._digest
+
+    def shared(self, costs, env) -> tuple:
+        "(bar interval, `Market`, a fresh `Simulation` on it): the market and costs are built once per post, not per position."
+        key = (id(costs), id(env))
+        if key not in self._shared:
+            a = self._arrays
+            interval = float(np.median(np.diff(self._seconds)))
+            m = Market(a['open'], a['high'], a['low'], a['close'], a['volume'], a['t'], interval, self.symbol)
+            self._shared[key] = (interval, m, Simulation(m, np.zeros(len(m), dtype=np.int8), costs, env), costs, env)
+        interval, m, sim, _, _ = self._shared[key]
+        return interval, m, copy.copy(sim).reset()
+
 
 # %% ../../nbs/62b_stream.ipynb #83fd0e94
 class StreamFeatures:
@@ -160,6 +174,6 @@ class BarStream:
             self.total += e - s
             for f in self.features.values(): f.update(self.a, e - s)
         if len(arrays['t']) > k0 or self.bars is None:
-            self.bars = StreamBars(self.a)
+            self.bars = StreamBars(self.a, self.symbol)
             self.out = {arm: f.output(self.a) for arm, f in self.features.items()}
         return len(arrays['t']) - k0
