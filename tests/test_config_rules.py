@@ -69,7 +69,8 @@ def test_choices_are_the_modules_tables():
     from riskrl_nb.data.features import NORMALIZATIONS
     from riskrl_nb.sim.sizing import SIZING_RULES
     from riskrl_nb.agents.training import CURRICULA, AUGMENTATIONS
-    from riskrl_nb.agents.training import SELECT_METRICS, VEC_ENVS
+    from riskrl_nb.core.metrics import SELECT_METRICS
+    from riskrl_nb.agents.training import VEC_ENVS
     from riskrl_nb.sim.rules import TUNE_METRICS, RULES
     from riskrl_nb.sim.rewards import POTENTIALS
     from riskrl_nb.sim.env import ACTION_SPACES as ENV_SPACES

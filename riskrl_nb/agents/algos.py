@@ -66,7 +66,7 @@ def check_algo(cfg:RunConfig) -> AlgoSpec:
                           f"it supports: {', '.join(spec.action_spaces)} (set env.action_space in the config)")
     return spec
 
-# %% ../../nbs/31_algos.ipynb #8672dc31
+# %% ../../nbs/31_algos.ipynb #761ed112
 def _ppo_kwargs(cfg:RunConfig, env=None) -> dict:
     t = cfg.train
     pk = policy_kwargs(cfg, env.observation_space) if env is not None else dict(net_arch=list(t.net_arch))

@@ -26,7 +26,7 @@ __all__ = ['NETWORKS', 'register_network', 'get_network', 'policy_kwargs', 'Wind
            'CausalConv1d', 'TemporalBlock', 'tcn_receptive_field', 'TCNExtractor', 'correlation_adjacency',
            'AssetContext', 'asset_context', 'GraphConv', 'GraphExtractor']
 
-# %% ../../nbs/30_networks.ipynb #d729e487
+# %% ../../nbs/30_networks.ipynb #91a7080d
 NETWORKS: dict = {'mlp': lambda cfg, space: {}}
 
 def register_network(name:str, fn):

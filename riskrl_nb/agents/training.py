@@ -36,11 +36,14 @@ from .algos import get_algo, check_algo
 from ..sim.prepare import Prepared, prepare_data, load_frames
 from .policy import make_policy
 from .bundle import save_policy, write_manifest, staging_dir, publish, load_bundle
+from ..core.metrics import SELECT_METRICS
+from .oracle import pretrain_oracle
+from .selection import check_selection, cross_coin_score
 
 
 # %% auto #0
-__all__ = ['SELECT_METRICS', 'VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'CURRICULA', 'AUGMENTATIONS', 'validation_score', 'make_train_env',
-           'train', 'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts',
+__all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'CURRICULA', 'AUGMENTATIONS', 'validation_score', 'make_train_env', 'train',
+           'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts',
            'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp',
            'stationary_bootstrap_index', 'block_bootstrap', 'augmented_sets', 'transfer_source', 'transfer_scaler',
            'load_weights', 'pretrain_finetune', 'checkpoints', 'latest_checkpoint', 'save_checkpoint',
@@ -48,13 +51,12 @@ __all__ = ['SELECT_METRICS', 'VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'CURRICULA', 'AUG
            'apply_action_prior']
 
 # %% ../../nbs/34_training.ipynb #27c77e1d
-SELECT_METRICS = {'sharpe': sharpe, 'sortino': sortino, 'calmar': calmar,
-                  'total_return': lambda r, periods=None: total_return(r)}
-
 def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', baselines:dict|None=None) -> dict:
     "Backtest `model` on `split` of each prepared instrument; mean of the selection metric and return."
     if cfg.train.select_metric not in SELECT_METRICS:
         raise ConfigError(f"unknown train.select_metric '{cfg.train.select_metric}'; available: {', '.join(SELECT_METRICS)}")
+    check_selection(cfg)
+    if cfg.train.select == 'cross_coin': return cross_coin_score(model, prepared, cfg, split, baselines)   # per coin vs the tuned rules
     scores, rets = [], []
     for p in prepared:
         if split not in p.periods: continue
@@ -216,6 +218,8 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
         model = spec.make(cfg, vec)
         if cfg.train.init_from: load_weights(model, cfg)
         if cfg.train.action_prior: apply_action_prior(model, cfg.train.action_prior)
+        if cfg.train.pretrain_oracle:   # behaviour cloning on hindsight-optimal exits of the training bars (riskrl_nb.agents.oracle)
+            pretrain_oracle(model, cfg, train_sets + augmented, baselines, out)
     model.set_logger(configure(str(out/'logs'), _logger_formats(cfg)))
     has_valid = any('valid' in p.periods for p in prepared)
     validation = _validation_callback(prepared, cfg, out, log, on_validation, baselines) if has_valid else None

@@ -10,8 +10,8 @@ import pandas as pd
 from scipy import stats
 
 # %% auto #0
-__all__ = ['METRIC_KEYS', 'TAIL_KEYS', 'TRADE_KEYS', 'total_return', 'sharpe', 'downside_deviation', 'sortino', 'drawdown_series',
-           'max_drawdown', 'cagr', 'calmar', 'cvar', 'omega', 'skew', 'kurtosis', 'cornish_fisher_z',
+__all__ = ['METRIC_KEYS', 'TAIL_KEYS', 'TRADE_KEYS', 'SELECT_METRICS', 'total_return', 'sharpe', 'downside_deviation', 'sortino',
+           'drawdown_series', 'max_drawdown', 'cagr', 'calmar', 'cvar', 'omega', 'skew', 'kurtosis', 'cornish_fisher_z',
            'cornish_fisher_es', 'value_at_risk', 'cvar_cornish_fisher', 'tail_ratio', 'ulcer_index',
            'max_drawdown_duration', 'win_rate', 'exit_efficiency', 'trade_stats', 'tail_metrics', 'summarize']
 
@@ -177,3 +177,8 @@ def summarize(returns:pd.Series, trades:pd.DataFrame, periods:float, fees_paid:f
             'n_trades': int(len(trades)), 'win_rate': win_rate(trades),
             'exit_efficiency': exit_efficiency(trades['return'], best_returns) if best_returns is not None else float('nan'),
             'fees_paid': float(fees_paid / initial_equity), **tail_metrics(returns), **trade_stats(trades)}
+
+# %% ../../nbs/01_metrics.ipynb #efb36f09
+SELECT_METRICS = {'sharpe': sharpe, 'sortino': sortino, 'calmar': calmar,
+                  'total_return': lambda r, periods=None: total_return(r)}
+

@@ -31,8 +31,9 @@ from .overfitting import deflated_sharpe_ratio, probability_of_backtest_overfitt
 __all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BENCH_METRICS', 'QUICK', 'BenchWindow', 'bench_window', 'check_window',
            'load_variants', 'bench_config', 'model_complete', 'cached_rule_tuning', 'train_cell', 'load_coin',
            'coin_name', 'bench_metrics', 'CoinEvaluator', 'grid_values', 'tuned_rules', 'share_ci', 'excess_stream',
-           'excess_statistics', 'BenchSpec', 'model_path', 'run_benchmark', 'comparison', 'summarize_benchmark',
-           'coin_window_table', 'verdict_lines', 'plot_benchmark', 'write_benchmark', 'bench_spec_from_args']
+           'excess_statistics', 'BenchSpec', 'model_path', 'run_benchmark', 'picked_seed', 'comparison',
+           'summarize_benchmark', 'coin_window_table', 'verdict_lines', 'plot_benchmark', 'write_benchmark',
+           'bench_spec_from_args']
 
 # %% ../../nbs/45_benchmark.ipynb #8bbac927
 HALF_YEARS = ('2021H2', '2022H1', '2022H2', '2023H1', '2023H2')   # the default test half-years
@@ -322,11 +323,12 @@ def run_benchmark(spec:BenchSpec, out_dir, progress:bool=True) -> dict:
     if spec.loo_coins and (bad := [c for c in spec.loo_coins if c not in frames]):
         raise RiskrlError(f"leave-one-coin-out coin '{bad[0]}' is not among the benchmark's coins: {', '.join(coins)}")
     ev, rows, rules, returns = CoinEvaluator(frames), [], [], {}
-    first_seed = {}
+    first_seed, validation = {}, {}
     for v, kind, w, seed, left in tqdm(_cells(spec), desc='benchmark models', disable=not progress):
         cfg = bench_config(w, [paths[c] for c in coins if c != left], seed, spec.variants[v], spec.steps, spec.config_path)
         mdir = train_cell(cfg, model_path(out, v, kind, w, seed, left), out/'rules')
         bundle = load_bundle(mdir)
+        validation.setdefault((v, kind, w.name, left), {})[seed] = json.loads((mdir/'meta.json').read_text()).get('best_validation')
         with_rules = first_seed.setdefault((v, kind, w.name, left), seed) == seed
         if with_rules:
             rules += [dict(variant=v, kind=kind, window=w.name, left_out=left, **r) for r in tuned_rules(mdir)]
@@ -340,7 +342,7 @@ def run_benchmark(spec:BenchSpec, out_dir, progress:bool=True) -> dict:
                 returns.setdefault((v, kind, w.name, coin), {})[pol] = r
     long = pd.DataFrame(rows)
     returns = {k: pd.DataFrame(v) for k, v in returns.items()}
-    long = _add_mix(long, returns)
+    long = _add_pick(_add_mix(long, returns), returns, validation)
     return dict(long=long, rules=pd.DataFrame(rules), returns=returns, coins=coins, spec=spec)
 
 def _add_mix(long:pd.DataFrame, returns:dict) -> pd.DataFrame:
@@ -357,6 +359,22 @@ def _add_mix(long:pd.DataFrame, returns:dict) -> pd.DataFrame:
                           sortino=sortino(f['agent_mix'], ppy), total_return=total_return(f['agent_mix']),
                           trade_cvar_95=sub.trade_cvar_95.mean(), exit_efficiency=sub.exit_efficiency.mean(),
                           sharpe=sharpe(f['agent_mix'], ppy), n_trades=sub.n_trades.mean()))
+    return pd.concat([long, pd.DataFrame(extra)], ignore_index=True) if extra else long
+
+def picked_seed(scores:dict):
+    "The seed with the best validation score (the training run's `best_validation`), or None when fewer than 2 seeds scored."
+    ok = {s: float(x) for s, x in scores.items() if isinstance(x, (int, float)) and np.isfinite(x)}
+    return max(ok, key=ok.get) if len(ok) > 1 else None
+
+def _add_pick(long:pd.DataFrame, returns:dict, validation:dict) -> pd.DataFrame:
+    "Add `agent_pick` rows: per variant, kind and window, the one seed whose checkpoint scored best on validation (before the test)."
+    extra = []
+    for (v, kind, w, coin), f in returns.items():
+        s = picked_seed(validation.get((v, kind, w, coin if kind == 'loo' else None), {}))
+        if s is None or f'agent_seed{s}' not in f: continue
+        f['agent_pick'] = f[f'agent_seed{s}']
+        row = long[(long.variant == v) & (long.kind == kind) & (long.window == w) & (long.coin == coin) & (long.policy == f'agent_seed{s}')]
+        extra.append(row.iloc[0].to_dict() | dict(policy='agent_pick'))
     return pd.concat([long, pd.DataFrame(extra)], ignore_index=True) if extra else long
 
 # %% ../../nbs/45_benchmark.ipynb #96429c29
@@ -444,12 +462,14 @@ def verdict_lines(summary:dict) -> list:
     out, pct = [], lambda x: _f(x, '{:.0%}')
     for key, b in summary.items():
         s = b['share_beating_best_rule'].get('agent_mix') or {}
-        seeds = {a: x['share'] for a, x in b['share_beating_best_rule'].items() if a != 'agent_mix'}
+        seeds = {a: x['share'] for a, x in b['share_beating_best_rule'].items() if a not in ('agent_mix', 'agent_pick')}
+        pick = (b['share_beating_best_rule'].get('agent_pick') or {})
         d, p = b['deflated_sharpe'], b.get('pbo')
         out.append(f"- **{key}**: the agent (equal-weight mix of {len(seeds)} seed{'s' if len(seeds) > 1 else ''}) beat the best rule on Sortino in "
                    f"**{_f(s.get('share'), '{:.0%}')}** of {b['coin_windows']} coin-windows (95 % CI {_f(s.get('lo'), '{:.0%}')}..{_f(s.get('hi'), '{:.0%}')} "
                    f"resampling coin-windows; {_f(s.get('lo_cluster'), '{:.0%}')}..{_f(s.get('hi_cluster'), '{:.0%}')} resampling whole windows); "
-                   f"single seeds: {', '.join(a[6:] + ' ' + pct(x) for a, x in seeds.items())}. "
+                   f"single seeds: {', '.join(a[6:] + ' ' + pct(x) for a, x in seeds.items())}"
+                   + (f"; the seed picked on validation (per window): **{pct(pick.get('share'))}** (CI {pct(pick.get('lo'))}..{pct(pick.get('hi'))})" if pick else '') + ". "
                    f"Against each rule: {', '.join(r + ' ' + pct(x) for r, x in b['share_beating_rule'].items())}. "
                    f"On total return instead of Sortino: {pct((b.get('share_beating_best_rule_on_return') or {}).get('share'))} "
                    f"(CI {pct((b.get('share_beating_best_rule_on_return') or {}).get('lo'))}..{pct((b.get('share_beating_best_rule_on_return') or {}).get('hi'))}). "

@@ -46,7 +46,7 @@ def evaluation_period(df:pd.DataFrame, bundle:ModelBundle, start=None, end=None)
                               f"({s.stop - s.start} bars in the period, the file starts {df.index[0]:%Y-%m-%d})")
     return a, s.stop, how
 
-# %% ../../nbs/41_evaluation.ipynb #dd177416
+# %% ../../nbs/41_evaluation.ipynb #5f8fff1c
 SIZING_ROWS = {'fixed_fraction': dict(rule='fixed_fraction'), 'kelly_half': dict(rule='kelly', kelly_fraction=0.5),
                'vol_target': dict(rule='vol_target'), 'atr_risk': dict(rule='atr_risk'), 'cvar_limit': dict(rule='cvar_limit')}
 

@@ -15,7 +15,7 @@ from ..data.features_rich import feature_group
 from ..agents.bundle import load_bundle
 from ..sim.prepare import load_frames, prepare_data
 from ..agents.policy import AgentPolicy
-from ..agents.training import SELECT_METRICS
+from ..core.metrics import SELECT_METRICS
 from ..sim.env import ObservationBuilder, POSITION_FEATURES, space_mask
 from ..sim.execution import Simulation, run_backtest
 

@@ -14,7 +14,8 @@ import optuna
 from optuna.trial import TrialState
 from ..core.config import (RunConfig, RiskrlError, ConfigError, load_config, config_to_dict, config_from_dict,
                             merge_dicts, periods_per_year)
-from ..agents.training import train, SELECT_METRICS
+from ..agents.training import train
+from ..core.metrics import SELECT_METRICS
 from ..agents.bundle import load_bundle
 from ..sim.prepare import load_frames, prepare_data
 from ..sim.execution import Simulation, run_backtest

@@ -1,0 +1,34 @@
+"""Issue 13 options in the benchmark: oracle pre-training and cross-coin model selection, end to end on a tiny run."""
+import json
+import pandas as pd
+from conftest import run_cli
+
+
+def test_oracle_pretraining_and_cross_coin_selection_in_benchmark(tmp_path, tiny_config):
+    "Two seeds of an oracle-pretrained, cross-coin-selected variant: clone statistics written, scores per coin, a picked seed."
+    variants = tmp_path/'variants.yaml'
+    variants.write_text("oracle_cc: {train: {pretrain_oracle: {epochs: 2, samples: 600}, select: cross_coin}}\n")
+    out = tmp_path/'bench'
+    r = run_cli('benchmark', '--coins', 'BTC', 'ETH', '--windows', '2023H2', '--seeds', '2', '--steps', '512', '--train-months', '4',
+                '--loo', 'none', '--config', tiny_config, '--variants', variants, '--out', out, '--no-progress')
+    assert r.returncode == 0, r.stderr[-2000:]
+    scores = {}
+    for seed in (0, 1):
+        m = out/'models'/'oracle_cc'/'2023H2'/f'seed{seed}'
+        oracle = json.loads((m/'oracle.json').read_text())
+        assert oracle['after']['samples'] == 600 and oracle['after']['log_loss'] < oracle['before']['log_loss']
+        log = pd.read_csv(m/'train_log.csv')
+        assert log.valid_sharpe.between(-1, 1).all()   # cross_coin: a mean of tanh(excess) per coin
+        scores[seed] = json.loads((m/'meta.json').read_text())['best_validation']
+    long = pd.read_csv(out/'table.csv')
+    picked = max(scores, key=scores.get)
+    pick, seed = (long[long.policy == p].set_index('coin').sortino for p in ('agent_pick', f'agent_seed{picked}'))
+    pd.testing.assert_series_equal(pick.sort_index(), seed.sort_index(), check_names=False)
+    assert 'picked on validation' in (out/'benchmark.md').read_text()
+
+
+def test_bad_oracle_settings_exit_2(tmp_path, tiny_config):
+    over = tmp_path/'bad.yaml'
+    over.write_text(tiny_config.read_text().replace("batch_size: 128}", "batch_size: 128, pretrain_oracle: {epoch: 1}}"))
+    r = run_cli('train', '--config', over, '--out', tmp_path/'m', '--no-progress')
+    assert r.returncode == 2 and 'train.pretrain_oracle.epoch' in r.stderr, r.stderr[-500:]
