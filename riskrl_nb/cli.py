@@ -48,6 +48,7 @@ def _load_command(name:str):
     if name not in SUBCOMMANDS and importlib.util.find_spec(mod) is not None:
         subcommand(name, help)(getattr(importlib.import_module(mod), fn))
 
+# %% ../nbs/70_cli.ipynb #fc7e8df0
 def build_parser(load:str|None=None) -> argparse.ArgumentParser:
     "The `riskrl` parser; `load` names a lazily registered command whose options are needed."
     if load in COMMAND_MODULES: _load_command(load)
@@ -140,6 +141,7 @@ def _train(args):
     else: train(cfg, args.out, progress=not args.no_progress, resume=getattr(args, 'resume', False))
     print(f"model folder: {args.out}")
 
+# %% ../nbs/70_cli.ipynb #b96a15d5
 def _train_args(p):
     p.add_argument('--data', nargs='+', metavar='PATH', help='candle files (several = multi-ticker training); default: bundled BTC hourly')
     p.add_argument('--out', required=True, metavar='DIR', help='model folder to write')
@@ -201,6 +203,7 @@ def _pick_seed(model_dirs:list) -> int:
     scores = [s if isinstance(s, (int, float)) and math.isfinite(s) else -math.inf for s in scores]
     return max(range(len(scores)), key=lambda k: scores[k])
 
+# %% ../nbs/70_cli.ipynb #74f0417d
 def _demo(args):
     import shutil
     from riskrl_nb.agents.training import train
@@ -241,6 +244,7 @@ def _demo(args):
               ', '.join(f"seed {r['seed']}: {r['total_return']:+.1%}" for r in sd['runs']))
     print(f"\nreport: {out/'eval'/'report.html'}  ({time.time() - t0:.0f}s in all)")
 
+# %% ../nbs/70_cli.ipynb #982d85e4
 def _demo_args(p):
     p.add_argument('--out', default='riskrl-demo', metavar='DIR', help='output folder (default ./riskrl-demo)')
     p.add_argument('--quick', action='store_true', help=f'train {QUICK_STEPS} steps only (about a minute)')

@@ -66,7 +66,7 @@ def check_algo(cfg:RunConfig) -> AlgoSpec:
                           f"it supports: {', '.join(spec.action_spaces)} (set env.action_space in the config)")
     return spec
 
-# %% ../../nbs/31_algos.ipynb #761ed112
+# %% ../../nbs/31_algos.ipynb #75ddba22
 def _ppo_kwargs(cfg:RunConfig, env=None) -> dict:
     t = cfg.train
     pk = policy_kwargs(cfg, env.observation_space) if env is not None else dict(net_arch=list(t.net_arch))
@@ -157,6 +157,7 @@ class CategoricalQNetwork(QNetwork):
     def _get_constructor_parameters(self) -> dict[str, Any]:
         return dict(super()._get_constructor_parameters(), n_atoms=self.n_atoms, v_min=self.v_min, v_max=self.v_max)
 
+# %% ../../nbs/31_algos.ipynb #8f3da76f
 class C51Policy(DQNPolicy):
     "DQN policy whose Q-networks are categorical."
     def __init__(self, *args, n_atoms:int=51, v_min:float=-50.0, v_max:float=50.0, **kwargs):
@@ -171,6 +172,7 @@ class C51Policy(DQNPolicy):
     def _get_constructor_parameters(self) -> dict[str, Any]:
         return dict(super()._get_constructor_parameters(), n_atoms=self.n_atoms, v_min=self.v_min, v_max=self.v_max)
 
+# %% ../../nbs/31_algos.ipynb #a49bfae9
 class C51(DQN):
     "Categorical DQN (C51): SB3's DQN with a distributional Q-network and the projected cross-entropy loss."
     policy_aliases = {'MlpPolicy': C51Policy}
@@ -230,6 +232,7 @@ def _c51(cfg, env):
     kw['policy_kwargs'] = {**dist, **kw['policy_kwargs']}
     return _build(C51, C51Policy, cfg, env, kw)
 
+# %% ../../nbs/31_algos.ipynb #efc71fe0
 for _name, _spec in {
     'recurrent_ppo': AlgoSpec(_recurrent_ppo, _loader(RecurrentPPO), action_spaces=ALL_SPACES, recurrent=True,
                               notes='PPO with an LSTM policy; the hidden state is carried between decisions'),
@@ -243,4 +246,3 @@ for _name, _spec in {
 }.items():
     register_algo(_name, _spec)
 ALGOS['hierarchical'] = 'riskrl_nb.agents.hierarchical:HIERARCHICAL'   # loaded when asked for: it needs model folders (agents.bundle)
-

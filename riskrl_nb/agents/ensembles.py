@@ -82,6 +82,7 @@ def _check_members(bundles:list):
         if spec.recurrent or spec.make_policy is not None or b.cfg.env.action_space not in ('discrete3', 'residual'):
             raise RiskrlError(f"{b.path}: ensembles combine discrete-action feed-forward agents (discrete3 or residual)")
 
+# %% ../../nbs/35_ensembles.ipynb #a72459fd
 def make_ensemble(member_dirs:list, out_dir, method:str='average', weights='equal') -> Path:
     "Copy trained model folders into one ensemble folder; `weights`: 'equal', 'validation' or a list."
     if method not in ENSEMBLE_METHODS: raise RiskrlError(f"unknown ensemble method '{method}'; available: {', '.join(ENSEMBLE_METHODS)}")

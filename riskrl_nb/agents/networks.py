@@ -26,7 +26,7 @@ __all__ = ['NETWORKS', 'register_network', 'get_network', 'policy_kwargs', 'Wind
            'CausalConv1d', 'TemporalBlock', 'tcn_receptive_field', 'TCNExtractor', 'correlation_adjacency',
            'AssetContext', 'asset_context', 'GraphConv', 'GraphExtractor']
 
-# %% ../../nbs/30_networks.ipynb #91a7080d
+# %% ../../nbs/30_networks.ipynb #bc34a948
 NETWORKS: dict = {'mlp': lambda cfg, space: {}}
 
 def register_network(name:str, fn):
@@ -92,6 +92,7 @@ class TemporalAttentionPool(nn.Module):
         w = torch.softmax(self.score(h).squeeze(-1).float(), dim=-1)
         return (w.unsqueeze(-1) * h.float()).sum(1), w
 
+# %% ../../nbs/30_networks.ipynb #95e010ba
 class AttentionExtractor(WindowExtractor):
     "Multi-head self-attention over the lookback window, then temporal attention pooling."
     def __init__(self, observation_space, lookback, n_market, features_dim=64, d_model=32, n_heads=4, n_layers=1,
@@ -126,6 +127,7 @@ def policy_extractor(model) -> nn.Module:
             return getattr(pol, sub).features_extractor
     raise RiskrlError(f"cannot find the feature extractor of {type(model).__name__}")
 
+# %% ../../nbs/30_networks.ipynb #bc724201
 def attention_weights(model_or_extractor, obs:np.ndarray) -> dict:
     "Attention maps of an attention network for observations `obs` [N, n_obs]: numpy `pooling` [N, L] and `layers`."
     ex = model_or_extractor if isinstance(model_or_extractor, nn.Module) else policy_extractor(model_or_extractor)
@@ -205,6 +207,7 @@ class RecurrentExtractor(WindowExtractor):
         _, h = self.rnn(window)
         return _last_state(h, self.bidirectional)
 
+# %% ../../nbs/30_networks.ipynb #f5e7b1ed
 class HierarchicalRecurrentExtractor(WindowExtractor):
     "Bar-level recurrent net inside each chunk of `chunk_bars` bars, then a chunk-level LSTM across chunks."
     def __init__(self, observation_space, lookback, n_market, features_dim=64, cell='lstm', hidden=32, chunk_bars=24,
@@ -262,6 +265,7 @@ def tcn_receptive_field(kernel_size:int, dilations) -> int:
     "Bars one TCN output sees: 1 + 2 (k - 1) sum(dilations)."
     return 1 + 2 * (kernel_size - 1) * sum(dilations)
 
+# %% ../../nbs/30_networks.ipynb #65cc2f4e
 class TCNExtractor(WindowExtractor):
     "Temporal convolutional network (dilated causal residual blocks); output at the decision bar."
     def __init__(self, observation_space, lookback, n_market, features_dim=64, channels=32, kernel_size=3,
@@ -293,6 +297,7 @@ def correlation_adjacency(returns:pd.DataFrame, threshold:float=0.3) -> tuple[np
     d = 1 / np.sqrt(a.sum(1))
     return corr, d[:, None] * a * d[None, :]
 
+# %% ../../nbs/30_networks.ipynb #958b9711
 @dataclass
 class AssetContext:
     "Other coins whose scaled features are appended to every observation, and their correlation graph."
@@ -335,6 +340,7 @@ class AssetContext:
     @classmethod
     def load(cls, path): return cls(**json.loads(Path(path).read_text()))
 
+# %% ../../nbs/30_networks.ipynb #9730b499
 @functools.lru_cache(maxsize=8)
 def _asset_context(assets:tuple, train_start:str, train_end:str, features_json:str, threshold:float) -> AssetContext:
     fcfg = FeatureConfig(**json.loads(features_json))
@@ -436,6 +442,7 @@ def _tcn(cfg, space):
     return _extractor(TCNExtractor, lookback=L, n_market=n, channels=k.channels, kernel_size=k.kernel_size,
                       dilations=list(k.dilations), dropout=k.dropout, **_common(cfg))
 
+# %% ../../nbs/30_networks.ipynb #34a456e6
 def _gnn(cfg, space):
     if not cfg.train.context_assets:
         raise ConfigError("train.network 'gnn' needs train.context_assets (the coins that form the graph), e.g. [ETH, BNB, XRP]")

@@ -67,6 +67,7 @@ def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', bas
         scores.append(SELECT_METRICS[cfg.train.select_metric](res.returns, ppy)); rets.append(total_return(res.returns))
     return dict(score=float(np.mean(scores)), total_return=float(np.mean(rets))) if scores else {}
 
+# %% ../../nbs/34_training.ipynb #6111ba54
 def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, baselines=None):
     from stable_baselines3.common.callbacks import BaseCallback
     metric = f'valid_{cfg.train.select_metric}'
@@ -110,6 +111,7 @@ def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, 
 VEC_ENVS = ('dummy', 'subproc')
 TRAIN_ENV_WRAPPERS = ['riskrl_nb.agents.regime_training:regime_env_wrapper']   # fn(env, cfg, train_sets, rank) -> env (or 'module:function'); each returns env unchanged unless configured
 
+# %% ../../nbs/34_training.ipynb #3661616a
 def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
     "The vectorised training environment: `n_envs` copies of the training env over the training periods."
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
@@ -178,6 +180,7 @@ def _stage(final:Path, resume:bool) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     return out
 
+# %% ../../nbs/34_training.ipynb #2073b346
 def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbacks=None, on_validation=None,
           resume:bool=False) -> Path:
     "Train a risk manager under `cfg` and save the model folder in `out_dir` (`resume`: continue from its last checkpoint)."
@@ -297,6 +300,7 @@ class VolatilityCurriculum(gym.Wrapper):
         w = self.windows.iloc[int(self._rng.integers(self.pool_size()))]
         return self.env.reset(seed=seed, options=dict(dataset=int(w.dataset), start=int(w.start), end=int(w.end)))
 
+# %% ../../nbs/34_training.ipynb #82e4702b
 CURRICULA = ('none', 'volatility')
 
 def curriculum_env(env, cfg:RunConfig):
@@ -357,6 +361,7 @@ def magnitude_warp(df, rng, a:AugmentConfig=AugmentConfig()) -> pd.DataFrame:
     for k in ('ret', 'gap', 'up', 'down'): p[k] = p[k] * m
     return rebuild_candles(p, df.open.iloc[0], df)
 
+# %% ../../nbs/34_training.ipynb #6e5e669a
 def time_warp(df, rng, a:AugmentConfig=AugmentConfig()) -> pd.DataFrame:
     "Time runs at a smooth random speed: the log close is re-read at the warped times; wicks ~ sqrt(time), volume ~ time."
     p = bar_parts(df)
@@ -510,6 +515,7 @@ def load_checkpoint(spec, cfg:RunConfig, path, vec):
         except Exception as e: raise RiskrlError(f"{buf}: unreadable replay buffer ({type(e).__name__})") from None
     return model
 
+# %% ../../nbs/34_training.ipynb #82240cf4
 def checkpoint_callback(cfg:RunConfig, spec, out_dir):
     "A callback writing a checkpoint every `train.checkpoint_freq` env steps (None when 0)."
     if not cfg.train.checkpoint_freq: return None
@@ -557,6 +563,7 @@ def split_scores(model_dir, splits=('valid', 'test')) -> dict:
                                f'{split}_trades': float(np.mean(trades))})
     return out
 
+# %% ../../nbs/34_training.ipynb #b420b229
 def summarize_runs(runs:pd.DataFrame, reference:str, metrics=('valid_sharpe', 'test_sharpe', 'test_return'),
                    by=('group', 'variant')) -> pd.DataFrame:
     "Mean ± std over seeds per variant; for the first metric, the difference from the reference and Welch p-values (raw and Holm-adjusted over the variants)."

@@ -203,6 +203,7 @@ class AugmentConfig:
     knot_bars: int = 168           # warps: bars between the knots of the smooth random curves (a week of hours)
     block_bars: int = 72           # bootstrap: mean block length of the stationary bootstrap, bars
 
+# %% ../../nbs/00_config.ipynb #b317c830
 @dataclass
 class TrainConfig:
     "The learning algorithm, the policy network, the training methods and the budget."
@@ -294,6 +295,7 @@ class RegimeConfig:
     regime_steps: int = 0          # router: timesteps per regime model; 0 = half of train.total_timesteps
     min_confidence: float = 0.6    # router: use a regime's model only when its filtered probability is at least this
 
+# %% ../../nbs/00_config.ipynb #d476edc4
 @dataclass
 class EvalConfig:
     "Evaluation beyond the single test-period backtest (walk-forward, Monte Carlo, stress)."
@@ -367,6 +369,7 @@ def _check_type(value, default, where:str):
 
 DEPRECATED_KEYS = {'reward.fee_rate': 'it was never read; the fee is costs.fee_rate'}   # key -> why it is ignored
 
+# %% ../../nbs/00_config.ipynb #b93ef0bf
 def config_from_dict(cls, d:dict|None, where:str="", check:bool=True):
     "Build dataclass `cls` from nested dict `d`, rejecting unknown keys with a clear message; `check`: apply its `FIELD_RULES`."
     d = d or {}
@@ -400,6 +403,7 @@ def save_config(cfg:RunConfig, path) -> Path:
     path.write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
     return path
 
+# %% ../../nbs/00_config.ipynb #42138c09
 def load_typed(cls, path=None, overrides:dict|None=None, where:str='', rules:dict|None=None, checks:list=(),
                what:str='config'):
     "The one loader of riskrl's YAML/JSON files: dataclass `cls` from `path` (only the keys to change), nested `overrides`, then `rules`."
@@ -457,6 +461,7 @@ def _is_anchor(text:str) -> str:
     return text
 Anchor = Annotated[str, AfterValidator(_is_anchor)]
 
+# %% ../../nbs/00_config.ipynb #26375ce8
 FIELD_RULES = {
     'data.train_start': DateText, 'data.train_end': DateText, 'data.valid_start': DateText, 'data.valid_end': DateText,
     'data.test_start': DateText, 'data.test_end': DateText, 'data.paths': list[str],
@@ -534,6 +539,7 @@ FIELD_RULES = {
     'evaluation.seed': Count, 'evaluation.stress_windows': list[tuple[str, DateText, DateText]],
 }
 
+# %% ../../nbs/00_config.ipynb #6322224e
 CROSS_CHECKS = [   # (keys, holds(*values), what must hold)
     (('entry.fast', 'entry.slow'), lambda f, s: f < s, 'the fast EMA must be shorter than the slow one'),
     (('env.position_size', 'env.max_leverage'), lambda p, l: p <= l, 'position_size cannot exceed max_leverage'),

@@ -57,6 +57,7 @@ def calmar(returns:pd.Series, periods:float=8760) -> float:
     mdd = max_drawdown(returns)
     return float(cagr(returns, periods) / abs(mdd)) if mdd < 0 else 0.0
 
+# %% ../../nbs/01_metrics.ipynb #f102e14c
 def cvar(returns:pd.Series, level:float=0.95) -> float:
     "Historical CVaR / expected shortfall: mean of the returns at or below the (1-level) quantile (<= 0 for losses)."
     r = pd.Series(np.asarray(returns, dtype=float)).dropna()
@@ -108,6 +109,7 @@ def cvar_cornish_fisher(returns:pd.Series, level:float=0.95) -> float:
     if len(r) < 4 or r.std() == 0: return 0.0
     return float(min(cornish_fisher_es(r.mean(), r.std(), skew(r), kurtosis(r), level), 0.0))
 
+# %% ../../nbs/01_metrics.ipynb #b24c9552
 def tail_ratio(returns:pd.Series, cutoff:float=0.95) -> float:
     "|95th percentile / 5th percentile| of the returns: > 1 when the right tail is fatter."
     r = pd.Series(np.asarray(returns, dtype=float)).dropna()
@@ -168,6 +170,7 @@ def tail_metrics(returns:pd.Series) -> dict:
             'ulcer_index': ulcer_index(returns), 'max_drawdown_duration_bars': max_drawdown_duration(returns),
             'skew': skew(returns), 'kurtosis': kurtosis(returns)}
 
+# %% ../../nbs/01_metrics.ipynb #2c9518e0
 def summarize(returns:pd.Series, trades:pd.DataFrame, periods:float, fees_paid:float=0.0,
               initial_equity:float=1.0, best_returns=None) -> dict:
     "The metrics.json block for one policy: the contract's keys, then tail-risk and per-trade statistics."
@@ -178,7 +181,7 @@ def summarize(returns:pd.Series, trades:pd.DataFrame, periods:float, fees_paid:f
             'exit_efficiency': exit_efficiency(trades['return'], best_returns) if best_returns is not None else float('nan'),
             'fees_paid': float(fees_paid / initial_equity), **tail_metrics(returns), **trade_stats(trades)}
 
-# %% ../../nbs/01_metrics.ipynb #efb36f09
+# %% ../../nbs/01_metrics.ipynb #43ded1fe
 SELECT_METRICS = {'sharpe': sharpe, 'sortino': sortino, 'calmar': calmar,
                   'total_return': lambda r, periods=None: total_return(r)}
 

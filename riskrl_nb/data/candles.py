@@ -24,6 +24,7 @@ def _row(df:pd.DataFrame, mask) -> str:
     pos = int(np.flatnonzero(np.asarray(mask))[0])
     return f"line {pos + 2} ({df.index[pos] if isinstance(df.index, pd.DatetimeIndex) else df['timestamp'].iloc[pos]})"
 
+# %% ../../nbs/10_candles.ipynb #d811fd6c
 def validate_candles(df:pd.DataFrame, path='<frame>') -> pd.DataFrame:
     "Check a raw candle frame (timestamp column or DatetimeIndex); return it indexed by UTC timestamp."
     if isinstance(df.index, pd.DatetimeIndex) and 'timestamp' not in df.columns:
@@ -85,6 +86,7 @@ def file_sha256(path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
     return h.hexdigest()
 
+# %% ../../nbs/10_candles.ipynb #74344af1
 def load_candles(path, min_bars:int=2) -> pd.DataFrame:
     "Read and validate a candle file; attrs carry path, symbol, interval, interval_seconds, sha256."
     path = Path(path)

@@ -70,6 +70,7 @@ def basic_warmup(cfg:FeatureConfig=FeatureConfig()) -> int:
 
 FEATURE_SET_MODULES = {'rich': 'riskrl_nb.data.features_rich', 'portable': 'riskrl_nb.data.features_portable'}   # sets defined in later modules of the data layer
 
+# %% ../../nbs/11_features.ipynb #7b00601f
 def get_feature_set(name:str):
     "The registered feature function `name` (the sets of `FEATURE_SET_MODULES` are imported when asked for)."
     if name not in FEATURE_SETS and name in FEATURE_SET_MODULES: importlib.import_module(FEATURE_SET_MODULES[name])   # registers the set
@@ -125,6 +126,7 @@ def _timedelta(value:str, key:str) -> pd.Timedelta|None:
     try: return pd.Timedelta(value)
     except (ValueError, TypeError): raise ConfigError(f"config key 'features.{key}': {value!r} is not a duration like '0h', '30min', '1D'") from None
 
+# %% ../../nbs/11_features.ipynb #14ba5597
 def bar_close_times(df:pd.DataFrame) -> pd.DatetimeIndex:
     "When each bar's decision is taken: its open time plus the bar interval."
     from riskrl_nb.data.candles import infer_interval
@@ -194,6 +196,7 @@ def _write_cache(feats:pd.DataFrame, path:Path):
     old = sorted(path.parent.glob('*.parquet'), key=lambda p: p.stat().st_mtime)[:-CACHE_MAX_FILES]
     for p in old: p.unlink(missing_ok=True)
 
+# %% ../../nbs/11_features.ipynb #6cbabd7e
 def compute_features(df:pd.DataFrame, cfg:FeatureConfig=FeatureConfig()) -> pd.DataFrame:
     "The configured feature set for candles `df` (+ extra columns, normalisation); raises if the file is too short."
     fn = get_feature_set(cfg.set)

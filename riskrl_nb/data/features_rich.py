@@ -28,6 +28,7 @@ def _col(frame:pd.DataFrame, prefix:str) -> pd.Series:
     "The pandas-ta output column whose name starts with `prefix` (names embed the parameters)."
     return frame[[c for c in frame.columns if c.startswith(prefix)][0]]
 
+# %% ../../nbs/11a_features_rich.ipynb #ce6a9948
 def indicator_features(df:pd.DataFrame, cfg:FeatureConfig=FeatureConfig()) -> pd.DataFrame:
     "Stochastic, Williams %R, ADX, parabolic SAR, Ichimoku, Bollinger, Keltner, OBV flow, volume ROC, VWAP gaps."
     ta = _ta()
@@ -93,6 +94,7 @@ def bulk_volume_imbalance(returns:pd.Series, volume:pd.Series, sigma_window:int)
     sigma = returns.rolling(sigma_window, min_periods=sigma_window).std()
     return volume * (2 * ndtr(returns / sigma.replace(0, np.nan)) - 1)
 
+# %% ../../nbs/11a_features_rich.ipynb #b5f2c87a
 def microstructure_features(df:pd.DataFrame, cfg:FeatureConfig=FeatureConfig()) -> pd.DataFrame:
     "Range, close location, money flow, Amihud, Roll and Corwin-Schultz spreads, bulk-volume imbalance."
     h, l, c, v = df.high, df.low, df.close, df.volume
@@ -154,6 +156,7 @@ def hilbert_cycle(x):
 
 HILBERT_WARMUP = 63   # TA-Lib's lookback for the Hilbert-transform family
 
+# %% ../../nbs/11a_features_rich.ipynb #59575b7d
 def regime_features(df:pd.DataFrame, cfg:FeatureConfig=FeatureConfig()) -> pd.DataFrame:
     "Realised-volatility regime (ratio and percentile), signed efficiency ratio, Hilbert cycle phase and period."
     logc = np.log(df.close)

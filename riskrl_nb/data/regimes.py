@@ -141,6 +141,7 @@ def _count_transitions(labels:list, n:int) -> np.ndarray:
         np.add.at(c, (lab[:-1], lab[1:]), 1)
     return c / c.sum(axis=1, keepdims=True)
 
+# %% ../../nbs/12_regimes.ipynb #6968d1a2
 def fit_regime_model(frames:list, ranges:list, cfg:RegimeConfig=RegimeConfig(), method:str|None=None,
                      fitted_on:str='') -> RegimeModel:
     "Fit a detector on the bar ranges `ranges` ([a, b) per frame: the training period) of `frames`."
@@ -207,6 +208,7 @@ def regime_table(model:RegimeModel, df:pd.DataFrame, labels:pd.Series, periods:f
                           market_vol_ann=float(rk.std() * math.sqrt(periods)) if len(rk) > 1 else float('nan'))
     return pd.DataFrame(rows).T
 
+# %% ../../nbs/12_regimes.ipynb #42bcc381
 def plot_regimes(df:pd.DataFrame, proba:pd.DataFrame, path, title:str='') -> Path:
     "Close price (log scale) coloured by the filtered regime, and the filtered probabilities below; one PNG."
     import matplotlib; matplotlib.use('Agg')

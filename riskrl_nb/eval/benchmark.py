@@ -147,6 +147,7 @@ def cached_rule_tuning(cache_dir):
     try: yield
     finally: _agent._tune_before_test = original
 
+# %% ../../nbs/45_benchmark.ipynb #73b423c0
 def train_cell(cfg:RunConfig, model_dir, rules_cache=None) -> Path:
     "Train the cell's model into `model_dir` unless a complete folder of the same config is there."
     model_dir = Path(model_dir)
@@ -177,6 +178,7 @@ def bench_metrics(res, sim) -> dict:
     return dict(sortino=m['sortino'], total_return=m['total_return'], trade_cvar_95=cvar(trades, 0.95) if len(trades) else float('nan'),
                 exit_efficiency=m['exit_efficiency'], sharpe=m['sharpe'], n_trades=m['n_trades'])
 
+# %% ../../nbs/45_benchmark.ipynb #ff9238fc
 class CoinEvaluator:
     "Backtests models and rules on the coins' test periods, caching features and simulators."
     def __init__(self, frames:dict): self.frames, self._feats, self._sims = frames, {}, {}
@@ -312,6 +314,7 @@ def _cells(spec:BenchSpec) -> list:
 def model_path(out:Path, variant:str, kind:str, window:BenchWindow, seed:int, left_out=None) -> Path:
     return out/'models'/variant/window.name/(f'seed{seed}' if kind == 'pooled' else f'without_{left_out}_seed{seed}')
 
+# %% ../../nbs/45_benchmark.ipynb #fe8122ec
 def run_benchmark(spec:BenchSpec, out_dir, progress:bool=True) -> dict:
     "Train or reuse every cell of `spec`, evaluate each on its test coins; the long table, rules table and returns."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
@@ -345,6 +348,7 @@ def run_benchmark(spec:BenchSpec, out_dir, progress:bool=True) -> dict:
     long = _add_pick(_add_mix(long, returns), returns, validation)
     return dict(long=long, rules=pd.DataFrame(rules), returns=returns, coins=coins, spec=spec)
 
+# %% ../../nbs/45_benchmark.ipynb #a3cde8b6
 def _add_mix(long:pd.DataFrame, returns:dict) -> pd.DataFrame:
     "Add the `agent_mix` rows (equal-weight book of the seeds) to `long` and its returns to `returns`."
     extra = []
@@ -390,6 +394,7 @@ def comparison(long:pd.DataFrame, metric:str='sortino') -> pd.DataFrame:
     wide.columns.name = None
     return wide
 
+# %% ../../nbs/45_benchmark.ipynb #5faccad1
 def summarize_benchmark(result:dict, n_boot:int=10_000, n_blocks:int=16) -> dict:
     "Per variant and kind: share won (mix and each seed) with bootstrap CIs, shares against each rule, DSR and PBO of the excess."
     long, returns = result['long'], result['returns']
@@ -457,6 +462,7 @@ def _md(df:pd.DataFrame) -> str:
     lines = ['| ' + ' | '.join(cols) + ' |', '|' + '|'.join('---' for _ in cols) + '|']
     return '\n'.join(lines + ['| ' + ' | '.join(str(x) for x in row) + ' |' for row in df.itertuples(index=False)])
 
+# %% ../../nbs/45_benchmark.ipynb #e009a0b5
 def verdict_lines(summary:dict) -> list:
     "One paragraph per variant and kind: the headline figures."
     out, pct = [], lambda x: _f(x, '{:.0%}')
@@ -478,6 +484,7 @@ def verdict_lines(summary:dict) -> list:
                    f"PBO over the {b['n_trials']} trials (variants × seeds): {'n/a (one trial)' if p is None else _f(p['pbo'], '{:.2f}')}.")
     return out
 
+# %% ../../nbs/45_benchmark.ipynb #6b7b9d4e
 def plot_benchmark(long:pd.DataFrame, path, title:str='') -> Path:
     "Heat maps (coins × windows) of agent Sortino minus best-rule Sortino, one panel per variant and kind."
     import matplotlib; matplotlib.use('Agg')
@@ -499,6 +506,7 @@ def plot_benchmark(long:pd.DataFrame, path, title:str='') -> Path:
     fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
     return Path(path)
 
+# %% ../../nbs/45_benchmark.ipynb #86981a66
 def write_benchmark(result:dict, summary:dict, out_dir, command:str='', wall_seconds:float|None=None) -> dict:
     "Write table.csv (long), comparison.csv, rules.csv, returns, summary.json, benchmark.md and benchmark.png to `out_dir`."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
@@ -570,6 +578,7 @@ def _benchmark_cli(args):
     print('\n'.join(verdict_lines(summary)))
     print(f"wall time {wall / 60:.1f} min; table: {files['markdown']}, {files['csv']}; plot: {files['png']}")
 
+# %% ../../nbs/45_benchmark.ipynb #41d7af58
 def _benchmark_args(p):
     p.add_argument('--quick', action='store_true', help='smoke run: 3 coins, 2 windows, 1 seed, 3000 steps (minutes)')
     p.add_argument('--coins', nargs='+', metavar='COIN', help='bundled symbols or candle files (default: every bundled coin)')
@@ -587,4 +596,3 @@ def _benchmark_args(p):
     p.add_argument('--valid-months', type=int, default=3, metavar='N', help='validation slice at the end of each training span')
     p.add_argument('--no-progress', action='store_true')
 _benchmark_cli.add_args = _benchmark_args
-

@@ -46,7 +46,7 @@ def evaluation_period(df:pd.DataFrame, bundle:ModelBundle, start=None, end=None)
                               f"({s.stop - s.start} bars in the period, the file starts {df.index[0]:%Y-%m-%d})")
     return a, s.stop, how
 
-# %% ../../nbs/41_evaluation.ipynb #5f8fff1c
+# %% ../../nbs/41_evaluation.ipynb #b4a7e170
 SIZING_ROWS = {'fixed_fraction': dict(rule='fixed_fraction'), 'kelly_half': dict(rule='kelly', kelly_fraction=0.5),
                'vol_target': dict(rule='vol_target'), 'atr_risk': dict(rule='atr_risk'), 'cvar_limit': dict(rule='cvar_limit')}
 
@@ -147,6 +147,7 @@ def evaluate(model_dir, data_path=None, out_dir=None, start=None, end=None, repo
     try: return _evaluate(model_dir, data_path, out_dir, start, end, report, options, rows, sections)
     finally: INFERENCE.update(saved)
 
+# %% ../../nbs/41_evaluation.ipynb #57880c2e
 def _evaluate(model_dir, data_path, out_dir, start, end, report, options, rows=None, sections=None) -> dict:
     bundle = load_bundle(model_dir)
     df = load_candles(data_path) if data_path else load_frames(bundle.cfg)[0]
@@ -253,6 +254,7 @@ def policy_diagnostics(res:BacktestResult, others:dict|None=None, degenerate_sha
                 own_exits=own_exits, own_exit_share=float(own_share),
                 exit_reasons={str(k): int(v) for k, v in reasons.items()}, degenerate=bool(warn), warnings=warn)
 
+# %% ../../nbs/41_evaluation.ipynb #b2f92bdd
 def diagnostics_section(ctx) -> dict | None:
     "metrics.json `diagnostics`: the degenerate-policy detector for every learned policy (always on)."
     share = ctx.bundle.cfg.evaluation.degenerate_share

@@ -146,6 +146,7 @@ def _score(res, cfg, ppy) -> tuple[float, float]:
     r = res.returns
     return float(SELECT_METRICS[cfg.train.select_metric](r, ppy)), float((1 + r).prod() - 1)
 
+# %% ../../nbs/46_feature_selection.ipynb #34f64340
 def permutation_importance(model_dir, data_path=None, split:str='valid', repeats:int=3, groups:bool=False,
                            seed:int=0, progress:bool=False) -> pd.DataFrame:
     "Drop in the validation metric and share of changed decisions when each feature (or family) is shuffled."
@@ -219,6 +220,7 @@ def feature_table(model_dir, repeats:int=3, mi_offsets:int=8, autoencoder:bool=T
                  model=str(model_dir), feature_set=cfg.features.set)
     return table, facts
 
+# %% ../../nbs/46_feature_selection.ipynb #8ca86fd6
 def plot_feature_report(table:pd.DataFrame, facts:dict, path, horizon:int=24) -> Path:
     "Four panels, features sorted by permutation importance, coloured by family."
     import matplotlib; matplotlib.use('Agg')
@@ -252,6 +254,7 @@ def plot_feature_report(table:pd.DataFrame, facts:dict, path, horizon:int=24) ->
     path = Path(path); fig.savefig(path, dpi=100); plt.close(fig)
     return path
 
+# %% ../../nbs/46_feature_selection.ipynb #ee2875ce
 def feature_report(model_dir, out_dir, repeats:int=3, autoencoder:bool=True, progress:bool=True, **kw) -> pd.DataFrame:
     "Write feature_report.csv/.html/.png/.json for a trained model folder; return the table."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)

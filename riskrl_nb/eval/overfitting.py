@@ -130,6 +130,7 @@ def train_on_ranges(cfg:RunConfig, data:MarketData, ranges:list):
     model.learn(total_timesteps=cfg.train.total_timesteps)
     return model, spec.masked
 
+# %% ../../nbs/43_overfitting.ipynb #3c17d2bf
 def cpcv_backtest(cfg:RunConfig, df:pd.DataFrame, start=None, end=None, progress:bool=False) -> dict:
     "Combinatorial purged CV of the agent and the tuned rules on candles `df` between dates `start` and `end`."
     from riskrl_nb.agents.policy import AgentPolicy

@@ -128,6 +128,7 @@ class _AlignedBenchmark:
         qu._prepare_benchmark = prepare
     def __exit__(self, *exc): self.qu._prepare_benchmark = self.orig
 
+# %% ../../nbs/40_report.ipynb #9e11d17d
 def write_tearsheet(results:dict, metrics:dict, path, policy:str='agent') -> Path | None:
     "quantstats HTML tearsheet of `policy` against the best tuned exit rule (`benchmark_rule`), named, with the ES method labelled."
     import quantstats as qs
@@ -168,6 +169,7 @@ def register_report_section(name:str):
 def _img(path:Path) -> str:
     return f'<img src="data:image/png;base64,{base64.b64encode(Path(path).read_bytes()).decode()}" style="max-width:100%">'
 
+# %% ../../nbs/40_report.ipynb #cc0cfcca
 def write_report(results:dict, metrics:dict, out, market:Market|None=None, tearsheet:bool=True) -> Path:
     "equity.png, trades.png (if `market`), tearsheet.html and a self-contained report.html in `out`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)

@@ -190,6 +190,7 @@ def _table(rows:dict, fmt='{:+.1%}') -> str:
     df = pd.DataFrame(rows)
     return df.map(lambda v: 'n/a' if v is None or (isinstance(v, float) and not np.isfinite(v)) else fmt.format(v)).to_html(border=0, classes='metrics')
 
+# %% ../../nbs/44_robustness.ipynb #0b51521b
 def monte_carlo_html(metrics:dict, out:Path) -> str | None:
     m = metrics.get('monte_carlo')
     if not m: return None

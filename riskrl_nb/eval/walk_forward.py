@@ -108,6 +108,7 @@ def _window_returns(cfg, w, df, data_path, out:Path) -> pd.DataFrame:
 
 WF_IDENTITY = ('wf_start', 'wf_train_months', 'wf_valid_months', 'wf_test_months', 'wf_step_months', 'wf_timesteps')
 
+# %% ../../nbs/42_walk_forward.ipynb #eb8eb264
 def _identity(cfg:RunConfig, data_path) -> dict:
     "What a cached window depends on: the whole config but the non-walk-forward evaluation keys, seeds and the end date."
     d = config_to_dict(cfg); d['data']['paths'] = [str(data_path)]
@@ -244,6 +245,7 @@ def walk_forward_text(block:dict) -> str:
         f"PBO {o['pbo']:.2f} over {o['n_trials']} trials ({o['n_combinations']} CSCV combinations); "
         f"deflated Sharpe of the agent {d['dsr']:.3f} (PSR {d['psr']:.3f}, {d['n_trials']} trials)"])
 
+# %% ../../nbs/42_walk_forward.ipynb #a651a3cc
 def walk_forward_html(metrics:dict, out:Path) -> str | None:
     block = metrics.get('walk_forward')
     if not block: return None

@@ -56,6 +56,7 @@ def _leaves(d:dict, prefix:str='') -> dict:
         else: out[f"{prefix}{k}"] = v
     return out
 
+# %% ../../nbs/51_experiments.ipynb #523a85f7
 def _label(key:str, value, alternatives:list) -> str:
     "`key=value` for a run's folder name; a mapping is named by the leaves that differ between its alternatives."
     if isinstance(value, dict) and all(isinstance(a, dict) for a in alternatives):
@@ -94,6 +95,7 @@ def _resolve_notebook(value, grid_path:Path) -> Path:
     raise ConfigError(f"{grid_path}: notebook '{value}' not found (looked next to the grid file, in the current folder, "
                       f"in ./nbs/experiments and in {checkout})")
 
+# %% ../../nbs/51_experiments.ipynb #ed7121f7
 def load_grid(path, out=None) -> Grid:
     "Read and check the grid file `path`; `out` overrides its output folder."
     path = Path(path)
@@ -167,6 +169,7 @@ def run_notebook(notebook:Path, run:Run, run_dir:Path, metrics:str|None=None, ti
     (run_dir/'run.json').write_text(json.dumps(info, indent=1))
     return info
 
+# %% ../../nbs/51_experiments.ipynb #68f48a33
 def _last_error(log:Path) -> str:
     "The last line of a failed run's log that names an error."
     lines = [l.strip() for l in log.read_text(errors='replace').splitlines() if l.strip()]
@@ -213,6 +216,7 @@ def plot_columns(df:pd.DataFrame, wanted:list|None=None, skip=()) -> list:
     numeric = [c for c in df.columns if c not in skip and c not in ('seconds',) and pd.api.types.is_numeric_dtype(df[c])]
     return numeric[:4]
 
+# %% ../../nbs/51_experiments.ipynb #68d066cc
 def reference_lines(df:pd.DataFrame, column:str) -> dict:
     "For an `agent.X` column, the mean of the rule baselines' `P.X` columns (not the oracle: an upper bound off the scale)."
     if not column.startswith('agent.') or column.count('.') != 1: return {}
@@ -244,6 +248,7 @@ def plot_results(df:pd.DataFrame, columns:list, path, title:str='') -> Path:
     fig.tight_layout(rect=(0, 0.1 if handles else 0, 1, 1)); fig.savefig(path, dpi=110); plt.close(fig)
     return Path(path)
 
+# %% ../../nbs/51_experiments.ipynb #8ffaf31b
 def write_results(grid:Grid, df:pd.DataFrame) -> dict:
     "results.csv, results.html (table with links to each executed notebook) and results.png in the grid's folder."
     out = grid.out; out.mkdir(parents=True, exist_ok=True)

@@ -92,6 +92,7 @@ def _check_value(key:str, value):
     "Raise a ConfigError naming `key` if `value` does not fit its config field."
     config_from_dict(RunConfig, dotted_to_nested({key: value}))
 
+# %% ../../nbs/50_hpo.ipynb #df7065f9
 def check_space(space:dict, where:str='search space') -> dict:
     "Validate `space` (dotted key -> spec) against `RunConfig`; return it with each spec's `kind` filled in."
     out = {}
@@ -132,6 +133,7 @@ def _known_key(key:str) -> bool:
     try: config_default(key); return True
     except ConfigError: return False
 
+# %% ../../nbs/50_hpo.ipynb #7e925d1d
 def default_space(cfg:RunConfig|None=None) -> dict:
     "PPO and network ranges, plus the weights of the reward `cfg` uses (those its `RewardConfig` has)."
     cfg = cfg or RunConfig()
@@ -310,6 +312,7 @@ def make_sampler(objectives:list, seed=None, population:int=20):
         if len(objectives) > 1: return optuna.samplers.NSGAIISampler(population_size=population, seed=seed)
         return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
 
+# %% ../../nbs/50_hpo.ipynb #1ce7b9ea
 def make_pruner(kind:str, steps:int, eval_every:int):
     "Median pruning (after 5 complete trials, from the second validation on) or Hyperband over training steps."
     if kind == 'median': return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=eval_every + 1)
@@ -350,6 +353,7 @@ def _first_difference(old, new, where='') -> str:
 def _exists(storage:str, name:str) -> bool:
     return name in optuna.get_all_study_names(make_storage(storage))
 
+# %% ../../nbs/50_hpo.ipynb #e8645319
 def load_hpo_study(storage:str, name:str) -> optuna.Study:
     "An existing study, for reports; a clear error listing the studies in `storage` if `name` is not one."
     st = make_storage(storage)
@@ -388,6 +392,7 @@ def trial_line(study, t) -> str:
     secs = f" ({t.duration.total_seconds():.0f}s)" if t.duration else ''
     return f"trial {t.number:>3} {t.state.name.lower()}{extra}{secs} {vals}".rstrip()
 
+# %% ../../nbs/50_hpo.ipynb #bc9364b2
 def run_study(study, base:RunConfig, space:dict, objectives:list, n_trials:int, out_dir, prune:bool=True,
               say=print) -> int:
     "Run trials in this worker until the study has `n_trials`; return how many this worker ran."
@@ -481,6 +486,7 @@ def plot_history(study, path) -> Path:
     fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
     return Path(path)
 
+# %% ../../nbs/50_hpo.ipynb #ea5a5b95
 def plot_pareto_front(study, path) -> Path:
     "First objective against each other objective: all complete trials, the Pareto front highlighted."
     import matplotlib; matplotlib.use('Agg')
@@ -659,6 +665,7 @@ def _hpo_cli(args):
     if len(objectives) > 1 and s.get('pareto_front'): print(f"Pareto front: {out/'pareto_front.csv'}, {out/'pareto_front.png'}")
     print(f"trials: {out/'trials.csv'}")
 
+# %% ../../nbs/50_hpo.ipynb #1da826f7
 def _hpo_args(p):
     p.add_argument('--data', nargs='+', metavar='PATH', help='candle files (default: bundled BTC hourly)')
     p.add_argument('--trials', type=int, required=True, metavar='N', help='trials in the study, all workers together (0: only write the results)')
@@ -677,4 +684,3 @@ def _hpo_args(p):
     p.add_argument('--sampler-seed', type=int, metavar='S', help='sampler seed (reproducible single-worker studies)')
     p.add_argument('--heartbeat', type=int, default=60, metavar='SEC', help='worker heartbeat; a trial silent for 3 beats is re-queued')
 _hpo_cli.add_args = _hpo_args
-

@@ -193,6 +193,7 @@ def commit(self) -> int:
             self._in_tx, self.error = False, None
     return self.head()[0]
 
+# %% ../../nbs/60a_audit.ipynb #1ec59256
 def probe(self) -> bool:
     "Can the log be written now? Commits one tiny write when no group is pending; clears `error` when it succeeds."
     with self._lock:

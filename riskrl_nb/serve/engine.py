@@ -67,6 +67,7 @@ class PositionBook:
 # %% ../../nbs/64_engine.ipynb #1886bf14
 def _probs(p) -> dict: return {a: round(float(x), 6) for a, x in zip(ACTIONS, p)}
 
+# %% ../../nbs/64_engine.ipynb #099bd6d4
 class DecisionService:
     "Decisions for positions: model behind limits and breakers, audited. Transport-agnostic (the HTTP app wraps it)."
     def __init__(self, champion:ServingModel, audit:AuditLog, limits:RiskLimits=RiskLimits(), rollout=None,

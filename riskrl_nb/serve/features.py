@@ -47,6 +47,7 @@ def _rolling_rows(x:np.ndarray, w:int, first:int) -> tuple[np.ndarray, np.ndarra
         mean[t0 - first:], std[t0 - first:] = win.mean(axis=1), win.std(axis=1, ddof=1)
     return mean, std
 
+# %% ../../nbs/62_features.ipynb #37ebf369
 def basic_features_tail(arrays:dict, cfg, rows:int=1) -> dict:
     "The basic feature set's last `rows` rows from numpy columns (same values as `basic_features` on the same bars, to round-off)."
     o, h, l, c, v = (arrays[k] for k in ('open', 'high', 'low', 'close', 'volume'))
@@ -86,6 +87,7 @@ def basic_features_tail(arrays:dict, cfg, rows:int=1) -> dict:
     for key, x in out.items(): x[~np.isfinite(x)] = np.nan
     return out
 
+# %% ../../nbs/62_features.ipynb #20f4e3c2
 FEATURE_TAILS = {'basic': basic_features_tail}   # feature set -> fn(arrays, cfg, rows) -> {column: last `rows` values}
 
 # %% ../../nbs/62_features.ipynb #0b56cdee

@@ -424,6 +424,7 @@ def load_api_keys(key_file=None, env=None) -> list:
     if short: raise RiskrlError(f"API keys must be at least 16 characters ({len(short)} shorter key(s) given)")
     return keys
 
+# %% ../../nbs/65_http.ipynb #84b33994
 def build_service(args, clock=time.time) -> tuple[DecisionService, list | None]:
     "The service and API keys for `riskrl serve` options (refuses to run open on a non-loopback address)."
     keys = load_api_keys(getattr(args, 'api_key_file', None))
@@ -456,6 +457,7 @@ def build_service(args, clock=time.time) -> tuple[DecisionService, list | None]:
                                        rollout=rollout.state() if rollout is not None else None))
     return svc, keys
 
+# %% ../../nbs/65_http.ipynb #668d29b0
 def _serve(args):
     import uvicorn
     svc, keys = build_service(args)

@@ -154,6 +154,7 @@ def prune_policy(model, amount:float):
     for m in layers: prune.remove(m, 'weight')   # make the zeros permanent (a plain weight tensor again)
     return policy
 
+# %% ../../nbs/60_inference.ipynb #34715ffc
 def distill_policy(teacher, obs:np.ndarray, masks:np.ndarray, hidden=(32,), epochs:int=60, lr:float=3e-3,
                    batch_size:int=256, seed:int=0, masked:bool=True):
     "Train a small MLP (tanh, `hidden` units) on the teacher graph's masked probabilities; returns the student graph."
@@ -221,6 +222,7 @@ def _variant(path, name, held, base_actions, **extra) -> dict:
     return dict(file=Path(path).name, sha256=sha256_file(path), bytes=Path(path).stat().st_size,
                 agreement=agreement(act, base_actions), **extra)
 
+# %% ../../nbs/60_inference.ipynb #7ae9f4d8
 def export_policy(model_dir, quantize:bool=False, prune:float=0.0, distill=None, opset:int=17,
                   verbose:bool=True) -> dict:
     "Export a model folder for serving; verify it on held-out observations; return the export report."
@@ -284,6 +286,7 @@ def export_policy(model_dir, quantize:bool=False, prune:float=0.0, distill=None,
     (out/'export_report.json').write_text(json.dumps(report, indent=1))
     return report
 
+# %% ../../nbs/60_inference.ipynb #de26db37
 def _splits(bundle) -> set:
     "Splits present in the model's data (from data.json)."
     return {k for f in bundle.data_info.get('files', []) for k in f.get('periods', {})}

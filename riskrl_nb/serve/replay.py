@@ -25,6 +25,7 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
+# %% ../../nbs/67_replay.ipynb #cb5cf04b
 class LocalService:
     "The decision service (HTTP on 127.0.0.1) in a background thread, its clock replayed."
     def __init__(self, model_dir, audit, limits=None, port:int=0):
@@ -154,6 +155,7 @@ class ReplayResult:
         a, b = self.trades[cols].reset_index(drop=True), self.backtest_trades[cols].reset_index(drop=True)
         return len(a) == len(b) and bool((a.astype(str) == b.astype(str)).all().all())
 
+# %% ../../nbs/67_replay.ipynb #955206ff
 def replay(model_dir, data=None, start:str|None=None, end:str|None=None, audit=None, limits=None, url:str|None=None,
            api_key:str|None=None, speed:float=0.0, on_decision=None) -> ReplayResult:
     "Replay bars [start, end] of `data` (default: the model's training file and test period) through the decision service."

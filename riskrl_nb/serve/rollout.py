@@ -148,6 +148,7 @@ class RolloutConfig:
     max_challenger_loss: float = 0.10    # roll back on any challenger position realising a loss beyond this
     max_fallback_rate: float = 0.20      # roll back if this share of the challenger's decisions fall back (after 50)
 
+# %% ../../nbs/66_rollout.ipynb #163bec04
 class Rollout:
     "Champion/challenger routing, online comparison and automatic rollback (the decision service consults it)."
     def __init__(self, cfg:RolloutConfig, champion:str, challenger:str, audit=None, clock=time.time):

@@ -74,6 +74,7 @@ def epoch_seconds(times:list) -> np.ndarray:
 # %% ../../nbs/61_schema.ipynb #2cc923d0
 MAX_BARS = 5000
 
+# %% ../../nbs/61_schema.ipynb #ce34420b
 class Bars(BaseModel):
     "Recent closed bars, oldest first, as columns of equal length (timestamp = the bar's open time, ISO-8601 with zone)."
     model_config = ConfigDict(extra='forbid', allow_inf_nan=False)
@@ -117,6 +118,7 @@ class Bars(BaseModel):
             self._digest = h.hexdigest()
         return self._digest
 
+# %% ../../nbs/61_schema.ipynb #fd7f3389
 class Position(BaseModel):
     "The open position to decide on."
     model_config = ConfigDict(extra='forbid', allow_inf_nan=False)
@@ -143,6 +145,7 @@ class DecideRequest(BaseModel):
     bars: Bars
     request_id: str | None = Field(None, max_length=128)
 
+# %% ../../nbs/61_schema.ipynb #c4c98c39
 class DecideResponse(BaseModel):
     "The decision: action, fraction of the position to close now, which model decided and why."
     action: Literal['hold', 'close_tp', 'close_sl']

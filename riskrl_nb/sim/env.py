@@ -36,6 +36,7 @@ POSITION_FEATURES = ['unrealised_return', 'bars_held_frac', 'trade_drawdown', 't
                      'account_return', 'account_drawdown', 'side']
 ACTIONS = ('hold', 'close_tp', 'close_sl')
 
+# %% ../../nbs/24_env.ipynb #612fdbfe
 class ObservationBuilder:
     "Builds the agent's observation at a decision bar and tracks the per-trade state it needs."
     def __init__(self, features:np.ndarray, env_cfg:EnvConfig=EnvConfig(), clip:float=10.0):
@@ -78,6 +79,7 @@ class ObservationBuilder:
         "Valid actions at bar i: `action_mask` of the position's unrealised return."
         return np.array(action_mask(sim.unrealised_return(i)))
 
+# %% ../../nbs/24_env.ipynb #d574b7b5
 def action_mask(unrealised_return:float) -> tuple:
     "The one mask rule (hold, close_tp, close_sl): hold always; close_tp only in profit after costs; close_sl otherwise."
     profit = unrealised_return > 0

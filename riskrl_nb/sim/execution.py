@@ -89,6 +89,7 @@ def trade_fee(value:float, rate:float) -> float:
     "Fee on a fill of `value` (quote currency, either sign) at `rate`: the one fee formula (also on arrays)."
     return abs(value) * rate
 
+# %% ../../nbs/20_execution.ipynb #3c77ca67
 def affordable_units(budget:float, price:float, fee_rate:float) -> float:
     "Units a `budget` buys at `price` when the fee is paid on top: units × price + its `trade_fee` = budget."
     return budget / (price * (1 + fee_rate))
@@ -181,6 +182,7 @@ def next_signal_bars(signals:np.ndarray) -> np.ndarray:
     nxt[at] = at
     return np.minimum.accumulate(nxt[::-1])[::-1]
 
+# %% ../../nbs/20_execution.ipynb #676f566a
 class Simulation:
     "One account trading one market under the shared execution rules."
     def __init__(self, market:Market, signals:np.ndarray, costs:CostConfig=CostConfig(), env:EnvConfig=EnvConfig(),

@@ -41,6 +41,7 @@ def reference_rule(cfg:RunConfig, baselines:dict, market) -> ExitPolicy:
     if name == 'atr_trailing': return AtrTrailing(**params, atr_values=safe_atr(market, int(params.get('atr_window', 14))))
     return make_baseline(name, params)
 
+# %% ../../nbs/24b_residual.ipynb #f83a7b2a
 class ReferenceExits:
     "Net return of the reference rule on a given entry, per dataset, cached."
     def __init__(self, sims:list, rules:list):

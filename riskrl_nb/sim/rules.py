@@ -58,6 +58,7 @@ class HoldToHorizon(ExitPolicy):
     def decide(self, sim, i):
         return Decision(close_fraction=1.0, reason='horizon') if sim.bars_held(i) >= self.params['horizon'] else HOLD
 
+# %% ../../nbs/21_rules.ipynb #3813e8f3
 def market_atr(market:Market, n:int=14) -> np.ndarray:
     "Causal ATR array of a `Market` (the same pandas-ta ATR the features use)."
     df = pd.DataFrame({'high': market.high, 'low': market.low, 'close': market.close})

@@ -119,6 +119,7 @@ class SizingArrays:
     short: np.ndarray
     stop_distance: np.ndarray
 
+# %% ../../nbs/22_sizing.ipynb #1b6492dc
 class Sizer:
     "One sizing rule with its `SizingConfig` parameters, capped by the position limits of `EnvConfig`."
     def __init__(self, cfg:SizingConfig=SizingConfig(), env:EnvConfig=EnvConfig()):
@@ -188,6 +189,7 @@ class Sizer:
             if math.isfinite(d): order.stop_distance = float(d)
         return order
 
+# %% ../../nbs/22_sizing.ipynb #ba76bf15
 def make_sizer(cfg:SizingConfig, env:EnvConfig=EnvConfig()) -> Sizer | None:
     "The configured rule, or None for 'fixed' (every entry then gets `env.position_size`)."
     s = Sizer(cfg, env)   # validates the rule name
@@ -206,6 +208,7 @@ class SizedPolicy(ExitPolicy):
     def on_signal(self, sim, i, side): return self.sizer.entry_order(sim, i, side, self.inner.on_signal(sim, i, side))
     def decide(self, sim, i): return self.inner.decide(sim, i)
 
+# %% ../../nbs/22_sizing.ipynb #a17f66fa
 class ReplayedExits(ExitPolicy):
     "The exit decisions `make_inner()` recorded on the same period, replayed at the same bars; live decisions on trades it never had."
     def __init__(self, make_inner, recording:dict|None=None):
@@ -244,4 +247,3 @@ class ReplayedExits(ExitPolicy):
             return self.rec['exits'].get((entry, i), HOLD)
         self.decided += 1
         return self.live.decide(sim, i)
-

@@ -103,6 +103,7 @@ _action_mask = njit(action_mask)
 def _taker(mk, g, ref, sign, order_value, P):
     return _fill_price(ref, sign, P[P_ADVERSE], _sqrt_impact(P[P_IMPACT], mk[g, SIGMA], mk[g, VALUE], order_value))
 
+# %% ../../nbs/24a_vec_env.ipynb #cf3f21f2
 @njit
 def _close_trade(e, g, reason, fs, st, P, kr, log):
     pnl = fs[e, CASH] - fs[e, T_EQB]
@@ -142,6 +143,7 @@ def _fill(e, g, delta, price, maker, reason, fs, st, P, kr, log):
     fs[e, UNITS] = new_units
     if new_units == 0.0: _close_trade(e, g, reason, fs, st, P, kr, log)
 
+# %% ../../nbs/24a_vec_env.ipynb #382ef1e3
 @njit
 def _side(fs, e):
     u = fs[e, UNITS]
@@ -174,6 +176,7 @@ def _market_to(e, g, target_units, reason, mk, fs, st, P, kr, log):
     price = _taker(mk, g, ref, 1 if delta > 0 else -1, abs(delta) * ref, P)
     _fill(e, g, delta, price, False, reason, fs, st, P, kr, log)
 
+# %% ../../nbs/24a_vec_env.ipynb #ed11ce4a
 @njit
 def _resting(e, g, mk, fs, st, P, kr, log):
     s = _side(fs, e)
@@ -209,6 +212,7 @@ def _entry_size(e, g, side, mk, fs, st, P, kr):
     s = mk[g, SIZE_LONG] if side > 0 else mk[g, SIZE_SHORT]
     return 0.0 if math.isnan(s) else s
 
+# %% ../../nbs/24a_vec_env.ipynb #af712a01
 @njit
 def _advance(e, mk, bars, fs, st, P, kr, log):
     "Run account e to its next decision bar (returned), or -1 at the end of its window."
@@ -248,6 +252,7 @@ def _liq_equity(e, g, mk, fs, P):
     price = _taker(mk, g, mk[g, CLOSE], -s, abs(u) * mk[g, CLOSE], P)
     return _liquidation_value(fs[e, CASH], u, price, P[P_FEE])
 
+# %% ../../nbs/24a_vec_env.ipynb #18a9ea4c
 @njit
 def _upnl_from(e, liq, fs, st):
     "Unrealised net return of account e's trade given its liquidation equity `liq` (as `Simulation.unrealised_return`)."
@@ -287,6 +292,7 @@ def _reset_account(e, ds_k, start, end, ds, fs, st, P, kr):
     st[e, PEX] = 0; st[e, PEN] = 0; st[e, ENTRY_BAR] = -1; st[e, N_TRADES] = 0; st[e, KEL_N] = 0; st[e, KEL_POS] = 0
     st[e, N_LOG] = 0; st[e, B_TRADE] = -1; fs[e, B_BEST] = 0.0; fs[e, B_PEAK] = P[P_EQUITY]
 
+# %% ../../nbs/24a_vec_env.ipynb #4b2c67b6
 @njit(cache=True)
 def _seed(seed):
     np.random.seed(seed)
@@ -325,6 +331,8 @@ class KernelState(structref.StructRefProxy):
 
 structref.define_boxing(KernelStateType, KernelState)
 _F2, _I2, _S2 = types.float64[:, ::1], types.int64[:, ::1], types.float32[:, ::1]
+
+# %% ../../nbs/24a_vec_env.ipynb #95f40496
 STATE_TYPE = KernelStateType([('mk', _F2), ('fs', _F2), ('P', types.float64[::1]), ('kr', _F2), ('log', types.float64[:, :, ::1]),
                               ('io', _F2), ('bars', _I2), ('ds', _I2), ('st', _I2), ('feats', _S2), ('obs2', types.float32[:, :, ::1]),
                               ('opt', _I2), ('masks', types.boolean[:, ::1]), ('ended', types.boolean[::1])])
@@ -346,6 +354,7 @@ def _reset_all(s):
         if not _reset_one(e, opt[e, 0], opt[e, 1], opt[e, 2], mk, bars, feats, ds, fs, st, P, kr, log, obs2[0]): return e
     return -1
 
+# %% ../../nbs/24a_vec_env.ipynb #1a11132a
 @njit
 def _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs, term, io):
     "Apply account e's action, advance it to its next decision, write its outputs; True when its episode ended."
@@ -410,6 +419,7 @@ def _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs, term, io):
         return True
     return False
 
+# %% ../../nbs/24a_vec_env.ipynb #ea47984d
 @njit
 def _step_all(s):
     "One step of every account; ended episodes restart at once when P_AUTORESET. Returns the resets that found no decision."
@@ -443,6 +453,7 @@ def _masks_all(s):
 
 STEP, RESET, MASKS = 0, 1, 2
 
+# %% ../../nbs/24a_vec_env.ipynb #52efc527
 @njit(cache=True)
 def kernel(s, mode):
     "The compiled entry point (one compile, cached on disk): STEP every account, RESET them, or write their MASKS."
@@ -480,6 +491,7 @@ def batch_arrays(datasets:list, periods:list, cfg:RunConfig, sizer:Sizer|None=No
     lengths = (ds[:, 1] - ds[:, 0]).astype(float)
     return dict(mk=mk, bars=bars, feats=feats, ds=ds, dsf=np.cumsum(lengths / lengths.sum()))
 
+# %% ../../nbs/24a_vec_env.ipynb #3a178553
 def kernel_params(cfg:RunConfig, reward, sizer:Sizer|None, random_windows:bool, episode_bars:int, autoreset:bool,
                   dataset_weights:np.ndarray) -> np.ndarray:
     "The parameter vector `P` of the kernel, followed by the datasets' cumulative weights."
