@@ -1,6 +1,7 @@
 # riskrl: the two commands of the README, and a few helpers.
 #   make demo   installs into .venv (first run only) and runs `riskrl demo` on the bundled data
-#   make test   installs into .venv (first run only) and runs every test (notebooks + pytest)
+#   make test   installs into .venv (first run only) and runs the tests (notebooks + pytest; CI runs this)
+#   make test-slow  the tests marked slow (pytest -m slow, notebook cells flagged `#| slow`), not in CI's run
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.12 || command -v python3)
 VENV := .venv
@@ -11,7 +12,7 @@ WORKERS ?= 2
 # /tmp/SB3-<time> folder; give them one folder inside the checkout instead
 export SB3_LOGDIR ?= $(CURDIR)/.cache/sb3-logs
 
-.PHONY: install demo demo-quick test test-notebooks test-py export docs bench clean
+.PHONY: install demo demo-quick test test-slow test-notebooks test-py export docs bench clean
 
 $(STAMP): settings.ini setup.py Makefile
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12), f"riskrl needs Python 3.12, found {sys.version.split()[0]}: set PYTHON=/path/to/python3.12"'
@@ -33,6 +34,11 @@ demo-quick: $(STAMP)
 test: $(STAMP)
 	$(BIN)/nbdev_test --n_workers $(WORKERS)
 	$(BIN)/pytest -n $(WORKERS) tests
+
+# pytest.ini deselects the slow tests (addopts -m "not slow"); a later -m replaces that
+test-slow: $(STAMP)
+	$(BIN)/pytest -n $(WORKERS) -m slow tests
+	for nb in $$(grep -l '"#| slow' nbs/*.ipynb); do $(BIN)/nbdev_test --flags slow --path $$nb || exit 1; done
 
 test-notebooks: $(STAMP)
 	$(BIN)/nbdev_test --n_workers $(WORKERS)

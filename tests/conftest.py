@@ -2,6 +2,7 @@
 import json, os, shutil, subprocess, sys
 from pathlib import Path
 import pytest
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
 RISKRL = str(Path(sys.executable).parent/'riskrl')
@@ -21,6 +22,19 @@ def run_cli(*args, cwd=None, timeout=900):
     return subprocess.run([RISKRL, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env)
 
 
+def run_main(*args):
+    """`riskrl ARGS` in this process, as `run_cli` returns it (returncode, stdout, stderr): no process start, the package
+    and torch are imported once. The console script itself is exercised by run_cli's tests and the README test."""
+    import contextlib, io
+    from types import SimpleNamespace
+    from riskrl_nb.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try: rc = main([str(a) for a in args])
+        except SystemExit as e: rc = e.code
+    return SimpleNamespace(returncode=rc, stdout=out.getvalue(), stderr=err.getvalue())
+
+
 @pytest.fixture(scope='session')
 def tiny_config(tmp_path_factory) -> Path:
     p = tmp_path_factory.mktemp('cfg')/'tiny.yaml'
@@ -28,20 +42,35 @@ def tiny_config(tmp_path_factory) -> Path:
     return p
 
 
+def shared_once(tmp_path_factory, name: str, make) -> Path:
+    """`make(folder)` once per test run, shared by every pytest-xdist worker: the first worker to get here builds
+    `folder` under the run's common temporary root while holding a file lock; the others wait and reuse it.
+    Tests must treat the folder as read-only (copy it to change it)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'): root = root.parent   # basetemp/popen-gwN -> the run's shared folder
+    folder, done = root/f'shared-{name}', root/f'shared-{name}.done'
+    with FileLock(str(root/f'shared-{name}.lock')):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            make(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope='session')
 def tiny_model(tmp_path_factory, tiny_config) -> Path:
-    "A model folder trained through the CLI on the bundled BTC data (a few seconds)."
-    out = tmp_path_factory.mktemp('model')/'m'
-    r = run_cli('train', '--config', tiny_config, '--out', out, '--no-progress', '--seed', 3)
-    assert r.returncode == 0, r.stderr
-    return out
+    "A model folder trained through the CLI on the bundled BTC data (a few seconds), once per run for all workers."
+    def make(folder):
+        r = run_cli('train', '--config', tiny_config, '--out', folder/'m', '--no-progress', '--seed', 3)
+        assert r.returncode == 0, r.stderr
+    return shared_once(tmp_path_factory, 'tiny-model', make)/'m'
 
 
 @pytest.fixture(scope='session')
 def exported_model(tmp_path_factory, tiny_model) -> Path:
     "A copy of `tiny_model` exported for serving (policy.onnx + policy.int8.onnx, serving.json)."
-    out = tmp_path_factory.mktemp('exported')/'m'
-    shutil.copytree(tiny_model, out)
-    r = run_cli('export', '--model', out, '--quantize')
-    assert r.returncode == 0, r.stderr
-    return out
+    def make(folder):
+        shutil.copytree(tiny_model, folder/'m')
+        r = run_cli('export', '--model', folder/'m', '--quantize')
+        assert r.returncode == 0, r.stderr
+    return shared_once(tmp_path_factory, 'exported-model', make)/'m'

@@ -11,7 +11,7 @@ from riskrl_nb.eval.benchmark import (HALF_YEARS, BenchWindow, BenchSpec, bench_
                                  summarize_benchmark, comparison, excess_stream, share_ci)
 from riskrl_nb.core.config import RiskrlError, bundled_path
 from riskrl_nb.data.candles import period_slice
-from conftest import run_cli
+from conftest import run_cli, run_main
 
 SMALL_GRID = {'baselines': {'take_profit_grid': [0.03, 0.08], 'stop_loss_grid': [0.02, 0.05],
                             'atr_mult_grid': [2.0, 6.0], 'horizon_grid': [24, 168]}}
@@ -152,7 +152,7 @@ def test_benchmark_cli_tiny_end_to_end(tmp_path, tiny_config):
     args = ['benchmark', '--coins', 'BTC', 'ETH', '--windows', '2023H2', '--seeds', '1', '--steps', '256', '--train-months', '4',
             '--loo', 'ETH', '--config', tiny_config, '--variants', variants, '--out', out, '--no-progress']
     t0 = time.time()
-    r = run_cli(*args)
+    r = run_main(*args)   # in-process: the console script is covered by the tests below
     assert r.returncode == 0, r.stderr[-2000:]
     first = time.time() - t0
     for f in ('table.csv', 'comparison.csv', 'rules.csv', 'summary.json', 'benchmark.md', 'benchmark.png'):
@@ -170,7 +170,7 @@ def test_benchmark_cli_tiny_end_to_end(tmp_path, tiny_config):
     model = out/'models'/'default'/'2023H2'/'seed0'/'model.zip'
     mtime = model.stat().st_mtime
     t0 = time.time()
-    r = run_cli(*args)
+    r = run_main(*args)   # in-process: the console script is covered by the tests below
     assert r.returncode == 0, r.stderr[-2000:]
     assert model.stat().st_mtime == mtime and time.time() - t0 < first   # reused, not retrained
 

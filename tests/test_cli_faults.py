@@ -3,7 +3,7 @@ traceback or a hang; evaluating inside the training period is allowed but flagge
 import json, os, shutil
 from pathlib import Path
 import pytest
-from conftest import run_cli
+from conftest import run_cli, run_main
 from riskrl_nb.core.config import RiskrlError
 from riskrl_nb.data.candles import load_bundled, load_candles, write_candles
 from riskrl_nb.agents.bundle import write_manifest, WEIGHTS_FILE
@@ -56,7 +56,7 @@ def test_evaluate_bad_options(tiny_model, tmp_path, capsys):
 def test_evaluate_short_valid_file_runs(tiny_model, tmp_path):
     "Twelve days: too short for quantstats' tearsheet (it raised LinAlgError); the evaluation completes without it."
     p = write_candles(load_bundled('BTC', '1h').loc['2023-01-01':'2023-01-12'], tmp_path/'BTC_short.csv')
-    r = run_cli('evaluate', '--model', tiny_model, '--data', p, '--out', tmp_path/'ev')
+    r = run_main('evaluate', '--model', tiny_model, '--data', p, '--out', tmp_path/'ev')
     assert r.returncode == 0 and 'Traceback' not in r.stderr, r.stderr[-3000:]
     assert (tmp_path/'ev'/'metrics.json').exists() and (tmp_path/'ev'/'report.html').exists()
 
@@ -94,12 +94,12 @@ def test_unreadable_data_file_cli(tmp_path):
 
 
 def test_evaluate_inside_training_period_is_flagged(tiny_model, tmp_path):
-    r = run_cli('evaluate', '--model', tiny_model, '--out', tmp_path/'ev', '--start', '2022-03-01', '--end', '2022-03-31')
+    r = run_main('evaluate', '--model', tiny_model, '--out', tmp_path/'ev', '--start', '2022-03-01', '--end', '2022-03-31')
     assert r.returncode == 0 and 'warning: the evaluated period 2022-03-01..2022-03-31 overlaps the model' in r.stderr, r.stderr[-2000:]
     m = json.loads((tmp_path/'ev'/'metrics.json').read_text())
     assert m['period']['overlaps_training'] is True and 'in-sample' in m['warnings'][0]
     assert m['training_overlap']['periods'][0]['split'] == 'train'
     assert 'In-sample evaluation' in (tmp_path/'ev'/'report.html').read_text()
-    r = run_cli('evaluate', '--model', tiny_model, '--out', tmp_path/'ev2', '--start', '2023-01-01', '--end', '2023-01-31')
+    r = run_main('evaluate', '--model', tiny_model, '--out', tmp_path/'ev2', '--start', '2023-01-01', '--end', '2023-01-31')
     m = json.loads((tmp_path/'ev2'/'metrics.json').read_text())
     assert r.returncode == 0 and m['period']['overlaps_training'] is False and 'warnings' not in m and 'overlaps' not in r.stderr

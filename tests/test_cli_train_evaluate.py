@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import run_main as run_cli   # in-process (no torch import per command); the console script: test_readme
 from riskrl_nb.core.config import bundled_path
 from riskrl_nb.data.candles import load_bundled, write_candles
 from contract import check_metrics, check_trades

@@ -1,26 +1,35 @@
 """`riskrl demo --quick`: the main job end to end on the bundled data."""
 import json
+from pathlib import Path
 import pandas as pd
+import pytest
 from conftest import run_cli
 from contract import check_metrics, check_trades
 
 
-def test_demo_quick(tmp_path):
-    # the quick demo's path with a smaller budget: this proves the pipeline runs, not that 20k steps learn
-    r = run_cli('demo', '--quick', '--steps', 4096, '--no-progress', '--out', tmp_path/'demo')
-    assert r.returncode == 0, r.stderr[-3000:]
-    m = json.loads((tmp_path/'demo'/'eval'/'metrics.json').read_text())
+def check_quick_demo(out: Path, stdout: str, steps: int):
+    "What `riskrl demo --quick --steps STEPS --out OUT` must leave: contract-valid metrics and trades of BTC 2023, the report."
+    m = json.loads((out/'eval'/'metrics.json').read_text())
     check_metrics(m)
     assert (m['data']['symbol'], m['data']['start'], m['data']['end']) == ('BTC', '2023-01-01T00:00:00Z', '2023-12-31T23:00:00Z')
     assert m['data']['bars'] == 8759   # 2023 has one missing hour (2023-03-24T13:00Z)
-    check_trades(pd.read_csv(tmp_path/'demo'/'eval'/'trades.csv'), m)
-    assert (tmp_path/'demo'/'model'/'model.zip').exists() and (tmp_path/'demo'/'eval'/'report.html').exists()
-    assert json.loads((tmp_path/'demo'/'model'/'meta.json').read_text())['timesteps'] == 4096
-    for name in m['policies']: assert name in r.stdout
-    assert 'report:' in r.stdout
-    data = json.loads((tmp_path/'demo'/'model'/'data.json').read_text())
+    check_trades(pd.read_csv(out/'eval'/'trades.csv'), m)
+    assert (out/'model'/'model.zip').exists() and (out/'eval'/'report.html').exists()
+    assert json.loads((out/'model'/'meta.json').read_text())['timesteps'] == steps
+    for name in m['policies']: assert name in stdout
+    assert 'report:' in stdout
+    data = json.loads((out/'model'/'data.json').read_text())
     assert data['files'][0]['periods']['train'][0].startswith('2021-01-0')   # after the feature warm-up
     assert data['files'][0]['periods']['valid'][1].startswith('2022-12-31')
+
+
+@pytest.mark.slow
+def test_demo_quick(tmp_path):
+    """The quick demo's path with a smaller budget: this proves the pipeline runs, not that 20k steps learn.
+    Slow: tests/test_readme.py runs the same command (the README's) and applies `check_quick_demo` to its output."""
+    r = run_cli('demo', '--quick', '--steps', 4096, '--no-progress', '--out', tmp_path/'demo')
+    assert r.returncode == 0, r.stderr[-3000:]
+    check_quick_demo(tmp_path/'demo', r.stdout, 4096)
 
 
 def test_demo_several_seeds(tmp_path, tiny_config):

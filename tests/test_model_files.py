@@ -3,7 +3,7 @@ import base64, io, json, os, pickle, shutil, sys, zipfile
 from pathlib import Path
 import pytest
 import torch
-from conftest import run_cli
+from conftest import run_cli, run_main
 from riskrl_nb.core.config import load_config, bundled_path
 from riskrl_nb.agents.training import train
 from riskrl_nb.agents.bundle import load_bundle, write_manifest, staging_dir, WEIGHTS_FILE, MANIFEST_FILE, TRUST_PICKLE_ENV
@@ -41,17 +41,18 @@ def crafted_model(tiny_model, tmp_path):
 
 def test_crafted_model_zip_does_not_run_on_evaluate_export_init_from(crafted_model, tmp_path, tiny_config):
     marker = tmp_path/'pwned'
-    r = run_cli('evaluate', '--model', crafted_model, '--out', tmp_path/'ev', '--start', '2023-01-01', '--end', '2023-02-28')
+    # in this process (no process start each); the --trust-pickle runs below stay subprocesses (it sets os.environ)
+    r = run_main('evaluate', '--model', crafted_model, '--out', tmp_path/'ev', '--start', '2023-01-01', '--end', '2023-02-28')
     assert r.returncode == 0 and not marker.exists(), r.stderr[-2000:]
-    r = run_cli('export', '--model', crafted_model)
+    r = run_main('export', '--model', crafted_model)
     assert r.returncode == 0 and not marker.exists(), r.stderr[-2000:]
-    r = run_cli('train', '--config', tiny_config, '--steps', 512, '--init-from', crafted_model, '--out', tmp_path/'ft', '--no-progress')
+    r = run_main('train', '--config', tiny_config, '--steps', 512, '--init-from', crafted_model, '--out', tmp_path/'ft', '--no-progress')
     assert r.returncode == 0 and not marker.exists(), r.stderr[-2000:]
     # the crafted file is live: loaded through SB3 (the trusted legacy path), it runs
     (crafted_model/WEIGHTS_FILE).unlink(); (crafted_model/MANIFEST_FILE).unlink()
     r = run_cli('evaluate', '--model', crafted_model, '--out', tmp_path/'ev2')
     assert r.returncode == 2 and 'RISKRL_TRUST_PICKLE' in r.stderr and not marker.exists(), r.stderr
-    r = run_cli('evaluate', '--model', crafted_model, '--out', tmp_path/'ev2', '--trust-pickle')
+    r = run_cli('evaluate', '--model', crafted_model, '--out', tmp_path/'ev2', '--trust-pickle', '--start', '2023-01-01', '--end', '2023-01-31')
     assert marker.exists() and 'runs any code' in r.stderr
 
 

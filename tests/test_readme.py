@@ -13,10 +13,12 @@ A block that exits non-zero fails the test with its output. Set README_TEST_KEEP
 import os, re, shutil, socket, subprocess, sys, time
 from pathlib import Path
 import pytest
+from test_demo import check_quick_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = re.compile(r'<!--\s*readme-test:\s*(.*?)\s*-->', re.S)
 BLOCK = re.compile(r'^```(bash|sh|shell)\n(.*?)^```', re.S | re.M)
+QUICK_DEMO = re.compile(r'^riskrl demo --quick --steps (\d+) --no-progress(?: --out (\S+))?\s*$', re.M)
 SUBST = re.compile(r"substitute\s+'(.*?)'\s*=>\s*'(.*?)'\s*$", re.S)
 
 
@@ -87,7 +89,7 @@ def test_readme_commands_run(tmp_path):
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}", PYTHONPATH=str(work),
                SB3_LOGDIR=str(work/'.cache'/'sb3-logs'), MPLBACKEND='Agg')
     env.pop('RISKRL_API_KEYS', None)
-    timings = []
+    timings, checked_demo = [], False
     for line, script, skip in readme_blocks((work/'README.md').read_text()):
         if skip: continue
         script = script.replace('{port}', str(_free_port()))
@@ -96,4 +98,8 @@ def test_readme_commands_run(tmp_path):
         timings.append((line, round(time.time() - t0, 1)))
         assert r.returncode == 0, (f"README block at line {line} failed (exit {r.returncode}):\n{script}\n"
                                    f"--- stdout\n{r.stdout[-3000:]}\n--- stderr\n{r.stderr[-3000:]}")
+        if (demo := QUICK_DEMO.search(script)):   # the quick demo the README starts with: checked as test_demo checks it
+            check_quick_demo(work/(demo.group(2) or 'riskrl-demo'), r.stdout, int(demo.group(1)))
+            checked_demo = True
+    assert checked_demo, 'the README no longer runs `riskrl demo --quick --steps N --no-progress`: update QUICK_DEMO (and test_demo.py)'
     print('README blocks (line, seconds):', timings)

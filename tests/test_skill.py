@@ -4,7 +4,7 @@ the best tuned rule, relative reward, action prior) trains and evaluates; two se
 import json
 from pathlib import Path
 import yaml
-from conftest import run_cli, TINY_CONFIG, ROOT
+from conftest import run_main as run_cli, TINY_CONFIG, ROOT   # in-process: 7 commands, no process start each
 from contract import check_metrics
 
 
