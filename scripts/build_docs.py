@@ -43,8 +43,8 @@ def offline(page: str) -> str:
 def source_hash(path: Path, execute: bool) -> str:
     "What a page depends on: the notebook, the package's sources, the bundled data's list, this script."
     h = hashlib.sha256(path.read_bytes())
-    for p in sorted((ROOT/'riskrl_nb').glob('*.py')) + [ROOT/'settings.ini', Path(__file__).resolve()]:
-        h.update(p.name.encode()); h.update(p.read_bytes())
+    for p in sorted((ROOT/'riskrl_nb').rglob('*.py')) + [ROOT/'settings.ini', Path(__file__).resolve()]:   # every layer's modules
+        h.update(str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p.name).encode()); h.update(p.read_bytes())
     h.update(b'exec' if execute else b'noexec')
     return h.hexdigest()[:20]
 
@@ -83,7 +83,10 @@ def render_one(path: str, out: str, execute: bool = True, timeout: int = 600, ca
             c.source = re.sub(r'^#\|.*\n?', '', c.source, flags=re.MULTILINE)
             c.setdefault('outputs', []); c.setdefault('execution_count', None)
     doc = nbformat.reads(json.dumps(nb2dict(enb)), as_version=4)
+    front = lambda c: c.cell_type == 'raw' and c.source.lstrip().startswith('---')   # nbdev's front matter, for Quarto: shown as a title here
+    doc.cells = [nbformat.v4.new_markdown_cell(f'# {title}' + (f'\n\n> {desc}' if desc else '')) if front(c) else c for c in doc.cells]
     body, _ = HTMLExporter(template_name='lab').from_notebook_node(doc)
+    body = body.replace('<title>Notebook</title>', f'<title>{html.escape(title or path.stem)}</title>')
     body = offline(body)
     target.write_text(body)
     if cache:

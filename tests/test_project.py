@@ -35,7 +35,7 @@ def test_notebooks_are_clean():
 
 # Three representative notebooks for the default run: the config module (API entries from show_doc), the biggest
 # library notebook (the agent: torch, SB3) and one of the service's (FastAPI, SQLite); every one is in the slow test.
-DOCS_SAMPLE = ['00_config', '34_training', '60a_audit']
+DOCS_SAMPLE = ['00_config', '34_training', '60a_audit', '99_architecture']
 
 
 def build_docs_cli(out, *args):
@@ -52,6 +52,11 @@ def check_unexecuted_site(out, stems):
     assert all(f'{n}.html' in index for n in stems) and 'Execution' in index
     page = (out/'00_config.html').read_text()
     assert 'load_config' in page and 'fee_rate' in page
+    for n in stems:   # a title, not nbdev's raw front matter; the page's own <title>
+        html = (out/f'{n}.html').read_text()
+        assert '<h1' in html and '--- description' not in html and '<title>Notebook</title>' not in html, n
+    if '99_architecture' in stems:   # the module graph is shown, and its file is beside the page
+        assert 'src="architecture.png"' in (out/'99_architecture.html').read_text() and (out/'architecture.png').stat().st_size > 50_000
 
 
 def test_docs_build_without_quarto(tmp_path):
