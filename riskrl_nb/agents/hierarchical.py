@@ -4,7 +4,6 @@
 
 # %% ../../nbs/33a_hierarchical.ipynb #620175cb
 from __future__ import annotations
-import math
 import numpy as np
 import pandas as pd
 from gymnasium import spaces
@@ -13,7 +12,6 @@ from ..core.config import RunConfig, RiskrlError, ConfigError
 from ..data.features import compute_features
 from ..sim.execution import Decision, ExitPolicy, bracket_levels
 from ..sim.env import PositionRiskEnv, ObservationBuilder
-from ..sim.rewards import StepOutcome
 from ..sim.rules import make_baseline, market_atr, AtrTrailing, RULES
 from .algos import AlgoSpec, _ppo_kwargs
 from .bundle import load_bundle

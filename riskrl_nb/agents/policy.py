@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import replace
 import numpy as np
 from ..core.config import RunConfig
-from ..sim.execution import ExitPolicy, Decision, HOLD
+from ..sim.execution import ExitPolicy, Decision, HOLD, Simulation, run_backtest
 from ..sim.env import ObservationBuilder, action_to_decision, space_mask
 from .algos import get_algo
 
 
 # %% auto #0
-__all__ = ['INFERENCE', 'AGENT_REASONS', 'FastActor', 'agent_decision', 'AgentPolicy', 'make_policy']
+__all__ = ['INFERENCE', 'AGENT_REASONS', 'FastActor', 'agent_decision', 'AgentPolicy', 'make_policy', 'split_results']
 
 # %% ../../nbs/32_policy.ipynb #3f323ca0
 INFERENCE = {'fast': True,     # False: SB3 `predict` for every decision (the old path, kept as the reference)
@@ -186,3 +186,14 @@ def make_policy(model, features:np.ndarray, cfg:RunConfig, baselines:dict|None=N
         from riskrl_nb.sim.residual import ResidualPolicy
         return ResidualPolicy(model, features, cfg, baselines or {}, spec.masked, context=context)
     return AgentPolicy(model, features, cfg, spec.masked, recurrent=spec.recurrent, context=context)
+
+# %% ../../nbs/32_policy.ipynb #2c1dd2da
+def split_results(model, prepared:list, cfg:RunConfig, split:str='valid', baselines:dict|None=None) -> list:
+    "[(prepared instrument, its `BacktestResult`)] of `model` on `split` of each instrument that has that period."
+    out = []
+    for p in prepared:
+        if split not in p.periods: continue
+        a, b = p.periods[split]
+        sim = Simulation(p.data.market, p.data.signals, cfg.costs, cfg.env)
+        out.append((p, run_backtest(sim, make_policy(model, p.data.features, cfg, baselines), a, b)))
+    return out

@@ -9,7 +9,8 @@ import numpy as np
 from ..core.config import RunConfig, ConfigError, periods_per_year
 from ..sim.execution import Simulation, run_backtest
 from ..sim.rules import make_baseline
-from ..core.metrics import total_return
+from ..core.metrics import total_return, SELECT_METRICS
+from .policy import split_results
 
 # %% auto #0
 __all__ = ['SELECTIONS', 'rule_scores', 'cross_coin_score', 'check_selection']
@@ -20,7 +21,6 @@ _RULE_SCORES = {}
 
 def rule_scores(p, cfg:RunConfig, split:str, baselines:dict) -> dict:
     "{rule: select_metric} of each tuned rule on `split` of prepared instrument `p` (cached)."
-    from riskrl_nb.core.metrics import SELECT_METRICS
     a, b = p.periods[split]
     key = (id(p.data.market), a, b, cfg.train.select_metric, json.dumps(baselines, sort_keys=True, default=str),
            json.dumps([cfg.costs.__dict__, cfg.env.__dict__], sort_keys=True, default=str))
@@ -33,15 +33,9 @@ def rule_scores(p, cfg:RunConfig, split:str, baselines:dict) -> dict:
 
 def cross_coin_score(model, prepared:list, cfg:RunConfig, split:str='valid', baselines:dict|None=None) -> dict:
     "Mean over coins of tanh(agent's select_metric − the best tuned rule's) on `split`; also the share of coins won."
-    from riskrl_nb.core.metrics import SELECT_METRICS
-    from riskrl_nb.agents.policy import make_policy
     if not baselines: raise ConfigError("config key 'train.select': 'cross_coin' needs the tuned rules (none were given)")
     excess, rets = [], []
-    for p in prepared:
-        if split not in p.periods: continue
-        a, b = p.periods[split]
-        sim = Simulation(p.data.market, p.data.signals, cfg.costs, cfg.env)
-        res = run_backtest(sim, make_policy(model, p.data.features, cfg, baselines), a, b)
+    for p, res in split_results(model, prepared, cfg, split, baselines):
         mine = SELECT_METRICS[cfg.train.select_metric](res.returns, periods_per_year(p.data.market.interval_seconds))
         excess.append(float(mine) - max(rule_scores(p, cfg, split, baselines).values())); rets.append(total_return(res.returns))
     if not excess: return {}

@@ -17,7 +17,7 @@ from ..sim.env import MarketData, PositionRiskEnv
 from ..sim.prepare import Prepared, prepare_data, load_frames
 from .algos import get_algo
 from .bundle import load_bundle, staging_dir
-from .policy import make_policy
+from .policy import split_results
 from ..core.metrics import sharpe, total_return
 import json, os, platform, shutil, sys, time
 from dataclasses import replace
@@ -31,10 +31,10 @@ from ..data.entries import make_entries
 from ..sim.execution import Market, Simulation, run_backtest
 from ..sim.env import MarketData, PositionRiskEnv
 from ..sim.rules import tune_baselines
-from ..core.metrics import sharpe, sortino, calmar, total_return
+from ..core.metrics import sharpe, total_return
 from .algos import get_algo, check_algo
 from ..sim.prepare import Prepared, prepare_data, load_frames
-from .policy import make_policy
+from .policy import split_results
 from .bundle import save_policy, write_manifest, staging_dir, publish, load_bundle
 from ..core.metrics import SELECT_METRICS
 from .oracle import pretrain_oracle
@@ -58,13 +58,9 @@ def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', bas
     check_selection(cfg)
     if cfg.train.select == 'cross_coin': return cross_coin_score(model, prepared, cfg, split, baselines)   # per coin vs the tuned rules
     scores, rets = [], []
-    for p in prepared:
-        if split not in p.periods: continue
-        a, b = p.periods[split]
-        sim = Simulation(p.data.market, p.data.signals, cfg.costs, cfg.env)
-        res = run_backtest(sim, make_policy(model, p.data.features, cfg, baselines), a, b)
-        ppy = periods_per_year(p.data.market.interval_seconds)
-        scores.append(SELECT_METRICS[cfg.train.select_metric](res.returns, ppy)); rets.append(total_return(res.returns))
+    for p, res in split_results(model, prepared, cfg, split, baselines):
+        scores.append(SELECT_METRICS[cfg.train.select_metric](res.returns, periods_per_year(p.data.market.interval_seconds)))
+        rets.append(total_return(res.returns))
     return dict(score=float(np.mean(scores)), total_return=float(np.mean(rets))) if scores else {}
 
 # %% ../../nbs/34_training.ipynb #6111ba54

@@ -21,7 +21,7 @@ __all__ = ['DEPRECATED_KEYS', 'ACTION_SPACES', 'Finite', 'Pos', 'NonNeg', 'Frac'
            'BaselineConfig', 'SizingConfig', 'RegimeConfig', 'EvalConfig', 'RunConfig', 'config_from_dict',
            'config_to_dict', 'save_config', 'load_typed', 'load_config', 'merge_dicts', 'check_rules', 'check_section',
            'check_config', 'seed_everything', 'periods_per_year', 'package_dir', 'bundled_data_dir', 'bundled_path',
-           'bundled_symbols', 'resolve', 'redact_secrets']
+           'bundled_symbols', 'register_in', 'resolve', 'redact_secrets']
 
 # %% ../../nbs/00_config.ipynb #61d2f5c8
 class RiskrlError(Exception):
@@ -628,6 +628,13 @@ def bundled_symbols() -> list:
     return sorted(p.name.split('.')[0] for p in (bundled_data_dir()/'hourly').glob('*.csv.gz'))
 
 # %% ../../nbs/00_config.ipynb #c0901a38
+def register_in(table:dict, name:str):
+    "Decorator: enter the decorated function or class in a registry `table` as `name` (it is returned unchanged)."
+    def deco(obj):
+        table[name] = obj
+        return obj
+    return deco
+
 def resolve(ref):
     "A registry entry: `ref` itself, or for a `'module:attribute'` string that attribute (the module imported on first use)."
     if not isinstance(ref, str): return ref

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from ..core.config import RiskrlError, DataError, periods_per_year, resolve
+from ..core.config import RiskrlError, DataError, periods_per_year, resolve, register_in
 from ..data.candles import load_candles, period_slice
 from ..data.features import compute_features, feature_warmup
 from ..data.entries import make_entries
@@ -19,7 +19,6 @@ from ..core.metrics import summarize, METRIC_KEYS
 from ..agents.bundle import load_bundle, ModelBundle
 from ..sim.prepare import load_frames
 from ..agents.policy import INFERENCE
-from .report import register_report_section
 import html as _html, sys, warnings
 from ..sim.sizing import Sizer, SizedPolicy, ReplayedExits
 from dataclasses import replace
@@ -51,7 +50,6 @@ SIZING_ROWS = {'fixed_fraction': dict(rule='fixed_fraction'), 'kelly_half': dict
                'vol_target': dict(rule='vol_target'), 'atr_risk': dict(rule='atr_risk'), 'cvar_limit': dict(rule='cvar_limit')}
 
 def _replayable(policy, cfg) -> bool:
-    from riskrl_nb.agents.policy import INFERENCE
     return INFERENCE['replay'] and hasattr(policy, 'exits') and cfg.env.action_space != 'box'
 
 def sizing_rows(bundle, df, features, sim) -> list:
@@ -133,10 +131,7 @@ SECTIONS = {   # every block of metrics.json beyond the policies, in this order:
 
 def register_section(name:str):
     "Decorator: add a top-level block to metrics.json (walk-forward, Monte Carlo, per-regime figures, ...)."
-    def deco(fn):
-        SECTIONS[name] = fn
-        return fn
-    return deco
+    return register_in(SECTIONS, name)
 
 def evaluate(model_dir, data_path=None, out_dir=None, start=None, end=None, report:bool=True, options:dict|None=None,
              fast:bool=True, rows=None, sections=None) -> dict:

@@ -16,7 +16,7 @@ from ..core.metrics import drawdown_series, cvar
 from ..sim.rules import RULES
 
 logging.getLogger('matplotlib.font_manager').setLevel(logging.ERROR)
-from ..core.config import resolve
+from ..core.config import resolve, register_in
 
 
 # %% auto #0
@@ -161,10 +161,7 @@ REPORT_SECTIONS = {   # name -> fn(metrics, out_dir) -> HTML fragment or None, o
 
 def register_report_section(name:str):
     "Decorator: add a section to report.html for a metrics.json block (see `register_section` in 41_evaluation)."
-    def deco(fn):
-        REPORT_SECTIONS[name] = fn
-        return fn
-    return deco
+    return register_in(REPORT_SECTIONS, name)
 
 def _img(path:Path) -> str:
     return f'<img src="data:image/png;base64,{base64.b64encode(Path(path).read_bytes()).decode()}" style="max-width:100%">'

@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect, math
 from dataclasses import dataclass, replace
 import numpy as np
-from ..core.config import RewardConfig, RiskrlError
+from ..core.config import RewardConfig, RiskrlError, register_in
 
 # %% auto #0
 __all__ = ['REWARDS', 'TERMS', 'POTENTIALS', 'StepOutcome', 'Reward', 'register_reward', 'ReturnDrawdownReward',
@@ -41,10 +41,7 @@ REWARDS = {}
 
 def register_reward(name:str):
     "Decorator: make a reward class available as `RewardConfig.name = name`."
-    def deco(cls):
-        REWARDS[name] = cls
-        return cls
-    return deco
+    return register_in(REWARDS, name)
 
 # %% ../../nbs/23_rewards.ipynb #764c58e7
 @register_reward('return_drawdown')
