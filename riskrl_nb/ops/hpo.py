@@ -295,15 +295,26 @@ def make_storage(url:str, heartbeat:int=60, grace:int|None=None):
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
     kw = dict(connect_args={'timeout': 60}) if url.startswith('sqlite') else dict(pool_pre_ping=True)
     if url.startswith('sqlite:///'): Path(url[len('sqlite:///'):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(driver_url(url), engine_kwargs=kw, heartbeat_interval=int(heartbeat), grace_period=int(grace or 3 * heartbeat),
-                              heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY))
-    except Exception as e:   # bad URL, server down, missing driver: a user problem, said in one line
-        msg = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        if isinstance(e, ModuleNotFoundError): msg += f" (install the database driver, e.g. pip install psycopg2-binary)"
-        raise RiskrlError(f"cannot open study storage {mask_url(url)}: {mask_url(msg)}") from None
+    for attempt in range(3):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(driver_url(url), engine_kwargs=kw, heartbeat_interval=int(heartbeat), grace_period=int(grace or 3 * heartbeat),
+                                  heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY))
+        except Exception as e:
+            if attempt < 2 and _schema_race(e): time.sleep(0.5 * (attempt + 1)); continue   # another worker created the tables meanwhile
+            _storage_error(url, e)
+
+def _schema_race(e:Exception) -> bool:
+    "Two workers creating a fresh study database at once: one of them loses the race to create Optuna's tables."
+    import sqlalchemy.exc as sx
+    return isinstance(e, sx.IntegrityError) or (isinstance(e, sx.OperationalError) and 'already exists' in str(e))
+
+def _storage_error(url:str, e:Exception):
+    "Bad URL, server down, missing driver: a user problem, said in one line."
+    msg = (str(e).strip().splitlines() or [type(e).__name__])[0]
+    if isinstance(e, ModuleNotFoundError): msg += f" (install the database driver, e.g. pip install psycopg2-binary)"
+    raise RiskrlError(f"cannot open study storage {mask_url(url)}: {mask_url(msg)}") from None
 
 def make_sampler(objectives:list, seed=None, population:int=20):
     "TPE for one objective (constant liar so that parallel workers spread out), NSGA-II for several."
