@@ -36,8 +36,8 @@ def main():
         return g
     for n in ['backtest_all', 'policy_metrics']: setattr(ev, n, timed(getattr(ev, n), n))
     for n in ['plot_equity', 'plot_trades', 'write_tearsheet', 'write_report']: setattr(rp, n, timed(getattr(rp, n), n))
-    ev.load_plugins('evaluation')
-    for k, f in list(ev.SECTIONS.items()): ev.SECTIONS[k] = timed(f, f'section {k}')
+    from riskrl_nb.core.config import resolve
+    for k, f in list(ev.SECTIONS.items()): ev.SECTIONS[k] = timed(resolve(f), f'section {k}')   # 'module:function' entries
     pd.DataFrame.to_csv = timed(pd.DataFrame.to_csv, 'to_csv (trades, equity)')
     ev.evaluate(model, out_dir=tmp/'w', start=SHORT[0], end=SHORT[1])   # warm-up
     res = {}

@@ -18,11 +18,10 @@ from ..sim.rules import RULES
 logging.getLogger('matplotlib.font_manager').setLevel(logging.ERROR)
 from ..core.config import resolve, register_in
 
-
 # %% auto #0
 __all__ = ['TABLE_COLUMNS', 'COLORS', 'EXTRA_COLORS', 'CONVENTIONS', 'REPORT_SECTIONS', 'metrics_table', 'cost_text',
-           'format_table', 'plot_equity', 'plot_trades', 'benchmark_rule', 'write_tearsheet', 'register_report_section',
-           'write_report']
+           'format_table', 'plot_equity', 'plot_trades', 'benchmark_rule', 'daily_returns', 'write_tearsheet',
+           'register_report_section', 'write_report']
 
 # %% ../../nbs/40_report.ipynb #989786a5
 TABLE_COLUMNS = {'total_return': ('return', '{:+.1%}'), 'sharpe': ('Sharpe', '{:.2f}'), 'sortino': ('Sortino', '{:.2f}'),
@@ -98,7 +97,8 @@ CONVENTIONS = [   # how every figure of metrics.json and report.html is computed
     "Annualisation uses the data's interval: 365 × 24 × 3600 s / bar length periods a year (8760 for hourly bars, 365 for daily: crypto trades every day).",
     "Standard deviations use ddof = 1 (Sharpe); the Sortino denominator is the root mean square of the negative returns over all bars.",
     "CVaR95 is historical: the mean of the per-bar returns at or below their 5 % quantile (cvar_95_cornish_fisher is the parametric one).",
-    "The quantstats tearsheet's 'Expected Shortfall (cVaR)' is quantstats' parametric (normal) ES; the tearsheet adds the historical one beside it.",
+    "The quantstats tearsheet reads daily returns compounded from the bars (quantstats' own frequency: its rolling windows and 'Daily' rows count periods); metrics.json and report.html use the bars.",
+    "The quantstats tearsheet's 'Expected Shortfall (cVaR)' is quantstats' parametric (normal) ES; the tearsheet adds the historical one (of the same daily returns) beside it.",
     "PBO (CSCV) splits the returns into S blocks with numpy.array_split: when the length is not divisible by S the first (length mod S) blocks are one bar longer; no bar is dropped.",
 ]
 
@@ -108,10 +108,14 @@ def benchmark_rule(metrics:dict, results:dict, policy:str='agent') -> str | None
     if not rules: return None
     return max(rules, key=lambda n: metrics['policies'][n]['sharpe'] if metrics['policies'][n]['sharpe'] is not None else -np.inf)
 
+def daily_returns(r:pd.Series) -> pd.Series:
+    "Per-bar returns compounded into calendar-day (UTC) returns; days without bars are absent, not zero."
+    return (1 + r).groupby(r.index.floor('D')).prod() - 1
+
 def _label_tail_rows(text:str, ours:float, bench:float) -> str:
-    "Name the method of quantstats' VaR/ES rows and add the historical ES (report.html's CVaR95) below them."
-    text = text.replace('<td>Daily Value-at-Risk</td>', '<td>Value-at-Risk (per bar, parametric normal)</td>')
-    row = f'<tr><td>Expected Shortfall (historical, = CVaR95 of report.html)</td><td>{ours:.2%}</td><td>{bench:.2%}</td></tr>'
+    "Name the method of quantstats' VaR/ES rows and add the historical ES (of the same daily returns) below them."
+    text = text.replace('<td>Daily Value-at-Risk</td>', '<td>Daily Value-at-Risk (parametric normal)</td>')
+    row = f'<tr><td>Expected Shortfall (historical, daily)</td><td>{ours:.2%}</td><td>{bench:.2%}</td></tr>'
     return re.sub(r'<tr><td>Expected Shortfall \(cVaR\)</td>(.*?)</tr>',
                   lambda m: f'<tr><td>Expected Shortfall (cVaR, parametric normal)</td>{m.group(1)}</tr>\n{row}', text, count=1)
 
@@ -130,15 +134,19 @@ class _AlignedBenchmark:
 
 # %% ../../nbs/40_report.ipynb #9e11d17d
 def write_tearsheet(results:dict, metrics:dict, path, policy:str='agent') -> Path | None:
-    "quantstats HTML tearsheet of `policy` against the best tuned exit rule (`benchmark_rule`), named, with the ES method labelled."
+    "quantstats HTML tearsheet of `policy` against the best tuned exit rule (`benchmark_rule`) on daily returns, named, with the ES method labelled."
     import quantstats as qs
     bench = benchmark_rule(metrics, results, policy)
     if policy not in results or bench is None: return None
-    strip = lambda s: s.rename(None).set_axis(s.index.tz_localize(None))
-    ppy = int(round(periods_per_year(pd.Timedelta(metrics['data']['interval']).total_seconds())))
+    bar = pd.Timedelta(metrics['data']['interval']).total_seconds()
+    def prep(r):   # daily (quantstats' frequency; bars of a day or longer as they are), unnamed, tz-naive
+        r = daily_returns(r) if bar < 86400 else r
+        return r.rename(None).set_axis(r.index.tz_localize(None))
+    ppy = int(round(periods_per_year(max(bar, 86400))))
+    ours, theirs = prep(results[policy].returns), prep(results[bench].returns).rename(bench)
     with warnings.catch_warnings(), _AlignedBenchmark():
         warnings.simplefilter('ignore')
-        try: qs.reports.html(strip(results[policy].returns), benchmark=strip(results[bench].returns).rename(bench),
+        try: qs.reports.html(ours, benchmark=theirs,
                              output=str(path), periods_per_year=ppy,
                              title=f"riskrl {policy} vs {bench}, the best tuned exit rule by Sharpe ({metrics['data']['symbol']})")
         except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, IndexError) as e:   # quantstats on degenerate returns (a short or flat period)
@@ -148,7 +156,7 @@ def write_tearsheet(results:dict, metrics:dict, path, policy:str='agent') -> Pat
     text = Path(path).read_text()
     text = re.sub(r'<link[^>]*href="https?://[^"]*"[^>]*>', '', text)   # no external requests when opened
     text = re.sub(r'<body onload="save\(\)">', '<body>', text)          # quantstats' template calls an undefined save(): a console error
-    text = _label_tail_rows(text, cvar(results[policy].returns), cvar(results[bench].returns))
+    text = _label_tail_rows(text, cvar(ours), cvar(theirs))
     Path(path).write_text(text)
     return Path(path)
 

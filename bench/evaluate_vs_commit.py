@@ -1,0 +1,64 @@
+"""`riskrl evaluate` CPU per bar: this checkout against an older commit of riskrl, on the same model and data.
+
+    .venv/bin/python bench/evaluate_vs_commit.py [--ref abdf5bc] [--reps 2]
+
+`--ref` defaults to abdf5bc, the code as it was when the speed issue (#14) measured "~2.6 ms of CPU per bar".
+The older code is extracted with `git archive` into a temporary folder and run with this venv. It trains a tiny
+model (its own model-folder format, which this checkout still reads with --trust-pickle); then both codes run
+`riskrl evaluate` on it, alternating, on a short and a long period of BTC hourly (default options: report, plots,
+tearsheet, regimes). CPU per bar is the slope (long - short) / (bars difference) of the child processes' user +
+system CPU, so start-up and fixed costs cancel; the best of --reps alternations is kept for each. CPU time, not
+wall time: the figure holds on a loaded machine.
+"""
+import argparse, json, os, resource, subprocess, sys, tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHORT, LONG = ('2023-07-01', '2023-12-31'), ('2022-07-01', '2023-12-31')
+
+
+def child_cpu(cmd, env) -> float:
+    "User + system CPU seconds of the finished subprocess `cmd` (it must succeed)."
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--ref', default='abdf5bc', help='older commit to compare with (default: the code issue #14 measured)')
+    ap.add_argument('--reps', type=int, default=2)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix='riskrl-evalref-'))
+    ref = tmp/'ref'; ref.mkdir()
+    archive = subprocess.run(['git', '-C', str(ROOT), 'archive', args.ref, 'riskrl_nb'], check=True, capture_output=True).stdout
+    subprocess.run(['tar', '-x', '-C', str(ref)], input=archive, check=True)
+    base = dict(os.environ, PYTHONWARNINGS='ignore', SB3_LOGDIR=str(tmp/'sb3'))
+    envs = {'ref': dict(base, PYTHONPATH=str(ref)), 'now': dict(base, PYTHONPATH=str(ROOT))}
+    cli = [sys.executable, '-c', 'import sys; from riskrl_nb.cli import main; sys.exit(main())']
+    model = tmp/'model'
+    cfg = tmp/'tiny.yaml'
+    cfg.write_text('data: {train_start: 2022-01-01, train_end: 2022-06-30, valid_start: 2022-07-01, valid_end: 2022-08-31}\n'
+                   'train: {total_timesteps: 4096, n_steps: 256, n_envs: 2, eval_freq: 2048}\n')
+    subprocess.run(cli + ['train', '--out', str(model), '--config', str(cfg), '--no-progress'], env=envs['ref'], check=True,
+                   stdout=subprocess.DEVNULL)
+    cpu = {k: {} for k in envs}
+    for rep in range(args.reps):
+        for code in (['ref', 'now'] if rep % 2 == 0 else ['now', 'ref']):
+            for name, (s, e) in {'short': SHORT, 'long': LONG}.items():
+                out = tmp/f'{code}-{name}'
+                extra = ['--trust-pickle'] if code == 'now' else []
+                t = child_cpu(cli + ['evaluate', '--model', str(model), '--out', str(out), '--start', s, '--end', e] + extra, envs[code])
+                cpu[code][name] = min(cpu[code].get(name, float('inf')), t)
+    bars = {name: json.loads((tmp/f'now-{name}'/'metrics.json').read_text())['data']['bars'] for name in ('short', 'long')}
+    for name in bars: assert json.loads((tmp/f'ref-{name}'/'metrics.json').read_text())['data']['bars'] == bars[name]
+    per_bar = {k: (c['long'] - c['short']) / (bars['long'] - bars['short']) for k, c in cpu.items()}
+    print(f"riskrl evaluate, CPU per bar (slope between {bars['short']} and {bars['long']} bars; best of {args.reps}), same tiny model:")
+    for k, label in [('ref', f'{args.ref} (reference)'), ('now', 'this checkout')]:
+        print(f"  {label:28s} {per_bar[k] * 1e3:7.3f} ms/bar   short {cpu[k]['short']:6.1f} CPU-s   long {cpu[k]['long']:6.1f} CPU-s")
+    print(f"  speed-up per bar: {per_bar['ref'] / per_bar['now']:.1f}x;  whole long run: {cpu['ref']['long'] / cpu['now']['long']:.1f}x")
+
+
+if __name__ == '__main__':
+    main()
