@@ -14,13 +14,14 @@ import argparse, json, os, resource, subprocess, sys, tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHORT, LONG = ('2023-07-01', '2023-12-31'), ('2022-07-01', '2023-12-31')
+SHORT, LONG = ('2022-07-01', '2022-12-31'), ('2022-07-01', '2023-12-31')   # one start: the regime detector is fitted on the bars before it
 
 
 def child_cpu(cmd, env) -> float:
     "User + system CPU seconds of the finished subprocess `cmd` (it must succeed)."
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.run(cmd, env=env, cwd=env['RUN_DIR'], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if p.returncode: raise SystemExit(f"{' '.join(cmd[3:])} failed ({p.returncode}):\n{p.stderr[-2000:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
@@ -29,32 +30,38 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--ref', default='abdf5bc', help='older commit to compare with (default: the code issue #14 measured)')
     ap.add_argument('--reps', type=int, default=2)
+    ap.add_argument('--model', help='model folder for this checkout (default: a tiny model trained by the reference code)')
+    ap.add_argument('--ref-model', help="the same model as the reference code reads it (e.g. a copy of --model's folder with the "
+                                        "config keys the older code does not know removed; same weights)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix='riskrl-evalref-'))
     ref = tmp/'ref'; ref.mkdir()
     archive = subprocess.run(['git', '-C', str(ROOT), 'archive', args.ref, 'riskrl_nb'], check=True, capture_output=True).stdout
     subprocess.run(['tar', '-x', '-C', str(ref)], input=archive, check=True)
-    base = dict(os.environ, PYTHONWARNINGS='ignore', SB3_LOGDIR=str(tmp/'sb3'))
+    base = dict(os.environ, PYTHONWARNINGS='ignore', SB3_LOGDIR=str(tmp/'sb3'), RUN_DIR=str(tmp))   # run outside any checkout: `python -c` imports from the working directory first
     envs = {'ref': dict(base, PYTHONPATH=str(ref)), 'now': dict(base, PYTHONPATH=str(ROOT))}
     cli = [sys.executable, '-c', 'import sys; from riskrl_nb.cli import main; sys.exit(main())']
     model = tmp/'model'
     cfg = tmp/'tiny.yaml'
-    cfg.write_text('data: {train_start: 2022-01-01, train_end: 2022-06-30, valid_start: 2022-07-01, valid_end: 2022-08-31}\n'
+    cfg.write_text("data: {train_start: '2022-01-01', train_end: '2022-06-30', valid_start: '2022-07-01', valid_end: '2022-08-31'}\n"
                    'train: {total_timesteps: 4096, n_steps: 256, n_envs: 2, eval_freq: 2048}\n')
-    subprocess.run(cli + ['train', '--out', str(model), '--config', str(cfg), '--no-progress'], env=envs['ref'], check=True,
-                   stdout=subprocess.DEVNULL)
+    if args.model: models = {'now': Path(args.model), 'ref': Path(args.ref_model or args.model)}
+    else:
+        subprocess.run(cli + ['train', '--out', str(model), '--config', str(cfg), '--no-progress'], env=envs['ref'], cwd=tmp, check=True,
+                       stdout=subprocess.DEVNULL)
+        models = {'now': model, 'ref': model}
     cpu = {k: {} for k in envs}
     for rep in range(args.reps):
         for code in (['ref', 'now'] if rep % 2 == 0 else ['now', 'ref']):
             for name, (s, e) in {'short': SHORT, 'long': LONG}.items():
                 out = tmp/f'{code}-{name}'
                 extra = ['--trust-pickle'] if code == 'now' else []
-                t = child_cpu(cli + ['evaluate', '--model', str(model), '--out', str(out), '--start', s, '--end', e] + extra, envs[code])
+                t = child_cpu(cli + ['evaluate', '--model', str(models[code]), '--out', str(out), '--start', s, '--end', e] + extra, envs[code])
                 cpu[code][name] = min(cpu[code].get(name, float('inf')), t)
     bars = {name: json.loads((tmp/f'now-{name}'/'metrics.json').read_text())['data']['bars'] for name in ('short', 'long')}
     for name in bars: assert json.loads((tmp/f'ref-{name}'/'metrics.json').read_text())['data']['bars'] == bars[name]
     per_bar = {k: (c['long'] - c['short']) / (bars['long'] - bars['short']) for k, c in cpu.items()}
-    print(f"riskrl evaluate, CPU per bar (slope between {bars['short']} and {bars['long']} bars; best of {args.reps}), same tiny model:")
+    print(f"riskrl evaluate, CPU per bar (slope between {bars['short']} and {bars['long']} bars; best of {args.reps}), model {models['now']}:")
     for k, label in [('ref', f'{args.ref} (reference)'), ('now', 'this checkout')]:
         print(f"  {label:28s} {per_bar[k] * 1e3:7.3f} ms/bar   short {cpu[k]['short']:6.1f} CPU-s   long {cpu[k]['long']:6.1f} CPU-s")
     print(f"  speed-up per bar: {per_bar['ref'] / per_bar['now']:.1f}x;  whole long run: {cpu['ref']['long'] / cpu['now']['long']:.1f}x")
