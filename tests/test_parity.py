@@ -47,6 +47,18 @@ def test_other_costs_maker_fee_and_spread_agree():
     assert (ours.exit_reason == 'take_profit').sum() >= 2 and (ours.exit_reason == 'stop_loss').sum() >= 2
 
 
+def test_long_and_short_entries_agree():
+    "Entries on both sides of the EMA cross: short brackets, the buy-side exit slippage and fee."
+    df = load_bundled('BTC')
+    s = period_slice(df, *WINDOW)
+    m, sig = Market.from_candles(df), make_entries(df, EntryConfig(side='both'))
+    ours = run_backtest(Simulation(m, sig), FixedTpSl(0.03, 0.02), s.start, s.stop).trades
+    assert (ours.side == 'short').sum() >= 3 and (ours.side == 'long').sum() >= 3
+    plan = rule_plan('fixed_tp_sl', dict(take_profit_pct=0.03, stop_loss_pct=0.02))
+    r = compare_trades(ours, replay_in_backtesting(m, sig, s.start, s.stop, plan))
+    assert r['different'] == 0 and r['max_return_diff_bp'] < PARITY_TOLERANCE_BP, r
+
+
 def test_fills_at_close_are_detected(monkeypatch):
     "riskrl broken to fill decided exits at the decision bar's close instead of the next open: parity fails."
     m, sig, a, b = _window()
@@ -81,4 +93,5 @@ def test_unsupported_settings_are_refused():
     from riskrl_nb.core.config import EnvConfig
     with pytest.raises(RiskrlError, match='impact_coef'): check_parity_config(CostConfig(impact_coef=1.0), EnvConfig())
     with pytest.raises(RiskrlError, match='max_leverage'): check_parity_config(CostConfig(), EnvConfig(max_leverage=2.0))
+    with pytest.raises(RiskrlError, match='action_space'): check_parity_config(CostConfig(), EnvConfig(action_space='box'))
     with pytest.raises(RiskrlError, match='oracle'): rule_plan('oracle', {})

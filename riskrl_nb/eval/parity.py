@@ -26,7 +26,7 @@ def check_parity_config(costs:CostConfig, env:EnvConfig):
     bad = [k for k, v in (('costs.impact_coef', costs.impact_coef), ('costs.funding_rate_8h', costs.funding_rate_8h)) if v]
     if env.max_leverage > 1: bad.append('env.max_leverage')
     if env.max_position_value > 0: bad.append('env.max_position_value')
-    if env.action_space in ('multidiscrete', 'box'): bad.append('env.action_space')
+    if env.action_space != 'discrete3': bad.append('env.action_space')   # partial closes, sizes and agent stops are not replayed
     if bad: raise RiskrlError(f"the parity check needs {', '.join(bad)} at the default (backtesting.py has no model for them)")
 
 # %% ../../nbs/48_parity.ipynb #93236c03
@@ -47,8 +47,9 @@ class ParityCosts:
             self.state = 'closed'
             if not math.isnan(self.target) and (price - self.target) * self.side >= 0:
                 self.exits.append(('maker', price)); return value * self.maker
-            self.exits.append(('taker', price))
-            return value * (1 - (1 - self.adverse) * (1 - self.fee))
+            self.exits.append(('taker', price))   # a sell receives price (1 - adverse) less the fee; a buy pays price (1 + adverse) plus it
+            s, f = self.adverse, self.fee
+            return value * (1 - (1 - s) * (1 - f) if self.side > 0 else (1 + s) * (1 + f) - 1)
         self.state = 'flat'                                     # the statistics' entry commission
         return value * self.fee
 
