@@ -19,7 +19,7 @@ from .limits import load_limits
 from .engine import DecisionService
 
 # %% auto #0
-__all__ = ['log', 'STRATEGY_TEMPLATE', 'MODEL_FILES', 'trade_account', 'bars_market', 'decide_body', 'exit_tag',
+__all__ = ['log', 'STRATEGY_TEMPLATE', 'MODEL_FILES', 'trade_account', 'closed_market', 'decide_body', 'exit_tag',
            'RiskrlExitMixin', 'strategy_source', 'load_strategy_class', 'exits_through_strategy', 'export_freqtrade']
 
 # %% ../../nbs/69_freqtrade.ipynb #0562559d
@@ -33,24 +33,25 @@ def trade_account(trade, market:Market, costs, env, peak:float|None=None, initia
     account = dict(equity=float(sim.mark(at)), initial_equity=initial, peak_equity=peak)
     return account, float(sim.liquidation_equity(at))
 
-def bars_market(bars:dict, interval_s:float) -> Market:
-    "The simulator's `Market` of a request's bars (a dict of lists, as in `decide_body`)."
-    t = pd.to_datetime(bars['timestamp'], utc=True).asi8
-    return Market(*(np.asarray(bars[c], dtype=np.float64) for c in ('open', 'high', 'low', 'close', 'volume')), t, interval_s)
-
 # %% ../../nbs/69_freqtrade.ipynb #c8a541d0
-def decide_body(frame:pd.DataFrame, trade, current_time:datetime, interval_s:float, n_bars:int, symbol:str) -> dict:
-    "The `POST /v1/decide` body for `trade` (its `account` still empty) from freqtrade's dataframe (date, open, high, low, close, volume)."
-    dates = pd.to_datetime(frame['date'], utc=True)
-    closed = frame[(dates + pd.Timedelta(seconds=interval_s)) <= pd.Timestamp(current_time)].tail(n_bars)
-    if len(closed) < 2: raise RiskrlError(f"{symbol}: fewer than 2 closed candles before {current_time:%Y-%m-%d %H:%M}")
-    opened = pd.Timestamp(trade.open_date_utc).floor(f'{int(interval_s)}s')
-    ts = pd.to_datetime(closed['date'], utc=True).dt.strftime('%Y-%m-%dT%H:%M:%SZ').tolist()
+def closed_market(frame:pd.DataFrame, current_time:datetime, interval_s:float, n_bars:int, symbol:str='') -> Market:
+    "The last `n_bars` candles of freqtrade's dataframe (date, open, high, low, close, volume) closed by `current_time`."
+    t = pd.DatetimeIndex(frame['date']).asi8
+    k = int(np.searchsorted(t, pd.Timestamp(current_time).value - int(interval_s * 1e9), 'right'))   # opened <= now - one bar
+    if k < 2: raise RiskrlError(f"{symbol}: fewer than 2 closed candles before {current_time:%Y-%m-%d %H:%M}")
+    rows = slice(max(0, k - n_bars), k)
+    col = lambda c: frame[c].to_numpy(dtype=np.float64)[rows]
+    return Market(col('open'), col('high'), col('low'), col('close'), col('volume'), t[rows], interval_s, symbol)
+
+def decide_body(market:Market, trade, symbol:str) -> dict:
+    "The `POST /v1/decide` body for `trade` on the candles of `market` (its `account` still empty)."
+    opened = pd.Timestamp(trade.open_date_utc).floor(f'{int(market.interval_seconds)}s')
+    ts = [s + 'Z' for s in np.datetime_as_string(market.times.astype('datetime64[ns]'), unit='s')]
     pid = f"ft-{symbol}-{getattr(trade, 'id', None) or 0}-{int(opened.timestamp())}".replace(' ', '')
     return dict(position=dict(position_id=pid, symbol=symbol, side='short' if trade.is_short else 'long',
                               quantity=float(trade.amount), entry_price=float(trade.open_rate),
                               entry_time=opened.strftime('%Y-%m-%dT%H:%M:%SZ')),
-                account={}, bars=dict(timestamp=ts, **{c: closed[c].astype(float).tolist() for c in ('open', 'high', 'low', 'close', 'volume')}))
+                account={}, bars=dict(timestamp=ts, **{c: getattr(market, c).tolist() for c in ('open', 'high', 'low', 'close', 'volume')}))
 
 # %% ../../nbs/69_freqtrade.ipynb #73e61c0b
 def exit_tag(d:dict) -> str | None:
@@ -108,13 +109,14 @@ class RiskrlExitMixin:
         st = self._riskrl_setup()
         model, interval = st['model'], float(pd.Timedelta(self.timeframe).total_seconds())
         frame = self.dp.get_analyzed_dataframe(pair, self.timeframe)[0]
-        body = decide_body(frame, trade, current_time, interval, model.bars_recommended, pair)
+        market = closed_market(frame, current_time, interval, model.bars_recommended, pair)
+        body = decide_body(market, trade, pair)
         pid, last = body['position']['position_id'], body['bars']['timestamp'][-1]
         prev = st['asked'].get(pid)
         if prev is not None and prev[0] == last: return prev[1]        # asked again within the same candle
-        account, liq = trade_account(trade, bars_market(body['bars'], interval), model.costs, model.env, st['peak'], st['initial'])
+        account, liq = trade_account(trade, market, model.costs, model.env, st['peak'], st['initial'])
         body['account'] = {k: v for k, v in account.items() if v is not None}
-        st['now'] = pd.Timestamp(body['bars']['timestamp'][-1]).timestamp() + interval   # the service's clock: that candle's close
+        st['now'] = market.times[-1] / 1e9 + interval   # the service's clock: that candle's close
         if 'service' in st: d = st['service'].decide(DecideRequest.model_validate(body))
         else:
             r = st['client'].post('/v1/decide', json=body)
