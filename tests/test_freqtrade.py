@@ -102,8 +102,20 @@ def test_http_mode_with_api_key(exported_model, tmp_path):
             if server.started: break
             time.sleep(0.02)
         url = f'http://127.0.0.1:{port}'
-        ours, theirs, _ = _compare(exported_model, tmp_path, '2023-01-01', '2023-02-15', {'url': url, 'api_key': key})
+        ours, theirs, strategy = _compare(exported_model, tmp_path, '2023-01-01', '2023-02-15', {'url': url, 'api_key': key})
         assert theirs.exit_bar.tolist() == ours.exit_bar.tolist() and theirs.exit_reason.tolist() == ours.exit_reason.tolist()
+        # the service's own clock and limits rule: with the stale-data breaker on, 2023's bars get the fallback rule
+        service.limits = load_limits(None, NO_LIMITS)
+        service.clock = ReplayClock(pd.Timestamp('2024-06-01', tz='UTC').timestamp())
+        from freqtrade.persistence import Trade
+        t = ours.iloc[0]
+        when = pd.Timestamp(load_bundled('BTC').index[int(t.entry_bar) + 3]).to_pydatetime()
+        trade = Trade(pair='BTC/USDT', stake_amount=float(t.units * t.entry_price), amount=float(t.units), open_rate=float(t.entry_price),
+                      fee_open=0.001, fee_close=0.001, open_date=pd.Timestamp(t.entry_time).to_pydatetime(), exchange='binance',
+                      is_short=False, leverage=1.0, is_open=True)
+        strategy.dp._set_dataframe_max_index('BTC/USDT', int(t.entry_bar) + 3)   # as freqtrade's backtest: candles before `when`
+        d = strategy.riskrl_decision('BTC/USDT', trade, when)
+        assert d['policy'] == 'fallback' and 'stale_data' in d['breakers'], d
         with pytest.raises(Exception, match='401'):   # a wrong key is refused, and the strategy says so
             _compare(exported_model, tmp_path/'bad', '2023-01-01', '2023-01-15', {'url': url, 'api_key': 'wrong-key-0123456789abc'})
     finally:
