@@ -19,6 +19,8 @@ $(STAMP): settings.ini setup.py Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv
 	$(BIN)/uv pip install --python $(BIN)/python -q -e ".[dev]"
+	# freqtrade for tests/test_freqtrade.py, without its dependencies: ft-pandas-ta would overwrite pandas_ta (the .[dev] extra has what it imports)
+	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps "freqtrade==2026.8" "ccxt==4.5.64"
 	# bytecode now: where PYTHONDONTWRITEBYTECODE=1 is set, every process would otherwise recompile torch (~6 s)
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib/python3.12/site-packages > /dev/null || true
 	rm -f $(VENV)/.installed-*; touch $(STAMP)
