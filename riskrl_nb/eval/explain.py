@@ -5,6 +5,7 @@
 # %% ../../nbs/49_explain.ipynb #328cf5e4
 from __future__ import annotations
 import itertools
+from typing import TYPE_CHECKING
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -16,14 +17,12 @@ from ..data.features import feature_warmup
 from ..sim.env import POSITION_FEATURES, ACTIONS
 from ..sim.execution import Simulation, run_backtest
 from ..sim.prepare import load_frames, prepare_data
-from ..agents.bundle import ModelBundle
-from ..agents.policy import FastActor
-from .feature_selection import ReplayablePolicy
+if TYPE_CHECKING: from riskrl_nb.agents.bundle import ModelBundle
 
 # %% auto #0
-__all__ = ['GRID', 'EXPLAIN_METHODS', 'observation_names', 'Decisions', 'check_explainable', 'record_decisions', 'masked_softmax',
-           'sb3_probabilities', 'PolicyClassifier', 'policy_classifier', 'background_sample', 'shap_values',
-           'plot_shap', 'decision_importance', 'distill_tree', 'tree_text', 'tree_path', 'plot_tree_png',
+__all__ = ['SHAP_METHODS', 'GRID', 'EXPLAIN_METHODS', 'observation_names', 'Decisions', 'check_explainable', 'record_decisions',
+           'masked_softmax', 'sb3_probabilities', 'PolicyClassifier', 'policy_classifier', 'background_sample',
+           'shap_values', 'plot_shap', 'decision_importance', 'distill_tree', 'tree_text', 'tree_path', 'plot_tree_png',
            'counterfactual', 'explain_observation']
 
 # %% ../../nbs/49_explain.ipynb #27824ede
@@ -51,12 +50,14 @@ class Decisions:
 # %% ../../nbs/49_explain.ipynb #2e90fd68
 def check_explainable(bundle:ModelBundle):
     "Raise a one-line `RiskrlError` unless the model is an actor-critic policy over (hold, close_tp, close_sl)."
+    from riskrl_nb.agents.policy import FastActor   # torch: imported by the functions that need a trained model only
     space = bundle.cfg.env.action_space
     if space != 'discrete3': raise RiskrlError(f"explanations need env.action_space 'discrete3' (hold, close_tp, close_sl), not '{space}'")
     if why := FastActor.unsupported(bundle.model): raise RiskrlError(f"explanations need an actor-critic policy, not a {why}")
 
 def record_decisions(bundle:ModelBundle, start=None, end=None, file:int=0, prepared=None) -> Decisions:
     "Backtest the agent on [start, end] of its `file`-th data file (default: all of it after the warm-up); record every decision."
+    from riskrl_nb.eval.feature_selection import ReplayablePolicy
     check_explainable(bundle)
     cfg = bundle.cfg
     p = (prepared or prepare_data(load_frames(cfg), cfg, bundle.scaler)[0])[file]
@@ -122,17 +123,28 @@ def background_sample(decisions:Decisions, n:int=50, seed:int=0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return decisions.obs[np.sort(rng.choice(len(decisions), size=min(n, len(decisions)), replace=False))]
 
+SHAP_METHODS = ('kernel', 'permutation')
+
 def shap_values(clf:PolicyClassifier, x:np.ndarray, background:np.ndarray, names:list, nsamples:int|str='auto',
-                seed:int=0) -> pd.DataFrame:
+                seed:int=0, method:str='kernel') -> pd.DataFrame:
     """SHAP values of the action probabilities at observation `x`: one row per input, one column per action.
     `attrs`: `expected` (mean probabilities over `background`) and `probabilities` (at `x`); a column sums to their difference."""
     import shap
-    explainer = shap.KernelExplainer(clf.predict_proba, np.asarray(background, dtype=np.float64), link='identity', seed=seed)
-    v = np.asarray(explainer.shap_values(np.asarray(x, dtype=np.float64)[None], nsamples=nsamples, l1_reg=False, silent=True))
-    v = v.reshape(len(names), len(ACTIONS)) if v.ndim == 3 else np.stack(list(v), axis=-1).reshape(len(names), len(ACTIONS))
+    bg, x = np.asarray(background, dtype=np.float64), np.asarray(x, dtype=np.float64)
+    if method == 'kernel':
+        explainer = shap.KernelExplainer(clf.predict_proba, bg, link='identity', seed=seed)
+        v = np.asarray(explainer.shap_values(x[None], nsamples=nsamples, l1_reg=False, silent=True))
+        v = v.reshape(len(names), len(ACTIONS)) if v.ndim == 3 else np.stack(list(v), axis=-1).reshape(len(names), len(ACTIONS))
+        expected = np.ravel(explainer.expected_value)
+    elif method == 'permutation':
+        evals = nsamples if isinstance(nsamples, int) else 10 * (2 * len(names) + 1)
+        explainer = shap.PermutationExplainer(clf.predict_proba, shap.maskers.Independent(bg, max_samples=len(bg)), seed=seed)
+        r = explainer(x[None], max_evals=max(evals, 2 * len(names) + 1), silent=True)
+        v, expected = r.values[0], r.base_values[0]
+    else: raise RiskrlError(f"unknown SHAP method '{method}'; available: {', '.join(SHAP_METHODS)}")
     out = pd.DataFrame(v, index=pd.Index(names, name='input'), columns=list(ACTIONS))
-    out.attrs.update(expected=dict(zip(ACTIONS, np.ravel(explainer.expected_value).tolist())),
-                     probabilities=dict(zip(ACTIONS, clf.predict_proba(np.asarray(x)[None])[0].tolist())))
+    out.attrs.update(expected=dict(zip(ACTIONS, np.asarray(expected, dtype=float).tolist())), method=method,
+                     probabilities=dict(zip(ACTIONS, clf.predict_proba(x[None])[0].tolist())))
     return out
 
 # %% ../../nbs/49_explain.ipynb #c7c95921
