@@ -77,11 +77,13 @@ def trade_edges(sim:Simulation, agent, rule:ExitPolicy, period:tuple) -> pd.Data
 # %% ../../nbs/40a_attribution.ipynb #4c9b03a0
 def _best_rule(bundle) -> tuple[str | None, str]:
     "(the rule chosen on the model's training data, how), from `baselines.json`'s tuning grid."
-    f = Path(bundle.path)/'baselines.json'
+    f = Path(getattr(bundle, 'path', '') or '.')/'baselines.json'
     try: grid = pd.DataFrame(json.loads(f.read_text()).get('grid') or [])
     except (OSError, ValueError): grid = pd.DataFrame()
     if len(grid) and {'baseline', 'score'} <= set(grid.columns):
-        name = best_rule(grid[grid.baseline.isin(bundle.baselines)])
+        grid = grid[grid.baseline.isin(getattr(bundle, 'baselines', None) or {})]
+        if not len(grid): return None, 'no tuned rule of the tuning grid in the model folder'
+        name = best_rule(grid)
         return name, f"highest {json.loads(f.read_text()).get('tune_metric', 'score')} in the tuning grid (training data)"
     return None, 'no tuning grid in the model folder'
 
@@ -106,14 +108,15 @@ def attribution_section(ctx) -> dict | None:
         at = labels[np.clip(t.entry_bar.to_numpy(dtype=int) - 1, 0, None)]   # the regime known at the signal's close
         block['by_regime'] = _table(pnl_by(t, [names[k] if 0 <= k < len(names) else 'unknown' for k in at]))
     name, how = _best_rule(ctx.bundle)
-    if name is not None:
-        edges = trade_edges(sim, res, frozen_rule(name, ctx.bundle.baselines[name], sim.market), (a, b))
+    try: edges = trade_edges(sim, res, frozen_rule(name, ctx.bundle.baselines[name], sim.market), (a, b)) if name else None
+    except ValueError as e: edges, how = None, f'the rule could not take an entry of the agent: {e}'
+    if edges is not None:
         block['edge'] = dict(rule=name, params=ctx.bundle.baselines[name], chosen=how, trades=int(len(edges)),
                              agent_pnl=float(edges.agent_pnl.sum()), rule_pnl=float(edges.rule_pnl.sum()), edge=float(edges.edge.sum()),
                              mean_edge=float(edges.edge.mean()) if len(edges) else None,
                              share_ahead=float((edges.edge > 0).mean()) if len(edges) else None,
                              per_trade=[dict(r, entry_time=pd.Timestamp(r['entry_time']).isoformat()) for r in edges.to_dict('records')])
-    else: block['edge'] = dict(rule=None, note=how)
+    else: block['edge'] = dict(rule=name, note=how)
     if ctx.out_dir is not None:
         plot_attribution(block, ctx.out_dir/'attribution.png', f"{symbol} {ctx.candles.index[a]:%Y-%m-%d}..{ctx.candles.index[b - 1]:%Y-%m-%d}")
         block['plot'] = 'attribution.png'
