@@ -96,12 +96,15 @@ def test_counterfactual_flips_and_no_smaller_single_change_does(explained):
 
 def test_tree_fidelity_is_measured_on_held_out_bars_only(explained):
     from riskrl_nb.core.config import RiskrlError
-    from riskrl_nb.eval.explain import distill_tree, Decisions
+    from riskrl_nb.eval.explain import distill_tree, Decisions, tree_actions
     _, _, fit, held = explained
     tree, facts = distill_tree(fit, held)
+    pred = tree_actions(tree, held.obs, held.masks)
+    assert held.masks[np.arange(len(pred)), pred].all()                      # the tree acts within the mask
     assert facts['held_out']['decisions'] == len(held) and facts['fit']['decisions'] == len(fit)
-    assert facts['fidelity'] == pytest.approx(float(np.mean(tree.predict(held.obs) == held.actions)))
-    assert facts['fit_agreement'] == pytest.approx(float(np.mean(tree.predict(fit.obs) == fit.actions)))
+    assert facts['fidelity'] == pytest.approx(float(np.mean(pred == held.actions)))
+    assert facts['fidelity_unmasked'] == pytest.approx(float(np.mean(tree.predict(held.obs) == held.actions)))
+    assert facts['fit_agreement'] == pytest.approx(float(np.mean(tree_actions(tree, fit.obs, fit.masks) == fit.actions)))
     assert facts['fit']['last'] < facts['held_out']['first']
     # held-out decisions that overlap the fitted bars are refused
     with pytest.raises(RiskrlError, match='not after'): distill_tree(held, fit)

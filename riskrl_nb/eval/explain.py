@@ -22,8 +22,8 @@ if TYPE_CHECKING: from riskrl_nb.agents.bundle import ModelBundle
 # %% auto #0
 __all__ = ['SHAP_METHODS', 'GRID', 'EXPLAIN_METHODS', 'observation_names', 'Decisions', 'check_explainable', 'record_decisions',
            'masked_softmax', 'sb3_probabilities', 'PolicyClassifier', 'policy_classifier', 'background_sample',
-           'shap_values', 'plot_shap', 'decision_importance', 'distill_tree', 'tree_text', 'tree_path', 'plot_tree_png',
-           'counterfactual', 'explain_observation']
+           'shap_values', 'plot_shap', 'decision_importance', 'tree_actions', 'distill_tree', 'tree_text', 'tree_path',
+           'plot_tree_png', 'counterfactual', 'explain_observation']
 
 # %% ../../nbs/49_explain.ipynb #27824ede
 def observation_names(columns:list, lookback:int=1) -> list:
@@ -172,20 +172,27 @@ def decision_importance(clf:PolicyClassifier, decisions:Decisions, repeats:int=5
             .sort_values('decisions_changed', ascending=False))
 
 # %% ../../nbs/49_explain.ipynb #1b64af04
+def tree_actions(tree, obs:np.ndarray, masks:np.ndarray) -> np.ndarray:
+    "The tree's actions on `obs` within the actions `masks` allows: the most frequent allowed action of each leaf."
+    p = np.zeros((len(obs), len(ACTIONS)))
+    p[:, tree.classes_] = tree.predict_proba(obs)
+    return np.where(masks, p, -1.0).argmax(axis=1)
+
 def distill_tree(fit:Decisions, held_out:Decisions, max_depth:int=3, min_samples_leaf:int=20, seed:int=0):
     "A shallow tree fitted to the policy's actions on `fit`, and its fidelity on the later `held_out` decisions."
     from sklearn.tree import DecisionTreeClassifier
-    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+    from sklearn.metrics import balanced_accuracy_score
     if not len(fit) or not len(held_out): raise RiskrlError("distilling a tree needs decisions to fit and held-out decisions")
     if fit.file == held_out.file and held_out.bars.min() <= fit.bars.max():
         raise RiskrlError(f"held-out decisions start at {held_out.times.min()}, not after the last fitted one ({fit.times.max()}): "
                           "fidelity is measured on later, unseen bars")
     tree = DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=min_samples_leaf, random_state=seed).fit(fit.obs, fit.actions)
-    pred = tree.predict(held_out.obs)
+    pred = tree_actions(tree, held_out.obs, held_out.masks)
     majority = np.bincount(fit.actions, minlength=len(ACTIONS)).argmax()
     span = lambda d: dict(decisions=len(d), first=str(d.times.min()), last=str(d.times.max()))
-    facts = dict(fidelity=float(accuracy_score(held_out.actions, pred)), balanced_fidelity=float(balanced_accuracy_score(held_out.actions, pred)),
-                 fit_agreement=float(accuracy_score(fit.actions, tree.predict(fit.obs))),
+    facts = dict(fidelity=float(np.mean(pred == held_out.actions)), balanced_fidelity=float(balanced_accuracy_score(held_out.actions, pred)),
+                 fidelity_unmasked=float(np.mean(tree.predict(held_out.obs) == held_out.actions)),
+                 fit_agreement=float(np.mean(tree_actions(tree, fit.obs, fit.masks) == fit.actions)),
                  majority_agreement=float(np.mean(held_out.actions == majority)),
                  fit=span(fit), held_out=span(held_out), max_depth=max_depth, leaves=int(tree.get_n_leaves()))
     return tree, facts
@@ -196,14 +203,15 @@ def tree_text(tree, names:list) -> str:
     from sklearn.tree import export_text
     return export_text(tree, feature_names=list(names), class_names=[ACTIONS[c] for c in tree.classes_])
 
-def tree_path(tree, x:np.ndarray, names:list) -> list:
-    "The tests the tree makes on observation `x`, root to leaf, and the leaf's action last."
+def tree_path(tree, x:np.ndarray, names:list, mask=None) -> list:
+    "The tests the tree makes on observation `x`, root to leaf, and the leaf's action (within `mask`, if given) last."
     x, t, out = np.asarray(x, dtype=np.float32)[None], tree.tree_, []
     for node in tree.decision_path(x).indices:
-        if t.children_left[node] == -1: out.append(f"-> {ACTIONS[tree.classes_[t.value[node][0].argmax()]]}"); continue
-        f, thr = t.feature[node], t.threshold[node]
-        out.append(f"{names[f]} = {x[0, f]:.3f} {'<=' if x[0, f] <= thr else '>'} {thr:.3f}")
-    return out
+        if t.children_left[node] != -1:
+            f, thr = t.feature[node], t.threshold[node]
+            out.append(f"{names[f]} = {x[0, f]:.3f} {'<=' if x[0, f] <= thr else '>'} {thr:.3f}")
+    m = np.ones((1, len(ACTIONS)), bool) if mask is None else np.asarray(mask, bool)[None]
+    return out + [f"-> {ACTIONS[tree_actions(tree, x, m)[0]]}"]
 
 def plot_tree_png(tree, names:list, path, title:str='') -> Path:
     "Save the tree drawn by scikit-learn's `plot_tree` (share of decisions and action shares per node)."
