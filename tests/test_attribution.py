@@ -10,7 +10,7 @@ import pytest
 @pytest.fixture(scope='module')
 def attributed(tiny_model, tmp_path_factory):
     from riskrl_nb.eval.evaluation import evaluate
-    out = tmp_path_factory.mktemp('attribution')
+    out = tmp_path_factory.mktemp('attribution')/'ev'   # not there yet: evaluate creates it
     sections = {'by_regime': 'riskrl_nb.eval.regimes:by_regime_section', 'attribution': 'riskrl_nb.eval.attribution:attribution_section'}
     m = evaluate(tiny_model, out_dir=out, start='2023-01-01', end='2023-04-30', report=False, sections=sections)
     return m, out

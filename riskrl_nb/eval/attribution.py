@@ -14,7 +14,7 @@ from ..sim.rules import make_baseline, AtrTrailing, RULES
 from ..sim.residual import best_rule, safe_atr
 
 # %% auto #0
-__all__ = ['EDGE_COLUMNS', 'trade_pnl', 'pnl_by', 'SameEntry', 'frozen_rule', 'rule_on_entry', 'trade_edges',
+__all__ = ['EDGE_COLUMNS', 'trade_pnl', 'pnl_by', 'SameEntry', 'frozen_rule', 'private_account', 'rule_on_entry', 'trade_edges',
            'attribution_section', 'plot_attribution', 'attribution_html']
 
 # %% ../../nbs/40a_attribution.ipynb #c6695e3c
@@ -46,12 +46,16 @@ def frozen_rule(name:str, params:dict, market) -> ExitPolicy:
     if name == 'atr_trailing': return AtrTrailing(**params, atr_values=safe_atr(market, int(params.get('atr_window', 14))))
     return make_baseline(name, params)
 
+def private_account(sim:Simulation) -> Simulation:
+    "A simulation of `sim`'s market, signals, costs and rules for counterfactual runs (never the evaluation's own account)."
+    return Simulation(sim.market, sim.signals, sim.costs.cfg, sim.env)
+
 def rule_on_entry(sim:Simulation, rule:ExitPolicy, entry_bar:int, size:float, equity:float, end:int|None=None) -> dict:
-    "The rule's trade entered at `entry_bar`'s open (signal at the bar before) with `equity` and position `size`: a trades row."
+    "The rule's trade entered at `entry_bar`'s open (signal at the bar before) with `equity` and position `size`, on `sim` (reset)."
     e = int(entry_bar)
     stop = min(len(sim.market) if end is None else end, e + sim.env.max_holding_bars + 2)
-    own = Simulation(sim.market, sim.signals, sim.costs.cfg, replace(sim.env, initial_equity=float(equity)))
-    t = run_backtest(own, SameEntry(rule, size), e - 1, stop).trades
+    sim.env = replace(sim.env, initial_equity=float(equity))   # the account starts with the agent's equity (`reset` reads it)
+    t = run_backtest(sim, SameEntry(rule, size), e - 1, stop).trades
     if not len(t) or int(t.entry_bar.iloc[0]) != e: raise ValueError(f"the rule found no entry at bar {e} (signal at {e - 1})")
     return t.iloc[0].to_dict()
 
@@ -62,11 +66,11 @@ EDGE_COLUMNS = ['entry_time', 'entry_bar', 'equity_before', 'agent_pnl', 'rule_p
 def trade_edges(sim:Simulation, agent, rule:ExitPolicy, period:tuple) -> pd.DataFrame:
     "Per trade of `agent` (a `BacktestResult`): its P&L, the rule's on the same entry, the edge (agent - rule), both exits."
     a, b = period
-    eq, rows = agent.equity.to_numpy(), []
+    eq, rows, own = agent.equity.to_numpy(), [], private_account(sim)
     for tr in agent.trades.to_dict('records'):
         e = int(tr['entry_bar'])
         before = float(eq[e - 1 - a]) if e - 1 >= a else float(agent.initial_equity)
-        r = rule_on_entry(sim, rule, e, tr['size'], before, b)
+        r = rule_on_entry(own, rule, e, tr['size'], before, b)
         ap, rp = tr['return'] * tr['units'] * tr['entry_price'], r['return'] * r['units'] * r['entry_price']
         rows.append(dict(entry_time=tr['entry_time'], entry_bar=e, equity_before=before, agent_pnl=ap, rule_pnl=rp, edge=ap - rp,
                          agent_exit=tr['exit_reason'], rule_exit=r['exit_reason'], agent_bars=int(tr['bars_held']), rule_bars=int(r['bars_held']),
@@ -118,6 +122,7 @@ def attribution_section(ctx) -> dict | None:
                              per_trade=[dict(r, entry_time=pd.Timestamp(r['entry_time']).isoformat()) for r in edges.to_dict('records')])
     else: block['edge'] = dict(rule=name, note=how)
     if ctx.out_dir is not None:
+        ctx.out_dir.mkdir(parents=True, exist_ok=True)   # sections run before evaluate writes its files
         plot_attribution(block, ctx.out_dir/'attribution.png', f"{symbol} {ctx.candles.index[a]:%Y-%m-%d}..{ctx.candles.index[b - 1]:%Y-%m-%d}")
         block['plot'] = 'attribution.png'
     return block
