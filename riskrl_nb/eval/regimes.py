@@ -68,6 +68,7 @@ def by_regime_section(ctx) -> dict:
     df = ctx.candles
     proba = model.proba(df)
     labels = model.labels(df, proba)
+    ctx.regime_labels = (labels.to_numpy(), list(model.names))   # for later sections (attribution by regime)
     ppy = periods_per_year(ctx.sim.market.interval_seconds)
     table = regime_table(model, df.iloc[a:b], labels.iloc[a:b], ppy)
     block = {'method': model.method, 'fitted_on': fitted_on,

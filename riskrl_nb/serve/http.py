@@ -30,8 +30,8 @@ from .engine import DecisionService
 __all__ = ['BODY_TOO_LARGE', 'decisions', 'operations', 'JsonFormatter', 'json_logger', 'BodyLimit', 'hash_key', 'Metrics',
            'route_template', 'parse_body', 'GroupCommit', 'ServiceHTTP', 'FastJSON', 'answer', 'api_key', 'engine',
            'json_body', 'AuditedRoute', 'not_ready', 'add_error_handlers', 'decide', 'decide_batch', 'outcome',
-           'post_bars', 'decide_position', 'decide_positions', 'healthz', 'readyz', 'prom_metrics', 'create_app',
-           'is_loopback', 'load_api_keys', 'build_service']
+           'post_bars', 'decide_position', 'decide_positions', 'explain', 'healthz', 'readyz', 'prom_metrics',
+           'create_app', 'is_loopback', 'load_api_keys', 'build_service']
 
 # %% ../../nbs/65_http.ipynb #2aa704d5
 class JsonFormatter(logging.Formatter):
@@ -335,6 +335,16 @@ def decide_positions(req:PositionBatchRequest=json_body(PositionBatchRequest), k
     "Decide for many positions on their symbols' streams in one call (one ONNX Runtime call for all of them)."
     return dict(decisions=service.decide_positions(req.requests, key_id))
 
+# %% ../../nbs/65_http.ipynb #17abed69
+from .schema import ExplainRequest, ExplainResponse
+from .explain import explain_async
+
+# %% ../../nbs/65_http.ipynb #f13586ee
+@decisions.post('/v1/explain', response_model=ExplainResponse, tags=['explanations'], openapi_extra=_body_schema('ExplainRequest'))
+async def explain(req:ExplainRequest=json_body(ExplainRequest), key_id:str=Depends(api_key), service:DecisionService=Depends(engine)):
+    "Explain the model's decision on a position: SHAP values of its action probabilities and the smallest change that flips it."
+    return await explain_async(service, req, key_id)
+
 # %% ../../nbs/65_http.ipynb #e5b5f8fd
 operations = APIRouter(tags=['operations'])   # plain routes, on purpose: they report on the audit log and must answer when it is broken
 
@@ -392,7 +402,7 @@ def create_app(service:DecisionService, api_keys=None, max_body_bytes:int=2_000_
     app.state.service, app.state.metrics, app.state.http = service, h.metrics, h
     add_error_handlers(app, h)
     for r in (decisions, operations, *routers): app.include_router(r)
-    _with_request_schemas(app, [DecideRequest, BatchRequest, OutcomeRequest, BarsRequest, PositionRequest, PositionBatchRequest])
+    _with_request_schemas(app, [DecideRequest, BatchRequest, OutcomeRequest, BarsRequest, PositionRequest, PositionBatchRequest, ExplainRequest])
     def too_large(path):   # BodyLimit runs before routing: a known route is audited, an unknown path only counted
         if path not in _paths(app.routes):
             h.metrics.errors.labels('body_too_large').inc(); h.metrics.requests.labels('unmatched', '413').inc(); return

@@ -17,10 +17,10 @@ from ..data.features import FeatureScaler
 from .inference import OnnxPolicy
 
 # %% auto #0
-__all__ = ['SERVING_FORMAT', 'MAX_BARS', 'REFUSALS', 'ServingModel', 'epoch_seconds', 'Bars', 'Position', 'Account',
-           'DecideRequest', 'DecideResponse', 'BatchRequest', 'OutcomeRequest', 'bars_payload', 'ErrorDetail',
-           'ErrorBody', 'BatchResponse', 'OutcomeResponse', 'ReadyResponse', 'NewBars', 'BarsRequest', 'BarsResponse',
-           'PositionRequest', 'PositionBatchRequest']
+__all__ = ['SERVING_FORMAT', 'MAX_BARS', 'REFUSALS', 'EXPLAIN_METHOD_NAMES', 'ServingModel', 'epoch_seconds', 'Bars', 'Position',
+           'Account', 'DecideRequest', 'DecideResponse', 'BatchRequest', 'OutcomeRequest', 'bars_payload',
+           'ErrorDetail', 'ErrorBody', 'BatchResponse', 'OutcomeResponse', 'ReadyResponse', 'NewBars', 'BarsRequest',
+           'BarsResponse', 'PositionRequest', 'PositionBatchRequest', 'ExplainRequest', 'ExplainResponse']
 
 # %% ../../nbs/61_schema.ipynb #304f6397
 SERVING_FORMAT = 'riskrl-serving/1'
@@ -247,3 +247,25 @@ class PositionBatchRequest(BaseModel):
     model_config = ConfigDict(extra='forbid')
     requests: list[PositionRequest] = Field(min_length=1, max_length=256)
 
+
+
+# %% ../../nbs/61_schema.ipynb #d9a54a83
+EXPLAIN_METHOD_NAMES = ('shap', 'counterfactual')
+
+class ExplainRequest(DecideRequest):
+    "POST /v1/explain body: a decision request, plus which explanations of the model's decision to compute."
+    methods: list[Literal[EXPLAIN_METHOD_NAMES]] = Field(default=list(EXPLAIN_METHOD_NAMES), min_length=1, max_length=2)
+    nsamples: int = Field(512, ge=32, le=4096)   # coalitions KernelExplainer evaluates
+    top: int | None = Field(None, ge=1, le=500)  # SHAP values of the `top` largest inputs only (None: every input)
+
+class ExplainResponse(BaseModel):
+    "The model's decision on the request, explained; recorded in the audit trail."
+    decision: Literal['hold', 'close_tp', 'close_sl']
+    probabilities: dict
+    model_version: str
+    reference: str                       # what the SHAP values are measured from
+    shap: dict | None = None             # expected probabilities, values per input and action
+    counterfactual: dict | None = None   # the smallest change of the market inputs that flips the decision
+    warnings: list[str] = []
+    explanation_id: int = 0
+    audit_hash: str = ''
