@@ -15,11 +15,11 @@ from ..sim.execution import ExitPolicy
 from .algos import get_algo
 from .policy import make_policy
 
-
 # %% auto #0
 __all__ = ['WEIGHTS_FILE', 'SPACES_FILE', 'MANIFEST_FILE', 'BUNDLE_FORMAT', 'TRUST_PICKLE_ENV', 'FOLDER_KINDS', 'BUNDLE_FILES',
-           'trust_pickle', 'space_to_dict', 'space_from_dict', 'save_policy', 'read_weights', 'build_model',
-           'write_manifest', 'check_manifest', 'staging_dir', 'publish', 'ModelBundle', 'load_model', 'load_bundle']
+           'REFERENCE_FILE', 'OPTIONAL_FILES', 'trust_pickle', 'space_to_dict', 'space_from_dict', 'save_policy',
+           'read_weights', 'build_model', 'write_manifest', 'check_manifest', 'staging_dir', 'publish', 'ModelBundle',
+           'load_model', 'load_bundle', 'feature_reference', 'save_reference', 'load_reference']
 
 # %% ../../nbs/33_bundle.ipynb #c3a6d64b
 WEIGHTS_FILE, SPACES_FILE, MANIFEST_FILE = 'policy.pt', 'spaces.json', 'manifest.json'
@@ -225,3 +225,34 @@ def load_bundle(path) -> ModelBundle:
     if len(sizes) != 1 or -1 in sizes or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in scaler.mean + scaler.std):
         raise RiskrlError(f"{path/'scaler.json'}: not a feature scaler (columns, mean and std must be lists of equal length, of finite numbers)")
     return ModelBundle(path, cfg, scaler, _read_json(path/'baselines.json', 'params'), info, context=context)
+
+# %% ../../nbs/33_bundle.ipynb #256dd38f
+REFERENCE_FILE = 'reference.json'
+OPTIONAL_FILES = [REFERENCE_FILE]   # written by `train` when it can; a folder without them still loads (not in BUNDLE_FILES)
+
+def feature_reference(x:np.ndarray, columns:list, bins:int=10, sketch:int=500) -> dict:
+    "The distribution of the rows of `x` (scaled features, one column each): quantile bin edges, their shares, a quantile sketch."
+    x = np.asarray(x, dtype=float)
+    out = {}
+    for k, name in enumerate(columns):
+        col = x[:, k][np.isfinite(x[:, k])]
+        edges = np.unique(np.quantile(col, np.arange(1, bins) / bins))   # repeated edges (discrete features) collapse
+        counts = np.bincount(np.searchsorted(edges, col, side='right'), minlength=len(edges) + 1)
+        out[name] = dict(edges=edges.round(6).tolist(), shares=(counts / max(len(col), 1)).round(6).tolist(),
+                         sketch=np.quantile(col, (np.arange(sketch) + 0.5) / sketch).round(5).tolist())
+    return dict(format=1, rows=int(len(x)), bins=bins, features=out)
+
+def save_reference(x:np.ndarray, columns:list, folder) -> Path:
+    "Write `reference.json` for the training rows `x` into a model folder (before `write_manifest`)."
+    path = Path(folder)/REFERENCE_FILE
+    path.write_text(json.dumps(feature_reference(x, columns)))
+    return path
+
+def load_reference(folder) -> dict | None:
+    "The training distribution of a model folder (`reference.json`), or None for a folder written before it existed."
+    path = Path(folder)/REFERENCE_FILE
+    if not path.exists(): return None
+    ref = _read_json(path)
+    if not isinstance(ref, dict) or not isinstance(ref.get('features'), dict):
+        raise RiskrlError(f"{path}: not a feature reference (expected an object with 'features')")
+    return ref

@@ -127,7 +127,8 @@ SECTIONS = {   # every block of metrics.json beyond the policies, in this order:
     'diagnostics': 'riskrl_nb.eval.evaluation:diagnostics_section', 'seeds': 'riskrl_nb.eval.evaluation:seeds_section',
     'by_regime': 'riskrl_nb.eval.regimes:by_regime_section',
     'monte_carlo': 'riskrl_nb.eval.robustness:monte_carlo_section', 'stress': 'riskrl_nb.eval.robustness:stress_section',
-    'walk_forward': 'riskrl_nb.eval.walk_forward:walk_forward_section'}
+    'walk_forward': 'riskrl_nb.eval.walk_forward:walk_forward_section',
+    'drift': 'riskrl_nb.eval.drift:drift_section'}
 
 def register_section(name:str):
     "Decorator: add a top-level block to metrics.json (walk-forward, Monte Carlo, per-regime figures, ...)."
