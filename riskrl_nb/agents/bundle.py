@@ -19,7 +19,7 @@ from .policy import make_policy
 __all__ = ['WEIGHTS_FILE', 'SPACES_FILE', 'MANIFEST_FILE', 'BUNDLE_FORMAT', 'TRUST_PICKLE_ENV', 'FOLDER_KINDS', 'BUNDLE_FILES',
            'REFERENCE_FILE', 'OPTIONAL_FILES', 'trust_pickle', 'space_to_dict', 'space_from_dict', 'save_policy',
            'read_weights', 'build_model', 'write_manifest', 'check_manifest', 'staging_dir', 'publish', 'ModelBundle',
-           'load_model', 'load_bundle', 'feature_reference', 'save_reference', 'load_reference']
+           'load_model', 'load_bundle', 'bin_shares', 'psi', 'feature_reference', 'save_reference', 'load_reference']
 
 # %% ../../nbs/33_bundle.ipynb #c3a6d64b
 WEIGHTS_FILE, SPACES_FILE, MANIFEST_FILE = 'policy.pt', 'spaces.json', 'manifest.json'
@@ -230,16 +230,31 @@ def load_bundle(path) -> ModelBundle:
 REFERENCE_FILE = 'reference.json'
 OPTIONAL_FILES = [REFERENCE_FILE]   # written by `train` when it can; a folder without them still loads (not in BUNDLE_FILES)
 
-def feature_reference(x:np.ndarray, columns:list, bins:int=10, sketch:int=500) -> dict:
-    "The distribution of the rows of `x` (scaled features, one column each): quantile bin edges, their shares, a quantile sketch."
+def bin_shares(values, edges) -> np.ndarray:
+    "Share of the finite `values` in each bin cut at `edges` (len(edges) + 1 bins, open at both ends; a value on an edge goes right)."
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    counts = np.bincount(np.searchsorted(np.asarray(edges, dtype=float), v, side='right'), minlength=len(edges) + 1)
+    return counts / max(len(v), 1)
+
+def psi(expected, actual, eps:float=1e-4) -> float:
+    "Population stability index of the bin shares `actual` against `expected`: sum of (a - e) ln(a / e), zero shares raised to `eps`."
+    e, a = np.maximum(np.asarray(expected, dtype=float), eps), np.maximum(np.asarray(actual, dtype=float), eps)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+def feature_reference(x:np.ndarray, columns:list, bins:int=10, sketch:int=500, window:int=720) -> dict:
+    "The distribution of the rows of `x` (scaled features): decile edges and shares, a quantile sketch, and the PSI of its own `window`-row stretches."
     x = np.asarray(x, dtype=float)
     out = {}
     for k, name in enumerate(columns):
         col = x[:, k][np.isfinite(x[:, k])]
         edges = np.unique(np.quantile(col, np.arange(1, bins) / bins))   # repeated edges (discrete features) collapse
-        counts = np.bincount(np.searchsorted(edges, col, side='right'), minlength=len(edges) + 1)
-        out[name] = dict(edges=edges.round(6).tolist(), shares=(counts / max(len(col), 1)).round(6).tolist(),
-                         sketch=np.quantile(col, (np.arange(sketch) + 0.5) / sketch).round(5).tolist())
+        shares = bin_shares(col, edges)
+        own = [psi(shares, bin_shares(col[s:s + window], edges)) for s in range(0, len(col) - window + 1, max(window // 4, 1))]   # overlapping, as a rolling window moves
+        out[name] = dict(edges=edges.round(6).tolist(), shares=shares.round(6).tolist(),
+                         sketch=np.quantile(col, (np.arange(sketch) + 0.5) / sketch).round(5).tolist(),
+                         window_psi=dict(window=window, n=len(own), max=round(max(own), 6) if own else None,
+                                         p50=round(float(np.median(own)), 6) if own else None))
     return dict(format=1, rows=int(len(x)), bins=bins, features=out)
 
 def save_reference(x:np.ndarray, columns:list, folder) -> Path:

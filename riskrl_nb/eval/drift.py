@@ -11,31 +11,19 @@ import pandas as pd
 from scipy import stats
 from ..core.config import RiskrlError
 from ..data.features import compute_features
-from ..agents.bundle import load_reference
+from ..agents.bundle import load_reference, psi, bin_shares
 from .report import _img
 
 # %% auto #0
-__all__ = ['PSI_BANDS', 'DRIFT_DEFAULTS', 'bin_shares', 'psi', 'feature_psi', 'sketch_cdf', 'feature_ks', 'input_drift',
+__all__ = ['PSI_BANDS', 'DRIFT_DEFAULTS', 'feature_psi', 'sketch_cdf', 'feature_ks', 'psi_threshold', 'input_drift',
            'standardise_causal', 'cusum_lower', 'page_hinkley', 'reference_rule', 'daily_edge', 'edge_drift',
            'drift_section', 'plot_drift', 'drift_html']
 
 # %% ../../nbs/48a_drift.ipynb #73cce079
 PSI_BANDS = (0.1, 0.25)   # stable below the first, significant above the second
 
-def bin_shares(values, edges) -> np.ndarray:
-    "Share of the finite `values` in each bin cut at `edges` (len(edges) + 1 bins, open at both ends; a value on an edge goes right)."
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    counts = np.bincount(np.searchsorted(np.asarray(edges, dtype=float), v, side='right'), minlength=len(edges) + 1)
-    return counts / max(len(v), 1)
-
-def psi(expected, actual, eps:float=1e-4) -> float:
-    "Population stability index of the bin shares `actual` against `expected` (zero shares raised to `eps`)."
-    e, a = np.maximum(np.asarray(expected, dtype=float), eps), np.maximum(np.asarray(actual, dtype=float), eps)
-    return float(np.sum((a - e) * np.log(a / e)))
-
 def feature_psi(ref:dict, values) -> float:
-    "PSI of `values` against one feature's entry of `reference.json`."
+    "PSI of `values` against one feature's entry of `reference.json` (`psi` and `bin_shares` live in `riskrl_nb.agents.bundle`, which writes it)."
     return psi(ref['shares'], bin_shares(values, ref['edges']))
 
 # %% ../../nbs/48a_drift.ipynb #6897327f
@@ -54,7 +42,12 @@ def feature_ks(ref:dict, values) -> tuple[float, float]:
     return float(r.statistic), float(r.pvalue)
 
 # %% ../../nbs/48a_drift.ipynb #f7d9c82c
-def input_drift(reference:dict, x:np.ndarray, times:pd.DatetimeIndex, columns:list, window:str='MS') -> list:
+def psi_threshold(ref:dict, floor:float=PSI_BANDS[1]) -> float:
+    "A feature's drift line: `floor`, or the largest PSI its own training stretches had against the whole (reference.json) when higher."
+    own = (ref.get('window_psi') or {}).get('max')
+    return max(floor, own) if own is not None else floor
+
+def input_drift(reference:dict, x:np.ndarray, times:pd.DatetimeIndex, columns:list, window:str='MS', floor:float=PSI_BANDS[1]) -> list:
     "PSI and KS of each feature of `x` (scaled, rows at `times`) against `reference`, per calendar window (pandas frequency)."
     feats = reference['features']
     missing = [c for c in columns if c not in feats]
@@ -70,7 +63,8 @@ def input_drift(reference:dict, x:np.ndarray, times:pd.DatetimeIndex, columns:li
         out.append(dict(start=start.isoformat(), end=times[rows.iloc[-1]].isoformat(), bars=int(len(rows)),
                         psi_max=p[worst], psi_max_feature=worst, psi_mean=float(np.mean(list(p.values()))),
                         ks_max=ks[worst_ks], ks_max_feature=worst_ks,
-                        n_psi_significant=int(sum(v > PSI_BANDS[1] for v in p.values())), psi=p, ks=ks))
+                        n_psi_significant=int(sum(v > floor for v in p.values())),
+                        drifted=[c for c in columns if p[c] > psi_threshold(feats[c], floor)], psi=p, ks=ks))
     return out
 
 # %% ../../nbs/48a_drift.ipynb #2c2105e1
@@ -140,7 +134,7 @@ def drift_section(ctx) -> dict | None:
     ref = load_reference(bundle.path) if getattr(bundle, 'path', None) else None
     if ref is not None:
         x = bundle.scaler.transform(compute_features(ctx.candles, bundle.cfg.features))[a:b]
-        block['windows'] = input_drift(ref, x, ctx.candles.index[a:b], list(bundle.scaler.columns), o['window'])
+        block['windows'] = input_drift(ref, x, ctx.candles.index[a:b], list(bundle.scaler.columns), o['window'], o['psi_alert'])
         block['reference_rows'] = ref.get('rows')
     rule = reference_rule(bundle, ctx.results)
     if rule is not None:
@@ -189,11 +183,13 @@ def drift_html(metrics:dict, out) -> str | None:
     parts = ["<h2>Drift</h2>"]
     if d.get('windows'):
         rows = ''.join(f"<tr><td>{r['start'][:10]}</td><td>{r['bars']}</td><td>{r['psi_max']:.3f} ({html.escape(r['psi_max_feature'])})</td>"
-                       f"<td>{r['psi_mean']:.3f}</td><td>{r['ks_max']:.3f} ({html.escape(r['ks_max_feature'])})</td><td>{r['n_psi_significant']}</td></tr>"
+                       f"<td>{r['psi_mean']:.3f}</td><td>{r['ks_max']:.3f} ({html.escape(r['ks_max_feature'])})</td><td>{r['n_psi_significant']}</td>"
+                       f"<td>{html.escape(', '.join(r['drifted'])) or '-'}</td></tr>"
                        for r in d['windows'])
         parts.append(f"<p>Every feature against the model's training distribution (reference.json, {d.get('reference_rows')} rows); "
                      f"PSI above {d['thresholds']['psi_alert']:g} is a significant shift.</p><table class='metrics'><tr><th>window</th><th>bars</th>"
-                     f"<th>largest PSI</th><th>mean PSI</th><th>largest KS</th><th>features PSI &gt; {d['thresholds']['psi_alert']:g}</th></tr>{rows}</table>")
+                     f"<th>largest PSI</th><th>mean PSI</th><th>largest KS</th><th>features PSI &gt; {d['thresholds']['psi_alert']:g}</th>"
+                     f"<th>drifted (beyond the training months' own spread)</th></tr>{rows}</table>")
     else: parts.append("<p>No input drift: the model folder has no reference.json (trained before riskrl wrote it).</p>")
     if d.get('edge'):
         al = d['edge']['alarms']
