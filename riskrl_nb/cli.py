@@ -39,6 +39,7 @@ COMMAND_MODULES = {   # commands whose code lives in a library module: name -> (
     'ensemble': ('riskrl_nb.agents.ensembles', '_ensemble_cli', 'combine trained model folders (or one run\'s checkpoints) into one ensemble model folder'),
     'benchmark': ('riskrl_nb.eval.benchmark', '_benchmark_cli', 'skill benchmark: every coin, rolling half-years, seeds, variants vs the best tuned rule'),
     'replay': ('riskrl_nb.serve.replay', '_replay', "feed historical bars to the decision service as if live; its decisions beside the backtest's"),
+    'update': ('riskrl_nb.agents.online', '_update_cli', 'continue training a model on new bars up to a cut-off (replay, EWC); writes a new model folder'),
 }
 
 def _load_command(name:str):

@@ -19,7 +19,8 @@ from .policy import make_policy
 __all__ = ['WEIGHTS_FILE', 'SPACES_FILE', 'MANIFEST_FILE', 'BUNDLE_FORMAT', 'TRUST_PICKLE_ENV', 'FOLDER_KINDS', 'BUNDLE_FILES',
            'REFERENCE_FILE', 'OPTIONAL_FILES', 'trust_pickle', 'space_to_dict', 'space_from_dict', 'save_policy',
            'read_weights', 'build_model', 'write_manifest', 'check_manifest', 'staging_dir', 'publish', 'ModelBundle',
-           'load_model', 'load_bundle', 'bin_shares', 'psi', 'feature_reference', 'save_reference', 'load_reference']
+           'load_model', 'load_bundle', 'bin_shares', 'psi', 'psi_threshold', 'feature_reference', 'save_reference',
+           'load_reference']
 
 # %% ../../nbs/33_bundle.ipynb #c3a6d64b
 WEIGHTS_FILE, SPACES_FILE, MANIFEST_FILE = 'policy.pt', 'spaces.json', 'manifest.json'
@@ -241,6 +242,11 @@ def psi(expected, actual, eps:float=1e-4) -> float:
     "Population stability index of the bin shares `actual` against `expected`: sum of (a - e) ln(a / e), zero shares raised to `eps`."
     e, a = np.maximum(np.asarray(expected, dtype=float), eps), np.maximum(np.asarray(actual, dtype=float), eps)
     return float(np.sum((a - e) * np.log(a / e)))
+
+def psi_threshold(ref:dict, floor:float=0.25) -> float:
+    "A feature's drift line: `floor`, or the largest PSI its own training stretches had against the whole (`window_psi`) when higher."
+    own = (ref.get('window_psi') or {}).get('max')
+    return max(floor, own) if own is not None else floor
 
 def feature_reference(x:np.ndarray, columns:list, bins:int=10, sketch:int=500, window:int=720) -> dict:
     "The distribution of the rows of `x` (scaled features): decile edges and shares, a quantile sketch, and the PSI of its own `window`-row stretches."

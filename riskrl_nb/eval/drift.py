@@ -11,13 +11,13 @@ import pandas as pd
 from scipy import stats
 from ..core.config import RiskrlError
 from ..data.features import compute_features
-from ..agents.bundle import load_reference, psi, bin_shares
+from ..agents.bundle import load_reference, psi, bin_shares, psi_threshold
 from .report import _img
 
 # %% auto #0
-__all__ = ['PSI_BANDS', 'DRIFT_DEFAULTS', 'feature_psi', 'sketch_cdf', 'feature_ks', 'psi_threshold', 'input_drift',
-           'standardise_causal', 'cusum_lower', 'page_hinkley', 'reference_rule', 'daily_edge', 'edge_drift',
-           'drift_section', 'plot_drift', 'drift_html']
+__all__ = ['PSI_BANDS', 'DRIFT_DEFAULTS', 'feature_psi', 'sketch_cdf', 'feature_ks', 'input_drift', 'standardise_causal',
+           'cusum_lower', 'page_hinkley', 'reference_rule', 'daily_edge', 'edge_drift', 'drift_section', 'plot_drift',
+           'drift_html']
 
 # %% ../../nbs/48a_drift.ipynb #73cce079
 PSI_BANDS = (0.1, 0.25)   # stable below the first, significant above the second
@@ -42,11 +42,6 @@ def feature_ks(ref:dict, values) -> tuple[float, float]:
     return float(r.statistic), float(r.pvalue)
 
 # %% ../../nbs/48a_drift.ipynb #f7d9c82c
-def psi_threshold(ref:dict, floor:float=PSI_BANDS[1]) -> float:
-    "A feature's drift line: `floor`, or the largest PSI its own training stretches had against the whole (reference.json) when higher."
-    own = (ref.get('window_psi') or {}).get('max')
-    return max(floor, own) if own is not None else floor
-
 def input_drift(reference:dict, x:np.ndarray, times:pd.DatetimeIndex, columns:list, window:str='MS', floor:float=PSI_BANDS[1]) -> list:
     "PSI and KS of each feature of `x` (scaled, rows at `times`) against `reference`, per calendar window (pandas frequency)."
     feats = reference['features']
