@@ -61,11 +61,21 @@ def drift_schedule(base:float, share:float, drift_boost:float=3.0):
 
 # %% ../../nbs/37a_online.ipynb #63606f44
 def old_training_sets(bundle, cutoff=None) -> list:
-    "The model's own training bars (its config's files and train period), prepared with its scaler; nothing after `cutoff`."
+    "Every bar the model trained on, prepared with its scaler, nothing after `cutoff`: its config's files and train period, or for an updated model every period of its data.json (new and replayed: the replay set grows with each update)."
     cfg = bundle.cfg
-    paths = cfg.data.paths or [str(bundled_path('BTC', '1h'))]
-    prepared, _ = prepare_data([load_candles_until(p, cutoff) for p in paths], cfg, bundle.scaler)
-    sets = [p for p in prepared if 'train' in p.periods]
+    files = bundle.data_info.get('files', [])
+    if files and all('role' in f for f in files):   # written by `update`
+        sets = []
+        for f in files:
+            start, end = f['periods']['train']
+            c = replace(cfg, data=replace(cfg.data, train_start=start, train_end=end, valid_start=_day(pd.Timestamp(end) + pd.Timedelta(days=1)),
+                                          valid_end=_day(pd.Timestamp(end) + pd.Timedelta(days=1)),
+                                          test_start=_day(pd.Timestamp(end) + pd.Timedelta(days=2)), test_end=_day(pd.Timestamp(end) + pd.Timedelta(days=2))))
+            sets += [p for p in prepare_data([load_candles_until(f['path'], cutoff)], c, bundle.scaler)[0] if 'train' in p.periods]
+    else:
+        paths = cfg.data.paths or [str(bundled_path('BTC', '1h'))]
+        prepared, _ = prepare_data([load_candles_until(p, cutoff) for p in paths], cfg, bundle.scaler)
+        sets = [p for p in prepared if 'train' in p.periods]
     if not sets: raise RiskrlError(f"{bundle.path}: none of its training bars ({cfg.data.train_start}..{cfg.data.train_end}) before the cut-off {cutoff}")
     return sets
 
