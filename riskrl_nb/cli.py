@@ -41,6 +41,7 @@ COMMAND_MODULES = {   # commands whose code lives in a library module: name -> (
     'replay': ('riskrl_nb.serve.replay', '_replay', "feed historical bars to the decision service as if live; its decisions beside the backtest's"),
     'parity': ('riskrl_nb.eval.parity', '_parity_cli', 'replay the agent and the tuned rules in backtesting.py and compare trade by trade'),
     'freqtrade': ('riskrl_nb.serve.freqtrade', '_freqtrade_cli', 'freqtrade: export the policy, its feature spec and an example strategy into user_data'),
+    'update': ('riskrl_nb.agents.online', '_update_cli', 'continue training a model on new bars up to a cut-off (replay, EWC); writes a new model folder'),
 }
 
 def _load_command(name:str):

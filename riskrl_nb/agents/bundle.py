@@ -15,11 +15,12 @@ from ..sim.execution import ExitPolicy
 from .algos import get_algo
 from .policy import make_policy
 
-
 # %% auto #0
 __all__ = ['WEIGHTS_FILE', 'SPACES_FILE', 'MANIFEST_FILE', 'BUNDLE_FORMAT', 'TRUST_PICKLE_ENV', 'FOLDER_KINDS', 'BUNDLE_FILES',
-           'trust_pickle', 'space_to_dict', 'space_from_dict', 'save_policy', 'read_weights', 'build_model',
-           'write_manifest', 'check_manifest', 'staging_dir', 'publish', 'ModelBundle', 'load_model', 'load_bundle']
+           'REFERENCE_FILE', 'OPTIONAL_FILES', 'trust_pickle', 'space_to_dict', 'space_from_dict', 'save_policy',
+           'read_weights', 'build_model', 'write_manifest', 'check_manifest', 'staging_dir', 'publish', 'ModelBundle',
+           'load_model', 'load_bundle', 'bin_shares', 'psi', 'psi_threshold', 'feature_reference', 'save_reference',
+           'load_reference']
 
 # %% ../../nbs/33_bundle.ipynb #c3a6d64b
 WEIGHTS_FILE, SPACES_FILE, MANIFEST_FILE = 'policy.pt', 'spaces.json', 'manifest.json'
@@ -225,3 +226,54 @@ def load_bundle(path) -> ModelBundle:
     if len(sizes) != 1 or -1 in sizes or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in scaler.mean + scaler.std):
         raise RiskrlError(f"{path/'scaler.json'}: not a feature scaler (columns, mean and std must be lists of equal length, of finite numbers)")
     return ModelBundle(path, cfg, scaler, _read_json(path/'baselines.json', 'params'), info, context=context)
+
+# %% ../../nbs/33_bundle.ipynb #256dd38f
+REFERENCE_FILE = 'reference.json'
+OPTIONAL_FILES = [REFERENCE_FILE]   # written by `train` when it can; a folder without them still loads (not in BUNDLE_FILES)
+
+def bin_shares(values, edges) -> np.ndarray:
+    "Share of the finite `values` in each bin cut at `edges` (len(edges) + 1 bins, open at both ends; a value on an edge goes right)."
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    counts = np.bincount(np.searchsorted(np.asarray(edges, dtype=float), v, side='right'), minlength=len(edges) + 1)
+    return counts / max(len(v), 1)
+
+def psi(expected, actual, eps:float=1e-4) -> float:
+    "Population stability index of the bin shares `actual` against `expected`: sum of (a - e) ln(a / e), zero shares raised to `eps`."
+    e, a = np.maximum(np.asarray(expected, dtype=float), eps), np.maximum(np.asarray(actual, dtype=float), eps)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+def psi_threshold(ref:dict, floor:float=0.25) -> float:
+    "A feature's drift line: `floor`, or the largest PSI its own training stretches had against the whole (`window_psi`) when higher."
+    own = (ref.get('window_psi') or {}).get('max')
+    return max(floor, own) if own is not None else floor
+
+def feature_reference(x:np.ndarray, columns:list, bins:int=10, sketch:int=500, window:int=720) -> dict:
+    "The distribution of the rows of `x` (scaled features): decile edges and shares, a quantile sketch, and the PSI of its own `window`-row stretches."
+    x = np.asarray(x, dtype=float)
+    out = {}
+    for k, name in enumerate(columns):
+        col = x[:, k][np.isfinite(x[:, k])]
+        edges = np.unique(np.quantile(col, np.arange(1, bins) / bins))   # repeated edges (discrete features) collapse
+        shares = bin_shares(col, edges)
+        own = [psi(shares, bin_shares(col[s:s + window], edges)) for s in range(0, len(col) - window + 1, max(window // 4, 1))]   # overlapping, as a rolling window moves
+        out[name] = dict(edges=edges.round(6).tolist(), shares=shares.round(6).tolist(),
+                         sketch=np.quantile(col, (np.arange(sketch) + 0.5) / sketch).round(5).tolist(),
+                         window_psi=dict(window=window, n=len(own), max=round(max(own), 6) if own else None,
+                                         p50=round(float(np.median(own)), 6) if own else None))
+    return dict(format=1, rows=int(len(x)), bins=bins, features=out)
+
+def save_reference(x:np.ndarray, columns:list, folder) -> Path:
+    "Write `reference.json` for the training rows `x` into a model folder (before `write_manifest`)."
+    path = Path(folder)/REFERENCE_FILE
+    path.write_text(json.dumps(feature_reference(x, columns)))
+    return path
+
+def load_reference(folder) -> dict | None:
+    "The training distribution of a model folder (`reference.json`), or None for a folder written before it existed."
+    path = Path(folder)/REFERENCE_FILE
+    if not path.exists(): return None
+    ref = _read_json(path)
+    if not isinstance(ref, dict) or not isinstance(ref.get('features'), dict):
+        raise RiskrlError(f"{path}: not a feature reference (expected an object with 'features')")
+    return ref

@@ -35,7 +35,7 @@ from ..core.metrics import sharpe, total_return
 from .algos import get_algo, check_algo
 from ..sim.prepare import Prepared, prepare_data, load_frames
 from .policy import split_results
-from .bundle import save_policy, write_manifest, staging_dir, publish, load_bundle
+from .bundle import save_policy, write_manifest, staging_dir, publish, load_bundle, save_reference
 from ..core.metrics import SELECT_METRICS
 from .oracle import pretrain_oracle
 from .selection import check_selection, cross_coin_score
@@ -231,6 +231,8 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
 
     save_config(cfg, out/'config.yaml')
     scaler.save(out/'scaler.json')
+    save_reference(np.concatenate([p.data.features[slice(*p.periods['train']), :len(scaler.columns)] for p in train_sets]),
+                   scaler.columns, out)   # the training distribution, for drift checks (riskrl_nb.eval.drift)
     if context is not None: context.save(out/'context.json')
     (out/'features.json').write_text(json.dumps(dict(columns=scaler.columns, warmup=feature_warmup(cfg.features),
                                                      set=cfg.features.set), indent=1))

@@ -128,7 +128,8 @@ SECTIONS = {   # every block of metrics.json beyond the policies, in this order:
     'by_regime': 'riskrl_nb.eval.regimes:by_regime_section',
     'monte_carlo': 'riskrl_nb.eval.robustness:monte_carlo_section', 'stress': 'riskrl_nb.eval.robustness:stress_section',
     'walk_forward': 'riskrl_nb.eval.walk_forward:walk_forward_section',
-    'attribution': 'riskrl_nb.eval.attribution:attribution_section'}   # the agent's P&L by coin, regime, exit; edge over the best rule
+    'attribution': 'riskrl_nb.eval.attribution:attribution_section',   # the agent's P&L by coin, regime, exit; edge over the best rule
+    'drift': 'riskrl_nb.eval.drift:drift_section'}
 
 def register_section(name:str):
     "Decorator: add a top-level block to metrics.json (walk-forward, Monte Carlo, per-regime figures, ...)."

@@ -166,7 +166,8 @@ REPORT_SECTIONS = {   # name -> fn(metrics, out_dir) -> HTML fragment or None, o
     'seeds': 'riskrl_nb.eval.evaluation:seeds_html', 'by_regime': 'riskrl_nb.eval.regimes:by_regime_html',
     'monte_carlo': 'riskrl_nb.eval.robustness:monte_carlo_html', 'stress': 'riskrl_nb.eval.robustness:stress_html',
     'walk_forward': 'riskrl_nb.eval.walk_forward:walk_forward_html',
-    'attribution': 'riskrl_nb.eval.attribution:attribution_html'}
+    'attribution': 'riskrl_nb.eval.attribution:attribution_html',
+    'drift': 'riskrl_nb.eval.drift:drift_html'}
 
 def register_report_section(name:str):
     "Decorator: add a section to report.html for a metrics.json block (see `register_section` in 41_evaluation)."

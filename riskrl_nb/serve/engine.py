@@ -16,6 +16,7 @@ from .schema import ServingModel, DecideRequest, OutcomeRequest, BarsRequest, Po
 from .stream import BarStream
 from .features import FeatureCache, PositionView, RequestError
 from .limits import RiskLimits, Breakers, atr_trailing_decision
+from .drift import drift_monitor
 
 # %% auto #0
 __all__ = ['MAX_STREAMS', 'PositionBook', 'DecisionService', 'replay_requests', 'append_bars', 'decide_positions']
@@ -71,7 +72,7 @@ def _probs(p) -> dict: return {a: round(float(x), 6) for a, x in zip(ACTIONS, p)
 class DecisionService:
     "Decisions for positions: model behind limits and breakers, audited. Transport-agnostic (the HTTP app wraps it)."
     def __init__(self, champion:ServingModel, audit:AuditLog, limits:RiskLimits=RiskLimits(), rollout=None,
-                 challenger:ServingModel|None=None, clock=time.time, cache_size:int=256):
+                 challenger:ServingModel|None=None, clock=time.time, cache_size:int=256, alert=None):
         self.models = {'champion': champion}
         if challenger is not None: self.models['challenger'] = challenger
         self.audit, self.limits, self.rollout, self.clock = audit, limits, rollout, clock
@@ -81,6 +82,8 @@ class DecisionService:
         self.streams = {}            # symbol -> BarStream (the stateful API)
         self._pruned = clock()
         self.listeners = []     # fn(decision dict) after each decision (metrics)
+        # the champion's inputs against its training distribution (None without reference.json); 'fallback' trips a breaker
+        self.drift = drift_monitor(champion, limits, alert, trip=lambda: self.breakers.trip('feature_drift'))
 
     @property
     def champion(self) -> ServingModel: return self.models['champion']
@@ -137,6 +140,9 @@ class DecisionService:
         shadow = ([PositionView(r, self.models['challenger'], self.caches['challenger']) for r in reqs]
                   if self._shadow_arms() else None)
         for r, v in zip(reqs, views): self._check_time(r, v)
+        if self.drift is not None:   # O(1) for a bar already counted
+            for r, v, a in zip(reqs, views, arms):
+                if a == 'champion': self.drift.observe(r.position.symbol, int(v.market.times[-1]), v.z_last)
         pre = [self._pre_model(v, self.models[a], a) for v, a in zip(views, arms)]
         need = {arm: [k for k, (p, a) in enumerate(zip(pre, arms)) if p is None and a == arm] for arm in set(arms)}
         model_out = {}

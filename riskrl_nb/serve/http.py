@@ -25,6 +25,7 @@ from .schema import (ServingModel, DecideRequest, DecideResponse, BatchRequest, 
 from .features import RequestError
 from .limits import Breakers, load_limits
 from .engine import DecisionService
+from .drift import DriftCollector
 
 # %% auto #0
 __all__ = ['BODY_TOO_LARGE', 'decisions', 'operations', 'JsonFormatter', 'json_logger', 'BodyLimit', 'hash_key', 'Metrics',
@@ -108,13 +109,14 @@ class Metrics:
         self.audit_seq = prom.Gauge('riskrl_audit_records', 'Sequence number of the last audit record', registry=r)
         self.audit_ok = prom.Gauge('riskrl_audit_writable', 'The audit log took the last write (1) or failed it (0)', registry=r)
         for arm, m in service.models.items(): self.info.labels(arm, m.version).set(1)
+        if getattr(service, 'drift', None) is not None: r.register(DriftCollector(service.drift))   # riskrl_feature_psi{feature}, ...
         service.listeners.append(lambda d: self.decisions.labels(d['action'], d['policy'], d['arm']).inc())
         self.service = service
 
     def render(self) -> bytes:
         s = self.service
         trips = s.breakers.trips
-        for n in ['drawdown'] + [Breakers.error_name(a) for a in s.breakers.errors]:
+        for n in ['drawdown', 'feature_drift'] + [Breakers.error_name(a) for a in s.breakers.errors]:
             self.breaker.labels(n).set(int(s.breakers.is_open(n))); self.trips.labels(n).set(trips.get(n, 0))
         c = s.caches['champion']; self.cache.set(c.hits / max(c.hits + c.misses, 1))
         if s.rollout is not None: self.canary.set(s.rollout.state().get('challenger_fraction', 0.0))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from typing import Annotated
+from typing import Annotated, Literal
 from pydantic import Field
 from ..core.config import ConfigError, load_typed, Pos, NonNeg, Bars as AtLeast1   # not schema's `Bars` (candles)
 from ..data.features import atr
@@ -37,6 +37,10 @@ class RiskLimits:
     probe_calls: int = 5                   # half-open error breaker: successful model calls in a row that close it (one failure reopens it)
     max_clock_skew_s: float = 60.0         # a last bar opening later than now + this is refused (422, bars.timestamp)
     position_ttl_s: float = 7 * 24 * 3600  # positions not asked about for this long leave the portfolio book
+    drift_psi: float = 0.25                # feature drift (riskrl_nb.serve.drift): a feature's rolling PSI above this is drift
+    drift_window_bars: int = 720           # the rolling window of distinct bars the PSI is computed over (30 days of 1h bars)
+    drift_min_bars: int = 720              # no drift verdict before this many distinct bars (reference.json's thresholds are for 720-bar stretches)
+    drift_action: str = 'log'              # on drift: 'log', 'alert' (the alert hook), 'fallback' (the fallback rule decides; implies alert)
 
 Share = Annotated[float, Field(gt=0, le=1)]   # a loss, drawdown or error rate; 1 switches the limit off
 LIMIT_RULES = {   # the config's pydantic types (riskrl_nb.core.config), so a limit is checked as a config key is
@@ -44,8 +48,11 @@ LIMIT_RULES = {   # the config's pydantic types (riskrl_nb.core.config), so a li
     'max_error_rate': Share, 'error_window': AtLeast1, 'min_errors': AtLeast1, 'max_bar_age_bars': Pos | None,
     'feature_range_margin': NonNeg, 'breaker_cooldown_s': NonNeg, 'probe_calls': AtLeast1, 'max_clock_skew_s': NonNeg,
     'position_ttl_s': Pos,
+    'drift_psi': Pos, 'drift_window_bars': AtLeast1, 'drift_min_bars': AtLeast1,
+    'drift_action': Literal['log', 'alert', 'fallback'],
 }
-LIMIT_CHECKS = [(('min_errors', 'error_window'), lambda m, w: m <= w, 'min_errors cannot exceed error_window')]
+LIMIT_CHECKS = [(('min_errors', 'error_window'), lambda m, w: m <= w, 'min_errors cannot exceed error_window'),
+                (('drift_min_bars', 'drift_window_bars'), lambda m, w: m <= w, 'drift_min_bars cannot exceed drift_window_bars')]
 
 def load_limits(path=None, overrides:dict|None=None) -> RiskLimits:
     "Risk limits from a YAML/JSON file (only the keys to change) and overrides: the config loader with `LIMIT_RULES`."

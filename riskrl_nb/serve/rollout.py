@@ -16,7 +16,7 @@ __all__ = ['REGISTRY_FILES', 'NAME_PATTERN', 'check_name', 'ModelRegistry', 'can
            'Rollout']
 
 # %% ../../nbs/66_rollout.ipynb #d678c741
-REGISTRY_FILES = ['serving.json', 'export_report.json', 'config.yaml', 'baselines.json', 'meta.json', 'data.json']
+REGISTRY_FILES = ['serving.json', 'export_report.json', 'config.yaml', 'baselines.json', 'meta.json', 'data.json', 'reference.json']
 
 def _now() -> str: return dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
