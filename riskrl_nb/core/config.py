@@ -163,6 +163,11 @@ class RewardConfig:
     trade_target: float = 0.0      # trade return that earns nothing at the trade level
     trade_mix: float = 0.5         # 'hierarchical': weight of the trade level against the portfolio level
     sharpe_eta: float = 0.01       # moment-update rate of the differential Sharpe ratio (~1/window)
+    # 'portfolio' (the composite terms plus these, in the portfolio env; see 23_rewards)
+    w_diff_sortino: float = 0.0    # differential downside deviation ratio, dimensionless, not scaled
+    w_concentration: float = 0.0   # -(Herfindahl index of the gross exposures - 1/n held)
+    w_correlation: float = 0.0     # -(exposure-weighted mean pairwise correlation of the coins held)
+    w_diversification: float = 0.0 # +(diversification ratio - 1)
     # wrappers that apply to any named reward
     shaping: str = "none"          # potential-based shaping: 'none', 'drawdown' (phi = -drawdown), 'equity' (phi = log growth)
     shaping_weight: float = 1.0
@@ -488,6 +493,7 @@ FIELD_RULES = {
     'portfolio.window': Annotated[int, Field(ge=2)], 'portfolio.target_vol': Pos, 'portfolio.kelly_fraction': Prob,
     'portfolio.kelly_cap': Pos, 'portfolio.max_cvar': NonNeg, 'portfolio.cvar_level': Annotated[float, Field(gt=0, lt=1)],
     'portfolio.cvar_horizon': Bars, 'portfolio.max_exposure': NonNeg,
+    'reward.w_diff_sortino': Finite, 'reward.w_concentration': Finite, 'reward.w_correlation': Finite, 'reward.w_diversification': Finite,
     'costs.funding_rate_8h': Annotated[float, Field(gt=-0.1, lt=0.1)],   # a fraction per 8 hours; negative: shorts pay
     'entry.fast': Bars, 'entry.slow': Bars, 'entry.side': Literal['long', 'short', 'both'],
     'entry.rule': Name, 'entry.trades_csv': str | None,
