@@ -39,6 +39,7 @@ COMMAND_MODULES = {   # commands whose code lives in a library module: name -> (
     'ensemble': ('riskrl_nb.agents.ensembles', '_ensemble_cli', 'combine trained model folders (or one run\'s checkpoints) into one ensemble model folder'),
     'benchmark': ('riskrl_nb.eval.benchmark', '_benchmark_cli', 'skill benchmark: every coin, rolling half-years, seeds, variants vs the best tuned rule'),
     'replay': ('riskrl_nb.serve.replay', '_replay', "feed historical bars to the decision service as if live; its decisions beside the backtest's"),
+    'portfolio': ('riskrl_nb.eval.portfolio', '_portfolio_cli', 'several coins in one account: train a portfolio agent, or evaluate it against tuned rules x allocations'),
 }
 
 def _load_command(name:str):

@@ -146,3 +146,24 @@ def test_cap_off_is_byte_identical():
     a = run_backtest(Simulation(m, sig, CostConfig(), EnvConfig()), make_baseline('atr_trailing', {'atr_mult': 3.0}))
     b = run_backtest(Simulation(m, sig, CostConfig(participation_cap=1.0), EnvConfig()), make_baseline('atr_trailing', {'atr_mult': 3.0}))
     assert np.array_equal(a.equity.to_numpy(), b.equity.to_numpy()) and a.trades.equals(b.trades)
+
+
+def test_cli_portfolio_train_and_evaluate(tmp_path):
+    "riskrl portfolio train / evaluate on two bundled coins with a tiny budget and small rule grids; bad coins exit 2."
+    from conftest import run_main
+    import json
+    cfg = tmp_path/'small.yaml'
+    cfg.write_text('data: {train_start: "2022-07-01", train_end: "2022-12-31", valid_start: "2023-01-01", valid_end: "2023-01-31",'
+                   ' test_start: "2023-10-01", test_end: "2023-12-31"}\n'
+                   'train: {n_steps: 128, batch_size: 64, n_epochs: 1}\nenv: {episode_bars: 300}\n'
+                   'baselines: {take_profit_grid: [0.05], stop_loss_grid: [0.05], atr_mult_grid: [4.0], horizon_grid: [48]}\n')
+    r = run_main('portfolio', 'train', '--data', 'BTC', 'ETH', '--out', tmp_path/'pm', '--config', cfg, '--steps', 256, '--seed', 1)
+    assert r.returncode in (0, None), r.stderr
+    assert (tmp_path/'pm'/'policy.pt').exists()
+    r = run_main('portfolio', 'evaluate', '--model', tmp_path/'pm', '--out', tmp_path/'ev', '--config', cfg)
+    assert r.returncode in (0, None), r.stderr
+    m = json.loads((tmp_path/'ev'/'metrics.json').read_text())
+    assert list(m['policies'])[0] == 'agent' and len(m['policies']) == 10 and m['coins'] == ['BTC', 'ETH']
+    assert m['period']['start'].startswith('2023-10-01') and 'report.html' in r.stdout
+    r = run_main('portfolio', 'train', '--data', 'BTC', 'NOPE', '--out', tmp_path/'x')
+    assert r.returncode == 2 and r.stderr.strip().count('\n') == 0 and 'NOPE' in r.stderr
