@@ -42,6 +42,7 @@ COMMAND_MODULES = {   # commands whose code lives in a library module: name -> (
     'parity': ('riskrl_nb.eval.parity', '_parity_cli', 'replay the agent and the tuned rules in backtesting.py and compare trade by trade'),
     'freqtrade': ('riskrl_nb.serve.freqtrade', '_freqtrade_cli', 'freqtrade: export the policy, its feature spec and an example strategy into user_data'),
     'update': ('riskrl_nb.agents.online', '_update_cli', 'continue training a model on new bars up to a cut-off (replay, EWC); writes a new model folder'),
+    'portfolio': ('riskrl_nb.eval.portfolio', '_portfolio_cli', 'several coins in one account: train a portfolio agent, or evaluate it against tuned rules x allocations'),
 }
 
 def _load_command(name:str):

@@ -18,10 +18,10 @@ __all__ = ['DEPRECATED_KEYS', 'ACTION_SPACES', 'Finite', 'Pos', 'NonNeg', 'Frac'
            'FeeRate', 'Name', 'DateText', 'Duration', 'Anchor', 'FIELD_RULES', 'CROSS_CHECKS', 'SECONDS_PER_YEAR',
            'INTERVAL_DIRS', 'RiskrlError', 'DataError', 'ConfigError', 'DataConfig', 'CostConfig', 'EntryConfig',
            'FeatureConfig', 'EnvConfig', 'RewardConfig', 'NetworkConfig', 'AugmentConfig', 'TrainConfig',
-           'BaselineConfig', 'SizingConfig', 'RegimeConfig', 'EvalConfig', 'RunConfig', 'config_from_dict',
-           'config_to_dict', 'save_config', 'load_typed', 'load_config', 'merge_dicts', 'check_rules', 'check_section',
-           'check_config', 'seed_everything', 'periods_per_year', 'package_dir', 'bundled_data_dir', 'bundled_path',
-           'bundled_symbols', 'register_in', 'resolve', 'redact_secrets']
+           'BaselineConfig', 'SizingConfig', 'RegimeConfig', 'EvalConfig', 'PortfolioConfig', 'RunConfig',
+           'config_from_dict', 'config_to_dict', 'save_config', 'load_typed', 'load_config', 'merge_dicts',
+           'check_rules', 'check_section', 'check_config', 'seed_everything', 'periods_per_year', 'package_dir',
+           'bundled_data_dir', 'bundled_path', 'bundled_symbols', 'register_in', 'resolve', 'redact_secrets']
 
 # %% ../../nbs/00_config.ipynb #61d2f5c8
 class RiskrlError(Exception):
@@ -59,6 +59,7 @@ class CostConfig:
     impact_coef: float = 0.0       # square-root impact: coef * bar volatility * sqrt(order value / bar value traded)
     funding_rate_8h: float = 0.0   # perpetual-style funding per 8 hours, paid by longs when positive
     funding_interval_hours: float = 8.0  # funding is exchanged at multiples of this many hours (UTC); 0 = accrue every bar
+    participation_cap: float = 0.0 # a market order fills at most this share of the bar's traded value, the rest on later bars; 0 = off
 
 # %% ../../nbs/00_config.ipynb #f2caa6e7
 @dataclass
@@ -162,6 +163,11 @@ class RewardConfig:
     trade_target: float = 0.0      # trade return that earns nothing at the trade level
     trade_mix: float = 0.5         # 'hierarchical': weight of the trade level against the portfolio level
     sharpe_eta: float = 0.01       # moment-update rate of the differential Sharpe ratio (~1/window)
+    # 'portfolio' (the composite terms plus these, in the portfolio env; see 23_rewards)
+    w_diff_sortino: float = 0.0    # differential downside deviation ratio, dimensionless, not scaled
+    w_concentration: float = 0.0   # -(Herfindahl index of the gross exposures - 1/n held)
+    w_correlation: float = 0.0     # -(exposure-weighted mean pairwise correlation of the coins held)
+    w_diversification: float = 0.0 # +(diversification ratio - 1)
     # wrappers that apply to any named reward
     shaping: str = "none"          # potential-based shaping: 'none', 'drawdown' (phi = -drawdown), 'equity' (phi = log growth)
     shaping_weight: float = 1.0
@@ -331,6 +337,20 @@ class EvalConfig:
     # degenerate-policy detector
     degenerate_share: float = 0.98 # warn when one action is taken at more than this share of decisions
 
+# %% ../../nbs/00_config.ipynb #30cd6699
+@dataclass
+class PortfolioConfig:
+    "Several coins in one account (`riskrl_nb.sim.portfolio`): the weight of each coin's entries and the portfolio risk limit."
+    allocation: str = "equal"      # equal | inverse_vol | risk_parity | vol_target | kelly: each entry's share of the account
+    window: int = 720              # bars of past returns in the volatility / covariance estimates
+    target_vol: float = 0.5        # vol_target: annualised volatility of each position (before the 1/N split)
+    kelly_fraction: float = 0.5    # kelly: fraction of the full Kelly bet, from the coin's own past trades
+    kelly_cap: float = 1.0         # kelly: largest size before the 1/N split
+    max_cvar: float = 0.0          # largest historical CVaR of the book's `cvar_horizon`-bar loss (fraction of equity) after an entry; 0 = off
+    cvar_level: float = 0.95       # confidence level of that CVaR
+    cvar_horizon: int = 24         # bars of the loss in that CVaR
+    max_exposure: float = 0.0      # sum of |notional| / equity after an entry; 0 = env.max_leverage
+
 # %% ../../nbs/00_config.ipynb #aa583b30
 @dataclass
 class RunConfig:
@@ -346,6 +366,7 @@ class RunConfig:
     sizing: SizingConfig = field(default_factory=SizingConfig)
     regimes: RegimeConfig = field(default_factory=RegimeConfig)
     evaluation: EvalConfig = field(default_factory=EvalConfig)
+    portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
 
 # %% ../../nbs/00_config.ipynb #8c9eadee
 def _check_type(value, default, where:str):
@@ -467,6 +488,12 @@ FIELD_RULES = {
     'data.test_start': DateText, 'data.test_end': DateText, 'data.paths': list[str],
     'costs.fee_rate': FeeRate, 'costs.maker_fee_rate': FeeRate, 'costs.slippage_bps': NonNeg, 'costs.spread_bps': NonNeg,
     'costs.impact_coef': NonNeg, 'costs.funding_interval_hours': NonNeg,
+    'costs.participation_cap': Annotated[float, Field(ge=0, le=1)],
+    'portfolio.allocation': Literal['equal', 'inverse_vol', 'risk_parity', 'vol_target', 'kelly'],
+    'portfolio.window': Annotated[int, Field(ge=2)], 'portfolio.target_vol': Pos, 'portfolio.kelly_fraction': Prob,
+    'portfolio.kelly_cap': Pos, 'portfolio.max_cvar': NonNeg, 'portfolio.cvar_level': Annotated[float, Field(gt=0, lt=1)],
+    'portfolio.cvar_horizon': Bars, 'portfolio.max_exposure': NonNeg,
+    'reward.w_diff_sortino': Finite, 'reward.w_concentration': Finite, 'reward.w_correlation': Finite, 'reward.w_diversification': Finite,
     'costs.funding_rate_8h': Annotated[float, Field(gt=-0.1, lt=0.1)],   # a fraction per 8 hours; negative: shorts pay
     'entry.fast': Bars, 'entry.slow': Bars, 'entry.side': Literal['long', 'short', 'both'],
     'entry.rule': Name, 'entry.trades_csv': str | None,
@@ -547,6 +574,7 @@ CROSS_CHECKS = [   # (keys, holds(*values), what must hold)
     (('train.net.d_model', 'train.net.n_heads'), lambda d, h: d % h == 0, 'd_model must be a multiple of n_heads'),
     (('evaluation.pbo_blocks',), lambda n: n % 2 == 0, 'pbo_blocks must be even (CSCV splits the blocks in halves)'),
     (('evaluation.cpcv_test_groups', 'evaluation.cpcv_groups'), lambda t, g: t < g, 'cpcv_test_groups must be fewer than cpcv_groups'),
+    (('env.batched', 'costs.participation_cap'), lambda b, c: not (b and c > 0), 'env.batched does not model costs.participation_cap (use env.batched: false)'),
 ]
 
 # %% ../../nbs/00_config.ipynb #1cd47b12

@@ -17,6 +17,7 @@ from .stream import BarStream
 from .features import FeatureCache, PositionView, RequestError
 from .limits import RiskLimits, Breakers, atr_trailing_decision
 from .drift import drift_monitor
+from ..sim.risk_limits import exposure_cut
 
 # %% auto #0
 __all__ = ['MAX_STREAMS', 'PositionBook', 'DecisionService', 'replay_requests', 'append_bars', 'decide_positions']
@@ -217,15 +218,8 @@ class DecisionService:
         keep = 1.0 - d['size']
         lim = self.limits
         notional = keep * abs(v.sim.units) * v.market.close[-1]
-        cut, why = 0.0, None
-        if v.exposure * keep > lim.max_position_exposure * (1 + 1e-9):   # an all-in account sits at 1.0 up to round-off
-            cut = 1 - lim.max_position_exposure / (v.exposure * keep); why = f"position exposure {v.exposure * keep:.2f} > {lim.max_position_exposure:g} (max_position_exposure)"
-        now = self.clock()
-        others = self.book.others(r.position.position_id, now, lim.position_ttl_s)
-        total = (others + notional * (1 - cut)) / v.equity
-        if total > lim.max_portfolio_exposure * (1 + 1e-9):
-            need = min(1.0, (total - lim.max_portfolio_exposure) * v.equity / max(notional, 1e-12))
-            if need > cut: cut, why = need, f"portfolio exposure {total:.2f} > {lim.max_portfolio_exposure:g} (max_portfolio_exposure)"
+        others = self.book.others(r.position.position_id, self.clock(), lim.position_ttl_s)
+        cut, why = exposure_cut(v.exposure * keep, notional, others, v.equity, lim.max_position_exposure, lim.max_portfolio_exposure)   # the simulator's rule too
         if why is None: return d
         size = min(1.0, d['size'] + keep * cut)
         action = d['action'] if d['action'] != 'hold' else ('close_tp' if v.unrealised_return > 0 else 'close_sl')

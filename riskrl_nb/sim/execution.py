@@ -128,6 +128,11 @@ class CostModel:
         "Fee on a fill of `value` (quote currency)."
         return trade_fee(value, self.cfg.maker_fee_rate if maker else self.cfg.fee_rate)
 
+    def max_fill_units(self, i:int, ref:float) -> float:
+        "Most units a market order may fill in bar i: `participation_cap` × the bar's traded value / `ref` (inf when off)."
+        cap = self.cfg.participation_cap
+        return math.inf if cap <= 0 else cap * self.bar_value[i] / ref
+
 def funding_schedule(cfg:CostConfig, market:Market) -> np.ndarray:
     "Funding rate charged at each bar's close (fraction of the position's notional; positive: longs pay)."
     n = len(market)
@@ -274,6 +279,11 @@ class Simulation:
         units = affordable_units(size * eq, price, self.costs.cfg.fee_rate)
         self._trade = dict(entry_bar=i, side=side, size=size, equity_before=eq, entry_units=0.0, entry_value=0.0,
                            exit_units=0.0, exit_value=0.0, fees=0.0, funding=0.0)
+        cap = self.costs.max_fill_units(i, ref)
+        if units > cap:   # participation cap: fill what the bar allows, the rest is a pending order for later bars
+            self.pending_exit = (side * units, 'entry')
+            price, units = self.costs.taker_price(i, ref, side, cap * ref), cap
+            if units <= 0: self._trade = None; self.pending_exit = None; self.pending_entry = (side, order); return
         self._fill(i, side * units, price, False, 'entry')
         self.stop, self.target = bracket_levels(order, price, side)
         self.stop_reason = order.stop_reason
@@ -288,6 +298,7 @@ class Simulation:
             **{'return': pnl / t['entry_value']}, fees=t['fees'], exit_reason=reason, funding=t['funding'],
             bars_held=i - t['entry_bar'] + 1, entry_bar=t['entry_bar'], exit_bar=i, units=t['entry_units']))
         self._trade, self.stop, self.target = None, math.nan, math.nan
+        self.pending_exit = None   # the unfilled rest of a capped order dies with its trade
 
     def _market_to(self, i:int, target_units:float, reason:str):
         "Trade at bar i's open until the position is `target_units` (same side or zero); adds respect the limits."
@@ -297,6 +308,10 @@ class Simulation:
             target_units = math.copysign(max(abs(self.units), min(abs(target_units), cap)), target_units)
         delta = target_units - self.units
         if delta == 0: return
+        cap = self.costs.max_fill_units(i, ref)
+        if abs(delta) > cap:   # participation cap: part now, the rest stays pending (a later decision replaces it)
+            self.pending_exit, delta = (target_units, reason), math.copysign(cap, delta)
+            if delta == 0: return
         price = self.costs.taker_price(i, ref, 1 if delta > 0 else -1, abs(delta) * ref)
         self._fill(i, delta, price, False, reason)
 
@@ -333,6 +348,23 @@ class Simulation:
         self.exposure[i - self.start] = self.units * self.market.close[i] / eq if eq > 0 else 0.0
         self.peak_equity = max(self.peak_equity, eq)
 
+    def step_bar(self, i:int) -> bool:
+        "Process bar i and its close (horizon, end of data, entry signal); True when a decision is due at i's close."
+        self._bar(i)
+        self.i = i + 1
+        if self.in_position:
+            if i >= self.end - 1:
+                self._liquidate_at_close(i, 'end_of_data'); return False
+            if self.bars_held(i) >= self.env.max_holding_bars:
+                self.pending_exit = (0.0, 'horizon'); return False
+            self.n_decisions += 1
+            return True
+        if self.signals[i] != 0 and i < self.end - 1:
+            side = int(self.signals[i])
+            order = self.entry_hook(self, i, side) if self.entry_hook else None
+            self.pending_entry = (side, order or EntryOrder())
+        return False
+
     def run_until_decision(self) -> int | None:
         "Advance to the next close with a position open; return that bar (or None at the end)."
         while self.i < self.end:
@@ -344,19 +376,7 @@ class Simulation:
                     self.equity[i - self.start:j - self.start] = self.cash
                     self.exposure[i - self.start:j - self.start] = 0.0
                     self.i = i = j
-            self._bar(i)
-            self.i = i + 1
-            if self.in_position:
-                if i >= self.end - 1:
-                    self._liquidate_at_close(i, 'end_of_data'); continue
-                if self.bars_held(i) >= self.env.max_holding_bars:
-                    self.pending_exit = (0.0, 'horizon'); continue
-                self.n_decisions += 1
-                return i
-            if self.signals[i] != 0 and i < self.end - 1:
-                side = int(self.signals[i])
-                order = self.entry_hook(self, i, side) if self.entry_hook else None
-                self.pending_entry = (side, order or EntryOrder())
+            if self.step_bar(i): return i
         return None
 
     def _liquidate_at_close(self, i:int, reason:str):

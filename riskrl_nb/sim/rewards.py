@@ -10,9 +10,11 @@ import numpy as np
 from ..core.config import RewardConfig, RiskrlError, register_in
 
 # %% auto #0
-__all__ = ['REWARDS', 'TERMS', 'POTENTIALS', 'StepOutcome', 'Reward', 'register_reward', 'ReturnDrawdownReward',
-           'step_log_return', 'account_drawdown', 'DifferentialSharpe', 'TradeVariance', 'CompositeReward',
-           'HierarchicalReward', 'ShapedReward', 'RobustReward', 'NormalizedReward', 'make_reward', 'RelativeReward']
+__all__ = ['REWARDS', 'TERMS', 'POTENTIALS', 'PORTFOLIO_TERMS', 'StepOutcome', 'Reward', 'register_reward',
+           'ReturnDrawdownReward', 'step_log_return', 'account_drawdown', 'DifferentialSharpe', 'TradeVariance',
+           'CompositeReward', 'HierarchicalReward', 'ShapedReward', 'RobustReward', 'NormalizedReward', 'make_reward',
+           'RelativeReward', 'DifferentialDownside', 'concentration', 'mean_correlation', 'diversification_ratio',
+           'PortfolioReward']
 
 # %% ../../nbs/23_rewards.ipynb #5ccf1d04
 @dataclass
@@ -31,6 +33,8 @@ class StepOutcome:
     exposure: float = 0.0       # mean |position value / equity| over the step's bars (0 when flat throughout)
     bars_in_position: int = 0   # bars of the step with a position open
     reference_return: float | None = None  # net return of the reference rule on the trade that closed (envs with a reference only)
+    coin_exposure: np.ndarray | None = None  # portfolio envs: each coin's signed position value / equity at the step's end
+    coin_cov: np.ndarray | None = None       # portfolio envs: covariance of the coins' bar returns over the allocation window
 
 class Reward:
     "Base class: `reset()` at each episode, `__call__(outcome) -> float` after each step."
@@ -216,3 +220,71 @@ class RelativeReward(Reward):
         if o.reference_return is None:
             raise RiskrlError("reward 'relative' needs an environment with a reference rule (riskrl_nb.sim.residual.ReferenceEnv)")
         return self.scale * (o.trade_return - o.reference_return) if o.trade_closed else 0.0
+
+# %% ../../nbs/23_rewards.ipynb #84f3f2a9
+class DifferentialDownside:
+    "Moody & Saffell (2001): the first-order effect of return R_t on an EMA-estimated downside deviation ratio."
+    def __init__(self, eta:float=0.01, clip:float=10.0):
+        self.eta, self.clip = eta, clip
+        self.reset()
+    def reset(self): self.A = self.DD2 = 0.0
+    def __call__(self, r:float) -> float:
+        dd = math.sqrt(self.DD2) if self.DD2 > 0 else 0.0
+        if dd <= 1e-9: d = 0.0
+        elif r > 0: d = (r - 0.5 * self.A) / dd
+        else: d = (self.DD2 * (r - 0.5 * self.A) - 0.5 * self.A * r * r) / dd ** 3
+        self.A += self.eta * (r - self.A); self.DD2 += self.eta * (min(r, 0.0) ** 2 - self.DD2)
+        return float(np.clip(d, -self.clip, self.clip))
+
+def concentration(e:np.ndarray) -> float:
+    "Herfindahl index of the gross exposures minus its even-spread value 1/n (0 with fewer than 2 coins held)."
+    g = np.abs(np.asarray(e, float)); g = g[g > 0]
+    if len(g) < 2: return 0.0
+    s = g / g.sum()
+    return float((s ** 2).sum() - 1 / len(g))
+
+def mean_correlation(e:np.ndarray, cov:np.ndarray) -> float:
+    "Exposure-weighted mean pairwise correlation of the coins held (0 with fewer than 2)."
+    e = np.asarray(e, float); held = np.flatnonzero(e != 0)
+    if len(held) < 2 or cov is None: return 0.0
+    c = cov[np.ix_(held, held)]; sd = np.sqrt(np.diag(c))
+    if np.any(~np.isfinite(c)) or np.any(sd <= 0): return 0.0
+    rho = c / np.outer(sd, sd) * np.outer(np.sign(e[held]), np.sign(e[held]))   # a short flips the sign
+    w = np.outer(np.abs(e[held]), np.abs(e[held])); np.fill_diagonal(w, 0.0)
+    return float((w * rho).sum() / w.sum())
+
+def diversification_ratio(e:np.ndarray, cov:np.ndarray) -> float:
+    "Σ|e_i|σ_i / σ of the book (1 for one coin, larger when the coins offset each other)."
+    e = np.asarray(e, float); held = np.flatnonzero(e != 0)
+    if len(held) < 2 or cov is None: return 1.0
+    c = cov[np.ix_(held, held)]
+    if np.any(~np.isfinite(c)): return 1.0
+    var = float(e[held] @ c @ e[held])
+    return float(np.abs(e[held]) @ np.sqrt(np.diag(c)) / math.sqrt(var)) if var > 0 else 1.0
+
+# %% ../../nbs/23_rewards.ipynb #5e585ddb
+PORTFOLIO_TERMS = ('diff_sortino', 'concentration', 'correlation', 'diversification')
+
+@register_reward('portfolio')
+class PortfolioReward(CompositeReward):
+    "The composite reward on the account plus the portfolio terms (`PORTFOLIO_TERMS`), `w_diff_sortino` unscaled like `w_diff_sharpe`."
+    def __init__(self, w_diff_sortino:float=0.0, w_concentration:float=0.0, w_correlation:float=0.0, w_diversification:float=0.0,
+                 w_return:float=1.0, w_diff_sharpe:float=0.0, w_downside:float=0.0, w_drawdown:float=0.0, w_consistency:float=0.0,
+                 w_turnover:float=0.0, w_holding:float=0.0, w_trade:float=0.0, trade_target:float=0.0, max_drawdown:float=0.20,
+                 sharpe_eta:float=0.01, scale:float=100.0):
+        super().__init__(w_return, w_diff_sharpe, w_downside, w_drawdown, w_consistency, w_turnover, w_holding, w_trade,
+                         trade_target, max_drawdown, sharpe_eta, scale)
+        self.portfolio_weights = dict(zip(PORTFOLIO_TERMS, (w_diff_sortino, w_concentration, w_correlation, w_diversification)))
+        self.diff_sortino = DifferentialDownside(sharpe_eta)
+
+    def reset(self): super().reset(); self.diff_sortino.reset()
+
+    def portfolio_terms(self, o:StepOutcome) -> dict:
+        e = o.coin_exposure if o.coin_exposure is not None else np.zeros(1)
+        return {'diff_sortino': self.diff_sortino(step_log_return(o)), 'concentration': -concentration(e),
+                'correlation': -mean_correlation(e, o.coin_cov), 'diversification': diversification_ratio(e, o.coin_cov) - 1.0}
+
+    def __call__(self, o:StepOutcome) -> float:
+        t, w = self.portfolio_terms(o), self.portfolio_weights
+        return (super().__call__(o) + w['diff_sortino'] * t['diff_sortino']
+                + self.scale * sum(w[k] * t[k] for k in PORTFOLIO_TERMS if k != 'diff_sortino'))
