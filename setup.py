@@ -15,6 +15,7 @@ statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Produ
 lic = licenses[cfg.get('license', 'apache2')]
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
+ray_requirements = shlex.split(cfg.get('ray_requirements', ''))   # pip install riskrl[ray]: the distributed backend
 entry_points = {'console_scripts': cfg.get('console_scripts', '').split()}
 
 setuptools.setup(
@@ -31,7 +32,7 @@ setuptools.setup(
     include_package_data=True,
     package_data={'riskrl_nb': ['candles/*.md', 'candles/*.py', 'candles/hourly/*.csv.gz', 'candles/daily/*.csv.gz']},
     install_requires=requirements,
-    extras_require={'dev': dev_requirements},
+    extras_require={'dev': dev_requirements, 'ray': ray_requirements},
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',

@@ -123,6 +123,7 @@ class FeatureConfig:
     portable_window: int = 720     # 'portable' set: bars of each coin's own trailing statistics (vol, ATR) the features are measured in
     cache: bool = True             # cache sets that are slow to compute on disk (parquet), keyed by data and config
     cache_dir: str = ""            # empty = $RISKRL_CACHE_DIR or ~/.cache/riskrl/features
+    memmap: bool = False           # keep computed features in memory-mapped tables under cache_dir (riskrl_nb.data.memmap); same values
 
 # %% ../../nbs/00_config.ipynb #81408973
 @dataclass
@@ -483,7 +484,7 @@ FIELD_RULES = {
     'features.cycle_detrend': Window, 'features.corr_windows': list[Window], 'features.cross_assets': list[str],
     'features.extra_path': str | None, 'features.extra_columns': list[str], 'features.extra_lag': Duration,
     'features.extra_max_age': Duration, 'features.normalize': Literal['none', 'rolling', 'expanding'],
-    'features.portable_window': Window, 'features.cache': bool, 'features.cache_dir': str,
+    'features.portable_window': Window, 'features.cache': bool, 'features.cache_dir': str, 'features.memmap': bool,
     'env.max_holding_bars': Bars, 'env.episode_bars': Annotated[int, Field(ge=2)], 'env.position_size': Pos,
     'env.max_leverage': Pos, 'env.initial_equity': Pos, 'env.action_space': Literal[ACTION_SPACES], 'env.lookback': Bars,
     'env.exposure_deadband': Annotated[float, Field(ge=0, lt=1)], 'env.max_position_value': NonNeg,
