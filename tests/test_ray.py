@@ -8,7 +8,7 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
-from conftest import run_main
+from conftest import TINY_CONFIG as TINY, run_main
 
 ray = pytest.importorskip('ray', reason="Ray is optional: pip install 'riskrl[ray]'")
 
@@ -119,3 +119,58 @@ def test_a_bad_address_is_one_line(tmp_path):
     grid = write_grid(tmp_path)
     r = run_main('experiments', 'run', grid, '--backend', 'ray', '--address', f'127.0.0.1:{free_port()}', '--out', tmp_path/'o')
     assert r.returncode == 2 and 'cannot connect to a Ray cluster' in r.stderr, r.stdout + r.stderr
+
+
+BENCH = ['benchmark', '--coins', 'BTC', 'ETH', '--windows', '2023H2', '--seeds', '2', '--steps', '256', '--train-months', '4',
+         '--loo', 'none', '--no-progress']
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('backend', ['pool', 'ray'])
+def test_benchmark_cells_as_jobs_match_the_sequential_run(tmp_path, tiny_config, backend):
+    """The benchmark's models trained as jobs (a pool of this process, or Ray tasks on a local instance): the same table
+    as the sequential run. Slow: four tiny trainings (the sequential path is test_benchmark.py's)."""
+    from riskrl_nb.eval import benchmark
+    r = run_main(*BENCH, '--config', tiny_config, '--out', tmp_path/'seq')
+    assert r.returncode == 0, r.stderr[-2000:]
+    if backend == 'ray': r = run_main(*BENCH, '--config', tiny_config, '--out', tmp_path/'jobs', '--backend', 'ray', '--jobs', 2)
+    else:
+        from riskrl_nb.ops.distributed import executor
+        from argparse import ArgumentParser
+        p = ArgumentParser(); benchmark._benchmark_args(p)
+        with executor('local', 1) as pool:   # one thread: rule tuning's memo patches a module attribute
+            benchmark._benchmark_cli(p.parse_args([str(a) for a in BENCH[1:]] + ['--config', str(tiny_config), '--out', str(tmp_path/'jobs')]), pool=pool)
+    assert r.returncode == 0, r.stderr[-2000:]
+    seq, jobs = pd.read_csv(tmp_path/'seq'/'table.csv'), pd.read_csv(tmp_path/'jobs'/'table.csv')
+    pd.testing.assert_frame_equal(seq, jobs)
+    assert files(tmp_path/'seq'/'models') == files(tmp_path/'jobs'/'models')
+
+
+def test_hpo_workers_as_jobs_share_one_study(tmp_path):
+    """`run_study_workers`, the path `riskrl hpo --backend ray --workers N` takes, on the local executor (threads: the
+    Ray transport itself is checked by the slow test below): workers join the study the driver opened and together run
+    exactly its trials, in its folder."""
+    import optuna
+    from riskrl_nb.core.config import load_config
+    from riskrl_nb.ops.hpo import hpo, run_study_workers, load_hpo_study, check_space
+    base = load_config(overrides=yaml.safe_load(TINY) | dict(train=dict(total_timesteps=256, n_steps=128, n_envs=2, eval_freq=256, batch_size=64)))
+    space = check_space({'train.learning_rate': dict(low=1e-4, high=1e-3, log=True)})
+    hpo(base, 0, tmp_path, space=space, pruner='none')                       # the driver opens the study
+    ran = run_study_workers(f"sqlite:///{tmp_path/'study.db'}", 'riskrl', base, space, ['sortino'], 2, tmp_path, False, 'none', 20,
+                            0, 60, workers=1, backend='local')
+    study = load_hpo_study(f"sqlite:///{tmp_path/'study.db'}", 'riskrl')
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    assert ran == 2 and states == [optuna.trial.TrialState.COMPLETE] * 2, states
+    assert sorted(p.name for p in (tmp_path/'trials').iterdir()) == ['0000', '0001']   # the trials' model folders, where a local run puts them
+
+
+@pytest.mark.slow
+def test_hpo_on_ray_runs_the_study_in_workers(tmp_path):
+    "`riskrl hpo --backend ray --workers 2` on a local Ray instance: the study gets its trials, run by Ray workers."
+    (tmp_path/'tiny.yaml').write_text(TINY)
+    (tmp_path/'space.yaml').write_text("include_defaults: false\ntrain.learning_rate: {low: 1.0e-5, high: 1.0e-3, log: true}\n")
+    r = run_main('hpo', '--config', tmp_path/'tiny.yaml', '--space', tmp_path/'space.yaml', '--trials', 2, '--steps', 256,
+                 '--pruner', 'none', '--backend', 'ray', '--workers', 2, '--out', tmp_path/'h')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert '2 workers as ray tasks' in r.stdout and 'this worker ran 2' in r.stdout, r.stdout
+    assert len(pd.read_csv(tmp_path/'h'/'trials.csv')) == 2

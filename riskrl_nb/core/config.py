@@ -241,6 +241,7 @@ class TrainConfig:
     tensorboard: bool = False      # also write TensorBoard event files to logs/
     vec_env: str = "dummy"         # 'dummy' (envs in this process) or 'subproc' (one process per env)
     mixed_precision: bool = False  # run the feature extractor under bfloat16 autocast (measured: no gain on CPU)
+    grad_checkpoint: bool = False  # sequence/attention networks: recompute the encoder in the backward pass (less memory, more time)
     stance_bars: int = 24          # hierarchical: bars between the stance policy's choices of exit policy
     stance_agent: str = ""         # hierarchical: a model folder offered as one more low-level exit policy
     action_prior: list = field(default_factory=list)  # initial action probabilities of a discrete policy, e.g. [0.85, 0.05, 0.05, 0.05] for 'residual'; empty = SB3's
@@ -513,7 +514,7 @@ FIELD_RULES = {
     'train.augment.methods': list[Literal['noise', 'magnitude_warp', 'time_warp', 'bootstrap']],
     'train.augment.noise_std': NonNeg, 'train.augment.magnitude_sigma': NonNeg, 'train.augment.time_warp_sigma': NonNeg,
     'train.augment.knot_bars': Bars, 'train.augment.block_bars': Bars, 'train.init_from': str, 'train.tensorboard': bool,
-    'train.mixed_precision': bool, 'train.stance_agent': str, 'train.action_prior': list[Frac],
+    'train.mixed_precision': bool, 'train.grad_checkpoint': bool, 'train.stance_agent': str, 'train.action_prior': list[Frac],
     'train.pretrain_oracle': dict[str, Any], 'train.select': Literal['mean', 'cross_coin'],
     'baselines.take_profit_grid': list[Pos], 'baselines.stop_loss_grid': list[Pos], 'baselines.atr_mult_grid': list[Pos],
     'baselines.atr_window': Bars, 'baselines.horizon_grid': list[Bars],
