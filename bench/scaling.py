@@ -81,8 +81,8 @@ def child(kind: str, path: str, model: str | None) -> dict:
             return g
         for n in ['backtest_all', 'policy_metrics']: setattr(ev, n, timed(getattr(ev, n), n))
         for n in ['write_tearsheet', 'plot_equity', 'plot_trades']: setattr(rp, n, timed(getattr(rp, n), n))
-        ev.load_plugins('evaluation')
-        for k, fn in list(ev.SECTIONS.items()): ev.SECTIONS[k] = timed(fn, f'section {k}')
+        from riskrl_nb.core.config import resolve
+        for k, fn in list(ev.SECTIONS.items()): ev.SECTIONS[k] = timed(resolve(fn), f'section {k}')
         ev.compute_features = timed(ev.compute_features, 'features')
         df = load_candles(path)
         m = ev.evaluate(model, data_path=path, out_dir=Path(tempfile.mkdtemp())/'e', start=str(df.index[0].date()),
