@@ -30,8 +30,7 @@ def main():
     from riskrl_nb.agents import policy as pol
     from riskrl_nb.data.candles import load_bundled
     from riskrl_nb.eval.evaluation import backtest_all
-    from riskrl_nb.sim.env import ObservationBuilder
-    from riskrl_nb.sim.execution import space_mask
+    from riskrl_nb.sim.env import ObservationBuilder, space_mask
     from inference import TINY
     torch.set_num_threads(1)
     df = load_bundled('BTC', '1h')
