@@ -53,6 +53,9 @@ def loopback_cluster(nodes: int = 2, num_cpus: int = 1, timeout: float = 150):
         t0 = time.time()
         while 'Ray runtime started' not in log.read_text():
             assert p.poll() is None and time.time() - t0 < timeout, f"ray node {i} did not start:\n{log.read_text()[-3000:]}"
+            fatal = [l for f in tmp.glob('r/session_*/logs/raylet*.out') for l in f.read_text(errors='replace').splitlines() if ' C ' in l[:40]]
+            assert not fatal, (f"ray node {i}: its raylet aborted ({fatal[-1][-200:]}); on a busy machine Ray's agents start slower "
+                               "than the raylet waits for them (their import of jsonschema's rfc3987_syntax grammar alone takes ~5 s)")
             time.sleep(0.5)
     try:
         start(0, ['--head', '--port', str(port), '--include-dashboard', 'false', '--temp-dir', str(tmp/'r')])
