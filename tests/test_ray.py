@@ -128,11 +128,10 @@ BENCH = ['benchmark', '--coins', 'BTC', 'ETH', '--windows', '2023H2', '--seeds',
          '--loo', 'none', '--no-progress']
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize('backend', ['pool', 'ray'])
+@pytest.mark.parametrize('backend', ['pool', pytest.param('ray', marks=pytest.mark.slow)])
 def test_benchmark_cells_as_jobs_match_the_sequential_run(tmp_path, tiny_config, backend):
-    """The benchmark's models trained as jobs (a pool of this process, or Ray tasks on a local instance): the same table
-    as the sequential run. Slow: four tiny trainings (the sequential path is test_benchmark.py's)."""
+    """The benchmark's models trained as jobs (a pool of this process; slow: Ray tasks on a local instance, whose
+    start the pool case skips): the same table and model folders as the sequential run."""
     from riskrl_nb.eval import benchmark
     r = run_main(*BENCH, '--config', tiny_config, '--out', tmp_path/'seq')
     assert r.returncode == 0, r.stderr[-2000:]
