@@ -46,7 +46,7 @@ def ray_session(address:str|None=None, num_cpus:int|None=None, object_store_mb:i
     if ray.is_initialized(): yield ray; return
     for k, v in RAY_START_ENV.items(): os.environ.setdefault(k, v)
     if address and address != 'auto' and not address.startswith('ray://'): check_reachable(address)
-    kw = dict(address=address, log_to_driver=False, logging_level='ERROR')
+    kw = dict(address=address or 'local', log_to_driver=False, logging_level='ERROR')   # 'local': a new instance, never a stale cluster file's
     if address is None: kw.update(num_cpus=num_cpus, object_store_memory=object_store_mb * 2**20, include_dashboard=False)
     try: ray.init(**kw)
     except (ConnectionError, RuntimeError, ValueError) as e:
