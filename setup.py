@@ -16,6 +16,7 @@ lic = licenses[cfg.get('license', 'apache2')]
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 freqtrade_requirements = shlex.split(cfg.get('freqtrade_requirements', ''))   # + `pip install --no-deps freqtrade` (README)
+ray_requirements = shlex.split(cfg.get('ray_requirements', ''))   # pip install riskrl[ray]: the distributed backend
 entry_points = {'console_scripts': cfg.get('console_scripts', '').split()}
 
 setuptools.setup(
@@ -32,7 +33,7 @@ setuptools.setup(
     include_package_data=True,
     package_data={'riskrl_nb': ['candles/*.md', 'candles/*.py', 'candles/hourly/*.csv.gz', 'candles/daily/*.csv.gz']},
     install_requires=requirements,
-    extras_require={'dev': dev_requirements, 'freqtrade': freqtrade_requirements},
+    extras_require={'dev': dev_requirements, 'freqtrade': freqtrade_requirements, 'ray': ray_requirements},
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',

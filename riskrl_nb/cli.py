@@ -37,7 +37,7 @@ COMMAND_MODULES = {   # commands whose code lives in a library module: name -> (
     'hpo': ('riskrl_nb.ops.hpo', '_hpo_cli', 'Optuna hyperparameter search on the validation period'),
     'experiments': ('riskrl_nb.ops.experiments', '_experiments_cli', 'run a grid of papermill experiments and aggregate their metrics'),
     'ensemble': ('riskrl_nb.agents.ensembles', '_ensemble_cli', 'combine trained model folders (or one run\'s checkpoints) into one ensemble model folder'),
-    'benchmark': ('riskrl_nb.eval.benchmark', '_benchmark_cli', 'skill benchmark: every coin, rolling half-years, seeds, variants vs the best tuned rule'),
+    'benchmark': ('riskrl_nb.ops.distributed', '_benchmark_cli', 'skill benchmark: every coin, rolling half-years, seeds, variants vs the best tuned rule'),
     'replay': ('riskrl_nb.serve.replay', '_replay', "feed historical bars to the decision service as if live; its decisions beside the backtest's"),
     'parity': ('riskrl_nb.eval.parity', '_parity_cli', 'replay the agent and the tuned rules in backtesting.py and compare trade by trade'),
     'freqtrade': ('riskrl_nb.serve.freqtrade', '_freqtrade_cli', 'freqtrade: export the policy, its feature spec and an example strategy into user_data'),

@@ -24,7 +24,7 @@ __all__ = ['NETWORKS', 'register_network', 'get_network', 'policy_kwargs', 'Wind
            'TemporalAttentionPool', 'AttentionExtractor', 'policy_extractor', 'attention_weights', 'signal_batch',
            'overfit', 'plot_attention', 'RecurrentExtractor', 'HierarchicalRecurrentExtractor', 'ConvExtractor',
            'CausalConv1d', 'TemporalBlock', 'tcn_receptive_field', 'TCNExtractor', 'correlation_adjacency',
-           'AssetContext', 'asset_context', 'GraphConv', 'GraphExtractor']
+           'AssetContext', 'asset_context', 'GraphConv', 'GraphExtractor', 'checkpointed']
 
 # %% ../../nbs/30_networks.ipynb #bc34a948
 NETWORKS: dict = {'mlp': lambda cfg, space: {}}
@@ -45,6 +45,7 @@ def policy_kwargs(cfg:RunConfig, observation_space) -> dict:
 # %% ../../nbs/30_networks.ipynb #65587509
 class WindowExtractor(BaseFeaturesExtractor):
     "Base extractor: obs = [lookback x n_market window, oldest first | position state] -> features_dim."
+    grad_checkpoint = False   # True in `checkpointed(cls)`: the encoder's activations are recomputed in the backward pass
     def __init__(self, observation_space, lookback:int, n_market:int, features_dim:int=64, mixed_precision:bool=False):
         super().__init__(observation_space, features_dim)
         self.lookback, self.n_market, self.mixed_precision = int(lookback), int(n_market), mixed_precision
@@ -66,7 +67,9 @@ class WindowExtractor(BaseFeaturesExtractor):
     def forward(self, obs:torch.Tensor) -> torch.Tensor:
         window, position = self.split(obs)
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=self.mixed_precision):
-            h = self.encode(window)
+            if self.grad_checkpoint and torch.is_grad_enabled():
+                h = torch.utils.checkpoint.checkpoint(self.encode, window, use_reentrant=False)
+            else: h = self.encode(window)
         return self.head(torch.cat([h.float(), position], dim=1))
 
 # %% ../../nbs/30_networks.ipynb #a8033ddc
@@ -411,10 +414,18 @@ def _window(cfg:RunConfig, space, network:str, min_lookback:int=2) -> tuple[int,
     if n % lookback: raise ConfigError(f"observation size {space.shape[0]} does not match env.lookback {lookback}")
     return lookback, n // lookback
 
-def _extractor(cls, **kw):
-    return dict(features_extractor_class=cls, features_extractor_kwargs=kw)
+def checkpointed(cls):
+    "`cls` with gradient checkpointing: its encoder keeps no activations for the backward pass, it runs again there."
+    name = f"Checkpointed{cls.__name__}"
+    if name not in globals():   # a module attribute, so that the class pickles by name
+        globals()[name] = type(name, (cls,), dict(grad_checkpoint=True, __module__=__name__, __qualname__=name))
+    return globals()[name]
 
-def _common(cfg): return dict(features_dim=cfg.train.net.features_dim, mixed_precision=cfg.train.mixed_precision)
+def _extractor(cls, grad_checkpoint:bool=False, **kw):
+    return dict(features_extractor_class=checkpointed(cls) if grad_checkpoint else cls, features_extractor_kwargs=kw)
+
+def _common(cfg): return dict(features_dim=cfg.train.net.features_dim, mixed_precision=cfg.train.mixed_precision,
+                              grad_checkpoint=cfg.train.grad_checkpoint)
 
 def _attention(cfg, space):
     L, n = _window(cfg, space, 'attention'); k = cfg.train.net

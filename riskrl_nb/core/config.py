@@ -124,6 +124,7 @@ class FeatureConfig:
     portable_window: int = 720     # 'portable' set: bars of each coin's own trailing statistics (vol, ATR) the features are measured in
     cache: bool = True             # cache sets that are slow to compute on disk (parquet), keyed by data and config
     cache_dir: str = ""            # empty = $RISKRL_CACHE_DIR or ~/.cache/riskrl/features
+    memmap: bool = False           # keep computed features in memory-mapped tables under cache_dir (riskrl_nb.data.memmap); same values
 
 # %% ../../nbs/00_config.ipynb #81408973
 @dataclass
@@ -246,6 +247,7 @@ class TrainConfig:
     tensorboard: bool = False      # also write TensorBoard event files to logs/
     vec_env: str = "dummy"         # 'dummy' (envs in this process) or 'subproc' (one process per env)
     mixed_precision: bool = False  # run the feature extractor under bfloat16 autocast (measured: no gain on CPU)
+    grad_checkpoint: bool = False  # sequence/attention networks: recompute the encoder in the backward pass (less memory, more time)
     stance_bars: int = 24          # hierarchical: bars between the stance policy's choices of exit policy
     stance_agent: str = ""         # hierarchical: a model folder offered as one more low-level exit policy
     action_prior: list = field(default_factory=list)  # initial action probabilities of a discrete policy, e.g. [0.85, 0.05, 0.05, 0.05] for 'residual'; empty = SB3's
@@ -510,7 +512,7 @@ FIELD_RULES = {
     'features.cycle_detrend': Window, 'features.corr_windows': list[Window], 'features.cross_assets': list[str],
     'features.extra_path': str | None, 'features.extra_columns': list[str], 'features.extra_lag': Duration,
     'features.extra_max_age': Duration, 'features.normalize': Literal['none', 'rolling', 'expanding'],
-    'features.portable_window': Window, 'features.cache': bool, 'features.cache_dir': str,
+    'features.portable_window': Window, 'features.cache': bool, 'features.cache_dir': str, 'features.memmap': bool,
     'env.max_holding_bars': Bars, 'env.episode_bars': Annotated[int, Field(ge=2)], 'env.position_size': Pos,
     'env.max_leverage': Pos, 'env.initial_equity': Pos, 'env.action_space': Literal[ACTION_SPACES], 'env.lookback': Bars,
     'env.exposure_deadband': Annotated[float, Field(ge=0, lt=1)], 'env.max_position_value': NonNeg,
@@ -539,7 +541,7 @@ FIELD_RULES = {
     'train.augment.methods': list[Literal['noise', 'magnitude_warp', 'time_warp', 'bootstrap']],
     'train.augment.noise_std': NonNeg, 'train.augment.magnitude_sigma': NonNeg, 'train.augment.time_warp_sigma': NonNeg,
     'train.augment.knot_bars': Bars, 'train.augment.block_bars': Bars, 'train.init_from': str, 'train.tensorboard': bool,
-    'train.mixed_precision': bool, 'train.stance_agent': str, 'train.action_prior': list[Frac],
+    'train.mixed_precision': bool, 'train.grad_checkpoint': bool, 'train.stance_agent': str, 'train.action_prior': list[Frac],
     'train.pretrain_oracle': dict[str, Any], 'train.select': Literal['mean', 'cross_coin'],
     'baselines.take_profit_grid': list[Pos], 'baselines.stop_loss_grid': list[Pos], 'baselines.atr_mult_grid': list[Pos],
     'baselines.atr_window': Bars, 'baselines.horizon_grid': list[Bars],

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from ..core.config import FeatureConfig, RiskrlError, DataError, ConfigError
+from ..core.config import FeatureConfig, RiskrlError, DataError, ConfigError, resolve
 from .candles import file_sha256
 
 # %% auto #0
@@ -157,7 +157,7 @@ def normalize_features(feats:pd.DataFrame, how:str='none', window:int=720) -> pd
 
 # %% ../../nbs/11_features.ipynb #5e36346f
 CACHE_MAX_FILES = 64
-_NOT_IN_KEY = ('cache', 'cache_dir')   # fields that do not change the values
+_NOT_IN_KEY = ('cache', 'cache_dir', 'memmap')   # fields that do not change the values
 
 def feature_cache_dir(cfg:FeatureConfig=FeatureConfig()) -> Path:
     "Where cached feature tables live: `cfg.cache_dir`, else $RISKRL_CACHE_DIR, else ~/.cache/riskrl/features."
@@ -205,6 +205,7 @@ def compute_features(df:pd.DataFrame, cfg:FeatureConfig=FeatureConfig()) -> pd.D
         raise DataError(df.attrs.get('path', '<frame>'),
                         f"only {len(df)} bars; the feature windows need at least {need}")
     if cfg.normalize not in NORMALIZATIONS: normalize_features(df.iloc[:0], cfg.normalize)   # raises the config error
+    if getattr(cfg, 'memmap', False): return resolve('riskrl_nb.data.memmap:memmap_features')(df, cfg)   # computed once, memory-mapped
     path = feature_cache_dir(cfg)/f"{cfg.set}-{feature_cache_key(df, cfg)}.parquet" if cfg.cache and fn.cacheable else None
     if path is not None and path.exists() and (cached := _read_cache(path)) is not None:
         os.utime(path)   # recently used entries survive eviction

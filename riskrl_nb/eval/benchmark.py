@@ -4,7 +4,7 @@
 
 # %% ../../nbs/45_benchmark.ipynb #3e19574c
 from __future__ import annotations
-import contextlib, copy, hashlib, json, math, time
+import contextlib, copy, hashlib, json, math, os, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np
@@ -138,7 +138,8 @@ def cached_rule_tuning(cache_dir):
             if f.exists(): t = pd.DataFrame(json.loads(f.read_text()))
             else:
                 t = original(cfg, [p], progress)[1]
-                f.write_text(json.dumps(_clean(t.to_dict(orient='records'))))
+                tmp = f.with_name(f"{f.name}.{os.getpid()}.tmp")   # jobs on other processes may write the same file: never half a file
+                tmp.write_text(json.dumps(_clean(t.to_dict(orient='records')))); tmp.replace(f)
             tables.append(t)
         table = tables[0].copy()
         table['score'] = [float(np.mean([float(t.score.iloc[i]) for t in tables])) for i in range(len(table))]   # as tune_baselines averages
@@ -315,8 +316,8 @@ def model_path(out:Path, variant:str, kind:str, window:BenchWindow, seed:int, le
     return out/'models'/variant/window.name/(f'seed{seed}' if kind == 'pooled' else f'without_{left_out}_seed{seed}')
 
 # %% ../../nbs/45_benchmark.ipynb #fe8122ec
-def run_benchmark(spec:BenchSpec, out_dir, progress:bool=True) -> dict:
-    "Train or reuse every cell of `spec`, evaluate each on its test coins; the long table, rules table and returns."
+def run_benchmark(spec:BenchSpec, out_dir, progress:bool=True, pool=None) -> dict:
+    "Train or reuse every cell of `spec` (as jobs of `pool` if given: `ops.distributed.executor`), evaluate each on its test coins; the long table, rules table and returns."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     frames = {}
     for c in spec.coins:
@@ -325,6 +326,10 @@ def run_benchmark(spec:BenchSpec, out_dir, progress:bool=True) -> dict:
     paths = {c: df.attrs['path'] for c, df in frames.items()}
     if spec.loo_coins and (bad := [c for c in spec.loo_coins if c not in frames]):
         raise RiskrlError(f"leave-one-coin-out coin '{bad[0]}' is not among the benchmark's coins: {', '.join(coins)}")
+    if pool is not None:   # train every cell as a job first; the loop below then finds each model complete
+        jobs = [(bench_config(w, [paths[c] for c in coins if c != left], seed, spec.variants[v], spec.steps, spec.config_path),
+                 model_path(out, v, kind, w, seed, left).resolve(), (out/'rules').resolve()) for v, kind, w, seed, left in _cells(spec)]
+        list(tqdm(pool.map(train_cell, *zip(*jobs)), total=len(jobs), desc='benchmark models (jobs)', disable=not progress))
     ev, rows, rules, returns = CoinEvaluator(frames), [], [], {}
     first_seed, validation = {}, {}
     for v, kind, w, seed, left in tqdm(_cells(spec), desc='benchmark models', disable=not progress):
@@ -566,12 +571,12 @@ def bench_spec_from_args(args) -> BenchSpec:
                      loo_seeds=list(range(min(args.loo_seeds, n_seeds))) if args.loo_seeds else None,
                      loo_windows=args.loo_windows)
 
-def _benchmark_cli(args):
+def _benchmark_cli(args, pool=None):
     import sys
     spec = bench_spec_from_args(args)
     out = Path(args.out or ('riskrl-benchmark-quick' if args.quick else 'riskrl-benchmark'))
     t0 = time.time()
-    result = run_benchmark(spec, out, progress=not args.no_progress)
+    result = run_benchmark(spec, out, progress=not args.no_progress, pool=pool)
     summary = summarize_benchmark(result)
     wall = time.time() - t0
     files = write_benchmark(result, summary, out, 'riskrl ' + ' '.join(sys.argv[1:]) if sys.argv[1:2] == ['benchmark'] else '', wall)

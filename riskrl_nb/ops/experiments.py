@@ -4,7 +4,7 @@
 
 # %% ../../nbs/51_experiments.ipynb #66a675c3
 from __future__ import annotations
-import hashlib, importlib, itertools, json, os, re, subprocess, sys, time
+import contextlib, hashlib, importlib, itertools, json, os, re, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import yaml
 from ..core.config import RiskrlError, ConfigError
+from .distributed import add_backend_args, check_backend, executor
 
 
 # %% auto #0
@@ -149,8 +150,8 @@ def is_complete(run_dir:Path, run:Run, metrics:str|None=None) -> bool:
     return (info.get('status') == 'ok' and info.get('params') == _plain(run.params)
             and (run_dir/'executed.ipynb').is_file() and metrics_path(run_dir, metrics) is not None)
 
-def run_notebook(notebook:Path, run:Run, run_dir:Path, metrics:str|None=None, timeout:float|None=None) -> dict:
-    "Execute `notebook` with `run.params` (and `out_dir=run_dir`) in a papermill subprocess; write run.json."
+def run_notebook(notebook:Path, run:Run, run_dir:Path, metrics:str|None=None, timeout:float|None=None, cwd=None) -> dict:
+    "Execute `notebook` with `run.params` (and `out_dir=run_dir`) in a papermill subprocess started in `cwd`; write run.json."
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir/'run.json').unlink(missing_ok=True)
     params = dict(run.params, out_dir=str(run_dir.resolve()))
@@ -160,7 +161,7 @@ def run_notebook(notebook:Path, run:Run, run_dir:Path, metrics:str|None=None, ti
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONWARNINGS='ignore')   # jobs share the cores
     t0 = time.time()
     with open(run_dir/'papermill.log', 'w') as log:
-        try: rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, timeout=timeout).returncode
+        try: rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, timeout=timeout, cwd=cwd).returncode
         except subprocess.TimeoutExpired: rc = 'timeout'
     ok = rc == 0 and metrics_path(run_dir, metrics) is not None
     info = dict(name=run.name, status='ok' if ok else 'failed', params=_plain(run.params), notebook=str(notebook),
@@ -266,20 +267,22 @@ def write_results(grid:Grid, df:pd.DataFrame) -> dict:
     return dict(csv=out/'results.csv', html=out/'results.html', png=png)
 
 # %% ../../nbs/51_experiments.ipynb #093b2d85
-def run_grid(grid:Grid, jobs:int=1, force:bool=False, timeout:float|None=None, say=print) -> pd.DataFrame:
-    "Run every incomplete run of `grid` (all with `force`), `jobs` at once; write and return the results table."
+def run_grid(grid:Grid, jobs:int=1, force:bool=False, timeout:float|None=None, say=print, backend:str='local',
+             address:str|None=None) -> pd.DataFrame:
+    "Run every incomplete run of `grid` (all with `force`), `jobs` at once (threads here, or Ray tasks); write and return the results table."
+    check_backend(backend, address)
     grid.out.mkdir(parents=True, exist_ok=True)
+    out, cwd = grid.out.resolve(), os.getcwd()   # a job on another node runs where this command runs
     todo = [r for r in grid.runs if force or not is_complete(grid.out/r.name, r, grid.metrics)]
+    at_once = f"{jobs} at a time" if backend == 'local' else f"as Ray tasks on {address or f'a local instance of {jobs} CPUs'}"
     say(f"{grid.notebook.name}: {len(grid.runs)} runs, {len(grid.runs) - len(todo)} already complete, "
-        f"{len(todo)} to run ({jobs} at a time) in {grid.out}")
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
-    try:
-        futures = {pool.submit(run_notebook, grid.notebook, r, grid.out/r.name, grid.metrics, timeout): r for r in todo}
+        f"{len(todo)} to run ({at_once}) in {grid.out}")
+    with executor(backend, jobs, address) if todo else contextlib.nullcontext() as pool:
+        futures = {pool.submit(run_notebook, grid.notebook, r, out/r.name, grid.metrics, timeout, cwd): r for r in todo}
         for k, f in enumerate(as_completed(futures), 1):
             info = f.result()
             say(f"[{k}/{len(todo)}] {info['name']}: {info['status']} ({info['seconds']:.0f}s)"
                 + (f" - {info['error']} (see {grid.out/info['name']/'papermill.log'})" if info['status'] != 'ok' else ''))
-    finally: pool.shutdown(wait=True, cancel_futures=True)
     df = collect_results(grid)
     write_results(grid, df)
     return df
@@ -293,7 +296,7 @@ def _experiments_cli(args):
             done = is_complete(grid.out/r.name, r, grid.metrics)
             print(f"{'done ' if done else 'to run'} {grid.out/r.name}  {json.dumps(_plain(r.params))}")
         return 0
-    df = run_grid(grid, args.jobs, args.force)
+    df = run_grid(grid, args.jobs, args.force, backend=args.backend, address=args.address)
     print(f"results: {grid.out/'results.csv'}, {grid.out/'results.html'}, {grid.out/'results.png'}")
     failed = df[df['status'] != 'ok']
     if len(failed):
@@ -308,5 +311,6 @@ def _experiments_args(p):
     p.add_argument('--out', metavar='DIR', help="output folder (default: the grid's 'out', else runs/GRID)")
     p.add_argument('--force', action='store_true', help='run complete runs again')
     p.add_argument('--dry-run', action='store_true', help='list the runs and whether they are done, run nothing')
+    add_backend_args(p)
 _experiments_cli.add_args = _experiments_args
 

@@ -12,6 +12,7 @@ import pandas as pd
 import yaml
 import optuna
 from optuna.trial import TrialState
+from .distributed import add_backend_args, check_backend, executor
 from ..core.config import (RunConfig, RiskrlError, ConfigError, load_config, config_to_dict, config_from_dict,
                             merge_dicts, periods_per_year)
 from ..agents.training import train
@@ -29,7 +30,8 @@ __all__ = ['PPO_SPACE', 'REWARD_SPACES', 'SHAPING_SPACE', 'SPEC_KEYS', 'DEFAULT_
            'make_objective', 'mask_url', 'driver_url', 'make_storage', 'make_sampler', 'make_pruner', 'open_study',
            'load_hpo_study', 'retried_numbers', 'trials_counted', 'requeue', 'trial_line', 'run_study',
            'study_settings', 'trials_frame', 'best_trials', 'export_config', 'plot_history', 'plot_pareto_front',
-           'plot_validation_curves', 'write_results', 'fail_dead_trials', 'reseed_sampler', 'hpo', 'default_eval_every']
+           'plot_validation_curves', 'write_results', 'fail_dead_trials', 'reseed_sampler', 'check_workers',
+           'study_worker', 'run_study_workers', 'hpo', 'default_eval_every']
 
 # %% ../../nbs/50_hpo.ipynb #cfbc44e3
 PPO_SPACE = {
@@ -605,11 +607,38 @@ def reseed_sampler(study, objectives:list, seed, population:int=20):
     if seed is not None: study.sampler = make_sampler(objectives, int(seed) + len(study.get_trials(deepcopy=False)), population)
     return study.sampler
 
+# %% ../../nbs/50_hpo.ipynb #c92064a1
+def check_workers(backend:str, workers:int, address:str|None=None):
+    "Workers in this command need a backend that starts them; locally, start one `riskrl hpo` per worker."
+    check_backend(backend, address)
+    if workers < 1: raise RiskrlError(f"--workers must be 1 or more, got {workers}")
+    if workers > 1 and backend == 'local':
+        raise RiskrlError(f"--workers {workers} needs --backend ray; on one machine start {workers} `riskrl hpo` processes with the same --storage")
+
+def study_worker(storage:str, study_name:str, objectives:list, base:RunConfig, space:dict, n_trials:int, out_dir,
+                 prune:bool, pruner:str, population:int, sampler_seed, heartbeat:int, index:int=0) -> int:
+    "One worker of a shared study (a job on any backend): join it, run trials until it has `n_trials`; how many it ran."
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = open_study(storage, study_name, objectives, None, make_sampler(objectives, None, population),
+                       make_pruner(pruner, base.train.total_timesteps, base.train.eval_freq) if prune else optuna.pruners.NopPruner(),
+                       heartbeat)
+    reseed_sampler(study, objectives, None if sampler_seed is None else int(sampler_seed) + 1000 * index, population)
+    return run_study(study, base, space, objectives, n_trials, Path(out_dir), prune, say=lambda line: print(f"[worker {index}] {line}", flush=True))
+
+def run_study_workers(storage:str, study_name:str, base:RunConfig, space:dict, objectives:list, n_trials:int, out_dir, prune:bool,
+                      pruner:str, population:int, sampler_seed, heartbeat:int, workers:int, backend:str='ray', address=None) -> int:
+    "`workers` `study_worker` jobs of `backend` on one study; the trials they ran together."
+    with executor(backend, workers, address) as pool:
+        futures = [pool.submit(study_worker, storage, study_name, objectives, base, space, n_trials, str(Path(out_dir).resolve()),
+                               prune, pruner, population, sampler_seed, heartbeat, i) for i in range(workers)]
+        return sum(f.result() for f in futures)
+
 # %% ../../nbs/50_hpo.ipynb #6aaf670e
 def hpo(base:RunConfig, n_trials:int, out_dir, storage:str|None=None, study_name:str='riskrl', objectives=('sortino',),
         space:dict|None=None, pruner:str='median', population:int=20, sampler_seed=None, heartbeat:int=60,
-        say=print) -> dict:
-    "Run (or join, or resume) an Optuna study of `n_trials` trials; write its results to `out_dir`; return the summary."
+        say=print, backend:str='local', workers:int=1, address:str|None=None) -> dict:
+    "Run (or join, or resume) an Optuna study of `n_trials` trials (here, or in `workers` Ray tasks); write its results to `out_dir`; return the summary."
+    check_workers(backend, workers, address)
     optuna.logging.set_verbosity(optuna.logging.ERROR)   # our own line per trial; errors still surface
     objectives = check_objectives(objectives)
     space = check_space(space if space is not None else default_space(base))
@@ -635,7 +664,12 @@ def hpo(base:RunConfig, n_trials:int, out_dir, storage:str|None=None, study_name
     say(f"study '{study_name}' in {mask_url(storage)}: {trials_counted(study)} of {n_trials} trials done or running; "
         f"validation {goal} on {base.data.valid_start}..{base.data.valid_end}, {base.train.total_timesteps} steps per trial"
         f"{', ' + pruner + ' pruning' if prune else ''}")
-    try: ran = run_study(study, base, space, objectives, n_trials, out, prune, say)
+    try:
+        if backend == 'local': ran = run_study(study, base, space, objectives, n_trials, out, prune, say)
+        else:
+            say(f"{workers} workers as {backend} tasks{' on ' + address if address else ''}")
+            ran = run_study_workers(storage, study_name, base, space, objectives, n_trials, out, prune, pruner, population,
+                                    sampler_seed, heartbeat, workers, backend, address)
     finally: summary = write_results(study, out)
     summary['ran_here'] = ran
     return summary
@@ -662,7 +696,7 @@ def _hpo_cli(args):
     previous = signal.signal(signal.SIGTERM, on_term) if main_thread else None
     try:
         s = hpo(base, args.trials, out, args.storage, args.study, objectives, space, args.pruner, args.population,
-                args.sampler_seed, args.heartbeat)
+                args.sampler_seed, args.heartbeat, backend=args.backend, workers=args.workers, address=args.address)
     except KeyboardInterrupt:
         sys.stderr.write("riskrl hpo: interrupted; the running trial was marked failed and queued again. "
                          "Run the same command to resume.\n")
@@ -694,4 +728,6 @@ def _hpo_args(p):
     p.add_argument('--seed', type=int, metavar='S', help='training seed of every trial')
     p.add_argument('--sampler-seed', type=int, metavar='S', help='sampler seed (reproducible single-worker studies)')
     p.add_argument('--heartbeat', type=int, default=60, metavar='SEC', help='worker heartbeat; a trial silent for 3 beats is re-queued')
+    add_backend_args(p)
+    p.add_argument('--workers', type=int, default=1, metavar='N', help='with --backend ray: workers (Ray tasks) on the study (default 1)')
 _hpo_cli.add_args = _hpo_args
