@@ -81,6 +81,7 @@ class DecisionService:
         self.streams = {}            # symbol -> BarStream (the stateful API)
         self._pruned = clock()
         self.listeners = []     # fn(decision dict) after each decision (metrics)
+        self.observers = []     # fn(request, view, decision) after each decision (dashboard, alerts): O(1) work only
 
     @property
     def champion(self) -> ServingModel: return self.models['champion']
@@ -168,6 +169,7 @@ class DecisionService:
                 for ev in self.rollout.on_decision(r.position.position_id, a, d, ch) or []: self.audit.append('rollout', ev)
             self._book(r, v, d)
             for f in self.listeners: f(d)
+            for f in self.observers: f(r, v, d)
             out.append(d)
         return out
 
