@@ -120,7 +120,7 @@ Dashboard.snapshot, Dashboard.update = snapshot, update
 
 # %% ../../nbs/68_dashboard.ipynb #cf153990
 STATIC = files('riskrl_nb.serve') / 'static'   # package data: dashboard.html, dashboard.js
-CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'"
+CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'"
 COOKIE = 'riskrl_dashboard'
 
 def _token(self, key_hash:str) -> str: return hmac.new(self.secret, key_hash.encode(), hashlib.sha256).hexdigest()
