@@ -4,7 +4,7 @@
 
 # %% ../../nbs/68_dashboard.ipynb #ffe8a4a0
 from __future__ import annotations
-import asyncio, contextlib, hashlib, hmac, math, os, secrets, time
+import asyncio, contextlib, hashlib, hmac, math, os, secrets, threading, time
 from importlib.resources import files
 import numpy as np
 import orjson
@@ -43,9 +43,11 @@ class Dashboard:
         self.keys = None if keys is None else set(keys) | {_key_hash(k) for k in read_keys}   # SHA-256 of the keys; None: open
         self.interval_s, self.stream_s, self.n_decisions, self.n_points = interval_s, stream_s, n_decisions, n_points
         self.secret = secrets.token_bytes(32)   # cookie tokens are HMACs of a key's hash under this (valid for this process only)
-        self._snap, self._snap_key = None, None
+        self._snap, self._snap_key, self._regime = None, None, (None, None)
+        self._lock = threading.Lock()           # one snapshot computed at a time; the other viewers get it from the cache
 
     def _arms(self, rows:list) -> list:
+        "Per arm: decisions (the rollout's count, else the ring's), model and fallback decisions in `rows`, realised outcomes."
         svc, ro = self.service, self.service.rollout
         st = ro.state() if ro is not None else {}
         out = []
@@ -79,12 +81,26 @@ def _decision_row(x:dict) -> dict:
 Dashboard._positions = _positions
 
 # %% ../../nbs/68_dashboard.ipynb #3212f828
+def _regime_of(self, symbol:str):
+    "The volatility regime of `symbol`'s last bars (recomputed only when the service saw new bars for it)."
+    close = self.monitor.closes.get(symbol)
+    if close is None: return None
+    key = (symbol, id(close[0]), len(close[0]), float(close[0][-1]))
+    if self._regime[0] != key: self._regime = (key, volatility_regime(*close))
+    return self._regime[1]
+
 def snapshot(self) -> dict:
     "The page's state now (cached until a new decision arrives or `interval_s` passes)."
-    mon, svc = self.monitor, self.service
+    mon = self.monitor
     head = mon.ring[-1]['seq'] if mon.ring else 0
     key = (head, int(time.monotonic() / max(self.interval_s, 1e-3)))
     if self._snap is not None and self._snap_key == key: return self._snap
+    with self._lock:
+        if self._snap is None or self._snap_key != key: self._snap, self._snap_key = self._compute(head), key
+    return self._snap
+
+def _compute(self, head:int) -> dict:
+    mon, svc = self.monitor, self.service
     rows = mon.rows()
     risk, last = mon.risk(rows), (rows[-1] if rows else None)
     eq = {}
@@ -92,23 +108,20 @@ def snapshot(self) -> dict:
     points = [[b, *eq[b]] for b in sorted(eq)[-self.n_points:]]
     positions = self._positions(rows)
     pnl = None if last is None else last['equity'] - last['initial_equity']
-    close = mon.closes.get(last['symbol']) if last else None
     trips = svc.breakers.trips
     names = sorted({'drawdown', *trips, *svc.breakers.open()})
     ro = svc.rollout.state() if svc.rollout is not None else dict(mode='none')
-    self._snap = dict(
+    return dict(
         seq=head, time=_iso(svc.clock()), models={k: m.version for k, m in svc.models.items()},
         summary=dict(equity=last and last['equity'], initial_equity=last and last['initial_equity'], pnl=pnl,
                      pnl_pct=None if last is None else pnl / last['initial_equity'], open_pnl=sum(p['pnl'] for p in positions),
                      drawdown=risk['drawdown'], cvar_95=risk['cvar_95'], error_rate=risk['error_rate'], fallback_rate=risk['fallback_rate'],
                      decisions_total=head, window=risk['decisions']),
-        regime=volatility_regime(*close) if close is not None else None, equity=points, positions=positions,
+        regime=self._regime_of(last['symbol']) if last else None, equity=points, positions=positions,
         breakers=[dict(name=n, state='open' if svc.breakers.is_open(n) else 'closed', trips=trips.get(n, 0)) for n in names],
         rollout=dict(mode=ro.get('mode'), challenger_fraction=ro.get('challenger_fraction'), rolled_back=ro.get('rolled_back'),
-                     rollback_reason=ro.get('rollback_reason'), arms=self._arms(rows)),
+                     rollback_reason=ro.get('rollback_reason'), arms=self._arms(rows[-mon.window:])),
         alerts=list(self.alerter.history)[-10:] if self.alerter is not None else [])
-    self._snap_key = key
-    return self._snap
 
 def update(self, since:int=0) -> tuple[bytes, int]:
     "(JSON of the snapshot plus the decisions after `since`, the last decision's seq)."
@@ -116,7 +129,7 @@ def update(self, since:int=0) -> tuple[bytes, int]:
     new = [_decision_row(x) for x in self.monitor.rows(since)[-self.n_decisions:]]
     return orjson.dumps(dict(snap, decisions=new), option=orjson.OPT_SERIALIZE_NUMPY), snap['seq']
 
-Dashboard.snapshot, Dashboard.update = snapshot, update
+Dashboard._regime_of, Dashboard.snapshot, Dashboard._compute, Dashboard.update = _regime_of, snapshot, _compute, update
 
 # %% ../../nbs/68_dashboard.ipynb #cf153990
 STATIC = files('riskrl_nb.serve') / 'static'   # package data: dashboard.html, dashboard.js
@@ -182,7 +195,7 @@ async def dashboard_events(request:Request):
         while time.monotonic() < end:
             head = d.monitor.ring[-1]['seq'] if d.monitor.ring else 0
             if head != last or time.monotonic() - sent_at > 5:
-                msg, last = d.update(last)
+                msg, last = await asyncio.to_thread(d.update, last)   # off the event loop: the decisions' answers keep flowing
                 yield b'id: %d\nevent: update\ndata: %s\n\n' % (last, msg)
                 sent_at = time.monotonic()
             await asyncio.sleep(d.interval_s)
