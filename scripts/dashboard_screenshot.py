@@ -46,7 +46,7 @@ def main():
         page.goto(out['url'] + '/dashboard')
         page.wait_for_function("n => +document.getElementById('k-n').textContent >= n", arg=args.decisions, timeout=600_000)
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=args.out, full_page=True)
+        page.screenshot(path=args.out, full_page=False)   # the first screen: what a person sees
         ctx.close()
     done.set(); t.join(60)
     print(f"wrote {args.out} ({out['url']}/dashboard after {args.decisions} decisions)")

@@ -40,6 +40,13 @@
     g.appendChild(svg('text', { x: W - R, y: H - 4, 'text-anchor': 'end' }, day(t1)));
   }
 
+  function alertValue(name, x) {   // latencies in ms, drift as is, the rest (losses, rates) in %
+    if (x === null || x === undefined) return '–';
+    if (name.startsWith('latency')) return num(x, 0) + ' ms';
+    if (name === 'drift') return num(x, 3);
+    return pct(x, 2);
+  }
+
   function explanation(d) {
     const cell = td(null, 'reason'); cell.appendChild(el('span', d.reason));
     if (d.explanation !== null && d.explanation !== undefined) {
@@ -79,8 +86,9 @@
     $('k-n').textContent = String(s.decisions_total);
     drawChart(m.equity || []);
     fill($('breakers'), m.breakers.map(b => row([td(b.name), (() => { const c = td(null); c.appendChild(el('span', b.state, 'tag ' + b.state)); return c; })(), td(b.trips)])));
-    fill($('alerts'), (m.alerts || []).slice().reverse().map(a => row([td(a.time), td(a.alert), (() => { const c = td(null); c.appendChild(el('span', a.state, 'tag ' + a.state)); return c; })(),
-                                                                     td(num(a.value, 4) + ' > ' + num(a.threshold, 4))])));
+    fill($('alerts'), (m.alerts || []).slice().reverse().map(a => row([td((a.time || '').slice(5, 16).replace('T', ' ')), td(a.alert),
+                                                                     (() => { const c = td(null); c.appendChild(el('span', a.state, 'tag ' + a.state)); return c; })(),
+                                                                     td(alertValue(a.alert, a.value) + (a.state === 'resolved' ? ' ≤ ' : ' > ') + alertValue(a.alert, a.threshold))])));
     fill($('positions'), m.positions.map(p => row([td(p.position_id), td(p.side), td(num(p.quantity, 4)), td(num(p.entry_price, 2)), td(num(p.price, 2)),
                                                    td(pct(p.unrealised_return), sign(p.unrealised_return)), td(num(p.pnl, 2), sign(p.pnl)), td(p.action)])), 'no open position');
     const r = m.rollout;
