@@ -155,11 +155,11 @@ def authorize(self, request:Request, key:str|None=None) -> str:
 Dashboard._token, Dashboard.authorize = _token, authorize
 
 # %% ../../nbs/68_dashboard.ipynb #469c80f5
-dashboard_routes = APIRouter(tags=['dashboard'])
+dashboard_routes = APIRouter(tags=['dashboard'])   # out of the OpenAPI schema: a page for people, not an API (CONTRACT.md lists them)
 
 def _dash(request:Request) -> Dashboard: return request.app.state.dashboard
 
-@dashboard_routes.get('/dashboard', response_class=HTMLResponse)
+@dashboard_routes.get('/dashboard', response_class=HTMLResponse, include_in_schema=False)
 async def dashboard_page(request:Request, key:str|None=None):
     "The live risk dashboard (HTML; `?key=` once sets a cookie and redirects here)."
     d = _dash(request)
@@ -170,19 +170,19 @@ async def dashboard_page(request:Request, key:str|None=None):
         return r
     return HTMLResponse((STATIC / 'dashboard.html').read_text(), headers={'Content-Security-Policy': CSP, 'Cache-Control': 'no-store'})
 
-@dashboard_routes.get('/dashboard/dashboard.js')
+@dashboard_routes.get('/dashboard/dashboard.js', include_in_schema=False)
 async def dashboard_js(request:Request):
     _dash(request).authorize(request)
     return Response((STATIC / 'dashboard.js').read_text(), media_type='text/javascript', headers={'Cache-Control': 'no-store'})
 
-@dashboard_routes.get('/dashboard/state')
+@dashboard_routes.get('/dashboard/state', include_in_schema=False)
 async def dashboard_state(request:Request):
     "The dashboard's snapshot with the last decisions (JSON)."
     d = _dash(request); d.authorize(request)
     return Response(d.update(0)[0], media_type='application/json')
 
 # %% ../../nbs/68_dashboard.ipynb #94e4f842
-@dashboard_routes.get('/dashboard/events')
+@dashboard_routes.get('/dashboard/events', include_in_schema=False)
 async def dashboard_events(request:Request):
     "Server-sent events: `update` (snapshot + new decisions) as decisions arrive; ends after `stream_s` (the browser reconnects)."
     d = _dash(request); d.authorize(request)
