@@ -5,7 +5,7 @@
 1. The hot path: `RiskMonitor.observe` (the engine observer: one row appended to the ring) per decision, beside the
    time of one whole `DecisionService.decide` (features, ONNX, limits, audit append) on the same requests.
 2. Off the hot path: one dashboard snapshot (`Dashboard.update`, computed in a worker thread at most every 0.5 s and
-   shared by every viewer) with a full ring, and one alert check (`Alerter.check`, the alert thread, every 1 s), each
+   shared by every viewer) with a full ring and 100 decisions since the previous one, with the last 50 decisions, and one alert check (`Alerter.check`, the alert thread, every 1 s), each
    also as a share of one core at that rate.
 Ratios are taken in the same process and run, so they hold on a loaded machine better than the absolute times.
 """
@@ -49,8 +49,9 @@ def main():
             t0 = time.perf_counter(); mon.observe(*args_); t_obs.append(time.perf_counter() - t0)
     dash = Dashboard(svc, mon, interval_s=0.0)   # no caching: every call computes the snapshot
     t_snap = []
-    for _ in range(30):
-        t0 = time.perf_counter(); dash.update(0); t_snap.append(time.perf_counter() - t0)
+    for k in range(30):
+        for a_ in seen[:100]: mon.observe(*a_)   # 100 new decisions since the last snapshot (200 a second), not timed
+        t0 = time.perf_counter(); dash.update(mon.ring[-1]['seq'] - 50); t_snap.append(time.perf_counter() - t0)
     al = Alerter(load_limits(), mon)
     t_check = []
     for _ in range(30):

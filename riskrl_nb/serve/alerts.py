@@ -41,9 +41,15 @@ class RiskMonitor:
         self.closes[p.symbol] = (v.market.close, v.interval)
 
     def rows(self, since:int=0) -> list:
-        "Rows with seq > `since` still in the ring (a copy: `deque.copy` runs under the GIL)."
+        "Rows with seq > `since` still in the ring, oldest first (a copy: `deque.copy` runs under the GIL; O(new rows) in Python)."
         rows = self.ring.copy()
-        return [x for x in rows if x['seq'] > since] if since else list(rows)
+        if not rows: return []
+        k = min(len(rows), rows[-1]['seq'] - since)   # seqs are consecutive in the ring
+        return list(itertools.islice(rows, len(rows) - k, None)) if k > 0 else []
+
+    def last(self, n:int) -> list:
+        "The last `n` rows."
+        return self.rows(self.ring[-1]['seq'] - n) if self.ring else []
 
 # %% ../../nbs/63a_alerts.ipynb #feeedee7
 def bar_returns(rows:list) -> np.ndarray:
@@ -55,7 +61,7 @@ def bar_returns(rows:list) -> np.ndarray:
 
 def _risk(self, rows:list|None=None) -> dict:
     "Drawdown, rolling CVaR-95 (loss, >= 0), error and fallback rates over the last `window` decisions."
-    rows = (self.rows() if rows is None else rows)[-self.window:]
+    rows = self.last(self.window) if rows is None else rows[-self.window:]
     if not rows: return dict(decisions=0, drawdown=None, cvar_95=None, error_rate=None, fallback_rate=None)
     n, ret = len(rows), bar_returns(rows)
     return dict(decisions=n, drawdown=float(rows[-1]['drawdown']), cvar_95=-cvar(ret) if len(ret) >= 2 else None,
@@ -134,6 +140,8 @@ class WebhookSender:
         self._stop.set(); self.thread.join(timeout); self.client.close()
 
 # %% ../../nbs/63a_alerts.ipynb #de7830c5
+def _plain(x): return x.item() if hasattr(x, 'item') else str(x)   # json.dumps default: numpy scalars as numbers, the rest as text
+
 ALERT_METRICS = ('drawdown', 'cvar_95', 'error_rate', 'fallback_rate', 'latency_p99_ms', 'drift')
 
 class Alerter:
@@ -155,8 +163,9 @@ class Alerter:
 
     def fire(self, name:str, value:float, threshold:float|None, state:str='firing', **detail) -> dict:
         "Send one alert now: log line, audit record (kind `alert`), webhook (queued). Returns the alert."
-        alert = dict(alert=name, state=state, value=None if value is None else float(value), threshold=threshold,
-                     time=_iso(self.clock()), detail=detail)
+        detail = json.loads(json.dumps(detail, default=_plain))   # numpy scalars and the like: plain JSON for the webhook
+        alert = dict(alert=name, state=state, value=None if value is None else float(value),
+                     threshold=None if threshold is None else float(threshold), time=_iso(self.clock()), detail=detail)
         if self.audit is not None:
             try:
                 alert['audit_seq'] = self.audit.append('alert', {k: v for k, v in alert.items() if k != 'audit_seq'}).seq

@@ -44,6 +44,7 @@ class Dashboard:
         self.interval_s, self.stream_s, self.n_decisions, self.n_points = interval_s, stream_s, n_decisions, n_points
         self.secret = secrets.token_bytes(32)   # cookie tokens are HMACs of a key's hash under this (valid for this process only)
         self._snap, self._snap_key, self._regime = None, None, (None, None)
+        self._seen, self._equity, self._last = 0, {}, {}   # consumed so far: equity and drawdown by bar, last row by position
         self._lock = threading.Lock()           # one snapshot computed at a time; the other viewers get it from the cache
 
     def _arms(self, rows:list) -> list:
@@ -60,12 +61,24 @@ class Dashboard:
         return out
 
 # %% ../../nbs/68_dashboard.ipynb #ad0a1cc7
-def _positions(self, rows:list) -> list:
-    "Open positions: the service's position book, each with its last decision in the ring."
-    last = {x['position_id']: x for x in rows}
+def _consume(self):
+    "Fold the rows decided since the last snapshot into the equity curve and the positions' last rows (O(new rows))."
+    new = self.monitor.rows(self._seen)
+    for x in new:
+        self._equity[x['bar']] = (x['equity'], x['drawdown'])
+        self._last[x['position_id']] = x
+    if not new: return
+    self._seen = new[-1]['seq']
+    if len(self._equity) > 2 * self.n_points:
+        for b in sorted(self._equity)[:-self.n_points]: del self._equity[b]
+    if len(self._last) > 2 * len(self.service.book) + 100:   # positions the book no longer holds
+        self._last = {p: x for p, x in self._last.items() if p in self.service.book}
+
+def _positions(self) -> list:
+    "Open positions: the service's position book, each with its last decision."
     out = []
     for pid, _ in self.service.book.items():
-        x = last.get(pid)
+        x = self._last.get(pid)
         if x is None: continue
         side = 1 if x['side'] == 'long' else -1
         out.append(dict(position_id=pid, symbol=x['symbol'], side=x['side'], quantity=x['quantity'] * (1 - x['size']),
@@ -74,11 +87,11 @@ def _positions(self, rows:list) -> list:
     return out
 
 def _decision_row(x:dict) -> dict:
-    keys = ('seq', 'decision_id', 'position_id', 'symbol', 'action', 'size', 'policy', 'arm', 'reason', 'price', 'unrealised_return',
+    keys = ('seq', 'decision_id', 'bar', 'position_id', 'symbol', 'action', 'size', 'policy', 'arm', 'reason', 'price', 'unrealised_return',
             'probabilities', 'explanation')
-    return dict({k: x[k] for k in keys}, bar_time=_iso(x['bar'])[:16].replace('T', ' '))
+    return {k: x[k] for k in keys}   # `bar`: the decided bar's close, epoch seconds (the page formats it)
 
-Dashboard._positions = _positions
+Dashboard._consume, Dashboard._positions = _consume, _positions
 
 # %% ../../nbs/68_dashboard.ipynb #3212f828
 def _regime_of(self, symbol:str):
@@ -101,12 +114,11 @@ def snapshot(self) -> dict:
 
 def _compute(self, head:int) -> dict:
     mon, svc = self.monitor, self.service
-    rows = mon.rows()
+    self._consume()
+    rows = mon.last(mon.window)
     risk, last = mon.risk(rows), (rows[-1] if rows else None)
-    eq = {}
-    for x in rows: eq[x['bar']] = (x['equity'], x['drawdown'])
-    points = [[b, *eq[b]] for b in sorted(eq)[-self.n_points:]]
-    positions = self._positions(rows)
+    points = [[b, *self._equity[b]] for b in sorted(self._equity)[-self.n_points:]]
+    positions = self._positions()
     pnl = None if last is None else last['equity'] - last['initial_equity']
     trips = svc.breakers.trips
     names = sorted({'drawdown', *trips, *svc.breakers.open()})
@@ -120,7 +132,7 @@ def _compute(self, head:int) -> dict:
         regime=self._regime_of(last['symbol']) if last else None, equity=points, positions=positions,
         breakers=[dict(name=n, state='open' if svc.breakers.is_open(n) else 'closed', trips=trips.get(n, 0)) for n in names],
         rollout=dict(mode=ro.get('mode'), challenger_fraction=ro.get('challenger_fraction'), rolled_back=ro.get('rolled_back'),
-                     rollback_reason=ro.get('rollback_reason'), arms=self._arms(rows[-mon.window:])),
+                     rollback_reason=ro.get('rollback_reason'), arms=self._arms(rows)),
         alerts=list(self.alerter.history)[-10:] if self.alerter is not None else [])
 
 def update(self, since:int=0) -> tuple[bytes, int]:

@@ -14,6 +14,7 @@
     tbody.replaceChildren(...rows);
     if (!rows.length) tbody.appendChild(row([td(empty || 'none', 'empty')]));
   }
+  const day = (t) => new Date(t * 1000).toISOString().slice(0, 16).replace('T', ' ');   // UTC, minutes
   const SVG = 'http://www.w3.org/2000/svg';
   function svg(tag, attrs, text) { const e = document.createElementNS(SVG, tag); for (const k in attrs) e.setAttribute(k, attrs[k]); if (text) e.textContent = text; return e; }
 
@@ -35,7 +36,6 @@
     g.appendChild(svg('text', { x: 2, y: yE(hi) + 8 }, num(hi, 0)));
     g.appendChild(svg('text', { x: 2, y: yE(lo) }, num(lo, 0)));
     g.appendChild(svg('text', { x: 2, y: yD(ddMax) }, '−' + pct(ddMax, 1)));
-    const day = (t) => new Date(t * 1000).toISOString().slice(0, 16).replace('T', ' ');
     g.appendChild(svg('text', { x: L, y: H - 4 }, day(t0)));
     g.appendChild(svg('text', { x: W - R, y: H - 4, 'text-anchor': 'end' }, day(t1)));
   }
@@ -63,7 +63,7 @@
     if (body.firstChild && body.firstChild.querySelector('.empty')) body.replaceChildren();
     for (const d of ds) {
       if (seen.has(d.seq)) continue; seen.add(d.seq);
-      const tr = row([td(d.decision_id), td(d.bar_time), td(d.position_id), td(d.action, 'act-' + d.action), td(num(d.size, 2)),
+      const tr = row([td(d.decision_id), td(day(d.bar)), td(d.position_id), td(d.action, 'act-' + d.action), td(num(d.size, 2)),
                       td(d.policy), td(d.arm || ''), td(num(d.price, 2)), td(pct(d.unrealised_return), sign(d.unrealised_return)), explanation(d)]);
       tr.className = 'new'; tr.dataset.seq = d.seq;
       body.insertBefore(tr, body.firstChild);
