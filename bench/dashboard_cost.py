@@ -4,7 +4,7 @@
 
 1. The hot path: `RiskMonitor.observe` (the engine observer: one row appended to the ring) per decision, beside the
    time of one whole `DecisionService.decide` (features, ONNX, limits, audit append) on the same requests.
-2. Off the hot path: one dashboard snapshot (`Dashboard.update`, computed in a worker thread at most every 0.5 s and
+2. Off the hot path: one dashboard snapshot (`Dashboard.update`, computed in a worker thread at most once a second and
    shared by every viewer) with a full ring and 100 decisions since the previous one, with the last 50 decisions, and one alert check (`Alerter.check`, the alert thread, every 1 s), each
    also as a share of one core at that rate.
 Ratios are taken in the same process and run, so they hold on a loaded machine better than the absolute times.
@@ -50,7 +50,7 @@ def main():
     dash = Dashboard(svc, mon, interval_s=0.0)   # no caching: every call computes the snapshot
     t_snap = []
     for k in range(30):
-        for a_ in seen[:100]: mon.observe(*a_)   # 100 new decisions since the last snapshot (200 a second), not timed
+        for a_ in seen[:100]: mon.observe(*a_)   # 100 new decisions since the last snapshot (100 a second), not timed
         t0 = time.perf_counter(); dash.update(mon.ring[-1]['seq'] - 50); t_snap.append(time.perf_counter() - t0)
     al = Alerter(load_limits(), mon)
     t_check = []
@@ -62,7 +62,7 @@ def main():
     print(f"hot path: observe {obs:.1f} us per decision (p99 {np.percentile(t_obs, 99) * 1e6:.1f} us) vs decide {dec:.0f} us "
           f"(median, audit synchronous=NORMAL): {obs / dec:.2%} of a decision")
     print(f"dashboard: one snapshot with a full ring {snap:.2f} ms (p99 {np.percentile(t_snap, 99) * 1e3:.2f} ms) "
-          f"= {snap / 500:.2%} of a core at one snapshot per 0.5 s (a worker thread, shared by every viewer)")
+          f"= {snap / 1000:.2%} of a core at one snapshot a second (a worker thread, shared by every viewer)")
     print(f"alert thread: one check {chk:.2f} ms = {chk / 1000:.2%} of a core at alert_check_s 1 s")
 
 

@@ -201,11 +201,12 @@ def check(self) -> list:
     if risk['decisions'] >= self.limits.alert_min_decisions:
         for name in ('cvar_95', 'error_rate', 'fallback_rate'): out.append(self.observe(name, risk[name], decisions=risk['decisions']))
     if risk['decisions']: out.append(self.observe('drawdown', risk['drawdown'], decisions=risk['decisions']))
-    if self.latency is not None:
-        now = histogram_counts(self.latency)
-        p99 = bucket_quantile(self._lat0 or {}, now)
-        self._lat0 = now
-        if p99 is not None: out.append(self.observe('latency_p99_ms', p99 * 1e3, note='upper bound of the histogram bucket'))
+    if self.latency is not None:   # p99 over the decisions since the last judged round, once there are alert_min_decisions of them
+        now, before = histogram_counts(self.latency), self._lat0 or {}
+        n = max(now.values(), default=0) - max(before.values(), default=0)
+        if n >= self.limits.alert_min_decisions:
+            self._lat0 = now
+            out.append(self.observe('latency_p99_ms', bucket_quantile(before, now) * 1e3, decisions=int(n), note='upper bound of the histogram bucket'))
     return [a for a in out if a is not None]
 
 def start(self):

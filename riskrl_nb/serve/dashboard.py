@@ -38,7 +38,7 @@ def _key_hash(key:str) -> str: return hashlib.sha256(key.encode()).hexdigest()  
 class Dashboard:
     "Snapshots of the service's live risk state for `/dashboard`, computed at most every `interval_s` for all viewers."
     def __init__(self, service, monitor:RiskMonitor, alerter:Alerter|None=None, keys:set|None=None, read_keys=(),
-                 interval_s:float=0.5, stream_s:float=10.0, n_decisions:int=50, n_points:int=500):
+                 interval_s:float=1.0, stream_s:float=10.0, n_decisions:int=50, n_points:int=500):
         self.service, self.monitor, self.alerter = service, monitor, alerter
         self.keys = None if keys is None else set(keys) | {_key_hash(k) for k in read_keys}   # SHA-256 of the keys; None: open
         self.interval_s, self.stream_s, self.n_decisions, self.n_points = interval_s, stream_s, n_decisions, n_points
@@ -103,13 +103,13 @@ def _regime_of(self, symbol:str):
     return self._regime[1]
 
 def snapshot(self) -> dict:
-    "The page's state now (cached until a new decision arrives or `interval_s` passes)."
+    "The page's state now (recomputed at most every `interval_s`, and only after a new decision)."
     mon = self.monitor
     head = mon.ring[-1]['seq'] if mon.ring else 0
-    key = (head, int(time.monotonic() / max(self.interval_s, 1e-3)))
-    if self._snap is not None and self._snap_key == key: return self._snap
-    with self._lock:
-        if self._snap is None or self._snap_key != key: self._snap, self._snap_key = self._compute(head), key
+    fresh = lambda: self._snap is not None and (self._snap_key[0] == head or time.monotonic() - self._snap_key[1] < self.interval_s)
+    if fresh(): return self._snap
+    with self._lock:   # at most one snapshot per interval_s, whoever asks
+        if not fresh(): self._snap, self._snap_key = self._compute(head), (head, time.monotonic())
     return self._snap
 
 def _compute(self, head:int) -> dict:
