@@ -215,7 +215,7 @@ def _print_decision(d:ReplayDecision, verbose:bool=False):
 
 def _replay(args):
     res = replay(args.model, args.data, args.start, args.end, audit=args.audit, limits=args.limits, url=args.url,
-                 api_key=args.api_key, speed=args.speed, on_decision=lambda d: _print_decision(d, args.verbose), port=args.port,
+                 api_key=args.api_key, speed=args.speed, on_decision=lambda d: _print_decision(d, args.verbose), port=getattr(args, 'port', 0),
                  on_start=lambda url: print(f"live dashboard: {url}/dashboard", flush=True))
     agree, n = res.agreement
     by = pd.Series([d.policy for d in res.decisions]).value_counts().to_dict() if res.decisions else {}
