@@ -31,7 +31,7 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['riskrl_nb', 'riskrl_nb.*']),
     include_package_data=True,
-    package_data={'riskrl_nb': ['candles/*.md', 'candles/*.py', 'candles/hourly/*.csv.gz', 'candles/daily/*.csv.gz']},
+    package_data={'riskrl_nb': ['candles/*.md', 'candles/*.py', 'candles/hourly/*.csv.gz', 'candles/daily/*.csv.gz', 'serve/static/*']},
     install_requires=requirements,
     extras_require={'dev': dev_requirements, 'freqtrade': freqtrade_requirements, 'ray': ray_requirements},
     python_requires='>=' + cfg['min_python'],

@@ -21,8 +21,11 @@ looked up in the audit log. Results also go to bench/out/load_test.json. Target 
 for a single decision (concurrency 1) on 2 cores, for both mixes. Each acknowledged decision waits for
 one fsync of the audit WAL (synchronous=FULL), so the disk's fsync time (probed before and after the
 runs; it varies on a shared virtual disk from ~0.2 to ~4 ms) is part of every latency figure.
+With --sse each mix and concurrency runs three times, without / with / without a dashboard viewer connected to
+/dashboard/events (a thread of this process reading the server-sent events, as a browser does); the p99 with the viewer
+is printed as a ratio to the mean of the two runs without it (issue 18: the dashboard must not slow decisions down).
 """
-import argparse, asyncio, json, os, signal, socket, subprocess, sys, tempfile, time
+import argparse, asyncio, json, os, signal, socket, subprocess, sys, tempfile, threading, time
 from pathlib import Path
 import numpy as np
 
@@ -131,6 +134,27 @@ async def drive(port, reqs, concurrency, duration, max_requests, acked=None):
     return np.array(lat), statuses, time.perf_counter() - t0, ndec[0]
 
 
+class SSEViewer:
+    "A dashboard viewer: reads /dashboard/events in a thread (reconnecting when a stream ends) and counts the updates."
+    def __init__(self, port):
+        import httpx
+        self.url, self.updates, self.stop = f'http://127.0.0.1:{port}/dashboard/events', 0, threading.Event()
+        self.client = httpx.Client(headers={'X-API-Key': KEY}, timeout=30)
+        self.thread = threading.Thread(target=self._run, daemon=True); self.thread.start()
+
+    def _run(self):
+        while not self.stop.is_set():
+            try:
+                with self.client.stream('GET', self.url) as r:
+                    for line in r.iter_lines():
+                        if line.startswith('event: update'): self.updates += 1
+                        if self.stop.is_set(): return
+            except Exception: time.sleep(0.2)
+
+    def close(self):
+        self.stop.set(); self.thread.join(7)
+
+
 class Server:
     def __init__(self, model_dir, workdir, synchronous='FULL'):
         self.port, self.workdir = free_port(), Path(workdir)
@@ -184,6 +208,7 @@ def main():
     ap.add_argument('--concurrency', default='1,4,16')
     ap.add_argument('--mixes', default='cold,desk,stream,stream20')
     ap.add_argument('--fault', action='store_true', help='also kill the server mid-load and check the audit log')
+    ap.add_argument('--sse', action='store_true', help='run each mix without / with / without a dashboard viewer on /dashboard/events')
     ap.add_argument('--audit-synchronous', default='FULL', choices=['FULL', 'NORMAL'], help="the service's audit durability (default FULL)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix='riskrl-load-'))
@@ -211,13 +236,16 @@ def main():
         asyncio.run(drive(server.port, next(iter(reqs.values())), 2, 2.0, 300))   # warm-up (imports, caches, JIT)
         _, line = server.server_latencies()
         for m in [*mixes, *dict.fromkeys(m for m, _ in streams)]:
-            for c in concs:
+            for c, sse in [(c, s) for c in concs for s in ((False, True, False) if args.sse else (False,))]:
+                viewer = SSEViewer(server.port) if sse else None
+                if viewer: time.sleep(1.0)   # connected and past its first update
                 load0, cpu0 = os.getloadavg()[0], server.cpu_seconds()
                 lat, st, wall, ndec = asyncio.run(drive(server.port, reqs[m] if m in reqs else reqs[(m, c)], c, args.duration, args.max_requests))
                 cpu = server.cpu_seconds() - cpu0
+                if viewer: viewer.close()
                 srv, line = server.server_latencies(line)
                 errors = sum(s != 200 for s in st)
-                rows.append(dict(mix=m, concurrency=c, requests=len(lat), wall_s=round(wall, 2), req_per_s=len(lat) / wall, errors=errors,
+                rows.append(dict(mix=m, concurrency=c, sse=sse, sse_updates=viewer.updates if viewer else None, requests=len(lat), wall_s=round(wall, 2), req_per_s=len(lat) / wall, errors=errors,
                                  p50_ms=pct(lat, 50), p99_ms=pct(lat, 99), max_ms=float(lat.max() * 1e3) if len(lat) else None,
                                  server_p50_ms=pct(srv, 50), server_p99_ms=pct(srv, 99), load_avg=[load0, os.getloadavg()[0]],
                                  server_cpu_ms_per_request=cpu / max(len(lat), 1) * 1e3, decisions=ndec,
@@ -232,21 +260,31 @@ def main():
     ver = AuditLog(server.audit).verify()
     print(f"model {model_dir}; service: 1 process (uvicorn, uvloop, httptools), SQLite audit WAL synchronous={args.audit_synchronous}; "
           f"client: asyncio keep-alive HTTP/1.1 on the same {os.cpu_count()}-core machine (shared with other work: see load)")
-    print(f"{'mix':<8} {'conc':>4} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'srv p50':>8} {'srv p99':>8} {'cpu/req':>8} {'cpu/dec':>8} {'errors':>6} {'load':>10}")
+    print(f"{'mix':<8} {'sse':>3} {'conc':>4} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'srv p50':>8} {'srv p99':>8} {'cpu/req':>8} {'cpu/dec':>8} {'errors':>6} {'load':>10}")
     for r in rows:
-        print(f"{r['mix']:<8} {r['concurrency']:>4} {r['requests']:>8} {r['req_per_s']:>8.0f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
+        print(f"{r['mix']:<8} {'yes' if r['sse'] else 'no':>3} {r['concurrency']:>4} {r['requests']:>8} {r['req_per_s']:>8.0f} {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} "
               f"{r['max_ms']:>7.1f} {r['server_p50_ms']:>8.2f} {r['server_p99_ms']:>8.2f} {r['server_cpu_ms_per_request']:>8.2f} "
               f"{r['server_cpu_ms_per_decision']:>8.3f} {r['errors']:>6} {r['load_avg'][0]:>4.1f}->{r['load_avg'][1]:<4.1f}")
-    base = {r['concurrency']: r['server_cpu_ms_per_decision'] for r in rows if r['mix'] == 'desk'}
+    if args.sse:
+        for m in dict.fromkeys(r['mix'] for r in rows):
+            for c in concs:
+                off = [r for r in rows if (r['mix'], r['concurrency'], r['sse']) == (m, c, False)]
+                on = next(r for r in rows if (r['mix'], r['concurrency'], r['sse']) == (m, c, True))
+                for k in ('p99_ms', 'server_p99_ms', 'p50_ms'):
+                    on[f'{k}_ratio_vs_no_viewer'] = on[k] / np.mean([r[k] for r in off])
+                print(f"dashboard viewer connected ({on['sse_updates']} SSE updates), {m} c={c}: p99 {on['p99_ms']:.2f} ms vs "
+                      f"{np.mean([r['p99_ms'] for r in off]):.2f} ms without (ratio {on['p99_ms_ratio_vs_no_viewer']:.2f}); server p99 ratio "
+                      f"{on['server_p99_ms_ratio_vs_no_viewer']:.2f}; p50 ratio {on['p50_ms_ratio_vs_no_viewer']:.2f}")
+    base = {r['concurrency']: r['server_cpu_ms_per_decision'] for r in rows if r['mix'] == 'desk' and not r['sse']}
     for r in rows:
-        if r['mix'].startswith('stream') and r['concurrency'] in base:
+        if r['mix'].startswith('stream') and r['concurrency'] in base and not r['sse']:
             r['cpu_ratio_vs_desk'] = base[r['concurrency']] / r['server_cpu_ms_per_decision']
             print(f"stateful {r['mix']} c={r['concurrency']}: {r['server_cpu_ms_per_decision']:.3f} CPU-ms per decision, "
                   f"{r['cpu_ratio_vs_desk']:.1f}x less than the stateless desk mix ({base[r['concurrency']]:.3f}); "
                   f"target <= 0.3 ms: {'PASS' if r['server_cpu_ms_per_decision'] <= 0.3 else 'FAIL'}")
     print(f"audit log: {ver.records} records, chain {'intact' if ver.ok else 'BROKEN: ' + ver.problem}; {cache[0] if cache else ''}; "
           f"fsync of one audit commit on this disk: {fsync_before:.2f} ms before the runs, {fsync_probe(work):.2f} ms after (p50 of 50)")
-    single = [r for r in rows if r['concurrency'] == 1 and r['mix'] != 'stream20']
+    single = [r for r in rows if r['concurrency'] == 1 and r['mix'] != 'stream20' and not r['sse']]
     for r in single:
         print(f"target p99 < 5 ms for a single decision ({r['mix']}): {'PASS' if r['p99_ms'] < 5 else 'FAIL'} ({r['p99_ms']:.2f} ms, {r['errors']} errors)")
     result = dict(rows=rows, audit_records=ver.records, audit_ok=ver.ok, fsync_ms_before=fsync_before)

@@ -57,3 +57,24 @@ def test_a_model_folder_without_reference_is_served_without_monitor(exported_mod
     df = load_bundled('BTC', '1h')
     d = svc.decide(list(_requests(sm, df, len(df) - 1, 1))[0])
     assert svc.drift is None and d['policy'] in ('model', 'rule', 'limit')
+
+
+def test_drift_alerts_go_to_the_services_alerter(exported_model, tmp_path):
+    "In the HTTP app, drift_action 'alert' fires through the alerter of riskrl_nb.serve.alerts: an `alert` record in the audit trail."
+    from riskrl_nb.data.candles import load_bundled
+    from riskrl_nb.serve.audit import AuditLog
+    from riskrl_nb.serve.engine import DecisionService
+    from riskrl_nb.serve.http import create_app, json_logger
+    from riskrl_nb.serve.limits import load_limits
+    from riskrl_nb.serve.schema import ServingModel
+    df, sm = load_bundled('BTC', '1h'), ServingModel(exported_model)
+    lim = load_limits(overrides=dict(max_bar_age_bars=None, drift_window_bars=48, drift_min_bars=48, drift_action='alert'))
+    audit = AuditLog(tmp_path/'a.db')
+    svc = DecisionService(sm, audit, lim)
+    app = create_app(svc, [KEY], logger=json_logger(stream=io.StringIO()))
+    assert svc.drift.alert == app.state.alerter.fire
+    end = df.index.get_loc(pd.Timestamp('2023-09-01', tz='UTC'))
+    last = [svc.decide(r) for r in _requests(sm, df, end, 60)][-1]
+    alerts = [r.data() for r in audit.records(kind='alert')]
+    assert svc.drift.drifted and alerts and alerts[0]['alert'] == 'feature_drift'
+    assert last['policy'] != 'fallback'   # 'alert' tells a person; only 'fallback' changes decisions

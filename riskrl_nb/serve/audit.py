@@ -213,15 +213,16 @@ AuditLog.append, AuditLog.commit, AuditLog.probe = append, commit, probe
 # %% ../../nbs/60a_audit.ipynb #740fe05f
 def records(self, start:int=1, kind:str|None=None):
     "Records from sequence number `start` on, in order (optionally of one kind)."
-    cur = self.conn.cursor()
     sql = 'SELECT seq, ts, kind, payload, prev_hash, hash FROM audit WHERE seq >= ?' + (' AND kind = ?' if kind else '') + ' ORDER BY seq'
-    cur.execute(self._q(sql), (start, kind) if kind else (start,))
-    for row in cur: yield AuditRecord(int(row[0]), *row[1:])
+    with self._lock:   # one connection shared by threads (decisions, alerts): never read while another thread writes
+        cur = self.conn.cursor(); cur.execute(self._q(sql), (start, kind) if kind else (start,)); rows = cur.fetchall()
+    for row in rows: yield AuditRecord(int(row[0]), *row[1:])
 
 def head(self) -> tuple[int, str]:
     "(sequence number, hash) of the last record; (0, GENESIS) when empty."
-    cur = self.conn.cursor(); cur.execute('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1')
-    row = cur.fetchone()
+    with self._lock:   # see `records`: a read racing another thread's append on the shared connection returned garbage
+        cur = self.conn.cursor(); cur.execute('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1')
+        row = cur.fetchone()
     return (int(row[0]), row[1]) if row else (0, GENESIS)
 
 def _flag_problem(self, first) -> str | None:

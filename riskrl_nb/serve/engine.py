@@ -85,6 +85,7 @@ class DecisionService:
         self.listeners = []     # fn(decision dict) after each decision (metrics)
         # the champion's inputs against its training distribution (None without reference.json); 'fallback' trips a breaker
         self.drift = drift_monitor(champion, limits, alert, trip=lambda: self.breakers.trip('feature_drift'))
+        self.observers = []     # fn(request, view, decision) after each decision (dashboard, alerts): O(1) work only
 
     @property
     def champion(self) -> ServingModel: return self.models['champion']
@@ -175,6 +176,7 @@ class DecisionService:
                 for ev in self.rollout.on_decision(r.position.position_id, a, d, ch) or []: self.audit.append('rollout', ev)
             self._book(r, v, d)
             for f in self.listeners: f(d)
+            for f in self.observers: f(r, v, d)
             out.append(d)
         return out
 

@@ -26,6 +26,7 @@ from .features import RequestError
 from .limits import Breakers, load_limits
 from .engine import DecisionService
 from .drift import DriftCollector
+from .dashboard import attach_dashboard, dashboard_keys
 
 # %% auto #0
 __all__ = ['BODY_TOO_LARGE', 'decisions', 'operations', 'JsonFormatter', 'json_logger', 'BodyLimit', 'hash_key', 'Metrics',
@@ -394,7 +395,7 @@ def _paths(routes) -> set:
     return out
 
 def create_app(service:DecisionService, api_keys=None, max_body_bytes:int=2_000_000, logger:logging.Logger|None=None,
-               group_commit:bool=True, routers:tuple=()) -> FastAPI:
+               group_commit:bool=True, routers:tuple=(), alert_webhook:str|None=None, dashboard_keys=()) -> FastAPI:
     "The FastAPI app around a `DecisionService`; `api_keys=None` runs unauthenticated (the CLI allows it on loopback only)."
     h = ServiceHTTP(service, api_keys, logger, group_commit)
     app = FastAPI(title='riskrl decision service', version='1',
@@ -405,6 +406,7 @@ def create_app(service:DecisionService, api_keys=None, max_body_bytes:int=2_000_
     add_error_handlers(app, h)
     for r in (decisions, operations, *routers): app.include_router(r)
     _with_request_schemas(app, [DecideRequest, BatchRequest, OutcomeRequest, BarsRequest, PositionRequest, PositionBatchRequest, ExplainRequest])
+    attach_dashboard(app, service, alert_webhook, dashboard_keys)   # /dashboard, and alerts (riskrl_nb.serve.alerts) while the app runs
     def too_large(path):   # BodyLimit runs before routing: a known route is audited, an unknown path only counted
         if path not in _paths(app.routes):
             h.metrics.errors.labels('body_too_large').inc(); h.metrics.requests.labels('unmatched', '413').inc(); return
@@ -474,7 +476,8 @@ def _serve(args):
     import uvicorn
     svc, keys = build_service(args)
     log = json_logger()
-    app = create_app(svc, keys, max_body_bytes=args.max_body_bytes, logger=log)
+    app = create_app(svc, keys, max_body_bytes=args.max_body_bytes, logger=log,
+                     alert_webhook=getattr(args, 'alert_webhook', None) or os.environ.get('RISKRL_ALERT_WEBHOOK'), dashboard_keys=dashboard_keys())
     log.info(json.dumps(dict(event='start', host=args.host, port=args.port, models={k: m.version for k, m in svc.models.items()},
                              audit=redact_secrets(args.audit), authenticated=keys is not None)))
     uvicorn.run(app, host=args.host, port=args.port, log_level='warning', access_log=False)
@@ -497,4 +500,5 @@ def _serve_args(p):
     p.add_argument('--rollout', default='shadow', choices=['shadow', 'canary'], help='shadow: challenger decides, not used; canary: a share of positions')
     p.add_argument('--canary-fraction', type=float, default=0.05, help='share of positions (by sticky hash of position_id) routed to the challenger')
     p.add_argument('--schedule', metavar='F@N,...', help="gradual rollout: challenger fraction F after N decisions, e.g. '0.05@0,0.25@1000,0.5@5000'")
+    p.add_argument('--alert-webhook', metavar='URL', help='POST alerts (thresholds alert_* of --limits) as JSON to this URL (also: RISKRL_ALERT_WEBHOOK)')
 _serve.add_args = _serve_args

@@ -41,6 +41,21 @@ class RiskLimits:
     drift_window_bars: int = 720           # the rolling window of distinct bars the PSI is computed over (30 days of 1h bars)
     drift_min_bars: int = 720              # no drift verdict before this many distinct bars (reference.json's thresholds are for 720-bar stretches)
     drift_action: str = 'log'              # on drift: 'log', 'alert' (the alert hook), 'fallback' (the fallback rule decides; implies alert)
+    # alerts (riskrl_nb.serve.alerts): thresholds that notify a person (webhook, log, audit); null switches one off
+    alert_drawdown: float | None = 0.15        # account drawdown from its peak (an early warning below max_drawdown)
+    alert_cvar_95: float | None = 0.02         # rolling CVaR-95 loss of the account's returns between decisions, over alert_window
+    alert_error_rate: float | None = 0.02      # model failures / decisions over alert_window
+    alert_fallback_rate: float | None = 0.50   # decisions taken by the fallback rule / decisions over alert_window
+    alert_latency_p99_ms: float | None = 50.0  # server-side decision latency p99 (ms) since the last check
+    alert_drift: float | None = None           # input drift statistic fed by the drift monitor (`Alerter.observe('drift', value)`)
+    alert_window: int = 200                    # decisions the rates and the CVaR are computed over
+    alert_min_decisions: int = 20              # rates and CVaR are judged only over at least this many decisions
+    alert_check_s: float = 1.0                 # how often the thresholds are checked (a background thread, never a decision)
+    alert_repeat_s: float = 900.0              # an alert still above its threshold fires again after this long
+    alert_timeout_s: float = 2.0               # webhook: seconds per POST
+    alert_retries: int = 5                     # webhook: attempts per alert (exponential back-off between them)
+    alert_backoff_s: float = 0.5               # webhook: first wait between attempts; doubles after each failure
+    alert_queue: int = 100                     # webhook: alerts waiting for delivery at most (more are dropped and counted)
 
 Share = Annotated[float, Field(gt=0, le=1)]   # a loss, drawdown or error rate; 1 switches the limit off
 LIMIT_RULES = {   # the config's pydantic types (riskrl_nb.core.config), so a limit is checked as a config key is
@@ -57,6 +72,15 @@ LIMIT_CHECKS = [(('min_errors', 'error_window'), lambda m, w: m <= w, 'min_error
 def load_limits(path=None, overrides:dict|None=None) -> RiskLimits:
     "Risk limits from a YAML/JSON file (only the keys to change) and overrides: the config loader with `LIMIT_RULES`."
     return load_typed(RiskLimits, path, overrides, 'limits', LIMIT_RULES, LIMIT_CHECKS, what='limits')
+
+# %% ../../nbs/63_limits.ipynb #b5988088
+LIMIT_RULES.update({   # alert thresholds and delivery (riskrl_nb.serve.alerts)
+    'alert_drawdown': Share | None, 'alert_cvar_95': Share | None, 'alert_error_rate': Share | None, 'alert_fallback_rate': Share | None,
+    'alert_latency_p99_ms': Pos | None, 'alert_drift': Pos | None, 'alert_window': AtLeast1, 'alert_min_decisions': AtLeast1,
+    'alert_check_s': Pos, 'alert_repeat_s': NonNeg, 'alert_timeout_s': Pos, 'alert_retries': AtLeast1, 'alert_backoff_s': NonNeg,
+    'alert_queue': AtLeast1,
+})
+LIMIT_CHECKS.append((('alert_min_decisions', 'alert_window'), lambda m, w: m <= w, 'alert_min_decisions cannot exceed alert_window'))
 
 # %% ../../nbs/63_limits.ipynb #39a2cb79
 class ErrorBreaker:

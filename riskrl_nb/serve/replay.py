@@ -157,7 +157,7 @@ class ReplayResult:
 
 # %% ../../nbs/67_replay.ipynb #955206ff
 def replay(model_dir, data=None, start:str|None=None, end:str|None=None, audit=None, limits=None, url:str|None=None,
-           api_key:str|None=None, speed:float=0.0, on_decision=None) -> ReplayResult:
+           api_key:str|None=None, speed:float=0.0, on_decision=None, port:int=0, on_start=None) -> ReplayResult:
     "Replay bars [start, end] of `data` (default: the model's training file and test period) through the decision service."
     import contextlib, httpx
     from riskrl_nb.agents.bundle import load_bundle
@@ -184,11 +184,12 @@ def replay(model_dir, data=None, start:str|None=None, end:str|None=None, audit=N
     audit_path = audit or Path(model_dir)/'replay-audit.db'
     with contextlib.ExitStack() as stack:
         if url is None:
-            svc = stack.enter_context(LocalService(model_dir, audit_path, limits))
+            svc = stack.enter_context(LocalService(model_dir, audit_path, limits, port=port))
             base, clock = svc.url, svc.clock
         else:
             base, clock, audit_path = url.rstrip('/'), ReplayClock(), None
         client = stack.enter_context(httpx.Client(base_url=base, timeout=30, headers={'X-API-Key': api_key} if api_key else {}))
+        if on_start is not None: on_start(base)   # e.g. print the dashboard's address (nbs/68_dashboard.ipynb)
         def post(body):
             r = client.post('/v1/decide', json=body)
             if r.status_code != 200: raise RiskrlError(f"{base}/v1/decide answered {r.status_code}: {r.text[:300]}")
@@ -214,7 +215,8 @@ def _print_decision(d:ReplayDecision, verbose:bool=False):
 
 def _replay(args):
     res = replay(args.model, args.data, args.start, args.end, audit=args.audit, limits=args.limits, url=args.url,
-                 api_key=args.api_key, speed=args.speed, on_decision=lambda d: _print_decision(d, args.verbose))
+                 api_key=args.api_key, speed=args.speed, on_decision=lambda d: _print_decision(d, args.verbose), port=getattr(args, 'port', 0),
+                 on_start=lambda url: print(f"live dashboard: {url}/dashboard", flush=True))
     agree, n = res.agreement
     by = pd.Series([d.policy for d in res.decisions]).value_counts().to_dict() if res.decisions else {}
     print(f"\n{len(res.decisions)} decisions by the service at {res.url} ({', '.join(f'{k}: {v}' for k, v in by.items())}); "
@@ -235,5 +237,6 @@ def _replay_args(p):
     p.add_argument('--url', metavar='URL', help='use a running service instead (run it with max_bar_age_bars: null in its limits)')
     p.add_argument('--api-key', metavar='KEY', help='API key for --url')
     p.add_argument('--verbose', action='store_true', help='print every decision, holds included')
+    p.add_argument('--port', type=int, default=0, help='port of the replay service on 127.0.0.1 (default: a free one); its dashboard is at /dashboard')
 _replay.add_args = _replay_args
 
