@@ -75,6 +75,6 @@ def test_drift_alerts_go_to_the_services_alerter(exported_model, tmp_path):
     assert svc.drift.alert == app.state.alerter.fire
     end = df.index.get_loc(pd.Timestamp('2023-09-01', tz='UTC'))
     last = [svc.decide(r) for r in _requests(sm, df, end, 60)][-1]
-    alerts = [r.data() for r in audit.records(kind='alert')]
+    alerts = [r.data for r in audit.records(kind='alert')]
     assert svc.drift.drifted and alerts and alerts[0]['alert'] == 'feature_drift'
     assert last['policy'] != 'fallback'   # 'alert' tells a person; only 'fallback' changes decisions
