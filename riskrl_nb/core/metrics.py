@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 # %% auto #0
 __all__ = ['METRIC_KEYS', 'TAIL_KEYS', 'TRADE_KEYS', 'SELECT_METRICS', 'total_return', 'sharpe', 'downside_deviation', 'sortino',
@@ -91,6 +90,7 @@ def cornish_fisher_es(mu:float, sd:float, s:float=0.0, k:float=0.0, level:float=
     "Expected shortfall of the Cornish-Fisher distribution: mean of its quantiles below 1 - level."
     alpha = 1 - level
     u = (np.arange(n_grid) + 0.5) / n_grid * alpha     # midpoint rule on (0, alpha)
+    from scipy import stats   # imported on use: the decision service imports this module, and its image has no scipy
     return float(mu + sd * cornish_fisher_z(stats.norm.ppf(u), s, k).mean())
 
 def value_at_risk(returns:pd.Series, level:float=0.95, method:str='historical') -> float:
@@ -98,6 +98,7 @@ def value_at_risk(returns:pd.Series, level:float=0.95, method:str='historical') 
     r = pd.Series(np.asarray(returns, dtype=float)).dropna()
     if len(r) == 0: return 0.0
     if method == 'historical': return float(r.quantile(1 - level))
+    from scipy import stats   # imported on use: the decision service imports this module, and its image has no scipy
     z = stats.norm.ppf(1 - level)
     if method == 'cornish_fisher': z = float(cornish_fisher_z(z, skew(r), kurtosis(r)))
     elif method != 'normal': raise ValueError(f"unknown VaR method '{method}'; use historical, normal or cornish_fisher")

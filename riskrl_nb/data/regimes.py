@@ -14,9 +14,7 @@ import gymnasium as gym
 from ..core.config import RunConfig, RegimeConfig, RiskrlError, ConfigError, periods_per_year, load_config
 from .candles import period_slice
 from .features import frame_sha256, FeatureScaler
-from ..core.metrics import summarize
 from numba import njit
-from scipy.stats import multivariate_normal
 
 
 # %% auto #0
@@ -98,6 +96,7 @@ class RegimeModel:
         z = (x - np.array(self.center)) / np.array(self.scale)
         ok = np.isfinite(z).all(axis=1)
         out = np.full((len(z), self.n_regimes), np.nan)
+        from scipy.stats import multivariate_normal   # here, not at import: the service imports this module (names) without scipy
         for k in range(self.n_regimes): out[ok, k] = multivariate_normal.logpdf(z[ok], self.means[k], self.covars[k])
         return out
 
