@@ -4,7 +4,7 @@
 
 # %% ../../nbs/33_bundle.ipynb #ca125aad
 from __future__ import annotations
-import importlib, json, os, shutil, sys
+import contextlib, importlib, json, os, shutil, sys
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -18,9 +18,9 @@ from .policy import make_policy
 # %% auto #0
 __all__ = ['WEIGHTS_FILE', 'SPACES_FILE', 'MANIFEST_FILE', 'BUNDLE_FORMAT', 'TRUST_PICKLE_ENV', 'FOLDER_KINDS', 'BUNDLE_FILES',
            'REFERENCE_FILE', 'OPTIONAL_FILES', 'trust_pickle', 'space_to_dict', 'space_from_dict', 'save_policy',
-           'read_weights', 'build_model', 'write_manifest', 'check_manifest', 'staging_dir', 'publish', 'ModelBundle',
-           'load_model', 'load_bundle', 'bin_shares', 'psi', 'psi_threshold', 'feature_reference', 'save_reference',
-           'load_reference']
+           'read_weights', 'lazy_dynamo', 'build_model', 'write_manifest', 'check_manifest', 'staging_dir', 'publish',
+           'ModelBundle', 'load_model', 'load_bundle', 'bin_shares', 'psi', 'psi_threshold', 'feature_reference',
+           'save_reference', 'load_reference']
 
 # %% ../../nbs/33_bundle.ipynb #c3a6d64b
 WEIGHTS_FILE, SPACES_FILE, MANIFEST_FILE = 'policy.pt', 'spaces.json', 'manifest.json'
@@ -81,6 +81,16 @@ class _SpacesEnv(gym.Env):
         n = self.action_space.n if isinstance(self.action_space, gym.spaces.Discrete) else int(np.sum(getattr(self.action_space, 'nvec', [1])))
         return np.ones(n, dtype=bool)
 
+@contextlib.contextmanager
+def lazy_dynamo():
+    "Within: torch optimizers are built without importing `torch._dynamo` (torch's `_disable_dynamo` wrapper of `add_param_group` imports it)."
+    import torch
+    opt = torch.optim.Optimizer
+    wrapped = opt.__dict__['add_param_group']
+    opt.add_param_group = getattr(wrapped, '__wrapped__', wrapped)   # the same method, without the lazy import
+    try: yield
+    finally: opt.add_param_group = wrapped
+
 def build_model(cfg:RunConfig, folder, weights_file:str=WEIGHTS_FILE):
     "The algorithm of `cfg` rebuilt from `folder/spaces.json` with the weights of `folder/weights_file` (no pickle)."
     import random, torch
@@ -91,7 +101,8 @@ def build_model(cfg:RunConfig, folder, weights_file:str=WEIGHTS_FILE):
     except (OSError, ValueError) as e: raise RiskrlError(f"{folder/SPACES_FILE}: not readable ({e})") from None
     env = _SpacesEnv(space_from_dict(spaces.get('observation')), space_from_dict(spaces.get('action')))
     state = random.getstate(), np.random.get_state(), torch.get_rng_state()
-    try: model = get_algo(cfg.train.algo).make(cfg, DummyVecEnv([lambda: env]))
+    try:
+        with lazy_dynamo(): model = get_algo(cfg.train.algo).make(cfg, DummyVecEnv([lambda: env]))
     finally: random.setstate(state[0]); np.random.set_state(state[1]); torch.set_rng_state(state[2])
     try: model.policy.load_state_dict(weights)
     except RuntimeError as e:

@@ -1,0 +1,83 @@
+"""CPU per decision of the stateful service hot path in-process (no sockets), and where it goes.
+
+    python bench/service_profile.py --model DIR [--n 3000] [--profile] [--path /v1/decide/position]
+
+Builds the service as `riskrl serve` does (SQLite audit WAL synchronous=FULL, group commit, metrics, dashboard),
+posts the kept bars of BTC hourly 2023 once, then for each bar close posts the new bar and asks 20 positions
+(`POST /v1/decide/position`, one position per request) straight through the ASGI app (no HTTP server: what the
+server process adds on top is in bench/load_test.py). Prints CPU-ms per decision (process time / decisions) and,
+with --profile, the top functions by cumulative and own time (cProfile).
+"""
+import argparse, asyncio, cProfile, io, os, pstats, sys, tempfile, time, json
+from pathlib import Path
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT/'bench'))
+from load_test import stream_bodies, KEY
+
+
+def asgi_caller(app):
+    "call(path, body) -> (status, body bytes): one request through the ASGI app."
+    headers = [(b'host', b'test'), (b'x-api-key', KEY.encode()), (b'content-type', b'application/json')]
+    async def call(path, body):
+        scope = dict(type='http', asgi={'version': '3.0'}, http_version='1.1', method='POST', scheme='http', path=path, raw_path=path.encode(),
+                     query_string=b'', root_path='', headers=headers + [(b'content-length', str(len(body)).encode())],
+                     client=('127.0.0.1', 1), server=('127.0.0.1', 80), state={})
+        sent, out = [False], {}
+        async def receive():
+            if sent[0]: await asyncio.sleep(3600)
+            sent[0] = True; return dict(type='http.request', body=body, more_body=False)
+        async def send(msg):
+            if msg['type'] == 'http.response.start': out['status'] = msg['status']
+            elif msg['type'] == 'http.response.body': out['body'] = out.get('body', b'') + msg.get('body', b'')
+        await app(scope, receive, send)
+        return out['status'], out.get('body', b'')
+    return call
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--model', required=True)
+    ap.add_argument('--n', type=int, default=3000, help='requests (bar posts included)')
+    ap.add_argument('--mix', default='stream', choices=['stream', 'stream20'])
+    ap.add_argument('--profile', action='store_true')
+    ap.add_argument('--top', type=int, default=35)
+    args = ap.parse_args()
+    os.environ['RISKRL_API_KEYS'] = KEY
+    import logging
+    from riskrl_nb.serve.http import build_service, create_app, json_logger
+    work = Path(tempfile.mkdtemp(prefix='riskrl-prof-'))
+    (work/'limits.yaml').write_text('max_bar_age_bars: null\n')
+    ns = argparse.Namespace(model=args.model, audit=str(work/'audit.db'), limits=str(work/'limits.yaml'), host='127.0.0.1', port=0,
+                            audit_synchronous='FULL')
+    svc, keys = build_service(ns)
+    app = create_app(svc, keys, logger=json_logger(stream=open(os.devnull, 'w')))
+    call = asgi_caller(app)
+    setup, reqs = stream_bodies(Path(args.model), args.mix, args.n)
+    async def run(items):
+        nd = 0
+        for path, body, k in items:
+            st, b = await call(path, body)
+            assert st == 200, (st, b[:300])
+            nd += k
+        return nd
+    async def go():
+        await run(setup); await run(reqs[:200])   # warm-up
+        rest = reqs[200:]
+        pr = cProfile.Profile(time.process_time) if args.profile else None   # CPU time, not wall (fsync waits)
+        c0, w0 = time.process_time(), time.perf_counter()
+        if pr: pr.enable()
+        nd = await run(rest)
+        if pr: pr.disable()
+        c1, w1 = time.process_time(), time.perf_counter()
+        return nd, len(rest), c1 - c0, w1 - w0, pr
+    nd, nr, cpu, wall, pr = asyncio.run(go())
+    print(f"{args.mix}: {nr} requests, {nd} decisions; CPU {cpu / nd * 1e3:.3f} ms per decision ({cpu / nr * 1e3:.3f} per request), "
+          f"wall {wall / nr * 1e3:.3f} ms per request (incl. fsync); load {os.getloadavg()[0]:.2f}{' (cProfile on: slower)' if pr else ''}")
+    if pr:
+        s = io.StringIO(); st = pstats.Stats(pr, stream=s)
+        st.sort_stats('cumulative').print_stats(args.top); st.sort_stats('tottime').print_stats(args.top)
+        print(s.getvalue())
+
+
+if __name__ == '__main__':
+    main()
