@@ -40,6 +40,7 @@ def main():
     ap.add_argument('--n', type=int, default=3000, help='requests (bar posts included)')
     ap.add_argument('--mix', default='stream', choices=['stream', 'stream20'])
     ap.add_argument('--profile', action='store_true')
+    ap.add_argument('--audit-synchronous', default='FULL', choices=['FULL', 'NORMAL'], help='NORMAL: no fsync per commit (shows the rest of the cost)')
     ap.add_argument('--top', type=int, default=35)
     args = ap.parse_args()
     os.environ['RISKRL_API_KEYS'] = KEY
@@ -48,7 +49,7 @@ def main():
     work = Path(tempfile.mkdtemp(prefix='riskrl-prof-'))
     (work/'limits.yaml').write_text('max_bar_age_bars: null\n')
     ns = argparse.Namespace(model=args.model, audit=str(work/'audit.db'), limits=str(work/'limits.yaml'), host='127.0.0.1', port=0,
-                            audit_synchronous='FULL')
+                            audit_synchronous=args.audit_synchronous)
     svc, keys = build_service(ns)
     app = create_app(svc, keys, logger=json_logger(stream=open(os.devnull, 'w')))
     call = asgi_caller(app)
@@ -71,7 +72,7 @@ def main():
         c1, w1 = time.process_time(), time.perf_counter()
         return nd, len(rest), c1 - c0, w1 - w0, pr
     nd, nr, cpu, wall, pr = asyncio.run(go())
-    print(f"{args.mix}: {nr} requests, {nd} decisions; CPU {cpu / nd * 1e3:.3f} ms per decision ({cpu / nr * 1e3:.3f} per request), "
+    print(f"{args.mix}, audit synchronous={args.audit_synchronous}: {nr} requests, {nd} decisions; CPU {cpu / nd * 1e3:.3f} ms per decision ({cpu / nr * 1e3:.3f} per request), "
           f"wall {wall / nr * 1e3:.3f} ms per request (incl. fsync); load {os.getloadavg()[0]:.2f}{' (cProfile on: slower)' if pr else ''}")
     if pr:
         s = io.StringIO(); st = pstats.Stats(pr, stream=s)

@@ -92,6 +92,7 @@ class AuditLog:
         self._lock = threading.Lock()
         self.defer_commit, self._in_tx = False, False   # defer_commit: appends wait for `commit()` (group commit, SQLite)
         self.error, self.failures = None, 0             # why the last write failed (None: writable); failed writes so far
+        self.appended = 0                               # records this object appended (a counter: no query)
         self.postgres = self.where.startswith(('postgresql://', 'postgres://'))
         self._ph = '%s' if self.postgres else '?'
         if self.postgres: self._open_postgres()
@@ -180,6 +181,7 @@ def append(self, kind:str, payload:dict) -> AuditRecord:
             cur.execute(self._q('INSERT INTO audit (seq, ts, kind, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)'),
                         (rec.seq, rec.ts, rec.kind, rec.payload, rec.prev_hash, rec.hash))
             if not self.defer_commit or self.postgres: cur.execute('COMMIT'); self._in_tx = False; self.error = None
+            self.appended += 1
         except Exception as e: self._failed(e)
         except BaseException: self._rollback(); raise
     return rec

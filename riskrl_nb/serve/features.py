@@ -164,8 +164,8 @@ class PositionView:
             self.interval = float(np.median(np.diff(b._seconds)))
             self.market = Market(arrays['open'], arrays['high'], arrays['low'], arrays['close'], arrays['volume'], t_ns,
                                  self.interval, p.symbol)
-            sim = Simulation(self.market, np.zeros(n, dtype=np.int8), costs, env)
-        else: self.interval, self.market, sim = shared
+            template = None
+        else: self.interval, self.market, template = shared
         self.features, self.z_last = features(p.symbol, arrays, b.digest())
         self.i = i = n - 1
         entry_s = p.entry_time.timestamp()
@@ -179,7 +179,7 @@ class PositionView:
         initial = req.account.initial_equity or env.initial_equity
         # the account as the simulator holds it: the position's entry fee paid, worth `equity` now (or the position alone on `initial`)
         self.sim = sim = Simulation.from_open_position(self.market, self.side, p.quantity, p.entry_price, self.entry_bar, costs, env,
-                                                       equity=req.account.equity, initial_equity=initial)
+                                                       equity=req.account.equity, initial_equity=initial, template=template)
         # per-trade state the builder would have accumulated since the entry
         first = max(self.entry_bar, 0)
         upnl = self._unrealised(np.arange(first, i + 1))

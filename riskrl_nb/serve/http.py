@@ -29,22 +29,29 @@ from .drift import DriftCollector
 from .dashboard import attach_dashboard, dashboard_keys
 
 # %% auto #0
-__all__ = ['BODY_TOO_LARGE', 'decisions', 'operations', 'JsonFormatter', 'json_logger', 'BodyLimit', 'hash_key', 'Metrics',
-           'route_template', 'parse_body', 'GroupCommit', 'ServiceHTTP', 'FastJSON', 'answer', 'api_key', 'engine',
-           'json_body', 'AuditedRoute', 'not_ready', 'add_error_handlers', 'decide', 'decide_batch', 'outcome',
-           'post_bars', 'decide_position', 'decide_positions', 'explain', 'healthz', 'readyz', 'prom_metrics',
-           'create_app', 'is_loopback', 'load_api_keys', 'build_service']
+__all__ = ['BODY_TOO_LARGE', 'decisions', 'operations', 'FAST_ROUTES', 'JsonFormatter', 'LogFields', 'json_logger', 'BodyLimit',
+           'hash_key', 'Metrics', 'route_template', 'parse_body', 'GroupCommit', 'ServiceHTTP', 'FastJSON', 'answer',
+           'api_key', 'key_id', 'engine', 'json_body', 'AuditedRoute', 'not_ready', 'add_error_handlers', 'decide',
+           'decide_batch', 'outcome', 'post_bars', 'decide_position', 'decide_positions', 'explain', 'healthz',
+           'readyz', 'prom_metrics', 'FastRoutes', 'create_app', 'is_loopback', 'load_api_keys', 'build_service']
 
 # %% ../../nbs/65_http.ipynb #2aa704d5
 class JsonFormatter(logging.Formatter):
     "One JSON object per log line (time, level, logger, and the message's own JSON fields when it is JSON)."
     def format(self, r):
         base = dict(ts=datetime.fromtimestamp(r.created, timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ'), level=r.levelname, logger=r.name)
+        if isinstance(r.msg, LogFields) and not r.args: return json.dumps({**base, **r.msg.fields}, default=str)   # no parse
         msg = r.getMessage()
         try:
             extra = json.loads(msg) if msg.startswith('{') else dict(msg=msg)
         except json.JSONDecodeError: extra = dict(msg=msg)
         return json.dumps({**base, **extra}, default=str)
+
+class LogFields:
+    "A log message that is a JSON object: `JsonFormatter` writes its fields without parsing; any other formatter reads the JSON text."
+    __slots__ = ('fields',)
+    def __init__(self, fields:dict): self.fields = fields
+    def __str__(self): return json.dumps(self.fields, default=str)
 
 def json_logger(name:str='riskrl.serve', level=logging.INFO, stream=None) -> logging.Logger:
     "A logger writing JSON lines to `stream` (stderr by default)."
@@ -197,11 +204,11 @@ async def answer(self, path:str, key_id:str, fn):
     "Run an endpoint (`fn()`, sync or async) so that its answer leaves only once its audit records are durable; 503 if they cannot be."
     t0, audit = time.perf_counter(), self.service.audit
     if audit.error is not None and not audit.probe(): return self.unavailable(path, audit.error)
-    failures, seq = audit.failures, audit.head()[0]
+    failures, appended = audit.failures, audit.appended
     try:
         result = fn()
         if inspect.isawaitable(result): result = await result
-        if audit.head()[0] == seq: audit.append('request', dict(path=path, key_id=key_id))   # an endpoint that wrote nothing
+        if audit.appended == appended: audit.append('request', dict(path=path, key_id=key_id))   # an endpoint that wrote nothing
         await self.durable()   # the audit records are on disk before the answer leaves
     except (RequestError, RiskrlError) as e:
         field, problem = (e.field, e.problem) if isinstance(e, RequestError) else ('bars', str(e))
@@ -214,9 +221,9 @@ async def answer(self, path:str, key_id:str, fn):
     self.metrics.latency.labels(path).observe(dt_s)
     self.metrics.requests.labels(path, '200').inc()
     for d in _decisions(result):
-        self.log.info(json.dumps(dict(event='decision', path=path, request_id=d.get('request_id'), decision_id=d.get('decision_id'),
-                                      action=d['action'], size=d['size'], policy=d['policy'], arm=d.get('arm'),
-                                      model_version=d.get('model_version'), latency_ms=round(dt_s * 1e3, 3))))
+        self.log.info(LogFields(dict(event='decision', path=path, request_id=d.get('request_id'), decision_id=d.get('decision_id'),
+                                     action=d['action'], size=d['size'], policy=d['policy'], arm=d.get('arm'),
+                                     model_version=d.get('model_version'), latency_ms=round(dt_s * 1e3, 3))))
     return result if isinstance(result, Response) else FastJSON(result)
 
 ServiceHTTP.answer = answer
@@ -224,16 +231,18 @@ ServiceHTTP.answer = answer
 # %% ../../nbs/65_http.ipynb #2c812d89
 async def api_key(request:Request, x_api_key:str|None=Header(None, description='API key'), authorization:str|None=Header(None)) -> str:
     "Dependency: the caller's key id (401 unless the key is one of the app's; 'unauthenticated' when it runs without keys)."
-    keys = request.app.state.http.keys
-    if keys is None: kid = 'unauthenticated'
-    else:
-        given = x_api_key or (authorization[7:] if authorization and authorization.lower().startswith('bearer ') else None)
-        h = hash_key(given) if given else ''
-        if not given or not any(hmac.compare_digest(h, k) for k in keys):
-            raise StarletteHTTPException(401, 'missing or wrong API key (send it in X-API-Key)')
-        kid = h[:12]
+    kid = key_id(request.app.state.http.keys, x_api_key, authorization)
+    if kid is None: raise StarletteHTTPException(401, 'missing or wrong API key (send it in X-API-Key)')
     request.state.key_id = kid
     return kid
+
+def key_id(keys, x_api_key:str|None, authorization:str|None) -> str | None:
+    "The key id of the key in X-API-Key (or `Authorization: Bearer`); None when it is not one of `keys` ('unauthenticated' without keys)."
+    if keys is None: return 'unauthenticated'
+    given = x_api_key or (authorization[7:] if authorization and authorization.lower().startswith('bearer ') else None)
+    h = hash_key(given) if given else ''
+    if not given or not any(hmac.compare_digest(h, k) for k in keys): return None
+    return h[:12]
 
 async def engine(request:Request) -> DecisionService:
     "Dependency: the app's `DecisionService`."
@@ -385,6 +394,52 @@ def _with_request_schemas(app:FastAPI, models:list):
     app.openapi = openapi
 
 # %% ../../nbs/65_http.ipynb #f04790ce
+FAST_ROUTES = {'/v1/decide': (DecideRequest, decide), '/v1/decide/batch': (BatchRequest, decide_batch),
+               '/v1/outcome': (OutcomeRequest, outcome), '/v1/bars': (BarsRequest, post_bars),
+               '/v1/decide/position': (PositionRequest, decide_position), '/v1/decide/positions': (PositionBatchRequest, decide_positions)}
+
+def _header(scope, name:bytes) -> str | None:
+    for k, v in scope.get('headers') or ():
+        if k == name: return v.decode('latin-1')
+    return None
+
+def _replay(body:bytes, receive):
+    "A `receive` that gives `body` first (already read), then whatever the connection sends."
+    sent = False
+    async def replay():
+        nonlocal sent
+        if sent: return await receive()
+        sent = True
+        return {'type': 'http.request', 'body': body, 'more_body': False}
+    return replay
+
+class FastRoutes:
+    "ASGI middleware: valid, authorised POSTs to `routes` answered without FastAPI's per-request machinery; everything else to the app."
+    def __init__(self, app, http:ServiceHTTP, routes:dict=FAST_ROUTES):
+        self.app, self.http, self.routes = app, http, routes
+
+    async def __call__(self, scope, receive, send):
+        route = self.routes.get(scope.get('path')) if scope['type'] == 'http' and scope.get('method') == 'POST' else None
+        if route is None: return await self.app(scope, receive, send)
+        chunks = []
+        while True:
+            msg = await receive()
+            if msg['type'] != 'http.request': return   # the client left, or BodyLimit cut the body (it answers 413)
+            chunks.append(msg.get('body', b''))
+            if not msg.get('more_body', False): break
+        body = b''.join(chunks)
+        model, endpoint = route
+        kid = key_id(self.http.keys, _header(scope, b'x-api-key'), _header(scope, b'authorization'))
+        req = None
+        if kid is not None:
+            try: req = model.model_validate_json(body)
+            except ValidationError: pass
+        if req is None: return await self.app(scope, _replay(body, receive), send)   # the route refuses it (401, 422), audited
+        svc = self.http.service
+        resp = await self.http.answer(scope['path'], kid, lambda: endpoint(req=req, key_id=kid, service=svc))
+        await resp(scope, receive, send)
+
+# %% ../../nbs/65_http.ipynb #0918ffc7
 def _paths(routes) -> set:
     "Path templates of `routes`, included routers' routes too."
     out = set()
@@ -395,7 +450,7 @@ def _paths(routes) -> set:
     return out
 
 def create_app(service:DecisionService, api_keys=None, max_body_bytes:int=2_000_000, logger:logging.Logger|None=None,
-               group_commit:bool=True, routers:tuple=(), alert_webhook:str|None=None, dashboard_keys=()) -> FastAPI:
+               group_commit:bool=True, routers:tuple=(), alert_webhook:str|None=None, dashboard_keys=(), fast:bool=True) -> FastAPI:
     "The FastAPI app around a `DecisionService`; `api_keys=None` runs unauthenticated (the CLI allows it on loopback only)."
     h = ServiceHTTP(service, api_keys, logger, group_commit)
     app = FastAPI(title='riskrl decision service', version='1',
@@ -413,6 +468,7 @@ def create_app(service:DecisionService, api_keys=None, max_body_bytes:int=2_000_
         h.reject('body_too_large', 413, path, f'body over {max_body_bytes} bytes')
         try: service.audit.commit()
         except AuditError: h.metrics.errors.labels('audit_unavailable').inc()
+    if fast: app.add_middleware(FastRoutes, http=h)   # inside BodyLimit: bodies over the limit never reach it
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes, on_reject=too_large)
     return app
 

@@ -103,7 +103,7 @@ class StreamBars:
     def digest(self) -> str: return self._digest
 
     def shared(self, costs, env) -> tuple:
-        "(bar interval, `Market`, a fresh `Simulation` on it): the market and costs are built once per post, not per position."
+        "(bar interval, `Market`, a `Simulation` on it to copy, never to change): the market and costs are built once per post, not per position."
         key = (id(costs), id(env))
         if key not in self._shared:
             a = self._arrays
@@ -111,7 +111,7 @@ class StreamBars:
             m = Market(a['open'], a['high'], a['low'], a['close'], a['volume'], a['t'], interval, self.symbol)
             self._shared[key] = (interval, m, Simulation(m, np.zeros(len(m), dtype=np.int8), costs, env), costs, env)
         interval, m, sim, _, _ = self._shared[key]
-        return interval, m, copy.copy(sim).reset()
+        return interval, m, sim
 
 
 # %% ../../nbs/62b_stream.ipynb #83fd0e94

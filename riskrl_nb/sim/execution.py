@@ -4,7 +4,7 @@
 
 # %% ../../nbs/20_execution.ipynb #17e3ba0d
 from __future__ import annotations
-import math
+import copy, math
 from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
@@ -420,11 +420,16 @@ class Simulation:
 @patch(cls_method=True)
 def from_open_position(cls:Simulation, market:Market, side:int, quantity:float, entry_price:float, entry_bar:int,
                        costs:CostConfig=CostConfig(), env:EnvConfig=EnvConfig(), equity:float|None=None,
-                       initial_equity:float|None=None, at:int|None=None, signals:np.ndarray|None=None) -> Simulation:
+                       initial_equity:float|None=None, at:int|None=None, signals:np.ndarray|None=None,
+                       template:Simulation|None=None) -> Simulation:
     "A simulation at bar `at` (default: the last) holding an open position entered at `entry_bar` (may be before bar 0)."
     n = len(market)
     at = n - 1 if at is None else int(at)
-    sim = cls(market, np.zeros(n, dtype=np.int8) if signals is None else signals, costs, env, min(at, n - 2), n)
+    if template is not None:   # a simulation of this market, costs and env (no entry signals): copied, its cost model reused
+        if template.market is not market or template.costs.cfg is not costs or template.env is not env or template.signal_bars.size or signals is not None:
+            raise RiskrlError("from_open_position: the template simulates another market, costs or env, or has entry signals")
+        sim = copy.copy(template).reset(min(at, n - 2), n)
+    else: sim = cls(market, np.zeros(n, dtype=np.int8) if signals is None else signals, costs, env, min(at, n - 2), n)
     units, entry_value = side * quantity, quantity * entry_price
     fee = trade_fee(entry_value, costs.fee_rate)
     if equity is not None:   # the account's equity marked at bar `at`'s close
