@@ -24,3 +24,29 @@ def test_model_load_skips_torch_dynamo_and_keeps_a_complete_optimizer(tiny_model
     """)
     r = subprocess.run([sys.executable, '-c', code, str(tiny_model)], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stderr[-2000:]
+
+
+def test_batched_env_window_copy_matches_reference_with_clipping_and_file_start():
+    "Lookback 32, features far beyond the clip, a window that starts at the file's first bars: step by step as PositionRiskEnv."
+    import numpy as np
+    from riskrl_nb.core.config import load_config
+    from riskrl_nb.data.candles import load_bundled
+    from riskrl_nb.data.features import compute_features, FeatureScaler
+    from riskrl_nb.data.entries import ema_cross_entries
+    from riskrl_nb.sim.execution import Market
+    from riskrl_nb.sim.env import MarketData
+    from riskrl_nb.sim.vec_env import BatchedPositionEnv, compare_with_reference
+    df = load_bundled('BTC', '1h').iloc[:4000]
+    feats = compute_features(df)
+    x = FeatureScaler.fit(feats.iloc[:3000]).transform(feats) * 30   # most values beyond the observation's clip of 10
+    assert (np.abs(x) > 10).mean() > 0.3
+    sig = np.array(ema_cross_entries(df, side='both')).copy()
+    sig[[3, 9, 17]] = [1, -1, 1]   # entries in the first bars: the 32-bar window reaches before the file's start
+    data = MarketData(Market.from_candles(df), x, sig, 'BTC')
+    cfg = load_config(overrides=dict(env=dict(lookback=32)))
+    trades = compare_with_reference(data, (0, 4000), cfg, [(0, 1500), (2000, 3900)],
+                                    lambda rng, masks: np.where(rng.random(len(masks)) < 0.3, rng.integers(0, 3, len(masks)), 0))
+    assert len(trades) >= 5
+    env = BatchedPositionEnv(data, (0, 4000), cfg, n_envs=2)
+    obs = env.reset()
+    assert np.abs(obs).max() <= 10 and (np.abs(obs) == 10).any()

@@ -267,11 +267,16 @@ def _observe(e, g, liq, mk, feats, fs, st, P, obs):
     fs[e, B_BEST] = max(fs[e, B_BEST], upnl)
     fs[e, B_PEAK] = max(fs[e, B_PEAK], liq)
     lookback, nf, clip = int(P[P_LOOKBACK]), feats.shape[1], P[P_CLIP]
-    k = 0
-    for r in range(g - lookback + 1, g + 1):
-        row = max(r, st[e, OFF])   # the first bar of the file repeats at its start
-        for j in range(nf):
-            obs[e, k] = min(max(feats[row, j], -clip), clip); k += 1
+    k, first = 0, g - lookback + 1
+    if first >= st[e, OFF]:   # the window's rows are one contiguous block of `feats`: one flat copy
+        flat, base, out = feats.reshape(feats.size), first * nf, obs[e]
+        for j in range(lookback * nf): out[j] = flat[base + j]
+        k = lookback * nf
+    else:
+        for r in range(first, g + 1):
+            row = max(r, st[e, OFF])   # the first bar of the file repeats at its start
+            for j in range(nf):
+                obs[e, k] = feats[row, j]; k += 1   # a plain copy: the env clipped `feats` to ±P_CLIP once, when it was built
     held = g - st[e, ENTRY_BAR] + 1 if st[e, ENTRY_BAR] >= 0 else 0
     best, init, peak = fs[e, B_BEST], P[P_EQUITY], fs[e, B_PEAK]
     pos = (10 * upnl, held / P[P_MAX_HOLD], 10 * (best - upnl), 10 * best, 10 * (liq / init - 1),
@@ -539,6 +544,7 @@ class BatchedPositionEnv(VecEnv):
         a = batch_arrays(self.datasets, self.periods, cfg, self.sizer)
         self.P = kernel_params(cfg, self.reward_fn, self.sizer, random_windows, episode_bars or cfg.env.episode_bars,
                                autoreset, a['dsf'])
+        np.clip(a['feats'], -self.P[P_CLIP], self.P[P_CLIP], out=a['feats'])   # the observation's clip, once (a['feats'] is the env's own copy)
         n_obs = int(self.P[P_LOOKBACK]) * a['feats'].shape[1] + len(POSITION_FEATURES)
         w = int(cfg.sizing.kelly_window) if self.P[P_SIZING] == SIZING_KELLY else 0
         st = np.zeros((n, N_ST), dtype=np.int64)
@@ -602,10 +608,13 @@ class BatchedPositionEnv(VecEnv):
         rewards = io[O_REWARD].astype(np.float32) if self._rewards is None else self._python_rewards()
         done = (io[O_TERMINATED] + io[O_TRUNCATED]) > 0
         infos = [NO_INFO] * self.num_envs   # a thousand empty dicts per step would cost as much as the step itself
-        for e in np.flatnonzero(done):
-            infos[e] = {'terminal_observation': self.obs2[1, e].copy(),
-                        'TimeLimit.truncated': bool(io[O_TRUNCATED, e]) and not bool(io[O_TERMINATED, e])}
-            if self._rewards is not None: self._rewards[e].reset()
+        ended = np.flatnonzero(done)
+        if len(ended):   # one gather of the terminal observations (rows of a fresh array), flags as Python bools
+            term = self.obs2[1, ended]
+            limit = ((io[O_TRUNCATED, ended] != 0) & (io[O_TERMINATED, ended] == 0)).tolist()
+            for j, e in enumerate(ended.tolist()):
+                infos[e] = {'terminal_observation': term[j], 'TimeLimit.truncated': limit[j]}
+                if self._rewards is not None: self._rewards[e].reset()
         return self.obs2[0].copy(), rewards, done, infos
 
     def _python_rewards(self) -> np.ndarray:
