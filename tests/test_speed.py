@@ -50,3 +50,22 @@ def test_batched_env_window_copy_matches_reference_with_clipping_and_file_start(
     env = BatchedPositionEnv(data, (0, 4000), cfg, n_envs=2)
     obs = env.reset()
     assert np.abs(obs).max() <= 10 and (np.abs(obs) == 10).any()
+
+
+def test_canonical_json_is_unchanged_by_the_fast_type_checks():
+    "The audit's canonical JSON with the exact-type fast path equals the original rules on every kind of value."
+    import json, math
+    from collections import OrderedDict
+    import numpy as np
+    from riskrl_nb.serve.audit import canonical_json
+    def original(x):
+        if isinstance(x, float) and not math.isfinite(x): return None
+        if isinstance(x, dict): return {str(k): original(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)): return [original(v) for v in x]
+        return x
+    class Sub(float): pass
+    payloads = [{'b': 1, 'a': float('nan')}, {1: 'x', 2.5: [1, (2, float('inf'))], 'n': None, 't': True},
+                {'o': OrderedDict(z=np.float64('nan'), a=np.float64(1.5)), 'f': np.float32(2.5), 's': Sub('-inf'), 'k': {True: 1, None: 2}},
+                [{'x': [float('-inf'), {'y': 3}]}], 'plain', 7, None, float('nan')]
+    for p in payloads:
+        assert canonical_json(p) == json.dumps(original(p), sort_keys=True, separators=(',', ':'), allow_nan=False, default=str), p

@@ -118,8 +118,16 @@ class Metrics:
         self.audit_ok = prom.Gauge('riskrl_audit_writable', 'The audit log took the last write (1) or failed it (0)', registry=r)
         for arm, m in service.models.items(): self.info.labels(arm, m.version).set(1)
         if getattr(service, 'drift', None) is not None: r.register(DriftCollector(service.drift))   # riskrl_feature_psi{feature}, ...
-        service.listeners.append(lambda d: self.decisions.labels(d['action'], d['policy'], d['arm']).inc())
+        self._children = {}
+        service.listeners.append(lambda d: self.child(self.decisions, d['action'], d['policy'], d['arm']).inc())
         self.service = service
+
+    def child(self, metric, *labels):
+        "`metric.labels(*labels)`, cached: a dict lookup instead of prometheus_client's checks and lock at every decision (labels are bounded)."
+        k = (id(metric), labels)
+        c = self._children.get(k)
+        if c is None: c = self._children[k] = metric.labels(*labels)
+        return c
 
     def render(self) -> bytes:
         s = self.service
@@ -218,8 +226,8 @@ async def answer(self, path:str, key_id:str, fn):
     except AuditError as e: return self.unavailable(path, e)
     if audit.failures != failures: return self.unavailable(path, audit.error)   # a rolled-back group held this request's records
     dt_s = time.perf_counter() - t0
-    self.metrics.latency.labels(path).observe(dt_s)
-    self.metrics.requests.labels(path, '200').inc()
+    self.metrics.child(self.metrics.latency, path).observe(dt_s)
+    self.metrics.child(self.metrics.requests, path, '200').inc()
     for d in _decisions(result):
         self.log.info(LogFields(dict(event='decision', path=path, request_id=d.get('request_id'), decision_id=d.get('decision_id'),
                                      action=d['action'], size=d['size'], policy=d['policy'], arm=d.get('arm'),
