@@ -45,7 +45,7 @@ def main():
     cfg = tmp/'tiny.yaml'
     cfg.write_text("data: {train_start: '2022-01-01', train_end: '2022-06-30', valid_start: '2022-07-01', valid_end: '2022-08-31'}\n"
                    'train: {total_timesteps: 4096, n_steps: 256, n_envs: 2, eval_freq: 2048}\n')
-    if args.model: models = {'now': Path(args.model), 'ref': Path(args.ref_model or args.model)}
+    if args.model: models = {'now': Path(args.model).resolve(), 'ref': Path(args.ref_model or args.model).resolve()}   # the children run in a temporary folder
     else:
         subprocess.run(cli + ['train', '--out', str(model), '--config', str(cfg), '--no-progress'], env=envs['ref'], cwd=tmp, check=True,
                        stdout=subprocess.DEVNULL)
