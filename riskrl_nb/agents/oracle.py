@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import numpy as np
-from ..core.config import RunConfig, ConfigError
+from ..core.config import RunConfig, ConfigError, CostConfig
 from ..sim.execution import Simulation
 from ..sim.env import PositionRiskEnv
 
 # %% auto #0
 __all__ = ['ORACLE_KEYS', 'reachable_exits', 'oracle_close', 'oracle_action', 'oracle_dataset', 'clone_policy', 'label_fit',
-           'oracle_settings', 'pretrain_oracle']
+           'round_trip_cost', 'oracle_settings', 'pretrain_oracle']
 
 # %% ../../nbs/33b_oracle.ipynb #cd42a47f
 def reachable_exits(sim:Simulation, i:int) -> np.ndarray:
@@ -93,15 +93,20 @@ def label_fit(model, data:dict) -> dict:
 # %% ../../nbs/33b_oracle.ipynb #9b89afa5
 ORACLE_KEYS = dict(epochs=3, samples=20_000, margin=0.0, lr=1e-3, batch_size=256, balance=0.0)
 
+def round_trip_cost(costs:CostConfig) -> float:
+    "Fees, slippage and half-spread of a market entry plus a market exit, as a fraction of the price (`margin: cost`)."
+    return 2 * (costs.fee_rate + costs.slippage_bps / 1e4 + costs.spread_bps / 2e4)
+
 def oracle_settings(cfg:RunConfig) -> dict:
-    "`train.pretrain_oracle` with defaults filled in; unknown keys and bad values raise `ConfigError`."
+    "`train.pretrain_oracle` with defaults filled in (`margin: cost` = the round-trip cost); unknown keys and bad values raise `ConfigError`."
     given = dict(cfg.train.pretrain_oracle or {})
     if bad := [k for k in given if k not in ORACLE_KEYS]:
         raise ConfigError(f"config key 'train.pretrain_oracle.{bad[0]}': unknown; valid: {', '.join(ORACLE_KEYS)}")
+    if given.get('margin') == 'cost': given['margin'] = round_trip_cost(cfg.costs)
     s = {**ORACLE_KEYS, **given}
     for k, v in s.items():
         if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0 or (k in ('epochs', 'samples', 'batch_size') and int(v) != v):
-            raise ConfigError(f"config key 'train.pretrain_oracle.{k}': expected a non-negative number, got {v!r}")
+            raise ConfigError(f"config key 'train.pretrain_oracle.{k}': expected a non-negative number{' or cost' if k == 'margin' else ''}, got {v!r}")
     if not 0 <= s['balance'] <= 1: raise ConfigError(f"config key 'train.pretrain_oracle.balance': expected 0..1, got {s['balance']}")
     return s
 

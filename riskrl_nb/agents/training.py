@@ -77,6 +77,7 @@ def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, 
             self.validated = None   # the model's update count (SB3's `_n_updates`) when last validated
         def _on_training_start(self):   # resumed from a checkpoint that was validated already
             if log and self.last == self.model.num_timesteps: self.validated = self.model._n_updates
+            elif cfg.train.validate_first and not log: self._evaluate()   # the starting policy (e.g. the oracle clone) is a candidate too
         def _updated(self) -> bool: return self.model._n_updates != self.validated
         def _evaluate(self):
             self.num_timesteps, self.validated = self.model.num_timesteps, self.model._n_updates
