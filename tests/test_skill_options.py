@@ -35,12 +35,12 @@ def test_bad_oracle_settings_exit_2(tmp_path, tiny_config):
 
 
 def test_validate_first_scores_the_clone_before_ppo(tmp_path, tiny_config):
-    "`train.validate_first`: the oracle clone is validated at step 0 (a checkpoint candidate); `margin: cost` resolves to the round trip."
+    "`train.validate_first`: the oracle clone is validated at step 0 (a checkpoint candidate); `margin: cost` resolves to the round trip; `bc_steps` runs in training."
     from riskrl_nb.agents.training import split_scores
     cfg = tmp_path/'first.yaml'
     cfg.write_text(tiny_config.read_text().replace(
         "batch_size: 128}", "batch_size: 128, total_timesteps: 512, validate_first: true,"
-        " pretrain_oracle: {epochs: 2, samples: 600, margin: cost, balance: 0.5}}"))
+        " pretrain_oracle: {epochs: 2, samples: 600, margin: cost, balance: 0.5, bc_steps: 2}}"))
     r = run_cli('train', '--config', cfg, '--out', tmp_path/'m', '--no-progress')
     assert r.returncode == 0, r.stderr[-2000:]
     m = tmp_path/'m'
