@@ -1,9 +1,9 @@
 """`riskrl benchmark` split over processes without a second evaluation pass.
 
-    python bench/benchmark_parts.py run   --windows 2023H2 [riskrl benchmark options]   # trains + evaluates, pickles the result
+    python bench/benchmark_parts.py run   --windows 2023H2 [riskrl benchmark options]   # trains + evaluates, pickles each window x variant
     python bench/benchmark_parts.py merge --windows 2022H1 ... [same options]            # joins the parts: tables, summary, plot
 
-`run` writes OUT/parts/<windows>.pkl (the long table, tuned rules and per-bar returns of its windows); `merge` concatenates
+`run` writes OUT/parts/<window>-<variant>.pkl (the long table, tuned rules and per-bar returns of its windows); `merge` concatenates
 the parts of the windows asked for and writes what `riskrl benchmark` writes (summary.json, benchmark.md, table.csv, PNG)
 as if one process had run them all: per-window figures (mix, picked seed) do not depend on the other windows.
 """
@@ -17,15 +17,17 @@ from riskrl_nb.eval import benchmark as B
 def main(argv):
     mode, rest = argv[0], argv[1:]
     p = argparse.ArgumentParser(); B._benchmark_args(p)
+    p.add_argument('--only', nargs='+', metavar='VARIANT', help='run: only these variants of --variants')
     args = p.parse_args(rest)
     spec, out = B.bench_spec_from_args(args), Path(args.out)
     parts = out/'parts'; parts.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    if mode == 'run':   # one part per variant: what finished is usable even if the process is stopped later
-        for v, over in spec.variants.items():
+    if mode == 'run':   # one part per variant and window: what finished is usable even if the process is stopped later
+        for v, w in [(v, w) for v in spec.variants if not args.only or v in args.only for w in spec.windows]:
+            name = f'{w.name}-{v}' + ('-loo' if spec.loo_coins else '')
+            if (parts/f'{name}.pkl').exists(): continue
             t0 = time.time()
-            res = B.run_benchmark(replace(spec, variants={v: over}), out, progress=not args.no_progress)
-            name = '-'.join(w.name for w in spec.windows) + f'-{v}' + ('-loo' if spec.loo_coins else '')
+            res = B.run_benchmark(replace(spec, variants={v: spec.variants[v]}, windows=[w]), out, progress=not args.no_progress)
             (parts/f'{name}.pkl').write_bytes(pickle.dumps(dict(res, spec=None, wall=time.time() - t0)))
             print(f"part {name}: {time.time() - t0:.0f} s", flush=True)
         return
