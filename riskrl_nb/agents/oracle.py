@@ -39,12 +39,13 @@ def oracle_action(env:PositionRiskEnv, close:bool) -> int:
     return (1 if env.action_masks()[1] else 2) if close else 0
 
 def oracle_dataset(env:PositionRiskEnv, samples:int, margin:float=0.0, seed:int=0) -> dict:
-    "Observations, masks and oracle labels of `samples` decisions of `env` acting on the labels."
+    "Observations, masks and oracle labels (close within `margin` of the best exit) of `samples` decisions of `env` following the exact oracle."
     obs, _ = env.reset(seed=seed)
     X, M, Y = [], [], []
     while len(Y) < samples:
-        a = oracle_action(env, oracle_close(env.sim, env.i, margin))
-        X.append(obs); M.append(env.action_masks()); Y.append(a)
+        label = oracle_action(env, oracle_close(env.sim, env.i, margin))
+        X.append(obs); M.append(env.action_masks()); Y.append(label)
+        a = label if margin == 0 else oracle_action(env, oracle_close(env.sim, env.i))   # hold on to the best exit: every bar near it is labelled
         obs, _, term, trunc, _ = env.step(a)
         if term or trunc: obs, _ = env.reset()
     return dict(obs=np.asarray(X, np.float32), masks=np.asarray(M, bool), labels=np.asarray(Y, np.int64))
