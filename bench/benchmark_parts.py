@@ -24,7 +24,7 @@ def main(argv):
     t0 = time.time()
     if mode == 'run':   # one part per variant and window: what finished is usable even if the process is stopped later
         for v, w in [(v, w) for v in spec.variants if not args.only or v in args.only for w in spec.windows]:
-            name = f'{w.name}-{v}' + ('-loo' if spec.loo_coins else '')
+            name = f'{w.name}-{v}' + (f"-loo-{'-'.join(spec.loo_coins)}" if spec.loo_coins else '')
             if (parts/f'{name}.pkl').exists(): continue
             t0 = time.time()
             res = B.run_benchmark(replace(spec, variants={v: spec.variants[v]}, windows=[w]), out, progress=not args.no_progress)
@@ -34,6 +34,9 @@ def main(argv):
     wanted, got = {w.name for w in spec.windows}, []
     for f in sorted(parts.glob('*.pkl')):
         r = pickle.loads(f.read_bytes())
+        if '-loo-' in f.name:   # a leave-one-coin-out part: its pooled cells are another part's
+            r['long'], r['rules'] = r['long'][r['long'].kind == 'loo'], r['rules'][r['rules'].kind == 'loo']
+            r['returns'] = {k: v for k, v in r['returns'].items() if k[1] == 'loo'}
         r['long'] = r['long'][r['long'].window.isin(wanted) & r['long'].variant.isin(spec.variants)]
         r['rules'] = r['rules'][r['rules'].window.isin(wanted) & r['rules'].variant.isin(spec.variants)]
         r['returns'] = {k: v for k, v in r['returns'].items() if k[2] in wanted and k[0] in spec.variants}
