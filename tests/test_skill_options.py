@@ -32,3 +32,20 @@ def test_bad_oracle_settings_exit_2(tmp_path, tiny_config):
     over.write_text(tiny_config.read_text().replace("batch_size: 128}", "batch_size: 128, pretrain_oracle: {epoch: 1}}"))
     r = run_cli('train', '--config', over, '--out', tmp_path/'m', '--no-progress')
     assert r.returncode == 2 and 'train.pretrain_oracle.epoch' in r.stderr, r.stderr[-500:]
+
+
+def test_validate_first_scores_the_clone_before_ppo(tmp_path, tiny_config):
+    "`train.validate_first`: the oracle clone is validated at step 0 (a checkpoint candidate); `margin: cost` resolves to the round trip; `bc_steps` runs in training."
+    from riskrl_nb.agents.training import split_scores
+    cfg = tmp_path/'first.yaml'
+    cfg.write_text(tiny_config.read_text().replace(
+        "batch_size: 128}", "batch_size: 128, total_timesteps: 512, validate_first: true,"
+        " pretrain_oracle: {epochs: 2, samples: 600, margin: cost, balance: 0.5, bc_steps: 2}}"))
+    r = run_cli('train', '--config', cfg, '--out', tmp_path/'m', '--no-progress')
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = tmp_path/'m'
+    log = pd.read_csv(m/'train_log.csv')
+    assert log.timesteps.iloc[0] == 0 and log.timesteps.iloc[-1] >= 512, log   # the clone, then after PPO
+    assert abs(json.loads((m/'meta.json').read_text())['best_validation'] - log.valid_sharpe.max()) < 1e-9
+    assert abs(split_scores(m, ('valid',))['valid_sharpe'] - log.valid_sharpe.max()) < 1e-9   # the kept policy is the best candidate
+    assert abs(json.loads((m/'oracle.json').read_text())['settings']['margin'] - 0.003) < 1e-12   # default costs: 2 x (10 bp + 5 bp)

@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import numpy as np
-from ..core.config import RunConfig, ConfigError
+from ..core.config import RunConfig, ConfigError, CostConfig
 from ..sim.execution import Simulation
 from ..sim.env import PositionRiskEnv
 
 # %% auto #0
-__all__ = ['ORACLE_KEYS', 'reachable_exits', 'oracle_close', 'oracle_action', 'oracle_dataset', 'clone_policy', 'label_fit',
-           'oracle_settings', 'pretrain_oracle']
+__all__ = ['ORACLE_KEYS', 'reachable_exits', 'oracle_close', 'oracle_action', 'oracle_dataset', 'label_weights', 'clone_policy',
+           'label_fit', 'round_trip_cost', 'oracle_settings', 'pretrain_oracle', 'oracle_regulariser']
 
 # %% ../../nbs/33b_oracle.ipynb #cd42a47f
 def reachable_exits(sim:Simulation, i:int) -> np.ndarray:
@@ -39,12 +39,13 @@ def oracle_action(env:PositionRiskEnv, close:bool) -> int:
     return (1 if env.action_masks()[1] else 2) if close else 0
 
 def oracle_dataset(env:PositionRiskEnv, samples:int, margin:float=0.0, seed:int=0) -> dict:
-    "Observations, masks and oracle labels of `samples` decisions of `env` acting on the labels."
+    "Observations, masks and oracle labels (close within `margin` of the best exit) of `samples` decisions of `env` following the exact oracle."
     obs, _ = env.reset(seed=seed)
     X, M, Y = [], [], []
     while len(Y) < samples:
-        a = oracle_action(env, oracle_close(env.sim, env.i, margin))
-        X.append(obs); M.append(env.action_masks()); Y.append(a)
+        label = oracle_action(env, oracle_close(env.sim, env.i, margin))
+        X.append(obs); M.append(env.action_masks()); Y.append(label)
+        a = label if margin == 0 else oracle_action(env, oracle_close(env.sim, env.i))   # hold on to the best exit: every bar near it is labelled
         obs, _, term, trunc, _ = env.step(a)
         if term or trunc: obs, _ = env.reset()
     return dict(obs=np.asarray(X, np.float32), masks=np.asarray(M, bool), labels=np.asarray(Y, np.int64))
@@ -58,22 +59,29 @@ def _log_probs(model, obs, masks, labels):
     dist = policy.get_distribution(o, **kw)
     return dist, dist.log_prob(torch.as_tensor(labels, device=policy.device))
 
+def label_weights(y:np.ndarray, balance:float=0.0) -> np.ndarray:
+    "Per-sample weights (mean 1) that up-weight rare labels: class weight (1 / frequency) ** `balance`."
+    freq = np.bincount(y, minlength=int(y.max()) + 1).astype(float)
+    w_class = np.where(freq > 0, (freq.sum() / np.maximum(freq, 1)) ** balance, 0.0)
+    return w_class[y] / w_class[y].mean()
+
+def _clone_step(model, data:dict, b:np.ndarray, w:np.ndarray, opt) -> float:
+    import torch
+    _, lp = _log_probs(model, data['obs'][b], data['masks'][b], data['labels'][b])
+    loss = -(lp * torch.as_tensor(w[b], dtype=lp.dtype, device=lp.device)).mean()
+    opt.zero_grad(); loss.backward(); opt.step()
+    return loss.item()
+
 def clone_policy(model, data:dict, epochs:int=3, lr:float=1e-3, batch_size:int=256, balance:float=0.0, seed:int=0) -> list:
     "Fit `model`'s policy to `data`'s labels (cross-entropy, masks applied); the mean loss per epoch."
     import torch
     y = data['labels']
-    freq = np.bincount(y, minlength=int(y.max()) + 1).astype(float)
-    w_class = np.where(freq > 0, (freq.sum() / np.maximum(freq, 1)) ** balance, 0.0)
-    w = w_class[y] / w_class[y].mean()
+    w = label_weights(y, balance)
     opt = torch.optim.Adam(model.policy.parameters(), lr=lr)
     rng, history = np.random.default_rng(seed), []
     model.policy.set_training_mode(True)
     for _ in range(epochs):
-        losses = []
-        for b in np.array_split(rng.permutation(len(y)), max(len(y) // batch_size, 1)):
-            _, lp = _log_probs(model, data['obs'][b], data['masks'][b], y[b])
-            loss = -(lp * torch.as_tensor(w[b], dtype=lp.dtype, device=lp.device)).mean()
-            opt.zero_grad(); loss.backward(); opt.step(); losses.append(loss.item())
+        losses = [_clone_step(model, data, b, w, opt) for b in np.array_split(rng.permutation(len(y)), max(len(y) // batch_size, 1))]
         history.append(float(np.mean(losses)))
     model.policy.set_training_mode(False)
     return history
@@ -91,22 +99,27 @@ def label_fit(model, data:dict) -> dict:
                 predicted_close_share=float(np.isin(pred, [1, 2]).mean()), samples=int(len(y)))
 
 # %% ../../nbs/33b_oracle.ipynb #9b89afa5
-ORACLE_KEYS = dict(epochs=3, samples=20_000, margin=0.0, lr=1e-3, batch_size=256, balance=0.0)
+ORACLE_KEYS = dict(epochs=3, samples=20_000, margin=0.0, lr=1e-3, batch_size=256, balance=0.0, bc_steps=0)
+
+def round_trip_cost(costs:CostConfig) -> float:
+    "Fees, slippage and half-spread of a market entry plus a market exit, as a fraction of the price (`margin: cost`)."
+    return 2 * (costs.fee_rate + costs.slippage_bps / 1e4 + costs.spread_bps / 2e4)
 
 def oracle_settings(cfg:RunConfig) -> dict:
-    "`train.pretrain_oracle` with defaults filled in; unknown keys and bad values raise `ConfigError`."
+    "`train.pretrain_oracle` with defaults filled in (`margin: cost` = the round-trip cost); unknown keys and bad values raise `ConfigError`."
     given = dict(cfg.train.pretrain_oracle or {})
     if bad := [k for k in given if k not in ORACLE_KEYS]:
         raise ConfigError(f"config key 'train.pretrain_oracle.{bad[0]}': unknown; valid: {', '.join(ORACLE_KEYS)}")
+    if given.get('margin') == 'cost': given['margin'] = round_trip_cost(cfg.costs)
     s = {**ORACLE_KEYS, **given}
     for k, v in s.items():
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0 or (k in ('epochs', 'samples', 'batch_size') and int(v) != v):
-            raise ConfigError(f"config key 'train.pretrain_oracle.{k}': expected a non-negative number, got {v!r}")
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0 or (k in ('epochs', 'samples', 'batch_size', 'bc_steps') and int(v) != v):
+            raise ConfigError(f"config key 'train.pretrain_oracle.{k}': expected a non-negative number{' or cost' if k == 'margin' else ''}, got {v!r}")
     if not 0 <= s['balance'] <= 1: raise ConfigError(f"config key 'train.pretrain_oracle.balance': expected 0..1, got {s['balance']}")
     return s
 
 def pretrain_oracle(model, cfg:RunConfig, train_sets:list, baselines:dict|None=None, out=None) -> dict:
-    "Behaviour-clone `model`'s policy on oracle labels of `train_sets`' training periods; statistics (also to `out`/oracle.json)."
+    "Behaviour-clone `model`'s policy on oracle labels of `train_sets`' training periods; statistics (also to `out`/oracle.json) and the labelled `data`."
     from riskrl_nb.sim.residual import needs_reference, ReferenceEnv
     s = oracle_settings(cfg)
     data, periods = [p.data for p in train_sets], [p.periods['train'] for p in train_sets]
@@ -116,4 +129,30 @@ def pretrain_oracle(model, cfg:RunConfig, train_sets:list, baselines:dict|None=N
     hist = clone_policy(model, ds, int(s['epochs']), s['lr'], int(s['batch_size']), s['balance'], cfg.train.seed)
     stats = dict(settings=s, before=before, after=label_fit(model, ds), loss_by_epoch=hist)
     if out is not None: (Path(out)/'oracle.json').write_text(json.dumps(stats, indent=1))
-    return stats
+    return dict(stats, data=ds)
+
+# %% ../../nbs/33b_oracle.ipynb #466aea4c
+def oracle_regulariser(cfg:RunConfig, oracle:dict|None):
+    "A callback: after each RL update, `bc_steps` minibatches of behaviour cloning on `oracle['data']` (None when off)."
+    s = oracle_settings(cfg)
+    if not s['bc_steps'] or not oracle: return None
+    import torch
+    from stable_baselines3.common.callbacks import BaseCallback
+    data, w = oracle['data'], label_weights(oracle['data']['labels'], s['balance'])
+    n, bs = int(s['bc_steps']), min(int(s['batch_size']), len(w))
+    class OracleRegulariser(BaseCallback):
+        "Cloning steps after every update of the RL algorithm (seen as a change of its update count)."
+        def _init_callback(self):
+            self.opt = torch.optim.Adam(self.model.policy.parameters(), lr=s['lr'])
+            self.rng, self.seen, self.losses = np.random.default_rng(cfg.train.seed + 1), self.model._n_updates, []
+        def _pull(self):
+            if self.model._n_updates == self.seen: return
+            self.seen = self.model._n_updates
+            self.model.policy.set_training_mode(True)
+            self.losses.append(float(np.mean([_clone_step(self.model, data, self.rng.choice(len(w), bs, replace=False), w, self.opt)
+                                              for _ in range(n)])))
+            self.model.policy.set_training_mode(False)
+        def _on_rollout_start(self): self._pull()
+        def _on_training_end(self): self._pull()   # after the final update too
+        def _on_step(self): return True
+    return OracleRegulariser()

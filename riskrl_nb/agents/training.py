@@ -37,7 +37,7 @@ from ..sim.prepare import Prepared, prepare_data, load_frames
 from .policy import split_results
 from .bundle import save_policy, write_manifest, staging_dir, publish, load_bundle, save_reference
 from ..core.metrics import SELECT_METRICS
-from .oracle import pretrain_oracle
+from .oracle import pretrain_oracle, oracle_regulariser
 from .selection import check_selection, cross_coin_score
 
 
@@ -77,6 +77,7 @@ def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, 
             self.validated = None   # the model's update count (SB3's `_n_updates`) when last validated
         def _on_training_start(self):   # resumed from a checkpoint that was validated already
             if log and self.last == self.model.num_timesteps: self.validated = self.model._n_updates
+            elif cfg.train.validate_first and not log: self._evaluate()   # the starting policy (e.g. the oracle clone) is a candidate too
         def _updated(self) -> bool: return self.model._n_updates != self.validated
         def _evaluate(self):
             self.num_timesteps, self.validated = self.model.num_timesteps, self.model._n_updates
@@ -213,16 +214,17 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     vec = make_train_env(cfg, train_sets + augmented, baselines)
     model, log = resume_model(spec, out, vec, cfg) if resume else (None, [])
     resumed_at = model.num_timesteps if model is not None else 0
+    oracle = None
     if model is None:
         model = spec.make(cfg, vec)
         if cfg.train.init_from: load_weights(model, cfg)
         if cfg.train.action_prior: apply_action_prior(model, cfg.train.action_prior)
         if cfg.train.pretrain_oracle:   # behaviour cloning on hindsight-optimal exits of the training bars (riskrl_nb.agents.oracle)
-            pretrain_oracle(model, cfg, train_sets + augmented, baselines, out)
+            oracle = pretrain_oracle(model, cfg, train_sets + augmented, baselines, out)
     model.set_logger(configure(str(out/'logs'), _logger_formats(cfg)))
     has_valid = any('valid' in p.periods for p in prepared)
     validation = _validation_callback(prepared, cfg, out, log, on_validation, baselines) if has_valid else None
-    cbs = [c for c in [validation, checkpoint_callback(cfg, spec, out), curriculum_callback(cfg)] if c]
+    cbs = [c for c in [oracle_regulariser(cfg, oracle), validation, checkpoint_callback(cfg, spec, out), curriculum_callback(cfg)] if c]
     model.learn(total_timesteps=max(cfg.train.total_timesteps - resumed_at, 0), callback=cbs + list(callbacks or []) or None,
                 progress_bar=progress, reset_num_timesteps=not resume)
     if not has_valid: save_policy(model, out)

@@ -253,6 +253,7 @@ class TrainConfig:
     action_prior: list = field(default_factory=list)  # initial action probabilities of a discrete policy, e.g. [0.85, 0.05, 0.05, 0.05] for 'residual'; empty = SB3's
     pretrain_oracle: dict = field(default_factory=dict)  # behaviour cloning on hindsight-optimal exit labels of the training bars before RL (riskrl_nb.agents.oracle), e.g. {epochs: 3}; empty = off
     select: str = "mean"          # checkpoint choice: 'mean' (select_metric averaged over coins) or 'cross_coin' (per coin: agent minus the best tuned rule, squashed, averaged)
+    validate_first: bool = False  # also score the starting policy (e.g. the oracle clone) on validation before RL: a candidate checkpoint that RL must beat
 
 # %% ../../nbs/00_config.ipynb #7ea990dd
 @dataclass
@@ -542,7 +543,7 @@ FIELD_RULES = {
     'train.augment.noise_std': NonNeg, 'train.augment.magnitude_sigma': NonNeg, 'train.augment.time_warp_sigma': NonNeg,
     'train.augment.knot_bars': Bars, 'train.augment.block_bars': Bars, 'train.init_from': str, 'train.tensorboard': bool,
     'train.mixed_precision': bool, 'train.grad_checkpoint': bool, 'train.stance_agent': str, 'train.action_prior': list[Frac],
-    'train.pretrain_oracle': dict[str, Any], 'train.select': Literal['mean', 'cross_coin'],
+    'train.pretrain_oracle': dict[str, Any], 'train.select': Literal['mean', 'cross_coin'], 'train.validate_first': bool,
     'baselines.take_profit_grid': list[Pos], 'baselines.stop_loss_grid': list[Pos], 'baselines.atr_mult_grid': list[Pos],
     'baselines.atr_window': Bars, 'baselines.horizon_grid': list[Bars],
     'baselines.tune_metric': Literal['sharpe', 'sortino', 'calmar', 'total_return'],

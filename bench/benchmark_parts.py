@@ -1,0 +1,54 @@
+"""`riskrl benchmark` split over processes without a second evaluation pass.
+
+    python bench/benchmark_parts.py run   --windows 2023H2 [riskrl benchmark options]   # trains + evaluates, pickles each window x variant
+    python bench/benchmark_parts.py merge --windows 2022H1 ... [same options]            # joins the parts: tables, summary, plot
+
+`run` writes OUT/parts/<window>-<variant>.pkl (the long table, tuned rules and per-bar returns of its windows); `merge` concatenates
+the parts of the windows asked for and writes what `riskrl benchmark` writes (summary.json, benchmark.md, table.csv, PNG)
+as if one process had run them all: per-window figures (mix, picked seed) do not depend on the other windows.
+"""
+import argparse, pickle, sys, time
+from dataclasses import replace
+from pathlib import Path
+import pandas as pd
+from riskrl_nb.eval import benchmark as B
+
+
+def main(argv):
+    mode, rest = argv[0], argv[1:]
+    p = argparse.ArgumentParser(); B._benchmark_args(p)
+    p.add_argument('--only', nargs='+', metavar='VARIANT', help='run: only these variants of --variants')
+    args = p.parse_args(rest)
+    spec, out = B.bench_spec_from_args(args), Path(args.out)
+    parts = out/'parts'; parts.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    if mode == 'run':   # one part per variant and window: what finished is usable even if the process is stopped later
+        for v, w in [(v, w) for v in spec.variants if not args.only or v in args.only for w in spec.windows]:
+            name = f'{w.name}-{v}' + (f"-loo-{'-'.join(spec.loo_coins)}" if spec.loo_coins else '')
+            if (parts/f'{name}.pkl').exists(): continue
+            t0 = time.time()
+            res = B.run_benchmark(replace(spec, variants={v: spec.variants[v]}, windows=[w]), out, progress=not args.no_progress)
+            (parts/f'{name}.pkl').write_bytes(pickle.dumps(dict(res, spec=None, wall=time.time() - t0)))
+            print(f"part {name}: {time.time() - t0:.0f} s", flush=True)
+        return
+    wanted, got = {w.name for w in spec.windows}, []
+    for f in sorted(parts.glob('*.pkl')):
+        r = pickle.loads(f.read_bytes())
+        if '-loo-' in f.name:   # a leave-one-coin-out part: its pooled cells are another part's
+            r['long'], r['rules'] = r['long'][r['long'].kind == 'loo'], r['rules'][r['rules'].kind == 'loo']
+            r['returns'] = {k: v for k, v in r['returns'].items() if k[1] == 'loo'}
+        r['long'] = r['long'][r['long'].window.isin(wanted) & r['long'].variant.isin(spec.variants)]
+        r['rules'] = r['rules'][r['rules'].window.isin(wanted) & r['rules'].variant.isin(spec.variants)]
+        r['returns'] = {k: v for k, v in r['returns'].items() if k[2] in wanted and k[0] in spec.variants}
+        got.append(r)
+    result = dict(long=pd.concat([r['long'] for r in got], ignore_index=True),
+                  rules=pd.concat([r['rules'] for r in got], ignore_index=True),
+                  returns={k: v for r in got for k, v in r['returns'].items()}, coins=got[0]['coins'], spec=spec)
+    summary = B.summarize_benchmark(result)
+    wall = sum(r['wall'] for r in got)
+    files = B.write_benchmark(result, summary, out, 'python bench/benchmark_parts.py ' + ' '.join(argv), wall)
+    print('\n'.join(B.verdict_lines(summary)))
+    print(f"summed wall time of the parts {wall / 60:.1f} min; table: {files['markdown']}")
+
+
+if __name__ == '__main__': main(sys.argv[1:])
