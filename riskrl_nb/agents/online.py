@@ -61,7 +61,7 @@ def drift_schedule(base:float, share:float, drift_boost:float=3.0):
 
 # %% ../../nbs/37a_online.ipynb #63606f44
 def old_training_sets(bundle, cutoff=None) -> list:
-    "Every bar the model trained on, prepared with its scaler, nothing after `cutoff`: its config's files and train period, or for an updated model every period of its data.json (new and replayed: the replay set grows with each update)."
+    "Every bar the model trained on, prepared with its scaler, nothing after `cutoff`: its config's files and train period, or for an updated model every period of its data.json (new, replayed and earlier: the set grows with each update, so a chain of EWC updates keeps its Fisher on everything it learned)."
     cfg = bundle.cfg
     files = bundle.data_info.get('files', [])
     if files and all('role' in f for f in files):   # written by `update`
@@ -244,7 +244,7 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
                 cutoff=cutoff, new_start=new_start, replay_ratio=replay_ratio, ewc=ewc, steps=steps, seed=cfg.train.seed,
                 drift_share=share, lr_multiplier=lr(1.0) / cfg.train.learning_rate, drift_boost=drift_boost,
                 episode_weights=dict(new=float(weights[:len(new_sets)].sum()), old=float(weights[len(new_sets):].sum())))
-    _write_update(out, model, src, ncfg, new_sets, old_sets if replay_ratio > 0 else [], info, time.time() - t0)
+    _write_update(out, model, src, ncfg, new_sets, old_sets, info, time.time() - t0, replayed=replay_ratio > 0)
     say(f"updated in {time.time() - t0:.0f}s; new model folder {out}")
     return out
 
@@ -252,8 +252,8 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
 def _periods(p) -> dict:
     return {k: [str(p.candles.index[a]), str(p.candles.index[b - 1])] for k, (a, b) in p.periods.items() if k == 'train'}
 
-def _write_update(out:Path, model, src, cfg:RunConfig, new_sets:list, old_sets:list, info:dict, seconds:float):
-    "The new model folder, staged and sealed like `train`'s."
+def _write_update(out:Path, model, src, cfg:RunConfig, new_sets:list, old_sets:list, info:dict, seconds:float, replayed:bool=True):
+    "The new model folder, staged and sealed like `train`'s; data.json lists the old sets as `replay` (trained on again) or `earlier` (EWC's data only)."
     stage = staging_dir(out)
     if stage.exists(): shutil.rmtree(stage)
     stage.mkdir(parents=True)
@@ -262,11 +262,11 @@ def _write_update(out:Path, model, src, cfg:RunConfig, new_sets:list, old_sets:l
     src.scaler.save(stage/'scaler.json')
     for name in ('features.json', 'baselines.json'): shutil.copy2(src.path/name, stage/name)
     ncols = len(src.scaler.columns)
-    save_reference(np.concatenate([p.data.features[slice(*p.periods['train']), :ncols] for p in new_sets + old_sets]),
+    save_reference(np.concatenate([p.data.features[slice(*p.periods['train']), :ncols] for p in new_sets + (old_sets if replayed else [])]),
                    src.scaler.columns, stage)
     files = [dict(path=p.candles.attrs.get('path'), sha256=p.candles.attrs.get('sha256'), symbol=p.data.name, role=role,
                   interval=p.candles.attrs.get('interval'), bars=len(p.candles), periods=_periods(p))
-             for role, sets in (('new', new_sets), ('replay', old_sets)) for p in sets]
+             for role, sets in (('new', new_sets), ('replay' if replayed else 'earlier', old_sets)) for p in sets]
     (stage/'data.json').write_text(json.dumps(dict(files=files), indent=1))
     (stage/'meta.json').write_text(json.dumps(dict(algo=cfg.train.algo, network=cfg.train.network, timesteps=int(model.num_timesteps),
                                                    train_seconds=round(seconds, 1), update=info), indent=1))
