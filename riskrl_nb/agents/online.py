@@ -13,7 +13,7 @@ from ..core.config import RunConfig, RiskrlError, DataError, save_config, seed_e
 from ..data.candles import validate_candles, infer_interval, interval_name, symbol_from_path, file_sha256, _ts
 from ..data.features import feature_warmup
 from ..sim.env import PositionRiskEnv
-from ..sim.prepare import prepare_data
+from ..sim.prepare import prepare_data, Prepared, _period_range
 from .algos import get_algo, check_algo
 from .bundle import (load_bundle, load_reference, save_policy, save_reference, write_manifest, staging_dir,
                                      publish, psi, bin_shares, psi_threshold, BUNDLE_FILES)
@@ -65,13 +65,12 @@ def old_training_sets(bundle, cutoff=None) -> list:
     cfg = bundle.cfg
     files = bundle.data_info.get('files', [])
     if files and all('role' in f for f in files):   # written by `update`
-        sets = []
-        for f in files:
-            start, end = f['periods']['train']
-            c = replace(cfg, data=replace(cfg.data, train_start=start, train_end=end, valid_start=_day(pd.Timestamp(end) + pd.Timedelta(days=1)),
-                                          valid_end=_day(pd.Timestamp(end) + pd.Timedelta(days=1)),
-                                          test_start=_day(pd.Timestamp(end) + pd.Timedelta(days=2)), test_end=_day(pd.Timestamp(end) + pd.Timedelta(days=2))))
-            sets += [p for p in prepare_data([load_candles_until(f['path'], cutoff)], c, bundle.scaler)[0] if 'train' in p.periods]
+        sets, read, warm = [], {}, feature_warmup(cfg.features)
+        for f in files:   # each file is read and its features computed once, however many of its periods the chain lists
+            if f['path'] not in read: read[f['path']] = prepare_data([load_candles_until(f['path'], cutoff)], cfg, bundle.scaler)[0][0]
+            p = read[f['path']]
+            train = _period_range(p.candles, *f['periods']['train'], warm)
+            if train: sets.append(Prepared(p.candles, p.data, {'train': train}))
     else:
         paths = cfg.data.paths or [str(bundled_path('BTC', '1h'))]
         prepared, _ = prepare_data([load_candles_until(p, cutoff) for p in paths], cfg, bundle.scaler)
