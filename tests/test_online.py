@@ -43,3 +43,33 @@ def test_update_refuses_bad_options_with_one_line(tiny_model, tmp_path):
     tmp_path.joinpath('taken').mkdir()
     r = run_main('update', '--model', tiny_model, '--data', btc, '--out', tmp_path/'taken')
     assert r.returncode == 2 and 'never overwrites' in r.stderr
+
+
+def test_a_chain_of_ewc_updates_keeps_the_earlier_bars_for_its_fisher(tiny_model, tmp_path):
+    """EWC without replay, twice: the second update's Fisher data (old_training_sets) still holds the original
+    training bars, listed in data.json as `earlier` (not `replay`: they were not trained on again), and the drift
+    reference of an EWC-only update is its new bars alone."""
+    import json
+    import numpy as np
+    from riskrl_nb.core.config import bundled_path
+    from riskrl_nb.agents.online import update, old_training_sets
+    from riskrl_nb.agents.bundle import load_bundle, load_reference
+    btc = [bundled_path('BTC', '1h')]
+    original = {str(p.candles.index[p.periods['train'][0]])[:10] for p in old_training_sets(load_bundle(tiny_model))}
+    one = update(tiny_model, btc, tmp_path/'one', new_start='2023-01-01', cutoff='2023-01-31', replay_ratio=0.0, ewc=10.0, steps=256, verbose=False)
+    two = update(one, btc, tmp_path/'two', new_start='2023-02-01', cutoff='2023-02-28', replay_ratio=0.0, ewc=10.0, steps=256, verbose=False)
+    files = json.loads((two/'data.json').read_text())['files']
+    assert [f['role'] for f in files][0] == 'new' and {f['role'] for f in files[1:]} == {'earlier'}
+    starts = {str(p.candles.index[p.periods['train'][0]])[:10] for p in old_training_sets(load_bundle(two))}
+    assert starts == original | {'2023-01-01', '2023-02-01'}, starts
+    assert load_reference(two)['rows'] <= 28 * 24   # February's bars only, none of the earlier ones
+
+
+def test_the_online_experiment_grids_load():
+    "Both experiment notebooks are papermill-parameterised for `riskrl experiments run` (every key is a declared parameter)."
+    from pathlib import Path
+    from riskrl_nb.ops.experiments import load_grid
+    root = Path(__file__).resolve().parents[1]
+    for name, nb in [('online_walk_forward', 'online_walk_forward.ipynb'), ('online_few_shot', 'online_few_shot.ipynb')]:
+        grid = load_grid(root/'configs'/f'{name}.yaml')
+        assert grid.notebook.name == nb and len(grid.runs) == 1 and grid.runs[0].params['seeds'] == [0, 1, 2]

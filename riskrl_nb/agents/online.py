@@ -13,7 +13,7 @@ from ..core.config import RunConfig, RiskrlError, DataError, save_config, seed_e
 from ..data.candles import validate_candles, infer_interval, interval_name, symbol_from_path, file_sha256, _ts
 from ..data.features import feature_warmup
 from ..sim.env import PositionRiskEnv
-from ..sim.prepare import prepare_data
+from ..sim.prepare import prepare_data, Prepared, _period_range
 from .algos import get_algo, check_algo
 from .bundle import (load_bundle, load_reference, save_policy, save_reference, write_manifest, staging_dir,
                                      publish, psi, bin_shares, psi_threshold, BUNDLE_FILES)
@@ -61,17 +61,16 @@ def drift_schedule(base:float, share:float, drift_boost:float=3.0):
 
 # %% ../../nbs/37a_online.ipynb #63606f44
 def old_training_sets(bundle, cutoff=None) -> list:
-    "Every bar the model trained on, prepared with its scaler, nothing after `cutoff`: its config's files and train period, or for an updated model every period of its data.json (new and replayed: the replay set grows with each update)."
+    "Every bar the model trained on, prepared with its scaler, nothing after `cutoff`: its config's files and train period, or for an updated model every period of its data.json (new, replayed and earlier: the set grows with each update, so a chain of EWC updates keeps its Fisher on everything it learned)."
     cfg = bundle.cfg
     files = bundle.data_info.get('files', [])
     if files and all('role' in f for f in files):   # written by `update`
-        sets = []
-        for f in files:
-            start, end = f['periods']['train']
-            c = replace(cfg, data=replace(cfg.data, train_start=start, train_end=end, valid_start=_day(pd.Timestamp(end) + pd.Timedelta(days=1)),
-                                          valid_end=_day(pd.Timestamp(end) + pd.Timedelta(days=1)),
-                                          test_start=_day(pd.Timestamp(end) + pd.Timedelta(days=2)), test_end=_day(pd.Timestamp(end) + pd.Timedelta(days=2))))
-            sets += [p for p in prepare_data([load_candles_until(f['path'], cutoff)], c, bundle.scaler)[0] if 'train' in p.periods]
+        sets, read, warm = [], {}, feature_warmup(cfg.features)
+        for f in files:   # each file is read and its features computed once, however many of its periods the chain lists
+            if f['path'] not in read: read[f['path']] = prepare_data([load_candles_until(f['path'], cutoff)], cfg, bundle.scaler)[0][0]
+            p = read[f['path']]
+            train = _period_range(p.candles, *f['periods']['train'], warm)
+            if train: sets.append(Prepared(p.candles, p.data, {'train': train}))
     else:
         paths = cfg.data.paths or [str(bundled_path('BTC', '1h'))]
         prepared, _ = prepare_data([load_candles_until(p, cutoff) for p in paths], cfg, bundle.scaler)
@@ -244,7 +243,7 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
                 cutoff=cutoff, new_start=new_start, replay_ratio=replay_ratio, ewc=ewc, steps=steps, seed=cfg.train.seed,
                 drift_share=share, lr_multiplier=lr(1.0) / cfg.train.learning_rate, drift_boost=drift_boost,
                 episode_weights=dict(new=float(weights[:len(new_sets)].sum()), old=float(weights[len(new_sets):].sum())))
-    _write_update(out, model, src, ncfg, new_sets, old_sets if replay_ratio > 0 else [], info, time.time() - t0)
+    _write_update(out, model, src, ncfg, new_sets, old_sets, info, time.time() - t0, replayed=replay_ratio > 0)
     say(f"updated in {time.time() - t0:.0f}s; new model folder {out}")
     return out
 
@@ -252,8 +251,8 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
 def _periods(p) -> dict:
     return {k: [str(p.candles.index[a]), str(p.candles.index[b - 1])] for k, (a, b) in p.periods.items() if k == 'train'}
 
-def _write_update(out:Path, model, src, cfg:RunConfig, new_sets:list, old_sets:list, info:dict, seconds:float):
-    "The new model folder, staged and sealed like `train`'s."
+def _write_update(out:Path, model, src, cfg:RunConfig, new_sets:list, old_sets:list, info:dict, seconds:float, replayed:bool=True):
+    "The new model folder, staged and sealed like `train`'s; data.json lists the old sets as `replay` (trained on again) or `earlier` (EWC's data only)."
     stage = staging_dir(out)
     if stage.exists(): shutil.rmtree(stage)
     stage.mkdir(parents=True)
@@ -262,11 +261,11 @@ def _write_update(out:Path, model, src, cfg:RunConfig, new_sets:list, old_sets:l
     src.scaler.save(stage/'scaler.json')
     for name in ('features.json', 'baselines.json'): shutil.copy2(src.path/name, stage/name)
     ncols = len(src.scaler.columns)
-    save_reference(np.concatenate([p.data.features[slice(*p.periods['train']), :ncols] for p in new_sets + old_sets]),
+    save_reference(np.concatenate([p.data.features[slice(*p.periods['train']), :ncols] for p in new_sets + (old_sets if replayed else [])]),
                    src.scaler.columns, stage)
     files = [dict(path=p.candles.attrs.get('path'), sha256=p.candles.attrs.get('sha256'), symbol=p.data.name, role=role,
                   interval=p.candles.attrs.get('interval'), bars=len(p.candles), periods=_periods(p))
-             for role, sets in (('new', new_sets), ('replay', old_sets)) for p in sets]
+             for role, sets in (('new', new_sets), ('replay' if replayed else 'earlier', old_sets)) for p in sets]
     (stage/'data.json').write_text(json.dumps(dict(files=files), indent=1))
     (stage/'meta.json').write_text(json.dumps(dict(algo=cfg.train.algo, network=cfg.train.network, timesteps=int(model.num_timesteps),
                                                    train_seconds=round(seconds, 1), update=info), indent=1))
