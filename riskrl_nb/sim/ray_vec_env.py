@@ -4,7 +4,7 @@
 
 # %% ../../nbs/24c_ray_vec_env.ipynb #3fd265ba
 from __future__ import annotations
-import functools, os, socket
+import contextlib, functools, os, socket
 from types import SimpleNamespace
 import numpy as np
 from gymnasium import spaces
@@ -82,8 +82,11 @@ def ray_connect(address:str|None=None, num_cpus:int=1) -> tuple:
     kw = dict(address=address or 'local', log_to_driver=False, logging_level='ERROR')
     if not address: kw.update(num_cpus=num_cpus, object_store_memory=256 * 2**20, include_dashboard=False)
     try: ray.init(**kw)
-    except (ConnectionError, RuntimeError, ValueError) as e:
-        raise RiskrlError(f"train.ray_address {address}: cannot connect to a Ray cluster ({str(e).splitlines()[0][:200]})") from None
+    except Exception as e:   # Ray raises bare Exceptions too (a local raylet that timed out at start)
+        with contextlib.suppress(Exception): ray.shutdown()   # the processes a failed start left behind
+        what = f"train.ray_address {address}: cannot connect to a Ray cluster" if address else \
+               "cannot start a local Ray instance (on a busy machine Ray's raylet times out waiting for its agents; retry when the load is lower)"
+        raise RiskrlError(f"{what} ({str(e).splitlines()[0][:200]})") from None
     return ray, True
 
 # %% ../../nbs/24c_ray_vec_env.ipynb #8dc3fedd
