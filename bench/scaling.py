@@ -178,7 +178,9 @@ def child_rollouts(path: str, accounts: list, workers: list, calls: int, ppo_ste
     prepared, _ = prepare_data(load_frames(cfg), cfg)
     data, period = prepared[0].data, prepared[0].periods['train']
     rows, t0 = [], time.time()
-    ray, _ = rv.ray_connect(None, num_cpus=max(workers))   # one local Ray instance for every row (its start is not measured)
+    from riskrl_nb.core.config import RiskrlError
+    try: ray, ray_error = rv.ray_connect(None, num_cpus=max(workers))[0], None   # one local Ray instance for every row (its start is not measured)
+    except RiskrlError as e: ray, ray_error, workers = None, str(e), []           # the in-process rows still come
     for n in accounts:
         ref = step_rate(BatchedPositionEnv(data, period, cfg, n), calls)
         rows.append(dict(accounts=n, setup='local batched env (reference)', workers=0, **ref))
@@ -196,8 +198,8 @@ def child_rollouts(path: str, accounts: list, workers: list, calls: int, ppo_ste
             c = cfg if not w else replace(cfg, train=replace(cfg.train, vec_env='ray', rollout_workers=w))
             r = learn_rate(c, prepared, ppo_steps); r.pop('vec').close()
             ppo.append(dict(workers=w, per_wall=r['steps'] / r['wall'], per_cpu_learner=r['steps'] / r['cpu'], steps=r['steps']))
-    ray.shutdown()
-    return dict(rows=rows, ppo=ppo, seconds=time.time() - t0)
+    if ray is not None: ray.shutdown()
+    return dict(rows=rows, ppo=ppo, seconds=time.time() - t0, ray_error=ray_error)
 
 
 def run_child(kind, path, model=None) -> dict:
@@ -294,6 +296,7 @@ def main():
             ref = next(x for x in ro['rows'] if x['accounts'] == row['accounts'] and x['workers'] == 0)
             say(f"| {row['accounts']} | {row['setup']} | {row['workers'] or '-'} | {row['per_wall']:,.0f} | {row['per_cpu']:,.0f} | "
                 f"{row['ms_per_call']:.2f} | {row['per_wall'] / ref['per_wall']:.2f} | {row['per_cpu'] / ref['per_cpu']:.2f} |")
+        if ro.get('ray_error'): say(); say(f"Ray did not start, so there are no Ray rows: {ro['ray_error']}")
         if ro['ppo']:
             say(); say(f"MaskablePPO `learn` ({args.ppo_steps} timed steps, 4 envs x 512 steps, 10 epochs), local batched env vs Ray workers:"); say()
             say("| rollouts | env-steps / wall s | env-steps / learner CPU s | wall ratio |"); say("|---|---|---|---|")
