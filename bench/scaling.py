@@ -179,8 +179,10 @@ def child_rollouts(path: str, accounts: list, workers: list, calls: int, ppo_ste
     data, period = prepared[0].data, prepared[0].periods['train']
     rows, t0 = [], time.time()
     from riskrl_nb.core.config import RiskrlError
-    try: ray, ray_error = rv.ray_connect(None, num_cpus=max(workers))[0], None   # one local Ray instance for every row (its start is not measured)
-    except RiskrlError as e: ray, ray_error, workers = None, str(e), []           # the in-process rows still come
+    ray, ray_error = None, None
+    try:
+        if workers: ray = rv.ray_connect(None, num_cpus=max(workers))[0]   # one local Ray instance for every row (its start is not measured)
+    except RiskrlError as e: ray_error, workers = str(e), []               # the in-process rows still come
     for n in accounts:
         ref = step_rate(BatchedPositionEnv(data, period, cfg, n), calls)
         rows.append(dict(accounts=n, setup='local batched env (reference)', workers=0, **ref))
@@ -218,7 +220,7 @@ def main():
     ap.add_argument('--parts', nargs='+', default=PARTS, choices=PARTS, help='what to measure (default: all)')
     ap.add_argument('--model', help='model folder to evaluate (a tiny one is trained if omitted)')
     ap.add_argument('--accounts', nargs='+', type=int, default=[64, 1024], help='rollouts: accounts (n_envs) in all')
-    ap.add_argument('--workers', nargs='+', type=int, default=[1, 2, 4], help='rollouts: Ray rollout workers')
+    ap.add_argument('--workers', nargs='*', type=int, default=[1, 2, 4], help='rollouts: Ray rollout workers (none: no Ray rows)')
     ap.add_argument('--calls', type=int, default=300, help='rollouts: timed steps (calls) per row')
     ap.add_argument('--ppo-steps', type=int, default=8192, help='rollouts: timed MaskablePPO steps, local batched env vs Ray workers (0: none)')
     ap.add_argument('--train-steps', type=int, default=TRAIN_STEPS, help='training: timed MaskablePPO steps per size')
