@@ -29,8 +29,8 @@ class EnvWorker:
     def spaces(self) -> tuple: return self.env.num_envs, self.env.observation_space, self.env.action_space, self.masks
     def _mask(self):
         if not self.masks: return None
-        m = self.env.action_masks() if isinstance(self.env, BatchedPositionEnv) else self.env.env_method('action_masks')
-        return np.stack(m)
+        if isinstance(self.env, BatchedPositionEnv): return self.env.action_masks()   # (N, k) already: stacking its rows costs 1 ms at N=1024
+        return np.stack(self.env.env_method('action_masks'))
     def reset(self, seed:int|None, options:list|None):
         if seed is not None: self.env.seed(seed)
         if options is not None: self.env.set_options(options)
@@ -160,6 +160,7 @@ class ActorVecEnv(VecEnv):
 
     def action_masks(self) -> np.ndarray:
         "The (N, actions) masks of every account at its current decision."
+        if self._masks is not None: return self._masks.copy()
         return np.stack(self.env_method('action_masks'))
 
     def get_attr(self, attr_name:str, indices=None) -> list:
