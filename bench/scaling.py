@@ -180,6 +180,8 @@ def child_rollouts(path: str, accounts: list, workers: list, calls: int, ppo_ste
     rows, t0 = [], time.time()
     from riskrl_nb.core.config import RiskrlError
     ray, ray_error = None, None
+    sys.path.insert(0, str(ROOT/'tests')); from raystart import fast_ray_pythonpath
+    os.environ['PYTHONPATH'] = fast_ray_pythonpath(Path(tempfile.mkdtemp())/'raystub')   # Ray's processes skip a 4.5 s import (tests/raystart.py)
     try:
         if workers: ray = rv.ray_connect(None, num_cpus=max(workers))[0]   # one local Ray instance for every row (its start is not measured)
     except RiskrlError as e: ray_error, workers = str(e), []               # the in-process rows still come

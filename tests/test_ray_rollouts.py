@@ -1,7 +1,7 @@
 """Distributed rollouts (riskrl_nb.sim.ray_vec_env): the training envs in Ray actors feeding one learner.
 Default tests: `train --backend ray` builds the actor env (its workers in this process, no Ray start) for the batched and
-the readable env, and the options' errors. Slow tests (they start a local Ray instance, ~15-20 s on an idle 2-core machine;
-Ray's raylet aborts at start under a load average of about 6 or more): the same seeds and actions give the same
+the readable env, and the options' errors. Slow tests (they start a local Ray instance, ~12 s on the shared 2-core
+machine with the start-up fix of raystart.py, which they use): the same seeds and actions give the same
 observations, rewards, dones, terminal observations and masks on actors as the local envs, and `riskrl train --backend
 ray` trains a model folder."""
 import functools, json, os
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import yaml
 from conftest import TINY_CONFIG, run_main
+from raystart import fast_ray_pythonpath
 
 ray = pytest.importorskip('ray', reason="Ray is optional: pip install 'riskrl[ray]'")
 from riskrl_nb.sim import ray_vec_env as rv
@@ -70,8 +71,14 @@ def test_a_dead_ray_address_is_one_line(tmp_path, tiny_config):
     assert r.returncode == 2 and 'cannot connect to a Ray cluster' in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
+@pytest.fixture
+def fast_ray_start(tmp_path, monkeypatch):
+    "The Ray processes started in this test skip a 4.5 s optional import (see raystart.py)."
+    monkeypatch.setenv('PYTHONPATH', fast_ray_pythonpath(tmp_path/'raystub'))
+
+
 @pytest.mark.slow
-def test_ray_vec_env_equals_the_local_envs():
+def test_ray_vec_env_equals_the_local_envs(fast_ray_start):
     """8 accounts of the batched env over 3 Ray actors (a local Ray instance of 3 CPUs): the same seeds and actions give,
     bit for bit, what each slice's env gives alone in this process and what the local-backend ActorVecEnv gives; the
     actors are three processes other than this one; one actor holding every account is the local batched env."""
@@ -97,7 +104,7 @@ def test_ray_vec_env_equals_the_local_envs():
 
 
 @pytest.mark.slow
-def test_train_on_ray_actors_writes_a_model_folder(tmp_path, tiny_config):
+def test_train_on_ray_actors_writes_a_model_folder(tmp_path, tiny_config, fast_ray_start):
     "`riskrl train --backend ray --workers 2`: MaskablePPO fed by two Ray actors (a local instance, stopped at the end)."
     r = run_main('train', '--config', tiny_config, '--steps', 1024, '--backend', 'ray', '--workers', 2,
                  '--out', tmp_path/'m', '--no-progress')

@@ -66,7 +66,8 @@ class LocalHandle:
 
 # %% ../../nbs/24c_ray_vec_env.ipynb #892703be
 RAY_START_ENV = dict(RAY_agent_register_timeout_ms='180000', RAY_raylet_start_wait_time_s='180',
-                     RAY_worker_register_timeout_seconds='180', RAY_USAGE_STATS_ENABLED='0')   # = ops.distributed.RAY_START_ENV
+                     RAY_worker_register_timeout_seconds='180', RAY_USAGE_STATS_ENABLED='0',   # = ops.distributed.RAY_START_ENV, and:
+                     RAY_worker_niceness='0')   # Ray lowers its workers' priority (nice 15): rollout actors are the learner's hot path
 
 def ray_connect(address:str|None=None, num_cpus:int=1) -> tuple:
     "(ray, started): a connected `ray` module, and whether this call started the session (so must stop it)."
