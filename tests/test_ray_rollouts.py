@@ -79,28 +79,30 @@ def fast_ray_start(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_ray_vec_env_equals_the_local_envs(fast_ray_start):
-    """8 accounts of the batched env over 3 Ray actors (a local Ray instance of 3 CPUs): the same seeds and actions give,
+    """8 accounts of the batched env over 3 Ray actors (a local Ray instance of 4 CPUs): the same seeds and actions give,
     bit for bit, what each slice's env gives alone in this process and what the local-backend ActorVecEnv gives; the
     actors are three processes other than this one; one actor holding every account is the local batched env."""
     data, period, cfg = btc()
     fns = rv.batched_workers(data, period, cfg, 8, 3)
-    ref = rv.rollout(rv.ActorVecEnv(fns, backend='local'), 300, seed=3)
+    ref = rv.rollout(rv.ActorVecEnv(fns, backend='local'), 120, seed=3)
     assert ref['dones'].sum() > 0
-    env = rv.ActorVecEnv(fns, backend='ray')
+    rv.ray_connect(None, num_cpus=4)   # one instance for both envs (an env that starts one gives it CPUs for its own actors only)
     try:
+        env = rv.ActorVecEnv(fns, backend='ray')
         pids = set(env._get([w.pid.remote() for w in env.workers]))
-        got = rv.rollout(env, 300, seed=3, actions=ref['actions'])
+        got = rv.rollout(env, 120, seed=3, actions=ref['actions'])
+        env.close()   # its actors go: their CPUs are free again
         one = rv.ActorVecEnv(rv.batched_workers(data, period, cfg, 8, 1), backend='ray')
-        got_one = rv.rollout(one, 300, seed=3, actions=ref['actions'])
+        got_one = rv.rollout(one, 120, seed=3, actions=ref['actions'])
         one.close()
+        assert ray.is_initialized()   # a session the envs did not start is left open
     finally:
-        env.close()
-    assert not ray.is_initialized()   # the instance the env started is stopped with it
+        ray.shutdown()
     assert len(pids) == 3 and os.getpid() not in pids
     rv.assert_same_rollouts(got, ref)
-    rv.assert_same_rollouts(got, rv.local_rollouts(fns, 300, 3, ref['actions']))
+    rv.assert_same_rollouts(got, rv.local_rollouts(fns, 120, 3, ref['actions']))
     from riskrl_nb.sim.vec_env import BatchedPositionEnv
-    rv.assert_same_rollouts(got_one, rv.rollout(BatchedPositionEnv(data, period, cfg, 8), 300, seed=3, actions=ref['actions']))
+    rv.assert_same_rollouts(got_one, rv.rollout(BatchedPositionEnv(data, period, cfg, 8), 120, seed=3, actions=ref['actions']))
 
 
 @pytest.mark.slow
