@@ -127,6 +127,9 @@ def _config_from_args(args) -> RunConfig:
     if getattr(args, 'seed', None) is not None: over.setdefault('train', {})['seed'] = args.seed
     if getattr(args, 'network', None): over.setdefault('train', {})['network'] = args.network
     if getattr(args, 'init_from', None): over.setdefault('train', {})['init_from'] = str(args.init_from)
+    if getattr(args, 'backend', None) == 'ray': over.setdefault('train', {})['vec_env'] = 'ray'   # train --backend ray: rollouts in Ray actors
+    if getattr(args, 'workers', None) is not None: over.setdefault('train', {})['rollout_workers'] = args.workers
+    if getattr(args, 'address', None): over.setdefault('train', {})['ray_address'] = args.address
     if getattr(args, 'resume', False) and not getattr(args, 'data', None):   # resume on the data the folder was trained on
         paths = _trained_paths(Path(args.out))
         if paths is not None: over.setdefault('data', {})['paths'] = paths
@@ -134,6 +137,7 @@ def _config_from_args(args) -> RunConfig:
     from riskrl_nb.agents.algos import check_algo
     from riskrl_nb.agents.networks import get_network
     check_algo(cfg); get_network(cfg.train.network)   # fail early, before loading any data
+    if cfg.train.ray_address and cfg.train.vec_env != 'ray': raise RiskrlError(f"--address {cfg.train.ray_address} (train.ray_address) needs --backend ray (train.vec_env: ray)")
     return cfg
 
 def _train(args):
@@ -160,6 +164,9 @@ def _train_args(p):
     p.add_argument('--resume', action='store_true', help='continue from the newest readable checkpoint in --out (train.checkpoint_freq), on the data that run used unless --data is given')
     p.add_argument('--regime-models', action='store_true',
                    help='also train one model per market regime; evaluate then adds a regime_router row (see regimes.* in the config)')
+    p.add_argument('--backend', choices=['local', 'ray'], help='ray: the training envs in Ray actors feeding this learner (train.vec_env: ray; pip install riskrl[ray])')
+    p.add_argument('--workers', type=int, metavar='N', help='with --backend ray: rollout workers (Ray actors) holding the train.n_envs envs (default 2)')
+    p.add_argument('--address', metavar='ADDR', help='with --backend ray: Ray cluster (auto, HOST:PORT, ray://HOST:10001); default: a local Ray instance')
 _train.add_args = _train_args
 subcommand('train', 'train a risk manager')(_train)
 

@@ -105,10 +105,16 @@ def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, 
     return ValidationCallback()
 
 # %% ../../nbs/34_training.ipynb #b57328ae
-VEC_ENVS = ('dummy', 'subproc')
+VEC_ENVS = ('dummy', 'subproc', 'ray')   # ray: the envs in train.rollout_workers Ray actors (riskrl_nb.sim.ray_vec_env)
 TRAIN_ENV_WRAPPERS = ['riskrl_nb.agents.regime_training:regime_env_wrapper']   # fn(env, cfg, train_sets, rank) -> env (or 'module:function'); each returns env unchanged unless configured
 
 # %% ../../nbs/34_training.ipynb #3661616a
+def _ray_env(cfg:RunConfig, batched:tuple|None=None, fns:list|None=None):
+    "train.vec_env 'ray': the batched env's accounts, or the env factories `fns`, in `train.rollout_workers` Ray actors."
+    from riskrl_nb.sim.ray_vec_env import ActorVecEnv, batched_workers, split_env_fns
+    workers = batched_workers(*batched, cfg, cfg.train.n_envs, cfg.train.rollout_workers) if batched else split_env_fns(fns, cfg.train.rollout_workers)
+    return ActorVecEnv(workers, 'ray', cfg.train.ray_address or None)
+
 def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
     "The vectorised training environment: `n_envs` copies of the training env over the training periods."
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
@@ -122,14 +128,14 @@ def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
                           f"'{cfg.reward.name}' (residual actions and the relative reward need the reference rule); set env.batched: false")
     if cfg.env.batched:   # all n_envs accounts in one compiled step (riskrl_nb.sim.vec_env): same rules, rewards and masks
         from riskrl_nb.sim.vec_env import BatchedPositionEnv
-        if spec.make_env is not None or cfg.train.curriculum != 'none' or cfg.train.vec_env != 'dummy':
+        if spec.make_env is not None or cfg.train.curriculum != 'none' or cfg.train.vec_env not in ('dummy', 'ray'):
             raise RiskrlError(f"env.batched: true cannot run algorithm '{cfg.train.algo}' with train.curriculum "
                               f"'{cfg.train.curriculum}' and train.vec_env '{cfg.train.vec_env}'; set env.batched: false")
         data, periods = [p.data for p in train_sets], [p.periods['train'] for p in train_sets]
         probe = PositionRiskEnv(data, periods, cfg)   # per-env wrappers cannot act inside the batched kernel
         if any(resolve(wrap)(probe, cfg, train_sets, 0) is not probe for wrap in TRAIN_ENV_WRAPPERS):
             raise RiskrlError("env.batched: true cannot apply this config's training-env wrappers; set env.batched: false")
-        vec = VecMonitor(BatchedPositionEnv(data, periods, cfg, cfg.train.n_envs))
+        vec = VecMonitor(_ray_env(cfg, batched=(data, periods)) if cfg.train.vec_env == 'ray' else BatchedPositionEnv(data, periods, cfg, cfg.train.n_envs))
         vec.seed(cfg.train.seed)
         return vec
     def make_env(rank):
@@ -144,7 +150,7 @@ def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
             return Monitor(env)
         return _f
     fns = [make_env(k) for k in range(cfg.train.n_envs)]
-    vec = SubprocVecEnv(fns) if cfg.train.vec_env == 'subproc' else DummyVecEnv(fns)
+    vec = SubprocVecEnv(fns) if cfg.train.vec_env == 'subproc' else _ray_env(cfg, fns=fns) if cfg.train.vec_env == 'ray' else DummyVecEnv(fns)
     vec.seed(cfg.train.seed)
     return vec
 
@@ -227,6 +233,7 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     cbs = [c for c in [oracle_regulariser(cfg, oracle), validation, checkpoint_callback(cfg, spec, out), curriculum_callback(cfg)] if c]
     model.learn(total_timesteps=max(cfg.train.total_timesteps - resumed_at, 0), callback=cbs + list(callbacks or []) or None,
                 progress_bar=progress, reset_num_timesteps=not resume)
+    if cfg.train.vec_env == 'ray': vec.close()   # the Ray actors (and a Ray instance started for them)
     if not has_valid: save_policy(model, out)
     pd.DataFrame(log).to_csv(out/'train_log.csv', index=False)
     train_seconds = time.time() - t0

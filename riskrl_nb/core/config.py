@@ -245,7 +245,7 @@ class TrainConfig:
     early_stop_min_delta: float = 0.0  # improvement of the validation metric that resets the patience
     checkpoint_freq: int = 0       # env steps between resumable checkpoints in checkpoints/ (0 = none)
     tensorboard: bool = False      # also write TensorBoard event files to logs/
-    vec_env: str = "dummy"         # 'dummy' (envs in this process) or 'subproc' (one process per env)
+    vec_env: str = "dummy"         # 'dummy' (envs in this process), 'subproc' (one process per env) or 'ray' (rollout workers as Ray actors)
     mixed_precision: bool = False  # run the feature extractor under bfloat16 autocast (measured: no gain on CPU)
     grad_checkpoint: bool = False  # sequence/attention networks: recompute the encoder in the backward pass (less memory, more time)
     stance_bars: int = 24          # hierarchical: bars between the stance policy's choices of exit policy
@@ -254,6 +254,8 @@ class TrainConfig:
     pretrain_oracle: dict = field(default_factory=dict)  # behaviour cloning on hindsight-optimal exit labels of the training bars before RL (riskrl_nb.agents.oracle), e.g. {epochs: 3}; empty = off
     select: str = "mean"          # checkpoint choice: 'mean' (select_metric averaged over coins) or 'cross_coin' (per coin: agent minus the best tuned rule, squashed, averaged)
     validate_first: bool = False  # also score the starting policy (e.g. the oracle clone) on validation before RL: a candidate checkpoint that RL must beat
+    rollout_workers: int = 2       # vec_env 'ray': Ray actors holding the n_envs training envs (riskrl_nb.sim.ray_vec_env)
+    ray_address: str = ""          # vec_env 'ray': cluster address (auto, HOST:PORT, ray://HOST:10001); empty = a local Ray instance
 
 # %% ../../nbs/00_config.ipynb #7ea990dd
 @dataclass
@@ -529,7 +531,7 @@ FIELD_RULES = {
     'train.total_timesteps': Bars, 'train.n_envs': Bars, 'train.learning_rate': Pos, 'train.n_steps': Bars,
     'train.batch_size': Annotated[int, Field(ge=2)], 'train.n_epochs': Bars, 'train.gamma': Frac, 'train.gae_lambda': Frac,
     'train.clip_range': Pos, 'train.ent_coef': NonNeg, 'train.vf_coef': NonNeg, 'train.net_arch': list[Bars],
-    'train.eval_freq': Bars, 'train.torch_threads': Bars, 'train.vec_env': Literal['dummy', 'subproc'],
+    'train.eval_freq': Bars, 'train.torch_threads': Bars, 'train.vec_env': Literal['dummy', 'subproc', 'ray'],
     'train.curriculum_start': Prob, 'train.curriculum_fraction': Frac, 'train.early_stop_patience': Count,
     'train.early_stop_min_delta': NonNeg, 'train.checkpoint_freq': Count, 'train.stance_bars': Bars,
     'train.net.features_dim': Bars, 'train.net.d_model': Bars, 'train.net.n_heads': Bars, 'train.net.n_layers': Bars,
@@ -544,6 +546,7 @@ FIELD_RULES = {
     'train.augment.knot_bars': Bars, 'train.augment.block_bars': Bars, 'train.init_from': str, 'train.tensorboard': bool,
     'train.mixed_precision': bool, 'train.grad_checkpoint': bool, 'train.stance_agent': str, 'train.action_prior': list[Frac],
     'train.pretrain_oracle': dict[str, Any], 'train.select': Literal['mean', 'cross_coin'], 'train.validate_first': bool,
+    'train.rollout_workers': Bars, 'train.ray_address': str,
     'baselines.take_profit_grid': list[Pos], 'baselines.stop_loss_grid': list[Pos], 'baselines.atr_mult_grid': list[Pos],
     'baselines.atr_window': Bars, 'baselines.horizon_grid': list[Bars],
     'baselines.tune_metric': Literal['sharpe', 'sortino', 'calmar', 'total_return'],
@@ -578,6 +581,7 @@ CROSS_CHECKS = [   # (keys, holds(*values), what must hold)
     (('evaluation.pbo_blocks',), lambda n: n % 2 == 0, 'pbo_blocks must be even (CSCV splits the blocks in halves)'),
     (('evaluation.cpcv_test_groups', 'evaluation.cpcv_groups'), lambda t, g: t < g, 'cpcv_test_groups must be fewer than cpcv_groups'),
     (('env.batched', 'costs.participation_cap'), lambda b, c: not (b and c > 0), 'env.batched does not model costs.participation_cap (use env.batched: false)'),
+    (('train.vec_env', 'train.rollout_workers', 'train.n_envs'), lambda v, w, n: v != 'ray' or w <= n, 'rollout_workers cannot exceed n_envs (each Ray worker holds at least one env)'),
 ]
 
 # %% ../../nbs/00_config.ipynb #1cd47b12
