@@ -192,5 +192,9 @@ def test_train_portfolio_and_evaluate_through_the_main_commands(tmp_path):
     assert {'return_contribution', 'risk_contribution'} <= set(m['attribution']['BTC'])
     html = (tmp_path/'ev'/'report.html').read_text()
     assert html.count('<img src="data:image/png;base64,') == 4 and 'correlation' in html and 'coin_equity' in html
+    # a run's config without the gnn's graph window (an experiment's) still evaluates the gnn on the model's observation
+    r = run_cli('portfolio', 'evaluate', '--model', tmp_path/'pm', '--config', tmp_path/'c.yaml', '--out', tmp_path/'ev2',
+                '--start', '2023-01-01', '--end', '2023-01-31')
+    assert r.returncode == 0, r.stderr[-800:]
     bad = run_cli('train', '--portfolio', '--data', 'BTC', 'ETH', '--network', 'lstm', '--out', tmp_path/'x')
     assert bad.returncode == 2 and '--network lstm' in bad.stderr

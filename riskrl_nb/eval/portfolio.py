@@ -127,6 +127,8 @@ def evaluate_portfolio(model_dir, paths:list, out_dir, cfg:RunConfig|None=None, 
     if model_dir is not None:
         _, cfg_m, info, scaler = load_portfolio_model(model_dir)
         cfg = cfg or cfg_m
+        if cfg.portfolio.graph_window != cfg_m.portfolio.graph_window:   # the observation is the model's (a gnn reads its graph window)
+            cfg = replace(cfg, portfolio=replace(cfg.portfolio, graph_window=cfg_m.portfolio.graph_window))
     cfg = cfg or load_config()
     if start or end:
         cfg = replace(cfg, data=replace(cfg.data, test_start=start or cfg.data.test_start, test_end=end or cfg.data.test_end))
