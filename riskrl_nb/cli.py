@@ -141,6 +141,13 @@ def _config_from_args(args) -> RunConfig:
     return cfg
 
 def _train(args):
+    if getattr(args, 'portfolio', False):   # several coins in one account (riskrl_nb.eval.portfolio)
+        unused = [f for f, a in (('--backend', 'backend'), ('--workers', 'workers'), ('--address', 'address'), ('--algo', 'algo'),
+                                 ('--init-from', 'init_from'), ('--resume', 'resume'), ('--regime-models', 'regime_models'))
+                  if getattr(args, a, None) not in (None, False)]
+        if unused: raise RiskrlError(f"{unused[0]}: not available with --portfolio (the portfolio agent trains in-process with PPO)")
+        from riskrl_nb.eval.portfolio import portfolio_train_cli
+        return portfolio_train_cli(args)
     from riskrl_nb.agents.training import train
     cfg = _config_from_args(args)
     if args.regime_models:   # fallback model + one model per market regime (riskrl_nb.agents.regime_training)
@@ -167,12 +174,19 @@ def _train_args(p):
     p.add_argument('--backend', choices=['local', 'ray'], help='ray: the training envs in Ray actors feeding this learner (train.vec_env: ray; pip install riskrl[ray])')
     p.add_argument('--workers', type=int, metavar='N', help='with --backend ray: rollout workers (Ray actors) holding the train.n_envs envs (default 2)')
     p.add_argument('--address', metavar='ADDR', help='with --backend ray: Ray cluster (auto, HOST:PORT, ray://HOST:10001); default: a local Ray instance')
+    p.add_argument('--portfolio', action='store_true', help='one agent for all --data coins in one account (--network attention, gnn or mlp)')
 _train.add_args = _train_args
 subcommand('train', 'train a risk manager')(_train)
 
 # %% ../nbs/70_cli.ipynb #ba880ab5
 def _evaluate(args):
     if getattr(args, 'monte_carlo', 0) is not True and getattr(args, 'monte_carlo', 0) < 0: raise RiskrlError(f"--monte-carlo: the number of resamples must be positive, got {args.monte_carlo}")
+    if (Path(args.model)/'portfolio.json').exists():   # a portfolio model folder (riskrl train --portfolio)
+        from riskrl_nb.eval.portfolio import portfolio_evaluate_cli
+        return portfolio_evaluate_cli(args)
+    if args.data is not None:
+        if len(args.data) > 1: raise RiskrlError(f"--data: {len(args.data)} files for a single-coin model; several coins need a portfolio model (riskrl train --portfolio)")
+        args.data = args.data[0]
     from riskrl_nb.eval.evaluation import evaluate
     from riskrl_nb.eval.report import format_table
     options = {k: v for k, v in vars(args).items() if k not in ('_fn', 'command')}   # extra options reach the evaluation sections
@@ -191,7 +205,7 @@ def _evaluate(args):
 
 def _evaluate_args(p):
     p.add_argument('--model', required=True, metavar='DIR', help='model folder written by riskrl train')
-    p.add_argument('--data', metavar='PATH', help="candle file (default: the model's first training file)")
+    p.add_argument('--data', nargs='+', metavar='PATH', help="candle file (default: the model's first training file); a portfolio model: one per coin (default: its coins)")
     p.add_argument('--out', required=True, metavar='DIR2', help='folder for metrics.json, trades.csv, plots, report')
     p.add_argument('--start', metavar='DATE', help="first day (default: the model's test period, or the whole file)")
     p.add_argument('--end', metavar='DATE', help='last day (inclusive)')

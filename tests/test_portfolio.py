@@ -167,3 +167,34 @@ def test_cli_portfolio_train_and_evaluate(tmp_path):
     assert m['period']['start'].startswith('2023-10-01') and 'report.html' in r.stdout
     r = run_main('portfolio', 'train', '--data', 'BTC', 'NOPE', '--out', tmp_path/'x')
     assert r.returncode == 2 and r.stderr.strip().count('\n') == 0 and 'NOPE' in r.stderr
+
+
+TINY_PORTFOLIO = """data: {train_start: '2022-03-01'}
+train: {n_steps: 64, batch_size: 64, n_epochs: 1, n_envs: 2}
+env: {episode_bars: 300}
+baselines: {take_profit_grid: [0.05], stop_loss_grid: [0.05], atr_mult_grid: [4.0], horizon_grid: [48]}
+"""
+
+
+def test_train_portfolio_and_evaluate_through_the_main_commands(tmp_path):
+    "`riskrl train --portfolio` writes a portfolio folder; `riskrl evaluate` recognises it and writes the portfolio report."
+    import json
+    from conftest import run_main as run_cli   # in this process: no second torch start
+    (tmp_path/'c.yaml').write_text(TINY_PORTFOLIO)
+    r = run_cli('train', '--portfolio', '--data', 'BTC', 'ETH', 'XRP', '--network', 'gnn', '--steps', '128', '--config', tmp_path/'c.yaml',
+                '--out', tmp_path/'pm')
+    assert r.returncode == 0, r.stderr[-800:]
+    assert json.loads((tmp_path/'pm'/'portfolio.json').read_text())['network'] == 'gnn'
+    r = run_cli('evaluate', '--model', tmp_path/'pm', '--out', tmp_path/'ev', '--start', '2023-01-01', '--end', '2023-02-28')
+    assert r.returncode == 0, r.stderr[-800:]
+    m = json.loads((tmp_path/'ev'/'metrics.json').read_text())
+    assert 'agent' in m['policies'] and set(m['attribution']) == {'BTC', 'ETH', 'XRP'}
+    assert {'return_contribution', 'risk_contribution'} <= set(m['attribution']['BTC'])
+    html = (tmp_path/'ev'/'report.html').read_text()
+    assert html.count('<img src="data:image/png;base64,') == 4 and 'correlation' in html and 'coin_equity' in html
+    # a run's config without the gnn's graph window (an experiment's) still evaluates the gnn on the model's observation
+    r = run_cli('portfolio', 'evaluate', '--model', tmp_path/'pm', '--config', tmp_path/'c.yaml', '--out', tmp_path/'ev2',
+                '--start', '2023-01-01', '--end', '2023-01-31')
+    assert r.returncode == 0, r.stderr[-800:]
+    bad = run_cli('train', '--portfolio', '--data', 'BTC', 'ETH', '--network', 'lstm', '--out', tmp_path/'x')
+    assert bad.returncode == 2 and '--network lstm' in bad.stderr

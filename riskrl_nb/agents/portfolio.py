@@ -17,18 +17,22 @@ from ..data.candles import load_candles
 from ..data.features import FeatureScaler
 from ..sim.prepare import prepare_data
 from ..sim.portfolio import PortfolioRiskEnv, PortfolioIndex, align
+from ..sim.portfolio_vec import BatchedPortfolioEnv
 from .algos import _ppo_kwargs
+from .networks import GraphConv
 
 # %% auto #0
-__all__ = ['PORTFOLIO_FILES', 'PortfolioAttention', 'portfolio_policy_kwargs', 'portfolio_data', 'split_steps', 'split_env',
-           'make_portfolio_model', 'train_portfolio', 'load_portfolio_model', 'run_portfolio_agent']
+__all__ = ['PORTFOLIO_NETWORKS', 'PORTFOLIO_FILES', 'PortfolioAttention', 'portfolio_policy_kwargs', 'graph_adjacency',
+           'PortfolioGNN', 'portfolio_data', 'split_steps', 'split_env', 'make_portfolio_model', 'train_portfolio',
+           'load_portfolio_model', 'run_portfolio_agent']
 
 # %% ../../nbs/37_portfolio.ipynb #55a739c3
 class PortfolioAttention(BaseFeaturesExtractor):
     "obs [B, coins, F] -> shared MLP per coin + coin embedding -> self-attention over the coins due -> [B, coins × d]."
-    def __init__(self, observation_space, d_model:int=32, n_heads:int=2):
+    def __init__(self, observation_space, d_model:int=32, n_heads:int=2, graph:bool=False):
         n_coins, n_obs = observation_space.shape
         super().__init__(observation_space, n_coins * d_model)
+        self.n_features = n_obs - n_coins if graph else n_obs   # with a graph, the last `coins` columns are correlations
         self.encoder = nn.Sequential(nn.Linear(n_obs, d_model), nn.ReLU(), nn.Linear(d_model, d_model))
         self.coin = nn.Parameter(torch.zeros(n_coins, d_model))
         self.attention = nn.MultiheadAttention(d_model, n_heads, batch_first=True)
@@ -37,19 +41,54 @@ class PortfolioAttention(BaseFeaturesExtractor):
 
     def forward(self, obs:torch.Tensor) -> torch.Tensor:
         x = self.encoder(obs) + self.coin
-        idle = obs.abs().sum(-1) == 0                        # rows of coins with no decision due
+        idle = obs[..., :self.n_features].abs().sum(-1) == 0  # rows of coins with no decision due
         idle = idle & ~idle.all(-1, keepdim=True)            # a batch row with none due attends to all (no empty softmax)
         y, w = self.attention(x, x, x, key_padding_mask=idle, need_weights=True)
         self.attention_weights = w.detach()
         return self.norm(x + y).flatten(1)
 
+PORTFOLIO_NETWORKS = ('attention', 'gnn', 'mlp')
+
 def portfolio_policy_kwargs(cfg:RunConfig, network:str='attention') -> dict:
-    "SB3 `policy_kwargs` for the portfolio agent: `attention` (`PortfolioAttention`) or `mlp` (the flattened rows)."
+    "SB3 `policy_kwargs` for the portfolio agent: `attention` (`PortfolioAttention`), `gnn` (`PortfolioGNN`) or `mlp` (the flattened rows)."
+    if network not in PORTFOLIO_NETWORKS: raise RiskrlError(f"unknown portfolio network '{network}'; available: {', '.join(PORTFOLIO_NETWORKS)}")
     if network == 'mlp': return dict(net_arch=list(cfg.train.net_arch))
-    if network != 'attention': raise RiskrlError(f"unknown portfolio network '{network}'; available: attention, mlp")
-    n = cfg.train.net
+    n, graph = cfg.train.net, bool(cfg.portfolio.graph_window)
+    if network == 'gnn':
+        if not graph: raise RiskrlError("the portfolio network 'gnn' needs portfolio.graph_window > 0 (the bars of its correlation graph)")
+        return dict(net_arch=list(cfg.train.net_arch), features_extractor_class=PortfolioGNN,
+                    features_extractor_kwargs=dict(hidden=int(n.hidden), gnn_layers=int(n.gnn_layers), threshold=float(n.graph_threshold)))
     return dict(net_arch=list(cfg.train.net_arch), features_extractor_class=PortfolioAttention,
-                features_extractor_kwargs=dict(d_model=int(n.d_model), n_heads=int(n.n_heads)))
+                features_extractor_kwargs=dict(d_model=int(n.d_model), n_heads=int(n.n_heads), graph=graph))
+
+# %% ../../nbs/37_portfolio.ipynb #1d54fa59
+def graph_adjacency(corr:torch.Tensor, threshold:float=0.3) -> torch.Tensor:
+    "Batched `correlation_adjacency`: [B, n, n] correlations -> D^-1/2 (A + I) D^-1/2, no edge where |corr| < threshold."
+    a = corr.abs()
+    a = torch.where(a >= threshold, a, torch.zeros_like(a))
+    eye = torch.eye(a.shape[-1], dtype=a.dtype, device=a.device)
+    a = a * (1 - eye) + eye
+    d = a.sum(-1).rsqrt()
+    return d.unsqueeze(-1) * a * d.unsqueeze(-2)
+
+class PortfolioGNN(BaseFeaturesExtractor):
+    "obs [B, coins, F + coins] (features, correlation row) -> shared encoder + coin embedding -> GraphConv rounds over the graph -> [B, coins × hidden]."
+    def __init__(self, observation_space, hidden:int=32, gnn_layers:int=2, threshold:float=0.3):
+        n_coins, width = observation_space.shape
+        super().__init__(observation_space, n_coins * hidden)
+        self.n_features, self.threshold = width - n_coins, float(threshold)
+        self.encoder = nn.Sequential(nn.Linear(self.n_features, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+        self.coin = nn.Parameter(torch.zeros(n_coins, hidden))
+        self.layers = nn.ModuleList([GraphConv(hidden) for _ in range(gnn_layers)])
+        self.norm = nn.LayerNorm(hidden)
+        self.adjacency = None   # of the last forward pass, [B, coins, coins]
+
+    def forward(self, obs:torch.Tensor) -> torch.Tensor:
+        adj = graph_adjacency(obs[..., self.n_features:], self.threshold)
+        self.adjacency = adj.detach()
+        h = self.encoder(obs[..., :self.n_features]) + self.coin
+        for layer in self.layers: h = layer(h, adj)
+        return self.norm(h).flatten(1)
 
 # %% ../../nbs/37_portfolio.ipynb #a1cbd2b5
 PORTFOLIO_FILES = ('config.yaml', 'scaler.json', 'portfolio.json', 'policy.pt')
@@ -69,10 +108,11 @@ def split_steps(prepared:list, index:PortfolioIndex, split:str) -> tuple[tuple, 
     if not firsts: raise RiskrlError(f"no coin has bars in the {split} period")
     return (index.at(int(min(firsts))), index.at(int(max(lasts))) + 1), ranges
 
-def split_env(prepared:list, index:PortfolioIndex, cfg:RunConfig, split:str='train', random_windows:bool=True) -> PortfolioRiskEnv:
-    "The portfolio env over one split: union steps from the split's first to its last bar, each coin inside its own range."
+def split_env(prepared:list, index:PortfolioIndex, cfg:RunConfig, split:str='train', random_windows:bool=True, n_envs:int|None=None):
+    "The portfolio env over one split (each coin inside its own range); with `n_envs`, a `BatchedPortfolioEnv` of that many accounts."
     period, ranges = split_steps(prepared, index, split)
-    return PortfolioRiskEnv([p.data for p in prepared], cfg, period=period, coin_periods=ranges, random_windows=random_windows)
+    if n_envs: return BatchedPortfolioEnv([p.data for p in prepared], cfg, n_envs, period, ranges, random_windows, index=index)
+    return PortfolioRiskEnv([p.data for p in prepared], cfg, period=period, coin_periods=ranges, random_windows=random_windows, index=index)
 
 def make_portfolio_model(cfg:RunConfig, env, network:str='attention'):
     "MaskablePPO with the portfolio network and the PPO settings of `cfg.train`."
@@ -86,9 +126,11 @@ def make_portfolio_model(cfg:RunConfig, env, network:str='attention'):
 def train_portfolio(cfg:RunConfig, paths:list, out_dir, steps:int|None=None, seed:int|None=None, network:str='attention') -> Path:
     "Train one portfolio agent on the coins in `paths` (training split) and write its folder."
     if seed is not None: cfg = replace(cfg, train=replace(cfg.train, seed=int(seed)))
+    if network == 'gnn' and not cfg.portfolio.graph_window:   # the gnn's graph: over portfolio.window bars unless set
+        cfg = replace(cfg, portfolio=replace(cfg.portfolio, graph_window=int(cfg.portfolio.window)))
     steps = int(steps or cfg.train.total_timesteps)
     prepared, scaler, index = portfolio_data(paths, cfg)
-    env = split_env(prepared, index, cfg, 'train')
+    env = split_env(prepared, index, cfg, 'train', n_envs=max(1, int(cfg.train.n_envs)))
     model = make_portfolio_model(cfg, env, network)
     model.learn(total_timesteps=steps)
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)

@@ -355,6 +355,7 @@ class PortfolioConfig:
     cvar_level: float = 0.95       # confidence level of that CVaR
     cvar_horizon: int = 24         # bars of the loss in that CVaR
     max_exposure: float = 0.0      # sum of |notional| / equity after an entry; 0 = env.max_leverage
+    graph_window: int = 0          # bars of past returns in the causal correlation graph added to each coin's observation row (0 = none; the portfolio gnn needs it)
 
 # %% ../../nbs/00_config.ipynb #aa583b30
 @dataclass
@@ -497,7 +498,7 @@ FIELD_RULES = {
     'portfolio.allocation': Literal['equal', 'inverse_vol', 'risk_parity', 'vol_target', 'kelly'],
     'portfolio.window': Annotated[int, Field(ge=2)], 'portfolio.target_vol': Pos, 'portfolio.kelly_fraction': Prob,
     'portfolio.kelly_cap': Pos, 'portfolio.max_cvar': NonNeg, 'portfolio.cvar_level': Annotated[float, Field(gt=0, lt=1)],
-    'portfolio.cvar_horizon': Bars, 'portfolio.max_exposure': NonNeg,
+    'portfolio.cvar_horizon': Bars, 'portfolio.max_exposure': NonNeg, 'portfolio.graph_window': Annotated[int, Field(ge=0)],
     'reward.w_diff_sortino': Finite, 'reward.w_concentration': Finite, 'reward.w_correlation': Finite, 'reward.w_diversification': Finite,
     'costs.funding_rate_8h': Annotated[float, Field(gt=-0.1, lt=0.1)],   # a fraction per 8 hours; negative: shorts pay
     'entry.fast': Bars, 'entry.slow': Bars, 'entry.side': Literal['long', 'short', 'both'],

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/48b_portfolio.ipynb #e10287d5
 from __future__ import annotations
-import base64, json, math
+import argparse, base64, json, math
 from dataclasses import replace
 from pathlib import Path
 import numpy as np
@@ -16,11 +16,12 @@ from ..core.config import RunConfig, RiskrlError, load_config, periods_per_year
 from ..core.metrics import summarize, SELECT_METRICS
 from ..sim.rules import baseline_grid, make_baseline
 from ..sim.portfolio import PortfolioSimulation, PortfolioResult, run_portfolio_backtest
-from ..agents.portfolio import portfolio_data, split_steps, split_env, load_portfolio_model, run_portfolio_agent
+from ..agents.portfolio import portfolio_data, split_steps, split_env, load_portfolio_model, run_portfolio_agent, PORTFOLIO_NETWORKS
 
 # %% auto #0
 __all__ = ['PORTFOLIO_ALLOCATIONS', 'tune_portfolio_rules', 'portfolio_baselines', 'portfolio_metrics', 'attribution',
-           'coin_correlation', 'plot_portfolio', 'write_portfolio_report', 'evaluate_portfolio', 'coin_paths']
+           'coin_correlation', 'plot_portfolio', 'write_portfolio_report', 'evaluate_portfolio', 'coin_paths',
+           'is_portfolio_model', 'portfolio_train_cli', 'portfolio_evaluate_cli']
 
 # %% ../../nbs/48b_portfolio.ipynb #2532db73
 PORTFOLIO_ALLOCATIONS = ('equal', 'inverse_vol', 'risk_parity')
@@ -126,6 +127,8 @@ def evaluate_portfolio(model_dir, paths:list, out_dir, cfg:RunConfig|None=None, 
     if model_dir is not None:
         _, cfg_m, info, scaler = load_portfolio_model(model_dir)
         cfg = cfg or cfg_m
+        if cfg.portfolio.graph_window != cfg_m.portfolio.graph_window:   # the observation is the model's (a gnn reads its graph window)
+            cfg = replace(cfg, portfolio=replace(cfg.portfolio, graph_window=cfg_m.portfolio.graph_window))
     cfg = cfg or load_config()
     if start or end:
         cfg = replace(cfg, data=replace(cfg.data, test_start=start or cfg.data.test_start, test_end=end or cfg.data.test_end))
@@ -169,6 +172,7 @@ def _portfolio_cli(args):
     from riskrl_nb.agents.portfolio import train_portfolio
     cfg = load_config(args.config) if args.config else None
     if args.action == 'train':
+        if args.network not in PORTFOLIO_NETWORKS: raise RiskrlError(f"--network {args.network}: a portfolio agent's network is one of {', '.join(PORTFOLIO_NETWORKS)}")
         if not args.data: raise RiskrlError("riskrl portfolio train needs --data with one or more coins")
         if not args.out: raise RiskrlError("riskrl portfolio train needs --out DIR")
         folder = train_portfolio(cfg or load_config(), coin_paths(args.data), args.out, args.steps, args.seed, args.network)
@@ -190,6 +194,21 @@ def _portfolio_args(p):
     p.add_argument('--config', metavar='FILE')
     p.add_argument('--steps', type=int, metavar='N', help="train: timesteps (default: the config's train.total_timesteps)")
     p.add_argument('--seed', type=int, metavar='S')
-    p.add_argument('--network', default='attention', choices=['attention', 'mlp'])
+    p.add_argument('--network', default='attention', choices=list(PORTFOLIO_NETWORKS))
     p.add_argument('--start', metavar='DATE'); p.add_argument('--end', metavar='DATE')
 _portfolio_cli.add_args = _portfolio_args
+
+# %% ../../nbs/48b_portfolio.ipynb #4c2408b7
+def is_portfolio_model(folder) -> bool:
+    "A portfolio model folder (written by `riskrl train --portfolio`), not a single-coin one."
+    return (Path(folder)/'portfolio.json').exists()
+
+def portfolio_train_cli(args):
+    "`riskrl train --portfolio`: `riskrl portfolio train` with the train command's options."
+    _portfolio_cli(argparse.Namespace(action='train', data=args.data, model=None, out=args.out, config=args.config, steps=args.steps,
+                                      seed=args.seed, network=args.network or 'attention', start=None, end=None))
+
+def portfolio_evaluate_cli(args):
+    "`riskrl evaluate --model PORTFOLIO_DIR`: `riskrl portfolio evaluate` with the evaluate command's options."
+    _portfolio_cli(argparse.Namespace(action='evaluate', data=args.data, model=args.model, out=args.out, config=None, steps=None,
+                                      seed=None, network=None, start=args.start, end=args.end))

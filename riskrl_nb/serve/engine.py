@@ -15,7 +15,7 @@ from .audit import AuditLog
 from .schema import ServingModel, DecideRequest, OutcomeRequest, BarsRequest, PositionRequest
 from .stream import BarStream
 from .features import FeatureCache, PositionView, RequestError
-from .limits import RiskLimits, Breakers, atr_trailing_decision
+from .limits import RiskLimits, Breakers, atr_trailing_decision, CvarBook
 from .drift import drift_monitor
 from ..sim.risk_limits import exposure_cut
 
@@ -80,6 +80,7 @@ class DecisionService:
         self.breakers = Breakers(limits, clock, arms=tuple(self.models))
         self.caches = {k: FeatureCache(m, cache_size) for k, m in self.models.items()}
         self.book = PositionBook()   # the portfolio the service knows
+        self.cvar = CvarBook(limits) if limits.max_cvar is not None else None   # the portfolio CVaR limit (off: None)
         self.streams = {}            # symbol -> BarStream (the stateful API)
         self._pruned = clock()
         self.listeners = []     # fn(decision dict) after each decision (metrics)
@@ -215,13 +216,17 @@ class DecisionService:
                     probabilities=_probs(p), stop_price=None, breakers=self.breakers.open(arm))
 
     def _limits_after(self, r, v:PositionView, d:dict) -> dict:
-        "Exposure limits: trim a position the decision would keep above its limit (never add)."
+        "Exposure and portfolio CVaR limits: trim a position the decision would keep above its limit (never add)."
+        if self.cvar is not None: self.cvar.observe(r.position.symbol, v.market.times, v.market.close)
         if d['size'] >= 1.0: return d
         keep = 1.0 - d['size']
         lim = self.limits
         notional = keep * abs(v.sim.units) * v.market.close[-1]
         others = self.book.others(r.position.position_id, self.clock(), lim.position_ttl_s)
         cut, why = exposure_cut(v.exposure * keep, notional, others, v.equity, lim.max_position_exposure, lim.max_portfolio_exposure)   # the simulator's rule too
+        if self.cvar is not None:   # the portfolio CVaR limit, also the simulator's rule (riskrl_nb.sim.risk_limits)
+            c2, w2 = self.cvar.trim(r.position.position_id, r.position.symbol, v.side * notional * (1 - cut), v.equity, self.clock())
+            if w2 is not None: cut, why = cut + (1 - cut) * c2, w2
         if why is None: return d
         size = min(1.0, d['size'] + keep * cut)
         action = d['action'] if d['action'] != 'hold' else ('close_tp' if v.unrealised_return > 0 else 'close_sl')
@@ -231,11 +236,15 @@ class DecisionService:
         pid, now = r.position.position_id, self.clock()
         if d['size'] >= 1.0: self.book.pop(pid, None)
         else: self.book[pid] = ((1 - d['size']) * abs(v.sim.units) * v.market.close[-1], now)
+        if self.cvar is not None:
+            if d['size'] >= 1.0: self.cvar.pop(pid)
+            else: self.cvar.set(pid, r.position.symbol, v.side * (1 - d['size']) * abs(v.sim.units) * v.market.close[-1], now)
         if now - self._pruned > 60: self.book.prune(now, self.limits.position_ttl_s); self._pruned = now
 
     def outcome(self, o:OutcomeRequest, key_id:str='') -> dict:
         "Record a closed position's realised return (online comparison of models); may trigger a rollback."
         self.book.pop(o.position_id, None)
+        if self.cvar is not None: self.cvar.pop(o.position_id)
         rec = self.audit.append('outcome', dict(position_id=o.position_id, realised_return=o.realised_return, key_id=key_id))
         events = self.rollout.on_outcome(o.position_id, o.realised_return) if self.rollout is not None else []
         for ev in events or []: self.audit.append('rollout', ev)

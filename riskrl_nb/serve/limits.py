@@ -15,9 +15,10 @@ from pydantic import Field
 from ..core.config import ConfigError, load_typed, Pos, NonNeg, Bars as AtLeast1   # not schema's `Bars` (candles)
 from ..data.features import atr
 from .features import PositionView
+from ..sim.risk_limits import horizon_returns, portfolio_cvar, cvar_entry_scale
 
 # %% auto #0
-__all__ = ['Share', 'LIMIT_RULES', 'LIMIT_CHECKS', 'RiskLimits', 'load_limits', 'ErrorBreaker', 'Breakers',
+__all__ = ['Share', 'LIMIT_RULES', 'LIMIT_CHECKS', 'RiskLimits', 'load_limits', 'CvarBook', 'ErrorBreaker', 'Breakers',
            'atr_trailing_decision']
 
 # %% ../../nbs/63_limits.ipynb #042c28e0
@@ -56,6 +57,12 @@ class RiskLimits:
     alert_retries: int = 5                     # webhook: attempts per alert (exponential back-off between them)
     alert_backoff_s: float = 0.5               # webhook: first wait between attempts; doubles after each failure
     alert_queue: int = 100                     # webhook: alerts waiting for delivery at most (more are dropped and counted)
+    # portfolio CVaR (riskrl_nb.sim.risk_limits, the simulator's limit; `CvarBook`): null switches it off
+    max_cvar: float | None = None              # largest historical CVaR of the book's cvar_horizon_bars loss (fraction of equity) a kept position may leave
+    cvar_level: float = 0.95                   # confidence level of that CVaR
+    cvar_horizon_bars: int = 24                # bars of the loss in that CVaR
+    cvar_window_bars: int = 720                # past bars (of the symbols' closes seen in requests) that give the loss scenarios
+    cvar_min_scenarios: int = 100              # fewer joint scenarios than this: the limit cannot be judged and trims nothing
 
 Share = Annotated[float, Field(gt=0, le=1)]   # a loss, drawdown or error rate; 1 switches the limit off
 LIMIT_RULES = {   # the config's pydantic types (riskrl_nb.core.config), so a limit is checked as a config key is
@@ -81,6 +88,46 @@ LIMIT_RULES.update({   # alert thresholds and delivery (riskrl_nb.serve.alerts)
     'alert_queue': AtLeast1,
 })
 LIMIT_CHECKS.append((('alert_min_decisions', 'alert_window'), lambda m, w: m <= w, 'alert_min_decisions cannot exceed alert_window'))
+LIMIT_RULES.update({'max_cvar': Share | None, 'cvar_level': Annotated[float, Field(gt=0, lt=1)], 'cvar_horizon_bars': AtLeast1,   # the portfolio CVaR (CvarBook)
+                    'cvar_window_bars': AtLeast1, 'cvar_min_scenarios': AtLeast1})
+
+# %% ../../nbs/63_limits.ipynb #88534902
+class CvarBook:
+    "Positions (symbol, signed notional, last seen) and each symbol's recent closes: the service's portfolio CVaR limit."
+    def __init__(self, limits:RiskLimits):
+        self.limits, self.positions, self.closes = limits, {}, {}
+
+    def observe(self, symbol:str, times:np.ndarray, close:np.ndarray):
+        "Keep the last closes of `symbol` (times: int64 ns)."
+        keep = self.limits.cvar_window_bars + self.limits.cvar_horizon_bars
+        new = pd.Series(np.asarray(close, float)[-keep:], index=np.asarray(times)[-keep:])
+        old = self.closes.get(symbol)
+        self.closes[symbol] = new if old is None else new.combine_first(old).iloc[-keep:]
+
+    def set(self, pid:str, symbol:str, notional:float, now:float): self.positions[pid] = (symbol, float(notional), now)
+    def pop(self, pid:str): self.positions.pop(pid, None)
+
+    def scenarios(self, symbols:list) -> np.ndarray:
+        "Joint `cvar_horizon_bars` returns [scenarios, symbols] over the last `cvar_window_bars` timestamps all symbols have."
+        c = pd.concat([self.closes[s] for s in symbols], axis=1).dropna().to_numpy()
+        r = horizon_returns(c, self.limits.cvar_horizon_bars)[self.limits.cvar_horizon_bars:]
+        return r[-self.limits.cvar_window_bars:]
+
+    def trim(self, pid:str, symbol:str, notional:float, equity:float, now:float) -> tuple[float, str | None]:
+        "(share of position `pid` to sell, why) so that the book's CVaR stays within `max_cvar`; (0, None) when it does."
+        lim = self.limits
+        if lim.max_cvar is None or notional == 0 or equity <= 0 or symbol not in self.closes: return 0.0, None
+        live = [(s, n) for p, (s, n, seen) in self.positions.items() if p != pid and now - seen < lim.position_ttl_s and s in self.closes]
+        symbols = sorted({s for s, _ in live} | {symbol})
+        book, new = np.zeros(len(symbols)), np.zeros(len(symbols))
+        for s, n in live: book[symbols.index(s)] += n / equity
+        new[symbols.index(symbol)] = notional / equity
+        scen = self.scenarios(symbols)
+        if len(scen) < lim.cvar_min_scenarios: return 0.0, None
+        scale = cvar_entry_scale(book, new, scen, lim.max_cvar, lim.cvar_level)
+        if scale >= 1.0: return 0.0, None
+        cvar = portfolio_cvar(book + new, scen, lim.cvar_level)
+        return 1.0 - scale, f"portfolio CVaR {cvar:.2%} > {lim.max_cvar:.2%} (max_cvar)"
 
 # %% ../../nbs/63_limits.ipynb #39a2cb79
 class ErrorBreaker:

@@ -20,7 +20,7 @@ from .risk_limits import exposure_cut, horizon_returns, portfolio_cvar, cvar_ent
 
 # %% auto #0
 __all__ = ['ALLOCATIONS', 'PortfolioIndex', 'align', 'allocation_weights', 'PortfolioSimulation', 'PortfolioResult',
-           'run_portfolio_backtest', 'PortfolioRiskEnv', 'compare_with_single']
+           'run_portfolio_backtest', 'rolling_correlation', 'PortfolioRiskEnv', 'compare_with_single']
 
 # %% ../../nbs/26_portfolio.ipynb #f0925e6d
 @dataclass
@@ -267,22 +267,39 @@ def run_portfolio_backtest(psim:PortfolioSimulation, make_policy, start:int=0, e
     return psim.result(name or (first.name if first else 'portfolio'), getattr(first, 'params', {}) if first else {})
 
 # %% ../../nbs/26_portfolio.ipynb #b93532d7
+def rolling_correlation(bar_returns:np.ndarray, u:int, window:int, min_obs:int|None=None) -> np.ndarray:
+    "Correlations [coins, coins] of `bar_returns` [T, coins] over rows (u − window, u]; 0 where not estimable, 1 on the diagonal."
+    n = bar_returns.shape[1]
+    out = np.eye(n)
+    rows = bar_returns[max(0, u - window + 1):u + 1]
+    ok = np.flatnonzero((~np.isnan(rows)).sum(axis=0) >= (min_obs or max(3, window // 2)))
+    if len(ok) < 2: return out
+    r = rows[:, ok]
+    r = r[~np.isnan(r).any(axis=1)]
+    if len(r) < 3: return out
+    with np.errstate(invalid='ignore', divide='ignore'): c = np.corrcoef(r, rowvar=False)
+    out[np.ix_(ok, ok)] = np.nan_to_num(c, nan=0.0)
+    np.fill_diagonal(out, 1.0)
+    return out
+
+# %% ../../nbs/26_portfolio.ipynb #e4af6749
 class PortfolioRiskEnv(gym.Env):
     "Manage the open positions of N coins in one account: one action per coin at each decision close."
     metadata = {'render_modes': []}
 
     def __init__(self, datasets:list, cfg:RunConfig=RunConfig(), period:tuple|None=None, coin_periods:list|None=None,
-                 random_windows:bool=True, episode_bars:int|None=None):
+                 random_windows:bool=True, episode_bars:int|None=None, index:PortfolioIndex|None=None):
         super().__init__()
         self.cfg, self.random_windows = cfg, random_windows
-        self.psim = PortfolioSimulation(datasets, cfg, coin_periods)
+        self.psim = PortfolioSimulation(datasets, cfg, coin_periods, index)
         self.n = self.psim.n
         self.period = period or (0, len(self.psim.index))
         self.episode_bars = episode_bars or cfg.env.episode_bars
         self.builders = [ObservationBuilder(d.features, cfg.env) for d in datasets]
         n_obs = self.builders[0].n_obs
         if any(b.n_obs != n_obs for b in self.builders): raise RiskrlError("all coins need the same features")
-        self.observation_space = spaces.Box(-10.0, 10.0, (self.n, n_obs), np.float32)
+        self.n_features, self.graph_window = n_obs, int(cfg.portfolio.graph_window)
+        self.observation_space = spaces.Box(-10.0, 10.0, (self.n, n_obs + (self.n if self.graph_window else 0)), np.float32)
         space = cfg.env.action_space
         if space == 'discrete3': self.action_space = spaces.MultiDiscrete([3] * self.n)
         elif space == 'multidiscrete': self.action_space = spaces.MultiDiscrete([3, 101] * self.n)
@@ -322,11 +339,14 @@ class PortfolioRiskEnv(gym.Env):
         self._peak = max(self.cfg.env.initial_equity, self._value)
         return self._obs(), self._info()
 
-# %% ../../nbs/26_portfolio.ipynb #0ecba7d1
+# %% ../../nbs/26_portfolio.ipynb #381acc71
 @patch
 def _obs(self:PortfolioRiskEnv) -> np.ndarray:
+    "Each due coin's row (zeros for the others); with `portfolio.graph_window`, every coin's correlation row after it."
     obs = np.zeros(self.observation_space.shape, np.float32)
-    for k in self.due: obs[k] = self.builders[k].observe(self.sims[k], int(self.psim.decision_bar[k]))
+    F = self.n_features
+    for k in self.due: obs[k, :F] = self.builders[k].observe(self.sims[k], int(self.psim.decision_bar[k]))
+    if self.graph_window: obs[:, F:] = rolling_correlation(self.psim.bar_returns, self.psim.u - 1, self.graph_window)
     return obs
 
 @patch
