@@ -184,3 +184,20 @@ def test_hpo_on_ray_runs_the_study_in_workers(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert '2 workers as ray tasks' in r.stdout and 'this worker ran 2' in r.stdout, r.stdout
     assert len(pd.read_csv(tmp_path/'h'/'trials.csv')) == 2
+
+
+@pytest.mark.parametrize('error', [RuntimeError('raylet did not start in time'), KeyboardInterrupt()])
+def test_a_failed_ray_start_stops_what_it_started(monkeypatch, error):
+    "ray.init failing half-way (a local instance whose raylet timed out, or Ctrl-C) must not leave Ray's processes behind."
+    from riskrl_nb.core.config import RiskrlError
+    from riskrl_nb.ops import distributed
+    calls = []
+    class FakeRay:
+        def is_initialized(self): return False
+        def init(self, **kw): calls.append('init'); raise error
+        def shutdown(self): calls.append('shutdown')
+    monkeypatch.setattr(distributed, 'import_ray', lambda: FakeRay())
+    expected = RiskrlError if isinstance(error, RuntimeError) else KeyboardInterrupt
+    with pytest.raises(expected):
+        with distributed.ray_session(): pass
+    assert calls == ['init', 'shutdown']

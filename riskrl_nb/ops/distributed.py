@@ -49,8 +49,11 @@ def ray_session(address:str|None=None, num_cpus:int|None=None, object_store_mb:i
     kw = dict(address=address or 'local', log_to_driver=False, logging_level='ERROR')   # 'local': a new instance, never a stale cluster file's
     if address is None: kw.update(num_cpus=num_cpus, object_store_memory=object_store_mb * 2**20, include_dashboard=False)
     try: ray.init(**kw)
-    except (ConnectionError, RuntimeError, ValueError) as e:
-        raise RiskrlError(f"--address {address}: cannot connect to a Ray cluster ({str(e).splitlines()[0][:200]})") from None
+    except BaseException as e:   # a failed start may have left processes of a half-started local instance: stop them
+        with contextlib.suppress(Exception): ray.shutdown()
+        if isinstance(e, (ConnectionError, RuntimeError, ValueError)):
+            raise RiskrlError(f"--address {address}: cannot connect to a Ray cluster ({str(e).splitlines()[0][:200]})") from None
+        raise
     try: yield ray
     finally: ray.shutdown()
 
