@@ -687,6 +687,7 @@ class FastPositionEnv(gym.Env):
         self.observation_space, self.action_space = b.observation_space, b.action_space
         self._space, self._state, self._py_reward = int(b.P[P_SPACE]), b.state, b._rewards is not None
         self._out = memoryview(b.io).cast('B').cast('d')     # io has one column: row k is element k
+        self._fsv, self._stv = memoryview(b.fs).cast('B').cast('d'), memoryview(b.st).cast('B').cast('q')   # one row: column k is element k (Python scalars, no numpy indexing)
         self._obs = b.obs2[0, 0]
         self._kernel, self._options_set = kernel, True
         self._mask = b._masks[0]                              # written by every STEP and RESET call of the kernel
@@ -703,8 +704,8 @@ class FastPositionEnv(gym.Env):
         if self._kernel is kernel:   # compiled (or loaded) by now: later calls go to its entry point, without numba's type dispatch
             self._kernel = kernel.overloads[(numba.typeof(self._state), types.int64)].entry_point
         if self._py_reward: b._rewards[0].reset()
-        st = b.st
-        return self._obs.copy(), dict(bar=int(st[0, DEC] - st[0, OFF]), equity=float(b.fs[0, EQUITY]))
+        st = self._stv
+        return self._obs.copy(), {'bar': st[DEC] - st[OFF], 'equity': self._fsv[EQUITY]}
 
     def step(self, action):
         o = self._out
@@ -719,7 +720,7 @@ class FastPositionEnv(gym.Env):
         return self._obs.copy(), o[O_REWARD], o[O_TERMINATED] != 0, o[O_TRUNCATED] != 0, {}
 
     @property
-    def equity(self) -> float: "The account's liquidation value at the current decision."; return float(self.batch.fs[0, EQUITY])
+    def equity(self) -> float: "The account's liquidation value at the current decision."; return self._fsv[EQUITY]
     @property
     def invalid_action(self) -> bool: "Whether the last action was masked (and so held)."; return self._out[O_INVALID] != 0
 
