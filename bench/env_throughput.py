@@ -81,7 +81,9 @@ def load_ref_vec_env(rev):
     """`riskrl_nb/sim/vec_env.py` as committed at git revision `rev` (e.g. `main`), imported as a second module next to
     the current one (its own compiled kernel), so the previous code runs in this same process; None if it is identical."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    src = subprocess.run(['git', '-C', root, 'show', f'{rev}:riskrl_nb/sim/vec_env.py'], capture_output=True, text=True, check=True).stdout
+    try: src = subprocess.run(['git', '-C', root, 'show', f'{rev}:riskrl_nb/sim/vec_env.py'], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f'no reference rows: git show {rev}:riskrl_nb/sim/vec_env.py failed ({e})'); return None
     import riskrl_nb.sim.vec_env as current
     if src == open(current.__file__).read(): return None
     path = os.path.join(tempfile.mkdtemp(prefix='riskrl-ref-'), 'vec_env_ref.py')
