@@ -52,6 +52,47 @@ def test_batched_env_window_copy_matches_reference_with_clipping_and_file_start(
     assert np.abs(obs).max() <= 10 and (np.abs(obs) == 10).any()
 
 
+def test_masks_written_with_the_step_equal_the_kernels_masks_mode_on_real_data():
+    """`action_masks()` returns the masks the last STEP/RESET call wrote (no kernel call of its own): at every step they
+    equal the kernel's MASKS mode called through numba's generic dispatch (serial and parallel kernels, auto-reset,
+    FastPositionEnv, and before the first reset). Fails if a STEP or RESET path stops writing them."""
+    import numpy as np
+    from riskrl_nb.core.config import load_config
+    from riskrl_nb.data.candles import load_bundled
+    from riskrl_nb.data.features import compute_features, FeatureScaler
+    from riskrl_nb.data.entries import ema_cross_entries
+    from riskrl_nb.sim.execution import Market
+    from riskrl_nb.sim.env import MarketData
+    from riskrl_nb.sim.vec_env import BatchedPositionEnv, FastPositionEnv, kernel, MASKS
+    df = load_bundled('BTC', '1h').iloc[:6000]
+    feats = compute_features(df)
+    data = MarketData(Market.from_candles(df), FeatureScaler.fit(feats.iloc[:4000]).transform(feats), ema_cross_entries(df), 'BTC')
+    cfg = load_config(overrides=dict(env=dict(lookback=32)))
+    rng = np.random.default_rng(0)
+    for parallel in (False, True):
+        env = BatchedPositionEnv(data, (0, 6000), cfg, n_envs=16, episode_bars=300, parallel=parallel)
+        m = env.action_masks(); kernel(env.state, MASKS)
+        np.testing.assert_array_equal(m, env._masks)   # before the first reset too
+        env.seed(0); env.reset()
+        flips, ends = 0, 0
+        for t in range(250):
+            m = env.action_masks()
+            kernel(env.state, MASKS)   # the generic dispatcher recomputes every account's mask into env._masks
+            np.testing.assert_array_equal(m, env._masks, err_msg=f'parallel={parallel} step {t}')
+            if t: flips += int((m[:, 1] != prev[:, 1]).sum())
+            prev = m
+            _, _, done, _ = env.step(np.where(rng.random(16) < 0.3, np.where(m[:, 1], 1, 2), 0))
+            ends += int(done.sum())
+        assert flips > 50 and ends > 5, (flips, ends)   # masks change often and episodes restart: stale masks would show
+    fast = FastPositionEnv(data, (0, 6000), cfg)
+    fast.reset(seed=1)
+    for t in range(400):
+        m = fast.action_masks(); kernel(fast._state, MASKS)
+        np.testing.assert_array_equal(m, fast.batch._masks[0], err_msg=f'FastPositionEnv step {t}')
+        _, _, term, trunc, _ = fast.step(int(np.flatnonzero(m)[-1]) if rng.random() < 0.3 else 0)
+        if term or trunc: fast.reset()
+
+
 def test_canonical_json_is_unchanged_by_the_fast_type_checks():
     "The audit's canonical JSON with the exact-type fast path equals the original rules on every kind of value."
     import json, math

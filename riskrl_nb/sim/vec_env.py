@@ -267,11 +267,11 @@ def _observe(e, g, liq, mk, feats, fs, st, P, obs):
     fs[e, B_BEST] = max(fs[e, B_BEST], upnl)
     fs[e, B_PEAK] = max(fs[e, B_PEAK], liq)
     lookback, nf, clip = int(P[P_LOOKBACK]), feats.shape[1], P[P_CLIP]
-    k, first = 0, g - lookback + 1
+    k, first, n = 0, g - lookback + 1, lookback * nf
     if first >= st[e, OFF]:   # the window's rows are one contiguous block of `feats`: one flat copy
-        flat, base, out = feats.reshape(feats.size), first * nf, obs[e]
-        for j in range(lookback * nf): out[j] = flat[base + j]
-        k = lookback * nf
+        src, out = feats.reshape(feats.size)[first * nf:first * nf + n], obs[e]   # slices: indices from 0, no wraparound check per element
+        for j in range(n): out[j] = src[j]
+        k = n
     else:
         for r in range(first, g + 1):
             row = max(r, st[e, OFF])   # the first bar of the file repeats at its start
@@ -288,6 +288,12 @@ def _observe(e, g, liq, mk, feats, fs, st, P, obs):
 def _mask(e, fs, st):
     "Account e's `action_mask` at its decision bar (EQUITY is the liquidation equity there)."
     return _action_mask(_upnl_from(e, fs[e, EQUITY], fs, st))
+
+@njit
+def _write_mask(e, fs, st, masks):
+    "Write account e's mask into row e of `masks` (STEP and RESET do it for every account, so `action_masks()` needs no kernel call)."
+    m = _mask(e, fs, st)
+    masks[e, 0] = m[0]; masks[e, 1] = m[1]; masks[e, 2] = m[2]
 
 @njit
 def _reset_account(e, ds_k, start, end, ds, fs, st, P, kr):
@@ -354,9 +360,10 @@ def new_state(mk, fs, P, kr, log, io, bars, ds, st, feats, obs2, opt, masks, end
 def _reset_all(s):
     "Reset every account (s.opt: dataset, start, end per account, -1 = random); returns one that found no decision, or -1."
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
-    opt = s.opt
+    opt, masks = s.opt, s.masks
     for e in range(fs.shape[0]):
         if not _reset_one(e, opt[e, 0], opt[e, 1], opt[e, 2], mk, bars, feats, ds, fs, st, P, kr, log, obs2[0]): return e
+        _write_mask(e, fs, st, masks)
     return -1
 
 # %% ../../nbs/24a_vec_env.ipynb #1a11132a
@@ -429,39 +436,41 @@ def _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs, term, io):
 def _step_all(s):
     "One step of every account; ended episodes restart at once when P_AUTORESET. Returns the resets that found no decision."
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
-    failed = 0
+    failed, masks = 0, s.masks
     for e in range(fs.shape[0]):
         if _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs2[0], obs2[1], io) and P[P_AUTORESET] != 0:
             failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, obs2[0])
+        _write_mask(e, fs, st, masks)   # the mask at the account's new decision, with the step (no second call)
     return failed
 
 @njit(cache=True, parallel=True)
 def step_kernel_parallel(s):
     "A step of every account on all cores (accounts are independent); resets (random windows) run after, in order."
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
-    ended = s.ended
+    ended, masks = s.ended, s.masks
     for e in prange(fs.shape[0]):
         ended[e] = _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs2[0], obs2[1], io)
+        _write_mask(e, fs, st, masks)
     failed = 0
     if P[P_AUTORESET] != 0:
         for e in range(fs.shape[0]):
-            if ended[e]: failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, obs2[0])
+            if ended[e]:
+                failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, obs2[0])
+                _write_mask(e, fs, st, masks)
     return failed
 
 @njit
 def _masks_all(s):
     "Valid actions of every account at its current decision: hold; close_tp in profit; close_sl otherwise."
     masks = s.masks
-    for e in range(s.fs.shape[0]):
-        m = _mask(e, s.fs, s.st)
-        masks[e, 0] = m[0]; masks[e, 1] = m[1]; masks[e, 2] = m[2]
+    for e in range(s.fs.shape[0]): _write_mask(e, s.fs, s.st, masks)
 
 STEP, RESET, MASKS = 0, 1, 2
 
 # %% ../../nbs/24a_vec_env.ipynb #52efc527
 @njit(cache=True)
 def kernel(s, mode):
-    "The compiled entry point (one compile, cached on disk): STEP every account, RESET them, or write their MASKS."
+    "The compiled entry point (one compile, cached on disk): STEP every account, RESET them (both also write every account's mask), or write their MASKS."
     if mode == STEP: return _step_all(s)
     if mode == RESET: return _reset_all(s)
     _masks_all(s)
@@ -554,6 +563,7 @@ class BatchedPositionEnv(VecEnv):
         self.obs2 = np.zeros((2, n, n_obs), np.float32)                               # observations, terminal observations
         self._ds = a['ds']
         self._opt, self._masks = np.full((n, 3), -1, dtype=np.int64), np.zeros((n, 3), dtype=np.bool_)
+        self._masks[:] = action_mask(0.0)   # before the first reset: what the mask rule gives a flat account (as the kernel's MASKS)
         self.state = new_state(a['mk'], self.fs, self.P, self.kr, self.log, self.io, a['bars'], a['ds'], self.st, a['feats'],
                                self.obs2, self._opt, self._masks, np.zeros(n, dtype=np.bool_))
         self.parallel = bool(parallel)   # threads pay off only on idle cores and large batches
@@ -645,8 +655,7 @@ class BatchedPositionEnv(VecEnv):
 
     # ----- the accounts -----
     def action_masks(self) -> np.ndarray:
-        "Valid actions of every account at its current decision, (N, 3) (N, 104 for MultiDiscrete)."
-        self._entry(MASKS)
+        "Valid actions of every account at its current decision, (N, 3) (N, 104 for MultiDiscrete): written by the last STEP or RESET call."
         return space_mask(self._masks.copy(), self.cfg.env.action_space)
 
     @property
@@ -678,8 +687,11 @@ class FastPositionEnv(gym.Env):
         self.observation_space, self.action_space = b.observation_space, b.action_space
         self._space, self._state, self._py_reward = int(b.P[P_SPACE]), b.state, b._rewards is not None
         self._out = memoryview(b.io).cast('B').cast('d')     # io has one column: row k is element k
+        self._fsv, self._stv = memoryview(b.fs).cast('B').cast('d'), memoryview(b.st).cast('B').cast('q')   # one row: column k is element k (Python scalars, no numpy indexing)
         self._obs = b.obs2[0, 0]
         self._kernel, self._options_set = kernel, True
+        self._mask = b._masks[0]                              # written by every STEP and RESET call of the kernel
+        self._mask_space = None if b.cfg.env.action_space != 'multidiscrete' else 'multidiscrete'
 
     def reset(self, *, seed:int|None=None, options:dict|None=None):
         super().reset(seed=seed)
@@ -692,8 +704,8 @@ class FastPositionEnv(gym.Env):
         if self._kernel is kernel:   # compiled (or loaded) by now: later calls go to its entry point, without numba's type dispatch
             self._kernel = kernel.overloads[(numba.typeof(self._state), types.int64)].entry_point
         if self._py_reward: b._rewards[0].reset()
-        st = b.st
-        return self._obs.copy(), dict(bar=int(st[0, DEC] - st[0, OFF]), equity=float(b.fs[0, EQUITY]))
+        st = self._stv
+        return self._obs.copy(), {'bar': st[DEC] - st[OFF], 'equity': self._fsv[EQUITY]}
 
     def step(self, action):
         o = self._out
@@ -708,15 +720,14 @@ class FastPositionEnv(gym.Env):
         return self._obs.copy(), o[O_REWARD], o[O_TERMINATED] != 0, o[O_TRUNCATED] != 0, {}
 
     @property
-    def equity(self) -> float: "The account's liquidation value at the current decision."; return float(self.batch.fs[0, EQUITY])
+    def equity(self) -> float: "The account's liquidation value at the current decision."; return self._fsv[EQUITY]
     @property
     def invalid_action(self) -> bool: "Whether the last action was masked (and so held)."; return self._out[O_INVALID] != 0
 
     def action_masks(self) -> np.ndarray:
-        "Valid actions at the current decision (the kernel's compiled entry point, no type dispatch)."
-        b = self.batch
-        self._kernel(self._state, MASKS)
-        return space_mask(b._masks[0].copy(), b.cfg.env.action_space)
+        "Valid actions at the current decision: the mask the last STEP or RESET wrote (no kernel call)."
+        m = self._mask.copy()
+        return m if self._mask_space is None else space_mask(m, self._mask_space)
 
     def trades(self): return self.batch.trades(0)
 
