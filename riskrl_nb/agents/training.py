@@ -37,7 +37,7 @@ from ..sim.prepare import Prepared, prepare_data, load_frames
 from .policy import split_results
 from .bundle import save_policy, write_manifest, staging_dir, publish, load_bundle, save_reference
 from ..core.metrics import SELECT_METRICS
-from .oracle import pretrain_oracle, oracle_regulariser
+from .oracle import pretrain_oracle, oracle_regulariser, oracle_plan
 from .selection import check_selection, cross_coin_score
 
 
@@ -193,6 +193,8 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     final = Path(out_dir)
     if final.exists() and not final.is_dir(): raise RiskrlError(f"{final}: exists and is not a folder")
     spec = check_algo(cfg)
+    cfg, note = oracle_plan(cfg, spec)   # the default oracle pre-training is dropped where it cannot run (and said so)
+    if note: say(note)
     seed_everything(cfg.train.seed)
     torch.set_num_threads(cfg.train.torch_threads)
     t0, cpu0 = time.time(), time.process_time()
