@@ -14,8 +14,8 @@ from ..sim.env import PositionRiskEnv
 
 # %% auto #0
 __all__ = ['ORACLE_KEYS', 'reachable_exits', 'oracle_close', 'oracle_action', 'oracle_dataset', 'label_weights', 'clone_policy',
-           'label_fit', 'round_trip_cost', 'oracle_settings', 'pretrain_oracle', 'oracle_unsupported', 'oracle_plan',
-           'oracle_regulariser']
+           'label_fit', 'round_trip_cost', 'oracle_settings', 'oracle_labels', 'pretrain_oracle', 'oracle_unsupported',
+           'oracle_plan', 'oracle_regulariser']
 
 # %% ../../nbs/33b_oracle.ipynb #cd42a47f
 def reachable_exits(sim:Simulation, i:int) -> np.ndarray:
@@ -120,13 +120,17 @@ def oracle_settings(cfg:RunConfig) -> dict:
     if not 0 <= s['balance'] <= 1: raise ConfigError(f"config key 'train.pretrain_oracle.balance': expected 0..1, got {s['balance']}")
     return s
 
-def pretrain_oracle(model, cfg:RunConfig, train_sets:list, baselines:dict|None=None, out=None) -> dict:
-    "Behaviour-clone `model`'s policy on oracle labels of `train_sets`' training periods; statistics (also to `out`/oracle.json) and the labelled `data`."
+def oracle_labels(cfg:RunConfig, train_sets:list, baselines:dict|None=None) -> dict:
+    "The labelled decisions of `train_sets`' training periods under `cfg`'s settings (seeded: the same on every call)."
     from riskrl_nb.sim.residual import needs_reference, ReferenceEnv
     s = oracle_settings(cfg)
     data, periods = [p.data for p in train_sets], [p.periods['train'] for p in train_sets]
     env = ReferenceEnv(data, periods, cfg, baselines) if needs_reference(cfg) else PositionRiskEnv(data, periods, cfg)
-    ds = oracle_dataset(env, int(s['samples']), s['margin'], cfg.train.seed)
+    return oracle_dataset(env, int(s['samples']), s['margin'], cfg.train.seed)
+
+def pretrain_oracle(model, cfg:RunConfig, train_sets:list, baselines:dict|None=None, out=None) -> dict:
+    "Behaviour-clone `model`'s policy on oracle labels of `train_sets`' training periods; statistics (also to `out`/oracle.json) and the labelled `data`."
+    s, ds = oracle_settings(cfg), oracle_labels(cfg, train_sets, baselines)
     before = label_fit(model, ds)
     hist = clone_policy(model, ds, int(s['epochs']), s['lr'], int(s['batch_size']), s['balance'], cfg.train.seed)
     stats = dict(settings=s, before=before, after=label_fit(model, ds), loss_by_epoch=hist)
