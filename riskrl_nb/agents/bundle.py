@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import gymnasium as gym
-from ..core.config import RunConfig, RiskrlError, load_config
+from ..core.config import RunConfig, RiskrlError, load_config, load_saved_config
 from ..data.features import FeatureScaler
 from ..sim.execution import ExitPolicy
 from .algos import get_algo
@@ -223,7 +223,7 @@ def load_bundle(path) -> ModelBundle:
         missing = [f for f in files if not (path/f).exists()]
         if missing: raise RiskrlError(f"{path}: not a complete model folder ({missing[0]} missing)")
         if not legacy: check_manifest(path)
-    cfg = load_config(path/'config.yaml')
+    cfg = load_saved_config(path/'config.yaml')   # keys the folder predates keep the behaviour it was trained with
     info = _read_json(path/'data.json') if (path/'data.json').exists() else {}
     context = None
     if cfg.train.context_assets:

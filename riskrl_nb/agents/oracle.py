@@ -5,15 +5,17 @@
 # %% ../../nbs/33b_oracle.ipynb #d77b75c9
 from __future__ import annotations
 import json
+from dataclasses import replace
 from pathlib import Path
 import numpy as np
-from ..core.config import RunConfig, ConfigError, CostConfig
+from ..core.config import RunConfig, ConfigError, CostConfig, TrainConfig
 from ..sim.execution import Simulation
 from ..sim.env import PositionRiskEnv
 
 # %% auto #0
 __all__ = ['ORACLE_KEYS', 'reachable_exits', 'oracle_close', 'oracle_action', 'oracle_dataset', 'label_weights', 'clone_policy',
-           'label_fit', 'round_trip_cost', 'oracle_settings', 'pretrain_oracle', 'oracle_regulariser']
+           'label_fit', 'round_trip_cost', 'oracle_settings', 'oracle_labels', 'pretrain_oracle', 'oracle_unsupported',
+           'oracle_plan', 'oracle_regulariser']
 
 # %% ../../nbs/33b_oracle.ipynb #cd42a47f
 def reachable_exits(sim:Simulation, i:int) -> np.ndarray:
@@ -118,18 +120,43 @@ def oracle_settings(cfg:RunConfig) -> dict:
     if not 0 <= s['balance'] <= 1: raise ConfigError(f"config key 'train.pretrain_oracle.balance': expected 0..1, got {s['balance']}")
     return s
 
-def pretrain_oracle(model, cfg:RunConfig, train_sets:list, baselines:dict|None=None, out=None) -> dict:
-    "Behaviour-clone `model`'s policy on oracle labels of `train_sets`' training periods; statistics (also to `out`/oracle.json) and the labelled `data`."
+def oracle_labels(cfg:RunConfig, train_sets:list, baselines:dict|None=None) -> dict:
+    "The labelled decisions of `train_sets`' training periods under `cfg`'s settings (seeded: the same on every call)."
     from riskrl_nb.sim.residual import needs_reference, ReferenceEnv
     s = oracle_settings(cfg)
     data, periods = [p.data for p in train_sets], [p.periods['train'] for p in train_sets]
     env = ReferenceEnv(data, periods, cfg, baselines) if needs_reference(cfg) else PositionRiskEnv(data, periods, cfg)
-    ds = oracle_dataset(env, int(s['samples']), s['margin'], cfg.train.seed)
+    return oracle_dataset(env, int(s['samples']), s['margin'], cfg.train.seed)
+
+def pretrain_oracle(model, cfg:RunConfig, train_sets:list, baselines:dict|None=None, out=None) -> dict:
+    "Behaviour-clone `model`'s policy on oracle labels of `train_sets`' training periods; statistics (also to `out`/oracle.json) and the labelled `data`."
+    s, ds = oracle_settings(cfg), oracle_labels(cfg, train_sets, baselines)
     before = label_fit(model, ds)
     hist = clone_policy(model, ds, int(s['epochs']), s['lr'], int(s['batch_size']), s['balance'], cfg.train.seed)
     stats = dict(settings=s, before=before, after=label_fit(model, ds), loss_by_epoch=hist)
     if out is not None: (Path(out)/'oracle.json').write_text(json.dumps(stats, indent=1))
     return dict(stats, data=ds)
+
+# %% ../../nbs/33b_oracle.ipynb #2d17903e
+def oracle_unsupported(cfg:RunConfig, spec) -> str:
+    "Why oracle pre-training cannot run with `cfg`'s action space and algorithm `spec` (an `AlgoSpec`); '' when it can."
+    if cfg.env.action_space not in ('discrete3', 'residual'):
+        return f"env.action_space '{cfg.env.action_space}' (it needs 'discrete3' or 'residual')"
+    if spec.offpolicy or spec.recurrent or spec.make_env is not None:
+        return f"train.algo '{cfg.train.algo}' (it needs a feed-forward actor-critic: maskable_ppo, ppo, a2c or trpo)"
+    return ''
+
+def oracle_plan(cfg:RunConfig, spec) -> tuple:
+    "`(cfg as trained, note)`: the default `pretrain_oracle` is dropped where it cannot run or with `train.init_from`; asked-for settings that cannot run raise `ConfigError`."
+    if not cfg.train.pretrain_oracle: return cfg, ''
+    oracle_settings(cfg)   # bad keys fail before any data is read
+    why = oracle_unsupported(cfg, spec)
+    if cfg.train.pretrain_oracle != TrainConfig().pretrain_oracle:   # asked for
+        if why: raise ConfigError(f"train.pretrain_oracle cannot run with {why}; set train.pretrain_oracle: false")
+        return cfg, ''
+    why = why or (f"train.init_from '{cfg.train.init_from}' fine-tunes a trained policy" if cfg.train.init_from else '')
+    if not why: return cfg, ''
+    return replace(cfg, train=replace(cfg.train, pretrain_oracle={})), f"oracle pre-training (a default) skipped: {why}"
 
 # %% ../../nbs/33b_oracle.ipynb #466aea4c
 def oracle_regulariser(cfg:RunConfig, oracle:dict|None):

@@ -37,7 +37,7 @@ from ..sim.prepare import Prepared, prepare_data, load_frames
 from .policy import split_results
 from .bundle import save_policy, write_manifest, staging_dir, publish, load_bundle, save_reference
 from ..core.metrics import SELECT_METRICS
-from .oracle import pretrain_oracle, oracle_regulariser
+from .oracle import pretrain_oracle, oracle_regulariser, oracle_plan, oracle_labels, oracle_settings
 from .selection import check_selection, cross_coin_score
 
 
@@ -193,6 +193,8 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     final = Path(out_dir)
     if final.exists() and not final.is_dir(): raise RiskrlError(f"{final}: exists and is not a folder")
     spec = check_algo(cfg)
+    cfg, note = oracle_plan(cfg, spec)   # the default oracle pre-training is dropped where it cannot run (and said so)
+    if note: say(note)
     seed_everything(cfg.train.seed)
     torch.set_num_threads(cfg.train.torch_threads)
     t0, cpu0 = time.time(), time.process_time()
@@ -227,6 +229,8 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
         if cfg.train.action_prior: apply_action_prior(model, cfg.train.action_prior)
         if cfg.train.pretrain_oracle:   # behaviour cloning on hindsight-optimal exits of the training bars (riskrl_nb.agents.oracle)
             oracle = pretrain_oracle(model, cfg, train_sets + augmented, baselines, out)
+    elif cfg.train.pretrain_oracle and oracle_settings(cfg)['bc_steps']:   # resumed: the same labels keep the cloning steps going
+        oracle = dict(data=oracle_labels(cfg, train_sets + augmented, baselines))
     model.set_logger(configure(str(out/'logs'), _logger_formats(cfg)))
     has_valid = any('valid' in p.periods for p in prepared)
     validation = _validation_callback(prepared, cfg, out, log, on_validation, baselines) if has_valid else None

@@ -15,13 +15,14 @@ import yaml
 
 # %% auto #0
 __all__ = ['DEPRECATED_KEYS', 'ACTION_SPACES', 'Finite', 'Pos', 'NonNeg', 'Frac', 'Prob', 'Count', 'Bars', 'Months', 'Window',
-           'FeeRate', 'Name', 'DateText', 'Duration', 'Anchor', 'FIELD_RULES', 'CROSS_CHECKS', 'SECONDS_PER_YEAR',
-           'INTERVAL_DIRS', 'RiskrlError', 'DataError', 'ConfigError', 'DataConfig', 'CostConfig', 'EntryConfig',
-           'FeatureConfig', 'EnvConfig', 'RewardConfig', 'NetworkConfig', 'AugmentConfig', 'TrainConfig',
+           'FeeRate', 'Name', 'DateText', 'Duration', 'Anchor', 'FIELD_RULES', 'CROSS_CHECKS', 'SAVED_DEFAULTS',
+           'SECONDS_PER_YEAR', 'INTERVAL_DIRS', 'RiskrlError', 'DataError', 'ConfigError', 'DataConfig', 'CostConfig',
+           'EntryConfig', 'FeatureConfig', 'EnvConfig', 'RewardConfig', 'NetworkConfig', 'AugmentConfig', 'TrainConfig',
            'BaselineConfig', 'SizingConfig', 'RegimeConfig', 'EvalConfig', 'PortfolioConfig', 'RunConfig',
            'config_from_dict', 'config_to_dict', 'save_config', 'load_typed', 'load_config', 'merge_dicts',
-           'check_rules', 'check_section', 'check_config', 'seed_everything', 'periods_per_year', 'package_dir',
-           'bundled_data_dir', 'bundled_path', 'bundled_symbols', 'register_in', 'resolve', 'redact_secrets']
+           'check_rules', 'check_section', 'check_config', 'load_saved_config', 'seed_everything', 'periods_per_year',
+           'package_dir', 'bundled_data_dir', 'bundled_path', 'bundled_symbols', 'register_in', 'resolve',
+           'redact_secrets']
 
 # %% ../../nbs/00_config.ipynb #61d2f5c8
 class RiskrlError(Exception):
@@ -251,11 +252,14 @@ class TrainConfig:
     stance_bars: int = 24          # hierarchical: bars between the stance policy's choices of exit policy
     stance_agent: str = ""         # hierarchical: a model folder offered as one more low-level exit policy
     action_prior: list = field(default_factory=list)  # initial action probabilities of a discrete policy, e.g. [0.85, 0.05, 0.05, 0.05] for 'residual'; empty = SB3's
-    pretrain_oracle: dict = field(default_factory=dict)  # behaviour cloning on hindsight-optimal exit labels of the training bars before RL (riskrl_nb.agents.oracle), e.g. {epochs: 3}; empty = off
+    pretrain_oracle: dict = field(default_factory=lambda: dict(epochs=3, samples=20_000, margin='cost', balance=0.5, bc_steps=4))  # behaviour cloning on hindsight-optimal exit labels of the training bars before RL, and `bc_steps` cloning steps after each RL update (riskrl_nb.agents.oracle); the default since issue 13's second ablation; false (or {}) = off
     select: str = "mean"          # checkpoint choice: 'mean' (select_metric averaged over coins) or 'cross_coin' (per coin: agent minus the best tuned rule, squashed, averaged)
-    validate_first: bool = False  # also score the starting policy (e.g. the oracle clone) on validation before RL: a candidate checkpoint that RL must beat
+    validate_first: bool = True   # also score the starting policy (e.g. the oracle clone) on validation before RL: a candidate checkpoint that RL must beat
     rollout_workers: int = 2       # vec_env 'ray': Ray actors holding the n_envs training envs (riskrl_nb.sim.ray_vec_env)
     ray_address: str = ""          # vec_env 'ray': cluster address (auto, HOST:PORT, ray://HOST:10001); empty = a local Ray instance
+
+    def __post_init__(self):   # `pretrain_oracle: false` is stored as {} (off, as saved before it became the default)
+        if self.pretrain_oracle is False or self.pretrain_oracle is None: self.pretrain_oracle = {}
 
 # %% ../../nbs/00_config.ipynb #7ea990dd
 @dataclass
@@ -546,7 +550,7 @@ FIELD_RULES = {
     'train.augment.noise_std': NonNeg, 'train.augment.magnitude_sigma': NonNeg, 'train.augment.time_warp_sigma': NonNeg,
     'train.augment.knot_bars': Bars, 'train.augment.block_bars': Bars, 'train.init_from': str, 'train.tensorboard': bool,
     'train.mixed_precision': bool, 'train.grad_checkpoint': bool, 'train.stance_agent': str, 'train.action_prior': list[Frac],
-    'train.pretrain_oracle': dict[str, Any], 'train.select': Literal['mean', 'cross_coin'], 'train.validate_first': bool,
+    'train.pretrain_oracle': dict[str, Any] | Literal[False], 'train.select': Literal['mean', 'cross_coin'], 'train.validate_first': bool,
     'train.rollout_workers': Bars, 'train.ray_address': str,
     'baselines.take_profit_grid': list[Pos], 'baselines.stop_loss_grid': list[Pos], 'baselines.atr_mult_grid': list[Pos],
     'baselines.atr_window': Bars, 'baselines.horizon_grid': list[Bars],
@@ -623,6 +627,19 @@ def check_section(cfg, where:str):
 def check_config(cfg:RunConfig) -> RunConfig:
     "Raise a `ConfigError` naming the key of the first value outside `FIELD_RULES` or breaking a `CROSS_CHECKS` rule."
     return check_rules(cfg, FIELD_RULES, CROSS_CHECKS)
+
+# %% ../../nbs/00_config.ipynb #99b5d267
+SAVED_DEFAULTS = {'train.pretrain_oracle': {}, 'train.validate_first': False}   # keys whose default changed -> the value before
+
+def load_saved_config(path) -> RunConfig:
+    "The config a run saved in `path` (every key); keys it lacks predate them and take `SAVED_DEFAULTS`."
+    try: d = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError): d = None   # load_config names the problem
+    fill = {}
+    for key, old in SAVED_DEFAULTS.items():
+        sec, name = key.split('.')
+        if isinstance(d, dict) and name not in (d.get(sec) or {}): fill.setdefault(sec, {})[name] = old
+    return load_config(path, fill)
 
 # %% ../../nbs/00_config.ipynb #12454de8
 def seed_everything(seed:int):
