@@ -25,6 +25,7 @@ def main(argv):
     name = f'{v}_ens'
     for half in args.windows:
         t0 = time.time()
+        if (out/'parts'/f'{half}-{name}.pkl').exists(): continue   # done by an earlier call
         part = pickle.loads((out/'parts'/f'{half}-{v}.pkl').read_bytes())
         w = B.bench_window(half, train_months=args.train_months)
         seeds = sorted((out/'models'/v/half).glob('seed*'))
