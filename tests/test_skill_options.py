@@ -49,3 +49,24 @@ def test_validate_first_scores_the_clone_before_ppo(tmp_path, tiny_config):
     assert abs(json.loads((m/'meta.json').read_text())['best_validation'] - log.valid_sharpe.max()) < 1e-9
     assert abs(split_scores(m, ('valid',))['valid_sharpe'] - log.valid_sharpe.max()) < 1e-9   # the kept policy is the best candidate
     assert abs(json.loads((m/'oracle.json').read_text())['settings']['margin'] - 0.003) < 1e-12   # default costs: 2 x (10 bp + 5 bp)
+
+
+def test_zero_timesteps_keeps_the_oracle_clone(tmp_path, tiny_config):
+    "`train.total_timesteps: 0`: no RL update at all; the saved policy is the oracle clone, validated once (also without validate_first)."
+    from riskrl_nb.agents.training import split_scores
+    cfg = tmp_path/'clone.yaml'
+    cfg.write_text(tiny_config.read_text().replace(
+        "batch_size: 128}", "batch_size: 128, total_timesteps: 0, validate_first: false,"
+        " pretrain_oracle: {epochs: 2, samples: 600, margin: cost, balance: 0.5, bc_steps: 0}}"))
+    r = run_cli('train', '--config', cfg, '--out', tmp_path/'m', '--no-progress')
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = tmp_path/'m'
+    assert json.loads((m/'meta.json').read_text())['timesteps'] == 0
+    log = pd.read_csv(m/'train_log.csv')
+    assert log.timesteps.tolist() == [0], log   # one candidate: the clone
+    assert abs(split_scores(m, ('valid',))['valid_sharpe'] - log.valid_sharpe.iloc[0]) < 1e-9
+    assert json.loads((m/'oracle.json').read_text())['after']['samples'] == 600
+    bad = tmp_path/'bad.yaml'
+    bad.write_text(tiny_config.read_text().replace("batch_size: 128}", "batch_size: 128, total_timesteps: -1}"))
+    r = run_cli('train', '--config', bad, '--out', tmp_path/'m2', '--no-progress')
+    assert r.returncode == 2 and 'train.total_timesteps' in r.stderr, r.stderr[-500:]

@@ -216,7 +216,7 @@ class AugmentConfig:
 class TrainConfig:
     "The learning algorithm, the policy network, the training methods and the budget."
     algo: str = "maskable_ppo"
-    total_timesteps: int = 150_000
+    total_timesteps: int = 150_000   # RL steps; 0 = none (e.g. the oracle clone of `pretrain_oracle` alone)
     seed: int = 0
     n_envs: int = 4
     learning_rate: float = 3e-4
@@ -533,7 +533,7 @@ FIELD_RULES = {
     'reward.w_drawdown': Finite, 'reward.w_consistency': Finite, 'reward.w_turnover': Finite, 'reward.w_holding': Finite,
     'reward.w_trade': Finite, 'reward.trade_target': Finite, 'reward.shaping': Literal['none', 'drawdown', 'equity'],
     'reward.shaping_weight': Finite, 'reward.robust_seed': Count, 'reward.normalize': bool,
-    'train.total_timesteps': Bars, 'train.n_envs': Bars, 'train.learning_rate': Pos, 'train.n_steps': Bars,
+    'train.total_timesteps': Count, 'train.n_envs': Bars, 'train.learning_rate': Pos, 'train.n_steps': Bars,
     'train.batch_size': Annotated[int, Field(ge=2)], 'train.n_epochs': Bars, 'train.gamma': Frac, 'train.gae_lambda': Frac,
     'train.clip_range': Pos, 'train.ent_coef': NonNeg, 'train.vf_coef': NonNeg, 'train.net_arch': list[Bars],
     'train.eval_freq': Bars, 'train.torch_threads': Bars, 'train.vec_env': Literal['dummy', 'subproc', 'ray'],
