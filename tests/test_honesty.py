@@ -49,7 +49,18 @@ def test_fee_change_reaches_every_policy(tiny_model, eth_2023):
     for name in base:
         fb, fh = base[name], high[name]
         assert fh.fees_paid > 1.5 * fb.fees_paid, name
-        assert fh.equity.iloc[-1] < fb.equity.iloc[-1] or len(fb.trades) == 0, name
+        assert_costs_lower(fb, fh, name)
+
+
+def assert_costs_lower(cheap, dear, name):
+    """Dearer execution makes every trade that both runs made (same entry and exit bars) worse. Final equity is not the
+    check: the agent sees its balance and may exit elsewhere, and a sizing rule that adapts to realised returns (Kelly)
+    sizes smaller after dearer trades and can end richer without any cost going missing."""
+    if len(cheap.trades) == 0: return
+    key = ['entry_bar', 'exit_bar']
+    both = cheap.trades.merge(dear.trades, on=key, suffixes=('_cheap', '_dear'))
+    assert len(both) >= len(cheap.trades) // 2, (name, len(both), len(cheap.trades))   # most trades are the same trades
+    assert (both['return_dear'] < both['return_cheap']).all(), name
 
 
 def test_same_entries_for_every_policy(tiny_model, eth_2023):
@@ -75,7 +86,7 @@ def test_spread_and_funding_reach_every_policy(tiny_model, eth_2023):
     assert set(SIZING_ROWS) <= set(base)
     for name in base:
         if len(base[name].trades) == 0: continue
-        assert dear[name].equity.iloc[-1] < base[name].equity.iloc[-1], name
+        assert_costs_lower(base[name], dear[name], name)
         assert dear[name].trades.funding.sum() > 0, name    # the long entries pay funding
 
 

@@ -17,12 +17,14 @@ OFF = dict(max_bar_age_bars=None, max_position_loss=1.0, max_position_exposure=1
 
 
 @pytest.fixture(scope='module')
-def held(exported_model):
-    "A BTC 2023 position (the fallback rule holds it: the tiny model closes everything) and its CVaR alone over its request's bars."
+def held(exported_model, tmp_path_factory):
+    "A BTC 2023 position that the fallback rule holds (the first such from the middle of the spring) and its CVaR alone over its request's bars."
     btc = load_bundled('BTC', '1h')
     a, b = btc.index.get_loc(pd.Timestamp('2023-03-01T00:00:00Z')), btc.index.get_loc(pd.Timestamp('2023-06-01T00:00:00Z'))
     cases = replay_requests(load_bundle(exported_model), btc, a, b, ServingModel(exported_model).bars_recommended, max_cases=40)
-    body = cases[len(cases) // 2][0]
+    probe = _service(exported_model, tmp_path_factory.mktemp('probe')/'p.db')
+    body = next(c[0] for c in cases[len(cases) // 2:] + cases[:len(cases) // 2]
+                if probe.decide(DecideRequest.model_validate(c[0]))['action'] == 'hold')
     close = np.asarray(body['bars']['close'])
     x = body['position']['quantity'] * close[-1] / body['account']['equity']
     scen = horizon_returns(close[:, None], 24)[24:]
