@@ -27,23 +27,24 @@ def test_oracle_pretraining_and_cross_coin_selection_in_benchmark(tmp_path, tiny
     assert 'picked on validation' in (out/'benchmark.md').read_text()
 
 
+def _train(tmp_path, tiny_config, name, train_keys):
+    "`riskrl train` on the tests' tiny config with `train_keys` (YAML flow text) added to its train section: (result, model folder)."
+    cfg = tmp_path/f'{name}.yaml'
+    cfg.write_text(tiny_config.read_text().replace("batch_size: 128}", f"batch_size: 128, {train_keys}}}"))
+    return run_cli('train', '--config', cfg, '--out', tmp_path/'m', '--no-progress'), tmp_path/'m'
+
+
 def test_bad_oracle_settings_exit_2(tmp_path, tiny_config):
-    over = tmp_path/'bad.yaml'
-    over.write_text(tiny_config.read_text().replace("batch_size: 128}", "batch_size: 128, pretrain_oracle: {epoch: 1}}"))
-    r = run_cli('train', '--config', over, '--out', tmp_path/'m', '--no-progress')
+    r, _ = _train(tmp_path, tiny_config, 'bad', "pretrain_oracle: {epoch: 1}")
     assert r.returncode == 2 and 'train.pretrain_oracle.epoch' in r.stderr, r.stderr[-500:]
 
 
 def test_validate_first_scores_the_clone_before_ppo(tmp_path, tiny_config):
     "`train.validate_first`: the oracle clone is validated at step 0 (a checkpoint candidate); `margin: cost` resolves to the round trip; `bc_steps` runs in training."
     from riskrl_nb.agents.training import split_scores
-    cfg = tmp_path/'first.yaml'
-    cfg.write_text(tiny_config.read_text().replace(
-        "batch_size: 128}", "batch_size: 128, total_timesteps: 512, validate_first: true,"
-        " pretrain_oracle: {epochs: 2, samples: 600, margin: cost, balance: 0.5, bc_steps: 2}}"))
-    r = run_cli('train', '--config', cfg, '--out', tmp_path/'m', '--no-progress')
+    r, m = _train(tmp_path, tiny_config, 'first', "total_timesteps: 512, validate_first: true,"
+                  " pretrain_oracle: {epochs: 2, samples: 600, margin: cost, balance: 0.5, bc_steps: 2}")
     assert r.returncode == 0, r.stderr[-2000:]
-    m = tmp_path/'m'
     log = pd.read_csv(m/'train_log.csv')
     assert log.timesteps.iloc[0] == 0 and log.timesteps.iloc[-1] >= 512, log   # the clone, then after PPO
     assert abs(json.loads((m/'meta.json').read_text())['best_validation'] - log.valid_sharpe.max()) < 1e-9
@@ -54,13 +55,9 @@ def test_validate_first_scores_the_clone_before_ppo(tmp_path, tiny_config):
 def test_zero_timesteps_keeps_the_oracle_clone(tmp_path, tiny_config):
     "`train.total_timesteps: 0`: no RL update at all; the saved policy is the oracle clone, validated once (also without validate_first)."
     from riskrl_nb.agents.training import split_scores
-    cfg = tmp_path/'clone.yaml'
-    cfg.write_text(tiny_config.read_text().replace(
-        "batch_size: 128}", "batch_size: 128, total_timesteps: 0, validate_first: false,"
-        " pretrain_oracle: {epochs: 2, samples: 600, margin: cost, balance: 0.5, bc_steps: 0}}"))
-    r = run_cli('train', '--config', cfg, '--out', tmp_path/'m', '--no-progress')
+    r, m = _train(tmp_path, tiny_config, 'clone', "total_timesteps: 0, validate_first: false,"
+                  " pretrain_oracle: {epochs: 2, samples: 600, margin: cost, balance: 0.5, bc_steps: 0}")
     assert r.returncode == 0, r.stderr[-2000:]
-    m = tmp_path/'m'
     assert json.loads((m/'meta.json').read_text())['timesteps'] == 0
     log = pd.read_csv(m/'train_log.csv')
     assert log.timesteps.tolist() == [0], log   # one candidate: the clone
