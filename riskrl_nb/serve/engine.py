@@ -11,7 +11,7 @@ import pandas as pd
 from ..data.features import compute_features
 from ..sim.execution import Market, Simulation
 from ..sim.env import ACTIONS
-from .audit import AuditLog
+from .audit import AuditLog, StrKeyed
 from .schema import ServingModel, DecideRequest, OutcomeRequest, BarsRequest, PositionRequest
 from .stream import BarStream
 from .features import FeatureCache, PositionView, RequestError
@@ -163,7 +163,7 @@ class DecisionService:
                 ch = dict(model_version=self.models['challenger'].version, action=None, error='model_error') if s is None else dict(
                     model_version=self.models['challenger'].version, action=ACTIONS[s[0]] if shadow[k].mask[s[0]] else 'hold',
                     probabilities=_probs(s[1]))
-            rec = self.audit.append('decision', dict(
+            rec = self.audit.append('decision', StrKeyed(
                 request_id=r.request_id, key_id=key_id, position=r.position.model_dump(mode='json'),
                 account=r.account.model_dump(mode='json'),
                 bars=dict(n=len(r.bars.close), first=r.bars.timestamp[0].isoformat(), last=r.bars.timestamp[-1].isoformat(),
