@@ -33,7 +33,7 @@ class StrKeyed(dict):
 
 def canonical_json(payload) -> str:
     "Deterministic JSON: sorted keys, compact separators, non-finite numbers as null."
-    if type(payload) is StrKeyed:   # ~10x faster; numbers in orjson's shortest form (1e-5, not 1e-05), other text as UTF-8, not \\u escapes
+    if type(payload) is StrKeyed:   # ~10x faster; numbers in orjson's shortest form (0.000015, not 1.5e-05), other text as UTF-8, not \u escapes
         try: return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY, default=str).decode()
         except orjson.JSONEncodeError: pass   # a non-str key or an integer over 64 bits: the rules below
     return json.dumps(_jsonable(payload), sort_keys=True, separators=(',', ':'), allow_nan=False, default=str)
