@@ -143,3 +143,13 @@ def test_an_endpoint_bug_on_the_fast_path_is_a_500(exported_model, tmp_path, mon
     r = c.post('/v1/decide/position', json=pos, headers=H)
     assert r.status_code == 500 and r.text == 'Internal Server Error'
     with pytest.raises(KeyError): TestClient(app).post('/v1/decide/position', json=pos, headers=H)
+
+
+def test_a_log_stream_that_fails_does_not_fail_the_answer(capsys):
+    "As logging does: the handler reports the error (handleError) and the caller goes on."
+    from riskrl_nb.serve.http import json_logger, log_fields
+    class Broken(io.StringIO):
+        def write(self, s): raise OSError('disk full')
+    log = json_logger('riskrl.test.broken', stream=Broken())
+    log_fields(log, [dict(event='decision', decision_id=1)])   # no exception
+    assert 'disk full' in capsys.readouterr().err

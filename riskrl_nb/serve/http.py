@@ -71,8 +71,10 @@ def log_fields(log:logging.Logger, rows:list):
         return
     base = dict(ts=datetime.now(timezone.utc).isoformat(timespec='microseconds')[:-6] + 'Z', level='INFO', logger=log.name)
     text = ''.join(_ENCODER.encode({**base, **f}) + h.terminator for f in rows)
-    with h.lock:
-        h.stream.write(text); h.flush()
+    try:
+        with h.lock: h.stream.write(text); h.flush()
+    except Exception:   # a stream that fails: the logging path, whose handler reports it (`handleError`) and never raises
+        for f in rows: log.info(LogFields(f))
 
 def json_logger(name:str='riskrl.serve', level=logging.INFO, stream=None) -> logging.Logger:
     "A logger writing JSON lines to `stream` (stderr by default)."
