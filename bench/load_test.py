@@ -25,7 +25,7 @@ With --sse each mix and concurrency runs three times, without / with / without a
 /dashboard/events (a thread of this process reading the server-sent events, as a browser does); the p99 with the viewer
 is printed as a ratio to the mean of the two runs without it (issue 18: the dashboard must not slow decisions down).
 """
-import argparse, asyncio, json, os, signal, socket, subprocess, sys, tempfile, threading, time
+import argparse, asyncio, bisect, json, os, signal, socket, subprocess, sys, tempfile, threading, time
 from pathlib import Path
 import numpy as np
 
@@ -107,19 +107,31 @@ async def read_response(reader):
 
 
 async def drive(port, reqs, concurrency, duration, max_requests, acked=None):
-    "Closed-loop clients on keep-alive connections over `reqs` [(request bytes, decisions)]; returns (latencies s, statuses, wall s, decisions answered)."
+    """Closed-loop clients on keep-alive connections over `reqs` [(request bytes, decisions)]; returns (latencies s, statuses, wall s, decisions answered).
+    Requests of 0 decisions (the stateful mixes' bar posts) keep their order: a client sends any request only once every bar post before it in
+    `reqs` is answered, as a desk posts each close before asking about it and before the next close (else concurrent clients post closes out
+    of order, the stream refuses the older bar, and positions are asked about before their close is posted)."""
     lat, statuses, counter, ndec = [], [], [0], [0]
     t_end = time.perf_counter() + duration
+    posts = [k for k, (_, n) in enumerate(reqs) if n == 0]
+    done, turn = [0], asyncio.Condition()
     async def worker(w):
         reader, writer = await asyncio.open_connection('127.0.0.1', port)
         k = w
         try:
             while time.perf_counter() < t_end and counter[0] < max_requests:
+                req, n = reqs[k % len(reqs)]
+                j = (k // len(reqs)) * len(posts) + bisect.bisect_left(posts, k % len(reqs))   # bar posts before this request
+                if done[0] < j:   # not its turn yet (no deadlock: the earliest unanswered post waits for nothing)
+                    try:
+                        async with turn: await asyncio.wait_for(turn.wait_for(lambda: done[0] >= j), max(t_end - time.perf_counter(), 1e-3))
+                    except asyncio.TimeoutError: break   # the run ended first
                 counter[0] += 1
                 t0 = time.perf_counter()
-                req, n = reqs[k % len(reqs)]
                 writer.write(req); await writer.drain()
                 status, body = await read_response(reader)
+                if n == 0:
+                    async with turn: done[0] += 1; turn.notify_all()
                 lat.append(time.perf_counter() - t0); statuses.append(status)
                 if status == 200: ndec[0] += n
                 if acked is not None and status == 200:

@@ -7,6 +7,10 @@ posts the kept bars of BTC hourly 2023 once, then for each bar close posts the n
 (`POST /v1/decide/position`, one position per request) straight through the ASGI app (no HTTP server: what the
 server process adds on top is in bench/load_test.py). Prints CPU-ms per decision (process time / decisions) and,
 with --profile, the top functions by cumulative and own time (cProfile).
+
+With --ref REV (e.g. `--ref main`) the package as committed at REV is extracted (`git archive`) under the name
+`riskrl_ref` and a second service is built from it in the same process; both answer the same request sequence in
+alternating blocks of --block requests, so the printed ratio of CPU per decision holds on a loaded machine.
 """
 import argparse, asyncio, cProfile, io, os, pstats, sys, tempfile, time, json
 from pathlib import Path
@@ -34,6 +38,58 @@ def asgi_caller(app):
     return call
 
 
+def ref_package(rev):
+    "The riskrl_nb package as committed at `rev`, importable as `riskrl_ref` (absolute imports renamed)."
+    import subprocess, tarfile, io, re
+    out = Path(tempfile.mkdtemp(prefix='riskrl-ref-'))
+    tar = subprocess.run(['git', '-C', str(ROOT), 'archive', rev, 'riskrl_nb'], check=True, capture_output=True).stdout
+    tarfile.open(fileobj=io.BytesIO(tar)).extractall(out)
+    (out/'riskrl_nb').rename(out/'riskrl_ref')
+    for f in (out/'riskrl_ref').rglob('*.py'): f.write_text(re.sub(r'\briskrl_nb\b', 'riskrl_ref', f.read_text()))
+    sys.path.insert(0, str(out))
+    import importlib
+    return importlib.import_module('riskrl_ref.serve.http')
+
+
+def build(http_mod, model, work, sync, tag):
+    "The service and its ASGI caller as `riskrl serve` builds them, from the module `http_mod` (this code or the reference)."
+    (work/'limits.yaml').write_text('max_bar_age_bars: null\n')
+    ns = argparse.Namespace(model=model, audit=str(work/f'audit-{tag}.db'), limits=str(work/'limits.yaml'), host='127.0.0.1', port=0,
+                            audit_synchronous=sync)
+    svc, keys = http_mod.build_service(ns)
+    return asgi_caller(http_mod.create_app(svc, keys, logger=http_mod.json_logger(stream=open(os.devnull, 'w'))))
+
+
+def ab(args):
+    "This code against the reference package, alternating blocks of the same requests; CPU per decision of each and the ratio."
+    os.environ['RISKRL_API_KEYS'] = KEY
+    import gc
+    from riskrl_nb.serve import http as new
+    ref = ref_package(args.ref)
+    work = Path(tempfile.mkdtemp(prefix='riskrl-ab-'))
+    calls = {'ref': build(ref, args.model, work, args.audit_synchronous, 'ref'), 'new': build(new, args.model, work, args.audit_synchronous, 'new')}
+    setup, reqs = stream_bodies(Path(args.model), args.mix, args.n)
+    cpu, dec = {k: 0.0 for k in calls}, {k: 0 for k in calls}
+    async def run(call, items):
+        nd = 0
+        for path, body, k in items:
+            st, b = await call(path, body)
+            assert st == 200, (st, b[:300])
+            nd += k
+        return nd
+    async def go():
+        for call in calls.values(): await run(call, setup); await run(call, reqs[:100])   # warm-up
+        rest = reqs[100:]
+        for a in range(0, len(rest), args.block):
+            for k in (('ref', 'new') if (a // args.block) % 2 == 0 else ('new', 'ref')):
+                gc.collect()
+                c0 = time.process_time(); dec[k] += await run(calls[k], rest[a:a + args.block]); cpu[k] += time.process_time() - c0
+    asyncio.run(go())
+    ms = {k: cpu[k] / dec[k] * 1e3 for k in calls}
+    print(f"{args.mix}, audit synchronous={args.audit_synchronous}, in-process ASGI, {dec['new']} decisions each, load {os.getloadavg()[0]:.2f}: "
+          f"CPU-ms per decision {args.ref} {ms['ref']:.3f}, this code {ms['new']:.3f}: {ms['ref'] / ms['new']:.2f}x")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--model', required=True)
@@ -42,7 +98,10 @@ def main():
     ap.add_argument('--profile', action='store_true')
     ap.add_argument('--audit-synchronous', default='FULL', choices=['FULL', 'NORMAL'], help='NORMAL: no fsync per commit (shows the rest of the cost)')
     ap.add_argument('--top', type=int, default=35)
+    ap.add_argument('--ref', help='git revision to compare with in this process (e.g. main)')
+    ap.add_argument('--block', type=int, default=105, help='--ref: requests per alternating block')
     args = ap.parse_args()
+    if args.ref: return ab(args)
     os.environ['RISKRL_API_KEYS'] = KEY
     import logging
     from riskrl_nb.serve.http import build_service, create_app, json_logger

@@ -5,14 +5,15 @@
 # %% ../../nbs/60a_audit.ipynb #ba57322e
 from __future__ import annotations
 import datetime as dt, hashlib, hmac, json, math, os, re, sqlite3, sys, threading
+import orjson
 from dataclasses import dataclass
 from pathlib import Path
 from ..core.config import RiskrlError, redact_secrets
 
 
 # %% auto #0
-__all__ = ['GENESIS', 'SCHEMA', 'canonical_json', 'record_hash', 'AuditRecord', 'VerifyResult', 'AuditError', 'redact',
-           'AuditLog', 'append', 'commit', 'probe', 'records', 'head', 'verify', 'close', 'open_audit']
+__all__ = ['GENESIS', 'SCHEMA', 'StrKeyed', 'canonical_json', 'record_hash', 'AuditRecord', 'VerifyResult', 'AuditError',
+           'redact', 'AuditLog', 'append', 'commit', 'probe', 'records', 'head', 'verify', 'close', 'open_audit']
 
 # %% ../../nbs/60a_audit.ipynb #758b35c4
 GENESIS = '0' * 64   # the "previous hash" of the first record
@@ -27,8 +28,14 @@ def _jsonable(x):
     if isinstance(x, (list, tuple)): return [_jsonable(v) for v in x]
     return x
 
+class StrKeyed(dict):
+    "A payload whose dicts have only `str` keys at every depth (the engine's decision records): `canonical_json` writes it with orjson."
+
 def canonical_json(payload) -> str:
     "Deterministic JSON: sorted keys, compact separators, non-finite numbers as null."
+    if type(payload) is StrKeyed:   # ~10x faster; numbers in orjson's shortest form (0.000015, not 1.5e-05), other text as UTF-8, not \u escapes
+        try: return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY, default=str).decode()
+        except orjson.JSONEncodeError: pass   # a non-str key or an integer over 64 bits: the rules below
     return json.dumps(_jsonable(payload), sort_keys=True, separators=(',', ':'), allow_nan=False, default=str)
 
 def record_hash(prev_hash:str, seq:int, ts:str, kind:str, payload:str, key:bytes|None=None) -> str:
@@ -66,7 +73,7 @@ SCHEMA = ["CREATE TABLE IF NOT EXISTS audit (seq BIGINT PRIMARY KEY, ts TEXT NOT
           "payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
           "CREATE TABLE IF NOT EXISTS audit_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"]
 
-def _now() -> str: return dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')
+def _now() -> str: return dt.datetime.now(dt.timezone.utc).isoformat(timespec='microseconds')[:-6] + 'Z'   # = strftime('%Y-%m-%dT%H:%M:%S.%fZ'), faster
 
 def redact(where:str) -> str:
     "An audit location fit for messages and logs: passwords of a database URL replaced by *** (`core.redact_secrets`)."
@@ -96,6 +103,7 @@ class AuditLog:
         self.defer_commit, self._in_tx = False, False   # defer_commit: appends wait for `commit()` (group commit, SQLite)
         self.error, self.failures = None, 0             # why the last write failed (None: writable); failed writes so far
         self.appended, self.commits = 0, 0              # records this object appended, group commits it ran (counters: no query)
+        self._tail = None                               # (seq, hash) of the last record appended in the open transaction
         self.postgres = self.where.startswith(('postgresql://', 'postgres://'))
         self._ph = '%s' if self.postgres else '?'
         if self.postgres: self._open_postgres()
@@ -175,14 +183,18 @@ def append(self, kind:str, payload:dict) -> AuditRecord:
     with self._lock:
         try:
             cur = self.conn.cursor()
+            tail = self._tail if self._in_tx else None   # our own last record of the open transaction (it holds the write lock)
             self._begin(cur)
-            cur.execute('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1')
-            last = cur.fetchone()
-            seq, prev = (int(last[0]) + 1, last[1]) if last else (1, GENESIS)
+            if tail is None:
+                cur.execute('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1')
+                last = cur.fetchone()
+                seq, prev = (int(last[0]) + 1, last[1]) if last else (1, GENESIS)
+            else: seq, prev = tail[0] + 1, tail[1]
             ts = _now()
             rec = AuditRecord(seq, ts, kind, body, prev, record_hash(prev, seq, ts, kind, body, self.key))
             cur.execute(self._q('INSERT INTO audit (seq, ts, kind, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)'),
                         (rec.seq, rec.ts, rec.kind, rec.payload, rec.prev_hash, rec.hash))
+            self._tail = (seq, rec.hash)
             if not self.defer_commit or self.postgres: cur.execute('COMMIT'); self._in_tx = False; self.error = None
             self.appended += 1
         except Exception as e: self._failed(e)
@@ -197,6 +209,7 @@ def commit(self) -> int:
             except Exception as e: self._failed(e)
             self._in_tx, self.error = False, None
             self.commits += 1
+            if self._tail is not None: return self._tail[0]   # the transaction's last record is the head
     return self.head()[0]
 
 # %% ../../nbs/60a_audit.ipynb #1ec59256

@@ -11,7 +11,7 @@ import pandas as pd
 from ..data.features import compute_features
 from ..sim.execution import Market, Simulation
 from ..sim.env import ACTIONS
-from .audit import AuditLog
+from .audit import AuditLog, StrKeyed
 from .schema import ServingModel, DecideRequest, OutcomeRequest, BarsRequest, PositionRequest
 from .stream import BarStream
 from .features import FeatureCache, PositionView, RequestError
@@ -109,9 +109,15 @@ class DecisionService:
             view.warnings.append(f"bars.timestamp: the last bar (opened {r.bars.timestamp[-1].isoformat()}) has not closed yet; decisions expect closed bars")
 
     def _out_of_range(self, view:PositionView, model:ServingModel) -> str | None:
-        width = model.z_high - model.z_low
-        lo, hi = model.z_low - self.limits.feature_range_margin * width, model.z_high + self.limits.feature_range_margin * width
+        key = (id(model.z_low), id(model.z_high), self.limits.feature_range_margin)
+        ranges = self.__dict__.setdefault('_ranges', {})   # the bounds of each model and margin, computed once
+        if key not in ranges:
+            width = model.z_high - model.z_low
+            if len(ranges) > 8: ranges.clear()   # models and margins of this service: a few
+            ranges[key] = (model.z_low, model.z_high, model.z_low - key[2] * width, model.z_high + key[2] * width)   # held: the ids stay theirs
+        lo, hi = ranges[key][2:]
         z = view.z_last
+        if ((z >= lo) & (z <= hi)).all(): return None   # the usual case in two comparisons (NaN fails them)
         bad = np.flatnonzero(~np.isfinite(z) | (z < lo) | (z > hi))
         if not len(bad): return None
         k = int(bad[0])
@@ -129,7 +135,8 @@ class DecisionService:
         if not views: return []
         model = self.models[arm]
         try:
-            act, probs = model.policy.act(np.stack([v.obs for v in views]), np.stack([v.mask for v in views]))
+            obs, masks = (views[0].obs[None], views[0].mask[None]) if len(views) == 1 else (np.stack([v.obs for v in views]), np.stack([v.mask for v in views]))
+            act, probs = model.policy.act(obs, masks)
             if not np.isfinite(probs).all(): raise FloatingPointError('non-finite action probabilities')
             return [(int(a), p) for a, p in zip(act, probs)]
         except Exception as e:   # the model failing must not take the desk down: fallback, and count it
@@ -163,7 +170,7 @@ class DecisionService:
                 ch = dict(model_version=self.models['challenger'].version, action=None, error='model_error') if s is None else dict(
                     model_version=self.models['challenger'].version, action=ACTIONS[s[0]] if shadow[k].mask[s[0]] else 'hold',
                     probabilities=_probs(s[1]))
-            rec = self.audit.append('decision', dict(
+            rec = self.audit.append('decision', StrKeyed(
                 request_id=r.request_id, key_id=key_id, position=r.position.model_dump(mode='json'),
                 account=r.account.model_dump(mode='json'),
                 bars=dict(n=len(r.bars.close), first=r.bars.timestamp[0].isoformat(), last=r.bars.timestamp[-1].isoformat(),

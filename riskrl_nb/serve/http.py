@@ -4,7 +4,7 @@
 
 # %% ../../nbs/65_http.ipynb #d27f8641
 from __future__ import annotations
-import asyncio, hashlib, hmac, inspect, ipaddress, json, logging, os, sys, time
+import asyncio, functools, gc, hashlib, hmac, inspect, ipaddress, json, logging, os, sys, time
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,18 +29,21 @@ from .drift import DriftCollector
 from .dashboard import attach_dashboard, dashboard_keys
 
 # %% auto #0
-__all__ = ['BODY_TOO_LARGE', 'decisions', 'operations', 'FAST_ROUTES', 'JsonFormatter', 'LogFields', 'json_logger', 'BodyLimit',
-           'hash_key', 'Metrics', 'route_template', 'parse_body', 'GroupCommit', 'ServiceHTTP', 'FastJSON', 'answer',
-           'api_key', 'key_id', 'engine', 'json_body', 'AuditedRoute', 'not_ready', 'add_error_handlers', 'decide',
-           'decide_batch', 'outcome', 'post_bars', 'decide_position', 'decide_positions', 'explain', 'healthz',
-           'readyz', 'prom_metrics', 'FastRoutes', 'create_app', 'is_loopback', 'load_api_keys', 'build_service']
+__all__ = ['BODY_TOO_LARGE', 'decisions', 'operations', 'FAST_ROUTES', 'JsonFormatter', 'LogFields', 'log_fields', 'json_logger',
+           'BodyLimit', 'hash_key', 'Metrics', 'route_template', 'parse_body', 'GroupCommit', 'ServiceHTTP', 'FastJSON',
+           'answer', 'api_key', 'key_id', 'engine', 'json_body', 'AuditedRoute', 'not_ready', 'add_error_handlers',
+           'decide', 'decide_batch', 'outcome', 'post_bars', 'decide_position', 'decide_positions', 'explain',
+           'healthz', 'readyz', 'prom_metrics', 'FastRoutes', 'ServiceApp', 'create_app', 'is_loopback',
+           'load_api_keys', 'build_service']
 
 # %% ../../nbs/65_http.ipynb #2aa704d5
+_ENCODER = json.JSONEncoder(default=str)   # = json.dumps(x, default=str), without building an encoder per line
+
 class JsonFormatter(logging.Formatter):
     "One JSON object per log line (time, level, logger, and the message's own JSON fields when it is JSON)."
-    def format(self, r):
-        base = dict(ts=datetime.fromtimestamp(r.created, timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ'), level=r.levelname, logger=r.name)
-        if isinstance(r.msg, LogFields) and not r.args: return json.dumps({**base, **r.msg.fields}, default=str)   # no parse
+    def format(self, r):   # the time as strftime('%Y-%m-%dT%H:%M:%S.%fZ') writes it, from isoformat (no strftime per line)
+        base = dict(ts=datetime.fromtimestamp(r.created, timezone.utc).isoformat(timespec='microseconds')[:-6] + 'Z', level=r.levelname, logger=r.name)
+        if isinstance(r.msg, LogFields) and not r.args: return _ENCODER.encode({**base, **r.msg.fields})   # no parse
         msg = r.getMessage()
         try:
             extra = json.loads(msg) if msg.startswith('{') else dict(msg=msg)
@@ -52,6 +55,26 @@ class LogFields:
     __slots__ = ('fields',)
     def __init__(self, fields:dict): self.fields = fields
     def __str__(self): return json.dumps(self.fields, default=str)
+
+def _json_lines(log:logging.Logger):
+    "The handler of a `json_logger` whose INFO lines nothing else reads (no filter, no other handler, no propagation), else None."
+    h = log.handlers[0] if len(log.handlers) == 1 else None
+    if (h is None or type(h) is not logging.StreamHandler or type(h.formatter) is not JsonFormatter or log.filters or h.filters
+        or log.propagate or log.disabled or h.level > logging.INFO or not log.isEnabledFor(logging.INFO)): return None
+    return h
+
+def log_fields(log:logging.Logger, rows:list):
+    "`log.info(LogFields(f))` for each f of `rows`; the same lines written straight to a `json_logger`'s stream (no LogRecord) when nothing else reads them."
+    h = _json_lines(log)
+    if h is None:
+        for f in rows: log.info(LogFields(f))
+        return
+    base = dict(ts=datetime.now(timezone.utc).isoformat(timespec='microseconds')[:-6] + 'Z', level='INFO', logger=log.name)
+    text = ''.join(_ENCODER.encode({**base, **f}) + h.terminator for f in rows)
+    try:
+        with h.lock: h.stream.write(text); h.flush()
+    except Exception:   # a stream that fails: the logging path, whose handler reports it (`handleError`) and never raises
+        for f in rows: log.info(LogFields(f))
 
 def json_logger(name:str='riskrl.serve', level=logging.INFO, stream=None) -> logging.Logger:
     "A logger writing JSON lines to `stream` (stderr by default)."
@@ -228,10 +251,10 @@ async def answer(self, path:str, key_id:str, fn):
     dt_s = time.perf_counter() - t0
     self.metrics.child(self.metrics.latency, path).observe(dt_s)
     self.metrics.child(self.metrics.requests, path, '200').inc()
-    for d in _decisions(result):
-        self.log.info(LogFields(dict(event='decision', path=path, request_id=d.get('request_id'), decision_id=d.get('decision_id'),
-                                     action=d['action'], size=d['size'], policy=d['policy'], arm=d.get('arm'),
-                                     model_version=d.get('model_version'), latency_ms=round(dt_s * 1e3, 3))))
+    ms = round(dt_s * 1e3, 3)
+    log_fields(self.log, [dict(event='decision', path=path, request_id=d.get('request_id'), decision_id=d.get('decision_id'), action=d['action'],
+                               size=d['size'], policy=d['policy'], arm=d.get('arm'), model_version=d.get('model_version'), latency_ms=ms)
+                          for d in _decisions(result)])
     return result if isinstance(result, Response) else FastJSON(result)
 
 ServiceHTTP.answer = answer
@@ -422,12 +445,15 @@ def _replay(body:bytes, receive):
     return replay
 
 class FastRoutes:
-    "ASGI middleware: valid, authorised POSTs to `routes` answered without FastAPI's per-request machinery; everything else to the app."
-    def __init__(self, app, http:ServiceHTTP, routes:dict=FAST_ROUTES):
-        self.app, self.http, self.routes = app, http, routes
+    "ASGI app: valid, authorised POSTs to `routes` with a Content-Length up to `max_bytes` answered without FastAPI's per-request machinery; everything else to `app`."
+    def __init__(self, app, http:ServiceHTTP, routes:dict=FAST_ROUTES, max_bytes:int|None=None):
+        self.app, self.http, self.routes, self.max_bytes = app, http, routes, max_bytes
 
     async def __call__(self, scope, receive, send):
         route = self.routes.get(scope.get('path')) if scope['type'] == 'http' and scope.get('method') == 'POST' else None
+        if route is not None and self.max_bytes is not None:   # in front of BodyLimit: a body it might refuse goes the slow way
+            length = _header(scope, b'content-length')
+            if length is None or not length.isdigit() or int(length) > self.max_bytes: route = None
         if route is None: return await self.app(scope, receive, send)
         chunks = []
         while True:
@@ -444,8 +470,21 @@ class FastRoutes:
             except ValidationError: pass
         if req is None: return await self.app(scope, _replay(body, receive), send)   # the route refuses it (401, 422), audited
         svc = self.http.service
-        resp = await self.http.answer(scope['path'], kid, lambda: endpoint(req=req, key_id=kid, service=svc))
+        try: resp = await self.http.answer(scope['path'], kid, lambda: endpoint(req=req, key_id=kid, service=svc))
+        except Exception:   # as starlette's ServerErrorMiddleware (which this path runs in front of) answers an endpoint's bug
+            await PlainTextResponse('Internal Server Error', status_code=500)(scope, receive, send); raise
         await resp(scope, receive, send)
+
+class ServiceApp(FastAPI):
+    "The service's FastAPI app: the decision routes' fast path (`fast_routes`, a `FastRoutes`) runs before FastAPI's own `__call__` (telemetry check, middleware stack)."
+    fast_routes = None
+
+    async def __call__(self, scope, receive, send):
+        fast = self.fast_routes
+        if fast is not None and scope['type'] == 'http' and scope.get('method') == 'POST' and scope.get('path') in fast.routes:
+            scope['app'] = self   # as Starlette sets it
+            return await fast(scope, receive, send)
+        return await super().__call__(scope, receive, send)
 
 # %% ../../nbs/65_http.ipynb #0918ffc7
 def _paths(routes) -> set:
@@ -461,7 +500,7 @@ def create_app(service:DecisionService, api_keys=None, max_body_bytes:int=2_000_
                group_commit:bool=True, routers:tuple=(), alert_webhook:str|None=None, dashboard_keys=(), fast:bool=True) -> FastAPI:
     "The FastAPI app around a `DecisionService`; `api_keys=None` runs unauthenticated (the CLI allows it on loopback only)."
     h = ServiceHTTP(service, api_keys, logger, group_commit)
-    app = FastAPI(title='riskrl decision service', version='1',
+    app = ServiceApp(title='riskrl decision service', version='1',
                   description='Hold, take profit or stop the loss for open crypto positions, from an exported riskrl policy, '
                               'behind risk limits and circuit breakers; every decision is in a hash-chained audit trail.')
     app.router.route_class = AuditedRoute   # a route added to the app itself later is audited too
@@ -476,8 +515,8 @@ def create_app(service:DecisionService, api_keys=None, max_body_bytes:int=2_000_
         h.reject('body_too_large', 413, path, f'body over {max_body_bytes} bytes')
         try: service.audit.commit()
         except AuditError: h.metrics.errors.labels('audit_unavailable').inc()
-    if fast: app.add_middleware(FastRoutes, http=h)   # inside BodyLimit: bodies over the limit never reach it
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes, on_reject=too_large)
+    if fast: app.fast_routes = FastRoutes(functools.partial(FastAPI.__call__, app), h, max_bytes=max_body_bytes)   # the rest: FastAPI
     return app
 
 # %% ../../nbs/65_http.ipynb #a03a52da
@@ -544,6 +583,7 @@ def _serve(args):
                      alert_webhook=getattr(args, 'alert_webhook', None) or os.environ.get('RISKRL_ALERT_WEBHOOK'), dashboard_keys=dashboard_keys())
     log.info(json.dumps(dict(event='start', host=args.host, port=args.port, models={k: m.version for k, m in svc.models.items()},
                              audit=redact_secrets(args.audit), authenticated=keys is not None)))
+    gc.collect(); gc.freeze()   # the objects of the start-up (models, app, imports) are never scanned again by the collector
     uvicorn.run(app, host=args.host, port=args.port, log_level='warning', access_log=False)
 
 def _serve_args(p):

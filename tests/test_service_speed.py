@@ -1,0 +1,155 @@
+"""The service hot path (issue 14, round 5): the audit's transaction tail, the decision records' orjson form, decision log
+lines written straight to a json_logger, and the decision routes answered in front of FastAPI's own __call__. Each test
+fails on the shortcut done wrong (a cached tail reused across another writer, a log line that differs, a refusal or a
+413 that the fast path would get wrong)."""
+import io, json, logging, math
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+KEY = 'speed-key-0123456789abcdef'
+H = {'X-API-Key': KEY}
+
+
+def test_audit_tail_of_a_transaction_is_never_reused_after_another_writer(tmp_path):
+    "Appends after the first of a transaction reuse its tail (no SELECT); a new transaction reads the head again."
+    from riskrl_nb.serve.audit import AuditLog
+    a, b = AuditLog(tmp_path/'a.db'), AuditLog(tmp_path/'a.db')
+    a.defer_commit = True
+    for k in range(3): a.append('x', dict(k=k))
+    assert a.commit() == 3 == a.head()[0]
+    b.append('other', dict(k=99))                      # another connection appends between a's transactions
+    recs = [a.append('x', dict(k=k)) for k in (3, 4)]
+    assert [r.seq for r in recs] == [5, 6] and a.commit() == 6
+    v = AuditLog(tmp_path/'a.db').verify()
+    assert v.ok and v.records == 6, v.problem
+    assert [r.kind for r in a.records()] == ['x'] * 3 + ['other'] + ['x'] * 2
+
+
+def test_a_failed_transaction_does_not_leave_its_tail(tmp_path):
+    "A rolled-back group's records are gone; the next append links to the committed head, not to the lost tail."
+    from riskrl_nb.serve.audit import AuditLog, AuditError
+    a = AuditLog(tmp_path/'a.db'); a.defer_commit = True
+    a.append('x', dict(k=0)); a.commit()
+    a.append('x', dict(k=1))
+    a._rollback()                                      # as _failed does on an error
+    r = a.append('x', dict(k=2)); a.commit()
+    assert r.seq == 2 and a.verify().ok
+
+
+def test_decision_records_are_orjson_with_the_same_content(tmp_path):
+    "StrKeyed payloads: sorted, compact, NaN as null, same data as the stdlib form; a non-str key falls back to the rules."
+    import orjson
+    from riskrl_nb.serve.audit import AuditLog, StrKeyed, canonical_json
+    p = dict(b=1, a=dict(y=float('nan'), x=[1.5e-05, 2, None, 'é'], z=np.float64(0.25)), c=math.inf, d=(1, 2))
+    fast = canonical_json(StrKeyed(p))
+    assert fast == orjson.dumps(p, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode()
+    assert json.loads(fast) == json.loads(canonical_json(p)) and list(json.loads(fast)) == ['a', 'b', 'c', 'd']
+    assert ' ' not in fast and 'NaN' not in fast and 'Infinity' not in fast
+    odd = StrKeyed(a={1: 'x', True: 'y'})              # not str keys: the stdlib rules (str(k)) exactly
+    assert canonical_json(odd) == canonical_json(dict(odd)) == '{"a":{"1":"y"}}'
+    log = AuditLog(tmp_path/'a.db')
+    rec = log.append('decision', StrKeyed(p))
+    assert rec.payload == fast and log.verify().ok and next(log.records()).data == json.loads(fast)
+
+
+def test_decision_log_lines_written_straight_equal_the_logging_path():
+    "log_fields on a json_logger writes the lines log.info(LogFields(...)) writes (timestamps aside), and uses the logging path whenever a filter or handler could read the records."
+    from riskrl_nb.serve.http import json_logger, log_fields, LogFields, _json_lines
+    rows = [dict(event='decision', path='/v1/decide/position', request_id=None, decision_id=7, action='hold', size=0.0, policy='model',
+                 arm='champion', model_version='m-1', latency_ms=1.5e-05), dict(event='decision', decision_id=8, action='close_tp', size=1.0)]
+    fast, slow = io.StringIO(), io.StringIO()
+    log = json_logger('riskrl.test.fast', stream=fast)
+    assert _json_lines(log) is log.handlers[0]
+    log_fields(log, rows)
+    log = json_logger('riskrl.test.slow', stream=slow)
+    for f in rows: log.info(LogFields(f))
+    strip = lambda text: [{k: v for k, v in json.loads(l).items() if k not in ('ts', 'logger')} for l in text.splitlines()]
+    assert strip(fast.getvalue()) == strip(slow.getvalue()) and len(strip(fast.getvalue())) == 2
+    line = lambda text: text.splitlines()[0].split('"level"', 1)[1].replace('riskrl.test.fast', 'L').replace('riskrl.test.slow', 'L')
+    assert line(fast.getvalue()) == line(slow.getvalue())   # byte for byte after the timestamp
+    ts = json.loads(fast.getvalue().splitlines()[0])['ts']
+    assert len(ts) == 27 and ts.endswith('Z') and ts[10] == 'T'
+    seen = []
+    log.addFilter(lambda r: seen.append(r.getMessage()) or True)   # a filter must see every record
+    assert _json_lines(log) is None
+    log_fields(log, rows)
+    assert len(seen) == 2
+    log.setLevel(logging.WARNING); n = len(slow.getvalue())
+    log_fields(log, rows)
+    assert len(slow.getvalue()) == n                   # below the level: nothing written
+
+
+def _service(model_dir, tmp_path, **kw):
+    from riskrl_nb.serve.audit import AuditLog
+    from riskrl_nb.serve.schema import ServingModel
+    from riskrl_nb.serve.engine import DecisionService
+    from riskrl_nb.serve.limits import load_limits
+    from riskrl_nb.serve.http import create_app, json_logger
+    sm = ServingModel(model_dir)
+    svc = DecisionService(sm, AuditLog(tmp_path/'a.db'), load_limits(overrides=dict(max_bar_age_bars=None)))
+    return sm, svc, create_app(svc, [KEY], logger=json_logger(stream=io.StringIO()), **kw)
+
+
+def _bodies(sm):
+    import pandas as pd
+    from riskrl_nb.data.candles import load_bundled
+    df = load_bundled('BTC', '1h')
+    e = df.index.get_loc(pd.Timestamp('2023-03-01T00:00:00Z'))
+    ts = list(df.index.strftime('%Y-%m-%dT%H:%M:%SZ'))
+    bars = dict(timestamp=ts[e - sm.bars_recommended + 1:e + 1], **{c: df[c].astype(float).tolist()[e - sm.bars_recommended + 1:e + 1]
+                                                                      for c in ('open', 'high', 'low', 'close', 'volume')})
+    pos = dict(position=dict(position_id='p1', symbol='BTC', side='long', quantity=0.1, entry_price=float(df.open.iloc[e - 5]), entry_time=ts[e - 5]),
+               account=dict(equity=100_000.0, peak_equity=101_000.0, initial_equity=100_000.0))
+    return dict(symbol='BTC', bars=bars), pos
+
+
+def test_decision_routes_answer_in_front_of_fastapi_and_refuse_as_before(exported_model, tmp_path):
+    "Valid decisions never enter FastAPI's __call__; refusals, chunked bodies and bodies over the limit do, with the same answers as before."
+    sm, svc, app = _service(exported_model, tmp_path, max_body_bytes=50_000)
+    calls, slow = [], app.fast_routes.app
+    async def counting(scope, receive, send):
+        calls.append(scope['path']); await slow(scope, receive, send)
+    app.fast_routes.app = counting
+    c = TestClient(app)
+    bars, pos = _bodies(sm)
+    assert c.post('/v1/bars', json=bars, headers=H).status_code == 200
+    r = c.post('/v1/decide/position', json=pos, headers=H)
+    assert r.status_code == 200 and r.json()['policy'] in ('model', 'fallback', 'limit', 'rule') and calls == []
+    assert c.post('/v1/decide/positions', json=dict(requests=[pos] * 3), headers=H).status_code == 200 and calls == []
+    assert c.post('/v1/decide/position', json=pos, headers={'X-API-Key': 'wrong-key-0123456789'}).status_code == 401
+    r = c.post('/v1/decide/position', json=dict(pos, position={**pos['position'], 'side': 'up'}), headers=H)
+    assert r.status_code == 422 and r.json()['detail'][0]['field'] == 'position.side'
+    assert calls == ['/v1/decide/position'] * 2        # refusals are the routes' own
+    big = dict(bars, bars={**bars['bars'], 'close': bars['bars']['close'] * 10})
+    r = c.post('/v1/bars', json=big, headers=H)        # over the limit by Content-Length: BodyLimit's 413, not read by the fast path
+    assert r.status_code == 413 and calls[-1] == '/v1/bars'
+    n = len(calls)
+    r = c.post('/v1/decide/position', content=iter([json.dumps(pos).encode()]), headers={**H, 'Content-Type': 'application/json'})
+    assert r.status_code == 200 and len(calls) == n + 1   # no Content-Length (chunked): FastAPI's path, same answer
+    kinds = [x.kind for x in svc.audit.records()]
+    assert kinds.count('decision') == 5 and kinds.count('rejected') == 3, kinds
+    assert svc.audit.verify().ok
+
+
+def test_an_endpoint_bug_on_the_fast_path_is_a_500(exported_model, tmp_path, monkeypatch):
+    "As starlette's ServerErrorMiddleware answers it: 500 'Internal Server Error', and the exception is raised to the server."
+    sm, svc, app = _service(exported_model, tmp_path)
+    bars, pos = _bodies(sm)
+    c = TestClient(app, raise_server_exceptions=False)
+    assert c.post('/v1/bars', json=bars, headers=H).status_code == 200
+    def broken(*a, **k): raise KeyError('bug')
+    monkeypatch.setattr(type(svc), 'decide_positions', broken)
+    r = c.post('/v1/decide/position', json=pos, headers=H)
+    assert r.status_code == 500 and r.text == 'Internal Server Error'
+    with pytest.raises(KeyError): TestClient(app).post('/v1/decide/position', json=pos, headers=H)
+
+
+def test_a_log_stream_that_fails_does_not_fail_the_answer(capsys):
+    "As logging does: the handler reports the error (handleError) and the caller goes on."
+    from riskrl_nb.serve.http import json_logger, log_fields
+    class Broken(io.StringIO):
+        def write(self, s): raise OSError('disk full')
+    log = json_logger('riskrl.test.broken', stream=Broken())
+    log_fields(log, [dict(event='decision', decision_id=1)])   # no exception
+    assert 'disk full' in capsys.readouterr().err
