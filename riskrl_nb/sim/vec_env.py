@@ -15,6 +15,7 @@ from numba import njit, prange, types
 from numba.experimental import structref
 from numba.core import caching as _numba_caching, cgutils
 from numba.extending import intrinsic
+from llvmlite import ir
 from stable_baselines3.common.vec_env import VecEnv
 from ..core.config import RunConfig, RiskrlError
 from .execution import (fill_price, sqrt_impact, resting_fill, liquidation_price, position_limit,
@@ -38,9 +39,9 @@ __all__ = ['OPEN', 'HIGH', 'LOW', 'CLOSE', 'SIGMA', 'VALUE', 'FUNDING', 'SIZE_LO
            'O_CLOSED', 'O_TRADE_RET', 'O_BARS', 'O_HELD', 'O_FEES', 'O_ACTION', 'O_EXPOSURE', 'O_IN_POS', 'A_0', 'A_1',
            'N_IO', 'L_ENTRY', 'L_EXIT', 'L_SIDE', 'L_SIZE', 'L_ENTRY_PRICE', 'L_EXIT_PRICE', 'L_RETURN', 'L_FEES',
            'L_FUNDING', 'L_REASON', 'L_UNITS', 'N_LOG_COLS', 'REASONS', 'R_ENTRY', 'R_TP', 'R_SL', 'R_HORIZON', 'R_END',
-           'R_LIQ', 'STATE_TYPE', 'STEP', 'RESET', 'MASKS', 'NO_INFO', 'KernelStateType', 'KernelState', 'new_state',
-           'step_kernel_parallel', 'kernel', 'batch_arrays', 'kernel_params', 'ReadOnlyInfo', 'BatchedPositionEnv',
-           'FastPositionEnv', 'compare_with_reference', 'compare_fast_with_reference']
+           'R_LIQ', 'STATE_TYPE', 'AHEAD', 'STEP', 'RESET', 'MASKS', 'NO_INFO', 'KernelStateType', 'KernelState',
+           'new_state', 'step_kernel_parallel', 'kernel', 'batch_arrays', 'kernel_params', 'ReadOnlyInfo',
+           'BatchedPositionEnv', 'FastPositionEnv', 'compare_with_reference', 'compare_fast_with_reference']
 
 # %% ../../nbs/24a_vec_env.ipynb #0c9b2944
 # mk columns (per bar)
@@ -110,6 +111,18 @@ def _copy_flat(typingctx, dst, d0, src, s0, n):
         cgutils.raw_memcpy(builder, builder.gep(d.data, [args[1]]), builder.gep(s.data, [args[3]]), args[4], item)
         return context.get_dummy_value()
     return types.void(dst, types.intp, src, types.intp, types.intp), codegen
+
+@intrinsic
+def _prefetch(typingctx, arr, i):
+    "A hint to load the cache line of `arr.flat[i]` (C-contiguous) ahead of its use: no effect on any value."
+    if not (isinstance(arr, types.Array) and arr.layout == 'C'): return None
+    def codegen(context, builder, sig, args):
+        a = context.make_array(sig.args[0])(context, builder, args[0])
+        i32 = ir.IntType(32)
+        fn = builder.module.declare_intrinsic('llvm.prefetch', [cgutils.voidptr_t], ir.FunctionType(ir.VoidType(), [cgutils.voidptr_t, i32, i32, i32]))
+        builder.call(fn, [builder.bitcast(builder.gep(a.data, [args[1]]), cgutils.voidptr_t), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+    return types.void(arr, types.intp), codegen
 
 @njit
 def _taker(mk, g, ref, sign, order_value, P):
@@ -448,12 +461,19 @@ def _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs, term, io):
     return False
 
 # %% ../../nbs/24a_vec_env.ipynb #ea47984d
+AHEAD = 4   # _step_all prefetches the rows that the account this many places ahead reads next
+
 @njit
 def _step_all(s):
     "One step of every account; ended episodes restart at once when P_AUTORESET. Returns the resets that found no decision."
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
-    failed, masks = 0, s.masks
-    for e in range(fs.shape[0]):
+    failed, masks, n, nf, lookback = 0, s.masks, fs.shape[0], feats.shape[1], int(P[P_LOOKBACK])
+    for e in range(n):
+        if e + AHEAD < n:   # the next bar of an account a few ahead: its market row, its signals, its window's newest row
+            g = st[e + AHEAD, DEC] + 1
+            if g < mk.shape[0]:
+                _prefetch(mk, g * 10); _prefetch(mk, g * 10 + 9); _prefetch(bars, 2 * g)
+                _prefetch(feats, g * nf); _prefetch(feats, g * nf + nf - 1)
         if _step_one(e, mk, bars, feats, fs, st, P, kr, log, s.out, obs2[1], io) and P[P_AUTORESET] != 0:
             failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, s.out)
         _write_mask(e, fs, st, masks)   # the mask at the account's new decision, with the step (no second call)
@@ -642,16 +662,21 @@ class BatchedPositionEnv(VecEnv):
         else: io[A_0] = actions.reshape(self.num_envs, -1)[:, 0]
         obs = self._fresh_out()   # every account's row is written by the STEP call
         self._kernel_step()
+        return self._outputs(obs)
+
+    def _outputs(self, obs:np.ndarray) -> tuple:
+        "`step_wait`'s return after the kernel's STEP: observations, float32 rewards, done flags, infos (dicts only for the ended accounts)."
+        io = self.io
         rewards = io[O_REWARD].astype(np.float32) if self._rewards is None else self._python_rewards()
         done = (io[O_TERMINATED] + io[O_TRUNCATED]) > 0
         infos = [NO_INFO] * self.num_envs   # a thousand empty dicts per step would cost as much as the step itself
         ended = np.flatnonzero(done)
         if len(ended):   # one gather of the terminal observations (rows of a fresh array), flags as Python bools
-            term = self.obs2[1, ended]
             limit = ((io[O_TRUNCATED, ended] != 0) & (io[O_TERMINATED, ended] == 0)).tolist()
-            for j, e in enumerate(ended.tolist()):
-                infos[e] = {'terminal_observation': term[j], 'TimeLimit.truncated': limit[j]}
-                if self._rewards is not None: self._rewards[e].reset()
+            for e, t, l in zip(ended.tolist(), self.obs2[1, ended], limit):
+                infos[e] = {'terminal_observation': t, 'TimeLimit.truncated': l}
+            if self._rewards is not None:
+                for e in ended.tolist(): self._rewards[e].reset()
         return obs, rewards, done, infos
 
     def _python_rewards(self) -> np.ndarray:
