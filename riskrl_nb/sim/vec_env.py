@@ -595,12 +595,13 @@ class BatchedPositionEnv(VecEnv):
         st = np.zeros((n, N_ST), dtype=np.int64)
         st[:, ENTRY_BAR] = -1   # no trade until the first reset
         self.fs, self.st, self.kr = np.zeros((n, N_FS)), st, np.zeros((n, 2 * w))   # kr: Kelly's ring of past returns + scratch
-        self.log, self.io = np.zeros((n, int(trade_log), N_LOG_COLS)), np.zeros((N_IO, n))
+        io = np.zeros((N_IO, n + 8 if n >= 64 else n))   # rows of n floats 8 KB apart (N=1024) would all share one L1 cache set: 8 spare columns spread them
+        self.log, self.io = np.zeros((n, int(trade_log), N_LOG_COLS)), (io if io.shape[1] == n else io[:, :n])
         self.obs2 = np.zeros((2, n, n_obs), np.float32)                               # observations, terminal observations
         self._ds = a['ds']
         self._opt, self._masks = np.full((n, 3), -1, dtype=np.int64), np.zeros((n, 3), dtype=np.bool_)
         self._masks[:] = action_mask(0.0)   # before the first reset: what the mask rule gives a flat account (as the kernel's MASKS)
-        self.state = new_state(a['mk'], self.fs, self.P, self.kr, self.log, self.io, a['bars'], a['ds'], self.st, a['feats'],
+        self.state = new_state(a['mk'], self.fs, self.P, self.kr, self.log, io, a['bars'], a['ds'], self.st, a['feats'],
                                self.obs2, self._opt, self._masks, np.zeros(n, dtype=np.bool_), self.obs2[0])
         self.parallel = bool(parallel)   # threads pay off only on idle cores and large batches
         self.render_mode = None
