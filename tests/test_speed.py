@@ -110,3 +110,37 @@ def test_canonical_json_is_unchanged_by_the_fast_type_checks():
                 [{'x': [float('-inf'), {'y': 3}]}], 'plain', 7, None, float('nan')]
     for p in payloads:
         assert canonical_json(p) == json.dumps(original(p), sort_keys=True, separators=(',', ':'), allow_nan=False, default=str), p
+
+
+def test_batched_env_returns_a_new_observation_array_every_step_that_later_steps_leave_alone():
+    """The kernel writes each step's observations into a fresh array that `step` hands over without a copy: every
+    returned array (and every terminal observation) keeps its values while the env steps on, equal to a twin env's
+    copies taken at once. A shared or recycled buffer would be overwritten by the next steps and fail."""
+    import numpy as np
+    from riskrl_nb.core.config import load_config
+    from riskrl_nb.data.candles import load_bundled
+    from riskrl_nb.data.features import compute_features, FeatureScaler
+    from riskrl_nb.data.entries import ema_cross_entries
+    from riskrl_nb.sim.execution import Market
+    from riskrl_nb.sim.env import MarketData
+    from riskrl_nb.sim.vec_env import BatchedPositionEnv
+    df = load_bundled('BTC', '1h').iloc[:4000]
+    feats = compute_features(df)
+    data = MarketData(Market.from_candles(df), FeatureScaler.fit(feats.iloc[:3000]).transform(feats), ema_cross_entries(df), 'BTC')
+    cfg = load_config(overrides=dict(env=dict(lookback=32)))
+    def run(keep):   # the kernel's random windows come from one global generator: the twins run one after the other
+        env, rng = BatchedPositionEnv(data, (0, 4000), cfg, n_envs=8, episode_bars=300), np.random.default_rng(0)
+        env.seed(3)
+        obs, terms = [keep(env.reset())], []
+        for _ in range(300):
+            m = env.action_masks()
+            o, _, done, infos = env.step(np.where(rng.random(8) < 0.3, np.where(m[:, 1], 1, 2), 0))
+            obs.append(keep(o)); terms += [keep(infos[e]['terminal_observation']) for e in np.flatnonzero(done)]
+        return obs, terms
+    kept, terms = run(lambda x: x)
+    copies, term_copies = run(np.copy)
+    assert len(terms) >= 8
+    assert len({id(o) for o in kept}) == len(kept) and not np.shares_memory(kept[-1], kept[-2])
+    for k, (x, y) in enumerate(zip(kept, copies)): np.testing.assert_array_equal(x, y, err_msg=f'step {k}')
+    for x, y in zip(terms, term_copies): np.testing.assert_array_equal(x, y)
+    assert np.abs(np.diff(np.stack(kept), axis=0)).sum() > 0   # the observations do change from step to step

@@ -13,7 +13,9 @@ import numba
 from gymnasium import spaces
 from numba import njit, prange, types
 from numba.experimental import structref
-from numba.core import caching as _numba_caching
+from numba.core import caching as _numba_caching, cgutils
+from numba.extending import intrinsic
+from llvmlite import ir
 from stable_baselines3.common.vec_env import VecEnv
 from ..core.config import RunConfig, RiskrlError
 from .execution import (fill_price, sqrt_impact, resting_fill, liquidation_price, position_limit,
@@ -37,9 +39,9 @@ __all__ = ['OPEN', 'HIGH', 'LOW', 'CLOSE', 'SIGMA', 'VALUE', 'FUNDING', 'SIZE_LO
            'O_CLOSED', 'O_TRADE_RET', 'O_BARS', 'O_HELD', 'O_FEES', 'O_ACTION', 'O_EXPOSURE', 'O_IN_POS', 'A_0', 'A_1',
            'N_IO', 'L_ENTRY', 'L_EXIT', 'L_SIDE', 'L_SIZE', 'L_ENTRY_PRICE', 'L_EXIT_PRICE', 'L_RETURN', 'L_FEES',
            'L_FUNDING', 'L_REASON', 'L_UNITS', 'N_LOG_COLS', 'REASONS', 'R_ENTRY', 'R_TP', 'R_SL', 'R_HORIZON', 'R_END',
-           'R_LIQ', 'STATE_TYPE', 'STEP', 'RESET', 'MASKS', 'NO_INFO', 'KernelStateType', 'KernelState', 'new_state',
-           'step_kernel_parallel', 'kernel', 'batch_arrays', 'kernel_params', 'ReadOnlyInfo', 'BatchedPositionEnv',
-           'FastPositionEnv', 'compare_with_reference', 'compare_fast_with_reference']
+           'R_LIQ', 'STATE_TYPE', 'AHEAD', 'STEP', 'RESET', 'MASKS', 'NO_INFO', 'KernelStateType', 'KernelState',
+           'new_state', 'step_kernel_parallel', 'kernel', 'batch_arrays', 'kernel_params', 'ReadOnlyInfo',
+           'BatchedPositionEnv', 'FastPositionEnv', 'compare_with_reference', 'compare_fast_with_reference']
 
 # %% ../../nbs/24a_vec_env.ipynb #0c9b2944
 # mk columns (per bar)
@@ -98,6 +100,29 @@ def _njit_calling(f, **compiled):
 _trade_fee, _affordable_units = njit(trade_fee), njit(affordable_units)
 _liquidation_value = _njit_calling(liquidation_value, trade_fee=_trade_fee)
 _action_mask = njit(action_mask)
+
+@intrinsic
+def _copy_flat(typingctx, dst, d0, src, s0, n):
+    "`dst.flat[d0:d0 + n] = src.flat[s0:s0 + n]` as one memcpy: C-contiguous arrays of one dtype that do not overlap; no bounds check (callers stay in range)."
+    if not (isinstance(dst, types.Array) and isinstance(src, types.Array) and dst.dtype == src.dtype and dst.layout == src.layout == 'C'): return None
+    def codegen(context, builder, sig, args):
+        d, s = context.make_array(sig.args[0])(context, builder, args[0]), context.make_array(sig.args[2])(context, builder, args[2])
+        item = context.get_abi_sizeof(context.get_data_type(dst.dtype))
+        cgutils.raw_memcpy(builder, builder.gep(d.data, [args[1]]), builder.gep(s.data, [args[3]]), args[4], item)
+        return context.get_dummy_value()
+    return types.void(dst, types.intp, src, types.intp, types.intp), codegen
+
+@intrinsic
+def _prefetch(typingctx, arr, i):
+    "A hint to load the cache line of `arr.flat[i]` (C-contiguous) ahead of its use: no effect on any value."
+    if not (isinstance(arr, types.Array) and arr.layout == 'C'): return None
+    def codegen(context, builder, sig, args):
+        a = context.make_array(sig.args[0])(context, builder, args[0])
+        i32 = ir.IntType(32)
+        fn = builder.module.declare_intrinsic('llvm.prefetch', [cgutils.voidptr_t], ir.FunctionType(ir.VoidType(), [cgutils.voidptr_t, i32, i32, i32]))
+        builder.call(fn, [builder.bitcast(builder.gep(a.data, [args[1]]), cgutils.voidptr_t), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+    return types.void(arr, types.intp), codegen
 
 @njit
 def _taker(mk, g, ref, sign, order_value, P):
@@ -268,9 +293,8 @@ def _observe(e, g, liq, mk, feats, fs, st, P, obs):
     fs[e, B_PEAK] = max(fs[e, B_PEAK], liq)
     lookback, nf, clip = int(P[P_LOOKBACK]), feats.shape[1], P[P_CLIP]
     k, first, n = 0, g - lookback + 1, lookback * nf
-    if first >= st[e, OFF]:   # the window's rows are one contiguous block of `feats`: one flat copy
-        src, out = feats.reshape(feats.size)[first * nf:first * nf + n], obs[e]   # slices: indices from 0, no wraparound check per element
-        for j in range(n): out[j] = src[j]
+    if first >= st[e, OFF]:   # the window's rows are one contiguous block of `feats`: one memcpy
+        _copy_flat(obs, e * obs.shape[1], feats, first * nf, n)
         k = n
     else:
         for r in range(first, g + 1):
@@ -346,15 +370,20 @@ _F2, _I2, _S2 = types.float64[:, ::1], types.int64[:, ::1], types.float32[:, ::1
 # %% ../../nbs/24a_vec_env.ipynb #95f40496
 STATE_TYPE = KernelStateType([('mk', _F2), ('fs', _F2), ('P', types.float64[::1]), ('kr', _F2), ('log', types.float64[:, :, ::1]),
                               ('io', _F2), ('bars', _I2), ('ds', _I2), ('st', _I2), ('feats', _S2), ('obs2', types.float32[:, :, ::1]),
-                              ('opt', _I2), ('masks', types.boolean[:, ::1]), ('ended', types.boolean[::1])])
+                              ('opt', _I2), ('masks', types.boolean[:, ::1]), ('ended', types.boolean[::1]), ('out', _S2)])
 
 @njit(cache=True)
-def new_state(mk, fs, P, kr, log, io, bars, ds, st, feats, obs2, opt, masks, ended):
+def new_state(mk, fs, P, kr, log, io, bars, ds, st, feats, obs2, opt, masks, ended, out):
     "A `KernelState` holding (not copying) these arrays."
     s = structref.new(STATE_TYPE)
     s.mk = mk; s.fs = fs; s.P = P; s.kr = kr; s.log = log; s.io = io; s.bars = bars; s.ds = ds; s.st = st
-    s.feats = feats; s.obs2 = obs2; s.opt = opt; s.masks = masks; s.ended = ended
+    s.feats = feats; s.obs2 = obs2; s.opt = opt; s.masks = masks; s.ended = ended; s.out = out
     return s
+
+@njit(cache=True)
+def _set_out(s, out):
+    "Point the kernel's observation output at `out` (the batched env hands each step's array to its caller as it is)."
+    s.out = out
 
 @njit
 def _reset_all(s):
@@ -362,7 +391,7 @@ def _reset_all(s):
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
     opt, masks = s.opt, s.masks
     for e in range(fs.shape[0]):
-        if not _reset_one(e, opt[e, 0], opt[e, 1], opt[e, 2], mk, bars, feats, ds, fs, st, P, kr, log, obs2[0]): return e
+        if not _reset_one(e, opt[e, 0], opt[e, 1], opt[e, 2], mk, bars, feats, ds, fs, st, P, kr, log, s.out): return e
         _write_mask(e, fs, st, masks)
     return -1
 
@@ -422,24 +451,31 @@ def _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs, term, io):
     io[O_IN_POS, e] = st[e, IN_POS]
     if truncated:
         st[e, DEC] = st[e, END] - 1
-        obs[e, :] = 0
+        for j in range(obs.shape[1]): obs[e, j] = 0
     else:
         st[e, DEC] = g
         _observe(e, g, after, mk, feats, fs, st, P, obs)
     if terminated or truncated:
-        term[e, :] = obs[e, :]
+        _copy_flat(term, e * term.shape[1], obs, e * obs.shape[1], obs.shape[1])
         return True
     return False
 
 # %% ../../nbs/24a_vec_env.ipynb #ea47984d
+AHEAD = 4   # _step_all prefetches the rows that the account this many places ahead reads next
+
 @njit
 def _step_all(s):
     "One step of every account; ended episodes restart at once when P_AUTORESET. Returns the resets that found no decision."
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
-    failed, masks = 0, s.masks
-    for e in range(fs.shape[0]):
-        if _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs2[0], obs2[1], io) and P[P_AUTORESET] != 0:
-            failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, obs2[0])
+    failed, masks, n, nf, lookback = 0, s.masks, fs.shape[0], feats.shape[1], int(P[P_LOOKBACK])
+    for e in range(n):
+        if e + AHEAD < n:   # the next bar of an account a few ahead: its market row, its signals, its window's newest row
+            g = st[e + AHEAD, DEC] + 1
+            if g < mk.shape[0]:
+                _prefetch(mk, g * 10); _prefetch(mk, g * 10 + 9); _prefetch(bars, 2 * g)
+                _prefetch(feats, g * nf); _prefetch(feats, g * nf + nf - 1)
+        if _step_one(e, mk, bars, feats, fs, st, P, kr, log, s.out, obs2[1], io) and P[P_AUTORESET] != 0:
+            failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, s.out)
         _write_mask(e, fs, st, masks)   # the mask at the account's new decision, with the step (no second call)
     return failed
 
@@ -449,13 +485,13 @@ def step_kernel_parallel(s):
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
     ended, masks = s.ended, s.masks
     for e in prange(fs.shape[0]):
-        ended[e] = _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs2[0], obs2[1], io)
+        ended[e] = _step_one(e, mk, bars, feats, fs, st, P, kr, log, s.out, obs2[1], io)
         _write_mask(e, fs, st, masks)
     failed = 0
     if P[P_AUTORESET] != 0:
         for e in range(fs.shape[0]):
             if ended[e]:
-                failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, obs2[0])
+                failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, s.out)
                 _write_mask(e, fs, st, masks)
     return failed
 
@@ -559,29 +595,40 @@ class BatchedPositionEnv(VecEnv):
         st = np.zeros((n, N_ST), dtype=np.int64)
         st[:, ENTRY_BAR] = -1   # no trade until the first reset
         self.fs, self.st, self.kr = np.zeros((n, N_FS)), st, np.zeros((n, 2 * w))   # kr: Kelly's ring of past returns + scratch
-        self.log, self.io = np.zeros((n, int(trade_log), N_LOG_COLS)), np.zeros((N_IO, n))
+        io = np.zeros((N_IO, n + 8 if n >= 64 else n))   # rows of n floats 8 KB apart (N=1024) would all share one L1 cache set: 8 spare columns spread them
+        self.log, self.io = np.zeros((n, int(trade_log), N_LOG_COLS)), (io if io.shape[1] == n else io[:, :n])
         self.obs2 = np.zeros((2, n, n_obs), np.float32)                               # observations, terminal observations
         self._ds = a['ds']
         self._opt, self._masks = np.full((n, 3), -1, dtype=np.int64), np.zeros((n, 3), dtype=np.bool_)
         self._masks[:] = action_mask(0.0)   # before the first reset: what the mask rule gives a flat account (as the kernel's MASKS)
-        self.state = new_state(a['mk'], self.fs, self.P, self.kr, self.log, self.io, a['bars'], a['ds'], self.st, a['feats'],
-                               self.obs2, self._opt, self._masks, np.zeros(n, dtype=np.bool_))
+        self.state = new_state(a['mk'], self.fs, self.P, self.kr, self.log, io, a['bars'], a['ds'], self.st, a['feats'],
+                               self.obs2, self._opt, self._masks, np.zeros(n, dtype=np.bool_), self.obs2[0])
         self.parallel = bool(parallel)   # threads pay off only on idle cores and large batches
         self.render_mode = None
         super().__init__(n, spaces.Box(-10.0, 10.0, (n_obs,), np.float32), make_action_space(cfg.env.action_space))
-        self._actions, self._kernel_entry = None, None
+        self._actions, self._kernel_entry, self._set_out_entry = None, None, None
 
     # ----- VecEnv -----
     def reset(self):
         if self._seeds[0] is not None: _seed(int(self._seeds[0]))
         opt = self._options_array(self._options)
         self._opt[:] = opt
+        obs = self._fresh_out()
         bad = kernel(self.state, RESET)
         if bad >= 0: raise RiskrlError("no entry signal in the environment's period: nothing to manage")
         if self._rewards is not None:
             for r in self._rewards: r.reset()
         self._reset_seeds(); self._reset_options()
-        return self.obs2[0].copy()
+        return obs
+
+    def _fresh_out(self) -> np.ndarray:
+        "A new observation array that the next kernel call writes into (and the caller returns: no copy of the old one)."
+        out = np.empty(self.obs2.shape[1:], np.float32)
+        if self._set_out_entry is None:
+            _set_out(self.state, out)
+            self._set_out_entry = _set_out.overloads[(numba.typeof(self.state), numba.typeof(out))].entry_point
+        else: self._set_out_entry(self.state, out)
+        return out
 
     def _options_array(self, options:list) -> np.ndarray:
         "Reset options per account (`dataset`, `start`, `end` in the dataset's bar numbers, as `PositionRiskEnv`) for the kernel."
@@ -614,18 +661,24 @@ class BatchedPositionEnv(VecEnv):
         io, actions = self.io, np.asarray(self._actions)
         if self.P[P_SPACE] == SPACE_MULTIDISCRETE: io[A_0:A_1 + 1] = actions.reshape(self.num_envs, 2).T
         else: io[A_0] = actions.reshape(self.num_envs, -1)[:, 0]
+        obs = self._fresh_out()   # every account's row is written by the STEP call
         self._kernel_step()
+        return self._outputs(obs)
+
+    def _outputs(self, obs:np.ndarray) -> tuple:
+        "`step_wait`'s return after the kernel's STEP: observations, float32 rewards, done flags, infos (dicts only for the ended accounts)."
+        io = self.io
         rewards = io[O_REWARD].astype(np.float32) if self._rewards is None else self._python_rewards()
         done = (io[O_TERMINATED] + io[O_TRUNCATED]) > 0
         infos = [NO_INFO] * self.num_envs   # a thousand empty dicts per step would cost as much as the step itself
         ended = np.flatnonzero(done)
         if len(ended):   # one gather of the terminal observations (rows of a fresh array), flags as Python bools
-            term = self.obs2[1, ended]
             limit = ((io[O_TRUNCATED, ended] != 0) & (io[O_TERMINATED, ended] == 0)).tolist()
-            for j, e in enumerate(ended.tolist()):
-                infos[e] = {'terminal_observation': term[j], 'TimeLimit.truncated': limit[j]}
-                if self._rewards is not None: self._rewards[e].reset()
-        return self.obs2[0].copy(), rewards, done, infos
+            for e, t, l in zip(ended.tolist(), self.obs2[1, ended], limit):
+                infos[e] = {'terminal_observation': t, 'TimeLimit.truncated': l}
+            if self._rewards is not None:
+                for e in ended.tolist(): self._rewards[e].reset()
+        return obs, rewards, done, infos
 
     def _python_rewards(self) -> np.ndarray:
         "Rewards from a registered reward class, fed the same `StepOutcome` as `PositionRiskEnv` builds."
