@@ -14,9 +14,10 @@ default's minibatches of 256 (the same number of gradient steps per env step as 
 For each row it reports env-steps per CPU-second of the `learn` loop (everything between the start and the end of
 training: stepping, policy forward passes, PPO updates, cloning steps, validation backtests) and the split of that
 loop's CPU time, measured by timers wrapped around the parts (process time): `env` (the VecEnv's step_wait, incl.
-SB3's DummyVecEnv and Monitor), `masks` (action_masks), `update` (the PPO update, `train()`), `cloning` (the cloning
-minibatches), `validation` (validation backtests) and `policy+rest` (the remainder: forward passes in the rollout,
-the rollout buffer, callbacks). Also the whole run's CPU seconds (setup included) and the validation curve
+SB3's DummyVecEnv and Monitor), `masks` (action_masks), `policy` (the policy's forward pass for each step's actions:
+MaskableActorCriticPolicy.forward), `buffer` (the rollout buffer's add), `update` (the PPO update, `train()`),
+`cloning` (the cloning minibatches), `validation` (validation backtests) and `rest` (the remainder: SB3's rollout
+loop in Python, observation-to-tensor conversion, callbacks, the returns/advantages computation). Also the whole run's CPU seconds (setup included) and the validation curve
 (train_log.csv). Ratios are against `default` measured in the same process.
 """
 import argparse, functools, json, os, tempfile, time
@@ -30,7 +31,7 @@ CONFIGS = {
     'b64': dict(B, train=dict(n_envs=64, n_steps=128, batch_size=1024, pretrain_oracle=dict(bc_steps=16))),
     'b64s': dict(B, train=dict(n_envs=64, n_steps=128, batch_size=256, pretrain_oracle=dict(bc_steps=16))),
 }
-PARTS = ('env', 'masks', 'update', 'cloning', 'validation')
+PARTS = ('env', 'masks', 'policy', 'buffer', 'update', 'cloning', 'validation')
 
 
 class Timers:
@@ -69,6 +70,9 @@ def run_row(name, over, args, out):
     T = Timers()
     T.wrap(DummyVecEnv, 'step_wait', 'env'); T.wrap(BatchedPositionEnv, 'step_wait', 'env')
     T.wrap(DummyVecEnv, 'env_method', 'masks'); T.wrap(BatchedPositionEnv, 'action_masks', 'masks')
+    from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+    from sb3_contrib.common.maskable.buffers import MaskableRolloutBuffer
+    T.wrap(MaskableActorCriticPolicy, 'forward', 'policy'); T.wrap(MaskableRolloutBuffer, 'add', 'buffer')
     T.wrap(MaskablePPO, 'train', 'update'); T.wrap(orc, '_clone_step', 'cloning'); T.wrap(tr, 'validation_score', 'validation')
     loop = {}
     class Loop(BaseCallback):
@@ -105,7 +109,7 @@ def main():
         r = run_row(name, CONFIGS[name], args, out)
         rows.append(r)
         s = r['split']; c = r['loop_cpu']
-        parts = ', '.join(f"{k} {v / c:.0%}" for k, v in s.items()) + f", policy+rest {r['rest'] / c:.0%}"
+        parts = ', '.join(f"{k} {v / c:.0%}" for k, v in s.items()) + f", rest {r['rest'] / c:.0%}"
         print(f"{name:9s} {r['steps']} steps, {r['rollouts']} rollouts: {r['per_cpu_s']:6.0f} env-steps per CPU-s of the loop "
               f"({r['per_s']:6.0f}/s wall; run {r['total_cpu']:.0f} CPU-s in all; load {r['load']:.1f}); loop split: {parts}", flush=True)
         print(f"{'':9s} validation {' '.join(f'{t}:{v:+.2f}' for t, v in r['curve'])}", flush=True)
