@@ -1,57 +1,124 @@
-"""PPO training throughput and a short learning curve: the default config against a batched config, at equal env steps.
+"""PPO training throughput through `riskrl train`'s own path, the default config against batched configs, with the split.
 
-    nice -n 5 python bench/batched_training.py [--chunk 16384] [--chunks 3] [--seed 0]
+    nice -n 5 python bench/batched_training.py [--steps 49152] [--seed 0] [--configs default batched4 b16 b64] [--out DIR]
 
-Both rows train MaskablePPO (the default algorithm) on the default data and training period, in this one process,
-one after the other, with torch on 1 thread: `default` is the config as shipped (4 envs x 512 steps, minibatch 256,
-10 epochs, the readable env in a DummyVecEnv); `batched` sets env.batched: true with N=64 accounts x 128 steps
-(rollouts of 8192) and minibatches of 1024, the same 10 epochs and learning rate. After every --chunk env steps it
-records env-steps per second of `learn` (wall and CPU, the whole loop: stepping, forward passes, PPO updates) and the
-validation backtest's score (the config's selection metric) and total return. The default config is not changed.
+Every row calls `riskrl_nb.agents.training.train` (what `riskrl train` runs: rule tuning, the oracle labels and the
+cloning pre-training of the default config, validation every `eval_freq` steps, cloning steps after each PPO update),
+one row after the other in this one process, torch on 1 thread (the config's `train.torch_threads`). Rows (`CONFIGS`):
+`default` is the config as shipped; `batched4` only sets `env.batched: true` (same 4 x 512 schedule); `b16` is
+16 accounts x 128 steps (rollouts of 2048 and minibatches of 256, as the default: the same number of PPO updates and
+cloning steps per env step); `b64` is 64 x 128 with minibatches of 1024 (4x fewer updates per env step) and
+`bc_steps` 16 (the same cloning minibatches per env step as the default's 4 per update); `b64s` is `b64` with the
+default's minibatches of 256 (the same number of gradient steps per env step as the default).
+
+For each row it reports env-steps per CPU-second of the `learn` loop (everything between the start and the end of
+training: stepping, policy forward passes, PPO updates, cloning steps, validation backtests) and the split of that
+loop's CPU time, measured by timers wrapped around the parts (process time): `env` (the VecEnv's step_wait, incl.
+SB3's DummyVecEnv and Monitor), `masks` (action_masks), `policy` (the policy's forward pass for each step's actions:
+MaskableActorCriticPolicy.forward), `buffer` (the rollout buffer's add), `update` (the PPO update, `train()`),
+`cloning` (the cloning minibatches), `validation` (validation backtests) and `rest` (the remainder: SB3's rollout
+loop in Python, observation-to-tensor conversion, callbacks, the returns/advantages computation). Also the whole run's CPU seconds (setup included) and the validation curve
+(train_log.csv). Ratios are against `default` measured in the same process.
 """
-import argparse, os, time
-import numpy as np
+import argparse, functools, json, os, tempfile, time
+from pathlib import Path
 
-CONFIGS = {'default': {}, 'batched': dict(env=dict(batched=True), train=dict(n_envs=64, n_steps=128, batch_size=1024))}
+B = dict(env=dict(batched=True))
+CONFIGS = {
+    'default': {},
+    'batched4': B,
+    'b16': dict(B, train=dict(n_envs=16, n_steps=128, batch_size=256)),
+    'b64': dict(B, train=dict(n_envs=64, n_steps=128, batch_size=1024, pretrain_oracle=dict(bc_steps=16))),
+    'b64s': dict(B, train=dict(n_envs=64, n_steps=128, batch_size=256, pretrain_oracle=dict(bc_steps=16))),
+}
+PARTS = ('env', 'masks', 'policy', 'buffer', 'update', 'cloning', 'validation')
+
+
+class Timers:
+    "Process-time accumulators around functions (patched on their owners), counted only while `on` (the learn loop)."
+    def __init__(self): self.t, self.on, self.undo = dict.fromkeys(PARTS, 0.0), False, []
+    def wrap(self, owner, name, part):
+        f = getattr(owner, name)
+        @functools.wraps(f)
+        def g(*a, **k):
+            if not self.on: return f(*a, **k)
+            c = time.process_time()
+            try: return f(*a, **k)
+            finally: self.t[part] += time.process_time() - c
+        setattr(owner, name, g); self.undo.append((owner, name, f))
+    def restore(self):
+        for owner, name, f in reversed(self.undo): setattr(owner, name, f)
+
+
+def merge(base, over):
+    out = dict(base)
+    for k, v in over.items(): out[k] = merge(base.get(k, {}), v) if isinstance(v, dict) and v else v
+    return out
+
+
+def run_row(name, over, args, out):
+    import riskrl_nb.agents.training as tr, riskrl_nb.agents.oracle as orc
+    from riskrl_nb.core.config import load_config
+    from riskrl_nb.sim.vec_env import BatchedPositionEnv
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
+    from stable_baselines3.common.callbacks import BaseCallback
+    from sb3_contrib import MaskablePPO
+    overrides = merge(over, dict(train=dict(seed=args.seed, total_timesteps=args.steps)))
+    if 'pretrain_oracle' in overrides['train']:   # a partial pretrain_oracle dict: completed from the default's
+        overrides['train']['pretrain_oracle'] = dict(load_config().train.pretrain_oracle, **overrides['train']['pretrain_oracle'])
+    cfg = load_config(overrides=overrides)
+    T = Timers()
+    T.wrap(DummyVecEnv, 'step_wait', 'env'); T.wrap(BatchedPositionEnv, 'step_wait', 'env')
+    T.wrap(DummyVecEnv, 'env_method', 'masks'); T.wrap(BatchedPositionEnv, 'action_masks', 'masks')
+    from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+    from sb3_contrib.common.maskable.buffers import MaskableRolloutBuffer
+    T.wrap(MaskableActorCriticPolicy, 'forward', 'policy'); T.wrap(MaskableRolloutBuffer, 'add', 'buffer')
+    T.wrap(MaskablePPO, 'train', 'update'); T.wrap(orc, '_clone_step', 'cloning'); T.wrap(tr, 'validation_score', 'validation')
+    loop = {}
+    class Loop(BaseCallback):
+        def _on_training_start(self): T.on = True; loop['c0'], loop['w0'] = time.process_time(), time.perf_counter()
+        def _on_step(self): return True
+        def _on_training_end(self):
+            loop['cpu'], loop['wall'] = time.process_time() - loop['c0'], time.perf_counter() - loop['w0']
+            loop['rollouts'] = self.model._n_updates // self.model.n_epochs; loop['steps'] = self.model.num_timesteps
+    c0 = time.process_time()
+    try: folder = tr.train(cfg, out/name, progress=False, verbose=False, callbacks=[Loop()])
+    finally: T.on = False; T.restore()
+    total = time.process_time() - c0
+    # Loop is the last callback: the final validation and cloning step (other callbacks' _on_training_end) are inside the loop
+    curve = [(r['timesteps'], r[f'valid_{cfg.train.select_metric}']) for r in
+             __import__('pandas').read_csv(folder/'train_log.csv').to_dict('records')]
+    split = {k: v for k, v in T.t.items()}
+    inside = sum(v for k, v in split.items() if k not in ('validation',))
+    return dict(config=name, steps=loop['steps'], rollouts=loop['rollouts'], loop_cpu=loop['cpu'], loop_wall=loop['wall'],
+                total_cpu=total, per_cpu_s=loop['steps'] / loop['cpu'], per_s=loop['steps'] / loop['wall'],
+                split=split, rest=loop['cpu'] - inside - split['validation'], curve=curve, load=os.getloadavg()[0])
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--chunk', type=int, default=16384)
-    ap.add_argument('--chunks', type=int, default=3)
+    ap.add_argument('--steps', type=int, default=49152)
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--configs', nargs='+', default=list(CONFIGS), choices=list(CONFIGS))
+    ap.add_argument('--out', default=None, help='model folders here (default: a temporary folder)')
+    ap.add_argument('--json', default=None, help='write the rows as JSON here')
     args = ap.parse_args()
-    import torch
-    from riskrl_nb.core.config import load_config
-    from riskrl_nb.sim.prepare import load_frames, prepare_data
-    from riskrl_nb.agents.algos import get_algo
-    from riskrl_nb.agents.training import make_train_env, validation_score
-    torch.set_num_threads(1)
-    base = load_config()
-    prepared, _ = prepare_data(load_frames(base), base)
-    train_sets = [p for p in prepared if 'train' in p.periods]
+    out = Path(args.out or tempfile.mkdtemp(prefix='batched-training-'))
     rows = []
-    for name, over in CONFIGS.items():
-        cfg = load_config(overrides=dict(over, train=dict(over.get('train', {}), seed=args.seed)))
-        torch.manual_seed(args.seed); np.random.seed(args.seed)
-        vec = make_train_env(cfg, train_sets)
-        model = get_algo(cfg.train.algo).make(cfg, vec)
-        steps, wall, cpu = 0, 0.0, 0.0
-        for k in range(args.chunks):
-            c0, t0 = time.process_time(), time.perf_counter()
-            model.learn(args.chunk, reset_num_timesteps=k == 0)
-            cpu += time.process_time() - c0; wall += time.perf_counter() - t0; steps += args.chunk
-            v = validation_score(model, prepared, cfg)
-            rows.append(dict(config=name, steps=steps, steps_per_s=steps / wall, steps_per_cpu_s=steps / cpu, valid_score=v.get('score'),
-                             valid_return=v.get('total_return')))
-            r = rows[-1]
-            print(f"{name:8s} {steps:7d} steps: {r['steps_per_s']:7.0f} env-steps/s wall, {r['steps_per_cpu_s']:7.0f} per CPU-s; "
-                  f"validation {cfg.train.select_metric} {r['valid_score']:+.2f}, return {r['valid_return']:+.1%}", flush=True)
-        vec.close()
-    d = {r['config']: r for r in rows if r['steps'] == args.chunk * args.chunks}
-    print(f"\nbatched / default at {args.chunk * args.chunks} env steps: {d['batched']['steps_per_cpu_s'] / d['default']['steps_per_cpu_s']:.2f}x "
-          f"per CPU-s, {d['batched']['steps_per_s'] / d['default']['steps_per_s']:.2f}x wall (load average {os.getloadavg()[0]:.1f}, shared "
-          f"2-core machine; seed {args.seed}, one seed: the validation scores are a smoke check, not a comparison of skill)")
+    for name in args.configs:
+        r = run_row(name, CONFIGS[name], args, out)
+        rows.append(r)
+        s = r['split']; c = r['loop_cpu']
+        parts = ', '.join(f"{k} {v / c:.0%}" for k, v in s.items()) + f", rest {r['rest'] / c:.0%}"
+        print(f"{name:9s} {r['steps']} steps, {r['rollouts']} rollouts: {r['per_cpu_s']:6.0f} env-steps per CPU-s of the loop "
+              f"({r['per_s']:6.0f}/s wall; run {r['total_cpu']:.0f} CPU-s in all; load {r['load']:.1f}); loop split: {parts}", flush=True)
+        print(f"{'':9s} validation {' '.join(f'{t}:{v:+.2f}' for t, v in r['curve'])}", flush=True)
+    d = {r['config']: r for r in rows}
+    if 'default' in d:
+        print('\n' + '; '.join(f"{n} / default {r['per_cpu_s'] / d['default']['per_cpu_s']:.2f}x per CPU-s"
+                               for n, r in d.items() if n != 'default')
+              + f" (load average {os.getloadavg()[0]:.1f}, shared 2-core machine, seed {args.seed})")
+    if args.json: Path(args.json).write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == '__main__':
