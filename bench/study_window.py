@@ -79,16 +79,17 @@ def plot(t:pd.DataFrame, path:Path, title:str):
     fig, ax = plt.subplots(3, 1, figsize=(11, 10), sharex=True)
     ax[0].bar(x - w / 2, 100 * t.train_return, w, label='training span (buy and hold)', color='0.6')
     ax[0].bar(x + w / 2, 100 * t.test_return, w, label='test half-year (buy and hold)', color='tab:blue')
-    ax[0].set_ylabel('return % (symlog)'); ax[0].set_yscale('symlog', linthresh=100); ax[0].axhline(0, color='k', lw=0.6); ax[0].legend(fontsize=8); ax[0].set_title(title)
+    ax[0].set_ylabel('return %'); ax[0].axhline(0, color='k', lw=0.6); ax[0].legend(fontsize=8); ax[0].set_title(title)
     for i, (n, c) in enumerate([('agent_mix', 'tab:red'), (chosen, 'k'), *[(n, col) for n, col in
                                  zip(RULES, ['tab:green', 'tab:orange', 'tab:purple']) if n != chosen]]):
         lab = {'agent_mix': 'agent (mix of seeds)', chosen: f'{chosen} (chosen on training)'}.get(n, n)
         ax[1].bar(x + (i - 1.5) * w, t[f'sortino_{n}'], w, label=lab, color=c)
     ax[1].scatter(x, t.hindsight_grid_sortino, marker='*', color='gold', edgecolor='k', s=90, zorder=3,
                   label='best grid point re-tuned on the test (hindsight)')
-    ax[1].set_ylabel('Sortino on the test'); ax[1].axhline(0, color='k', lw=0.6); ax[1].legend(fontsize=7, ncol=3)
+    ax[1].set_ylabel('Sortino on the test'); ax[1].axhline(0, color='k', lw=0.6); ax[1].legend(fontsize=7, ncol=2, loc='upper left')
     for i, (n, c) in enumerate([('agent', 'tab:red'), *[(n, col) for n, col in zip(RULES, ['tab:green', 'tab:orange', 'tab:purple'])]]):
-        ax[2].bar(x + (i - 1.5) * w, t[f'{n}_median_bars'], w, label=n if n != 'agent' else 'agent (mean of seeds)', color=c)
+        ax[2].bar(x + (i - 1.5) * w, t[f'{n}_median_bars'], w, label={'agent': 'agent (mean of seeds)', chosen: f'{chosen} (chosen)'}.get(n, n),
+                  color='k' if n == chosen else c)
     ax[2].set_ylabel('median bars held (hours)'); ax[2].legend(fontsize=8, ncol=4)
     ax[2].set_xticks(x); ax[2].set_xticklabels([f"{c}{' (won)' if won else ''}" for c, won in zip(t.coin, t.agent_beats_chosen)])
     for a in ax: a.grid(alpha=0.3, axis='y')
@@ -99,9 +100,10 @@ if __name__ == '__main__':
     p = argparse.ArgumentParser()
     p.add_argument('out'); p.add_argument('--variant', required=True); p.add_argument('--window', required=True)
     p.add_argument('--train-months', type=int, default=12); p.add_argument('--csv'); p.add_argument('--png')
+    p.add_argument('--from-csv', action='store_true', help='only redraw the figure from --csv')
     a = p.parse_args()
-    t = study(Path(a.out), a.variant, a.window, a.train_months)
-    if a.csv: t.to_csv(a.csv, index=False)
+    t = pd.read_csv(a.csv) if a.from_csv else study(Path(a.out), a.variant, a.window, a.train_months)
+    if a.csv and not a.from_csv: t.to_csv(a.csv, index=False)
     if a.png: plot(t, Path(a.png), f'{a.window}: {a.variant}, per coin')
     pd.set_option('display.width', 250)
     print(t.drop(columns=['window', 'chosen_rule']).round(3).to_markdown(index=False))
