@@ -67,3 +67,38 @@ def test_zero_timesteps_keeps_the_oracle_clone(tmp_path, tiny_config):
     bad.write_text(tiny_config.read_text().replace("batch_size: 128}", "batch_size: 128, total_timesteps: -1}"))
     r = run_cli('train', '--config', bad, '--out', tmp_path/'m2', '--no-progress')
     assert r.returncode == 2 and 'train.total_timesteps' in r.stderr, r.stderr[-500:]
+
+
+def test_reference_best_is_chosen_on_training_data_only(tmp_path, tiny_config):
+    """`env.reference: best` with the relative reward, from the oracle clone (row 3 of the fourth ablation): the rule is resolved
+    to the one with the best tuning score, and that choice and every score behind it are the same when the test period's
+    prices are replaced by a different market (they would differ if tuning or the choice saw a single test bar)."""
+    import numpy as np
+    import yaml
+    from riskrl_nb.sim.rules import RULES
+    from riskrl_nb.sim.residual import best_rule
+    from riskrl_nb.candles import __file__ as candles_init
+    from pathlib import Path
+    src = pd.read_csv(Path(candles_init).parent/'hourly'/'BTC.csv.gz')
+    test = pd.to_datetime(src.timestamp) >= pd.Timestamp('2023-01-01', tz='UTC')   # the tiny config's test period
+    fake = src.copy()
+    ramp = np.exp(np.linspace(0.0, 2.0, int(test.sum())))   # a steady rally instead of 2023's market: another best rule there
+    for c in ('open', 'high', 'low', 'close'): fake.loc[test, c] = src.loc[test, c].to_numpy() * ramp
+    models = {}
+    for name, frame, train_keys in [
+            ('real', src, "total_timesteps: 512, validate_first: true, pretrain_oracle: {epochs: 1, samples: 400, margin: cost, balance: 0.5, bc_steps: 1}"),
+            ('fake', fake, "total_timesteps: 0, validate_first: false, pretrain_oracle: {}")]:
+        frame.to_csv(tmp_path/f'{name}.csv', index=False)
+        cfg = tmp_path/f'{name}.yaml'
+        cfg.write_text(tiny_config.read_text().replace("batch_size: 128}", f"batch_size: 128, {train_keys}}}")
+                       .replace("data: {", f"data: {{paths: ['{tmp_path/name}.csv'], ")
+                       + "reward: {name: relative}\nenv: {reference: best}\n")
+        r = run_cli('train', '--config', cfg, '--out', tmp_path/name, '--no-progress')
+        assert r.returncode == 0, r.stderr[-2000:]
+        models[name] = tmp_path/name
+    grids = {k: pd.DataFrame(json.loads((m/'baselines.json').read_text())['grid']) for k, m in models.items()}
+    refs = {k: yaml.safe_load((m/'config.yaml').read_text())['env']['reference'] for k, m in models.items()}
+    assert refs['real'] in RULES and refs['real'] == best_rule(grids['real']), (refs, grids['real'])
+    assert refs['fake'] == refs['real']
+    pd.testing.assert_series_equal(grids['fake'].score, grids['real'].score)   # the test bars changed, no tuning score did
+    assert np.isfinite(pd.read_csv(models['real']/'train_log.csv').valid_sharpe).all()
