@@ -21,6 +21,9 @@ p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument('--model', required=True); p.add_argument('--data', default=str(bundled_path('BTC', '1h')))
 p.add_argument('--start', default='2023-01-01'); p.add_argument('--end', default='2023-12-31')
 args = p.parse_args()
+if not (Path(args.model)/'serving.json').exists():   # the strategy serves the exported model: say so instead of a traceback
+    print(f"{args.model}: no serving.json: run `riskrl export --model {args.model}` first (the freqtrade strategy serves the exported model)", file=sys.stderr)
+    sys.exit(2)
 path = Path(tempfile.mkdtemp())/'RiskrlEmaCross.py'; path.write_text(strategy_source(args.model))
 cfg = {'timeframe': '1h', 'stake_currency': 'USDT', 'dry_run_wallet': 10_000, 'runmode': RunMode.BACKTEST,
        'candle_type_def': CandleType.SPOT, 'riskrl': {'model': args.model, 'limits': {'max_position_loss': 1.0, 'max_drawdown': 1.0}}}
