@@ -181,6 +181,7 @@ subcommand('train', 'train a risk manager')(_train)
 # %% ../nbs/70_cli.ipynb #ba880ab5
 def _evaluate(args):
     if getattr(args, 'monte_carlo', 0) is not True and getattr(args, 'monte_carlo', 0) < 0: raise RiskrlError(f"--monte-carlo: the number of resamples must be positive, got {args.monte_carlo}")
+    if any(s < 0 for s in getattr(args, 'walk_forward_seeds', None) or []): raise RiskrlError(f"--walk-forward-seeds: seeds must be 0 or more, got {args.walk_forward_seeds}")
     if (Path(args.model)/'portfolio.json').exists():   # a portfolio model folder (riskrl train --portfolio)
         from riskrl_nb.eval.portfolio import portfolio_evaluate_cli
         return portfolio_evaluate_cli(args)
@@ -211,6 +212,7 @@ def _evaluate_args(p):
     p.add_argument('--end', metavar='DATE', help='last day (inclusive)')
     p.add_argument('--walk-forward', action='store_true', help='also retrain and re-tune on rolling windows (budget: the config\'s evaluation.wf_*); adds walk_forward with PBO and deflated Sharpe')
     p.add_argument('--walk-forward-steps', type=int, metavar='N', help='training timesteps per walk-forward window (overrides evaluation.wf_timesteps)')
+    p.add_argument('--walk-forward-seeds', type=int, nargs='+', metavar='S', help='training seeds per walk-forward window (overrides evaluation.wf_seeds)')
     p.add_argument('--monte-carlo', type=int, nargs='?', const=True, default=0, metavar='N',
                    help='N bootstrap resamples of trades and return blocks (N omitted: evaluation.mc_samples, 1000); adds monte_carlo and a fan chart')
     p.add_argument('--stress', action='store_true', help='crash windows and synthetic shocks (gaps, volatility spike, liquidity drought); adds stress')

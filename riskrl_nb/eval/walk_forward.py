@@ -216,6 +216,7 @@ def walk_forward_section(ctx) -> dict | None:
     if not ctx.options.get('walk_forward'): return None
     cfg = copy.deepcopy(ctx.bundle.cfg)
     if ctx.options.get('walk_forward_steps'): cfg.evaluation.wf_timesteps = int(ctx.options['walk_forward_steps'])
+    if ctx.options.get('walk_forward_seeds'): cfg.evaluation.wf_seeds = [int(s) for s in ctx.options['walk_forward_seeds']]
     out = (ctx.out_dir or Path('.'))/'walk_forward'
     wf = walk_forward(cfg, out, ctx.candles.attrs.get('path'), progress=not ctx.options.get('no_progress', False))
     returns = pd.read_csv(out/'oos_returns.csv', index_col=0, parse_dates=True)
