@@ -11,8 +11,7 @@ RISKRL = str(Path(sys.executable).parent/'riskrl')
 TINY_CONFIG = """
 data: {train_start: '2022-01-01', train_end: '2022-06-30', valid_start: '2022-07-01', valid_end: '2022-08-31',
        test_start: '2023-01-01', test_end: '2023-12-31'}
-train: {total_timesteps: 2048, n_steps: 256, n_envs: 2, eval_freq: 1024, batch_size: 128,
-       pretrain_oracle: {epochs: 1, samples: 2000, margin: cost, balance: 0.5, bc_steps: 4}}   # the default's pre-training, 1/30 of its work
+train: {total_timesteps: 2048, n_steps: 256, n_envs: 2, eval_freq: 1024, batch_size: 128}
 baselines: {take_profit_grid: [0.03, 0.05], stop_loss_grid: [0.02, 0.03], atr_mult_grid: [2.0, 3.0], horizon_grid: [24, 48]}
 """
 
