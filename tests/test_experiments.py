@@ -1,5 +1,6 @@
 """riskrl experiments run: a tiny grid of the train-and-evaluate notebook, two runs in parallel, resumed."""
 import json
+import pytest
 import numpy as np
 import pandas as pd
 import yaml
@@ -11,6 +12,7 @@ OVERRIDES['baselines'] = ONE_POINT
 OVERRIDES['data']['test_end'] = '2023-03-31'      # a quarter of test is enough to check the plumbing
 
 
+@pytest.mark.slow   # ~40 s; in CI test_benchmark drives `riskrl experiments run` end to end and nbs/51_experiments.ipynb checks grids and resume
 def test_tiny_grid_end_to_end(tmp_path):
     grid = tmp_path/'grid.yaml'
     grid.write_text(yaml.safe_dump(dict(

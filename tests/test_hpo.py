@@ -97,6 +97,7 @@ def test_two_workers_share_a_postgresql_study(tmp_path, hpo_files):
         except Exception: pass
 
 
+@pytest.mark.slow   # ~50 s; in CI nbs/50_hpo.ipynb retries a dead worker's stale trial in-process and the two-worker PostgreSQL test runs
 def test_killed_and_interrupted_workers_resume(tmp_path, hpo_files):
     "SIGKILL mid-trial, then Ctrl-C mid-trial: the study stays consistent and the same command resumes it."
     import optuna
