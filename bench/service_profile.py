@@ -60,6 +60,16 @@ def build(http_mod, model, work, sync, tag):
     return asgi_caller(http_mod.create_app(svc, keys, logger=http_mod.json_logger(stream=open(os.devnull, 'w'))))
 
 
+async def run_requests(call, items) -> int:
+    "Send (path, body, decisions) items one after another through `call`; every answer must be 200; the decisions made."
+    nd = 0
+    for path, body, k in items:
+        st, b = await call(path, body)
+        assert st == 200, (st, b[:300])
+        nd += k
+    return nd
+
+
 def ab(args):
     "This code against the reference package, alternating blocks of the same requests; CPU per decision of each and the ratio."
     os.environ['RISKRL_API_KEYS'] = KEY
@@ -70,20 +80,13 @@ def ab(args):
     calls = {'ref': build(ref, args.model, work, args.audit_synchronous, 'ref'), 'new': build(new, args.model, work, args.audit_synchronous, 'new')}
     setup, reqs = stream_bodies(Path(args.model), args.mix, args.n)
     cpu, dec = {k: 0.0 for k in calls}, {k: 0 for k in calls}
-    async def run(call, items):
-        nd = 0
-        for path, body, k in items:
-            st, b = await call(path, body)
-            assert st == 200, (st, b[:300])
-            nd += k
-        return nd
     async def go():
-        for call in calls.values(): await run(call, setup); await run(call, reqs[:100])   # warm-up
+        for call in calls.values(): await run_requests(call, setup); await run_requests(call, reqs[:100])   # warm-up
         rest = reqs[100:]
         for a in range(0, len(rest), args.block):
             for k in (('ref', 'new') if (a // args.block) % 2 == 0 else ('new', 'ref')):
                 gc.collect()
-                c0 = time.process_time(); dec[k] += await run(calls[k], rest[a:a + args.block]); cpu[k] += time.process_time() - c0
+                c0 = time.process_time(); dec[k] += await run_requests(calls[k], rest[a:a + args.block]); cpu[k] += time.process_time() - c0
     asyncio.run(go())
     ms = {k: cpu[k] / dec[k] * 1e3 for k in calls}
     print(f"{args.mix}, audit synchronous={args.audit_synchronous}, in-process ASGI, {dec['new']} decisions each, load {os.getloadavg()[0]:.2f}: "
@@ -113,13 +116,7 @@ def main():
     app = create_app(svc, keys, logger=json_logger(stream=open(os.devnull, 'w')))
     call = asgi_caller(app)
     setup, reqs = stream_bodies(Path(args.model), args.mix, args.n)
-    async def run(items):
-        nd = 0
-        for path, body, k in items:
-            st, b = await call(path, body)
-            assert st == 200, (st, b[:300])
-            nd += k
-        return nd
+    run = lambda items: run_requests(call, items)
     async def go():
         await run(setup); await run(reqs[:200])   # warm-up
         rest = reqs[200:]
