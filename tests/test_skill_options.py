@@ -102,3 +102,20 @@ def test_reference_best_is_chosen_on_training_data_only(tmp_path, tiny_config):
     assert refs['fake'] == refs['real']
     pd.testing.assert_series_equal(grids['fake'].score, grids['real'].score)   # the test bars changed, no tuning score did
     assert np.isfinite(pd.read_csv(models['real']/'train_log.csv').valid_sharpe).all()
+
+
+def test_mirror_augmentation_feeds_the_oracle_clone(tmp_path, tiny_config):
+    """`train.augment.methods: [mirror]` with oracle pre-training (the fifth ablation's `mirror` row): one mirrored copy per training
+    file whatever `copies` says, and the clone's labels are drawn from the real and the mirrored training sets (the untrained
+    policy's fit to them differs from a run without the mirror, with the same seed: same initial network, other labels)."""
+    stats = {}
+    for name, augment in [('plain', ''), ('mirror', " augment: {methods: [mirror], copies: 3},")]:
+        (tmp_path/name).mkdir()
+        r, m = _train(tmp_path/name, tiny_config, name, f"total_timesteps: 0, validate_first: true,{augment}"
+                      " pretrain_oracle: {epochs: 1, samples: 600, margin: cost, balance: 0.5, bc_steps: 0}")
+        assert r.returncode == 0, r.stderr[-2000:]
+        meta = json.loads((m/'meta.json').read_text())
+        assert meta['augmented_sets'] == (1 if augment else 0), meta   # the tiny config trains on BTC only
+        stats[name] = json.loads((m/'oracle.json').read_text())
+        assert stats[name]['after']['samples'] == 600
+    assert stats['mirror']['before'] != stats['plain']['before'], stats

@@ -40,16 +40,15 @@ from ..core.metrics import SELECT_METRICS
 from .oracle import pretrain_oracle, oracle_regulariser, oracle_plan, oracle_labels, oracle_settings
 from .selection import check_selection, cross_coin_score
 
-
 # %% auto #0
 __all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'BATCHED_ALGOS', 'READABLE_SCHEDULE', 'CURRICULA', 'AUGMENTATIONS',
-           'validation_score', 'make_train_env', 'batched_unsupported', 'batched_plan', 'train', 'episode_windows',
-           'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts', 'rebuild_candles',
-           'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp', 'stationary_bootstrap_index',
-           'block_bootstrap', 'augmented_sets', 'transfer_source', 'transfer_scaler', 'load_weights',
-           'pretrain_finetune', 'checkpoints', 'latest_checkpoint', 'save_checkpoint', 'load_checkpoint',
-           'checkpoint_callback', 'resume_model', 'split_scores', 'summarize_runs', 'format_summary',
-           'apply_action_prior']
+           'DETERMINISTIC_AUGMENTATIONS', 'validation_score', 'make_train_env', 'batched_unsupported', 'batched_plan',
+           'train', 'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts',
+           'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp',
+           'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets', 'transfer_source',
+           'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints', 'latest_checkpoint',
+           'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model', 'split_scores',
+           'summarize_runs', 'format_summary', 'apply_action_prior']
 
 # %% ../../nbs/34_training.ipynb #27c77e1d
 def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', baselines:dict|None=None) -> dict:
@@ -435,7 +434,18 @@ def block_bootstrap(df, rng, a:AugmentConfig=AugmentConfig()) -> pd.DataFrame:
     q = pd.DataFrame(p.to_numpy()[idx], columns=p.columns, index=p.index)
     return rebuild_candles(q, df.open.iloc[0], df)
 
-AUGMENTATIONS = {'noise': noise_injection, 'magnitude_warp': magnitude_warp, 'time_warp': time_warp, 'bootstrap': block_bootstrap}
+def mirror_prices(df, rng=None, a:AugmentConfig=AugmentConfig()) -> pd.DataFrame:
+    "The price path reflected around the first open in log space, p' = p0²/p: returns negated, high and low swapped."
+    p0 = float(df.open.iloc[0])
+    flip = lambda k: p0 * (p0 / df[k].to_numpy(float))   # p0²/p, written so that p0² cannot overflow or lose digits
+    out = pd.DataFrame(dict(open=flip('open'), high=flip('low'), low=flip('high'), close=flip('close'),
+                            volume=df.volume.to_numpy(float)), index=df.index)
+    out.attrs = dict(df.attrs)
+    return out
+
+AUGMENTATIONS = {'noise': noise_injection, 'magnitude_warp': magnitude_warp, 'time_warp': time_warp, 'bootstrap': block_bootstrap,
+                 'mirror': mirror_prices}
+DETERMINISTIC_AUGMENTATIONS = {'mirror'}   # one copy per training file whatever `copies` says (more would be the same path)
 
 # %% ../../nbs/34_training.ipynb #9f4bec49
 def augmented_sets(frames:list, prepared:list, cfg:RunConfig, scaler:FeatureScaler, context=None) -> list:
@@ -453,7 +463,7 @@ def augmented_sets(frames:list, prepared:list, cfg:RunConfig, scaler:FeatureScal
         lo = max(0, s - warm)                    # the warm-up history the features need, all before the training period ends
         hist = df.iloc[lo:e]
         for method in a.methods:
-            for copy in range(a.copies):
+            for copy in range(1 if method in DETERMINISTIC_AUGMENTATIONS else a.copies):
                 syn = AUGMENTATIONS[method](hist, rng, a)
                 name = f"{p.data.name}~{method}{copy + 1}"
                 syn.attrs = {**df.attrs, 'symbol': name, 'path': f"{df.attrs.get('path', '')}~{method}{copy + 1}"}

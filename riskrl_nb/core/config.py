@@ -203,8 +203,8 @@ class NetworkConfig:
 @dataclass
 class AugmentConfig:
     "Synthetic variants of the TRAINING candles; features and entries are recomputed on them, validation and test are never touched."
-    methods: list = field(default_factory=list)  # any of 'noise', 'magnitude_warp', 'time_warp', 'bootstrap'
-    copies: int = 1                # augmented copies per method and training file
+    methods: list = field(default_factory=list)  # any of 'noise', 'magnitude_warp', 'time_warp', 'bootstrap', 'mirror'
+    copies: int = 1                # augmented copies per random method and training file (mirror: always one)
     noise_std: float = 0.5         # noise: extra log-return noise, in units of the bar's rolling volatility
     magnitude_sigma: float = 0.3   # magnitude_warp: std of the smooth multiplier applied to returns
     time_warp_sigma: float = 0.3   # time_warp: std of the smooth local speed of time
@@ -546,7 +546,7 @@ FIELD_RULES = {
     'train.algo': Name, 'train.seed': Count, 'train.select_metric': Literal['sharpe', 'sortino', 'calmar', 'total_return'],
     'train.device': Annotated[str, Field(pattern=r'^(cpu|auto|mps|cuda(:[0-9]+)?)$')], 'train.network': Name,
     'train.algo_kwargs': dict[str, Any], 'train.context_assets': list[str], 'train.curriculum': Literal['none', 'volatility'],
-    'train.augment.methods': list[Literal['noise', 'magnitude_warp', 'time_warp', 'bootstrap']],
+    'train.augment.methods': list[Literal['noise', 'magnitude_warp', 'time_warp', 'bootstrap', 'mirror']],
     'train.augment.noise_std': NonNeg, 'train.augment.magnitude_sigma': NonNeg, 'train.augment.time_warp_sigma': NonNeg,
     'train.augment.knot_bars': Bars, 'train.augment.block_bars': Bars, 'train.init_from': str, 'train.tensorboard': bool,
     'train.mixed_precision': bool, 'train.grad_checkpoint': bool, 'train.stance_agent': str, 'train.action_prior': list[Frac],
