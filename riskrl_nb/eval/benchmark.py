@@ -32,8 +32,8 @@ __all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BENCH_METRICS', 'QUIC
            'load_variants', 'bench_config', 'model_complete', 'cached_rule_tuning', 'train_cell', 'load_coin',
            'coin_name', 'bench_metrics', 'CoinEvaluator', 'grid_values', 'tuned_rules', 'share_ci', 'excess_stream',
            'excess_statistics', 'BenchSpec', 'model_path', 'run_benchmark', 'picked_seed', 'comparison',
-           'summarize_benchmark', 'coin_window_table', 'verdict_lines', 'plot_benchmark', 'write_benchmark',
-           'bench_spec_from_args']
+           'summarize_benchmark', 'select_then_confirm', 'coin_window_table', 'verdict_lines', 'plot_benchmark',
+           'write_benchmark', 'bench_spec_from_args']
 
 # %% ../../nbs/45_benchmark.ipynb #8bbac927
 HALF_YEARS = ('2021H2', '2022H1', '2022H2', '2023H1', '2023H2')   # the default test half-years
@@ -437,6 +437,29 @@ def summarize_benchmark(result:dict, n_boot:int=10_000, n_blocks:int=16) -> dict
                 st['excess_sharpe_annual'] = float(st['deflated_sharpe']['sharpe_per_bar'] * math.sqrt(ppy))
                 b.update(st)
     return {f'{v}/{k}': b for (v, k), b in out.items()}
+
+# %% ../../nbs/45_benchmark.ipynb #c6f5fa26
+def select_then_confirm(select:pd.DataFrame, confirm:pd.DataFrame, agent:str='agent_mix', kind:str='pooled') -> pd.DataFrame:
+    "Per variant in both `comparison` tables: share ahead of the best rule and mean Sortino excess on each; ranked and chosen on `select`."
+    def shares(comp, name):
+        c = comp.reset_index() if 'variant' not in comp.columns else comp
+        c = c[c['kind'] == kind]
+        if c.empty: raise RiskrlError(f"select_then_confirm: the {name} table has no '{kind}' rows")
+        if c.duplicated(['variant', 'window', 'coin']).any(): raise RiskrlError(f"select_then_confirm: the {name} table repeats a variant's coin-window")
+        g = c.assign(excess=c[agent] - c['best_rule_sortino']).groupby('variant')
+        return pd.DataFrame({'share': g[f'beats_{agent}'].mean(), 'excess': g['excess'].mean(), 'coin_windows': g.size(),
+                             'windows': g['window'].agg(lambda w: ' '.join(sorted(set(w))))})
+    s, c = shares(select, 'selection'), shares(confirm, 'confirmation')
+    if set(s.windows.str.split().sum()) & set(c.windows.str.split().sum()):
+        raise RiskrlError('select_then_confirm: the selection and confirmation windows overlap')
+    both = s.index.intersection(c.index)
+    if not len(both): raise RiskrlError('select_then_confirm: no variant is in both tables')
+    t = s.loc[both].add_prefix('select_').join(c.loc[both].add_prefix('confirm_'))
+    t = t.sort_values(['select_share', 'select_excess'], ascending=False)
+    t['select_rank'] = range(1, len(t) + 1)
+    t['chosen'] = t.select_rank == 1
+    t.attrs['rank_correlation'] = float(t.select_share.corr(t.confirm_share, method='spearman')) if len(t) > 2 else float('nan')
+    return t
 
 # %% ../../nbs/45_benchmark.ipynb #d346ab9f
 def _f(v, fmt='{:+.2f}'):
