@@ -139,6 +139,8 @@ class Metrics:
         self.canary = prom.Gauge('riskrl_rollout_challenger_fraction', 'Fraction of positions routed to the challenger', registry=r)
         self.audit_seq = prom.Gauge('riskrl_audit_records', 'Sequence number of the last audit record', registry=r)
         self.audit_ok = prom.Gauge('riskrl_audit_writable', 'The audit log took the last write (1) or failed it (0)', registry=r)
+        self.groups = prom.Counter('riskrl_decision_groups_total', 'Groups of single-position requests decided together (DecideGroups)', registry=r)
+        self.grouped = prom.Counter('riskrl_grouped_requests_total', 'Single-position requests decided in those groups', registry=r)
         for arm, m in service.models.items(): self.info.labels(arm, m.version).set(1)
         if getattr(service, 'drift', None) is not None: r.register(DriftCollector(service.drift))   # riskrl_feature_psi{feature}, ...
         self._children = {}
@@ -494,6 +496,7 @@ class DecideGroups:
         items, futs, t0s = self._items, self._futs, self._t0s
         self._items, self._futs, self._t0s = [], [], []
         self.groups += 1; self.decided += len(items)
+        m = self.http.metrics; m.groups.inc(); m.grouped.inc(len(items))
         failed = None
         try: answers = await self.http.answer_each(self.path, items, t0s)
         except BaseException as e:   # a bug, or the task cancelled at shutdown: every request of the group fails (nothing acknowledged)
