@@ -246,6 +246,7 @@ def test_no_grouped_answer_leaves_before_its_audit_commit(exported_model, tmp_pa
     from riskrl_nb.serve.audit import AuditLog
     sm, [(svc, app), _] = _grouped_and_one_by_one(exported_model, tmp_path)
     bars, reqs = _group_case(sm)
+    reqs = [r for k, r in enumerate(reqs) if k != 9]   # all in the group (FastAPI's answer to the refused body would commit for it)
     reader, call = AuditLog(tmp_path/'audit-True.db'), _asgi(app)
     heads = []
     async def go():
@@ -253,7 +254,7 @@ def test_no_grouped_answer_leaves_before_its_audit_commit(exported_model, tmp_pa
         return await asyncio.gather(*(call('/v1/decide/position', r, seen=lambda: heads.append(reader.head()[0])) for r in reqs))
     got = asyncio.run(go())
     ok = [b for s, b in got if s == 200]
-    assert len(ok) == len(reqs) - 3 and len(heads) == len(reqs)
+    assert len(ok) == len(reqs) - 2 and len(heads) == len(reqs)
     assert min(heads) >= max(b['decision_id'] for b in ok)   # committed (visible to another connection) before the first answer started
     on_disk = {r.seq: r.hash for r in AuditLog(tmp_path/'audit-True.db').records()}
     assert all(on_disk.get(b['decision_id']) == b['audit_hash'] for b in ok) and reader.verify().ok
