@@ -483,13 +483,15 @@ class DecideGroups:
     "Single-position decision requests of one event-loop turn, decided together (`ServiceHTTP.answer_each`) in a task of their own; `submit` returns the request's answer."
     def __init__(self, http:ServiceHTTP, path:str='/v1/decide/position'):
         self.http, self.path, self._items, self._futs, self._t0s = http, path, [], [], []
+        self._tasks = set()   # the running groups' tasks (the event loop keeps only weak references)
         self.groups = self.decided = 0   # counters (tests, benchmarks)
 
     def submit(self, req, kid:str) -> asyncio.Future:
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         self._items.append((req, kid)); self._futs.append(fut); self._t0s.append(time.perf_counter())
-        if len(self._items) == 1: loop.create_task(self._run())   # runs after the requests that are ready in this turn
+        if len(self._items) == 1:   # the group's task runs after the requests that are ready in this turn
+            t = loop.create_task(self._run()); self._tasks.add(t); t.add_done_callback(self._tasks.discard)
         return fut
 
     async def _run(self):
