@@ -197,26 +197,35 @@ def _group_case(sm):
     return bars, reqs
 
 
-def _grouped_and_one_by_one(model_dir, tmp_path, limits=None):
+def _grouped_and_one_by_one(model_dir, tmp_path, limits=None, rollout=None):
+    "Twin services and apps, with decision groups and without; `rollout`: a RolloutConfig for an int8 challenger of the same model."
     from riskrl_nb.serve.audit import AuditLog
     from riskrl_nb.serve.schema import ServingModel
     from riskrl_nb.serve.engine import DecisionService
     from riskrl_nb.serve.limits import load_limits
     from riskrl_nb.serve.http import create_app, json_logger
+    from riskrl_nb.serve.rollout import Rollout
     sm = ServingModel(model_dir)
+    ch = ServingModel(model_dir, 'int8') if rollout is not None else None
     out = []
     for grouped in (True, False):
-        svc = DecisionService(sm, AuditLog(tmp_path/f'audit-{grouped}.db'), load_limits(overrides=dict(max_bar_age_bars=None, **(limits or {}))))
+        audit = AuditLog(tmp_path/f'audit-{grouped}.db')
+        ro = Rollout(rollout, sm.version, ch.version, audit=audit) if rollout is not None else None
+        svc = DecisionService(sm, audit, load_limits(overrides=dict(max_bar_age_bars=None, **(limits or {}))), rollout=ro, challenger=ch)
         out.append((svc, create_app(svc, [KEY], logger=json_logger(f'riskrl.test.group{grouped}', stream=io.StringIO()), group_decisions=grouped)))
     return sm, out
 
 
-def test_concurrent_single_position_requests_get_exactly_the_answers_and_records_of_one_by_one(exported_model, tmp_path):
+@pytest.mark.parametrize('rollout', [None, 'shadow', 'canary'])
+def test_concurrent_single_position_requests_get_exactly_the_answers_and_records_of_one_by_one(exported_model, tmp_path, rollout):
     """N requests sent together (one decision group) answer what the same N sent one after another answer, and leave the same audit
     records in the same order: each decided against the state the ones before it left (exposure trims), a refused one in its place.
-    (A body that pydantic refuses never joins the group: FastAPI answers it as it arrives, so one by one it comes first.)"""
+    (A body that pydantic refuses never joins the group: FastAPI answers it as it arrives, so one by one it comes first.) Also under a
+    shadow challenger, and a canary whose schedule raises the challenger's share in the middle of the group (routing at each turn)."""
     import asyncio
-    sm, [(gsvc, gapp), (ssvc, sapp)] = _grouped_and_one_by_one(exported_model, tmp_path, dict(max_portfolio_exposure=0.12))
+    from riskrl_nb.serve.rollout import RolloutConfig
+    cfg = None if rollout is None else RolloutConfig(mode=rollout, schedule='0.2@0,0.9@6' if rollout == 'canary' else '')
+    sm, [(gsvc, gapp), (ssvc, sapp)] = _grouped_and_one_by_one(exported_model, tmp_path, dict(max_portfolio_exposure=0.12), cfg)
     bars, reqs = _group_case(sm)
     async def together(call):
         assert (await call('/v1/bars', bars))[0] == 200
@@ -238,6 +247,9 @@ def test_concurrent_single_position_requests_get_exactly_the_answers_and_records
     rec = lambda svc: [(r.kind, r.payload) for r in svc.audit.records()]
     assert rec(gsvc) == rec(ssvc) and gsvc.audit.verify().ok
     assert [k for k, _ in rec(gsvc)].count('rejected') == 3
+    arms = [b['arm'] for s, b in got if s == 200]
+    if rollout == 'canary': assert {'champion', 'challenger'} <= set(arms) and 'rollout' in [k for k, _ in rec(gsvc)], arms   # the schedule stepped
+    if rollout == 'shadow': assert all(json.loads(p)['shadow'] for k, p in rec(gsvc) if k == 'decision')
 
 
 def test_no_grouped_answer_leaves_before_its_audit_commit(exported_model, tmp_path):

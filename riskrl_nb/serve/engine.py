@@ -21,7 +21,8 @@ from .drift import drift_monitor
 from ..sim.risk_limits import exposure_cut
 
 # %% auto #0
-__all__ = ['MAX_STREAMS', 'PositionBook', 'DecisionService', 'replay_requests', 'append_bars', 'decide_positions', 'decide_each']
+__all__ = ['MAX_STREAMS', 'MAX_GROUP_ROWS', 'PositionBook', 'DecisionService', 'replay_requests', 'append_bars',
+           'decide_positions', 'batch_exact', 'decide_each']
 
 # %% ../../nbs/64_engine.ipynb #3ecd2f68
 class PositionBook:
@@ -331,8 +332,35 @@ def decide_positions(self, reqs:list, key_id:str='') -> list:
 DecisionService.append_bars, DecisionService.decide_positions = append_bars, decide_positions
 
 # %% ../../nbs/64_engine.ipynb #7afacf8e
+MAX_GROUP_ROWS = 64   # rows of one batched policy call in a decision group (the sizes `batch_exact` checks)
+
+def batch_exact(policy, n_obs:int, n_actions:int=len(ACTIONS), seed:int=0) -> bool:
+    """Does `policy.act` answer each row of a batch exactly (bit for bit) as it answers that row alone? Checked once on random
+    observations at batch sizes up to `MAX_GROUP_ROWS`. False for a dynamically quantised (INT8) policy, whose activations are
+    scaled by the whole batch's range; a policy that fails the check is asked one row at a time."""
+    rng = np.random.default_rng(seed)
+    obs = (rng.standard_normal((MAX_GROUP_ROWS, n_obs)) * 3).astype(np.float32)
+    masks = rng.random((MAX_GROUP_ROWS, n_actions)) < 0.7; masks[:, 0] = True
+    try:
+        one = [policy.act(obs[k:k + 1], masks[k:k + 1]) for k in range(MAX_GROUP_ROWS)]
+        a1, p1 = np.concatenate([np.asarray(a).ravel() for a, _ in one]), np.concatenate([np.asarray(p) for _, p in one])
+        for b in (2, 3, 5, 8, 16, 17, 32, MAX_GROUP_ROWS):
+            for s in range(0, MAX_GROUP_ROWS, b):
+                a, p = policy.act(obs[s:s + b], masks[s:s + b])
+                if not (np.array_equal(np.asarray(a).ravel(), a1[s:s + b]) and np.array_equal(np.asarray(p), p1[s:s + b])): return False
+        return True
+    except Exception: return False
+
+def _exact(self, arm:str) -> bool:
+    "`batch_exact` of the arm's policy, checked once per policy object."
+    pol = self.models[arm].policy
+    known = self.__dict__.setdefault('_exact', {})
+    if id(pol) not in known: known[id(pol)] = (pol, batch_exact(pol, pol.n_obs))   # the policy held: its id stays its own
+    return known[id(pol)][1]
+
 def _ahead(self, fulls:list, arm:str) -> tuple[list, dict]:
-    "Views of `fulls` (None: no stream; an exception: kept for its turn) on `arm`, and the model's (action, probs) per index of a finite row, one call."
+    """Views of `fulls` (None: no stream; an exception: kept for its turn) on `arm`, and the model's (action, probs) per index of a
+    finite row: batched calls of up to `MAX_GROUP_ROWS` rows when the policy is `batch_exact`, else none (each row asked at its turn)."""
     views = []
     for fr in fulls:
         if fr is None or isinstance(fr, Exception): views.append(fr); continue
@@ -340,12 +368,14 @@ def _ahead(self, fulls:list, arm:str) -> tuple[list, dict]:
         except Exception as e: views.append(e)
     ok = [k for k, v in enumerate(views) if v is not None and not isinstance(v, Exception)]
     res = {}
-    if ok:
-        try:
-            act, probs = self.models[arm].policy.act(np.stack([views[k].obs for k in ok]), np.stack([views[k].mask for k in ok]))
-            fin = np.isfinite(probs).all(axis=1)
-            res = {k: (int(act[j]), probs[j]) for j, k in enumerate(ok) if fin[j]}   # a failed row: asked alone at its turn (logged there)
-        except Exception: pass   # the same: every row asked alone at its turn
+    if len(ok) > 1 and _exact(self, arm):
+        for c in range(0, len(ok), MAX_GROUP_ROWS):
+            rows = ok[c:c + MAX_GROUP_ROWS]
+            try:
+                act, probs = self.models[arm].policy.act(np.stack([views[k].obs for k in rows]), np.stack([views[k].mask for k in rows]))
+                fin = np.isfinite(probs).all(axis=1)
+                res.update({k: (int(act[j]), probs[j]) for j, k in enumerate(rows) if fin[j]})   # a failed row: asked alone at its turn (logged there)
+            except Exception: pass   # the same: every row asked alone at its turn
     return views, res
 
 def decide_each(self, items:list, refuse) -> list:
