@@ -266,6 +266,7 @@ def main():
         import httpx
         metrics = httpx.get(f'http://127.0.0.1:{server.port}/metrics').text
         cache = [l for l in metrics.splitlines() if l.startswith('riskrl_feature_cache_hit_ratio')]
+        groups = {l.split()[0]: float(l.split()[1]) for l in metrics.splitlines() if l.startswith(('riskrl_decision_groups_total', 'riskrl_grouped_requests_total'))}
     finally:
         server.stop()
     from riskrl_nb.serve.audit import AuditLog
@@ -296,6 +297,9 @@ def main():
                   f"target <= 0.3 ms: {'PASS' if r['server_cpu_ms_per_decision'] <= 0.3 else 'FAIL'}")
     print(f"audit log: {ver.records} records, chain {'intact' if ver.ok else 'BROKEN: ' + ver.problem}; {cache[0] if cache else ''}; "
           f"fsync of one audit commit on this disk: {fsync_before:.2f} ms before the runs, {fsync_probe(work):.2f} ms after (p50 of 50)")
+    if groups.get('riskrl_decision_groups_total'):
+        print(f"decision groups (all runs): {groups['riskrl_grouped_requests_total']:.0f} single-position requests in {groups['riskrl_decision_groups_total']:.0f} groups "
+              f"({groups['riskrl_grouped_requests_total'] / groups['riskrl_decision_groups_total']:.2f} per group)")
     single = [r for r in rows if r['concurrency'] == 1 and r['mix'] != 'stream20' and not r['sse']]
     for r in single:
         print(f"target p99 < 5 ms for a single decision ({r['mix']}): {'PASS' if r['p99_ms'] < 5 else 'FAIL'} ({r['p99_ms']:.2f} ms, {r['errors']} errors)")

@@ -1,6 +1,6 @@
 """CPU per decision of the stateful service hot path in-process (no sockets), and where it goes.
 
-    python bench/service_profile.py --model DIR [--n 3000] [--profile] [--path /v1/decide/position]
+    python bench/service_profile.py --model DIR [--n 3000] [--profile] [--concurrency 16] [--ref main]
 
 Builds the service as `riskrl serve` does (SQLite audit WAL synchronous=FULL, group commit, metrics, dashboard),
 posts the kept bars of BTC hourly 2023 once, then for each bar close posts the new bar and asks 20 positions
@@ -60,13 +60,25 @@ def build(http_mod, model, work, sync, tag):
     return asgi_caller(http_mod.create_app(svc, keys, logger=http_mod.json_logger(stream=open(os.devnull, 'w'))))
 
 
-async def run_requests(call, items) -> int:
-    "Send (path, body, decisions) items one after another through `call`; every answer must be 200; the decisions made."
-    nd = 0
-    for path, body, k in items:
-        st, b = await call(path, body)
+async def run_requests(call, items, concurrency:int=1) -> int:
+    """Send (path, body, decisions) items through `call`; every answer must be 200; the decisions made. Bar posts go one at a time;
+    with `concurrency` > 1 the decision requests between two bar posts are sent `concurrency` at a time (`asyncio.gather`), as
+    concurrent clients' requests reach the server in the same event-loop turn."""
+    nd, group = 0, []
+    async def flush():
+        nonlocal nd
+        for st, b in await asyncio.gather(*(call(path, body) for path, body, _ in group)): assert st == 200, (st, b[:300])
+        nd += sum(k for _, _, k in group); group.clear()
+    for item in items:
+        if concurrency > 1 and item[2] > 0:
+            group.append(item)
+            if len(group) >= concurrency: await flush()
+            continue
+        if group: await flush()
+        st, b = await call(item[0], item[1])
         assert st == 200, (st, b[:300])
-        nd += k
+        nd += item[2]
+    if group: await flush()
     return nd
 
 
@@ -86,10 +98,10 @@ def ab(args):
         for a in range(0, len(rest), args.block):
             for k in (('ref', 'new') if (a // args.block) % 2 == 0 else ('new', 'ref')):
                 gc.collect()
-                c0 = time.process_time(); dec[k] += await run_requests(calls[k], rest[a:a + args.block]); cpu[k] += time.process_time() - c0
+                c0 = time.process_time(); dec[k] += await run_requests(calls[k], rest[a:a + args.block], args.concurrency); cpu[k] += time.process_time() - c0
     asyncio.run(go())
     ms = {k: cpu[k] / dec[k] * 1e3 for k in calls}
-    print(f"{args.mix}, audit synchronous={args.audit_synchronous}, in-process ASGI, {dec['new']} decisions each, load {os.getloadavg()[0]:.2f}: "
+    print(f"{args.mix}, concurrency {args.concurrency}, audit synchronous={args.audit_synchronous}, in-process ASGI, {dec['new']} decisions each, load {os.getloadavg()[0]:.2f}: "
           f"CPU-ms per decision {args.ref} {ms['ref']:.3f}, this code {ms['new']:.3f}: {ms['ref'] / ms['new']:.2f}x")
 
 
@@ -101,6 +113,7 @@ def main():
     ap.add_argument('--profile', action='store_true')
     ap.add_argument('--audit-synchronous', default='FULL', choices=['FULL', 'NORMAL'], help='NORMAL: no fsync per commit (shows the rest of the cost)')
     ap.add_argument('--top', type=int, default=35)
+    ap.add_argument('--concurrency', type=int, default=1, help='decision requests sent together between two bar posts (asyncio.gather)')
     ap.add_argument('--ref', help='git revision to compare with in this process (e.g. main)')
     ap.add_argument('--block', type=int, default=105, help='--ref: requests per alternating block')
     args = ap.parse_args()
@@ -116,7 +129,7 @@ def main():
     app = create_app(svc, keys, logger=json_logger(stream=open(os.devnull, 'w')))
     call = asgi_caller(app)
     setup, reqs = stream_bodies(Path(args.model), args.mix, args.n)
-    run = lambda items: run_requests(call, items)
+    run = lambda items: run_requests(call, items, args.concurrency)
     async def go():
         await run(setup); await run(reqs[:200])   # warm-up
         rest = reqs[200:]
@@ -128,7 +141,7 @@ def main():
         c1, w1 = time.process_time(), time.perf_counter()
         return nd, len(rest), c1 - c0, w1 - w0, pr
     nd, nr, cpu, wall, pr = asyncio.run(go())
-    print(f"{args.mix}, audit synchronous={args.audit_synchronous}: {nr} requests, {nd} decisions; CPU {cpu / nd * 1e3:.3f} ms per decision ({cpu / nr * 1e3:.3f} per request), "
+    print(f"{args.mix}, concurrency {args.concurrency}, audit synchronous={args.audit_synchronous}: {nr} requests, {nd} decisions; CPU {cpu / nd * 1e3:.3f} ms per decision ({cpu / nr * 1e3:.3f} per request), "
           f"wall {wall / nr * 1e3:.3f} ms per request (incl. fsync); load {os.getloadavg()[0]:.2f}{' (cProfile on: slower)' if pr else ''}")
     if pr:
         s = io.StringIO(); st = pstats.Stats(pr, stream=s)

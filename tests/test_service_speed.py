@@ -139,10 +139,11 @@ def test_an_endpoint_bug_on_the_fast_path_is_a_500(exported_model, tmp_path, mon
     c = TestClient(app, raise_server_exceptions=False)
     assert c.post('/v1/bars', json=bars, headers=H).status_code == 200
     def broken(*a, **k): raise KeyError('bug')
-    monkeypatch.setattr(type(svc), 'decide_positions', broken)
-    r = c.post('/v1/decide/position', json=pos, headers=H)
-    assert r.status_code == 500 and r.text == 'Internal Server Error'
-    with pytest.raises(KeyError): TestClient(app).post('/v1/decide/position', json=pos, headers=H)
+    monkeypatch.setattr(type(svc), '_finish', broken)   # the engine's last step, on the grouped path and one by one alike
+    for path, body in [('/v1/decide/position', pos), ('/v1/decide/positions', dict(requests=[pos]))]:
+        r = c.post(path, json=body, headers=H)
+        assert r.status_code == 500 and r.text == 'Internal Server Error'
+        with pytest.raises(KeyError): TestClient(app).post(path, json=body, headers=H)
 
 
 def test_a_log_stream_that_fails_does_not_fail_the_answer(capsys):
@@ -153,3 +154,143 @@ def test_a_log_stream_that_fails_does_not_fail_the_answer(capsys):
     log = json_logger('riskrl.test.broken', stream=Broken())
     log_fields(log, [dict(event='decision', decision_id=1)])   # no exception
     assert 'disk full' in capsys.readouterr().err
+
+
+# Decision groups (issue 14, round 6): single-position requests that arrive together are decided in one engine call.
+
+def _asgi(app):
+    "call(path, body, key) -> (status, json or text): one request straight through the ASGI app; concurrent calls run in one event loop."
+    import asyncio
+    async def call(path, body, key=KEY, seen=None):
+        raw = json.dumps(body).encode()
+        headers = [(b'host', b't'), (b'x-api-key', key.encode()), (b'content-type', b'application/json'), (b'content-length', str(len(raw)).encode())]
+        scope = dict(type='http', asgi={'version': '3.0'}, http_version='1.1', method='POST', scheme='http', path=path, raw_path=path.encode(),
+                     query_string=b'', root_path='', headers=headers, client=('127.0.0.1', 1), server=('127.0.0.1', 80), state={})
+        sent, out = [False], {}
+        async def receive():
+            if sent[0]: await asyncio.sleep(3600)
+            sent[0] = True; return dict(type='http.request', body=raw, more_body=False)
+        async def send(msg):
+            if msg['type'] == 'http.response.start':
+                out['status'] = msg['status']
+                if seen is not None: seen()   # the answer starts leaving now
+            elif msg['type'] == 'http.response.body': out['body'] = out.get('body', b'') + msg.get('body', b'')
+        await app(scope, receive, send)
+        try: return out['status'], json.loads(out['body'])
+        except ValueError: return out['status'], out['body'].decode()
+    return call
+
+
+def _group_case(sm):
+    "Bars, then positions that exercise order: trims by the portfolio exposure limit (depends on the positions before), a position asked twice, refusals (unknown symbol, entry after the last bar, a body pydantic refuses), a horizon rule."
+    bars, pos = _bodies(sm)
+    ts, opens = bars['bars']['timestamp'], bars['bars']['open']
+    reqs = []
+    for k in range(14):
+        held = 2 + 3 * k
+        reqs.append(dict(position=dict(position_id=f'p{k % 11}', symbol='BTC', side='long' if k % 3 else 'short', quantity=round(0.05 + 0.03 * k, 4),
+                                       entry_price=opens[-held], entry_time=ts[-held]), account=pos['account']))
+    reqs.insert(3, dict(pos, position={**pos['position'], 'symbol': 'ETH'}))                           # no stream: 422
+    reqs.insert(7, dict(pos, position={**pos['position'], 'entry_time': '2030-01-01T00:00:00Z'}))      # after the last bar: 422
+    reqs.insert(9, dict(pos, position={**pos['position'], 'side': 'up'}))                              # pydantic refuses: 422 via FastAPI
+    reqs.append(dict(pos, position={**pos['position'], 'position_id': 'old', 'entry_time': ts[-sm.env.max_holding_bars - 3], 'entry_price': opens[-sm.env.max_holding_bars - 3]}))
+    return bars, reqs
+
+
+def _grouped_and_one_by_one(model_dir, tmp_path, limits=None, rollout=None):
+    "Twin services and apps, with decision groups and without; `rollout`: a RolloutConfig for an int8 challenger of the same model."
+    from riskrl_nb.serve.audit import AuditLog
+    from riskrl_nb.serve.schema import ServingModel
+    from riskrl_nb.serve.engine import DecisionService
+    from riskrl_nb.serve.limits import load_limits
+    from riskrl_nb.serve.http import create_app, json_logger
+    from riskrl_nb.serve.rollout import Rollout
+    sm = ServingModel(model_dir)
+    ch = ServingModel(model_dir, 'int8') if rollout is not None else None
+    out = []
+    for grouped in (True, False):
+        audit = AuditLog(tmp_path/f'audit-{grouped}.db')
+        ro = Rollout(rollout, sm.version, ch.version, audit=audit) if rollout is not None else None
+        svc = DecisionService(sm, audit, load_limits(overrides=dict(max_bar_age_bars=None, **(limits or {}))), rollout=ro, challenger=ch)
+        out.append((svc, create_app(svc, [KEY], logger=json_logger(f'riskrl.test.group{grouped}', stream=io.StringIO()), group_decisions=grouped)))
+    return sm, out
+
+
+@pytest.mark.parametrize('rollout', [None, 'shadow', 'canary'])
+def test_concurrent_single_position_requests_get_exactly_the_answers_and_records_of_one_by_one(exported_model, tmp_path, rollout):
+    """N requests sent together (one decision group) answer what the same N sent one after another answer, and leave the same audit
+    records in the same order: each decided against the state the ones before it left (exposure trims), a refused one in its place.
+    (A body that pydantic refuses never joins the group: FastAPI answers it as it arrives, so one by one it comes first.) Also under a
+    shadow challenger, and a canary whose schedule raises the challenger's share in the middle of the group (routing at each turn)."""
+    import asyncio
+    from riskrl_nb.serve.rollout import RolloutConfig
+    cfg = None if rollout is None else RolloutConfig(mode=rollout, schedule='0.2@0,0.9@6' if rollout == 'canary' else '')
+    sm, [(gsvc, gapp), (ssvc, sapp)] = _grouped_and_one_by_one(exported_model, tmp_path, dict(max_portfolio_exposure=0.12), cfg)
+    bars, reqs = _group_case(sm)
+    async def together(call):
+        assert (await call('/v1/bars', bars))[0] == 200
+        return await asyncio.gather(*(call('/v1/decide/position', r) for r in reqs))
+    async def one_by_one(call):   # the body pydantic refuses is answered at once, outside the group (FastAPI's 422): first
+        assert (await call('/v1/bars', bars))[0] == 200
+        order = [9] + [k for k in range(len(reqs)) if k != 9]
+        answers = {k: await call('/v1/decide/position', reqs[k]) for k in order}
+        return [answers[k] for k in range(len(reqs))]
+    got, want = asyncio.run(together(_asgi(gapp))), asyncio.run(one_by_one(_asgi(sapp)))
+    groups = gapp.fast_routes.groups
+    assert groups.groups == 1 and groups.decided == len(reqs) - 1      # one group (the body pydantic refuses never reaches it)
+    assert sapp.fast_routes.groups is None
+    assert [s for s, _ in got] == [s for s, _ in want] and [s for s, _ in got].count(422) == 3
+    strip = lambda b: {k: v for k, v in b.items() if k != 'audit_hash'} if isinstance(b, dict) else b
+    assert [strip(b) for _, b in got] == [strip(b) for _, b in want]
+    policies = [b['policy'] for s, b in got if s == 200]
+    assert 'limit' in policies and 'rule' in policies and len(set(policies)) >= 3, policies   # the case exercises order-dependent rules
+    rec = lambda svc: [(r.kind, r.payload) for r in svc.audit.records()]
+    assert rec(gsvc) == rec(ssvc) and gsvc.audit.verify().ok
+    assert [k for k, _ in rec(gsvc)].count('rejected') == 3
+    arms = [b['arm'] for s, b in got if s == 200]
+    if rollout == 'canary': assert {'champion', 'challenger'} <= set(arms) and 'rollout' in [k for k, _ in rec(gsvc)], arms   # the schedule stepped
+    if rollout == 'shadow': assert all(json.loads(p)['shadow'] for k, p in rec(gsvc) if k == 'decision')
+
+
+def test_no_grouped_answer_leaves_before_its_audit_commit(exported_model, tmp_path):
+    "When each answer starts leaving, its decision is already committed (another connection reads it); the chain holds every acknowledged decision."
+    import asyncio
+    from riskrl_nb.serve.audit import AuditLog
+    sm, [(svc, app), _] = _grouped_and_one_by_one(exported_model, tmp_path)
+    bars, reqs = _group_case(sm)
+    reqs = [r for k, r in enumerate(reqs) if k != 9]   # all in the group (FastAPI's answer to the refused body would commit for it)
+    reader, call = AuditLog(tmp_path/'audit-True.db'), _asgi(app)
+    heads = []
+    async def go():
+        await call('/v1/bars', bars)
+        return await asyncio.gather(*(call('/v1/decide/position', r, seen=lambda: heads.append(reader.head()[0])) for r in reqs))
+    got = asyncio.run(go())
+    ok = [b for s, b in got if s == 200]
+    assert len(ok) == len(reqs) - 2 and len(heads) == len(reqs)
+    assert min(heads) >= max(b['decision_id'] for b in ok)   # committed (visible to another connection) before the first answer started
+    on_disk = {r.seq: r.hash for r in AuditLog(tmp_path/'audit-True.db').records()}
+    assert all(on_disk.get(b['decision_id']) == b['audit_hash'] for b in ok) and reader.verify().ok
+
+
+def test_a_failed_group_commit_answers_503_to_the_decisions_of_the_group(exported_model, tmp_path, monkeypatch):
+    "Nothing of a group whose commit fails is acknowledged (refusals are still answered 422); the next group is decided and the chain verifies."
+    import asyncio, sqlite3
+    sm, [(svc, app), _] = _grouped_and_one_by_one(exported_model, tmp_path)
+    bars, reqs = _group_case(sm)
+    commit, armed, failed = type(svc.audit).commit, [], []
+    def fail_once(self):
+        if armed and not failed and self._in_tx: failed.append(1); self._failed(sqlite3.OperationalError('disk I/O error'))
+        return commit(self)
+    monkeypatch.setattr(type(svc.audit), 'commit', fail_once)
+    call = _asgi(app)
+    async def go():
+        assert (await call('/v1/bars', bars))[0] == 200
+        armed.append(1)   # the next commit fails: the group's (with the refusal answered outside it)
+        first = await asyncio.gather(*(call('/v1/decide/position', r) for r in reqs))
+        # again without the body pydantic refuses (its record would hold the log's transaction open, and the probe waits for that commit)
+        return first, await asyncio.gather(*(call('/v1/decide/position', r) for k, r in enumerate(reqs) if k != 9))
+    first, second = asyncio.run(go())
+    assert failed and sorted({s for s, _ in first}) == [422, 503] and [s for s, _ in first].count(503) == len(reqs) - 3
+    assert [s for s, _ in second].count(200) == len(reqs) - 3 and [s for s, _ in second].count(422) == 2
+    v = svc.audit.verify()
+    assert v.ok and [r.kind for r in svc.audit.records()].count('decision') == len(reqs) - 3

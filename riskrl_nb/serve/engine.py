@@ -11,7 +11,8 @@ import pandas as pd
 from ..data.features import compute_features
 from ..sim.execution import Market, Simulation
 from ..sim.env import ACTIONS
-from .audit import AuditLog, StrKeyed
+from .audit import AuditLog, AuditError, StrKeyed
+from ..core.config import RiskrlError
 from .schema import ServingModel, DecideRequest, OutcomeRequest, BarsRequest, PositionRequest
 from .stream import BarStream
 from .features import FeatureCache, PositionView, RequestError
@@ -20,7 +21,8 @@ from .drift import drift_monitor
 from ..sim.risk_limits import exposure_cut
 
 # %% auto #0
-__all__ = ['MAX_STREAMS', 'PositionBook', 'DecisionService', 'replay_requests', 'append_bars', 'decide_positions']
+__all__ = ['MAX_STREAMS', 'MAX_GROUP_ROWS', 'PositionBook', 'DecisionService', 'replay_requests', 'append_bars',
+           'decide_positions', 'batch_exact', 'decide_each']
 
 # %% ../../nbs/64_engine.ipynb #3ecd2f68
 class PositionBook:
@@ -162,31 +164,36 @@ class DecisionService:
         out = []
         for k, (r, v, a) in enumerate(zip(reqs, views, arms)):
             d = pre[k] if pre[k] is not None else self._from_model(v, self.models[a], model_out[k], a)
-            d = self._limits_after(r, v, d)
-            d.update(model_version=self.models[a].version, arm=a, request_id=r.request_id, warnings=v.warnings)
-            ch = None
-            if shadow_out is not None:   # shadow: the challenger's decision is logged, not used
-                s = shadow_out[k]
-                ch = dict(model_version=self.models['challenger'].version, action=None, error='model_error') if s is None else dict(
-                    model_version=self.models['challenger'].version, action=ACTIONS[s[0]] if shadow[k].mask[s[0]] else 'hold',
-                    probabilities=_probs(s[1]))
-            rec = self.audit.append('decision', StrKeyed(
-                request_id=r.request_id, key_id=key_id, position=r.position.model_dump(mode='json'),
-                account=r.account.model_dump(mode='json'),
-                bars=dict(n=len(r.bars.close), first=r.bars.timestamp[0].isoformat(), last=r.bars.timestamp[-1].isoformat(),
-                          last_close=r.bars.close[-1], blake2b=r.bars.digest()),
-                state=dict(unrealised_return=v.unrealised_return, bars_held=v.bars_held, account_drawdown=v.account_drawdown,
-                           exposure=v.exposure),
-                decision={k2: d[k2] for k2 in ('action', 'size', 'policy', 'reason', 'probabilities', 'stop_price', 'breakers')},
-                model_version=d['model_version'], arm=a, shadow=ch))
-            d.update(decision_id=rec.seq, audit_hash=rec.hash)
-            if self.rollout is not None:
-                for ev in self.rollout.on_decision(r.position.position_id, a, d, ch) or []: self.audit.append('rollout', ev)
-            self._book(r, v, d)
-            for f in self.listeners: f(d)
-            for f in self.observers: f(r, v, d)
-            out.append(d)
+            ch = self._shadow_decision(shadow[k], shadow_out[k]) if shadow_out is not None else None
+            out.append(self._finish(r, v, a, d, key_id, ch))
         return out
+
+    def _shadow_decision(self, view:PositionView, res) -> dict:
+        "Shadow: the challenger's decision, logged in the audit record, not used."
+        version = self.models['challenger'].version
+        if res is None: return dict(model_version=version, action=None, error='model_error')
+        return dict(model_version=version, action=ACTIONS[res[0]] if view.mask[res[0]] else 'hold', probabilities=_probs(res[1]))
+
+    def _finish(self, r, v:PositionView, a:str, d:dict, key_id:str, ch:dict|None) -> dict:
+        "The decision `d` after the exposure limits, audited, booked and shown to the listeners and observers."
+        d = self._limits_after(r, v, d)
+        d.update(model_version=self.models[a].version, arm=a, request_id=r.request_id, warnings=v.warnings)
+        rec = self.audit.append('decision', StrKeyed(
+            request_id=r.request_id, key_id=key_id, position=r.position.model_dump(mode='json'),
+            account=r.account.model_dump(mode='json'),
+            bars=dict(n=len(r.bars.close), first=r.bars.timestamp[0].isoformat(), last=r.bars.timestamp[-1].isoformat(),
+                      last_close=r.bars.close[-1], blake2b=r.bars.digest()),
+            state=dict(unrealised_return=v.unrealised_return, bars_held=v.bars_held, account_drawdown=v.account_drawdown,
+                       exposure=v.exposure),
+            decision={k2: d[k2] for k2 in ('action', 'size', 'policy', 'reason', 'probabilities', 'stop_price', 'breakers')},
+            model_version=d['model_version'], arm=a, shadow=ch))
+        d.update(decision_id=rec.seq, audit_hash=rec.hash)
+        if self.rollout is not None:
+            for ev in self.rollout.on_decision(r.position.position_id, a, d, ch) or []: self.audit.append('rollout', ev)
+        self._book(r, v, d)
+        for f in self.listeners: f(d)
+        for f in self.observers: f(r, v, d)
+        return d
 
     def decide(self, req:DecideRequest, key_id:str='') -> dict:
         "One decision (a batch of one)."
@@ -323,3 +330,88 @@ def decide_positions(self, reqs:list, key_id:str='') -> list:
     return self.decide_batch(full, key_id)
 
 DecisionService.append_bars, DecisionService.decide_positions = append_bars, decide_positions
+
+# %% ../../nbs/64_engine.ipynb #7afacf8e
+MAX_GROUP_ROWS = 64   # rows of one batched policy call in a decision group (the sizes `batch_exact` checks)
+
+def batch_exact(policy, n_obs:int, n_actions:int=len(ACTIONS), seed:int=0) -> bool:
+    """Does `policy.act` answer each row of a batch exactly (bit for bit) as it answers that row alone? Checked once on random
+    observations at batch sizes up to `MAX_GROUP_ROWS`. False for a dynamically quantised (INT8) policy, whose activations are
+    scaled by the whole batch's range; a policy that fails the check is asked one row at a time."""
+    rng = np.random.default_rng(seed)
+    obs = (rng.standard_normal((MAX_GROUP_ROWS, n_obs)) * 3).astype(np.float32)
+    masks = rng.random((MAX_GROUP_ROWS, n_actions)) < 0.7; masks[:, 0] = True
+    try:
+        one = [policy.act(obs[k:k + 1], masks[k:k + 1]) for k in range(MAX_GROUP_ROWS)]
+        a1, p1 = np.concatenate([np.asarray(a).ravel() for a, _ in one]), np.concatenate([np.asarray(p) for _, p in one])
+        for b in (2, 3, 5, 8, 16, 17, 32, MAX_GROUP_ROWS):
+            for s in range(0, MAX_GROUP_ROWS, b):
+                a, p = policy.act(obs[s:s + b], masks[s:s + b])
+                if not (np.array_equal(np.asarray(a).ravel(), a1[s:s + b]) and np.array_equal(np.asarray(p), p1[s:s + b])): return False
+        return True
+    except Exception: return False
+
+def _exact(self, arm:str) -> bool:
+    "`batch_exact` of the arm's policy, checked once per policy object."
+    pol = self.models[arm].policy
+    known = self.__dict__.setdefault('_exact', {})
+    if id(pol) not in known: known[id(pol)] = (pol, batch_exact(pol, pol.n_obs))   # the policy held: its id stays its own
+    return known[id(pol)][1]
+
+def _ahead(self, fulls:list, arm:str) -> tuple[list, dict]:
+    """Views of `fulls` (None: no stream; an exception: kept for its turn) on `arm`, and the model's (action, probs) per index of a
+    finite row: batched calls of up to `MAX_GROUP_ROWS` rows when the policy is `batch_exact`, else none (each row asked at its turn)."""
+    views = []
+    for fr in fulls:
+        if fr is None or isinstance(fr, Exception): views.append(fr); continue
+        try: views.append(PositionView(fr, self.models[arm], self.caches[arm]))
+        except Exception as e: views.append(e)
+    ok = [k for k, v in enumerate(views) if v is not None and not isinstance(v, Exception)]
+    res = {}
+    if len(ok) > 1 and _exact(self, arm):
+        for c in range(0, len(ok), MAX_GROUP_ROWS):
+            rows = ok[c:c + MAX_GROUP_ROWS]
+            try:
+                act, probs = self.models[arm].policy.act(np.stack([views[k].obs for k in rows]), np.stack([views[k].mask for k in rows]))
+                fin = np.isfinite(probs).all(axis=1)
+                res.update({k: (int(act[j]), probs[j]) for j, k in enumerate(rows) if fin[j]})   # a failed row: asked alone at its turn (logged there)
+            except Exception: pass   # the same: every row asked alone at its turn
+    return views, res
+
+def decide_each(self, items:list, refuse) -> list:
+    """Decisions for (`PositionRequest`, key_id) pairs, each as `decide_positions([r], key_id)[0]` at its turn: a list of decisions,
+    None for a refused request (`refuse(k, error)` was called at its turn) and the exception for a request that failed otherwise.
+    An `AuditError` stops the group (nothing in it may be acknowledged)."""
+    fulls = []
+    for r, _ in items:
+        st = self.streams.get(r.position.symbol)
+        fulls.append(_StreamRequest(r, st.bars) if st is not None else None)
+    ahead = {'champion': _ahead(self, fulls, 'champion')}   # a canary's challenger positions: at their turn (routing them has side effects)
+    shadow0 = _ahead(self, fulls, 'challenger') if self._shadow_arms() else None
+    out = []
+    for k, ((r, key_id), fr) in enumerate(zip(items, fulls)):
+        try:
+            if fr is None: raise RequestError('position.symbol', f"no bars posted for {r.position.symbol!r}: POST /v1/bars first (or send the bars to /v1/decide)")
+            a = self._arm(r)
+            v = ahead[a][0][k] if a in ahead else PositionView(fr, self.models[a], self.caches[a])
+            if isinstance(v, Exception): raise v
+            sv = None
+            if self._shadow_arms():
+                sv = shadow0[0][k] if shadow0 is not None else PositionView(fr, self.models['challenger'], self.caches['challenger'])
+                if isinstance(sv, Exception): raise sv
+            self._check_time(fr, v)
+            if self.drift is not None and a == 'champion': self.drift.observe(r.position.symbol, int(v.market.times[-1]), v.z_last)
+            d = self._pre_model(v, self.models[a], a)
+            if d is None:
+                res = ahead[a][1][k] if a in ahead and k in ahead[a][1] else self._model_actions([v], a)[0]
+                d = self._from_model(v, self.models[a], res, a)
+            ch = None
+            if sv is not None:
+                ch = self._shadow_decision(sv, shadow0[1][k] if shadow0 is not None and k in shadow0[1] else self._model_actions([sv], 'challenger')[0])
+            out.append(self._finish(fr, v, a, d, key_id, ch))
+        except AuditError: raise
+        except (RequestError, RiskrlError) as e: refuse(k, e); out.append(None)
+        except Exception as e: out.append(e)
+    return out
+
+DecisionService.decide_each = decide_each

@@ -33,8 +33,8 @@ __all__ = ['BODY_TOO_LARGE', 'decisions', 'operations', 'FAST_ROUTES', 'JsonForm
            'BodyLimit', 'hash_key', 'Metrics', 'route_template', 'parse_body', 'GroupCommit', 'ServiceHTTP', 'FastJSON',
            'answer', 'api_key', 'key_id', 'engine', 'json_body', 'AuditedRoute', 'not_ready', 'add_error_handlers',
            'decide', 'decide_batch', 'outcome', 'post_bars', 'decide_position', 'decide_positions', 'explain',
-           'healthz', 'readyz', 'prom_metrics', 'FastRoutes', 'ServiceApp', 'create_app', 'is_loopback',
-           'load_api_keys', 'build_service']
+           'healthz', 'readyz', 'prom_metrics', 'answer_each', 'DecideGroups', 'FastRoutes', 'ServiceApp', 'create_app',
+           'is_loopback', 'load_api_keys', 'build_service']
 
 # %% ../../nbs/65_http.ipynb #2aa704d5
 _ENCODER = json.JSONEncoder(default=str)   # = json.dumps(x, default=str), without building an encoder per line
@@ -139,6 +139,8 @@ class Metrics:
         self.canary = prom.Gauge('riskrl_rollout_challenger_fraction', 'Fraction of positions routed to the challenger', registry=r)
         self.audit_seq = prom.Gauge('riskrl_audit_records', 'Sequence number of the last audit record', registry=r)
         self.audit_ok = prom.Gauge('riskrl_audit_writable', 'The audit log took the last write (1) or failed it (0)', registry=r)
+        self.groups = prom.Counter('riskrl_decision_groups_total', 'Groups of single-position requests decided together (DecideGroups)', registry=r)
+        self.grouped = prom.Counter('riskrl_grouped_requests_total', 'Single-position requests decided in those groups', registry=r)
         for arm, m in service.models.items(): self.info.labels(arm, m.version).set(1)
         if getattr(service, 'drift', None) is not None: r.register(DriftCollector(service.drift))   # riskrl_feature_psi{feature}, ...
         self._children = {}
@@ -444,10 +446,73 @@ def _replay(body:bytes, receive):
         return {'type': 'http.request', 'body': body, 'more_body': False}
     return replay
 
+async def answer_each(self, path:str, items:list, t0s:list) -> list:
+    """`answer` for each (`PositionRequest`, key_id) of `items` (single-position decisions that arrived together), decided in one
+    `DecisionService.decide_each`: the answers, audit records (in the same order) and log lines of one `answer` per request in
+    turn; one group commit before any of them is answered. An item is a response, or the exception a request failed with."""
+    audit, n = self.service.audit, len(items)
+    if audit.error is not None and not audit.probe(): return [self.unavailable(path, audit.error) for _ in range(n)]
+    failures, out = audit.failures, [None] * n
+    def refuse(k, e):   # at its turn: its `rejected` record where one-by-one puts it
+        field, problem = (e.field, e.problem) if isinstance(e, RequestError) else ('bars', str(e))
+        self.reject('invalid_request', 422, path, [dict(field=field, problem=problem)], items[k][1])
+        out[k] = JSONResponse(status_code=422, content=dict(error='invalid request', detail=[dict(field=field, problem=problem)]))
+    try:
+        results = self.service.decide_each(items, refuse)
+        await self.durable()   # the audit records are on disk before any answer leaves
+    except AuditError as e:   # the group's records were rolled back: no decision of it is acknowledged (a refusal is answered either way)
+        return [o if o is not None else self.unavailable(path, e) for o in out]
+    ok = audit.failures == failures   # else a rolled-back group held these records
+    rows, t1 = [], time.perf_counter()
+    for k, res in enumerate(results):
+        if out[k] is not None: continue
+        if isinstance(res, Exception): out[k] = res; continue
+        if not ok: out[k] = self.unavailable(path, audit.error); continue
+        dt_s = t1 - t0s[k]
+        self.metrics.child(self.metrics.latency, path).observe(dt_s)
+        self.metrics.child(self.metrics.requests, path, '200').inc()
+        rows.append(dict(event='decision', path=path, request_id=res.get('request_id'), decision_id=res.get('decision_id'), action=res['action'],
+                         size=res['size'], policy=res['policy'], arm=res.get('arm'), model_version=res.get('model_version'), latency_ms=round(dt_s * 1e3, 3)))
+        out[k] = FastJSON(res)
+    log_fields(self.log, rows)
+    return out
+
+ServiceHTTP.answer_each = answer_each
+
+class DecideGroups:
+    "Single-position decision requests of one event-loop turn, decided together (`ServiceHTTP.answer_each`) in a task of their own; `submit` returns the request's answer."
+    def __init__(self, http:ServiceHTTP, path:str='/v1/decide/position'):
+        self.http, self.path, self._items, self._futs, self._t0s = http, path, [], [], []
+        self._tasks = set()   # the running groups' tasks (the event loop keeps only weak references)
+        self.groups = self.decided = 0   # counters (tests, benchmarks)
+
+    def submit(self, req, kid:str) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self._items.append((req, kid)); self._futs.append(fut); self._t0s.append(time.perf_counter())
+        if len(self._items) == 1:   # the group's task runs after the requests that are ready in this turn
+            t = loop.create_task(self._run()); self._tasks.add(t); t.add_done_callback(self._tasks.discard)
+        return fut
+
+    async def _run(self):
+        items, futs, t0s = self._items, self._futs, self._t0s
+        self._items, self._futs, self._t0s = [], [], []
+        self.groups += 1; self.decided += len(items)
+        m = self.http.metrics; m.groups.inc(); m.grouped.inc(len(items))
+        failed = None
+        try: answers = await self.http.answer_each(self.path, items, t0s)
+        except BaseException as e:   # a bug, or the task cancelled at shutdown: every request of the group fails (nothing acknowledged)
+            failed = e; answers = [e if isinstance(e, Exception) else RuntimeError('decision group cancelled')] * len(items)
+        for f, a in zip(futs, answers):
+            if f.done(): continue   # its client left
+            if isinstance(a, BaseException): f.set_exception(a)
+            else: f.set_result(a)
+        if failed is not None and not isinstance(failed, Exception): raise failed
+
 class FastRoutes:
     "ASGI app: valid, authorised POSTs to `routes` with a Content-Length up to `max_bytes` answered without FastAPI's per-request machinery; everything else to `app`."
-    def __init__(self, app, http:ServiceHTTP, routes:dict=FAST_ROUTES, max_bytes:int|None=None):
-        self.app, self.http, self.routes, self.max_bytes = app, http, routes, max_bytes
+    def __init__(self, app, http:ServiceHTTP, routes:dict=FAST_ROUTES, max_bytes:int|None=None, groups:DecideGroups|None=None):
+        self.app, self.http, self.routes, self.max_bytes, self.groups = app, http, routes, max_bytes, groups
 
     async def __call__(self, scope, receive, send):
         route = self.routes.get(scope.get('path')) if scope['type'] == 'http' and scope.get('method') == 'POST' else None
@@ -470,7 +535,9 @@ class FastRoutes:
             except ValidationError: pass
         if req is None: return await self.app(scope, _replay(body, receive), send)   # the route refuses it (401, 422), audited
         svc = self.http.service
-        try: resp = await self.http.answer(scope['path'], kid, lambda: endpoint(req=req, key_id=kid, service=svc))
+        try:
+            if self.groups is not None and scope['path'] == self.groups.path: resp = await self.groups.submit(req, kid)
+            else: resp = await self.http.answer(scope['path'], kid, lambda: endpoint(req=req, key_id=kid, service=svc))
         except Exception:   # as starlette's ServerErrorMiddleware (which this path runs in front of) answers an endpoint's bug
             await PlainTextResponse('Internal Server Error', status_code=500)(scope, receive, send); raise
         await resp(scope, receive, send)
@@ -497,7 +564,8 @@ def _paths(routes) -> set:
     return out
 
 def create_app(service:DecisionService, api_keys=None, max_body_bytes:int=2_000_000, logger:logging.Logger|None=None,
-               group_commit:bool=True, routers:tuple=(), alert_webhook:str|None=None, dashboard_keys=(), fast:bool=True) -> FastAPI:
+               group_commit:bool=True, routers:tuple=(), alert_webhook:str|None=None, dashboard_keys=(), fast:bool=True,
+               group_decisions:bool=True) -> FastAPI:
     "The FastAPI app around a `DecisionService`; `api_keys=None` runs unauthenticated (the CLI allows it on loopback only)."
     h = ServiceHTTP(service, api_keys, logger, group_commit)
     app = ServiceApp(title='riskrl decision service', version='1',
@@ -516,7 +584,8 @@ def create_app(service:DecisionService, api_keys=None, max_body_bytes:int=2_000_
         try: service.audit.commit()
         except AuditError: h.metrics.errors.labels('audit_unavailable').inc()
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes, on_reject=too_large)
-    if fast: app.fast_routes = FastRoutes(functools.partial(FastAPI.__call__, app), h, max_bytes=max_body_bytes)   # the rest: FastAPI
+    if fast: app.fast_routes = FastRoutes(functools.partial(FastAPI.__call__, app), h, max_bytes=max_body_bytes,   # the rest: FastAPI
+                                          groups=DecideGroups(h) if group_decisions else None)
     return app
 
 # %% ../../nbs/65_http.ipynb #a03a52da
