@@ -750,8 +750,8 @@ class FastPositionEnv(gym.Env):
         self._space, self._state, self._py_reward = int(b.P[P_SPACE]), b.state, b._rewards is not None
         self._out = memoryview(b.io).cast('B').cast('d')     # io has one column: row k is element k
         self._fsv, self._stv = memoryview(b.fs).cast('B').cast('d'), memoryview(b.st).cast('B').cast('q')   # one row: column k is element k (Python scalars, no numpy indexing)
-        self._pv = memoryview(b.P)                            # P[P_OUT_ROW]: the row of `_block` the next kernel call writes
-        self._block, self._row = None, OBS_BLOCK_ROWS
+        self._pv = memoryview(b.P)                            # P[P_OUT_ROW]: the row of the block the next kernel call writes
+        self._rows, self._row = None, OBS_BLOCK_ROWS           # the block's rows as views, made once per block
         self._kernel, self._options_set = kernel, True
         self._mask = b._masks[0]                              # written by every STEP and RESET call of the kernel
         self._mask_space = None if b.cfg.env.action_space != 'multidiscrete' else 'multidiscrete'
@@ -769,12 +769,12 @@ class FastPositionEnv(gym.Env):
             self._kernel = kernel.overloads[(numba.typeof(self._state), types.int64)].entry_point
         if self._py_reward: b._rewards[0].reset()
         st = self._stv
-        return self._block[r], {'bar': st[DEC] - st[OFF], 'equity': self._fsv[EQUITY]}
+        return self._rows[r], {'bar': st[DEC] - st[OFF], 'equity': self._fsv[EQUITY]}
 
     def _next_row(self) -> int:
         "Point the kernel at the next unused row of the observation block (a new block when it is full); returns the row."
         r = self._row
-        if r == OBS_BLOCK_ROWS: self._block, r = self.batch._fresh_out(OBS_BLOCK_ROWS), 0
+        if r == OBS_BLOCK_ROWS: self._rows, r = list(self.batch._fresh_out(OBS_BLOCK_ROWS)), 0
         self._pv[P_OUT_ROW], self._row = r, r + 1
         return r
 
@@ -783,15 +783,15 @@ class FastPositionEnv(gym.Env):
         if self._space == SPACE_DISCRETE3: o[A_0] = float(action)
         else: o[A_0], o[A_1] = float(action[0]), (float(action[1]) if self._space == SPACE_MULTIDISCRETE else 0.0)
         r = self._row   # _next_row, written out (a method call costs a tenth of a µs)
-        if r == OBS_BLOCK_ROWS: self._block, r = self.batch._fresh_out(OBS_BLOCK_ROWS), 0
+        if r == OBS_BLOCK_ROWS: self._rows, r = list(self.batch._fresh_out(OBS_BLOCK_ROWS)), 0
         self._pv[P_OUT_ROW], self._row = r, r + 1
         self._kernel(self._state, STEP)
         if self._py_reward:
             terminated, truncated = o[O_TERMINATED] != 0, o[O_TRUNCATED] != 0
             reward = float(self.batch._python_rewards()[0])
             if terminated or truncated: self.batch._rewards[0].reset()
-            return self._block[r], reward, terminated, truncated, {}
-        return self._block[r], o[O_REWARD], o[O_TERMINATED] != 0, o[O_TRUNCATED] != 0, {}
+            return self._rows[r], reward, terminated, truncated, {}
+        return self._rows[r], o[O_REWARD], o[O_TERMINATED] != 0, o[O_TRUNCATED] != 0, {}
 
     @property
     def equity(self) -> float: "The account's liquidation value at the current decision."; return self._fsv[EQUITY]
