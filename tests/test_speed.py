@@ -144,3 +144,37 @@ def test_batched_env_returns_a_new_observation_array_every_step_that_later_steps
     for k, (x, y) in enumerate(zip(kept, copies)): np.testing.assert_array_equal(x, y, err_msg=f'step {k}')
     for x, y in zip(terms, term_copies): np.testing.assert_array_equal(x, y)
     assert np.abs(np.diff(np.stack(kept), axis=0)).sum() > 0   # the observations do change from step to step
+
+
+def test_fast_env_returns_observations_that_later_steps_and_resets_leave_alone():
+    """FastPositionEnv's kernel writes each step's (and reset's) observation into the next row of a block and `step`
+    returns that row as it is (no copy; a new block every OBS_BLOCK_ROWS steps): every returned observation keeps its
+    values while the env steps and resets on, equal to a twin env's copies taken at once, and no two share memory.
+    A row written twice (a pointer that does not move, or a block used again) would fail."""
+    import numpy as np
+    from riskrl_nb.core.config import load_config
+    from riskrl_nb.data.candles import load_bundled
+    from riskrl_nb.data.features import compute_features, FeatureScaler
+    from riskrl_nb.data.entries import ema_cross_entries
+    from riskrl_nb.sim.execution import Market
+    from riskrl_nb.sim.env import MarketData
+    from riskrl_nb.sim.vec_env import FastPositionEnv, OBS_BLOCK_ROWS
+    df = load_bundled('BTC', '1h').iloc[:4000]
+    feats = compute_features(df)
+    data = MarketData(Market.from_candles(df), FeatureScaler.fit(feats.iloc[:3000]).transform(feats), ema_cross_entries(df), 'BTC')
+    cfg = load_config(overrides=dict(env=dict(lookback=32)))
+    def run(keep):
+        env, rng = FastPositionEnv(data, (0, 4000), cfg, episode_bars=300), np.random.default_rng(0)
+        obs, resets = [keep(env.reset(seed=3)[0])], 0
+        for _ in range(5 * OBS_BLOCK_ROWS):
+            m = env.action_masks()
+            o, _, term, trunc, _ = env.step(int((1 if m[1] else 2) if rng.random() < 0.3 else 0))
+            obs.append(keep(o))
+            if term or trunc: obs.append(keep(env.reset()[0])); resets += 1
+        return obs, resets
+    kept, resets = run(lambda x: x)
+    copies, _ = run(np.copy)
+    assert resets >= 3 and len(kept) > 5 * OBS_BLOCK_ROWS
+    for k, (x, y) in enumerate(zip(kept, copies)): np.testing.assert_array_equal(x, y, err_msg=f'observation {k}')
+    assert not any(np.shares_memory(x, y) for x, y in zip(kept, kept[1:]))
+    assert (np.abs(np.diff(np.stack(kept), axis=0)).sum(axis=1) > 0).mean() > 0.9   # they do change from step to step

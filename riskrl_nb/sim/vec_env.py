@@ -34,14 +34,15 @@ __all__ = ['OPEN', 'HIGH', 'LOW', 'CLOSE', 'SIGMA', 'VALUE', 'FUNDING', 'SIZE_LO
            'P_MAX_LEV', 'P_MAX_VALUE', 'P_MM', 'P_MAX_HOLD', 'P_FEE', 'P_MAKER', 'P_ADVERSE', 'P_IMPACT',
            'P_HAS_FUNDING', 'P_DEADBAND', 'P_SCALE', 'P_MAX_DD', 'P_PENALTY', 'P_CLIP', 'P_EPISODE', 'P_RANDOM',
            'P_SIZING', 'P_KEL_FRAC', 'P_KEL_MIN', 'P_KEL_FLOOR', 'P_KEL_CAP', 'P_LOOKBACK', 'P_SPACE', 'P_AUTORESET',
-           'N_P', 'SIZING_FIXED', 'SIZING_ARRAYS', 'SIZING_KELLY', 'SPACE_DISCRETE3', 'SPACE_MULTIDISCRETE',
-           'SPACE_BOX', 'O_REWARD', 'O_TERMINATED', 'O_TRUNCATED', 'O_INVALID', 'O_BEFORE', 'O_AFTER', 'O_PEAK',
-           'O_CLOSED', 'O_TRADE_RET', 'O_BARS', 'O_HELD', 'O_FEES', 'O_ACTION', 'O_EXPOSURE', 'O_IN_POS', 'A_0', 'A_1',
-           'N_IO', 'L_ENTRY', 'L_EXIT', 'L_SIDE', 'L_SIZE', 'L_ENTRY_PRICE', 'L_EXIT_PRICE', 'L_RETURN', 'L_FEES',
-           'L_FUNDING', 'L_REASON', 'L_UNITS', 'N_LOG_COLS', 'REASONS', 'R_ENTRY', 'R_TP', 'R_SL', 'R_HORIZON', 'R_END',
-           'R_LIQ', 'STATE_TYPE', 'AHEAD', 'STEP', 'RESET', 'MASKS', 'NO_INFO', 'KernelStateType', 'KernelState',
-           'new_state', 'step_kernel_parallel', 'kernel', 'batch_arrays', 'kernel_params', 'ReadOnlyInfo',
-           'BatchedPositionEnv', 'FastPositionEnv', 'compare_with_reference', 'compare_fast_with_reference']
+           'P_OUT_ROW', 'N_P', 'SIZING_FIXED', 'SIZING_ARRAYS', 'SIZING_KELLY', 'SPACE_DISCRETE3',
+           'SPACE_MULTIDISCRETE', 'SPACE_BOX', 'O_REWARD', 'O_TERMINATED', 'O_TRUNCATED', 'O_INVALID', 'O_BEFORE',
+           'O_AFTER', 'O_PEAK', 'O_CLOSED', 'O_TRADE_RET', 'O_BARS', 'O_HELD', 'O_FEES', 'O_ACTION', 'O_EXPOSURE',
+           'O_IN_POS', 'A_0', 'A_1', 'N_IO', 'L_ENTRY', 'L_EXIT', 'L_SIDE', 'L_SIZE', 'L_ENTRY_PRICE', 'L_EXIT_PRICE',
+           'L_RETURN', 'L_FEES', 'L_FUNDING', 'L_REASON', 'L_UNITS', 'N_LOG_COLS', 'REASONS', 'R_ENTRY', 'R_TP', 'R_SL',
+           'R_HORIZON', 'R_END', 'R_LIQ', 'STATE_TYPE', 'AHEAD', 'STEP', 'RESET', 'MASKS', 'NO_INFO', 'OBS_BLOCK_ROWS',
+           'KernelStateType', 'KernelState', 'new_state', 'step_kernel_parallel', 'kernel', 'batch_arrays',
+           'kernel_params', 'ReadOnlyInfo', 'BatchedPositionEnv', 'FastPositionEnv', 'compare_with_reference',
+           'compare_fast_with_reference']
 
 # %% ../../nbs/24a_vec_env.ipynb #0c9b2944
 # mk columns (per bar)
@@ -57,8 +58,8 @@ N_ST = 19
 # P: parameters
 (P_EQUITY, P_POS_SIZE, P_MAX_LEV, P_MAX_VALUE, P_MM, P_MAX_HOLD, P_FEE, P_MAKER, P_ADVERSE, P_IMPACT, P_HAS_FUNDING,
  P_DEADBAND, P_SCALE, P_MAX_DD, P_PENALTY, P_CLIP, P_EPISODE, P_RANDOM, P_SIZING, P_KEL_FRAC, P_KEL_MIN, P_KEL_FLOOR,
- P_KEL_CAP, P_LOOKBACK, P_SPACE, P_AUTORESET) = range(26)
-N_P = 26
+ P_KEL_CAP, P_LOOKBACK, P_SPACE, P_AUTORESET, P_OUT_ROW) = range(27)
+N_P = 27
 SIZING_FIXED, SIZING_ARRAYS, SIZING_KELLY = 0, 1, 2
 SPACE_DISCRETE3, SPACE_MULTIDISCRETE, SPACE_BOX = 0, 1, 2
 # io rows (one column per account): reward, terminated, truncated, invalid action, the StepOutcome fields; the action
@@ -134,12 +135,11 @@ def _close_trade(e, g, reason, fs, st, P, kr, log):
     pnl = fs[e, CASH] - fs[e, T_EQB]
     ret = pnl / fs[e, T_EV]
     n = st[e, N_LOG]
-    if n < log.shape[1]:
-        row = log[e, n]
-        row[L_ENTRY] = st[e, ENTRY_BAR] - st[e, OFF]; row[L_EXIT] = g - st[e, OFF]; row[L_SIDE] = st[e, T_SIDE]
-        row[L_SIZE] = fs[e, T_SIZE]; row[L_ENTRY_PRICE] = fs[e, T_EV] / fs[e, T_EU]
-        row[L_EXIT_PRICE] = fs[e, T_XV] / fs[e, T_XU]; row[L_RETURN] = ret; row[L_FEES] = fs[e, T_FEES]
-        row[L_FUNDING] = fs[e, T_FUND]; row[L_REASON] = reason; row[L_UNITS] = fs[e, T_EU]
+    if n < log.shape[1]:   # indexed in place: a row view would cost reference counts on every close
+        log[e, n, L_ENTRY] = st[e, ENTRY_BAR] - st[e, OFF]; log[e, n, L_EXIT] = g - st[e, OFF]; log[e, n, L_SIDE] = st[e, T_SIDE]
+        log[e, n, L_SIZE] = fs[e, T_SIZE]; log[e, n, L_ENTRY_PRICE] = fs[e, T_EV] / fs[e, T_EU]
+        log[e, n, L_EXIT_PRICE] = fs[e, T_XV] / fs[e, T_XU]; log[e, n, L_RETURN] = ret; log[e, n, L_FEES] = fs[e, T_FEES]
+        log[e, n, L_FUNDING] = fs[e, T_FUND]; log[e, n, L_REASON] = reason; log[e, n, L_UNITS] = fs[e, T_EU]
         st[e, N_LOG] = n + 1
     w = kr.shape[1] // 2
     if w > 0:   # the Kelly rule's window of past trade returns: a ring in kr[e, :w]
@@ -227,13 +227,17 @@ def _bar(e, g, mk, fs, st, P, kr, log):
         fs[e, CASH] -= f; fs[e, T_FUND] += f
 
 @njit
+def _kelly_entry_size(e, st, P, kr):
+    "The Kelly rule's size from account e's last trades, in the order they closed (as Simulation's list), copied to kr[e, w:]."
+    n, w = st[e, KEL_N], kr.shape[1] // 2
+    for k in range(n): kr[e, w + k] = kr[e, (st[e, KEL_POS] - n + k) % w]
+    return min(_kelly_size(kr[e, w:w + n], P[P_KEL_FRAC], P[P_KEL_MIN], P[P_KEL_FLOOR], P[P_KEL_CAP]), P[P_KEL_CAP])
+
+@njit
 def _entry_size(e, g, side, mk, fs, st, P, kr):
     mode = P[P_SIZING]
     if mode == SIZING_FIXED: return P[P_POS_SIZE]
-    if mode == SIZING_KELLY:   # the last trades in the order they closed (as Simulation's list), in kr[e, w:]
-        n, w = st[e, KEL_N], kr.shape[1] // 2
-        for k in range(n): kr[e, w + k] = kr[e, (st[e, KEL_POS] - n + k) % w]
-        return min(_kelly_size(kr[e, w:w + n], P[P_KEL_FRAC], P[P_KEL_MIN], P[P_KEL_FLOOR], P[P_KEL_CAP]), P[P_KEL_CAP])
+    if mode == SIZING_KELLY: return _kelly_entry_size(e, st, P, kr)   # its own function: the slice's reference counts stay off the other paths
     s = mk[g, SIZE_LONG] if side > 0 else mk[g, SIZE_SHORT]
     return 0.0 if math.isnan(s) else s
 
@@ -285,28 +289,28 @@ def _upnl_from(e, liq, fs, st):
 
 @njit
 def _observe(e, g, liq, mk, feats, fs, st, P, obs):
-    "Write account e's observation at decision bar g, whose liquidation equity is `liq` (as `ObservationBuilder.observe`)."
+    "Write account e's observation at decision bar g, whose liquidation equity is `liq` (as `ObservationBuilder.observe`), into row e + P_OUT_ROW of `obs`."
     upnl = _upnl_from(e, liq, fs, st)
     if st[e, ENTRY_BAR] != st[e, B_TRADE]:
         st[e, B_TRADE] = st[e, ENTRY_BAR]; fs[e, B_BEST] = upnl
     fs[e, B_BEST] = max(fs[e, B_BEST], upnl)
     fs[e, B_PEAK] = max(fs[e, B_PEAK], liq)
     lookback, nf, clip = int(P[P_LOOKBACK]), feats.shape[1], P[P_CLIP]
-    k, first, n = 0, g - lookback + 1, lookback * nf
+    k, first, n, row_out = 0, g - lookback + 1, lookback * nf, e + int(P[P_OUT_ROW])
     if first >= st[e, OFF]:   # the window's rows are one contiguous block of `feats`: one memcpy
-        _copy_flat(obs, e * obs.shape[1], feats, first * nf, n)
+        _copy_flat(obs, row_out * obs.shape[1], feats, first * nf, n)
         k = n
     else:
         for r in range(first, g + 1):
             row = max(r, st[e, OFF])   # the first bar of the file repeats at its start
             for j in range(nf):
-                obs[e, k] = feats[row, j]; k += 1   # a plain copy: the env clipped `feats` to ±P_CLIP once, when it was built
+                obs[row_out, k] = feats[row, j]; k += 1   # a plain copy: the env clipped `feats` to ±P_CLIP once, when it was built
     held = g - st[e, ENTRY_BAR] + 1 if st[e, ENTRY_BAR] >= 0 else 0
     best, init, peak = fs[e, B_BEST], P[P_EQUITY], fs[e, B_PEAK]
     pos = (10 * upnl, held / P[P_MAX_HOLD], 10 * (best - upnl), 10 * best, 10 * (liq / init - 1),
            10 * (1 - liq / peak), float(_side(fs, e)))
     for v in pos:
-        obs[e, k] = min(max(np.float32(v), -clip), clip); k += 1
+        obs[row_out, k] = min(max(np.float32(v), -clip), clip); k += 1
 
 @njit
 def _mask(e, fs, st):
@@ -335,12 +339,12 @@ def _seed(seed):
 @njit
 def _reset_one(e, k_opt, a_opt, b_opt, mk, bars, feats, ds, fs, st, P, kr, log, obs):
     "Reset account e: a random window unless a dataset (k_opt) and a window (a_opt, b_opt) are given; False if no decision."
-    g, cum = -1, P[N_P:]
+    g, n_ds = -1, len(P) - N_P   # P[N_P:]: the datasets' cumulative weights (indexed in place: a slice would cost reference counts)
     for attempt in range(20):
         if k_opt >= 0: k = k_opt
         else:
             u, k = np.random.random(), 0
-            while k < len(cum) - 1 and cum[k] < u: k += 1
+            while k < n_ds - 1 and P[N_P + k] < u: k += 1
         s, t = ds[k, 0], ds[k, 1]
         if a_opt >= 0: a, b = a_opt, b_opt
         elif P[P_RANDOM] == 0 or t - s <= P[P_EPISODE]: a, b = s, t
@@ -389,9 +393,9 @@ def _set_out(s, out):
 def _reset_all(s):
     "Reset every account (s.opt: dataset, start, end per account, -1 = random); returns one that found no decision, or -1."
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
-    opt, masks = s.opt, s.masks
+    opt, masks, out = s.opt, s.masks, s.out
     for e in range(fs.shape[0]):
-        if not _reset_one(e, opt[e, 0], opt[e, 1], opt[e, 2], mk, bars, feats, ds, fs, st, P, kr, log, s.out): return e
+        if not _reset_one(e, opt[e, 0], opt[e, 1], opt[e, 2], mk, bars, feats, ds, fs, st, P, kr, log, out): return e
         _write_mask(e, fs, st, masks)
     return -1
 
@@ -449,14 +453,15 @@ def _step_one(e, mk, bars, feats, fs, st, P, kr, log, obs, term, io):
     n_bars = (st[e, END] - 1 - g0) if truncated else (g - g0)   # the step's bars after the decision bar
     io[O_EXPOSURE, e] = fs[e, EXP_SUM] / n_bars if n_bars > 0 else 0.0
     io[O_IN_POS, e] = st[e, IN_POS]
+    row_out = e + int(P[P_OUT_ROW])   # the observation's row (FastPositionEnv: the next row of its block)
     if truncated:
         st[e, DEC] = st[e, END] - 1
-        for j in range(obs.shape[1]): obs[e, j] = 0
+        for j in range(obs.shape[1]): obs[row_out, j] = 0
     else:
         st[e, DEC] = g
         _observe(e, g, after, mk, feats, fs, st, P, obs)
     if terminated or truncated:
-        _copy_flat(term, e * term.shape[1], obs, e * obs.shape[1], obs.shape[1])
+        _copy_flat(term, e * term.shape[1], obs, row_out * obs.shape[1], obs.shape[1])
         return True
     return False
 
@@ -468,14 +473,15 @@ def _step_all(s):
     "One step of every account; ended episodes restart at once when P_AUTORESET. Returns the resets that found no decision."
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
     failed, masks, n, nf, lookback = 0, s.masks, fs.shape[0], feats.shape[1], int(P[P_LOOKBACK])
+    out, term = s.out, obs2[1]   # read once: each struct field read or view made in the loop costs two atomic reference counts per account
     for e in range(n):
         if e + AHEAD < n:   # the next bar of an account a few ahead: its market row, its signals, its window's newest row
             g = st[e + AHEAD, DEC] + 1
             if g < mk.shape[0]:
                 _prefetch(mk, g * 10); _prefetch(mk, g * 10 + 9); _prefetch(bars, 2 * g)
                 _prefetch(feats, g * nf); _prefetch(feats, g * nf + nf - 1)
-        if _step_one(e, mk, bars, feats, fs, st, P, kr, log, s.out, obs2[1], io) and P[P_AUTORESET] != 0:
-            failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, s.out)
+        if _step_one(e, mk, bars, feats, fs, st, P, kr, log, out, term, io) and P[P_AUTORESET] != 0:
+            failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, out)
         _write_mask(e, fs, st, masks)   # the mask at the account's new decision, with the step (no second call)
     return failed
 
@@ -483,15 +489,15 @@ def _step_all(s):
 def step_kernel_parallel(s):
     "A step of every account on all cores (accounts are independent); resets (random windows) run after, in order."
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
-    ended, masks = s.ended, s.masks
+    ended, masks, out, term = s.ended, s.masks, s.out, obs2[1]
     for e in prange(fs.shape[0]):
-        ended[e] = _step_one(e, mk, bars, feats, fs, st, P, kr, log, s.out, obs2[1], io)
+        ended[e] = _step_one(e, mk, bars, feats, fs, st, P, kr, log, out, term, io)
         _write_mask(e, fs, st, masks)
     failed = 0
     if P[P_AUTORESET] != 0:
         for e in range(fs.shape[0]):
             if ended[e]:
-                failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, s.out)
+                failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, out)
                 _write_mask(e, fs, st, masks)
     return failed
 
@@ -561,6 +567,7 @@ def kernel_params(cfg:RunConfig, reward, sizer:Sizer|None, random_windows:bool, 
     P[P_LOOKBACK] = max(int(env.lookback), 1)
     P[P_SPACE] = {'discrete3': SPACE_DISCRETE3, 'multidiscrete': SPACE_MULTIDISCRETE, 'box': SPACE_BOX}[env.action_space]
     P[P_AUTORESET] = float(autoreset)
+    P[P_OUT_ROW] = 0.0   # account e's observation goes to row e + P_OUT_ROW of the kernel's `out` (FastPositionEnv moves it along its block)
     return P
 
 # %% ../../nbs/24a_vec_env.ipynb #882aa38c
@@ -621,9 +628,9 @@ class BatchedPositionEnv(VecEnv):
         self._reset_seeds(); self._reset_options()
         return obs
 
-    def _fresh_out(self) -> np.ndarray:
-        "A new observation array that the next kernel call writes into (and the caller returns: no copy of the old one)."
-        out = np.empty(self.obs2.shape[1:], np.float32)
+    def _fresh_out(self, rows:int|None=None) -> np.ndarray:
+        "A new observation array (`rows` rows, default one per account) that the next kernel calls write into (and the caller returns: no copy of the old one)."
+        out = np.empty((rows or self.num_envs, self.obs2.shape[2]), np.float32)
         if self._set_out_entry is None:
             _set_out(self.state, out)
             self._set_out_entry = _set_out.overloads[(numba.typeof(self.state), numba.typeof(out))].entry_point
@@ -730,6 +737,8 @@ class BatchedPositionEnv(VecEnv):
         return df[TRADE_COLUMNS]
 
 # %% ../../nbs/24a_vec_env.ipynb #c4359c19
+OBS_BLOCK_ROWS = 32   # FastPositionEnv's observations: rows of a block the kernel writes in turn (a view per step instead of a copy)
+
 class FastPositionEnv(gym.Env):
     "One account on the compiled kernel, with `PositionRiskEnv`'s spaces, rewards and episodes."
     metadata = {'render_modes': []}
@@ -741,7 +750,8 @@ class FastPositionEnv(gym.Env):
         self._space, self._state, self._py_reward = int(b.P[P_SPACE]), b.state, b._rewards is not None
         self._out = memoryview(b.io).cast('B').cast('d')     # io has one column: row k is element k
         self._fsv, self._stv = memoryview(b.fs).cast('B').cast('d'), memoryview(b.st).cast('B').cast('q')   # one row: column k is element k (Python scalars, no numpy indexing)
-        self._obs = b.obs2[0, 0]
+        self._pv = memoryview(b.P)                            # P[P_OUT_ROW]: the row of the block the next kernel call writes
+        self._rows, self._row = None, OBS_BLOCK_ROWS           # the block's rows as views, made once per block
         self._kernel, self._options_set = kernel, True
         self._mask = b._masks[0]                              # written by every STEP and RESET call of the kernel
         self._mask_space = None if b.cfg.env.action_space != 'multidiscrete' else 'multidiscrete'
@@ -753,24 +763,35 @@ class FastPositionEnv(gym.Env):
         if options: b._opt[:] = b._options_array([options])          # a given window / dataset, else a random one
         elif self._options_set: b._opt[:] = -1
         self._options_set = bool(options)
+        r = self._next_row()
         if self._kernel(self._state, RESET) >= 0: raise RiskrlError("no entry signal in the environment's period: nothing to manage")
         if self._kernel is kernel:   # compiled (or loaded) by now: later calls go to its entry point, without numba's type dispatch
             self._kernel = kernel.overloads[(numba.typeof(self._state), types.int64)].entry_point
         if self._py_reward: b._rewards[0].reset()
         st = self._stv
-        return self._obs.copy(), {'bar': st[DEC] - st[OFF], 'equity': self._fsv[EQUITY]}
+        return self._rows[r], {'bar': st[DEC] - st[OFF], 'equity': self._fsv[EQUITY]}
+
+    def _next_row(self) -> int:
+        "Point the kernel at the next unused row of the observation block (a new block when it is full); returns the row."
+        r = self._row
+        if r == OBS_BLOCK_ROWS: self._rows, r = list(self.batch._fresh_out(OBS_BLOCK_ROWS)), 0
+        self._pv[P_OUT_ROW], self._row = r, r + 1
+        return r
 
     def step(self, action):
         o = self._out
         if self._space == SPACE_DISCRETE3: o[A_0] = float(action)
         else: o[A_0], o[A_1] = float(action[0]), (float(action[1]) if self._space == SPACE_MULTIDISCRETE else 0.0)
+        r = self._row   # _next_row, written out (a method call costs a tenth of a µs)
+        if r == OBS_BLOCK_ROWS: self._rows, r = list(self.batch._fresh_out(OBS_BLOCK_ROWS)), 0
+        self._pv[P_OUT_ROW], self._row = r, r + 1
         self._kernel(self._state, STEP)
         if self._py_reward:
             terminated, truncated = o[O_TERMINATED] != 0, o[O_TRUNCATED] != 0
             reward = float(self.batch._python_rewards()[0])
             if terminated or truncated: self.batch._rewards[0].reset()
-            return self._obs.copy(), reward, terminated, truncated, {}
-        return self._obs.copy(), o[O_REWARD], o[O_TERMINATED] != 0, o[O_TRUNCATED] != 0, {}
+            return self._rows[r], reward, terminated, truncated, {}
+        return self._rows[r], o[O_REWARD], o[O_TERMINATED] != 0, o[O_TRUNCATED] != 0, {}
 
     @property
     def equity(self) -> float: "The account's liquidation value at the current decision."; return self._fsv[EQUITY]
