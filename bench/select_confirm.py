@@ -9,7 +9,7 @@ side, the rank on the selection side, the row it chooses, and the Spearman corre
 """
 import argparse, sys
 import pandas as pd
-from riskrl_nb.eval.benchmark import select_then_confirm
+from riskrl_nb.eval.benchmark import select_then_confirm, select_confirm_line
 
 
 def read(files):
@@ -25,11 +25,7 @@ def main(argv):
     t = select_then_confirm(read(a.select), read(a.confirm))
     cols = ['select_rank', 'select_share', 'select_excess', 'confirm_share', 'confirm_excess', 'select_coin_windows', 'confirm_coin_windows']
     print(t[cols].to_markdown(floatfmt='.2f'))
-    c = t[t.chosen].iloc[0]
-    print(f"\nchosen on {c.select_windows}: {t.index[t.chosen][0]} ({c.select_share:.0%} of {c.select_coin_windows}); "
-          f"on {c.confirm_windows}: {c.confirm_share:.0%} of {c.confirm_coin_windows}; "
-          f"best on the confirmation side: {t.confirm_share.idxmax()} ({t.confirm_share.max():.0%}); "
-          f"Spearman of the two sides' shares: {t.attrs['rank_correlation']:+.2f} over {len(t)} rows")
+    print('\n' + select_confirm_line(t))
 
 
 if __name__ == '__main__': main(sys.argv[1:])

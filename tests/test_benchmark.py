@@ -173,6 +173,17 @@ def test_benchmark_cli_tiny_end_to_end(tmp_path, tiny_config):
     r = run_main(*args)   # in-process: the console script is covered by the tests below
     assert r.returncode == 0, r.stderr[-2000:]
     assert model.stat().st_mtime == mtime and time.time() - t0 < first   # reused, not retrained
+    # ranked on 2023H2, judged on 2023H1: the 2023H2 models are reused, the judged window gets its own tables
+    r = run_main(*args, '--confirm-windows', '2023H1')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert model.stat().st_mtime == mtime
+    assert set(pd.read_csv(out/'table.csv').window) == {'2023H2'} and set(pd.read_csv(out/'confirm'/'table.csv').window) == {'2023H1'}
+    sc = pd.read_csv(out/'select_confirm.csv', index_col=0)
+    assert set(sc.index) == {'default', 'no_dd'} and sc.chosen.sum() == 1 and set(sc.select_windows) == {'2023H2'}
+    judged = pd.read_csv(out/'confirm'/'comparison.csv')
+    judged = judged[judged.kind == 'pooled'].groupby('variant').beats_agent_mix.mean()
+    assert (sc.confirm_share == judged.reindex(sc.index)).all()   # the judged shares are the confirm tables' own
+    assert 'judged on 2023H1' in (out/'benchmark.md').read_text() and 'chosen on 2023H2' in r.stdout
 
 
 def test_benchmark_cli_bad_input(tmp_path):
@@ -182,6 +193,8 @@ def test_benchmark_cli_bad_input(tmp_path):
     assert r.returncode == 2 and "variant 'typo'" in r.stderr and 'no_such_key' in r.stderr
     r = run_cli('benchmark', '--windows', '2022Q3', '--out', tmp_path/'o')
     assert r.returncode == 2 and 'half-year' in r.stderr
+    r = run_main('benchmark', '--windows', '2023H1', '2023H2', '--confirm-windows', '2023H2', '--out', tmp_path/'o')   # in-process: refused before any work
+    assert r.returncode == 2 and '--confirm-windows 2023H2' in r.stderr and 'overlap' in r.stderr
 
 
 def test_memoised_rule_tuning_equals_train_tuning(tmp_path):

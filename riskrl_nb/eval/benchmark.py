@@ -5,7 +5,7 @@
 # %% ../../nbs/45_benchmark.ipynb #3e19574c
 from __future__ import annotations
 import contextlib, copy, hashlib, json, math, os, time
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -32,8 +32,8 @@ __all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BENCH_METRICS', 'QUIC
            'load_variants', 'bench_config', 'model_complete', 'cached_rule_tuning', 'train_cell', 'load_coin',
            'coin_name', 'bench_metrics', 'CoinEvaluator', 'grid_values', 'tuned_rules', 'share_ci', 'excess_stream',
            'excess_statistics', 'BenchSpec', 'model_path', 'run_benchmark', 'picked_seed', 'comparison',
-           'summarize_benchmark', 'select_then_confirm', 'coin_window_table', 'verdict_lines', 'plot_benchmark',
-           'write_benchmark', 'bench_spec_from_args']
+           'summarize_benchmark', 'select_then_confirm', 'result_for_windows', 'select_confirm_line',
+           'coin_window_table', 'verdict_lines', 'plot_benchmark', 'write_benchmark', 'bench_spec_from_args']
 
 # %% ../../nbs/45_benchmark.ipynb #8bbac927
 HALF_YEARS = ('2021H2', '2022H1', '2022H2', '2023H1', '2023H2')   # the default test half-years
@@ -461,6 +461,22 @@ def select_then_confirm(select:pd.DataFrame, confirm:pd.DataFrame, agent:str='ag
     t.attrs['rank_correlation'] = float(t.select_share.corr(t.confirm_share, method='spearman')) if len(t) > 2 else float('nan')
     return t
 
+def result_for_windows(result:dict, names) -> dict:
+    "The part of a `run_benchmark` result on the windows `names`: its long table, rules, returns and spec narrowed to them."
+    names = set(names)
+    rules = result['rules']
+    return dict(result, long=result['long'][result['long'].window.isin(names)].reset_index(drop=True),
+                rules=rules[rules.window.isin(names)].reset_index(drop=True) if len(rules) else rules,
+                returns={k: v for k, v in result['returns'].items() if k[2] in names},
+                spec=replace(result['spec'], windows=[w for w in result['spec'].windows if w.name in names]))
+
+def select_confirm_line(t:pd.DataFrame) -> str:
+    "One sentence: the row `select_then_confirm` chose, its share on each side, the confirmation side's best and the rank correlation."
+    c, name = t[t.chosen].iloc[0], t.index[t.chosen][0]
+    return (f"chosen on {c.select_windows}: {name} ({c.select_share:.0%} of {c.select_coin_windows} coin-windows ahead of the best rule); "
+            f"on {c.confirm_windows}: {c.confirm_share:.0%} of {c.confirm_coin_windows}; best there: {t.confirm_share.idxmax()} "
+            f"({t.confirm_share.max():.0%}); Spearman of the two sides' shares {t.attrs['rank_correlation']:+.2f} over {len(t)} variants")
+
 # %% ../../nbs/45_benchmark.ipynb #d346ab9f
 def _f(v, fmt='{:+.2f}'):
     return 'n/a' if v is None or (isinstance(v, float) and not np.isfinite(v)) else fmt.format(v)
@@ -580,10 +596,13 @@ def bench_spec_from_args(args) -> BenchSpec:
     q = args.quick
     coins = args.coins or (QUICK['coins'] if q else bundled_symbols())
     halves = args.windows or (QUICK['windows'] if q else list(HALF_YEARS))
+    confirm = list(getattr(args, 'confirm_windows', None) or [])
+    if (both := [h for h in confirm if h in halves]):
+        raise RiskrlError(f"--confirm-windows {both[0]} is also in --windows: the windows the rows are ranked on and those they are judged on must not overlap")
     train_months = args.train_months if args.train_months is not None else (QUICK['train_months'] if q else 0)
-    windows = [bench_window(h, args.train_start, args.valid_months, train_months) for h in halves]
-    if args.loo_windows and (bad := [h for h in args.loo_windows if h not in halves]):
-        raise RiskrlError(f"--loo-windows {bad[0]} is not among the benchmark's windows: {', '.join(halves)}")
+    windows = [bench_window(h, args.train_start, args.valid_months, train_months) for h in list(halves) + confirm]
+    if args.loo_windows and (bad := [h for h in args.loo_windows if h not in list(halves) + confirm]):
+        raise RiskrlError(f"--loo-windows {bad[0]} is not among the benchmark's windows: {', '.join(list(halves) + confirm)}")
     n_seeds = args.seeds or (QUICK['seeds'] if q else 3)
     if n_seeds < 1: raise RiskrlError(f"--seeds must be at least 1, got {n_seeds}")
     names = [coin_name(load_coin(c)) for c in coins]
@@ -600,11 +619,26 @@ def _benchmark_cli(args, pool=None):
     out = Path(args.out or ('riskrl-benchmark-quick' if args.quick else 'riskrl-benchmark'))
     t0 = time.time()
     result = run_benchmark(spec, out, progress=not args.no_progress, pool=pool)
-    summary = summarize_benchmark(result)
     wall = time.time() - t0
-    files = write_benchmark(result, summary, out, 'riskrl ' + ' '.join(sys.argv[1:]) if sys.argv[1:2] == ['benchmark'] else '', wall)
+    command = 'riskrl ' + ' '.join(sys.argv[1:]) if sys.argv[1:2] == ['benchmark'] else ''
+    confirm = list(args.confirm_windows or [])
+    if confirm:   # ranked on --windows (the main table), judged on --confirm-windows (confirm/ and select_confirm.csv)
+        result, judged = result_for_windows(result, [w.name for w in spec.windows if w.name not in confirm]), result_for_windows(result, confirm)
+        judged_summary = summarize_benchmark(judged)
+        write_benchmark(judged, judged_summary, out/'confirm', command, wall)
+    summary = summarize_benchmark(result)
+    files = write_benchmark(result, summary, out, command, wall)
     print('\n'.join(verdict_lines(summary)))
+    if confirm:
+        t = select_then_confirm(comparison(result['long']), comparison(judged['long']))
+        t.to_csv(out/'select_confirm.csv')
+        line = select_confirm_line(t)
+        with open(files['markdown'], 'a') as f:
+            f.write(f"\n## Ranked on these windows, judged on {' '.join(confirm)}\n\n{line}.\n\n{_md(t.drop(columns=['select_windows', 'confirm_windows']).reset_index())}\n"
+                    f"\nThe tables of the judged windows: [confirm/benchmark.md](confirm/benchmark.md).\n")
+        print('judged on --confirm-windows:'); print('\n'.join(verdict_lines(judged_summary))); print(line)
     print(f"wall time {wall / 60:.1f} min; table: {files['markdown']}, {files['csv']}; plot: {files['png']}")
+
 
 # %% ../../nbs/45_benchmark.ipynb #41d7af58
 def _benchmark_args(p):
@@ -616,6 +650,8 @@ def _benchmark_args(p):
     p.add_argument('--variants', metavar='FILE', help="YAML 'name: {config overrides}' (default: the config as it is)")
     p.add_argument('--config', metavar='FILE', help='base config YAML every variant starts from')
     p.add_argument('--out', metavar='DIR', help='output folder (models are reused from it when complete)')
+    p.add_argument('--confirm-windows', nargs='+', metavar='HALF', help='half-years the variants are judged on after being ranked on --windows '
+                   '(disjoint from them): confirm/ holds their tables, select_confirm.csv the ranking on both')
     p.add_argument('--loo', nargs='+', metavar='COIN', help="coins to leave out one at a time ('all', 'none'; default all, 2 with --quick)")
     p.add_argument('--loo-seeds', type=int, metavar='N', help='seeds of the leave-one-coin-out models (default 1)')
     p.add_argument('--loo-windows', nargs='+', metavar='HALF', help='windows with leave-one-coin-out models (default: all)')
