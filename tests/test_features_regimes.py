@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import run_main as run_cli   # in-process: no process start (and torch import) per command
 from contract import check_metrics, check_trades
 
 # Small enough to train in seconds: rich features with a peer, a 2-regime router with tiny regime models.

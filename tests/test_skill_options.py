@@ -1,7 +1,7 @@
 """Issue 13 options in the benchmark: oracle pre-training and cross-coin model selection, end to end on a tiny run."""
 import json
 import pandas as pd
-from conftest import run_cli
+from conftest import run_cli, run_main
 
 
 def test_oracle_pretraining_and_cross_coin_selection_in_benchmark(tmp_path, tiny_config):
@@ -31,7 +31,7 @@ def _train(tmp_path, tiny_config, name, train_keys):
     "`riskrl train` on the tests' tiny config with `train_keys` (YAML flow text) added to its train section: (result, model folder)."
     cfg = tmp_path/f'{name}.yaml'
     cfg.write_text(tiny_config.read_text().replace("batch_size: 128}", f"batch_size: 128, {train_keys}}}"))
-    return run_cli('train', '--config', cfg, '--out', tmp_path/'m', '--no-progress'), tmp_path/'m'
+    return run_main('train', '--config', cfg, '--out', tmp_path/'m', '--no-progress'), tmp_path/'m'   # in-process: no torch import per run
 
 
 def test_bad_oracle_settings_exit_2(tmp_path, tiny_config):
@@ -93,7 +93,7 @@ def test_reference_best_is_chosen_on_training_data_only(tmp_path, tiny_config):
         cfg.write_text(tiny_config.read_text().replace("batch_size: 128}", f"batch_size: 128, {train_keys}}}")
                        .replace("data: {", f"data: {{paths: ['{tmp_path/name}.csv'], ")
                        + "reward: {name: relative}\nenv: {reference: best}\n")
-        r = run_cli('train', '--config', cfg, '--out', tmp_path/name, '--no-progress')
+        r = run_main('train', '--config', cfg, '--out', tmp_path/name, '--no-progress')
         assert r.returncode == 0, r.stderr[-2000:]
         models[name] = tmp_path/name
     grids = {k: pd.DataFrame(json.loads((m/'baselines.json').read_text())['grid']) for k, m in models.items()}
