@@ -33,7 +33,8 @@ __all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BENCH_METRICS', 'QUIC
            'coin_name', 'bench_metrics', 'CoinEvaluator', 'grid_values', 'tuned_rules', 'share_ci', 'excess_stream',
            'excess_statistics', 'BenchSpec', 'model_path', 'run_benchmark', 'picked_seed', 'comparison',
            'summarize_benchmark', 'select_then_confirm', 'result_for_windows', 'select_confirm_line',
-           'coin_window_table', 'verdict_lines', 'plot_benchmark', 'write_benchmark', 'bench_spec_from_args']
+           'coin_window_table', 'verdict_lines', 'plot_benchmark', 'training_coverage', 'coverage_table',
+           'write_benchmark', 'bench_spec_from_args']
 
 # %% ../../nbs/45_benchmark.ipynb #8bbac927
 HALF_YEARS = ('2021H2', '2022H1', '2022H2', '2023H1', '2023H2')   # the default test half-years
@@ -550,6 +551,27 @@ def plot_benchmark(long:pd.DataFrame, path, title:str='') -> Path:
     fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
     return Path(path)
 
+# %% ../../nbs/45_benchmark.ipynb #0890ecc5
+def training_coverage(model_dir, window:BenchWindow, coins:list) -> dict:
+    "Per coin: the share of `window`'s training period (train_start..train_end) that the model in `model_dir` trained on; 0 = not in training."
+    files = json.loads((Path(model_dir)/'data.json').read_text())['files']
+    span = pd.Timestamp(window.train_end) + pd.Timedelta(days=1) - pd.Timestamp(window.train_start)   # inclusive dates
+    got = {}
+    for f in files:
+        if (tr := (f.get('periods') or {}).get('train')):
+            got[f['symbol']] = min(1.0, (pd.Timestamp(tr[1]) - pd.Timestamp(tr[0]) + pd.Timedelta(hours=1)) / span)
+    return {c: round(got.get(c, 0.0), 3) for c in coins}
+
+def coverage_table(out_dir, spec:BenchSpec, coins:list, below:float=0.9) -> pd.DataFrame:
+    "The coins whose pooled model (first seed) covered less than `below` of a window's training period, per variant and window."
+    rows = []
+    for v in spec.variants:
+        for w in spec.windows:
+            m = model_path(Path(out_dir), v, 'pooled', w, spec.seeds[0])
+            if not (m/'data.json').is_file(): continue   # parts merged from elsewhere: nothing to read
+            rows += [dict(variant=v, window=w.name, coin=c, coverage=s) for c, s in training_coverage(m, w, coins).items() if s < below]
+    return pd.DataFrame(rows, columns=['variant', 'window', 'coin', 'coverage'])
+
 # %% ../../nbs/45_benchmark.ipynb #86981a66
 def write_benchmark(result:dict, summary:dict, out_dir, command:str='', wall_seconds:float|None=None) -> dict:
     "Write table.csv (long), comparison.csv, rules.csv, returns, summary.json, benchmark.md and benchmark.png to `out_dir`."
@@ -578,6 +600,11 @@ def write_benchmark(result:dict, summary:dict, out_dir, command:str='', wall_sec
         md += [f'## {v}: {"pooled model" if k == "pooled" else "leave-one-coin-out (trained without the coin)"}', '',
                'Sortino of the agent (mix of seeds), of each seed and of each tuned rule on the test half-year.', '',
                _md(coin_window_table(long, v, k)), '']
+    cov = coverage_table(out, spec, result['coins'])
+    if len(cov):
+        md += ['## Training coverage', '', 'Coins whose pooled model (first seed) trained on less than 90 % of the window\'s training '
+               'period (history too short, or a feature warm-up longer than it): that window\'s pooled model and tuned rules saw less '
+               'of these coins than of the others.', '', _md(cov.assign(coverage=cov.coverage.map('{:.0%}'.format))), '']
     if len(rules):
         r = rules.copy()
         r['left_out'] = r['left_out'].fillna('')
