@@ -310,15 +310,17 @@ def main():
     return 0 if all(r['errors'] == 0 for r in rows) and ver.ok else 1
 
 
-def fault_test(model_dir, bodies, synchronous='FULL', kill_after=3.0):
-    "SIGKILL the server while 8 clients post; every acknowledged decision must be in the audit log with its hash."
+def fault_test(model_dir, bodies, synchronous='FULL', kill_after=3.0, clients=8, path='/v1/decide', before=()):
+    """SIGKILL the server while `clients` clients post `bodies` to `path` (after the `before` bodies, posted to /v1/bars);
+    every acknowledged decision must be in the audit log with its hash."""
     from riskrl_nb.serve.audit import AuditLog
     work = Path(tempfile.mkdtemp(prefix='riskrl-fault-'))
     server = Server(model_dir, work, synchronous)
-    reqs = [(request_bytes(server.port, b), 1) for b in bodies]
+    if before: asyncio.run(drive(server.port, [(request_bytes(server.port, b, '/v1/bars'), 0) for b in before], 1, 10.0, len(before)))
+    reqs = [(request_bytes(server.port, b, path), 1) for b in bodies]
     acked = []
     async def run():
-        task = asyncio.create_task(drive(server.port, reqs, 8, 60, 10**6, acked))
+        task = asyncio.create_task(drive(server.port, reqs, clients, 60, 10**6, acked))
         await asyncio.sleep(kill_after)
         server.proc.send_signal(signal.SIGKILL)
         return await task
@@ -328,11 +330,11 @@ def fault_test(model_dir, bodies, synchronous='FULL', kill_after=3.0):
     ver = log.verify()
     on_disk = {r.seq: r.hash for r in log.records()}
     lost = [a for a in acked if on_disk.get(a[0]) != a[1]]
-    print(f"fault test: server SIGKILLed after {kill_after:.0f} s under 8 clients; {len(acked)} decisions acknowledged, "
-          f"{len(on_disk)} records on disk, {len(lost)} acknowledged records lost; chain {'intact' if ver.ok else 'BROKEN'}; "
-          f"in-flight requests cut: {sum(s == 'connection_lost' for s in st)}")
+    print(f"fault test ({path}, audit synchronous={synchronous}): server SIGKILLed after {kill_after:.0f} s under {clients} clients; "
+          f"{len(acked)} decisions acknowledged, {len(on_disk)} records on disk, {len(lost)} acknowledged records lost; "
+          f"chain {'intact' if ver.ok else 'BROKEN'}; in-flight requests cut: {sum(s == 'connection_lost' for s in st)}; "
+          f"load {os.getloadavg()[0]:.1f}")
     return dict(acknowledged=len(acked), on_disk=len(on_disk), lost=len(lost), chain_ok=ver.ok)
-
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT/'bench'))
-from load_test import Server, KEY, request_bytes, read_response, drive, pct
+from load_test import Server, KEY, request_bytes, read_response, drive, pct, fault_test
 
 
 def setup_bodies(model_dir, n):
@@ -132,30 +132,11 @@ def main():
 
 
 def fault(args, kill_after=3.0):
-    "SIGKILL the server while 16 clients ask about positions; every acknowledged decision must be in the audit log with its hash."
-    import signal
-    from riskrl_nb.serve.audit import AuditLog
-    work = Path(tempfile.mkdtemp(prefix='riskrl-wrk-fault-'))
+    "SIGKILL the server while 16 clients ask about positions (load_test.fault_test on /v1/decide/position)."
     bars, bodies = setup_bodies(Path(args.model), args.positions)
-    server = Server(Path(args.model), work, args.audit_synchronous)
-    asyncio.run(drive(server.port, [(request_bytes(server.port, bars, '/v1/bars'), 0)], 1, 10.0, 1))
-    reqs = [(request_bytes(server.port, b.encode(), '/v1/decide/position'), 1) for b in bodies]
-    acked = []
-    async def run():
-        task = asyncio.create_task(drive(server.port, reqs, 16, 60, 10**6, acked))
-        await asyncio.sleep(kill_after)
-        server.proc.send_signal(signal.SIGKILL)
-        return await task
-    _, st, _, _ = asyncio.run(run())
-    server.proc.wait(10); server.log.close()
-    log = AuditLog(server.audit)
-    ver, on_disk = log.verify(), {r.seq: r.hash for r in log.records()}
-    lost = [a for a in acked if on_disk.get(a[0]) != a[1]]
-    print(f"fault test (/v1/decide/position, audit synchronous={args.audit_synchronous}): server SIGKILLed after {kill_after:.0f} s under 16 clients; "
-          f"{len(acked)} decisions acknowledged, {len(on_disk)} records on disk, {len(lost)} acknowledged records lost; chain {'intact' if ver.ok else 'BROKEN'}; "
-          f"in-flight requests cut: {sum(s == 'connection_lost' for s in st)}; load {os.getloadavg()[0]:.1f}")
-    return 0 if ver.ok and not lost and acked else 1
-
+    r = fault_test(Path(args.model), [b.encode() for b in bodies], args.audit_synchronous, kill_after, clients=16,
+                   path='/v1/decide/position', before=[bars])
+    return 0 if r['chain_ok'] and not r['lost'] and r['acknowledged'] else 1
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -40,19 +40,13 @@ work = Path(tempfile.mkdtemp())
 ns = argparse.Namespace(model=a.model, audit=str(work/'audit.db'), limits=str(work/'limits.yaml'), host='127.0.0.1', port=0, audit_synchronous='NORMAL')
 svc, keys = http.build_service(ns)
 app = http.create_app(svc, keys, logger=http.json_logger(stream=open(os.devnull, 'w')), group_decisions=bool(a.group))
-# observers
-for i, f in enumerate(svc.observers):
-    def mk(f, i):
-        def w(*x):
-            t = time.thread_time_ns(); f(*x); acc[f'observer{i}:{getattr(f, "__qualname__", f)}'] = acc.get(f'observer{i}:{getattr(f, "__qualname__", f)}', 0) + time.thread_time_ns() - t
-        return w
-    svc.observers[i] = mk(f, i)
-for i, f in enumerate(svc.listeners):
-    def mk(f, i):
-        def w(*x):
-            t = time.thread_time_ns(); f(*x); acc[f'listener{i}'] = acc.get(f'listener{i}', 0) + time.thread_time_ns() - t
-        return w
-    svc.listeners[i] = mk(f, i)
+# observers and listeners: each wrapped to add its thread CPU time under its own name
+def timed(f, name):
+    def w(*x):
+        t = time.thread_time_ns(); f(*x); acc[name] = acc.get(name, 0) + time.thread_time_ns() - t
+    return w
+for i, f in enumerate(svc.observers): svc.observers[i] = timed(f, f'observer{i}:{getattr(f, "__qualname__", f)}')
+for i, f in enumerate(svc.listeners): svc.listeners[i] = timed(f, f'listener{i}')
 pol = svc.champion.policy
 orig = pol.act
 def act(o, m):
