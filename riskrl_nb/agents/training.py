@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import gymnasium as gym
-from ..core.config import RunConfig, EnvConfig, TrainConfig, RiskrlError, ConfigError, save_config, seed_everything, resolve, periods_per_year
+from ..core.config import RunConfig, RiskrlError, ConfigError, save_config, seed_everything, resolve, periods_per_year
 from ..data.features import compute_features, feature_warmup, FeatureScaler
 from ..data.entries import make_entries
 from ..sim.execution import Market, Simulation, run_backtest
@@ -41,14 +41,13 @@ from .oracle import pretrain_oracle, oracle_regulariser, oracle_plan, oracle_lab
 from .selection import check_selection, cross_coin_score
 
 # %% auto #0
-__all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'BATCHED_ALGOS', 'READABLE_SCHEDULE', 'CURRICULA', 'AUGMENTATIONS',
-           'DETERMINISTIC_AUGMENTATIONS', 'validation_score', 'make_train_env', 'batched_unsupported', 'batched_plan',
-           'train', 'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts',
-           'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp',
-           'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets', 'transfer_source',
-           'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints', 'latest_checkpoint',
-           'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model', 'split_scores',
-           'summarize_runs', 'format_summary', 'apply_action_prior']
+__all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'CURRICULA', 'AUGMENTATIONS', 'DETERMINISTIC_AUGMENTATIONS', 'validation_score',
+           'make_train_env', 'train', 'episode_windows', 'VolatilityCurriculum', 'curriculum_env',
+           'curriculum_callback', 'bar_parts', 'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp',
+           'time_warp', 'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets',
+           'transfer_source', 'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints',
+           'latest_checkpoint', 'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model',
+           'split_scores', 'summarize_runs', 'format_summary', 'apply_action_prior']
 
 # %% ../../nbs/34_training.ipynb #27c77e1d
 def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', baselines:dict|None=None) -> dict:
@@ -128,8 +127,6 @@ def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
                           f"'{cfg.reward.name}' (residual actions and the relative reward need the reference rule); set env.batched: false")
     if cfg.env.batched:   # all n_envs accounts in one compiled step (riskrl_nb.sim.vec_env): same rules, rewards and masks
         from riskrl_nb.sim.vec_env import BatchedPositionEnv
-        if cfg.costs.participation_cap > 0:
-            raise RiskrlError("env.batched does not model costs.participation_cap (use env.batched: false)")
         if spec.make_env is not None or cfg.train.curriculum != 'none' or cfg.train.vec_env not in ('dummy', 'ray'):
             raise RiskrlError(f"env.batched: true cannot run algorithm '{cfg.train.algo}' with train.curriculum "
                               f"'{cfg.train.curriculum}' and train.vec_env '{cfg.train.vec_env}'; set env.batched: false")
@@ -155,34 +152,6 @@ def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
     vec = SubprocVecEnv(fns) if cfg.train.vec_env == 'subproc' else _ray_env(cfg, fns=fns) if cfg.train.vec_env == 'ray' else DummyVecEnv(fns)
     vec.seed(cfg.train.seed)
     return vec
-
-# %% ../../nbs/34_training.ipynb #e3f90498
-BATCHED_ALGOS = ('maskable_ppo', 'ppo')   # the algorithms the batched default's schedule was measured with (docs/results/batched_training.md)
-READABLE_SCHEDULE = dict(n_envs=4, n_steps=512, batch_size=256, bc_steps=4)   # the readable env's schedule where the batched default cannot run
-
-def batched_unsupported(cfg:RunConfig) -> str:
-    "Why the batched default does not train `cfg` ('' when it does); known before any data is read."
-    from riskrl_nb.sim.residual import needs_reference
-    if needs_reference(cfg): return f"env.action_space '{cfg.env.action_space}' with reward '{cfg.reward.name}' needs the reference rule"
-    if cfg.train.algo not in BATCHED_ALGOS: return f"train.algo '{cfg.train.algo}'"
-    if cfg.train.curriculum != 'none': return f"train.curriculum '{cfg.train.curriculum}'"
-    if cfg.train.vec_env == 'subproc': return "train.vec_env 'subproc'"
-    if cfg.costs.participation_cap > 0: return "costs.participation_cap"
-    if cfg.regimes.balanced_sampling or cfg.regimes.train_regime >= 0: return "regime-balanced episodes"
-    return ''
-
-def batched_plan(cfg:RunConfig, default_batched:bool|None=None) -> tuple:
-    "`(cfg as trained, note)`: the default `env.batched` falls back to the readable env and its schedule where it cannot run."
-    default_batched = EnvConfig().batched if default_batched is None else default_batched
-    why = batched_unsupported(cfg) if cfg.env.batched and default_batched else ''
-    if not why: return cfg, ''
-    t, d = cfg.train, TrainConfig()
-    keep = {k: READABLE_SCHEDULE[k] for k in ('n_envs', 'n_steps', 'batch_size') if getattr(t, k) == getattr(d, k)}
-    if t.pretrain_oracle and t.pretrain_oracle == d.pretrain_oracle:
-        keep['pretrain_oracle'] = dict(t.pretrain_oracle, bc_steps=READABLE_SCHEDULE['bc_steps'])
-    note = (f"batched training (a default) not used: {why}; the readable env"
-            + (f" with {', '.join(f'{k} {v}' for k, v in keep.items() if k != 'pretrain_oracle')}" if keep else ''))
-    return replace(cfg, env=replace(cfg.env, batched=False), train=replace(t, **keep)), note
 
 # %% ../../nbs/34_training.ipynb #6048e11c
 def _tune_before_test(cfg, train_sets, progress):
@@ -224,8 +193,6 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     if final.exists() and not final.is_dir(): raise RiskrlError(f"{final}: exists and is not a folder")
     spec = check_algo(cfg)
     cfg, note = oracle_plan(cfg, spec)   # the default oracle pre-training is dropped where it cannot run (and said so)
-    if note: say(note)
-    cfg, note = batched_plan(cfg)   # the default batched env falls back to the readable env where it cannot run (and says so)
     if note: say(note)
     seed_everything(cfg.train.seed)
     torch.set_num_threads(cfg.train.torch_threads)

@@ -585,6 +585,7 @@ CROSS_CHECKS = [   # (keys, holds(*values), what must hold)
     (('train.net.d_model', 'train.net.n_heads'), lambda d, h: d % h == 0, 'd_model must be a multiple of n_heads'),
     (('evaluation.pbo_blocks',), lambda n: n % 2 == 0, 'pbo_blocks must be even (CSCV splits the blocks in halves)'),
     (('evaluation.cpcv_test_groups', 'evaluation.cpcv_groups'), lambda t, g: t < g, 'cpcv_test_groups must be fewer than cpcv_groups'),
+    (('env.batched', 'costs.participation_cap'), lambda b, c: not (b and c > 0), 'env.batched does not model costs.participation_cap (use env.batched: false)'),
     (('train.vec_env', 'train.rollout_workers', 'train.n_envs'), lambda v, w, n: v != 'ray' or w <= n, 'rollout_workers cannot exceed n_envs (each Ray worker holds at least one env)'),
 ]
 

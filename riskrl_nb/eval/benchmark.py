@@ -573,8 +573,9 @@ def coverage_table(out_dir, spec:BenchSpec, coins:list, below:float=0.9) -> pd.D
     return pd.DataFrame(rows, columns=['variant', 'window', 'coin', 'coverage'])
 
 # %% ../../nbs/45_benchmark.ipynb #86981a66
-def write_benchmark(result:dict, summary:dict, out_dir, command:str='', wall_seconds:float|None=None) -> dict:
-    "Write table.csv (long), comparison.csv, rules.csv, returns, summary.json, benchmark.md and benchmark.png to `out_dir`."
+def write_benchmark(result:dict, summary:dict, out_dir, command:str='', wall_seconds:float|None=None, models_from=None) -> dict:
+    """Write table.csv (long), comparison.csv, rules.csv, returns, summary.json, benchmark.md and benchmark.png to `out_dir`
+    (`models_from`: the folder holding `models/`, when not `out_dir`)."""
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     long, rules = result['long'], result['rules']
     long.to_csv(out/'table.csv', index=False)
@@ -600,7 +601,7 @@ def write_benchmark(result:dict, summary:dict, out_dir, command:str='', wall_sec
         md += [f'## {v}: {"pooled model" if k == "pooled" else "leave-one-coin-out (trained without the coin)"}', '',
                'Sortino of the agent (mix of seeds), of each seed and of each tuned rule on the test half-year.', '',
                _md(coin_window_table(long, v, k)), '']
-    cov = coverage_table(out, spec, result['coins'])
+    cov = coverage_table(models_from or out, spec, result['coins'])
     if len(cov):
         md += ['## Training coverage', '', 'Coins whose pooled model (first seed) trained on less than 90 % of the window\'s training '
                'period (history too short, or a feature warm-up longer than it): that window\'s pooled model and tuned rules saw less '
@@ -627,9 +628,10 @@ def bench_spec_from_args(args) -> BenchSpec:
     if (both := [h for h in confirm if h in halves]):
         raise RiskrlError(f"--confirm-windows {both[0]} is also in --windows: the windows the rows are ranked on and those they are judged on must not overlap")
     train_months = args.train_months if args.train_months is not None else (QUICK['train_months'] if q else 0)
-    windows = [bench_window(h, args.train_start, args.valid_months, train_months) for h in list(halves) + confirm]
-    if args.loo_windows and (bad := [h for h in args.loo_windows if h not in list(halves) + confirm]):
-        raise RiskrlError(f"--loo-windows {bad[0]} is not among the benchmark's windows: {', '.join(list(halves) + confirm)}")
+    halves = list(halves) + confirm   # every window is trained and evaluated alike; the CLI splits the tables
+    windows = [bench_window(h, args.train_start, args.valid_months, train_months) for h in halves]
+    if args.loo_windows and (bad := [h for h in args.loo_windows if h not in halves]):
+        raise RiskrlError(f"--loo-windows {bad[0]} is not among the benchmark's windows: {', '.join(halves)}")
     n_seeds = args.seeds or (QUICK['seeds'] if q else 3)
     if n_seeds < 1: raise RiskrlError(f"--seeds must be at least 1, got {n_seeds}")
     names = [coin_name(load_coin(c)) for c in coins]
@@ -652,7 +654,7 @@ def _benchmark_cli(args, pool=None):
     if confirm:   # ranked on --windows (the main table), judged on --confirm-windows (confirm/ and select_confirm.csv)
         result, judged = result_for_windows(result, [w.name for w in spec.windows if w.name not in confirm]), result_for_windows(result, confirm)
         judged_summary = summarize_benchmark(judged)
-        write_benchmark(judged, judged_summary, out/'confirm', command, wall)
+        write_benchmark(judged, judged_summary, out/'confirm', command, wall, models_from=out)
     summary = summarize_benchmark(result)
     files = write_benchmark(result, summary, out, command, wall)
     print('\n'.join(verdict_lines(summary)))
