@@ -20,8 +20,8 @@ from ..core.config import resolve, register_in
 
 # %% auto #0
 __all__ = ['TABLE_COLUMNS', 'COLORS', 'EXTRA_COLORS', 'CONVENTIONS', 'REPORT_SECTIONS', 'metrics_table', 'cost_text',
-           'format_table', 'plot_equity', 'plot_trades', 'benchmark_rule', 'daily_returns', 'write_tearsheet',
-           'register_report_section', 'write_report']
+           'format_table', 'policy_styles', 'plot_equity', 'plot_trades', 'benchmark_rule', 'daily_returns',
+           'write_tearsheet', 'register_report_section', 'write_report']
 
 # %% ../../nbs/40_report.ipynb #989786a5
 TABLE_COLUMNS = {'total_return': ('return', '{:+.1%}'), 'sharpe': ('Sharpe', '{:.2f}'), 'sortino': ('Sortino', '{:.2f}'),
@@ -57,14 +57,22 @@ COLORS = {'agent': '#d62728', 'fixed_tp_sl': '#1f77b4', 'atr_trailing': '#2ca02c
           'oracle': '#7f7f7f'}
 EXTRA_COLORS = ['#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#000000', '#aec7e8', '#98df8a']
 
+def policy_styles(names) -> dict:
+    "Line style per policy: fixed colours for the agent, the rules and the oracle; others (sizing rows, plugins) distinct colours, dotted."
+    extra = iter(EXTRA_COLORS * (1 + len(names) // len(EXTRA_COLORS)))
+    out = {}
+    for name in names:
+        known = name in COLORS
+        out[name] = dict(color=COLORS[name] if known else next(extra), lw=2.0 if name == 'agent' else 1.2 if known else 1.0,
+                         ls='--' if name == 'oracle' else '-' if known else ':')
+    return out
+
 def plot_equity(results:dict, path, title:str='') -> Path:
     "Equity (normalised to 1) and drawdown of every policy, one PNG."
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, gridspec_kw=dict(height_ratios=[3, 1.3]))
-    extra = iter(EXTRA_COLORS * 3)  # policies without a fixed colour (sizing rows, plugins): distinct colours, dotted
+    styles = policy_styles(list(results))
     for name, r in results.items():
-        known = name in COLORS
-        style = dict(color=COLORS[name] if known else next(extra), lw=2.0 if name == 'agent' else 1.2 if known else 1.0,
-                     ls='--' if name == 'oracle' else '-' if known else ':')
+        style = styles[name]
         eq = r.equity / r.initial_equity
         t = eq.index.tz_convert(None).to_numpy()   # naive UTC datetime64: matplotlib converts it at once, not per Timestamp
         ax1.plot(t, eq.to_numpy(), label=name, **style)

@@ -22,7 +22,7 @@ from ..data.features import compute_features
 from ..sim.rules import RULES
 from ..core.metrics import summarize, total_return, sharpe, max_drawdown
 from .overfitting import overfitting_report, rule_grid_returns
-from .report import _img, COLORS
+from .report import _img, COLORS, policy_styles
 import html as _html
 import matplotlib.pyplot as plt
 
@@ -193,10 +193,8 @@ def plot_walk_forward(returns:pd.DataFrame, windows:list, path, title:str='') ->
     for k, c in enumerate(seeds): ax.plot(returns.index, (1 + returns[c]).cumprod(), color=COLORS['agent'], lw=0.7, alpha=0.45,
                                          label='agent, each seed' if k == 0 else None)
     ax.plot(returns.index, (1 + returns[seeds].mean(axis=1)).cumprod(), color=COLORS['agent'], lw=2.2, label=f'agent (mix of {len(seeds)} seeds)')
-    for c in returns.columns:
-        if c in seeds: continue
-        if c == 'oracle': continue   # the hindsight bound dwarfs everything on a linear scale
-        ax.plot(returns.index, (1 + returns[c]).cumprod(), color=COLORS.get(c), lw=1.2, label=c)
+    others = [c for c in returns.columns if c not in seeds and c != 'oracle']   # the hindsight bound dwarfs everything on a linear scale
+    for c, style in policy_styles(others).items(): ax.plot(returns.index, (1 + returns[c]).cumprod(), label=c, **style)
     for w in windows: ax.axvline(pd.Timestamp(w['test_start'] if isinstance(w, dict) else w.test_start, tz='UTC'), color='grey', ls=':', lw=0.8)
     ax.set_ylabel('equity, out-of-sample months chained (start = 1)'); ax.grid(alpha=.3); ax.legend(loc='upper left', fontsize=9)
     ax.set_title(title or 'Walk-forward: out-of-sample equity (each window retrained / re-tuned on its own past)')
