@@ -26,7 +26,7 @@ def single(data, period, steps):
     env = V.FastPositionEnv(data, period, cfg)
     acts = np.random.default_rng(0).integers(0, 2, steps)
     rate_single(env, acts[:100], 0.01, True)
-    st, k, o, mm = env._state, env._kernel, env._out, env._mask
+    st, k, o, rows = env._state, env._kernel, env._out, env._mask_rows
     def loop(kind):
         env.reset(seed=0); c0 = pt()
         for a in acts:
@@ -34,18 +34,18 @@ def single(data, period, steps):
                 m = env.action_masks(); a = 0 if a == 0 else (1 if m[1] else 2)
                 _, _, term, trunc, _ = env.step(a)
             elif kind == 'whole step, mask read in place':
-                a = 0 if a == 0 else (1 if mm[1] else 2)
+                a = 0 if a == 0 else (1 if env._mask_rows[env._row][1] else 2)
                 _, _, term, trunc, _ = env.step(a)
             else:
-                a = 0 if a == 0 else (1 if mm[1] else 2)
-                o[V.A_0] = a; k(st, V.STEP); term, trunc = o[V.O_TERMINATED] != 0, o[V.O_TRUNCATED] != 0
+                a = 0 if a == 0 else (1 if env._mask_block[env._row, 1] else 2)
+                o[V.A_0] = a; k(st, V.STEP); term, trunc = o[V.O_TERMINATED] != 0, o[V.O_TRUNCATED] != 0   # STEP: the same row again
             if term or trunc: env.reset()
         return (pt() - c0) / len(acts) * 1e6
     rows = {kind: loop(kind) for kind in ('whole step + action_masks()', 'whole step, mask read in place', 'kernel STEP calls only')}
     rows['env.reset() (every ~17 steps here)'] = per_call(env.reset, 20000)
-    rows['kernel RESET call'] = per_call(lambda: k(st, V.RESET), 20000)
+    rows['kernel RESET call'] = per_call(lambda: k(st, V.RESET), 20000)   # the same row again
     rows['action_masks()'] = per_call(env.action_masks, 100000)
-    rows['observation (a row of the block; main: a copy)'] = per_call(lambda: env._rows[3], 100000)
+    rows['observation (a row of the block)'] = per_call(lambda: env._rows[3], 100000)
     return rows
 
 

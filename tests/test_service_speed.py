@@ -294,3 +294,63 @@ def test_a_failed_group_commit_answers_503_to_the_decisions_of_the_group(exporte
     assert [s for s, _ in second].count(200) == len(reqs) - 3 and [s for s, _ in second].count(422) == 2
     v = svc.audit.verify()
     assert v.ok and [r.kind for r in svc.audit.records()].count('decision') == len(reqs) - 3
+
+
+def test_an_int8_policy_answers_each_position_of_a_batch_request_as_that_position_alone(exported_model, tmp_path):
+    """A dynamically quantised INT8 policy is not `batch_exact` (a row's probabilities depend on the batch's range): on
+    /v1/decide/positions and /v1/decide/batch each position gets exactly the probabilities it gets asked alone, as on the
+    decision groups of /v1/decide/position. Batching such a policy over the request's rows fails."""
+    import pandas as pd
+    from riskrl_nb.serve.audit import AuditLog
+    from riskrl_nb.serve.schema import ServingModel
+    from riskrl_nb.serve.engine import DecisionService, batch_exact
+    from riskrl_nb.serve.limits import load_limits
+    from riskrl_nb.serve.http import create_app, json_logger
+    sm = ServingModel(exported_model, 'int8')
+    assert not batch_exact(sm.policy, sm.policy.n_obs)
+    limits = load_limits(overrides=dict(max_bar_age_bars=None, max_position_loss=1.0, max_position_exposure=1e9, max_portfolio_exposure=1e9, max_drawdown=1.0))
+    svc = DecisionService(sm, AuditLog(tmp_path/'a.db'), limits)
+    c = TestClient(create_app(svc, [KEY], logger=json_logger('riskrl.test.int8', stream=io.StringIO())))
+    bars, pos = _bodies(sm)
+    ts, opens = bars['bars']['timestamp'], bars['bars']['open']
+    reqs = [dict(pos, position={**pos['position'], 'position_id': f'q{k}', 'side': 'short' if k % 2 else 'long',
+                                'entry_time': ts[-h], 'entry_price': opens[-h]}) for k, h in enumerate((2, 4, 7, 11, 16, 22, 29, 37))]
+    assert c.post('/v1/bars', json=bars, headers=H).status_code == 200
+    alone = [c.post('/v1/decide/position', json=r, headers=H).json() for r in reqs]
+    assert {d['policy'] for d in alone} == {'model'}
+    probs = lambda ds: [d['probabilities'] for d in ds]
+    assert len({json.dumps(p, sort_keys=True) for p in probs(alone)}) > 1
+    positions = c.post('/v1/decide/positions', json=dict(requests=reqs), headers=H)
+    batch = c.post('/v1/decide/batch', json=dict(requests=[dict(r, bars=bars['bars']) for r in reqs]), headers=H)
+    assert positions.status_code == 200 and batch.status_code == 200
+    assert probs(positions.json()['decisions']) == probs(alone)
+    assert probs(batch.json()['decisions']) == probs(alone)
+
+
+def test_feature_range_bounds_are_computed_on_load_and_follow_the_margin_and_the_ranges(exported_model, tmp_path):
+    """A request whose features leave the model's training range (widened by `feature_range_margin` widths) gets the fallback,
+    naming the first such feature; the bounds are computed when the service loads the model (no `id()` cache filled on the
+    first request), and follow a new margin (limits replaced) and new ranges (arrays replaced), as before."""
+    import numpy as np
+    from riskrl_nb.serve.audit import AuditLog
+    from riskrl_nb.serve.schema import ServingModel, DecideRequest
+    from riskrl_nb.serve.engine import DecisionService
+    from riskrl_nb.serve.limits import load_limits
+    sm = ServingModel(exported_model)
+    n = len(sm.z_low)
+    sm.z_low, sm.z_high = np.full(n, -0.01), np.full(n, 0.01)    # a narrow training range: width 0.02
+    limits = lambda margin: load_limits(overrides=dict(max_bar_age_bars=None, feature_range_margin=margin))
+    svc = DecisionService(sm, AuditLog(tmp_path/'a.db'), limits(1.0))
+    lo, hi = svc._bounds['champion'][4:]                             # computed on load
+    np.testing.assert_allclose(lo, np.full(n, -0.03)); np.testing.assert_allclose(hi, np.full(n, 0.03))
+    bars, pos = _bodies(sm)
+    req = DecideRequest.model_validate(dict(pos, bars=bars['bars']))
+    d = svc.decide(req)
+    assert d['policy'] == 'fallback' and 'feature_out_of_range: ' in d['reason'] and 'feature_out_of_range' in d['breakers'], d
+    assert any(f"feature_out_of_range: {c} z=" in d['reason'] for c in sm.scaler.columns)
+    svc.limits = limits(1e6)                                         # bounds of ±20,000
+    assert svc.decide(req)['policy'] == 'model'
+    svc.limits = limits(1.0)
+    assert svc.decide(req)['policy'] == 'fallback'
+    sm.z_low, sm.z_high = np.full(n, -1e4), np.full(n, 1e4)          # new ranges: new bounds
+    assert svc.decide(req)['policy'] == 'model'

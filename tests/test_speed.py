@@ -85,10 +85,12 @@ def test_masks_written_with_the_step_equal_the_kernels_masks_mode_on_real_data()
             ends += int(done.sum())
         assert flips > 50 and ends > 5, (flips, ends)   # masks change often and episodes restart: stale masks would show
     fast = FastPositionEnv(data, (0, 6000), cfg)
+    m = fast.action_masks().copy(); kernel(fast._state, MASKS)   # MASKS writes the current row of the mask block again
+    np.testing.assert_array_equal(m, fast.action_masks(), err_msg='FastPositionEnv before the first reset')
     fast.reset(seed=1)
     for t in range(400):
-        m = fast.action_masks(); kernel(fast._state, MASKS)
-        np.testing.assert_array_equal(m, fast.batch._masks[0], err_msg=f'FastPositionEnv step {t}')
+        m = fast.action_masks().copy(); kernel(fast._state, MASKS)
+        np.testing.assert_array_equal(m, fast.action_masks(), err_msg=f'FastPositionEnv step {t}')
         _, _, term, trunc, _ = fast.step(int(np.flatnonzero(m)[-1]) if rng.random() < 0.3 else 0)
         if term or trunc: fast.reset()
 
@@ -147,10 +149,11 @@ def test_batched_env_returns_a_new_observation_array_every_step_that_later_steps
 
 
 def test_fast_env_returns_observations_that_later_steps_and_resets_leave_alone():
-    """FastPositionEnv's kernel writes each step's (and reset's) observation into the next row of a block and `step`
-    returns that row as it is (no copy; a new block every OBS_BLOCK_ROWS steps): every returned observation keeps its
-    values while the env steps and resets on, equal to a twin env's copies taken at once, and no two share memory.
-    A row written twice (a pointer that does not move, or a block used again) would fail."""
+    """FastPositionEnv's kernel writes each step's (and reset's) observation and mask into the next row of two blocks;
+    `step` returns the observation row and `action_masks()` the (read-only) mask row as they are (no copy; new blocks every
+    OBS_BLOCK_ROWS steps): every returned observation and mask keeps its values while the env steps and resets on, equal
+    to a twin env's copies taken at once, and no two consecutive ones share memory. A row written twice (a pointer that
+    does not move, or a block used again) would fail."""
     import numpy as np
     from riskrl_nb.core.config import load_config
     from riskrl_nb.data.candles import load_bundled
@@ -165,16 +168,21 @@ def test_fast_env_returns_observations_that_later_steps_and_resets_leave_alone()
     cfg = load_config(overrides=dict(env=dict(lookback=32)))
     def run(keep):
         env, rng = FastPositionEnv(data, (0, 4000), cfg, episode_bars=300), np.random.default_rng(0)
-        obs, resets = [keep(env.reset(seed=3)[0])], 0
+        obs, masks, resets = [keep(env.reset(seed=3)[0])], [], 0
         for _ in range(5 * OBS_BLOCK_ROWS):
             m = env.action_masks()
+            assert m is env.action_masks() and not m.flags.writeable   # the same read-only row until the next call
+            masks.append(keep(m))
             o, _, term, trunc, _ = env.step(int((1 if m[1] else 2) if rng.random() < 0.3 else 0))
             obs.append(keep(o))
             if term or trunc: obs.append(keep(env.reset()[0])); resets += 1
-        return obs, resets
-    kept, resets = run(lambda x: x)
-    copies, _ = run(np.copy)
+        return obs, masks, resets
+    kept, kept_masks, resets = run(lambda x: x)
+    copies, mask_copies, _ = run(np.copy)
     assert resets >= 3 and len(kept) > 5 * OBS_BLOCK_ROWS
     for k, (x, y) in enumerate(zip(kept, copies)): np.testing.assert_array_equal(x, y, err_msg=f'observation {k}')
+    for k, (x, y) in enumerate(zip(kept_masks, mask_copies)): np.testing.assert_array_equal(x, y, err_msg=f'mask {k}')
     assert not any(np.shares_memory(x, y) for x, y in zip(kept, kept[1:]))
+    assert not any(np.shares_memory(x, y) for x, y in zip(kept_masks, kept_masks[1:]))
+    assert len({tuple(m) for m in mask_copies}) > 1   # the masks do change
     assert (np.abs(np.diff(np.stack(kept), axis=0)).sum(axis=1) > 0).mean() > 0.9   # they do change from step to step

@@ -21,8 +21,8 @@ from .drift import drift_monitor
 from ..sim.risk_limits import exposure_cut
 
 # %% auto #0
-__all__ = ['MAX_STREAMS', 'MAX_GROUP_ROWS', 'PositionBook', 'DecisionService', 'replay_requests', 'append_bars',
-           'decide_positions', 'batch_exact', 'decide_each']
+__all__ = ['MAX_GROUP_ROWS', 'MAX_STREAMS', 'PositionBook', 'batch_exact', 'DecisionService', 'replay_requests', 'append_bars',
+           'decide_positions', 'decide_each']
 
 # %% ../../nbs/64_engine.ipynb #3ecd2f68
 class PositionBook:
@@ -72,6 +72,26 @@ class PositionBook:
 def _probs(p) -> dict: return {a: round(float(x), 6) for a, x in zip(ACTIONS, p)}
 
 # %% ../../nbs/64_engine.ipynb #099bd6d4
+MAX_GROUP_ROWS = 64   # rows of one batched policy call in a decision group (the sizes `batch_exact` checks)
+
+def batch_exact(policy, n_obs:int, n_actions:int=len(ACTIONS), seed:int=0) -> bool:
+    """Does `policy.act` answer each row of a batch exactly (bit for bit) as it answers that row alone? Checked once on random
+    observations at batch sizes up to `MAX_GROUP_ROWS`. False for a dynamically quantised (INT8) policy, whose activations are
+    scaled by the whole batch's range; a policy that fails the check is asked one row at a time."""
+    rng = np.random.default_rng(seed)
+    obs = (rng.standard_normal((MAX_GROUP_ROWS, n_obs)) * 3).astype(np.float32)
+    masks = rng.random((MAX_GROUP_ROWS, n_actions)) < 0.7; masks[:, 0] = True
+    try:
+        one = [policy.act(obs[k:k + 1], masks[k:k + 1]) for k in range(MAX_GROUP_ROWS)]
+        a1, p1 = np.concatenate([np.asarray(a).ravel() for a, _ in one]), np.concatenate([np.asarray(p) for _, p in one])
+        for b in (2, 3, 5, 8, 16, 17, 32, MAX_GROUP_ROWS):
+            for s in range(0, MAX_GROUP_ROWS, b):
+                a, p = policy.act(obs[s:s + b], masks[s:s + b])
+                if not (np.array_equal(np.asarray(a).ravel(), a1[s:s + b]) and np.array_equal(np.asarray(p), p1[s:s + b])): return False
+        return True
+    except Exception: return False
+
+# %% ../../nbs/64_engine.ipynb #da8e0029
 class DecisionService:
     "Decisions for positions: model behind limits and breakers, audited. Transport-agnostic (the HTTP app wraps it)."
     def __init__(self, champion:ServingModel, audit:AuditLog, limits:RiskLimits=RiskLimits(), rollout=None,
@@ -89,6 +109,8 @@ class DecisionService:
         # the champion's inputs against its training distribution (None without reference.json); 'fallback' trips a breaker
         self.drift = drift_monitor(champion, limits, alert, trip=lambda: self.breakers.trip('feature_drift'))
         self.observers = []     # fn(request, view, decision) after each decision (dashboard, alerts): O(1) work only
+        self._bounds, self._exact = {}, {}   # per arm: its model's feature bounds (computed here, on load) and `batch_exact` (on first use)
+        for arm in self.models: self._arm_bounds(arm)
 
     @property
     def champion(self) -> ServingModel: return self.models['champion']
@@ -110,15 +132,21 @@ class DecisionService:
         if last + view.interval > now + self.limits.max_clock_skew_s:
             view.warnings.append(f"bars.timestamp: the last bar (opened {r.bars.timestamp[-1].isoformat()}) has not closed yet; decisions expect closed bars")
 
-    def _out_of_range(self, view:PositionView, model:ServingModel) -> str | None:
-        key = (id(model.z_low), id(model.z_high), self.limits.feature_range_margin)
-        ranges = self.__dict__.setdefault('_ranges', {})   # the bounds of each model and margin, computed once
-        if key not in ranges:
+    def _arm_bounds(self, arm:str) -> tuple:
+        """The z-scores the arm's model accepts: its training range widened by `feature_range_margin` range widths on each side.
+        Computed when the service loads the model, and again only when the arm's model, its ranges or the margin are not the
+        ones they were computed from (compared by identity and value, with the objects held: no `id()` that a new object could reuse)."""
+        model, margin = self.models[arm], self.limits.feature_range_margin
+        b = self._bounds.get(arm)
+        if b is None or b[0] is not model or b[1] is not model.z_low or b[2] is not model.z_high or b[3] != margin:
             width = model.z_high - model.z_low
-            if len(ranges) > 8: ranges.clear()   # models and margins of this service: a few
-            ranges[key] = (model.z_low, model.z_high, model.z_low - key[2] * width, model.z_high + key[2] * width)   # held: the ids stay theirs
-        lo, hi = ranges[key][2:]
-        z = view.z_last
+            b = self._bounds[arm] = (model, model.z_low, model.z_high, margin, model.z_low - margin * width, model.z_high + margin * width)
+        return b[4], b[5]
+
+    def _out_of_range(self, view:PositionView, arm:str) -> str | None:
+        "Why the arm's model must not decide on `view` (a feature outside its training range, NaN included), or None."
+        lo, hi = self._arm_bounds(arm)
+        model, z = self.models[arm], view.z_last
         if ((z >= lo) & (z <= hi)).all(): return None   # the usual case in two comparisons (NaN fails them)
         bad = np.flatnonzero(~np.isfinite(z) | (z < lo) | (z > hi))
         if not len(bad): return None
@@ -132,9 +160,20 @@ class DecisionService:
         if self.rollout is None or 'challenger' not in self.models: return 'champion'
         return self.rollout.route(req.position.position_id)
 
+    def _batch_exact(self, arm:str) -> bool:
+        "`batch_exact` of the arm's policy: checked on first use, and again for a policy that replaced it (held: compared by identity)."
+        pol = self.models[arm].policy
+        e = self._exact.get(arm)
+        if e is None or e[0] is not pol: e = self._exact[arm] = (pol, batch_exact(pol, pol.n_obs))
+        return e[1]
+
     def _model_actions(self, views:list, arm:str) -> list:
-        "ONNX actions for the views that need the model (one batch call); None entries on failure."
+        """ONNX actions for the views that need the model; None entries on failure. One call for up to `MAX_GROUP_ROWS` views when
+        the arm's policy is `batch_exact`, else one call per view: a view's answer never depends on the other views of the request."""
         if not views: return []
+        if len(views) > 1:
+            size = MAX_GROUP_ROWS if self._batch_exact(arm) else 1
+            if len(views) > size: return [res for c in range(0, len(views), size) for res in self._model_actions(views[c:c + size], arm)]
         model = self.models[arm]
         try:
             obs, masks = (views[0].obs[None], views[0].mask[None]) if len(views) == 1 else (np.stack([v.obs for v in views]), np.stack([v.mask for v in views]))
@@ -210,7 +249,7 @@ class DecisionService:
                         reason=f"limit: unrealised return {v.unrealised_return:.2%} below -{self.limits.max_position_loss:.2%} (max_position_loss)")
         if v.account_drawdown > self.limits.max_drawdown: self.breakers.trip('drawdown')
         reasons = [f"{n}: open until {datetime.fromtimestamp(self.breakers.until(n), timezone.utc):%H:%M:%SZ}" for n in self.breakers.open(arm)]
-        reasons += [x for x in (self._stale(v), self._out_of_range(v, model)) if x]
+        reasons += [x for x in (self._stale(v), self._out_of_range(v, arm)) if x]
         if not reasons: return None
         return self._fallback(v, model, reasons)
 
@@ -332,32 +371,6 @@ def decide_positions(self, reqs:list, key_id:str='') -> list:
 DecisionService.append_bars, DecisionService.decide_positions = append_bars, decide_positions
 
 # %% ../../nbs/64_engine.ipynb #7afacf8e
-MAX_GROUP_ROWS = 64   # rows of one batched policy call in a decision group (the sizes `batch_exact` checks)
-
-def batch_exact(policy, n_obs:int, n_actions:int=len(ACTIONS), seed:int=0) -> bool:
-    """Does `policy.act` answer each row of a batch exactly (bit for bit) as it answers that row alone? Checked once on random
-    observations at batch sizes up to `MAX_GROUP_ROWS`. False for a dynamically quantised (INT8) policy, whose activations are
-    scaled by the whole batch's range; a policy that fails the check is asked one row at a time."""
-    rng = np.random.default_rng(seed)
-    obs = (rng.standard_normal((MAX_GROUP_ROWS, n_obs)) * 3).astype(np.float32)
-    masks = rng.random((MAX_GROUP_ROWS, n_actions)) < 0.7; masks[:, 0] = True
-    try:
-        one = [policy.act(obs[k:k + 1], masks[k:k + 1]) for k in range(MAX_GROUP_ROWS)]
-        a1, p1 = np.concatenate([np.asarray(a).ravel() for a, _ in one]), np.concatenate([np.asarray(p) for _, p in one])
-        for b in (2, 3, 5, 8, 16, 17, 32, MAX_GROUP_ROWS):
-            for s in range(0, MAX_GROUP_ROWS, b):
-                a, p = policy.act(obs[s:s + b], masks[s:s + b])
-                if not (np.array_equal(np.asarray(a).ravel(), a1[s:s + b]) and np.array_equal(np.asarray(p), p1[s:s + b])): return False
-        return True
-    except Exception: return False
-
-def _exact(self, arm:str) -> bool:
-    "`batch_exact` of the arm's policy, checked once per policy object."
-    pol = self.models[arm].policy
-    known = self.__dict__.setdefault('_exact', {})
-    if id(pol) not in known: known[id(pol)] = (pol, batch_exact(pol, pol.n_obs))   # the policy held: its id stays its own
-    return known[id(pol)][1]
-
 def _ahead(self, fulls:list, arm:str) -> tuple[list, dict]:
     """Views of `fulls` (None: no stream; an exception: kept for its turn) on `arm`, and the model's (action, probs) per index of a
     finite row: batched calls of up to `MAX_GROUP_ROWS` rows when the policy is `batch_exact`, else none (each row asked at its turn)."""
@@ -368,7 +381,7 @@ def _ahead(self, fulls:list, arm:str) -> tuple[list, dict]:
         except Exception as e: views.append(e)
     ok = [k for k, v in enumerate(views) if v is not None and not isinstance(v, Exception)]
     res = {}
-    if len(ok) > 1 and _exact(self, arm):
+    if len(ok) > 1 and self._batch_exact(arm):
         for c in range(0, len(ok), MAX_GROUP_ROWS):
             rows = ok[c:c + MAX_GROUP_ROWS]
             try:

@@ -356,7 +356,7 @@ def decide(req:DecideRequest=json_body(DecideRequest), key_id:str=Depends(api_ke
 
 @decisions.post('/v1/decide/batch', response_model=BatchResponse, tags=['decisions'], openapi_extra=_body_schema('BatchRequest'))
 def decide_batch(req:BatchRequest=json_body(BatchRequest), key_id:str=Depends(api_key), service:DecisionService=Depends(engine)):
-    "Decide for many positions in one call (one ONNX Runtime call for all of them)."
+    "Decide for many positions in one call (one ONNX Runtime call for all of them when the policy is `batch_exact`, else one per position)."
     return dict(decisions=service.decide_batch(req.requests, key_id))
 
 @decisions.post('/v1/outcome', response_model=OutcomeResponse, tags=['rollout'], openapi_extra=_body_schema('OutcomeRequest'))
@@ -377,7 +377,7 @@ def decide_position(req:PositionRequest=json_body(PositionRequest), key_id:str=D
 
 @decisions.post('/v1/decide/positions', response_model=BatchResponse, tags=['stateful'], openapi_extra=_body_schema('PositionBatchRequest'))
 def decide_positions(req:PositionBatchRequest=json_body(PositionBatchRequest), key_id:str=Depends(api_key), service:DecisionService=Depends(engine)):
-    "Decide for many positions on their symbols' streams in one call (one ONNX Runtime call for all of them)."
+    "Decide for many positions on their symbols' streams in one call (one ONNX Runtime call for all of them when the policy is `batch_exact`, else one per position)."
     return dict(decisions=service.decide_positions(req.requests, key_id))
 
 # %% ../../nbs/65_http.ipynb #17abed69

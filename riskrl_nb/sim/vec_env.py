@@ -39,10 +39,10 @@ __all__ = ['OPEN', 'HIGH', 'LOW', 'CLOSE', 'SIGMA', 'VALUE', 'FUNDING', 'SIZE_LO
            'O_AFTER', 'O_PEAK', 'O_CLOSED', 'O_TRADE_RET', 'O_BARS', 'O_HELD', 'O_FEES', 'O_ACTION', 'O_EXPOSURE',
            'O_IN_POS', 'A_0', 'A_1', 'N_IO', 'L_ENTRY', 'L_EXIT', 'L_SIDE', 'L_SIZE', 'L_ENTRY_PRICE', 'L_EXIT_PRICE',
            'L_RETURN', 'L_FEES', 'L_FUNDING', 'L_REASON', 'L_UNITS', 'N_LOG_COLS', 'REASONS', 'R_ENTRY', 'R_TP', 'R_SL',
-           'R_HORIZON', 'R_END', 'R_LIQ', 'STATE_TYPE', 'AHEAD', 'STEP', 'RESET', 'MASKS', 'NO_INFO', 'OBS_BLOCK_ROWS',
-           'KernelStateType', 'KernelState', 'new_state', 'step_kernel_parallel', 'kernel', 'batch_arrays',
-           'kernel_params', 'ReadOnlyInfo', 'BatchedPositionEnv', 'FastPositionEnv', 'compare_with_reference',
-           'compare_fast_with_reference']
+           'R_HORIZON', 'R_END', 'R_LIQ', 'STATE_TYPE', 'AHEAD', 'STEP', 'RESET', 'MASKS', 'STEP_ONE', 'RESET_ONE',
+           'NO_INFO', 'OBS_BLOCK_ROWS', 'KernelStateType', 'KernelState', 'new_state', 'step_kernel_parallel', 'kernel',
+           'batch_arrays', 'kernel_params', 'ReadOnlyInfo', 'BatchedPositionEnv', 'FastPositionEnv',
+           'compare_with_reference', 'compare_fast_with_reference']
 
 # %% ../../nbs/24a_vec_env.ipynb #0c9b2944
 # mk columns (per bar)
@@ -318,10 +318,10 @@ def _mask(e, fs, st):
     return _action_mask(_upnl_from(e, fs[e, EQUITY], fs, st))
 
 @njit
-def _write_mask(e, fs, st, masks):
-    "Write account e's mask into row e of `masks` (STEP and RESET do it for every account, so `action_masks()` needs no kernel call)."
+def _write_mask(e, row, fs, st, masks):
+    "Write account e's mask into `masks[row]` (STEP and RESET do it for every account, so `action_masks()` needs no kernel call)."
     m = _mask(e, fs, st)
-    masks[e, 0] = m[0]; masks[e, 1] = m[1]; masks[e, 2] = m[2]
+    masks[row, 0] = m[0]; masks[row, 1] = m[1]; masks[row, 2] = m[2]
 
 @njit
 def _reset_account(e, ds_k, start, end, ds, fs, st, P, kr):
@@ -389,14 +389,19 @@ def _set_out(s, out):
     "Point the kernel's observation output at `out` (the batched env hands each step's array to its caller as it is)."
     s.out = out
 
+@njit(cache=True)
+def _set_blocks(s, out, masks):
+    "Point the kernel's observation and mask outputs at these blocks (`FastPositionEnv`: one row of each per call)."
+    s.out = out; s.masks = masks
+
 @njit
 def _reset_all(s):
     "Reset every account (s.opt: dataset, start, end per account, -1 = random); returns one that found no decision, or -1."
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
-    opt, masks, out = s.opt, s.masks, s.out
+    opt, masks, out, row0 = s.opt, s.masks, s.out, int(P[P_OUT_ROW])
     for e in range(fs.shape[0]):
         if not _reset_one(e, opt[e, 0], opt[e, 1], opt[e, 2], mk, bars, feats, ds, fs, st, P, kr, log, out): return e
-        _write_mask(e, fs, st, masks)
+        _write_mask(e, e + row0, fs, st, masks)
     return -1
 
 # %% ../../nbs/24a_vec_env.ipynb #1a11132a
@@ -473,7 +478,7 @@ def _step_all(s):
     "One step of every account; ended episodes restart at once when P_AUTORESET. Returns the resets that found no decision."
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
     failed, masks, n, nf, lookback = 0, s.masks, fs.shape[0], feats.shape[1], int(P[P_LOOKBACK])
-    out, term = s.out, obs2[1]   # read once: each struct field read or view made in the loop costs two atomic reference counts per account
+    out, term, row0 = s.out, obs2[1], int(P[P_OUT_ROW])   # read once: each struct field read or view made in the loop costs two atomic reference counts per account
     for e in range(n):
         if e + AHEAD < n:   # the next bar of an account a few ahead: its market row, its signals, its window's newest row
             g = st[e + AHEAD, DEC] + 1
@@ -482,41 +487,51 @@ def _step_all(s):
                 _prefetch(feats, g * nf); _prefetch(feats, g * nf + nf - 1)
         if _step_one(e, mk, bars, feats, fs, st, P, kr, log, out, term, io) and P[P_AUTORESET] != 0:
             failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, out)
-        _write_mask(e, fs, st, masks)   # the mask at the account's new decision, with the step (no second call)
+        _write_mask(e, e + row0, fs, st, masks)   # the mask at the account's new decision, with the step (no second call)
     return failed
 
 @njit(cache=True, parallel=True)
 def step_kernel_parallel(s):
     "A step of every account on all cores (accounts are independent); resets (random windows) run after, in order."
     mk, fs, P, kr, log, io, bars, ds, st, feats, obs2 = s.mk, s.fs, s.P, s.kr, s.log, s.io, s.bars, s.ds, s.st, s.feats, s.obs2
-    ended, masks, out, term = s.ended, s.masks, s.out, obs2[1]
+    ended, masks, out, term, row0 = s.ended, s.masks, s.out, obs2[1], int(P[P_OUT_ROW])
     for e in prange(fs.shape[0]):
         ended[e] = _step_one(e, mk, bars, feats, fs, st, P, kr, log, out, term, io)
-        _write_mask(e, fs, st, masks)
+        _write_mask(e, e + row0, fs, st, masks)
     failed = 0
     if P[P_AUTORESET] != 0:
         for e in range(fs.shape[0]):
             if ended[e]:
                 failed += not _reset_one(e, -1, -1, -1, mk, bars, feats, ds, fs, st, P, kr, log, out)
-                _write_mask(e, fs, st, masks)
+                _write_mask(e, e + row0, fs, st, masks)
     return failed
 
 @njit
 def _masks_all(s):
     "Valid actions of every account at its current decision: hold; close_tp in profit; close_sl otherwise."
-    masks = s.masks
-    for e in range(s.fs.shape[0]): _write_mask(e, s.fs, s.st, masks)
+    masks, row0 = s.masks, int(s.P[P_OUT_ROW])
+    for e in range(s.fs.shape[0]): _write_mask(e, e + row0, s.fs, s.st, masks)
 
-STEP, RESET, MASKS = 0, 1, 2
+STEP, RESET, MASKS, STEP_ONE, RESET_ONE = 0, 1, 2, 3, 4
 
 # %% ../../nbs/24a_vec_env.ipynb #52efc527
 @njit(cache=True)
 def kernel(s, mode):
-    "The compiled entry point (one compile, cached on disk): STEP every account, RESET them (both also write every account's mask), or write their MASKS."
+    """The compiled entry point (one compile, cached on disk): STEP every account, RESET them (both also write every account's
+    mask), or write their MASKS. STEP_ONE and RESET_ONE (`FastPositionEnv`'s one account) first move P_OUT_ROW to the next
+    row of the output blocks (0 after the last), then STEP (returning 1 when the episode terminated, 2 when truncated, else 0)
+    or RESET (as RESET)."""
     if mode == STEP: return _step_all(s)
     if mode == RESET: return _reset_all(s)
-    _masks_all(s)
-    return 0
+    if mode == MASKS:
+        _masks_all(s)
+        return 0
+    P = s.P
+    P[P_OUT_ROW] = (P[P_OUT_ROW] + 1) % s.out.shape[0]
+    if mode == RESET_ONE: return _reset_all(s)
+    _step_all(s)
+    io = s.io
+    return (1 if io[O_TERMINATED, 0] != 0 else 0) + (2 if io[O_TRUNCATED, 0] != 0 else 0)
 
 # %% ../../nbs/24a_vec_env.ipynb #1903b40b
 def _sizing_mode(sizer) -> int:
@@ -737,7 +752,7 @@ class BatchedPositionEnv(VecEnv):
         return df[TRADE_COLUMNS]
 
 # %% ../../nbs/24a_vec_env.ipynb #c4359c19
-OBS_BLOCK_ROWS = 32   # FastPositionEnv's observations: rows of a block the kernel writes in turn (a view per step instead of a copy)
+OBS_BLOCK_ROWS = 32   # FastPositionEnv's observations and masks: rows of blocks the kernel writes in turn (a view per step instead of a copy)
 
 class FastPositionEnv(gym.Env):
     "One account on the compiled kernel, with `PositionRiskEnv`'s spaces, rewards and episodes."
@@ -748,13 +763,23 @@ class FastPositionEnv(gym.Env):
         self.batch = b = BatchedPositionEnv(data, period, cfg, 1, random_windows, episode_bars, trade_log, autoreset=False, parallel=False)
         self.observation_space, self.action_space = b.observation_space, b.action_space
         self._space, self._state, self._py_reward = int(b.P[P_SPACE]), b.state, b._rewards is not None
+        self._discrete3 = self._space == SPACE_DISCRETE3
         self._out = memoryview(b.io).cast('B').cast('d')     # io has one column: row k is element k
         self._fsv, self._stv = memoryview(b.fs).cast('B').cast('d'), memoryview(b.st).cast('B').cast('q')   # one row: column k is element k (Python scalars, no numpy indexing)
-        self._pv = memoryview(b.P)                            # P[P_OUT_ROW]: the row of the block the next kernel call writes
-        self._rows, self._row = None, OBS_BLOCK_ROWS           # the block's rows as views, made once per block
-        self._kernel, self._options_set = kernel, True
-        self._mask = b._masks[0]                              # written by every STEP and RESET call of the kernel
+        self._kernel, self._set_blocks, self._options_set = kernel, _set_blocks, True
         self._mask_space = None if b.cfg.env.action_space != 'multidiscrete' else 'multidiscrete'
+        self._new_blocks()
+        self._row = OBS_BLOCK_ROWS - 1   # the row the last kernel call wrote (the kernel's P_OUT_ROW): the next call writes a new block's row 0
+        b.P[P_OUT_ROW] = self._row
+        self._mask_block[self._row] = b._masks[0]   # before the first reset: the flat account's mask (as the kernel's MASKS)
+
+    def _new_blocks(self):
+        "New observation and mask blocks for the kernel's next `OBS_BLOCK_ROWS` calls; their rows as views, made once per block (masks read-only: `action_masks()` hands out the same row until the next call)."
+        out, masks = np.empty((OBS_BLOCK_ROWS, self.observation_space.shape[0]), np.float32), np.zeros((OBS_BLOCK_ROWS, 3), np.bool_)
+        self._set_blocks(self._state, out, masks)
+        if self._set_blocks is _set_blocks: self._set_blocks = _set_blocks.overloads[(numba.typeof(self._state), numba.typeof(out), numba.typeof(masks))].entry_point
+        ro = masks.view(); ro.flags.writeable = False   # views of a read-only view are read-only; the kernel writes `masks`
+        self._rows, self._mask_rows, self._mask_block = list(out), list(ro), masks
 
     def reset(self, *, seed:int|None=None, options:dict|None=None):
         super().reset(seed=seed)
@@ -763,35 +788,29 @@ class FastPositionEnv(gym.Env):
         if options: b._opt[:] = b._options_array([options])          # a given window / dataset, else a random one
         elif self._options_set: b._opt[:] = -1
         self._options_set = bool(options)
-        r = self._next_row()
-        if self._kernel(self._state, RESET) >= 0: raise RiskrlError("no entry signal in the environment's period: nothing to manage")
+        r = self._row + 1
+        if r == OBS_BLOCK_ROWS: self._new_blocks(); r = 0
+        self._row = r                                               # the kernel moves its P_OUT_ROW the same way
+        if self._kernel(self._state, RESET_ONE) >= 0: raise RiskrlError("no entry signal in the environment's period: nothing to manage")
         if self._kernel is kernel:   # compiled (or loaded) by now: later calls go to its entry point, without numba's type dispatch
             self._kernel = kernel.overloads[(numba.typeof(self._state), types.int64)].entry_point
         if self._py_reward: b._rewards[0].reset()
         st = self._stv
         return self._rows[r], {'bar': st[DEC] - st[OFF], 'equity': self._fsv[EQUITY]}
 
-    def _next_row(self) -> int:
-        "Point the kernel at the next unused row of the observation block (a new block when it is full); returns the row."
-        r = self._row
-        if r == OBS_BLOCK_ROWS: self._rows, r = list(self.batch._fresh_out(OBS_BLOCK_ROWS)), 0
-        self._pv[P_OUT_ROW], self._row = r, r + 1
-        return r
-
     def step(self, action):
         o = self._out
-        if self._space == SPACE_DISCRETE3: o[A_0] = float(action)
+        if self._discrete3: o[A_0] = action   # the memoryview converts as float() does
         else: o[A_0], o[A_1] = float(action[0]), (float(action[1]) if self._space == SPACE_MULTIDISCRETE else 0.0)
-        r = self._row   # _next_row, written out (a method call costs a tenth of a µs)
-        if r == OBS_BLOCK_ROWS: self._rows, r = list(self.batch._fresh_out(OBS_BLOCK_ROWS)), 0
-        self._pv[P_OUT_ROW], self._row = r, r + 1
-        self._kernel(self._state, STEP)
+        r = self._row + 1
+        if r == OBS_BLOCK_ROWS: self._new_blocks(); r = 0
+        self._row = r                                               # the kernel moves its P_OUT_ROW the same way
+        ended = self._kernel(self._state, STEP_ONE)                 # 1 terminated, 2 truncated, 0 neither
         if self._py_reward:
-            terminated, truncated = o[O_TERMINATED] != 0, o[O_TRUNCATED] != 0
             reward = float(self.batch._python_rewards()[0])
-            if terminated or truncated: self.batch._rewards[0].reset()
-            return self._rows[r], reward, terminated, truncated, {}
-        return self._rows[r], o[O_REWARD], o[O_TERMINATED] != 0, o[O_TRUNCATED] != 0, {}
+            if ended: self.batch._rewards[0].reset()
+            return self._rows[r], reward, ended == 1, ended == 2, {}
+        return self._rows[r], o[O_REWARD], ended == 1, ended == 2, {}
 
     @property
     def equity(self) -> float: "The account's liquidation value at the current decision."; return self._fsv[EQUITY]
@@ -799,8 +818,8 @@ class FastPositionEnv(gym.Env):
     def invalid_action(self) -> bool: "Whether the last action was masked (and so held)."; return self._out[O_INVALID] != 0
 
     def action_masks(self) -> np.ndarray:
-        "Valid actions at the current decision: the mask the last STEP or RESET wrote (no kernel call)."
-        m = self._mask.copy()
+        "Valid actions at the current decision: the (read-only) mask row the last STEP or RESET wrote, which no later call writes again (no kernel call, no copy)."
+        m = self._mask_rows[self._row]
         return m if self._mask_space is None else space_mask(m, self._mask_space)
 
     def trades(self): return self.batch.trades(0)
