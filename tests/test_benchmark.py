@@ -231,3 +231,41 @@ def test_benchmark_experiment_notebook_via_experiments_run(tmp_path, tiny_config
     assert set(df['status']) == {'ok'} and df[key].between(0, 1).all()
     run = out/df['run'][0]
     assert (run/'benchmark.md').is_file() and (run/'benchmark.png').is_file() and (run/'models'/'default'/'2023H2'/'seed0'/'model.zip').is_file()
+
+
+def test_benchmark_stance_policy_row(tmp_path, tiny_config):
+    """The hierarchical stance policy (train.algo: hierarchical) as a benchmark row: the default oracle clone is dropped (it
+    cannot run there), the row is evaluated as the stance policy choosing among exactly the rules it is compared with, and
+    how often it chose each rule is in the table; an oracle clone asked for is refused with one line."""
+    from riskrl_nb.agents.bundle import load_bundle
+    from riskrl_nb.eval.benchmark import CoinEvaluator, evaluation_period, bench_metrics
+    from riskrl_nb.sim.execution import run_backtest
+    variants = tmp_path/'v.yaml'
+    variants.write_text("stance: {train: {algo: hierarchical, stance_bars: 12}}\n")
+    out = tmp_path/'bench'
+    args = ['benchmark', '--coins', 'BTC', 'ETH', '--windows', '2023H2', '--seeds', '1', '--steps', '256', '--train-months', '4',
+            '--loo', 'none', '--config', tiny_config, '--out', out, '--no-progress']
+    r = run_main(*args, '--variants', variants)
+    assert r.returncode == 0, r.stderr[-2000:]
+    b = load_bundle(out/'models'/'stance'/'2023H2'/'seed0')
+    assert b.cfg.train.algo == 'hierarchical' and b.cfg.train.pretrain_oracle == {}   # the default clone was dropped, not run
+    rules = pd.read_csv(out/'rules.csv')
+    assert {r.rule: json.loads(r.params) for r in rules.itertuples()} == b.baselines and set(b.baselines) == set(RULES)
+    long = pd.read_csv(out/'table.csv')
+    agent = long[long.policy == 'agent_seed0'].set_index('coin')
+    chose = [f'chose_{n}' for n in RULES]
+    assert agent[chose].notna().all().all() and long[long.policy.isin(RULES)][chose].isna().all().all()
+    ev, w = CoinEvaluator({c: load_coin(c) for c in ('BTC', 'ETH')}), bench_window('2023H2', train_months=4)
+    for coin in ('BTC', 'ETH'):   # the table's agent is the stance policy over the tuned rules: rerun, same figures and choices
+        pol = b.policy(b.scaler.transform(ev.features(coin, b.cfg)))
+        assert type(pol).__name__ == 'StancePolicy'
+        sim = ev.sim(coin, b.cfg)
+        res = run_backtest(sim, pol, *evaluation_period(ev.frames[coin], b, w.test_start, w.test_end)[:2])
+        assert pol.controller.names == list(RULES) and len(pol.choices) > 0
+        assert [p.params for p in pol.controller.policies] == [b.baselines[n] for n in RULES]
+        assert bench_metrics(res, sim)['sortino'] == pytest.approx(agent.loc[coin, 'sortino'])
+        assert [int(agent.loc[coin, f'chose_{n}']) for n in RULES] == [pol.choices.count(n) for n in RULES]
+    oracle = tmp_path/'o.yaml'
+    oracle.write_text("stance_oracle: {train: {algo: hierarchical, pretrain_oracle: {epochs: 1, samples: 100}}}\n")
+    r = run_main(*args, '--variants', oracle)
+    assert r.returncode == 2 and "train.pretrain_oracle cannot run with train.algo 'hierarchical'" in r.stderr

@@ -26,7 +26,6 @@ from ..sim.rules import baseline_grid, make_baseline
 from ..core.metrics import sortino, sharpe, total_return, cvar
 from .overfitting import deflated_sharpe_ratio, probability_of_backtest_overfitting
 
-
 # %% auto #0
 __all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BENCH_METRICS', 'QUICK', 'BenchWindow', 'bench_window', 'check_window',
            'load_variants', 'bench_config', 'model_complete', 'cached_rule_tuning', 'train_cell', 'load_coin',
@@ -208,7 +207,10 @@ class CoinEvaluator:
         out = {}
         for pol in policies:
             res = run_backtest(sim, pol, a, b)
-            out[pol.name] = (bench_metrics(res, sim), res.returns)
+            m = bench_metrics(res, sim)
+            if getattr(pol, 'controller', None) is not None:   # the hierarchical stance policy: how often it chose each rule
+                m.update({f'chose_{n}': pol.choices.count(n) for n in pol.controller.names})
+            out[pol.name] = (m, res.returns)
         return out
 
 # %% ../../nbs/45_benchmark.ipynb #4b054473
@@ -667,6 +669,7 @@ def _benchmark_cli(args, pool=None):
                     f"\nThe tables of the judged windows: [confirm/benchmark.md](confirm/benchmark.md).\n")
         print('judged on --confirm-windows:'); print('\n'.join(verdict_lines(judged_summary))); print(line)
     print(f"wall time {wall / 60:.1f} min; table: {files['markdown']}, {files['csv']}; plot: {files['png']}")
+
 
 
 # %% ../../nbs/45_benchmark.ipynb #41d7af58
