@@ -1,46 +1,54 @@
-"""A no-learning reference for policies that choose among the tuned rules: an equal-weight book of the three tuned rules.
+"""The agent's mix of seeds against the equal-weight book of the three tuned rules (`rule_book`, `add_rule_book` in
+nbs/45_benchmark.ipynb), for comparison tables made before the benchmark computed the book itself.
 
-    python bench/rule_book.py runs/bench8 [--variant stance24]
+    python bench/rule_book.py --parts runs/bench8 runs/holdout8 --tables docs/results/benchmark_ablation*_comparison.csv
 
-Reads the parts of a `benchmark_parts.py run` (OUT/parts/*.pkl: per-bar test returns of every policy), builds per
-coin-window the equal-weight book of the three tuned rules (each rule trades a third of the capital, rebalanced every bar, as
-the benchmark's mix of seeds is built), and prints per window the coin-windows where that book's Sortino beats the window's
-best rule (chosen on training data), next to the given row's mix of seeds. Nothing here is chosen on the test half-year.
+The rules of a window are tuned on the pooled training data of all coins and do not depend on the agent, so the book of one
+run's parts serves every row whose rules are the same: a row counts only where its three rule Sortinos equal the parts' to
+1e-9 on every coin-window (`rules_identical`; a row with another feature set can have other warm-ups, hence other rules).
+Prints per table and row: the share of coin-windows where the mix beats the best rule (chosen on training data), beats the
+book, beats both, and where the book itself beats the best rule. Nothing here is chosen on a test half-year.
 """
 import argparse, pickle, sys
 from pathlib import Path
 import pandas as pd
-from riskrl_nb.core.metrics import sortino
-from riskrl_nb.core.config import periods_per_year
+from riskrl_nb.eval import benchmark as B
 from riskrl_nb.sim.rules import RULES
 
 
+def rule_books(dirs) -> pd.DataFrame:
+    "Sortino of the rule book and of each tuned rule per (window, coin), from the pooled parts of `benchmark_parts.py run` folders."
+    rows = {}
+    for d in dirs:
+        for f in sorted(Path(d, 'parts').glob('*.pkl')):
+            r = pickle.loads(f.read_bytes())
+            long = B.add_rule_book(r['long'], r['returns'])
+            for row in long[(long.kind == 'pooled') & long.policy.isin(['rule_book', *RULES])].itertuples():
+                rows.setdefault((row.window, row.coin), {})[row.policy] = row.sortino
+    t = pd.DataFrame(rows).T
+    t.index.names = ['window', 'coin']
+    return t
+
+
 def main(argv):
-    p = argparse.ArgumentParser(); p.add_argument('out'); p.add_argument('--variant', default=None)
+    p = argparse.ArgumentParser()
+    p.add_argument('--parts', nargs='+', required=True, help='benchmark_parts.py output folders (their parts/*.pkl)')
+    p.add_argument('--tables', nargs='+', required=True, help='comparison.csv files of benchmark runs')
     a = p.parse_args(argv)
-    rows = []
-    for f in sorted(Path(a.out, 'parts').glob('*.pkl')):
-        r = pickle.loads(f.read_bytes())
-        long = r['long']
-        for (v, kind, w, coin), ret in r['returns'].items():
-            if kind != 'pooled' or (a.variant and v != a.variant) or not all(x in ret for x in RULES): continue
-            ppy = periods_per_year(pd.Series(ret.index).diff().median().total_seconds()) if len(ret) > 1 else 8760
-            sub = long[(long.variant == v) & (long.window == w) & (long.coin == coin)].set_index('policy')
-            best = sub.best_rule.iloc[0]
-            book = sortino(ret[list(RULES)].mean(axis=1), ppy)
-            rows.append(dict(variant=v, window=w, coin=coin, best_rule=best, book=book, best=sub.loc[best, 'sortino'],
-                             mix=sub.loc['agent_mix', 'sortino'] if 'agent_mix' in sub.index else float('nan')))
-    t = pd.DataFrame(rows)
-    t['book_ahead'], t['mix_ahead'] = t.book > t.best, t.mix > t.best
-    g = t.groupby(['variant', 'window'])
-    s = pd.DataFrame(dict(book=g.book_ahead.sum().astype(int).astype(str) + '/' + g.size().astype(str),
-                          mix=g.mix_ahead.sum().astype(int).astype(str) + '/' + g.size().astype(str)))
-    tot = t.groupby('variant')
-    for v in tot.groups:
-        s.loc[(v, 'total'), :] = [f"{int(tot.get_group(v).book_ahead.sum())}/{len(tot.get_group(v))}",
-                                  f"{int(tot.get_group(v).mix_ahead.sum())}/{len(tot.get_group(v))}"]
-    print(s.rename(columns=dict(book='equal-weight book of the 3 tuned rules ahead', mix='row (mix of seeds) ahead')).to_markdown())
-    print(f"mean Sortino excess over the best rule: book {(t.book - t.best).mean():+.2f}, row's mix {(t.mix - t.best).mean():+.2f}")
+    book, out = rule_books(a.parts), []
+    pct = lambda s: f'{s.mean():.0%}'
+    for f in a.tables:
+        c = pd.read_csv(f)
+        for v, g in c[c.kind == 'pooled'].groupby('variant'):
+            j = g.set_index(['window', 'coin']).join(book, rsuffix='_book', how='inner')
+            if not len(j): continue
+            same = all((j[r] - j[f'{r}_book']).abs().max() < 1e-9 for r in RULES)
+            out.append(dict(table=Path(f).name, variant=v, windows=' '.join(sorted(set(j.index.get_level_values('window')))),
+                            coin_windows=len(j), rules_identical=same, mix_ahead_of_best_rule=pct(j.beats_agent_mix),
+                            mix_ahead_of_book=pct(j.agent_mix > j.rule_book) if same else 'n/a',
+                            mix_ahead_of_both=pct((j.agent_mix > j.rule_book) & j.beats_agent_mix) if same else 'n/a',
+                            book_ahead_of_best_rule=pct(j.rule_book > j.best_rule_sortino) if same else 'n/a'))
+    print(pd.DataFrame(out).to_markdown(index=False))
 
 
 if __name__ == '__main__': main(sys.argv[1:])

@@ -165,6 +165,12 @@ def test_benchmark_cli_tiny_end_to_end(tmp_path, tiny_config):
     summary = json.loads((out/'summary.json').read_text())['results']
     assert set(summary) == {'default/pooled', 'default/loo', 'no_dd/pooled', 'no_dd/loo'}
     assert summary['default/pooled']['n_trials'] == 2   # 2 variants x 1 seed
+    # the no-learning counterpart of the mix: the equal-weight book of the three tuned rules, and the share the mix beats it
+    assert 'rule_book' in set(pooled.policy)
+    comp = pd.read_csv(out/'comparison.csv')
+    p = comp[(comp.kind == 'pooled') & (comp.variant == 'default')]
+    assert summary['default/pooled']['share_beating_rule_book']['share'] == (p.agent_mix > p.rule_book).mean()
+    assert 'equal-weight book of the tuned rules' in (out/'benchmark.md').read_text()
     rules = pd.read_csv(out/'rules.csv')
     assert set(rules.rule) == set(RULES) and rules.groupby(['variant', 'kind', 'window', 'left_out'], dropna=False).best.sum().eq(1).all()
     model = out/'models'/'default'/'2023H2'/'seed0'/'model.zip'

@@ -22,7 +22,7 @@ from .evaluation import evaluation_period, policy_metrics, _clean
 from ..sim.execution import Market, Simulation, run_backtest
 from ..data.entries import make_entries
 from ..data.features import compute_features
-from ..sim.rules import baseline_grid, make_baseline
+from ..sim.rules import baseline_grid, make_baseline, RULES
 from ..core.metrics import sortino, sharpe, total_return, cvar
 from .overfitting import deflated_sharpe_ratio, probability_of_backtest_overfitting
 
@@ -30,8 +30,8 @@ from .overfitting import deflated_sharpe_ratio, probability_of_backtest_overfitt
 __all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BENCH_METRICS', 'QUICK', 'BenchWindow', 'bench_window', 'check_window',
            'load_variants', 'bench_config', 'model_complete', 'cached_rule_tuning', 'train_cell', 'load_coin',
            'coin_name', 'bench_metrics', 'CoinEvaluator', 'grid_values', 'tuned_rules', 'share_ci', 'excess_stream',
-           'excess_statistics', 'BenchSpec', 'model_path', 'run_benchmark', 'picked_seed', 'comparison',
-           'summarize_benchmark', 'select_then_confirm', 'result_for_windows', 'select_confirm_line',
+           'excess_statistics', 'BenchSpec', 'model_path', 'run_benchmark', 'add_rule_book', 'picked_seed',
+           'comparison', 'summarize_benchmark', 'select_then_confirm', 'result_for_windows', 'select_confirm_line',
            'coin_window_table', 'verdict_lines', 'plot_benchmark', 'training_coverage', 'coverage_table',
            'write_benchmark', 'bench_spec_from_args']
 
@@ -353,25 +353,36 @@ def run_benchmark(spec:BenchSpec, out_dir, progress:bool=True, pool=None) -> dic
                 returns.setdefault((v, kind, w.name, coin), {})[pol] = r
     long = pd.DataFrame(rows)
     returns = {k: pd.DataFrame(v) for k, v in returns.items()}
-    long = _add_pick(_add_mix(long, returns), returns, validation)
+    long = add_rule_book(_add_pick(_add_mix(long, returns), returns, validation), returns)
     return dict(long=long, rules=pd.DataFrame(rules), returns=returns, coins=coins, spec=spec)
 
 # %% ../../nbs/45_benchmark.ipynb #a3cde8b6
-def _add_mix(long:pd.DataFrame, returns:dict) -> pd.DataFrame:
-    "Add the `agent_mix` rows (equal-weight book of the seeds) to `long` and its returns to `returns`."
+def _add_book(long:pd.DataFrame, returns:dict, name:str, members) -> pd.DataFrame:
+    "Add rows `name` to `long` and to `returns`: per coin-window the equal-weight book of the policies `members(columns)` picks (each 1/n of the capital, rebalanced every bar); per-trade figures are the members' means."
     extra = []
     for key, f in returns.items():
-        seeds = [c for c in f if c.startswith('agent_seed')]
-        if not seeds: continue
-        f['agent_mix'] = f[seeds].mean(axis=1)
+        cols = members(list(f))
+        if not cols: continue
+        f[name] = f[cols].mean(axis=1)
         v, kind, w, coin = key
-        sub = long[(long.variant == v) & (long.kind == kind) & (long.window == w) & (long.coin == coin) & long.policy.isin(seeds)]
+        sub = long[(long.variant == v) & (long.kind == kind) & (long.window == w) & (long.coin == coin) & long.policy.isin(cols)]
         ppy = periods_per_year(pd.Series(f.index).diff().median().total_seconds()) if len(f) > 1 else 8760
-        extra.append(dict(variant=v, kind=kind, window=w, coin=coin, policy='agent_mix', best_rule=sub.best_rule.iloc[0],
-                          sortino=sortino(f['agent_mix'], ppy), total_return=total_return(f['agent_mix']),
+        extra.append(dict(variant=v, kind=kind, window=w, coin=coin, policy=name, best_rule=sub.best_rule.iloc[0],
+                          sortino=sortino(f[name], ppy), total_return=total_return(f[name]),
                           trade_cvar_95=sub.trade_cvar_95.mean(), exit_efficiency=sub.exit_efficiency.mean(),
-                          sharpe=sharpe(f['agent_mix'], ppy), n_trades=sub.n_trades.mean()))
+                          sharpe=sharpe(f[name], ppy), n_trades=sub.n_trades.mean()))
     return pd.concat([long, pd.DataFrame(extra)], ignore_index=True) if extra else long
+
+def _add_mix(long:pd.DataFrame, returns:dict) -> pd.DataFrame:
+    "Add the `agent_mix` rows (equal-weight book of the seeds) to `long` and its returns to `returns`."
+    return _add_book(long, returns, 'agent_mix', lambda cols: [c for c in cols if c.startswith('agent_seed')])
+
+def add_rule_book(long:pd.DataFrame, returns:dict) -> pd.DataFrame:
+    """Add `rule_book` rows: the equal-weight book of the three tuned rules on each coin-window. It is the no-learning
+    counterpart of `agent_mix`: a book of several exit policies can beat its best member on Sortino by diversification
+    alone, so the mix of seeds is also judged against it. Does nothing when `long` has the rows already."""
+    if (long.policy == 'rule_book').any(): return long
+    return _add_book(long, returns, 'rule_book', lambda cols: list(RULES) if all(r in cols for r in RULES) else [])
 
 def picked_seed(scores:dict):
     "The seed with the best validation score (the training run's `best_validation`), or None when fewer than 2 seeds scored."
@@ -418,6 +429,9 @@ def summarize_benchmark(result:dict, n_boot:int=10_000, n_blocks:int=16) -> dict
                      best_rule_by_window=best,
                      share_beating_best_rule={a: share_ci(c[f'beats_{a}'].to_numpy(), windows, n_boot) for a in agents},
                      share_beating_rule={r: float((c['agent_mix'] > c[r]).mean()) for r in rules if r in c and 'agent_mix' in c},
+                     # the no-learning counterpart of the mix of seeds (add_rule_book), with its CI
+                     share_beating_rule_book=share_ci((c['agent_mix'] > c['rule_book']).to_numpy(), windows, n_boot)
+                     if {'agent_mix', 'rule_book'} <= set(c.columns) else None,
                      mean_sortino_minus_best_rule={a: float((c[a] - c['best_rule_sortino']).mean()) for a in agents},
                      # a negative Sortino ranks a smaller, steadier loss below a larger one: the same comparison on return
                      share_beating_best_rule_on_return=share_ci(comp_ret.loc[c.index, 'beats_agent_mix'].to_numpy(), windows, n_boot)
@@ -524,6 +538,10 @@ def verdict_lines(summary:dict) -> list:
                    f"single seeds: {', '.join(a[6:] + ' ' + pct(x) for a, x in seeds.items())}"
                    + (f"; the seed picked on validation (per window): **{pct(pick.get('share'))}** (CI {pct(pick.get('lo'))}..{pct(pick.get('hi'))})" if pick else '') + ". "
                    f"Against each rule: {', '.join(r + ' ' + pct(x) for r, x in b['share_beating_rule'].items())}. "
+                   + (f"Against the equal-weight book of the tuned rules (no learning, the counterpart of the mix): "
+                      f"**{pct(b['share_beating_rule_book']['share'])}** (CI {pct(b['share_beating_rule_book']['lo'])}..{pct(b['share_beating_rule_book']['hi'])}). "
+                      if b.get('share_beating_rule_book') else '') +
+                   f"On total return instead of Sortino: {pct((b.get('share_beating_best_rule_on_return') or {}).get('share'))} "
                    f"On total return instead of Sortino: {pct((b.get('share_beating_best_rule_on_return') or {}).get('share'))} "
                    f"(CI {pct((b.get('share_beating_best_rule_on_return') or {}).get('lo'))}..{pct((b.get('share_beating_best_rule_on_return') or {}).get('hi'))}). "
                    f"Excess return over the best rule (coins averaged per bar): annualised Sharpe {_f(b['excess_sharpe_annual'])}, "
