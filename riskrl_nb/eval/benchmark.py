@@ -542,7 +542,6 @@ def verdict_lines(summary:dict) -> list:
                       f"**{pct(b['share_beating_rule_book']['share'])}** (CI {pct(b['share_beating_rule_book']['lo'])}..{pct(b['share_beating_rule_book']['hi'])}). "
                       if b.get('share_beating_rule_book') else '') +
                    f"On total return instead of Sortino: {pct((b.get('share_beating_best_rule_on_return') or {}).get('share'))} "
-                   f"On total return instead of Sortino: {pct((b.get('share_beating_best_rule_on_return') or {}).get('share'))} "
                    f"(CI {pct((b.get('share_beating_best_rule_on_return') or {}).get('lo'))}..{pct((b.get('share_beating_best_rule_on_return') or {}).get('hi'))}). "
                    f"Excess return over the best rule (coins averaged per bar): annualised Sharpe {_f(b['excess_sharpe_annual'])}, "
                    f"deflated Sharpe **{_f(d['dsr'], '{:.3f}')}** (PSR {_f(d['psr'], '{:.3f}')}, {b['n_trials']} trials); "
@@ -552,7 +551,7 @@ def verdict_lines(summary:dict) -> list:
 # %% ../../nbs/45_benchmark.ipynb #6b7b9d4e
 def plot_benchmark(long:pd.DataFrame, path, title:str='') -> Path:
     "Heat maps (coins × windows) of agent Sortino minus best-rule Sortino, one panel per variant and kind."
-    import matplotlib; matplotlib.use('Agg')
+    import textwrap, matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     comp = comparison(long)
     keys = list(dict.fromkeys(zip(comp.index.get_level_values('variant'), comp.index.get_level_values('kind'))))
@@ -567,7 +566,8 @@ def plot_benchmark(long:pd.DataFrame, path, title:str='') -> Path:
             if np.isfinite(x): ax.text(j, i, f'{x:+.1f}', ha='center', va='center', fontsize=8)
         ax.set_title(f'{v} / {k}: agent won {(m.to_numpy() > 0).sum()} of {int(m.notna().sum().sum())}', fontsize=10)
         fig.colorbar(im, ax=ax, shrink=0.8, label='Sortino: agent (mix) − best rule')
-    fig.suptitle(title or 'Skill benchmark: test Sortino of the agent minus the best rule chosen on training data', fontsize=11)
+    head = title or 'Skill benchmark: test Sortino of the agent minus the best rule chosen on training data'
+    fig.suptitle(textwrap.fill(head, width=int(fig.get_figwidth() * 10)), fontsize=11)   # a one-panel figure is narrower than the title
     fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
     return Path(path)
 
