@@ -82,7 +82,7 @@ def test_choices_are_the_modules_tables():
     assert choices('train.select_metric') == set(SELECT_METRICS)
     assert choices('train.vec_env') == set(VEC_ENVS)
     assert choices('baselines.tune_metric') == set(TUNE_METRICS)
-    assert choices('env.reference') == set(RULES) | {'best'}
+    assert choices('env.reference') == set(RULES) | {'best', 'book'}
     assert choices('reward.shaping') == set(POTENTIALS) | {'none'}
     assert set(ENV_SPACES) <= choices('env.action_space')
 

@@ -104,6 +104,17 @@ def test_reference_best_is_chosen_on_training_data_only(tmp_path, tiny_config):
     assert np.isfinite(pd.read_csv(models['real']/'train_log.csv').valid_sharpe).all()
 
 
+def test_residual_actions_refuse_the_rule_book(tmp_path, tiny_config):
+    """`env.reference: book` (the relative reward against the mean of the three tuned rules) has no single rule for residual
+    actions to adjust: `riskrl train` stops at config load with exit 2 and one line naming both keys, before any data is read."""
+    bad = tmp_path/'book.yaml'
+    bad.write_text(tiny_config.read_text() + "reward: {name: relative}\nenv: {action_space: residual, reference: book}\n")
+    r = run_main('train', '--config', bad, '--out', tmp_path/'m', '--no-progress')
+    assert r.returncode == 2, r.stderr[-500:]
+    assert "'env.action_space', 'env.reference'" in r.stderr and "reference 'book'" in r.stderr, r.stderr[-500:]
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path/'m').exists()
+
+
 def test_mirror_augmentation_feeds_the_oracle_clone(tmp_path, tiny_config):
     """`train.augment.methods: [mirror]` with oracle pre-training (the fifth ablation's `mirror` row): one mirrored copy per training
     file whatever `copies` says, and the clone's labels are drawn from the real and the mirrored training sets (the untrained

@@ -142,7 +142,7 @@ class EnvConfig:
     max_position_value: float = 0.0  # position limit (max exposure) in quote currency on entries and adds; 0 = none
     maintenance_margin: float = 0.005  # liquidated when equity falls below this fraction of the position's notional
     batched: bool = False          # train on `BatchedPositionEnv` (numba, all n_envs accounts in one array step)
-    reference: str = "hold_to_horizon"  # the tuned rule of action_space 'residual' and reward 'relative' (fixed_tp_sl, atr_trailing, hold_to_horizon)
+    reference: str = "hold_to_horizon"  # the tuned rule of action_space 'residual' and reward 'relative' (fixed_tp_sl, atr_trailing, hold_to_horizon; best: the one tuned best; book: the mean of the three, reward 'relative' only)
     tighten_atr: float = 1.0       # 'residual' action tighten: a stop this many ATRs from the close (never loosened)
 
 # %% ../../nbs/00_config.ipynb #89e359b7
@@ -525,7 +525,7 @@ FIELD_RULES = {
     'env.max_leverage': Pos, 'env.initial_equity': Pos, 'env.action_space': Literal[ACTION_SPACES], 'env.lookback': Bars,
     'env.exposure_deadband': Annotated[float, Field(ge=0, lt=1)], 'env.max_position_value': NonNeg,
     'env.maintenance_margin': Annotated[float, Field(ge=0, lt=1)], 'env.batched': bool,
-    'env.reference': Literal['fixed_tp_sl', 'atr_trailing', 'hold_to_horizon', 'best'], 'env.tighten_atr': Pos,
+    'env.reference': Literal['fixed_tp_sl', 'atr_trailing', 'hold_to_horizon', 'best', 'book'], 'env.tighten_atr': Pos,
     'reward.max_drawdown': Frac, 'reward.drawdown_penalty': NonNeg, 'reward.scale': Pos, 'reward.trade_mix': Frac,
     'reward.sharpe_eta': Prob, 'reward.shaping_gamma': Frac, 'reward.robust_k': Count, 'reward.robust_price_sigma': NonNeg,
     'reward.robust_cost_mult': Annotated[float, Field(ge=1)], 'reward.normalize_gamma': Frac, 'reward.normalize_clip': Pos,
@@ -587,6 +587,7 @@ CROSS_CHECKS = [   # (keys, holds(*values), what must hold)
     (('evaluation.cpcv_test_groups', 'evaluation.cpcv_groups'), lambda t, g: t < g, 'cpcv_test_groups must be fewer than cpcv_groups'),
     (('env.batched', 'costs.participation_cap'), lambda b, c: not (b and c > 0), 'env.batched does not model costs.participation_cap (use env.batched: false)'),
     (('train.vec_env', 'train.rollout_workers', 'train.n_envs'), lambda v, w, n: v != 'ray' or w <= n, 'rollout_workers cannot exceed n_envs (each Ray worker holds at least one env)'),
+    (('env.action_space', 'env.reference'), lambda a, r: not (a == 'residual' and r == 'book'), "action_space 'residual' adjusts one tuned rule; reference 'book' (the mean of the three rules) has none to adjust: use reward 'relative' with it"),
 ]
 
 # %% ../../nbs/00_config.ipynb #1cd47b12

@@ -13,8 +13,8 @@ from .env import PositionRiskEnv, ObservationBuilder, ACTION_SPACES
 from .rules import make_baseline, market_atr, AtrTrailing, RULES
 
 # %% auto #0
-__all__ = ['RESIDUAL_ACTIONS', 'safe_atr', 'needs_reference', 'best_rule', 'reference_rule', 'ReferenceExits',
-           'residual_decision', 'ReferenceEnv', 'ResidualPolicy']
+__all__ = ['RESIDUAL_ACTIONS', 'safe_atr', 'needs_reference', 'best_rule', 'tuned_rule', 'reference_rule', 'reference_rules',
+           'ReferenceExits', 'residual_decision', 'ReferenceEnv', 'ResidualPolicy']
 
 # %% ../../nbs/24b_residual.ipynb #ad5aea7e
 RESIDUAL_ACTIONS = ('keep', 'exit', 'tighten', 'extend')
@@ -32,33 +32,46 @@ def best_rule(grid) -> str:
     "`env.reference: best`: the rule whose tuned parameters scored best in the tuning grid (training data only)."
     return str(grid.groupby('baseline')['score'].max().idxmax())
 
-def reference_rule(cfg:RunConfig, baselines:dict, market) -> ExitPolicy:
-    "The tuned rule `cfg.env.reference` for `market` (its parameters from `baselines`, tuned on training data)."
-    name = cfg.env.reference
-    if name not in RULES: raise RiskrlError(f"config key 'env.reference': unknown rule '{name}'; valid: {', '.join(RULES)}")
+def tuned_rule(name:str, baselines:dict, market) -> ExitPolicy:
+    "The tuned rule `name` for `market` (its parameters from `baselines`, tuned on training data)."
+    if name not in RULES: raise RiskrlError(f"config key 'env.reference': unknown rule '{name}'; valid: {', '.join(RULES)}, book")
     if name not in (baselines or {}): raise RiskrlError(f"env.reference '{name}' has no tuned parameters (baselines.json)")
     params = dict(baselines[name])
     if name == 'atr_trailing': return AtrTrailing(**params, atr_values=safe_atr(market, int(params.get('atr_window', 14))))
     return make_baseline(name, params)
 
+def reference_rule(cfg:RunConfig, baselines:dict, market) -> ExitPolicy:
+    "The tuned rule `cfg.env.reference` for `market` (one rule: what residual actions adjust)."
+    if cfg.env.reference == 'book':
+        raise RiskrlError("env.reference 'book' is three rules, not one: action_space 'residual' needs a single rule to adjust")
+    return tuned_rule(cfg.env.reference, baselines, market)
+
+def reference_rules(cfg:RunConfig, baselines:dict, market) -> list:
+    "The rules whose mean trade return is the reference: the three tuned rules for `env.reference: book`, else the one rule."
+    if cfg.env.reference == 'book': return [tuned_rule(name, baselines, market) for name in RULES]
+    return [reference_rule(cfg, baselines, market)]
+
 # %% ../../nbs/24b_residual.ipynb #f83a7b2a
 class ReferenceExits:
-    "Net return of the reference rule on a given entry, per dataset, cached."
+    "Net return of the reference rule on a given entry, per dataset, cached; for a list of rules (the book), their mean."
     def __init__(self, sims:list, rules:list):
         self.sims = [Simulation(s.market, s.signals, s.costs.cfg, s.env) for s in sims]   # private accounts
         self.rules, self.cache = rules, {}
 
+    def rule_return(self, sim:Simulation, rule:ExitPolicy, entry_bar:int, end:int) -> float:
+        "`rule`'s net return on the trade entered at `entry_bar`'s open, run alone on `sim` from the signal before it."
+        stop = min(end, entry_bar + sim.env.max_holding_bars + 2)
+        t = run_backtest(sim, rule, entry_bar - 1, stop).trades   # the signal is at the bar before the fill
+        if not len(t) or int(t.entry_bar.iloc[0]) != entry_bar:
+            raise RiskrlError(f"reference rule {rule.name} found no entry at bar {entry_bar}")
+        return float(t['return'].iloc[0])
+
     def trade_return(self, k:int, entry_bar:int, end:int) -> float:
-        "The rule's net return on the trade entered at `entry_bar`'s open in dataset `k` (period ending at `end`)."
+        "The reference's net return on the trade entered at `entry_bar`'s open in dataset `k` (period ending at `end`)."
         key = (k, entry_bar, end)
         if key not in self.cache:
-            sim = self.sims[k]
-            stop = min(end, entry_bar + sim.env.max_holding_bars + 2)
-            res = run_backtest(sim, self.rules[k], entry_bar - 1, stop)   # the signal is at the bar before the fill
-            t = res.trades
-            if not len(t) or int(t.entry_bar.iloc[0]) != entry_bar:
-                raise RiskrlError(f"reference rule found no entry at bar {entry_bar}")
-            self.cache[key] = float(t['return'].iloc[0])
+            rules = self.rules[k] if isinstance(self.rules[k], (list, tuple)) else [self.rules[k]]
+            self.cache[key] = float(np.mean([self.rule_return(self.sims[k], r, entry_bar, end) for r in rules]))
         return self.cache[key]
 
 # %% ../../nbs/24b_residual.ipynb #f0bc70f1
@@ -85,9 +98,9 @@ class ReferenceEnv(PositionRiskEnv):
         self.residual = cfg.env.action_space == 'residual'
         if self.residual and self.sizer is not None:
             raise RiskrlError("env.action_space 'residual' sizes entries by the reference rule; set sizing.rule: fixed")
-        self.rules = [reference_rule(cfg, baselines, d.market) for d in self.datasets]
+        self.rules = [reference_rule(cfg, baselines, d.market) for d in self.datasets] if self.residual else []
         self.atrs = [safe_atr(d.market, cfg.baselines.atr_window) for d in self.datasets]
-        self.reference = ReferenceExits(self.sims, [reference_rule(cfg, baselines, d.market) for d in self.datasets])
+        self.reference = ReferenceExits(self.sims, [reference_rules(cfg, baselines, d.market) for d in self.datasets])
         if self.residual:
             for sim, rule in zip(self.sims, self.rules):
                 rule.reset(sim); sim.entry_hook = rule.on_signal
