@@ -118,6 +118,7 @@ def _rules_key(cfg:RunConfig) -> str:
     d = config_to_dict(cfg)
     key = dict(data={k: v for k, v in d['data'].items() if not k.startswith('test') and k != 'paths'},
                **{k: d[k] for k in ('features', 'costs', 'entry', 'env', 'baselines')})
+    for k in ('reference', 'tighten_atr'): key['env'].pop(k, None)   # what the agent is compared with / adjusts: the rules never read them
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 def _pick_best(table:pd.DataFrame) -> dict:
