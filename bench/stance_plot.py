@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-RULES = ['fixed_tp_sl', 'atr_trailing', 'hold_to_horizon']
+from riskrl_nb.sim.rules import RULES
 COLOURS = dict(fixed_tp_sl='tab:red', atr_trailing='tab:orange', hold_to_horizon='tab:blue')
 
 

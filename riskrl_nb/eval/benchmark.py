@@ -538,7 +538,7 @@ def verdict_lines(summary:dict) -> list:
                    f"resampling coin-windows; {_f(s.get('lo_cluster'), '{:.0%}')}..{_f(s.get('hi_cluster'), '{:.0%}')} resampling whole windows); "
                    f"single seeds: {', '.join(a[6:] + ' ' + pct(x) for a, x in seeds.items())}"
                    + (f"; the seed picked on validation (per window): **{pct(pick.get('share'))}** (CI {pct(pick.get('lo'))}..{pct(pick.get('hi'))})" if pick else '') + ". "
-                   f"Against each rule: {', '.join(r + ' ' + pct(x) for r, x in b['share_beating_rule'].items())}. "
+                   f"Against each rule: {', '.join(r + ' ' + pct(x) for r, x in b['share_beating_rule'].items() if r != 'rule_book')}. "
                    + (f"Against the equal-weight book of the tuned rules (no learning, the counterpart of the mix): "
                       f"**{pct(b['share_beating_rule_book']['share'])}** (CI {pct(b['share_beating_rule_book']['lo'])}..{pct(b['share_beating_rule_book']['hi'])}). "
                       if b.get('share_beating_rule_book') else '') +

@@ -53,8 +53,8 @@ def reference_rules(cfg:RunConfig, baselines:dict, market) -> list:
 
 # %% ../../nbs/24b_residual.ipynb #f83a7b2a
 class ReferenceExits:
-    "Net return of the reference rule on a given entry, per dataset, cached; for a list of rules (the book), their mean."
-    def __init__(self, sims:list, rules:list):
+    "Net return of the reference on a given entry, per dataset, cached: the mean over that dataset's rules (one rule, or the book's three)."
+    def __init__(self, sims:list, rules:list):   # rules: per dataset, a list of rules
         self.sims = [Simulation(s.market, s.signals, s.costs.cfg, s.env) for s in sims]   # private accounts
         self.rules, self.cache = rules, {}
 
@@ -70,8 +70,7 @@ class ReferenceExits:
         "The reference's net return on the trade entered at `entry_bar`'s open in dataset `k` (period ending at `end`)."
         key = (k, entry_bar, end)
         if key not in self.cache:
-            rules = self.rules[k] if isinstance(self.rules[k], (list, tuple)) else [self.rules[k]]
-            self.cache[key] = float(np.mean([self.rule_return(self.sims[k], r, entry_bar, end) for r in rules]))
+            self.cache[key] = float(np.mean([self.rule_return(self.sims[k], r, entry_bar, end) for r in self.rules[k]]))
         return self.cache[key]
 
 # %% ../../nbs/24b_residual.ipynb #f0bc70f1
