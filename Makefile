@@ -33,8 +33,11 @@ demo: $(STAMP)
 demo-quick: $(STAMP)
 	$(BIN)/riskrl demo --quick $(ARGS)
 
+# the notebooks' output also goes to a log; on a failure the last lines name each failed notebook's cell and error
 test: $(STAMP)
-	$(BIN)/nbdev_test --n_workers $(WORKERS)
+	@mkdir -p .cache
+	set -o pipefail; $(BIN)/nbdev_test --n_workers $(WORKERS) 2>&1 | tee .cache/nbdev_test.log \
+		|| { $(BIN)/python scripts/nbtest_summary.py .cache/nbdev_test.log; exit 1; }
 	$(BIN)/pytest -n $(WORKERS) tests
 
 # pytest.ini deselects the slow tests (addopts -m "not slow"); a later -m replaces that
@@ -43,7 +46,9 @@ test-slow: $(STAMP)
 	for nb in $$(grep -l '"#| slow' nbs/*.ipynb); do $(BIN)/nbdev_test --flags slow --path $$nb || exit 1; done
 
 test-notebooks: $(STAMP)
-	$(BIN)/nbdev_test --n_workers $(WORKERS)
+	@mkdir -p .cache
+	set -o pipefail; $(BIN)/nbdev_test --n_workers $(WORKERS) 2>&1 | tee .cache/nbdev_test.log \
+		|| { $(BIN)/python scripts/nbtest_summary.py .cache/nbdev_test.log; exit 1; }
 
 test-py: $(STAMP)
 	$(BIN)/pytest -n $(WORKERS) tests
