@@ -189,10 +189,11 @@ def _evaluate(args):
         if len(args.data) > 1: raise RiskrlError(f"--data: {len(args.data)} files for a single-coin model; several coins need a portfolio model (riskrl train --portfolio)")
         args.data = args.data[0]
     from riskrl_nb.eval.evaluation import evaluate
-    from riskrl_nb.eval.report import format_table
+    from riskrl_nb.eval.report import format_table, verdict_line
     options = {k: v for k, v in vars(args).items() if k not in ('_fn', 'command')}   # extra options reach the evaluation sections
     m = evaluate(args.model, args.data, args.out, args.start, args.end, options=options)
     print(format_table(m))
+    if (v := verdict_line(m)): print(v)   # the agent against the best rule and the rule book
     for name, d in (m.get('diagnostics') or {}).items():   # the degenerate-policy detector
         for w in d['warnings']: print(f"warning: {w}")
     if m.get('walk_forward'):
@@ -235,7 +236,7 @@ def _demo(args):
     import shutil
     from riskrl_nb.agents.training import train
     from riskrl_nb.eval.evaluation import evaluate
-    from riskrl_nb.eval.report import format_table
+    from riskrl_nb.eval.report import format_table, verdict_line
     out = Path(args.out)
     over = {'train': {}}
     if args.quick: over['train'].update(total_timesteps=QUICK_STEPS, eval_freq=QUICK_STEPS // 4)
@@ -264,11 +265,14 @@ def _demo(args):
                                            seed_selection=f'best validation {cfg.train.select_metric} ({cfg.data.valid_start}..{cfg.data.valid_end})')
     m = evaluate(out/'model', None, out/'eval', options=options)
     print('\n' + format_table(m))
+    if (v := verdict_line(m)): print(v)
     if 'seeds' in m:
         sd = m['seeds']
         print(f"\nagent over {sd['n']} seeds (same config, same test period): return {sd['total_return_mean']:+.1%} +- {sd['total_return_std']:.1%}, "
               f"Sharpe {sd['sharpe_mean']:.2f} +- {sd['sharpe_std']:.2f}; " +
-              ', '.join(f"seed {r['seed']}: {r['total_return']:+.1%}" for r in sd['runs']))
+              ', '.join(f"seed {r['seed']}: {r['total_return']:+.1%}" for r in sd['runs']) +
+              f"; {sd['seeds_beating_best_rule']} of {sd['n']} beat the best rule's Sharpe" +
+              (f", {sd['seeds_beating_rule_book']} the rule book's" if sd.get('seeds_beating_rule_book') is not None else ''))
     print(f"\nreport: {out/'eval'/'report.html'}  ({time.time() - t0:.0f}s in all)")
 
 # %% ../nbs/70_cli.ipynb #982d85e4

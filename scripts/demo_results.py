@@ -9,6 +9,7 @@ in README.md (then regenerate nbs/index.ipynb with scripts/readme_to_index.py).
 import argparse, json, re, shutil
 from pathlib import Path
 from riskrl_nb.sim.rules import RULES
+from riskrl_nb.eval.report import verdict_line
 
 ROOT = Path(__file__).resolve().parents[1]
 COLS = [('total_return', 'return', '{:+.1%}'), ('sharpe', 'Sharpe', '{:.2f}'), ('sortino', 'Sortino', '{:.2f}'),
@@ -35,7 +36,9 @@ def block(m: dict, command: str, seconds: float | None) -> str:
             f"test period {d['start'][:10]}..{d['end'][:10]} ({d['bars']} {d['interval']} bars of {d['symbol']}), "
             f"fee {c['fee_rate']:.2%} and slippage {c['slippage_bps']:g} bps on every fill:\n\n{table(m)}\n\n"
             f"Rule parameters, tuned on 2021-2022 and frozen: {params}. The sizing rows (`fixed_fraction` ... `cvar_limit`) "
-            f"are the agent's exits with that rule's position size.\n" + seeds_text(m))
+            f"are the agent's exits with that rule's position size; `rule_book` holds the three rules in equal thirds, rebalanced "
+            f"every bar (its per-bar return is the mean of theirs; its trades are theirs at a third of the size).\n" +
+            (f"\n{verdict_line(m).replace('verdict:', '**Verdict:**', 1)}.\n" if verdict_line(m) else '') + seeds_text(m))
 
 
 def seeds_text(m: dict) -> str:
@@ -45,7 +48,8 @@ def seeds_text(m: dict) -> str:
                      f"(Sharpe {r['sharpe']:.2f})" for r in s['runs'])
     return (f"\n**One seed is one draw.** The demo trains {s['n']} seeds of the same config and keeps the one with the "
             f"{s['selection']}; on 2023 they give {runs}: mean {s['total_return_mean']:+.1%} \u00b1 {s['total_return_std']:.1%}, "
-            f"{s['seeds_beating_best_rule']} of {s['n']} beat the best rule's Sharpe.\n")
+            f"{s['seeds_beating_best_rule']} of {s['n']} beat the best rule's Sharpe" +
+            (f", {s['seeds_beating_rule_book']} the rule book's" if s.get('seeds_beating_rule_book') is not None else '') + ".\n")
 
 
 if __name__ == '__main__':

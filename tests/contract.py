@@ -34,3 +34,18 @@ def check_trades(t: pd.DataFrame, m: dict):
         assert (t.policy == name).sum() == p['n_trades'], name
     assert t.entry_time.str.endswith('Z').all() and (t.exit_time >= t.entry_time).all()
     assert (t.fees > 0).all() and t.side.isin(['long', 'short']).all()
+
+
+RULES = POLICIES[1:4]
+
+
+def check_rule_book(m: dict, t: pd.DataFrame):
+    "`rule_book` (an addition to the contract): right after the rules, the same keys as the agent, its trades the rules' at a third of the size."
+    assert list(m['policies'])[:5] == [*POLICIES[:4], 'rule_book']
+    assert set(m['policies']['rule_book']) == set(m['policies']['agent'])
+    book = t[t.policy == 'rule_book']
+    assert len(book) == sum((t.policy == r).sum() for r in RULES) == m['policies']['rule_book']['n_trades']
+    for r in RULES:
+        mine, theirs = book[book.exit_reason.str.startswith(r + ':')], t[t.policy == r]
+        assert sorted(mine.exit_reason) == sorted(r + ':' + theirs.exit_reason), r
+        assert abs(mine['size'].sum() - theirs['size'].sum() / 3) < 1e-9 and abs(mine.fees.sum() - theirs.fees.sum() / 3) < 1e-6, r

@@ -7,7 +7,7 @@ import pytest
 from conftest import run_main as run_cli   # in-process (no torch import per command); the console script: test_readme
 from riskrl_nb.core.config import bundled_path
 from riskrl_nb.data.candles import load_bundled, write_candles
-from contract import check_metrics, check_trades
+from contract import check_metrics, check_trades, check_rule_book
 
 
 def test_model_folder_is_complete(tiny_model):
@@ -28,8 +28,10 @@ def test_evaluate_default_period(tiny_model, tmp_path):
     check_trades(pd.read_csv(tmp_path/'ev'/'trades.csv'), m)
     for f in ['report.html', 'equity.png', 'tearsheet.html', 'equity.csv']:
         assert (tmp_path/'ev'/f).stat().st_size > 1000, f
-    for name in ['agent', 'fixed_tp_sl', 'atr_trailing', 'hold_to_horizon', 'oracle']:
+    for name in ['agent', 'fixed_tp_sl', 'atr_trailing', 'hold_to_horizon', 'rule_book', 'oracle']:
         assert name in r.stdout   # the side-by-side table is printed
+    assert 'verdict: agent Sharpe' in r.stdout and 'the rule book' in r.stdout
+    check_rule_book(m, pd.read_csv(tmp_path/'ev'/'trades.csv'))
 
 
 def test_evaluate_unseen_coin_other_year_plain_csv(tiny_model, tmp_path):

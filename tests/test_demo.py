@@ -4,7 +4,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import run_cli
-from contract import check_metrics, check_trades
+from contract import check_metrics, check_trades, check_rule_book
 
 
 def check_quick_demo(out: Path, stdout: str, steps: int):
@@ -14,6 +14,7 @@ def check_quick_demo(out: Path, stdout: str, steps: int):
     assert (m['data']['symbol'], m['data']['start'], m['data']['end']) == ('BTC', '2023-01-01T00:00:00Z', '2023-12-31T23:00:00Z')
     assert m['data']['bars'] == 8759   # 2023 has one missing hour (2023-03-24T13:00Z)
     check_trades(pd.read_csv(out/'eval'/'trades.csv'), m)
+    check_rule_book(m, pd.read_csv(out/'eval'/'trades.csv'))
     assert (out/'model'/'model.zip').exists() and (out/'eval'/'report.html').exists()
     assert json.loads((out/'model'/'meta.json').read_text())['timesteps'] == steps
     for name in m['policies']: assert name in stdout
@@ -45,5 +46,5 @@ def test_demo_several_seeds(tmp_path, tiny_config):
     assert (tmp_path/'d'/'model'/'model.zip').read_bytes() == (tmp_path/'d'/'seeds'/f'seed{chosen}'/'model.zip').read_bytes()
     picked = next(run for run in s['runs'] if run['seed'] == chosen)
     assert abs(picked['total_return'] - m['policies']['agent']['total_return']) < 1e-12
-    assert 'agent over 2 seeds' in r.stdout
+    assert 'agent over 2 seeds' in r.stdout and f"{s['seeds_beating_rule_book']} the rule book's" in r.stdout and 'verdict: agent' in r.stdout
     assert 'Seed spread' in (tmp_path/'d'/'eval'/'report.html').read_text()

@@ -12,7 +12,8 @@ import pandas as pd
 __all__ = ['METRIC_KEYS', 'TAIL_KEYS', 'TRADE_KEYS', 'SELECT_METRICS', 'total_return', 'sharpe', 'downside_deviation', 'sortino',
            'drawdown_series', 'max_drawdown', 'cagr', 'calmar', 'cvar', 'omega', 'skew', 'kurtosis', 'cornish_fisher_z',
            'cornish_fisher_es', 'value_at_risk', 'cvar_cornish_fisher', 'tail_ratio', 'ulcer_index',
-           'max_drawdown_duration', 'win_rate', 'exit_efficiency', 'trade_stats', 'tail_metrics', 'summarize']
+           'max_drawdown_duration', 'win_rate', 'exit_efficiency', 'trade_stats', 'tail_metrics', 'summarize',
+           'book_returns']
 
 # %% ../../nbs/01_metrics.ipynb #7d716955
 def total_return(returns:pd.Series) -> float:
@@ -186,3 +187,7 @@ def summarize(returns:pd.Series, trades:pd.DataFrame, periods:float, fees_paid:f
 SELECT_METRICS = {'sharpe': sharpe, 'sortino': sortino, 'calmar': calmar,
                   'total_return': lambda r, periods=None: total_return(r)}
 
+# %% ../../nbs/01_metrics.ipynb #94d693f9
+def book_returns(returns:pd.DataFrame) -> pd.Series:
+    "Per-bar return of the equal-weight book of the columns of `returns` (bars x members), rebalanced every bar: their mean."
+    return returns.mean(axis=1)

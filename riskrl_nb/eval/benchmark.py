@@ -23,7 +23,7 @@ from ..sim.execution import Market, Simulation, run_backtest
 from ..data.entries import make_entries
 from ..data.features import compute_features
 from ..sim.rules import baseline_grid, make_baseline, RULES
-from ..core.metrics import sortino, sharpe, total_return, cvar
+from ..core.metrics import sortino, sharpe, total_return, cvar, book_returns
 from .overfitting import deflated_sharpe_ratio, probability_of_backtest_overfitting
 
 # %% auto #0
@@ -359,12 +359,12 @@ def run_benchmark(spec:BenchSpec, out_dir, progress:bool=True, pool=None) -> dic
 
 # %% ../../nbs/45_benchmark.ipynb #a3cde8b6
 def _add_book(long:pd.DataFrame, returns:dict, name:str, members) -> pd.DataFrame:
-    "Add rows `name` to `long` and to `returns`: per coin-window the equal-weight book of the policies `members(columns)` picks (each 1/n of the capital, rebalanced every bar); per-trade figures are the members' means."
+    "Add rows `name` to `long` and to `returns`: per coin-window the equal-weight book (`core.metrics.book_returns`: each 1/n of the capital, rebalanced every bar) of the policies `members(columns)` picks; per-trade figures are the members' means."
     extra = []
     for key, f in returns.items():
         cols = members(list(f))
         if not cols: continue
-        f[name] = f[cols].mean(axis=1)
+        f[name] = book_returns(f[cols])
         v, kind, w, coin = key
         sub = long[(long.variant == v) & (long.kind == kind) & (long.window == w) & (long.coin == coin) & long.policy.isin(cols)]
         ppy = periods_per_year(pd.Series(f.index).diff().median().total_seconds()) if len(f) > 1 else 8760

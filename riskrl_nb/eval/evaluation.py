@@ -15,7 +15,7 @@ from ..data.features import compute_features, feature_warmup
 from ..data.entries import make_entries
 from ..sim.execution import Market, Simulation, run_backtest, BacktestResult
 from ..sim.rules import make_baseline, Oracle, best_exit_returns, RULES
-from ..core.metrics import summarize, METRIC_KEYS
+from ..core.metrics import summarize, METRIC_KEYS, book_returns
 from ..agents.bundle import load_bundle, ModelBundle
 from ..sim.prepare import load_frames
 from ..agents.policy import INFERENCE
@@ -23,12 +23,11 @@ import html as _html, sys, warnings
 from ..sim.sizing import Sizer, SizedPolicy, ReplayedExits
 from dataclasses import replace
 
-
 # %% auto #0
-__all__ = ['SIZING_ROWS', 'POLICY_FACTORIES', 'SECTIONS', 'AGENT_EXIT_REASONS', 'SEED_KEYS', 'evaluation_period', 'sizing_rows',
-           'backtest_all', 'policy_metrics', 'check_evaluation_inputs', 'EvalContext', 'register_section', 'evaluate',
-           'training_overlap', 'training_overlap_section', 'training_overlap_html', 'policy_diagnostics',
-           'diagnostics_section', 'diagnostics_html', 'seeds_section', 'seeds_html']
+__all__ = ['SIZING_ROWS', 'RULE_BOOK', 'POLICY_FACTORIES', 'SECTIONS', 'AGENT_EXIT_REASONS', 'SEED_KEYS', 'evaluation_period',
+           'sizing_rows', 'rule_book', 'backtest_all', 'policy_metrics', 'check_evaluation_inputs', 'EvalContext',
+           'register_section', 'evaluate', 'training_overlap', 'training_overlap_section', 'training_overlap_html',
+           'policy_diagnostics', 'diagnostics_section', 'diagnostics_html', 'seeds_section', 'seeds_html']
 
 # %% ../../nbs/41_evaluation.ipynb #d120692f
 def evaluation_period(df:pd.DataFrame, bundle:ModelBundle, start=None, end=None) -> tuple[int, int, str]:
@@ -61,11 +60,39 @@ def sizing_rows(bundle, df, features, sim) -> list:
     return [SizedPolicy(exits(), Sizer(replace(cfg.sizing, **over), cfg.env), name) for name, over in SIZING_ROWS.items()]
 
 
+
 # %% ../../nbs/41_evaluation.ipynb #1fd911e1
+RULE_BOOK = 'rule_book'   # the name of the equal-weight book of the tuned rules in metrics.json, trades.csv and the report
+
+def rule_book(results:dict, sim:Simulation) -> BacktestResult | None:
+    "The equal-weight book of the three tuned rules' results in `results` (rebalanced to thirds every bar); None without all three."
+    if not all(r in results for r in RULES): return None
+    members = [results[r] for r in RULES]
+    k = len(members)
+    ret = book_returns(pd.DataFrame({r: m.returns for r, m in zip(RULES, members)}))
+    init = members[0].initial_equity
+    equity = pd.Series(init * np.cumprod(1 + ret.to_numpy()), index=ret.index, name='equity')
+    parts, best = [], []
+    for r, m in zip(RULES, members):
+        t = m.trades.copy()
+        for c in ('size', 'fees', 'funding', 'units'):
+            if c in t: t[c] = t[c] / k
+        t['exit_reason'] = r + ':' + t['exit_reason'].astype(str)
+        parts.append(t); best.append(best_exit_returns(sim, m.trades))   # each member trade's best exit at its own size
+    trades = pd.concat([t for t in parts if len(t)] or parts[:1], ignore_index=True)
+    trades['_best'] = np.concatenate(best)
+    trades = trades.sort_values(['exit_time', 'entry_time'], kind='stable').reset_index(drop=True)
+    res = BacktestResult(RULE_BOOK, equity, trades.drop(columns='_best'), sum(m.exposure for m in members) / k,
+                         float(np.mean([m.fees_paid for m in members])), init,
+                         dict(members=list(RULES), weights='equal, rebalanced every bar'), int(sum(m.decisions for m in members)))
+    res.best_returns = trades['_best'].to_numpy()
+    return res
+
+# %% ../../nbs/41_evaluation.ipynb #236622b6
 POLICY_FACTORIES = [sizing_rows, 'riskrl_nb.eval.regimes:router_rows']   # fn(bundle, df, features, sim) -> extra ExitPolicy rows, or 'module:function'
 
 def backtest_all(bundle:ModelBundle, df:pd.DataFrame, start=None, end=None, extra_policies=(), rows=None) -> tuple[dict, Simulation, tuple]:
-    "Run the agent, the frozen baselines, the `rows` factories' policies (default `POLICY_FACTORIES`), `extra_policies` and the oracle on `df`."
+    "Run the agent, the frozen baselines (and their `rule_book`), the `rows` factories' policies (default `POLICY_FACTORIES`), `extra_policies` and the oracle on `df`."
     cfg = bundle.cfg
     feats = compute_features(df, cfg.features)
     x = bundle.scaler.transform(feats)
@@ -76,12 +103,16 @@ def backtest_all(bundle:ModelBundle, df:pd.DataFrame, start=None, end=None, extr
     results = {p.name: run_backtest(sim, p, a, b) for p in policies}
     for p in policies:   # what each learned policy chose at every decision (for the degenerate-policy detector)
         if getattr(p, 'actions', None) is not None: results[p.name].actions = list(p.actions)
+    if (book := rule_book(results, sim)) is not None:   # right after the rules
+        names = list(results); at = max(names.index(r) for r in RULES) + 1
+        results = {n: results[n] for n in names[:at]} | {book.name: book} | {n: results[n] for n in names[at:]}
     return results, sim, (a, b, how)
 
 def policy_metrics(res:BacktestResult, sim:Simulation) -> dict:
     "metrics.json block for one policy, with its parameters."
     ppy = periods_per_year(sim.market.interval_seconds)
-    m = summarize(res.returns, res.trades, ppy, res.fees_paid, res.initial_equity, best_exit_returns(sim, res.trades))
+    best = getattr(res, 'best_returns', None)   # the rule book carries its members' (its trades are theirs at a third of the size)
+    m = summarize(res.returns, res.trades, ppy, res.fees_paid, res.initial_equity, best_exit_returns(sim, res.trades) if best is None else best)
     m['params'] = res.params
     return m
 
@@ -289,7 +320,9 @@ def seeds_section(ctx) -> dict | None:
                 n=len(runs), runs=runs, total_return_mean=float(ret.mean()), total_return_std=float(ret.std(ddof=1)) if len(runs) > 1 else 0.0,
                 sharpe_mean=float(sh.mean()), sharpe_std=float(sh.std(ddof=1)) if len(runs) > 1 else 0.0,
                 seeds_beating_best_rule=int(sum(r['sharpe'] > max((p['sharpe'] or -np.inf) for n, p in ctx.metrics['policies'].items()
-                                                                  if n in RULES) for r in runs)))
+                                                                  if n in RULES) for r in runs)),
+                seeds_beating_rule_book=int(sum(r['sharpe'] > (ctx.metrics['policies'][RULE_BOOK]['sharpe'] or -np.inf) for r in runs))
+                if RULE_BOOK in ctx.metrics['policies'] else None)
 
 def seeds_html(metrics:dict, out) -> str | None:
     s = metrics.get('seeds')
@@ -298,5 +331,6 @@ def seeds_html(metrics:dict, out) -> str | None:
                    f"<td>{r['total_return']:+.1%}</td><td>{r['sharpe']:.2f}</td><td>{r['max_drawdown']:.1%}</td><td>{r['n_trades']}</td></tr>" for r in s['runs'])
     return (f"<h2>Seed spread ({s['n']} seeds of the same config)</h2><p>Selected on: {_html.escape(str(s['selection']))}. "
             f"Test return {s['total_return_mean']:+.1%} &plusmn; {s['total_return_std']:.1%}, Sharpe {s['sharpe_mean']:.2f} &plusmn; {s['sharpe_std']:.2f}; "
-            f"{s['seeds_beating_best_rule']} of {s['n']} seeds beat the best rule's Sharpe.</p>"
+            f"{s['seeds_beating_best_rule']} of {s['n']} seeds beat the best rule's Sharpe" +
+            (f", {s['seeds_beating_rule_book']} the rule book's" if s.get('seeds_beating_rule_book') is not None else '') + ".</p>"
             f"<table class='metrics'><tr><th>seed</th><th>best validation</th><th>test return</th><th>Sharpe</th><th>max DD</th><th>trades</th></tr>{rows}</table>")

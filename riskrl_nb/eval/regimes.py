@@ -16,7 +16,6 @@ from ..sim.rules import best_exit_returns
 from .report import _img
 from ..agents.regime_training import load_router
 
-
 # %% auto #0
 __all__ = ['MIN_FIT_BARS', 'regime_model_for', 'by_regime_metrics', 'by_regime_section', 'by_regime_html', 'router_rows']
 
@@ -47,7 +46,8 @@ def by_regime_metrics(results:dict, sim, labels:np.ndarray, names:list, a:int, b
     out = {}
     for pname, res in results.items():
         rets, trades = res.returns, res.trades
-        best = best_exit_returns(sim, trades)
+        best = getattr(res, 'best_returns', None)   # the rule book carries its members' (41_evaluation.rule_book)
+        best = best_exit_returns(sim, trades) if best is None else best
         entry_regime = labels[np.clip(trades.entry_bar.to_numpy(dtype=int) - 1, 0, None)] if len(trades) else np.zeros(0, int)
         out[pname] = {}
         for k, name in enumerate(names):
@@ -106,8 +106,8 @@ def by_regime_html(metrics:dict, out:Path) -> str | None:
             + (_img(img) if img and img.exists() else ''))
 
 
+
 # %% ../../nbs/47_regimes.ipynb #558d637d
 def router_rows(bundle, df, features, sim) -> list:
     "`POLICY_FACTORIES` entry: a `regime_router` row when the model folder has regime models."
     return [load_router(bundle, df, features)] if (Path(bundle.path)/'regimes'/'router.json').exists() else []
-

@@ -20,8 +20,8 @@ from ..core.config import resolve, register_in
 
 # %% auto #0
 __all__ = ['TABLE_COLUMNS', 'COLORS', 'EXTRA_COLORS', 'CONVENTIONS', 'REPORT_SECTIONS', 'metrics_table', 'cost_text',
-           'format_table', 'policy_styles', 'plot_equity', 'plot_trades', 'benchmark_rule', 'daily_returns',
-           'write_tearsheet', 'register_report_section', 'write_report']
+           'format_table', 'verdict_line', 'policy_styles', 'plot_equity', 'plot_trades', 'benchmark_rule',
+           'daily_returns', 'write_tearsheet', 'register_report_section', 'write_report']
 
 # %% ../../nbs/40_report.ipynb #989786a5
 TABLE_COLUMNS = {'total_return': ('return', '{:+.1%}'), 'sharpe': ('Sharpe', '{:.2f}'), 'sortino': ('Sortino', '{:.2f}'),
@@ -49,16 +49,32 @@ def format_table(metrics:dict) -> str:
     "The table as text, with a header line naming the data and costs."
     d, c = metrics['data'], metrics['costs']
     head = (f"{d['symbol']} {d['interval']} {d['start'][:10]}..{d['end'][:10]} ({d['bars']} bars), "
-            f"{cost_text(c)}; oracle = hindsight upper bound")
+            f"{cost_text(c)}; rule_book = the three rules in equal thirds; oracle = hindsight upper bound")
     return head + '\n' + metrics_table(metrics).to_string()
+
+def verdict_line(metrics:dict, policy:str='agent', key:str='sharpe') -> str | None:
+    "One line: `policy`'s Sharpe against the best tuned rule's on this period (picked in hindsight) and the rule book's."
+    p = metrics['policies']
+    rules = [n for n in RULES if p.get(n, {}).get(key) is not None]
+    if p.get(policy, {}).get(key) is None or not rules: return None
+    best = max(rules, key=lambda n: p[n][key])
+    refs = {f'the best rule ({best}, picked on this period)': p[best][key]}
+    if p.get('rule_book', {}).get(key) is not None: refs['the rule book (the three rules in equal thirds)'] = p['rule_book'][key]
+    ours = p[policy][key]
+    ahead, behind = [n.split(' (')[0] for n, v in refs.items() if ours > v], [n.split(' (')[0] for n, v in refs.items() if ours <= v]
+    where = ' and '.join(x for x in [f"ahead of {' and '.join(ahead)}" if ahead else '', f"behind {' and '.join(behind)}" if behind else ''] if x)
+    return (f"verdict: {policy} {TABLE_COLUMNS[key][0]} {ours:.2f}; " + ', '.join(f"{n} {v:.2f}" for n, v in refs.items()) +
+            f": {policy} is {where}")
+
+
 
 # %% ../../nbs/40_report.ipynb #a316d610
 COLORS = {'agent': '#d62728', 'fixed_tp_sl': '#1f77b4', 'atr_trailing': '#2ca02c', 'hold_to_horizon': '#9467bd',
-          'oracle': '#7f7f7f'}
+          'rule_book': '#b8860b', 'oracle': '#7f7f7f'}   # the rule book (the rules' equal-weight book): dark gold, solid
 EXTRA_COLORS = ['#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#000000', '#aec7e8', '#98df8a']
 
 def policy_styles(names) -> dict:
-    "Line style per policy: fixed colours for the agent, the rules and the oracle; others (sizing rows, plugins) distinct colours, dotted."
+    "Line style per policy: fixed colours for the agent, the rules, their book and the oracle; others (sizing rows, plugins) distinct colours, dotted."
     extra = iter(EXTRA_COLORS * (1 + len(names) // len(EXTRA_COLORS)))
     out = {}
     for name in names:
@@ -105,6 +121,7 @@ CONVENTIONS = [   # how every figure of metrics.json and report.html is computed
     "Annualisation uses the data's interval: 365 × 24 × 3600 s / bar length periods a year (8760 for hourly bars, 365 for daily: crypto trades every day).",
     "Standard deviations use ddof = 1 (Sharpe); the Sortino denominator is the root mean square of the negative returns over all bars.",
     "CVaR95 is historical: the mean of the per-bar returns at or below their 5 % quantile (cvar_95_cornish_fisher is the parametric one).",
+    "rule_book is the equal-weight book of the three tuned rules, rebalanced to thirds every bar without fees: its per-bar return is the mean of theirs; its trades are theirs at a third of the size (exit_reason 'rule:reason'), its fees_paid the mean of theirs.",
     "The quantstats tearsheet reads daily returns compounded from the bars (quantstats' own frequency: its rolling windows and 'Daily' rows count periods); metrics.json and report.html use the bars.",
     "The quantstats tearsheet's 'Expected Shortfall (cVaR)' is quantstats' parametric (normal) ES; the tearsheet adds the historical one (of the same daily returns) beside it.",
     "PBO (CSCV) splits the returns into S blocks with numpy.array_split: when the length is not divisible by S the first (length mod S) blocks are one bar longer; no bar is dropped.",
@@ -205,8 +222,9 @@ table.metrics tr:nth-child(even){{background:#f4f4f4}} code{{background:#eee;pad
 <p>{html.escape(d['start'])} to {html.escape(d['end'])}, {d['bars']} bars, file <code>{html.escape(str(d['path']))}</code>.
 Costs on every fill: {html.escape(cost_text(metrics['costs']))}.
 Every policy sees the same entry signals ({html.escape(str(metrics.get('entries', {})))}); decisions at a bar's close fill at the next open.
+The <b>rule_book</b> holds the three tuned rules in equal thirds (rebalanced every bar): the alternative that needs no learning.
 The <b>oracle</b> knows the future: it is an upper bound, not a strategy.</p>
-<h2>Agent vs baselines</h2>{table}
+<h2>Agent vs baselines</h2>{table}{f'<p><b>{html.escape(v)}</b></p>' if (v := verdict_line(metrics)) else ''}
 <h2>Parameters (rules tuned before the test period, on train + validation, then frozen)</h2><ul>{params}</ul>
 <h2>Equity and drawdown</h2>{''.join(_img(p) for p in imgs)}{extra}
 <h2>Conventions</h2><ul>{''.join(f'<li>{html.escape(c)}</li>' for c in CONVENTIONS)}</ul>

@@ -20,7 +20,7 @@ from .evaluation import backtest_all, _clean
 from ..sim.execution import run_backtest
 from ..data.features import compute_features
 from ..sim.rules import RULES
-from ..core.metrics import summarize, total_return, sharpe, max_drawdown
+from ..core.metrics import summarize, total_return, sharpe, max_drawdown, book_returns
 from .overfitting import overfitting_report, rule_grid_returns
 from .report import _img, COLORS, policy_styles
 import html as _html
@@ -169,7 +169,7 @@ def summarize_walk_forward(returns:pd.DataFrame, per_window:pd.DataFrame, window
     chained = {c: summarize(returns[c], empty, ppy) for c in returns.columns}
     keep = ['total_return', 'sharpe', 'sortino', 'max_drawdown', 'calmar', 'cvar_95', 'cvar_95_cornish_fisher']
     chained = {c: {k: m[k] for k in keep} for c, m in chained.items()}
-    agent_mean = returns[seeds].mean(axis=1)   # equal-weight portfolio of the seeds' agents
+    agent_mean = book_returns(returns[seeds])   # equal-weight book of the seeds' agents
     tab = window_table(per_window)
     return dict(
         windows=[asdict(w) for w in windows], seeds=len(seeds), bars=int(len(returns)),
@@ -181,7 +181,7 @@ def summarize_walk_forward(returns:pd.DataFrame, per_window:pd.DataFrame, window
         agent_return_over_seeds=mean_ci([chained[c]['total_return'] for c in seeds]),
         agent_edge_per_window=mean_ci(tab['agent_minus_best_rule'].tolist()) if 'agent_minus_best_rule' in tab else None,
         # the best rule of each window is picked in hindsight (a harsh bar); the edge over each rule is the fair one
-        agent_edge_vs_rule={r: mean_ci((tab['agent'] - tab[r]).tolist()) for r in RULES if r in tab},
+        agent_edge_vs_rule={r: mean_ci((tab['agent'] - tab[r]).tolist()) for r in (*RULES, 'rule_book') if r in tab},   # and their book
         agent_beats_best_rule_windows=int((tab.get('agent_minus_best_rule', pd.Series(dtype=float)) > 0).sum()))
 
 # %% ../../nbs/42_walk_forward.ipynb #bfb12c5c
@@ -192,7 +192,7 @@ def plot_walk_forward(returns:pd.DataFrame, windows:list, path, title:str='') ->
     seeds = agent_columns(returns)
     for k, c in enumerate(seeds): ax.plot(returns.index, (1 + returns[c]).cumprod(), color=COLORS['agent'], lw=0.7, alpha=0.45,
                                          label='agent, each seed' if k == 0 else None)
-    ax.plot(returns.index, (1 + returns[seeds].mean(axis=1)).cumprod(), color=COLORS['agent'], lw=2.2, label=f'agent (mix of {len(seeds)} seeds)')
+    ax.plot(returns.index, (1 + book_returns(returns[seeds])).cumprod(), color=COLORS['agent'], lw=2.2, label=f'agent (mix of {len(seeds)} seeds)')
     others = [c for c in returns.columns if c not in seeds and c != 'oracle']   # the hindsight bound dwarfs everything on a linear scale
     for c, style in policy_styles(others).items(): ax.plot(returns.index, (1 + returns[c]).cumprod(), label=c, **style)
     for w in windows: ax.axvline(pd.Timestamp(w['test_start'] if isinstance(w, dict) else w.test_start, tz='UTC'), color='grey', ls=':', lw=0.8)
@@ -206,7 +206,7 @@ def walk_forward_overfitting(cfg:RunConfig, df:pd.DataFrame, returns:pd.DataFram
     "PBO and deflated Sharpe of the agent (mix of seeds) among the rule grid and the seeds, over the out-of-sample bars."
     seeds = agent_columns(returns)
     grid = rule_grid_returns(cfg, df, str(returns.index[0])[:10], str(returns.index[-1])[:10]).reindex(returns.index).fillna(0.0)
-    trials = pd.concat([grid, returns[seeds].fillna(0.0), returns[seeds].fillna(0.0).mean(axis=1).rename('agent')], axis=1)
+    trials = pd.concat([grid, returns[seeds].fillna(0.0), book_returns(returns[seeds].fillna(0.0)).rename('agent')], axis=1)
     return overfitting_report(trials, 'agent', cfg.evaluation.pbo_blocks)
 
 def walk_forward_section(ctx) -> dict | None:
@@ -228,7 +228,7 @@ def walk_forward_section(ctx) -> dict | None:
 def walk_forward_text(block:dict) -> str:
     "The walk-forward figures as text: per-window test returns, chained metrics, PBO and deflated Sharpe."
     tab = pd.DataFrame(block['table_total_return']).set_index('window')
-    cols = [c for c in ['test_start', 'test_end', 'agent', *RULES, 'agent_minus_best_rule'] if c in tab]
+    cols = [c for c in ['test_start', 'test_end', 'agent', *RULES, 'rule_book', 'agent_minus_best_rule'] if c in tab]
     oos = pd.DataFrame(block['out_of_sample']).T[['total_return', 'sharpe', 'max_drawdown', 'cvar_95']]
     o, d = block['overfitting']['pbo'], block['overfitting']['deflated_sharpe']
     s, e = block['agent_sharpe_over_seeds'], block.get('agent_edge_per_window') or {}
