@@ -1,6 +1,6 @@
 """How the `book_overlay` agents of a benchmark run use their cuts, and what the book in parts does alone (issue 13, ablation 10).
 
-    python bench/overlay_cuts.py runs/bench10 runs/holdout10 [--variant book_overlay] [--out cuts.csv]
+    python bench/overlay_cuts.py runs/bench10 runs/holdout10 [--variant book_overlay] [--out cuts.csv | --rows cuts.csv]
 
 For every model folder RUN/models/VARIANT/<window>/seed<k> of a `benchmark_parts.py` run, re-runs the agent on each coin's test
 half-year exactly as the benchmark does (`CoinEvaluator.sim`, `evaluation_period`, `bundle.policy`) and counts its trades and
@@ -24,7 +24,7 @@ CUTS = ['agent_close_tp', 'agent_close_sl']
 def run_dir(out:Path, variant:str) -> pd.DataFrame:
     rows, frames = [], {}
     for wdir in sorted((out/'models'/variant).iterdir()):
-        window = B.bench_window(wdir.name)   # only its test half-year is used
+        window = B.bench_window(wdir.name, train_months=12)   # only its test half-year is used
         seeds = sorted(wdir.glob('seed*'), key=lambda p: int(p.name[4:]))
         ev = None
         for sdir in seeds:
@@ -65,7 +65,9 @@ def summary(out:Path, cuts:pd.DataFrame, variant:str) -> dict:
             'rules (mean of three)': f"{n['rule_book'].mean():.1f}",
             'book in parts ahead of the rule book': f"{(j.book_in_parts > j.rule_book).mean():.0%}",
             'mean Sortino, book in parts - rule book': f"{(j.book_in_parts - j.rule_book).mean():+.2f}",
-            'mix ahead of the book in parts': f"{(j.agent_mix > j.book_in_parts).mean():.0%}",
+            'mix ahead of the book in parts (by > 1e-6)': f"{(j.agent_mix - j.book_in_parts > 1e-6).mean():.0%}",
+            'mix behind the book in parts (by > 1e-6)': f"{(j.book_in_parts - j.agent_mix > 1e-6).mean():.0%}",
+            'max abs Sortino, mix - book in parts': f"{(j.agent_mix - j.book_in_parts).abs().max():.1e}",
             'mean Sortino, mix - book in parts': f"{(j.agent_mix - j.book_in_parts).mean():+.2f}",
             'mean Sortino, mix - rule book': f"{(j.agent_mix - j.rule_book).mean():+.2f}"}
 
@@ -75,10 +77,12 @@ def main(argv):
     p.add_argument('runs', nargs='+', type=Path)
     p.add_argument('--variant', default='book_overlay')
     p.add_argument('--out', type=Path, help='write the per coin-window, per policy rows here (CSV)')
+    p.add_argument('--rows', type=Path, help='summarise the rows of an earlier --out CSV instead of re-running the policies')
     args = p.parse_args(argv)
     alls, rows = [], []
+    done = pd.read_csv(args.rows) if args.rows else None
     for out in args.runs:
-        cuts = run_dir(out, args.variant).assign(run=str(out))
+        cuts = run_dir(out, args.variant).assign(run=str(out)) if done is None else done[done.run == str(out)]
         alls.append(cuts); rows.append(summary(out, cuts, args.variant))
     print(pd.DataFrame(rows).set_index('run').T.to_markdown())
     if args.out: pd.concat(alls, ignore_index=True).to_csv(args.out, index=False)
