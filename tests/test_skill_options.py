@@ -130,3 +130,42 @@ def test_mirror_augmentation_feeds_the_oracle_clone(tmp_path, tiny_config):
         stats[name] = json.loads((m/'oracle.json').read_text())
         assert stats[name]['after']['samples'] == 600
     assert stats['mirror']['before'] != stats['plain']['before'], stats
+
+
+def test_book_overlay_needs_the_rule_book(tmp_path, tiny_config):
+    """`env.action_space: book_overlay` splits each position over the three tuned rules; with any reference but `book` the relative
+    reward would compare with a policy the agent does not run: `riskrl train` stops at config load (exit 2, one line naming both keys)."""
+    bad = tmp_path/'overlay.yaml'
+    bad.write_text(tiny_config.read_text() + "reward: {name: relative}\nenv: {action_space: book_overlay, reference: fixed_tp_sl}\n")
+    r = run_main('train', '--config', bad, '--out', tmp_path/'m', '--no-progress')
+    assert r.returncode == 2, r.stderr[-500:]
+    assert "'env.action_space', 'env.reference'" in r.stderr and "'book_overlay'" in r.stderr, r.stderr[-500:]
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path/'m').exists()
+
+
+def test_book_overlay_starts_as_the_book(tmp_path, tiny_config):
+    """`book_overlay` end to end through `riskrl train` with the hold prior and no RL step: the model folder's policy is the overlay, it
+    never cuts on validation, and every trade it makes is the book's trade on that entry (the mean of the three tuned rules' returns,
+    each run alone from the same entry: the relative reward's reference)."""
+    from riskrl_nb.agents.bundle import load_bundle
+    from riskrl_nb.agents.policy import make_policy, split_results
+    from riskrl_nb.data.candles import load_bundled
+    from riskrl_nb.sim.prepare import prepare_data
+    from riskrl_nb.sim.residual import BookOverlayPolicy, ReferenceExits, reference_rules
+    from riskrl_nb.sim.execution import Simulation
+    cfg = tmp_path/'overlay.yaml'
+    cfg.write_text(tiny_config.read_text().replace("batch_size: 128}", "batch_size: 128, total_timesteps: 0, validate_first: true, "
+                   "pretrain_oracle: false, action_prior: [0.98, 0.01, 0.01]}")
+                   + "reward: {name: relative}\nenv: {action_space: book_overlay, reference: book}\n")
+    r = run_main('train', '--config', cfg, '--out', tmp_path/'m', '--no-progress')
+    assert r.returncode == 0, r.stderr[-2000:]
+    b = load_bundle(tmp_path/'m')
+    assert b.cfg.env.action_space == 'book_overlay' and isinstance(make_policy(b.model, None, b.cfg, b.baselines), BookOverlayPolicy)
+    prepared, _ = prepare_data([load_bundled('BTC', '1h')], b.cfg, b.scaler)
+    (p, res), = split_results(b.model, prepared, b.cfg, 'valid', b.baselines)
+    assert len(res.trades) > 5 and not res.trades.exit_reason.str.startswith('agent_').any()
+    sim = Simulation(p.data.market, p.data.signals, b.cfg.costs, b.cfg.env)
+    ref = ReferenceExits([sim], [reference_rules(b.cfg, b.baselines, p.data.market)])
+    end = p.periods['valid'][1]
+    book = [ref.trade_return(0, int(e), end) for e in res.trades.entry_bar]
+    assert abs(res.trades['return'].to_numpy() - book).max() < 1e-10

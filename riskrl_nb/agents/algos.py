@@ -90,9 +90,9 @@ def _load_ppo(path):
     from stable_baselines3 import PPO
     return PPO.load(path, device='cpu')
 
-register_algo('maskable_ppo', AlgoSpec(_maskable_ppo, _load_maskable, masked=True, action_spaces=('discrete3', 'multidiscrete', 'residual'),
+register_algo('maskable_ppo', AlgoSpec(_maskable_ppo, _load_maskable, masked=True, action_spaces=('discrete3', 'multidiscrete', 'residual', 'book_overlay'),
                                        notes='PPO with invalid actions masked out (sb3-contrib)'))
-register_algo('ppo', AlgoSpec(_ppo, _load_ppo, masked=False, action_spaces=('discrete3', 'multidiscrete', 'box', 'residual'),
+register_algo('ppo', AlgoSpec(_ppo, _load_ppo, masked=False, action_spaces=('discrete3', 'multidiscrete', 'box', 'residual', 'book_overlay'),
                               notes='PPO; a forbidden action holds'))
 
 # %% ../../nbs/31_algos.ipynb #8a2c4e73

@@ -11,7 +11,6 @@ from ..sim.execution import ExitPolicy, Decision, HOLD, Simulation, run_backtest
 from ..sim.env import ObservationBuilder, action_to_decision, space_mask
 from .algos import get_algo
 
-
 # %% auto #0
 __all__ = ['INFERENCE', 'AGENT_REASONS', 'FastActor', 'agent_decision', 'AgentPolicy', 'make_policy', 'split_results']
 
@@ -185,6 +184,9 @@ def make_policy(model, features:np.ndarray, cfg:RunConfig, baselines:dict|None=N
     if cfg.env.action_space == 'residual':   # the agent adjusts the tuned reference rule (riskrl_nb.sim.residual)
         from riskrl_nb.sim.residual import ResidualPolicy
         return ResidualPolicy(model, features, cfg, baselines or {}, spec.masked, context=context)
+    if cfg.env.action_space == 'book_overlay':   # the agent may only cut the book of the tuned rules in parts (riskrl_nb.sim.residual)
+        from riskrl_nb.sim.residual import BookOverlayPolicy
+        return BookOverlayPolicy(model, features, cfg, baselines or {}, spec.masked, context=context)
     return AgentPolicy(model, features, cfg, spec.masked, recurrent=spec.recurrent, context=context)
 
 # %% ../../nbs/32_policy.ipynb #2c1dd2da

@@ -136,13 +136,13 @@ class EnvConfig:
     position_size: float = 1.0     # fraction of equity committed at each entry
     max_leverage: float = 1.0      # position notional / equity is never above this
     initial_equity: float = 10_000.0  # account value in quote currency (USDT); impact depends on it
-    action_space: str = "discrete3"  # 'discrete3' hold/close_tp/close_sl; 'multidiscrete' + % of the position to close; 'box' target exposure
+    action_space: str = "discrete3"  # 'discrete3' hold/close_tp/close_sl; 'multidiscrete' + % of the position to close; 'box' target exposure; 'residual' and 'book_overlay': see riskrl_nb.sim.residual
     lookback: int = 1              # bars of market features in each observation (oldest first); >1 for sequence networks
     exposure_deadband: float = 0.05  # 'box' actions: changes of exposure smaller than this are not traded
     max_position_value: float = 0.0  # position limit (max exposure) in quote currency on entries and adds; 0 = none
     maintenance_margin: float = 0.005  # liquidated when equity falls below this fraction of the position's notional
     batched: bool = False          # train on `BatchedPositionEnv` (numba, all n_envs accounts in one array step)
-    reference: str = "hold_to_horizon"  # the tuned rule of action_space 'residual' and reward 'relative' (fixed_tp_sl, atr_trailing, hold_to_horizon; best: the one tuned best; book: the mean of the three, reward 'relative' only)
+    reference: str = "hold_to_horizon"  # the tuned rule of action_space 'residual' and reward 'relative' (fixed_tp_sl, atr_trailing, hold_to_horizon; best: the one tuned best; book: the mean of the three, reward 'relative' and action_space 'book_overlay' only)
     tighten_atr: float = 1.0       # 'residual' action tighten: a stop this many ATRs from the close (never loosened)
 
 # %% ../../nbs/00_config.ipynb #89e359b7
@@ -464,7 +464,7 @@ def merge_dicts(base:dict, extra:dict) -> dict:
     return out
 
 # %% ../../nbs/00_config.ipynb #aa6d6f43
-ACTION_SPACES = ('discrete3', 'multidiscrete', 'box', 'residual')   # extend here when an env learns a new action space
+ACTION_SPACES = ('discrete3', 'multidiscrete', 'box', 'residual', 'book_overlay')   # extend here when an env learns a new action space
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Pos, NonNeg = Annotated[float, Field(gt=0, allow_inf_nan=False)], Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Frac, Prob = Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(gt=0, le=1)]
@@ -588,6 +588,7 @@ CROSS_CHECKS = [   # (keys, holds(*values), what must hold)
     (('env.batched', 'costs.participation_cap'), lambda b, c: not (b and c > 0), 'env.batched does not model costs.participation_cap (use env.batched: false)'),
     (('train.vec_env', 'train.rollout_workers', 'train.n_envs'), lambda v, w, n: v != 'ray' or w <= n, 'rollout_workers cannot exceed n_envs (each Ray worker holds at least one env)'),
     (('env.action_space', 'env.reference'), lambda a, r: not (a == 'residual' and r == 'book'), "action_space 'residual' adjusts one tuned rule; reference 'book' (the mean of the three rules) has none to adjust: use reward 'relative' with it"),
+    (('env.action_space', 'env.reference'), lambda a, r: a != 'book_overlay' or r == 'book', "action_space 'book_overlay' splits each position over the three tuned rules: its reference must be 'book' (those three rules), any other reference compares with a policy the agent does not run"),
 ]
 
 # %% ../../nbs/00_config.ipynb #1cd47b12

@@ -119,6 +119,7 @@ def _rules_key(cfg:RunConfig) -> str:
     key = dict(data={k: v for k, v in d['data'].items() if not k.startswith('test') and k != 'paths'},
                **{k: d[k] for k in ('features', 'costs', 'entry', 'env', 'baselines')})
     for k in ('reference', 'tighten_atr'): key['env'].pop(k, None)   # what the agent is compared with / adjusts: the rules never read them
+    if key['env'].get('action_space') in ('residual', 'book_overlay'): key['env']['action_space'] = 'discrete3'   # nor the agent's actions (the default's key)
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 def _pick_best(table:pd.DataFrame) -> dict:

@@ -219,6 +219,9 @@ class Simulation:
         self._trade = None
         self.n_decisions = 0
         self._liq_key = None
+        self.legs = None              # a position entered in parts: units of each part (None: one position)
+        self.pending_legs = []        # [(part, reason)] to close at the next open
+        self.leg_fills = []           # (entry bar, part, exit bar, price, reason) of every part's exit
         return self
 
     @property
@@ -253,6 +256,7 @@ class Simulation:
     def _fill(self, i:int, delta_units:float, price:float, maker:bool, reason:str):
         "Book a fill of `delta_units` (signed) at `price`, with its fee, into the account and the trade."
         delta_units, price = float(delta_units), float(price)
+        self._last_price = price
         value = delta_units * price
         fee = self.costs.fee(value, maker)
         self.cash -= value + fee
@@ -269,7 +273,12 @@ class Simulation:
         if self.units == 0.0: self._close_trade(i, reason)
 
     def _open_trade(self, i:int, side:int, order:EntryOrder):
-        "Fill an entry at bar i's open and place its bracket orders."
+        "Fill an entry at bar i's open and place its bracket orders (a list of orders: one part each, see `_split`)."
+        parts = order if isinstance(order, (list, tuple)) else None
+        if parts is not None:
+            if self.costs.cfg.participation_cap > 0:
+                raise RiskrlError("a position entered in parts does not model costs.participation_cap (set it to 0)")
+            order = EntryOrder()   # the whole position at the default size; each part gets its own brackets
         eq = self.cash + self.units * self.market.open[i]
         size = min(self.env.position_size if order.size is None else order.size, self.env.max_leverage)
         if self.env.max_position_value > 0 and eq > 0: size = min(size, self.env.max_position_value / eq)
@@ -287,6 +296,24 @@ class Simulation:
         self._fill(i, side * units, price, False, 'entry')
         self.stop, self.target = bracket_levels(order, price, side)
         self.stop_reason = order.stop_reason
+        if parts is not None: self._split(price, side, parts)
+
+    def _split(self, price:float, side:int, orders:list):
+        "Split the position just entered into `len(orders)` equal parts, each with its own order's brackets."
+        n = len(orders)
+        part = self.units / n
+        self.legs = [part] * (n - 1) + [self.units - part * (n - 1)]
+        levels = [bracket_levels(o, price, side) for o in orders]
+        self.leg_stop, self.leg_target = [s for s, _ in levels], [t for _, t in levels]
+        self.leg_stop_reason = [o.stop_reason if o is not None else 'stop_loss' for o in orders]
+
+    def _close_leg(self, i:int, k:int, price:float, maker:bool, reason:str):
+        "Close part k at `price` (the last open part closes what is left of the position)."
+        open_parts = sum(u != 0.0 for u in self.legs)
+        units = self.units if open_parts == 1 else self.legs[k]
+        self.leg_fills.append((self._trade['entry_bar'], k, i, price, reason))
+        self.legs[k] = 0.0
+        self._fill(i, -units, price, maker, reason)
 
     def _close_trade(self, i:int, reason:str):
         "Record the finished trade."
@@ -297,8 +324,11 @@ class Simulation:
             size=t['size'], entry_price=t['entry_value'] / t['entry_units'], exit_price=t['exit_value'] / t['exit_units'],
             **{'return': pnl / t['entry_value']}, fees=t['fees'], exit_reason=reason, funding=t['funding'],
             bars_held=i - t['entry_bar'] + 1, entry_bar=t['entry_bar'], exit_bar=i, units=t['entry_units']))
+        if self.legs is not None:   # parts still open when the whole position closed (a decision, the horizon, end of data)
+            self.leg_fills.extend((t['entry_bar'], k, i, self._last_price, reason) for k, u in enumerate(self.legs) if u != 0.0)
         self._trade, self.stop, self.target = None, math.nan, math.nan
         self.pending_exit = None   # the unfilled rest of a capped order dies with its trade
+        self.legs, self.pending_legs = None, []
 
     def _market_to(self, i:int, target_units:float, reason:str):
         "Trade at bar i's open until the position is `target_units` (same side or zero); adds respect the limits."
@@ -317,6 +347,7 @@ class Simulation:
 
     def _resting_orders(self, i:int):
         "Fill the resting stop/target (or a liquidation) inside bar i: `resting_fill` decides which and where."
+        if self.legs is not None: return self._leg_resting_orders(i)
         m, s = self.market, self.side
         liq = liquidation_price(self.cash, self.units, self.env.maintenance_margin)
         kind, ref = resting_fill(m.open[i], m.high[i], m.low[i], self.stop, self.target, liq, s,
@@ -327,9 +358,30 @@ class Simulation:
         reason = {STOP_FILL: self.stop_reason, TARGET_FILL: 'take_profit', LIQUIDATION_FILL: 'liquidation'}[kind]
         self._fill(i, -self.units, price, maker, reason)
 
+    def _leg_resting_orders(self, i:int):
+        "Each part's own resting stop/target inside bar i, by the same `resting_fill` (a liquidation closes everything)."
+        m, s, entry = self.market, self.side, self._trade['entry_bar'] == i
+        for k in range(len(self.legs)):
+            if self._trade is None: return
+            if self.legs[k] == 0.0: continue
+            liq = liquidation_price(self.cash, self.units, self.env.maintenance_margin)
+            kind, ref = resting_fill(m.open[i], m.high[i], m.low[i], self.leg_stop[k], self.leg_target[k], liq, s, entry)
+            if kind == NO_FILL: continue
+            if kind == LIQUIDATION_FILL:
+                self._fill(i, -self.units, self.costs.taker_price(i, ref, -s, abs(self.units) * ref), False, 'liquidation'); return
+            maker = kind == TARGET_FILL
+            price = ref if maker else self.costs.taker_price(i, ref, -s, abs(self.legs[k]) * ref)
+            self._close_leg(i, k, price, maker, self.leg_stop_reason[k] if kind == STOP_FILL else 'take_profit')
+
     # ----- the bar loop -----
     def _bar(self, i:int):
         "Process bar i: open fills, resting orders, funding, mark."
+        if self.pending_legs:   # parts closed by their own rule at this open, each its own market order
+            legs, self.pending_legs = self.pending_legs, []
+            for k, reason in legs:
+                if self.legs is None or self.legs[k] == 0.0: continue
+                ref = self.market.open[i]
+                self._close_leg(i, k, self.costs.taker_price(i, ref, -self.side, abs(self.legs[k]) * ref), False, reason)
         if self.pending_exit is not None:
             target_units, reason = self.pending_exit
             self.pending_exit = None
@@ -387,9 +439,10 @@ class Simulation:
         self.exposure[i - self.start] = 0.0
 
     def apply(self, d:Decision, i:int|None=None):
-        "Apply a decision taken at the close of the last decision bar."
+        "Apply a decision taken at the close of the last decision bar (a list: one decision per part, see `_apply_legs`)."
         i = self.i - 1 if i is None else i
         if d is None or not self.in_position: return
+        if isinstance(d, (list, tuple)): return self._apply_legs(d, i)
         if d.stop is not None: self.stop = d.stop
         if d.target is not None: self.target = d.target
         if d.stop_reason is not None: self.stop_reason = d.stop_reason
@@ -403,6 +456,18 @@ class Simulation:
         if target_units is not None and not math.isclose(target_units, self.units, rel_tol=1e-9, abs_tol=0.0):
             reason = d.reason or ('take_profit' if self.unrealised_return(i) > 0 else 'stop_loss')
             self.pending_exit = (target_units, reason)
+
+    def _apply_legs(self, ds:list, i:int):
+        "One decision per part of a position entered in parts: its stop, its target, or closing it whole at the next open."
+        if self.legs is None: raise RiskrlError("decisions per part need a position entered in parts (one entry order per part)")
+        for k, d in enumerate(ds):
+            if d is None or self.legs[k] == 0.0: continue
+            if d.stop is not None: self.leg_stop[k] = d.stop
+            if d.target is not None: self.leg_target[k] = d.target
+            if d.stop_reason is not None: self.leg_stop_reason[k] = d.stop_reason
+            if d.close_fraction > 0 or d.target_size is not None:
+                if not (d.close_fraction >= 1.0 or d.target_size == 0): raise RiskrlError("a part of a position closes whole or not at all")
+                self.pending_legs.append((k, d.reason or ('take_profit' if self.unrealised_return(i) > 0 else 'stop_loss')))
 
     # ----- results -----
     def trades_frame(self) -> pd.DataFrame:

@@ -9,12 +9,13 @@ import numpy as np
 from gymnasium import spaces
 from ..core.config import RunConfig, EnvConfig, RiskrlError
 from .execution import Simulation, ExitPolicy, Decision, HOLD, run_backtest
-from .env import PositionRiskEnv, ObservationBuilder, ACTION_SPACES
+from .env import PositionRiskEnv, ObservationBuilder, ACTION_SPACES, ACTIONS
 from .rules import make_baseline, market_atr, AtrTrailing, RULES
 
 # %% auto #0
-__all__ = ['RESIDUAL_ACTIONS', 'safe_atr', 'needs_reference', 'best_rule', 'tuned_rule', 'reference_rule', 'reference_rules',
-           'ReferenceExits', 'residual_decision', 'ReferenceEnv', 'ResidualPolicy']
+__all__ = ['RESIDUAL_ACTIONS', 'OVERLAY_REASONS', 'safe_atr', 'needs_reference', 'best_rule', 'tuned_rule', 'reference_rule',
+           'reference_rules', 'ReferenceExits', 'residual_decision', 'SplitView', 'BookRules', 'overlay_decision',
+           'ReferenceEnv', 'ResidualPolicy', 'BookOverlayPolicy']
 
 # %% ../../nbs/24b_residual.ipynb #ad5aea7e
 RESIDUAL_ACTIONS = ('keep', 'exit', 'tighten', 'extend')
@@ -26,7 +27,7 @@ def safe_atr(market, n:int=14) -> np.ndarray:
 
 def needs_reference(cfg:RunConfig) -> bool:
     "Whether `cfg` trains on a `ReferenceEnv` (residual actions or the relative reward)."
-    return cfg.env.action_space == 'residual' or cfg.reward.name == 'relative'
+    return cfg.env.action_space in ('residual', 'book_overlay') or cfg.reward.name == 'relative'
 
 def best_rule(grid) -> str:
     "`env.reference: best`: the rule whose tuned parameters scored best in the tuning grid (training data only)."
@@ -90,25 +91,58 @@ def residual_decision(action, rule:ExitPolicy, sim:Simulation, i:int, atr_values
     return d
 
 # %% ../../nbs/24b_residual.ipynb #b57b2010
+ACTION_SPACES['book_overlay'] = spaces.Discrete(len(ACTIONS))
+OVERLAY_REASONS = {1: 'agent_close_tp', 2: 'agent_close_sl'}
+
+class SplitView:
+    "Part `k` of a position entered in parts, as its rule sees it: the simulation with that part's own stop and target."
+    def __init__(self, sim:Simulation, k:int): self._sim, self.stop, self.target = sim, sim.leg_stop[k], sim.leg_target[k]
+    def __getattr__(self, name): return getattr(self._sim, name)
+
+class BookRules(ExitPolicy):
+    "The book of `rules` on one account: each entry in equal parts, each part closed by its own rule."
+    name = 'rule_book_parts'
+    def __init__(self, rules:list):
+        self.rules = rules
+        self.params = {r.name: dict(r.params) for r in rules}
+    def reset(self, sim):
+        for r in self.rules: r.reset(sim)
+    def on_signal(self, sim, i, side): return [r.on_signal(sim, i, side) for r in self.rules]
+    def decide(self, sim, i):
+        return [r.decide(SplitView(sim, k), i) if sim.legs[k] != 0.0 else None for k, r in enumerate(self.rules)]
+
+def overlay_decision(action, mask:np.ndarray, book:BookRules, sim:Simulation, i:int) -> tuple:
+    "hold: the book's decisions (one per part); an allowed close_tp / close_sl: close every open part at the next open. (decision, valid)."
+    a = int(np.ravel(action)[0])
+    if a != 0 and mask[a]: return Decision(close_fraction=1.0, reason=OVERLAY_REASONS[a]), True
+    return book.decide(sim, i), a == 0
+
+# %% ../../nbs/24b_residual.ipynb #eae2fb70
 class ReferenceEnv(PositionRiskEnv):
     "`PositionRiskEnv` whose trades are compared with a tuned reference rule; optional residual actions."
     def __init__(self, data, period=None, cfg:RunConfig=RunConfig(), baselines:dict|None=None, **kw):
         super().__init__(data, period, cfg, **kw)
-        self.residual = cfg.env.action_space == 'residual'
-        if self.residual and self.sizer is not None:
-            raise RiskrlError("env.action_space 'residual' sizes entries by the reference rule; set sizing.rule: fixed")
+        self.residual, self.overlay = cfg.env.action_space == 'residual', cfg.env.action_space == 'book_overlay'
+        if (self.residual or self.overlay) and self.sizer is not None:
+            raise RiskrlError(f"env.action_space '{cfg.env.action_space}' sizes entries by the reference rules; set sizing.rule: fixed")
+        if self.overlay and cfg.env.reference != 'book':
+            raise RiskrlError("env.action_space 'book_overlay' needs env.reference 'book' (the three rules it runs)")
         self.rules = [reference_rule(cfg, baselines, d.market) for d in self.datasets] if self.residual else []
         self.atrs = [safe_atr(d.market, cfg.baselines.atr_window) for d in self.datasets]
         self.reference = ReferenceExits(self.sims, [reference_rules(cfg, baselines, d.market) for d in self.datasets])
         if self.residual:
             for sim, rule in zip(self.sims, self.rules):
                 rule.reset(sim); sim.entry_hook = rule.on_signal
+        self.books = [BookRules(reference_rules(cfg, baselines, d.market)) for d in self.datasets] if self.overlay else []
+        for sim, book in zip(self.sims if self.overlay else [], self.books):
+            book.reset(sim); sim.entry_hook = book.on_signal
 
     def action_masks(self) -> np.ndarray:
         if self.residual: return np.ones(len(RESIDUAL_ACTIONS), dtype=bool)
         return super().action_masks()
 
     def _decision(self, action, mask):
+        if self.overlay: return overlay_decision(action, mask, self.books[self.k], self.sim, self.i)
         if not self.residual: return super()._decision(action, mask)
         return residual_decision(action, self.rules[self.k], self.sim, self.i, self.atrs[self.k], self.cfg.env), True
 
@@ -138,3 +172,30 @@ class ResidualPolicy(ExitPolicy):
         action, _ = self.model.predict(self.builder.observe(sim, i), deterministic=self.deterministic, **kw)
         self.actions.append(int(np.ravel(action)[0]))
         return residual_decision(action, self.rule, sim, i, self.atr, self.cfg.env)
+
+# %% ../../nbs/24b_residual.ipynb #56f2b31d
+class BookOverlayPolicy(ExitPolicy):
+    "A model trained with `book_overlay` actions, as an `ExitPolicy`: the book of the tuned rules in parts, cut by the model."
+    name = 'agent'
+    def __init__(self, model, features:np.ndarray, cfg:RunConfig, baselines:dict, masked:bool=True,
+                 deterministic:bool=True, context=None):
+        self.model, self.features, self.cfg, self.baselines = model, features, cfg, baselines
+        self.masked, self.deterministic, self.context = masked, deterministic, context
+        self.params = dict(algo=cfg.train.algo, reference='book', **{n: dict(p) for n, p in (baselines or {}).items() if n in RULES})
+        self.actions = []
+
+    def reset(self, sim):
+        feats = self.features
+        if self.context is not None and feats.shape[1] == self.context.n_own: feats = self.context.extend(feats, sim.market.times)
+        self.builder = ObservationBuilder(feats, self.cfg.env); self.builder.reset(sim.env.initial_equity)
+        self.book = BookRules(reference_rules(self.cfg, self.baselines, sim.market)); self.book.reset(sim)
+        self.actions = []
+
+    def on_signal(self, sim, i, side): return self.book.on_signal(sim, i, side)
+
+    def decide(self, sim, i):
+        mask = ObservationBuilder.masks(sim, i)
+        kw = dict(action_masks=mask) if self.masked else {}
+        action, _ = self.model.predict(self.builder.observe(sim, i), deterministic=self.deterministic, **kw)
+        self.actions.append(int(np.ravel(action)[0]))
+        return overlay_decision(action, mask, self.book, sim, i)[0]
