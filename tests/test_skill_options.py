@@ -169,3 +169,9 @@ def test_book_overlay_starts_as_the_book(tmp_path, tiny_config):
     end = p.periods['valid'][1]
     book = [ref.trade_return(0, int(e), end) for e in res.trades.entry_bar]
     assert abs(res.trades['return'].to_numpy() - book).max() < 1e-10
+    # the degenerate-policy detector counts only the overlay's cuts as its own exits, not the parts' rule exits
+    from riskrl_nb.eval.evaluation import backtest_all, policy_diagnostics
+    results, _, _ = backtest_all(b, load_bundled('BTC', '1h'), '2022-07-01', '2022-08-31', rows=[])
+    d = policy_diagnostics(results['agent'])
+    assert d['exit_reasons'].get('take_profit', 0) + d['exit_reasons'].get('stop_loss', 0) > 0, d['exit_reasons']
+    assert d['own_exits'] == 0 and d['own_exit_share'] == 0.0

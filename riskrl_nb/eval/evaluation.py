@@ -103,6 +103,7 @@ def backtest_all(bundle:ModelBundle, df:pd.DataFrame, start=None, end=None, extr
     results = {p.name: run_backtest(sim, p, a, b) for p in policies}
     for p in policies:   # what each learned policy chose at every decision (for the degenerate-policy detector)
         if getattr(p, 'actions', None) is not None: results[p.name].actions = list(p.actions)
+        if getattr(p, 'own_exit_reasons', None) is not None: results[p.name].own_exit_reasons = tuple(p.own_exit_reasons)
     if (book := rule_book(results, sim)) is not None:   # right after the rules
         names = list(results); at = max(names.index(r) for r in RULES) + 1
         results = {n: results[n] for n in names[:at]} | {book.name: book} | {n: results[n] for n in names[at:]}
@@ -247,7 +248,8 @@ def training_overlap_html(metrics:dict, out) -> str | None:
 
 # %% ../../nbs/41_evaluation.ipynb #68b67304
 AGENT_EXIT_REASONS = ('agent_close_tp', 'agent_close_sl', 'agent_resize',   # AgentPolicy's own exits (not horizon / end_of_data)
-                      'take_profit', 'stop_loss')   # other learned policies' exits (the stance policy's rules)
+                      'take_profit', 'stop_loss')   # other learned policies' exits (the stance policy's rules); a policy's
+                                                    # `own_exit_reasons` replaces these (BookOverlayPolicy: its cuts only)
 
 def _action_key(a):
     "A hashable label for an action: the discrete choice, or the rounded target exposure of a box action."
@@ -263,7 +265,8 @@ def policy_diagnostics(res:BacktestResult, others:dict|None=None, degenerate_sha
     share = keys.value_counts(normalize=True) if len(keys) else pd.Series(dtype=float)
     names = {0: 'hold', 1: 'close_tp', 2: 'close_sl'}
     reasons = res.trades['exit_reason'].value_counts().to_dict() if len(res.trades) else {}
-    own_exits = int(sum(reasons.get(r, 0) for r in AGENT_EXIT_REASONS))
+    own = getattr(res, 'own_exit_reasons', None) or AGENT_EXIT_REASONS   # a policy may name its own (the book overlay: only its cuts)
+    own_exits = int(sum(reasons.get(r, 0) for r in own))
     warn = []
     if len(res.trades) == 0: warn.append(f"{res.name} never traded in the period")
     own_share = own_exits / len(res.trades) if len(res.trades) else 0.0

@@ -177,6 +177,7 @@ class ResidualPolicy(ExitPolicy):
 class BookOverlayPolicy(ExitPolicy):
     "A model trained with `book_overlay` actions, as an `ExitPolicy`: the book of the tuned rules in parts, cut by the model."
     name = 'agent'
+    own_exit_reasons = tuple(OVERLAY_REASONS.values())   # its cuts; the parts' stops and targets are the book's exits
     def __init__(self, model, features:np.ndarray, cfg:RunConfig, baselines:dict, masked:bool=True,
                  deterministic:bool=True, context=None):
         self.model, self.features, self.cfg, self.baselines = model, features, cfg, baselines
