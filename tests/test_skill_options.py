@@ -1,6 +1,7 @@
 """Issue 13 options in the benchmark: oracle pre-training and cross-coin model selection, end to end on a tiny run."""
 import json
 import pandas as pd
+import pytest
 from conftest import run_cli, run_main
 
 
@@ -104,14 +105,19 @@ def test_reference_best_is_chosen_on_training_data_only(tmp_path, tiny_config):
     assert np.isfinite(pd.read_csv(models['real']/'train_log.csv').valid_sharpe).all()
 
 
-def test_residual_actions_refuse_the_rule_book(tmp_path, tiny_config):
-    """`env.reference: book` (the relative reward against the mean of the three tuned rules) has no single rule for residual
-    actions to adjust: `riskrl train` stops at config load with exit 2 and one line naming both keys, before any data is read."""
-    bad = tmp_path/'book.yaml'
-    bad.write_text(tiny_config.read_text() + "reward: {name: relative}\nenv: {action_space: residual, reference: book}\n")
+@pytest.mark.parametrize('space, reference, named', [
+    # reference 'book' (the relative reward against the mean of the three tuned rules) has no single rule for residual actions to adjust
+    ('residual', 'book', "reference 'book'"),
+    # book_overlay splits each position over the three tuned rules: another reference compares with a policy the agent does not run
+    ('book_overlay', 'fixed_tp_sl', "'book_overlay'")])
+def test_reference_must_fit_the_action_space(tmp_path, tiny_config, space, reference, named):
+    """A reference that does not fit the action space: `riskrl train` stops at config load with exit 2 and one line naming both keys,
+    before any data is read or any folder is made."""
+    bad = tmp_path/'bad.yaml'
+    bad.write_text(tiny_config.read_text() + f"reward: {{name: relative}}\nenv: {{action_space: {space}, reference: {reference}}}\n")
     r = run_main('train', '--config', bad, '--out', tmp_path/'m', '--no-progress')
     assert r.returncode == 2, r.stderr[-500:]
-    assert "'env.action_space', 'env.reference'" in r.stderr and "reference 'book'" in r.stderr, r.stderr[-500:]
+    assert "'env.action_space', 'env.reference'" in r.stderr and named in r.stderr, r.stderr[-500:]
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path/'m').exists()
 
 
@@ -130,17 +136,6 @@ def test_mirror_augmentation_feeds_the_oracle_clone(tmp_path, tiny_config):
         stats[name] = json.loads((m/'oracle.json').read_text())
         assert stats[name]['after']['samples'] == 600
     assert stats['mirror']['before'] != stats['plain']['before'], stats
-
-
-def test_book_overlay_needs_the_rule_book(tmp_path, tiny_config):
-    """`env.action_space: book_overlay` splits each position over the three tuned rules; with any reference but `book` the relative
-    reward would compare with a policy the agent does not run: `riskrl train` stops at config load (exit 2, one line naming both keys)."""
-    bad = tmp_path/'overlay.yaml'
-    bad.write_text(tiny_config.read_text() + "reward: {name: relative}\nenv: {action_space: book_overlay, reference: fixed_tp_sl}\n")
-    r = run_main('train', '--config', bad, '--out', tmp_path/'m', '--no-progress')
-    assert r.returncode == 2, r.stderr[-500:]
-    assert "'env.action_space', 'env.reference'" in r.stderr and "'book_overlay'" in r.stderr, r.stderr[-500:]
-    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path/'m').exists()
 
 
 def test_book_overlay_starts_as_the_book(tmp_path, tiny_config):
