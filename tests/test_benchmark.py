@@ -218,6 +218,13 @@ def test_memoised_rule_tuning_equals_train_tuning(tmp_path):
         assert got_params == want_params
         np.testing.assert_array_equal(got.score.to_numpy(), want.score.to_numpy())
     assert len(list((tmp_path/'rules').glob('*.json'))) == 3   # one file per coin: the second pool computed nothing new
+    import shutil   # the same candles at another path (a copied cache in another checkout): still a hit, nothing computed
+    (tmp_path/'elsewhere').mkdir(); moved = shutil.copy(bundled_path('ETH'), tmp_path/'elsewhere'/'ETH.csv.gz')
+    frames = [load_coin(str(moved)), load_coin('XRP')]
+    cfg = bench_config(w, [moved, bundled_path('XRP')], seed=0, variant=SMALL_GRID)
+    with cached_rule_tuning(tmp_path/'rules'):
+        got_params, _ = _tune(frames, cfg)
+    assert got_params == want_params and len(list((tmp_path/'rules').glob('*.json'))) == 3
 
 
 def test_benchmark_experiment_notebook_via_experiments_run(tmp_path, tiny_config):

@@ -135,7 +135,8 @@ def cached_rule_tuning(cache_dir):
     def tune(cfg, train_sets, progress):
         key, tables = _rules_key(cfg), []
         for p in train_sets:   # one coin at a time: a leave-one-coin-out pool re-uses the other coins' scores
-            name = hashlib.sha256(str(p.candles.attrs.get('path', p.data.name)).encode()).hexdigest()[:8]
+            # the candles' content (not their path): a cache copied to another checkout or folder still hits
+            name = (p.candles.attrs.get('sha256') or hashlib.sha256(str(p.candles.attrs.get('path', p.data.name)).encode()).hexdigest())[:8]
             f = cache_dir/f"{key}-{p.data.name}-{name}.json"
             if f.exists(): t = pd.DataFrame(json.loads(f.read_text()))
             else:
