@@ -163,7 +163,10 @@ def test_cli_portfolio_train_and_evaluate(tmp_path):
     r = run_main('portfolio', 'evaluate', '--model', tmp_path/'pm', '--out', tmp_path/'ev', '--config', cfg)
     assert r.returncode in (0, None), r.stderr
     m = json.loads((tmp_path/'ev'/'metrics.json').read_text())
-    assert list(m['policies'])[0] == 'agent' and len(m['policies']) == 10 and m['coins'] == ['BTC', 'ETH']
+    assert list(m['policies'])[0] == 'agent' and len(m['policies']) == 13 and m['coins'] == ['BTC', 'ETH']   # agent, 3 rules x 3 allocations, 3 books
+    book = m['policies']['rule_book_equal']
+    assert book['params']['members'] == ['fixed_tp_sl', 'atr_trailing', 'hold_to_horizon'] and book['params']['allocation'] == 'equal'
+    assert book['n_trades'] == sum(m['policies'][f'{r}_equal']['n_trades'] for r in book['params']['members'])
     assert m['period']['start'].startswith('2023-10-01') and 'report.html' in r.stdout
     r = run_main('portfolio', 'train', '--data', 'BTC', 'NOPE', '--out', tmp_path/'x')
     assert r.returncode == 2 and r.stderr.strip().count('\n') == 0 and 'NOPE' in r.stderr

@@ -13,15 +13,15 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 from ..core.config import RunConfig, RiskrlError, load_config, periods_per_year
-from ..core.metrics import summarize, SELECT_METRICS
-from ..sim.rules import baseline_grid, make_baseline
+from ..core.metrics import summarize, SELECT_METRICS, book_returns
+from ..sim.rules import RULES, baseline_grid, make_baseline
 from ..sim.portfolio import PortfolioSimulation, PortfolioResult, run_portfolio_backtest
 from ..agents.portfolio import portfolio_data, split_steps, split_env, load_portfolio_model, run_portfolio_agent, PORTFOLIO_NETWORKS
 
 # %% auto #0
-__all__ = ['PORTFOLIO_ALLOCATIONS', 'tune_portfolio_rules', 'portfolio_baselines', 'portfolio_metrics', 'attribution',
-           'coin_correlation', 'plot_portfolio', 'write_portfolio_report', 'evaluate_portfolio', 'coin_paths',
-           'is_portfolio_model', 'portfolio_train_cli', 'portfolio_evaluate_cli']
+__all__ = ['PORTFOLIO_ALLOCATIONS', 'tune_portfolio_rules', 'portfolio_baselines', 'portfolio_rule_books', 'portfolio_metrics',
+           'attribution', 'coin_correlation', 'plot_portfolio', 'write_portfolio_report', 'evaluate_portfolio',
+           'coin_paths', 'is_portfolio_model', 'portfolio_train_cli', 'portfolio_evaluate_cli']
 
 # %% ../../nbs/48b_portfolio.ipynb #2532db73
 PORTFOLIO_ALLOCATIONS = ('equal', 'inverse_vol', 'risk_parity')
@@ -49,6 +49,32 @@ def portfolio_baselines(prepared:list, index, cfg:RunConfig, tuned:dict, split:s
         for name, params in tuned.items():
             out.append(run_portfolio_backtest(psim, lambda k: make_baseline(name, params), u0, u1, name=f'{name}_{alloc}'))
             out[-1].params = dict(params, allocation=alloc)
+    return out
+
+# %% ../../nbs/48b_portfolio.ipynb #a649c34d
+def portfolio_rule_books(results:list) -> list:
+    "Per allocation whose three tuned rules are all in `results` (`RULE_ALLOC` names), the equal-weight book `rule_book_ALLOC`."
+    by, out = {r.name: r for r in results}, []
+    for alloc in PORTFOLIO_ALLOCATIONS:
+        members = [by.get(f'{rule}_{alloc}') for rule in RULES]
+        if any(m is None for m in members): continue
+        k, init = len(members), members[0].initial_equity
+        ret = book_returns(pd.DataFrame({m.name: m.returns for m in members}))
+        equity = pd.Series(init * np.cumprod(1 + ret.to_numpy()), index=ret.index, name=members[0].equity.name)
+        parts = []
+        for rule, m in zip(RULES, members):
+            t = m.trades.copy()
+            for c in ('size', 'fees', 'funding', 'units'):
+                if c in t: t[c] = t[c] / k
+            if len(t): t['exit_reason'] = rule + ':' + t['exit_reason'].astype(str)
+            parts.append(t)
+        trades = pd.concat([t for t in parts if len(t)] or parts[:1], ignore_index=True)
+        if len(trades): trades = trades.sort_values(['exit_time', 'entry_time'], kind='stable').reset_index(drop=True)
+        mean = lambda frames: sum(frames) / k
+        out.append(PortfolioResult(f'rule_book_{alloc}', equity, mean([m.coin_value for m in members]), mean([m.coin_equity for m in members]),
+                                   trades, mean([m.gross_exposure for m in members]),
+                                   pd.concat([m.entries for m in members], ignore_index=True), float(np.mean([m.fees_paid for m in members])),
+                                   init, dict(members=list(RULES), allocation=alloc, weights='equal, rebalanced every bar')))
     return out
 
 # %% ../../nbs/48b_portfolio.ipynb #075788c0
@@ -121,7 +147,7 @@ def write_portfolio_report(metrics:dict, attr:pd.DataFrame, pngs:dict, out_dir) 
 # %% ../../nbs/48b_portfolio.ipynb #3d0a6eba
 def evaluate_portfolio(model_dir, paths:list, out_dir, cfg:RunConfig|None=None, start:str|None=None, end:str|None=None,
                        tuned:dict|None=None) -> dict:
-    "Backtest the portfolio agent and the tuned rules × allocations on the test period; write metrics.json, report.html, CSVs, plots."
+    "Backtest the portfolio agent, the tuned rules × allocations and their rule books on the test period; write metrics.json, report.html, CSVs, plots."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     scaler = None
     if model_dir is not None:
@@ -135,6 +161,7 @@ def evaluate_portfolio(model_dir, paths:list, out_dir, cfg:RunConfig|None=None, 
     prepared, scaler, index = portfolio_data(paths, cfg, scaler)
     tuned = tuned or tune_portfolio_rules(prepared, index, cfg)
     results = portfolio_baselines(prepared, index, cfg, tuned)
+    results += portfolio_rule_books(results)
     agent = None
     if model_dir is not None:
         env = split_env(prepared, index, cfg, 'test', random_windows=False)
