@@ -19,9 +19,10 @@ from ..sim.portfolio import PortfolioSimulation, PortfolioResult, run_portfolio_
 from ..agents.portfolio import portfolio_data, split_steps, split_env, load_portfolio_model, run_portfolio_agent, PORTFOLIO_NETWORKS
 
 # %% auto #0
-__all__ = ['PORTFOLIO_ALLOCATIONS', 'tune_portfolio_rules', 'portfolio_baselines', 'portfolio_rule_books', 'portfolio_metrics',
-           'attribution', 'coin_correlation', 'plot_portfolio', 'write_portfolio_report', 'evaluate_portfolio',
-           'coin_paths', 'is_portfolio_model', 'portfolio_train_cli', 'portfolio_evaluate_cli']
+__all__ = ['PORTFOLIO_ALLOCATIONS', 'FAMILY_COLOURS', 'ALLOCATION_STYLES', 'tune_portfolio_rules', 'portfolio_baselines',
+           'portfolio_rule_books', 'portfolio_metrics', 'attribution', 'coin_correlation', 'plot_portfolio',
+           'write_portfolio_report', 'evaluate_portfolio', 'coin_paths', 'is_portfolio_model', 'portfolio_train_cli',
+           'portfolio_evaluate_cli']
 
 # %% ../../nbs/48b_portfolio.ipynb #2532db73
 PORTFOLIO_ALLOCATIONS = ('equal', 'inverse_vol', 'risk_parity')
@@ -108,12 +109,19 @@ def coin_correlation(prepared:list, index, start:int, end:int) -> pd.DataFrame:
     return c.pct_change(fill_method=None).iloc[1:].corr()
 
 # %% ../../nbs/48b_portfolio.ipynb #6946b269
+FAMILY_COLOURS = {'fixed_tp_sl': 'tab:blue', 'atr_trailing': 'tab:green', 'hold_to_horizon': 'tab:purple', 'rule_book': 'darkgoldenrod'}
+ALLOCATION_STYLES = {'equal': '-', 'inverse_vol': '--', 'risk_parity': ':'}
+
 def plot_portfolio(results:list, attr:pd.DataFrame, corr:pd.DataFrame, agent:PortfolioResult, out_dir) -> dict:
     "Equity of every row, the agent's (or first row's) per-coin equity, attribution bars and the correlation heatmap; {name: png path}."
     out = Path(out_dir); paths = {}
     fig, ax = plt.subplots(figsize=(10, 4))
-    for r in results: ax.plot(r.equity.index, r.equity.to_numpy(), lw=1.6 if r is agent else 0.8, label=r.name)
-    ax.set_title('account equity'); ax.legend(fontsize=6, ncol=3); fig.tight_layout()
+    for r in results:   # colour: the policy (rule, rule book, agent); line style: the allocation
+        family = next((f for f in FAMILY_COLOURS if r.name.startswith(f)), None)
+        style = next((st for a, st in ALLOCATION_STYLES.items() if r.name.endswith('_' + a)), '-')
+        ax.plot(r.equity.index, r.equity.to_numpy(), color=FAMILY_COLOURS.get(family, 'black'), ls=style,
+                lw=1.8 if r is agent or family == 'rule_book' else 0.8, label=r.name)
+    ax.set_title('account equity (colour: policy; line: equal -, inverse-vol --, risk parity :)'); ax.legend(fontsize=6, ncol=4); fig.tight_layout()
     fig.savefig(out/'equity.png', dpi=90); plt.close(fig); paths['equity'] = out/'equity.png'
     fig, ax = plt.subplots(figsize=(10, 4))
     pnl = agent.coin_equity - agent.initial_equity
