@@ -2,6 +2,7 @@
 
     nice -n 5 python bench/fast_ppo.py [--steps 49152] [--seed 0] [--repeats 2] [--configs default] [--json FILE]
     nice -n 5 python bench/fast_ppo.py --update-threads [--repeats 5]
+    nice -n 5 python bench/fast_ppo.py --identity
 
 Each repeat trains every config of `--configs` (`bench/batched_training.py`'s `CONFIGS`: `default` is the config as
 shipped) twice through `riskrl_nb.agents.training.train`, stock first then lean: `stock` is stock MaskablePPO's
@@ -15,6 +16,10 @@ validation curve, the same saved best weights (`policy.pt`) tensor for tensor, a
 `--update-threads` instead times the default's PPO update alone (`LeanMaskablePPO.train` on one rollout of the default
 config, 4 x 512 steps, 80 minibatches), with torch on 1 and on 2 threads (`torch.set_num_threads`) in turn, wall and
 CPU seconds per update, `--repeats` times each.
+
+`--identity` trains stock MaskablePPO and `LeanMaskablePPO` on a small schedule (4 x 32 steps, 2 rollouts, 2 epochs)
+for every `train.network` (but `gnn`, which needs context assets) and every action space `maskable_ppo` takes, and says
+for each whether the lean path ran (or fell back to stock) and whether all trained parameters are equal.
 """
 import argparse, json, os, sys, tempfile
 from pathlib import Path
@@ -62,6 +67,37 @@ def update_threads(args):
               f"{np.median(cpu):.3f} CPU-s (wall {' '.join(f'{x:.2f}' for x in wall)}; load {os.getloadavg()[0]:.1f})")
 
 
+def identity(args):
+    "Stock vs lean on every network and action space: the lean path or the fallback, and equal parameters."
+    import torch
+    from sb3_contrib import MaskablePPO
+    from riskrl_nb.core.config import load_config
+    from riskrl_nb.sim.prepare import prepare_data, load_frames
+    from riskrl_nb.agents.training import make_train_env, _tune_before_test
+    from riskrl_nb.agents.algos import LeanMaskablePPO, _ppo_kwargs, get_algo
+    from riskrl_nb.agents.networks import NETWORKS
+    torch.set_num_threads(1)
+    data = dict(train_start='2022-01-01', train_end='2022-06-30', valid_start='2022-07-01', valid_end='2022-08-31')
+    small = dict(n_steps=32, batch_size=32, n_epochs=2, ent_coef=0.05, net=dict(hidden=8), seed=args.seed)
+    cases = [(f'network {n}', dict(env=dict(lookback=48), train=dict(small, network=n))) for n in sorted(NETWORKS) if n != 'gnn']
+    cases += [(f'action space {a}', dict(env=dict(action_space=a, **({'reference': 'book'} if a == 'book_overlay' else {})), train=small))
+              for a in get_algo('maskable_ppo').action_spaces]
+    bad = 0
+    for name, over in cases:
+        cfg = load_config(overrides=dict(data=data, **over))
+        prepared, _ = prepare_data(load_frames(cfg), cfg)
+        baselines, _ = _tune_before_test(cfg, prepared, False)
+        models = []
+        for cls in (MaskablePPO, LeanMaskablePPO):
+            vec = make_train_env(cfg, prepared, baselines)
+            models.append(cls('MlpPolicy', vec, **_ppo_kwargs(cfg, vec)).learn(256))
+        a, b = (m.policy.state_dict() for m in models)
+        same = a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+        bad += not same
+        print(f"{name:28s} {'lean path' if models[1].lean_plan() is not None else 'stock fallback':14s} parameters equal: {same}", flush=True)
+    if bad: raise SystemExit(f"{bad} case(s) trained different parameters")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--steps', type=int, default=49152)
@@ -71,8 +107,10 @@ def main():
     ap.add_argument('--out', default=None, help='model folders here (default: a temporary folder)')
     ap.add_argument('--json', default=None, help='write the runs as JSON here')
     ap.add_argument('--update-threads', action='store_true', help='time the PPO update alone on 1 and on 2 torch threads')
+    ap.add_argument('--identity', action='store_true', help='stock vs lean on every network and action space: equal parameters?')
     args = ap.parse_args()
     if args.update_threads: return update_threads(args)
+    if args.identity: return identity(args)
     out = Path(args.out or tempfile.mkdtemp(prefix='fast-ppo-'))
     runs = []
     for rep in range(args.repeats):
