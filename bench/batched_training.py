@@ -4,7 +4,8 @@
 
 Every row calls `riskrl_nb.agents.training.train` (what `riskrl train` runs: rule tuning, the oracle labels and the
 cloning pre-training of the default config, validation every `eval_freq` steps, cloning steps after each PPO update),
-one row after the other in this one process, torch on 1 thread (the config's `train.torch_threads`). Rows (`CONFIGS`):
+one row after the other in this one process, torch on 1 thread (the config's `train.torch_threads`); MaskablePPO is
+`LeanMaskablePPO` as in `riskrl train` (`bench/fast_ppo.py` compares it with stock MaskablePPO). Rows (`CONFIGS`):
 `default` is the config as shipped; `batched4` only sets `env.batched: true` (same 4 x 512 schedule); `b16` is
 16 accounts x 128 steps (rollouts of 2048 and minibatches of 256, as the default: the same number of PPO updates and
 cloning steps per env step); `b64` is 64 x 128 with minibatches of 1024 (4x fewer updates per env step) and
@@ -15,7 +16,7 @@ For each row it reports env-steps per CPU-second of the `learn` loop (everything
 training: stepping, policy forward passes, PPO updates, cloning steps, validation backtests) and the split of that
 loop's CPU time, measured by timers wrapped around the parts (process time): `env` (the VecEnv's step_wait, incl.
 SB3's DummyVecEnv and Monitor), `masks` (action_masks), `policy` (the policy's forward pass for each step's actions:
-MaskableActorCriticPolicy.forward), `buffer` (the rollout buffer's add), `update` (the PPO update, `train()`),
+MaskableActorCriticPolicy.forward or LeanMaskablePPO.lean_forward), `buffer` (the rollout buffer's add), `update` (the PPO update, `train()`),
 `cloning` (the cloning minibatches), `validation` (validation backtests) and `rest` (the remainder: SB3's rollout
 loop in Python, observation-to-tensor conversion, callbacks, the returns/advantages computation). Also the whole run's CPU seconds (setup included) and the validation curve
 (train_log.csv). Ratios are against `default` measured in the same process.
@@ -56,13 +57,14 @@ def merge(base, over):
     return out
 
 
-def run_row(name, over, args, out):
+def run_row(name, over, args, out, stock=False):
+    "One training run through `train()`; `stock`: stock MaskablePPO's rollout and update instead of LeanMaskablePPO's."
     import riskrl_nb.agents.training as tr, riskrl_nb.agents.oracle as orc
+    from riskrl_nb.agents.algos import LeanMaskablePPO
     from riskrl_nb.core.config import load_config
     from riskrl_nb.sim.vec_env import BatchedPositionEnv
     from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
     from stable_baselines3.common.callbacks import BaseCallback
-    from sb3_contrib import MaskablePPO
     overrides = merge(over, dict(train=dict(seed=args.seed, total_timesteps=args.steps)))
     if 'pretrain_oracle' in overrides['train']:   # a partial pretrain_oracle dict: completed from the default's
         overrides['train']['pretrain_oracle'] = dict(load_config().train.pretrain_oracle, **overrides['train']['pretrain_oracle'])
@@ -72,8 +74,9 @@ def run_row(name, over, args, out):
     T.wrap(DummyVecEnv, 'env_method', 'masks'); T.wrap(BatchedPositionEnv, 'action_masks', 'masks')
     from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
     from sb3_contrib.common.maskable.buffers import MaskableRolloutBuffer
-    T.wrap(MaskableActorCriticPolicy, 'forward', 'policy'); T.wrap(MaskableRolloutBuffer, 'add', 'buffer')
-    T.wrap(MaskablePPO, 'train', 'update'); T.wrap(orc, '_clone_step', 'cloning'); T.wrap(tr, 'validation_score', 'validation')
+    T.wrap(MaskableActorCriticPolicy, 'forward', 'policy'); T.wrap(LeanMaskablePPO, 'lean_forward', 'policy')
+    T.wrap(MaskableRolloutBuffer, 'add', 'buffer')
+    T.wrap(LeanMaskablePPO, 'train', 'update'); T.wrap(orc, '_clone_step', 'cloning'); T.wrap(tr, 'validation_score', 'validation')
     loop = {}
     class Loop(BaseCallback):
         def _on_training_start(self): T.on = True; loop['c0'], loop['w0'] = time.process_time(), time.perf_counter()
@@ -81,6 +84,9 @@ def run_row(name, over, args, out):
         def _on_training_end(self):
             loop['cpu'], loop['wall'] = time.process_time() - loop['c0'], time.perf_counter() - loop['w0']
             loop['rollouts'] = self.model._n_updates // self.model.n_epochs; loop['steps'] = self.model.num_timesteps
+            loop['params'] = __import__('hashlib').sha256(b''.join(v.detach().cpu().numpy().tobytes()
+                                                                   for v in self.model.policy.state_dict().values())).hexdigest()
+    if stock: T.undo.append((LeanMaskablePPO, 'lean_plan', LeanMaskablePPO.lean_plan)); LeanMaskablePPO.lean_plan = lambda self: None
     c0 = time.process_time()
     try: folder = tr.train(cfg, out/name, progress=False, verbose=False, callbacks=[Loop()])
     finally: T.on = False; T.restore()
@@ -90,7 +96,7 @@ def run_row(name, over, args, out):
              __import__('pandas').read_csv(folder/'train_log.csv').to_dict('records')]
     split = {k: v for k, v in T.t.items()}
     inside = sum(v for k, v in split.items() if k not in ('validation',))
-    return dict(config=name, steps=loop['steps'], rollouts=loop['rollouts'], loop_cpu=loop['cpu'], loop_wall=loop['wall'],
+    return dict(config=name, folder=str(folder), final_params_sha256=loop['params'], steps=loop['steps'], rollouts=loop['rollouts'], loop_cpu=loop['cpu'], loop_wall=loop['wall'],
                 total_cpu=total, per_cpu_s=loop['steps'] / loop['cpu'], per_s=loop['steps'] / loop['wall'],
                 split=split, rest=loop['cpu'] - inside - split['validation'], curve=curve, load=os.getloadavg()[0])
 
