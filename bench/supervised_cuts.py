@@ -17,7 +17,7 @@ Then, on each coin's test half-year, exactly as the benchmark evaluates (`CoinEv
   `add_rule_book`, `comparison` and `summarize_benchmark` (shares ahead of the best rule and of the rule book, bootstrap CIs).
 
 Writes DIR/table.csv (long, as the benchmark's), comparison.csv, summary.json, diagnostics.csv (AUC etc. per window,
-classifier and period), calibration.csv, coin_auc.csv, thresholds.csv, cuts.csv. Deterministic given the data (seeded fits).
+classifier and period), calibration.csv, coin_aucs.csv, thresholds.csv, candidates.csv, cuts.csv. Deterministic given the data (seeded fits).
 """
 import argparse, json, sys, time
 from pathlib import Path
