@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 from riskrl_nb.agents.bundle import load_bundle
-from riskrl_nb.agents.cuts import (fit_cut_model, coin_labels, cut_diagnostics, CutModel, overlay_config, one_thread,
+from riskrl_nb.agents.cuts import (fit_cut_model, coin_labels, cut_diagnostics, CutModel, overlay_config, one_thread, NEVER,
                                    CUT_CLASSIFIERS)   # noqa: F401 (the candidates, named in the doc)
 from riskrl_nb.eval import benchmark as B
 from riskrl_nb.sim.execution import run_backtest
@@ -33,6 +33,26 @@ from riskrl_nb.sim.residual import BookOverlayPolicy, OVERLAY_REASONS
 from riskrl_nb.core.config import RiskrlError
 
 VARIANT = {'hgb': 'supervised_cuts', 'logit': 'supervised_cuts_logit'}
+SORTINO_QUANTILES = (0.9, 0.95, 0.99, 0.999)   # --threshold-by sortino: candidates besides never cutting
+
+
+def sortino_threshold(fit:dict, ev, bundle, coins:list) -> tuple:
+    "(threshold, table): the candidate whose policy has the best mean Sortino over the coins' validation periods (backtested; ties: never)."
+    cfg, d, rows = bundle.cfg, bundle.cfg.data, []
+    pv = fit['valid'][2]
+    for thr in [NEVER, *sorted({float(np.quantile(pv, q)) for q in SORTINO_QUANTILES})]:
+        scores = []
+        for c in coins:
+            df = ev.frames[c]
+            df = df.iloc[:B.period_slice(df, None, d.valid_end).stop]   # the validation period's end is the end of the data
+            sim = ev.sim(c, cfg)
+            a, b, _ = B.evaluation_period(df, bundle, d.valid_start, d.valid_end)
+            res = run_backtest(sim, BookOverlayPolicy(CutModel(fit['classifier'], thr), bundle.scaler.transform(ev.features(c, cfg)),
+                                                      overlay_config(cfg), bundle.baselines), a, b)
+            scores.append(B.bench_metrics(res, sim)['sortino'])
+        rows.append(dict(threshold=thr, mean_valid_sortino=float(np.nanmean(scores))))
+    table = pd.DataFrame(rows)
+    return float(table.threshold.iloc[int(table.mean_valid_sortino.to_numpy().argmax())]), table
 
 
 def diag_row(window, kind, period, y, p, gain=None):
@@ -42,7 +62,7 @@ def diag_row(window, kind, period, y, p, gain=None):
     return row, d['calibration'].reset_index().assign(window=window, classifier=kind, period=period)
 
 
-def run_window(mdir:Path, name:str, coins_wanted=None) -> dict:
+def run_window(mdir:Path, name:str, coins_wanted=None, threshold_by:str='gain') -> dict:
     bundle = load_bundle(mdir)
     cfg, baselines = bundle.cfg, bundle.baselines
     frames = {}
@@ -68,6 +88,9 @@ def run_window(mdir:Path, name:str, coins_wanted=None) -> dict:
         fit = fit_cut_model({c: frames[c] for c in coins}, cfg, baselines, bundle.scaler, kind)
         fit_cpu = time.process_time() - t0
         clf, thr = fit['classifier'], fit['threshold']
+        if threshold_by == 'sortino':
+            thr, table = sortino_threshold(fit, ev, bundle, coins)
+            fit['thresholds'] = table
         (Xt, ft), (Xv, fv, pv) = fit['train'], fit['valid']
         with one_thread(): pt = clf.predict_proba(Xt.astype(np.float64))[:, 1]
         Xs = np.concatenate([test[c]['X'] for c in coins]); fs = pd.concat([test[c]['frame'].assign(coin=c) for c in coins], ignore_index=True)
@@ -111,6 +134,9 @@ def main(argv):
     p.add_argument('--windows', nargs='+', required=True)
     p.add_argument('--coins', nargs='+', help='only these coins (default: every training coin of the window)')
     p.add_argument('--out', type=Path, required=True)
+    p.add_argument('--threshold-by', choices=['gain', 'sortino'], default='gain',
+                   help="gain: the first cut's mean gain per validation trade (nb 33d pick_threshold); sortino: the policy's mean "
+                        "Sortino over the validation periods, backtested (never cutting among the candidates)")
     args = p.parse_args(argv)
     where = {}
     for w in args.windows:
@@ -121,7 +147,7 @@ def main(argv):
     t0, c0 = time.time(), time.process_time()
     parts = []
     for w in args.windows:
-        t = time.time(); parts.append(run_window(where[w], w, args.coins))
+        t = time.time(); parts.append(run_window(where[w], w, args.coins, args.threshold_by))
         print(f"window {w}: {time.time() - t:.0f} s", flush=True)
     long = pd.DataFrame([r for x in parts for r in x['rows']])
     returns = {k: pd.DataFrame(v) for x in parts for k, v in x['returns'].items()}
