@@ -18,3 +18,23 @@ def test_trade_auc_ranks_and_resamples_trades_not_decisions():
     assert np.isclose(auc20, auc)
     assert 0.7 < (hi20 - lo20) / (hi - lo) < 1.4           # resampling decisions would shrink it about sqrt(20) = 4.5 times
     assert trade_auc(y, y + 0.0, np.arange(300))[1:] == (1.0, 1.0)
+
+
+def test_refit_features_sees_only_the_training_period():
+    "--feature-set refits the scaler on training rows only: bars after train_end (validation, test) change nothing."
+    from riskrl_nb.core.config import load_config
+    from riskrl_nb.eval import benchmark as B
+    from cut_information import refit_features
+    cfg = load_config()
+    df = B.load_coin('ETH')
+    cfg2, scaler = refit_features(cfg, {'ETH': df}, 'basic')
+    assert cfg2.features.set == 'basic' and cfg.features is not cfg2.features
+    later = df.copy()
+    import pandas as pd
+    after = later.index > pd.Timestamp(cfg.data.train_end, tz='UTC') + pd.Timedelta(hours=23)
+    later.loc[after, ['open', 'high', 'low', 'close']] *= np.linspace(0.5, 2.0, after.sum())[:, None]   # another future
+    _, scaler2 = refit_features(cfg, {'ETH': later}, 'basic')
+    assert after.sum() > 1000 and scaler2.mean == scaler.mean and scaler2.std == scaler.std
+    k = df.index.get_loc(pd.Timestamp('2021-06-01', tz='UTC'))
+    early = df.copy(); early.iloc[k:k + 100, early.columns.get_loc('close')] *= 1.5    # training-period bars: they do change it
+    assert refit_features(cfg, {'ETH': early}, 'basic')[1].mean != scaler.mean
