@@ -38,3 +38,25 @@ def test_refit_features_sees_only_the_training_period():
     k = df.index.get_loc(pd.Timestamp('2021-06-01', tz='UTC'))
     early = df.copy(); early.iloc[k:k + 100, early.columns.get_loc('close')] *= 1.5    # training-period bars: they do change it
     assert refit_features(cfg, {'ETH': early}, 'basic')[1].mean != scaler.mean
+
+
+def test_context_features_are_causal_and_relative():
+    "--context columns at a bar come from closes up to that bar: changing later bars (of the coin or the anchor) changes none of them."
+    import pandas as pd
+    from cut_information import context_features, CONTEXT
+    rng, idx = np.random.default_rng(1), pd.date_range('2023-01-01', periods=600, freq='h', tz='UTC')
+    mk = lambda: pd.DataFrame(dict(close=100 * np.exp(np.cumsum(rng.normal(0, 0.01, len(idx))))), index=idx)
+    frames = {'BTC': mk(), 'ETH': mk(), 'XRP': mk()}
+    base = context_features(frames)
+    later = {c: f.copy() for c, f in frames.items()}
+    for f in later.values(): f.iloc[400:, 0] *= 1.3
+    moved = context_features(later)
+    for c in frames:
+        assert list(base[c].columns) == CONTEXT
+        pd.testing.assert_frame_equal(base[c].iloc[:400], moved[c].iloc[:400])
+        assert not base[c].iloc[401:].equals(moved[c].iloc[401:])
+    f, lc = base['ETH'], np.log(frames['ETH'].close)
+    k = 300
+    assert np.isclose(f.btc_ret_24.iloc[k], np.log(frames['BTC'].close.iloc[k] / frames['BTC'].close.iloc[k - 24]))
+    mean24 = np.mean([np.log(frames[c].close.iloc[k] / frames[c].close.iloc[k - 24]) for c in frames])
+    assert np.isclose(f.market_ret_24.iloc[k], mean24) and np.isclose(f.rel_ret_24.iloc[k], lc.iloc[k] - lc.iloc[k - 24] - mean24)
