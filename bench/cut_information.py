@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 from riskrl_nb.agents.bundle import load_bundle
-from riskrl_nb.data.features import compute_features, FeatureScaler
-from riskrl_nb.agents.cuts import coin_labels, pooled, one_thread, CLASSIFIER_MAKERS, feature_warmup
+from riskrl_nb.data.features import compute_features, FeatureScaler, feature_warmup
+from riskrl_nb.agents.cuts import coin_labels, pooled, one_thread, CLASSIFIER_MAKERS
 from riskrl_nb.eval import benchmark as B
 from riskrl_nb.sim.env import POSITION_FEATURES
 
