@@ -86,9 +86,7 @@ def with_context(labels:dict, context:dict) -> dict:
 def run_window(mdir:Path, name:str, feature_set:str|None=None, context:bool=False, anchor:str='BTC') -> list:
     bundle = load_bundle(mdir)
     cfg, baselines, d = bundle.cfg, bundle.baselines, bundle.cfg.data
-    frames = {}
-    for p in cfg.data.paths:
-        df = B.load_coin(p); frames[B.coin_name(df)] = df
+    frames = B.load_coins(cfg.data.paths)
     train_frames = {c: df.iloc[:B.period_slice(df, None, d.valid_end).stop] for c, df in frames.items()}
     scaler = bundle.scaler
     if feature_set: cfg, scaler = refit_features(cfg, train_frames, feature_set)
@@ -128,6 +126,16 @@ def run_window(mdir:Path, name:str, feature_set:str|None=None, context:bool=Fals
     return rows
 
 
+def window_models(models:list, windows:list) -> dict:
+    "{window: the first MODELS/<window>/seed0 folder}, before any work; exits with one line naming the window that has none."
+    where = {}
+    for w in windows:
+        found = [m/w/'seed0' for m in models if (m/w/'seed0').is_dir()]
+        if not found: raise SystemExit(f"no model folder <window>/seed0 for window {w} in {', '.join(map(str, models))}")
+        where[w] = found[0]
+    return where
+
+
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('models', type=Path, nargs='+')
@@ -139,10 +147,8 @@ def main(argv):
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     t0, c0, rows = time.time(), time.process_time(), []
-    for w in args.windows:
-        found = [m/w/'seed0' for m in args.models if (m/w/'seed0').is_dir()]
-        if not found: raise SystemExit(f"no model folder <window>/seed0 for window {w} in {', '.join(map(str, args.models))}")
-        rows += run_window(found[0], w, args.feature_set, args.context, args.anchor)
+    for w, mdir in window_models(args.models, args.windows).items():
+        rows += run_window(mdir, w, args.feature_set, args.context, args.anchor)
         print(f"window {w}: {time.time() - t0:.0f} s", flush=True)
     t = pd.DataFrame(rows)
     t.to_csv(args.out/'information.csv', index=False)

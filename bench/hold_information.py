@@ -28,7 +28,7 @@ from riskrl_nb.sim.execution import Simulation, Market, run_backtest
 from riskrl_nb.sim.residual import tuned_rule
 from riskrl_nb.sim.rules import RULES
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cut_information import trade_auc
+from cut_information import trade_auc, window_models
 
 FIXED = {'hgb': dict(max_iter=25, min_samples_leaf=50), 'logit': dict(C=0.01)}   # regularised for ~1,000 exits per window
 
@@ -59,9 +59,7 @@ def design(f:pd.DataFrame) -> np.ndarray:
 def run_window(mdir:Path, name:str, horizons) -> list:
     bundle = load_bundle(mdir)
     cfg, d = bundle.cfg, bundle.cfg.data
-    frames = {}
-    for p in cfg.data.paths:
-        df = B.load_coin(p); frames[B.coin_name(df)] = df
+    frames = B.load_coins(cfg.data.paths)
     cut = {c: df.iloc[:B.period_slice(df, None, d.valid_end).stop] for c, df in frames.items()}   # nothing after validation for fitting
     train = pd.concat([exit_samples(df, cfg, bundle.baselines, bundle.scaler, d.train_start, d.train_end, horizons).assign(coin=c)
                        for c, df in cut.items()], ignore_index=True)
@@ -92,10 +90,8 @@ def main(argv):
     a = p.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
     t0, c0, rows = time.time(), time.process_time(), []
-    for w in a.windows:
-        found = [m/w/'seed0' for m in a.models if (m/w/'seed0').is_dir()]
-        if not found: raise SystemExit(f"no model folder <window>/seed0 for window {w} in {', '.join(map(str, a.models))}")
-        rows += run_window(found[0], w, a.horizons)
+    for w, mdir in window_models(a.models, a.windows).items():
+        rows += run_window(mdir, w, a.horizons)
         print(f"window {w}: {time.time() - t0:.0f} s", flush=True)
     t = pd.DataFrame(rows)
     t.to_csv(a.out/'hold_information.csv', index=False)

@@ -39,9 +39,7 @@ def study(out:Path, variant:str, window:str, train_months:int, valid_months:int=
     long = part['long']
     seeds = sorted(p for p in (out/'models'/variant/window).glob('seed*'))
     bundles = [load_bundle(s) for s in seeds]
-    frames = {}
-    for c in part['coins']:
-        df = B.load_coin(c); frames[B.coin_name(df)] = df
+    frames = B.load_coins(part['coins'])
     ev = B.CoinEvaluator(frames)
     cfg = bundles[0].cfg
     chosen = long.best_rule.iloc[0]

@@ -31,6 +31,8 @@ from riskrl_nb.eval import benchmark as B
 from riskrl_nb.sim.execution import run_backtest
 from riskrl_nb.sim.residual import BookOverlayPolicy, OVERLAY_REASONS
 from riskrl_nb.core.config import RiskrlError
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cut_information import window_models
 
 VARIANT = {'hgb': 'supervised_cuts', 'logit': 'supervised_cuts_logit'}
 SORTINO_QUANTILES = (0.9, 0.95, 0.99, 0.999)   # --threshold-by sortino: candidates besides never cutting
@@ -65,9 +67,7 @@ def diag_row(window, kind, period, y, p, gain=None):
 def run_window(mdir:Path, name:str, coins_wanted=None, threshold_by:str='gain') -> dict:
     bundle = load_bundle(mdir)
     cfg, baselines = bundle.cfg, bundle.baselines
-    frames = {}
-    for p in cfg.data.paths:
-        df = B.load_coin(p); frames[B.coin_name(df)] = df
+    frames = B.load_coins(cfg.data.paths)
     window = B.bench_window(name, train_months=12)   # only its test half-year is used
     if (window.test_start, window.test_end) != (cfg.data.test_start, cfg.data.test_end):
         raise RiskrlError(f"{mdir}: its test period {cfg.data.test_start}..{cfg.data.test_end} is not window {name}'s")
@@ -138,11 +138,7 @@ def main(argv):
                    help="gain: the first cut's mean gain per validation trade (nb 33d pick_threshold); sortino: the policy's mean "
                         "Sortino over the validation periods, backtested (never cutting among the candidates)")
     args = p.parse_args(argv)
-    where = {}
-    for w in args.windows:
-        found = [m/w/'seed0' for m in args.models if (m/w/'seed0').is_dir()]
-        if not found: raise SystemExit(f"no model folder <window>/seed0 for window {w} in {', '.join(map(str, args.models))}")
-        where[w] = found[0]
+    where = window_models(args.models, args.windows)
     args.out.mkdir(parents=True, exist_ok=True)
     t0, c0 = time.time(), time.process_time()
     parts = []

@@ -29,11 +29,11 @@ from .overfitting import deflated_sharpe_ratio, probability_of_backtest_overfitt
 # %% auto #0
 __all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BENCH_METRICS', 'QUICK', 'BenchWindow', 'bench_window', 'check_window',
            'load_variants', 'bench_config', 'model_complete', 'cached_rule_tuning', 'train_cell', 'load_coin',
-           'coin_name', 'bench_metrics', 'CoinEvaluator', 'grid_values', 'tuned_rules', 'share_ci', 'excess_stream',
-           'excess_statistics', 'BenchSpec', 'model_path', 'run_benchmark', 'add_rule_book', 'picked_seed',
-           'comparison', 'summarize_benchmark', 'select_then_confirm', 'result_for_windows', 'select_confirm_line',
-           'coin_window_table', 'verdict_lines', 'plot_benchmark', 'training_coverage', 'coverage_table',
-           'write_benchmark', 'bench_spec_from_args']
+           'coin_name', 'load_coins', 'bench_metrics', 'CoinEvaluator', 'grid_values', 'tuned_rules', 'share_ci',
+           'excess_stream', 'excess_statistics', 'BenchSpec', 'model_path', 'run_benchmark', 'add_rule_book',
+           'picked_seed', 'comparison', 'summarize_benchmark', 'select_then_confirm', 'result_for_windows',
+           'select_confirm_line', 'coin_window_table', 'verdict_lines', 'plot_benchmark', 'training_coverage',
+           'coverage_table', 'write_benchmark', 'bench_spec_from_args']
 
 # %% ../../nbs/45_benchmark.ipynb #8bbac927
 HALF_YEARS = ('2021H2', '2022H1', '2022H2', '2023H1', '2023H2')   # the default test half-years
@@ -174,6 +174,10 @@ def load_coin(coin:str) -> pd.DataFrame:
     return load_candles(p if p.suffix in ('.csv', '.gz') or p.exists() else bundled_path(coin, '1h'))
 
 def coin_name(df:pd.DataFrame) -> str: return df.attrs.get('symbol') or Path(df.attrs.get('path', 'coin')).name.split('.')[0]
+
+def load_coins(coins) -> dict:
+    "{coin name: candles} of bundled symbols or candle files, in the order given."
+    return {coin_name(df): df for df in map(load_coin, coins)}
 
 def bench_metrics(res, sim) -> dict:
     "The benchmark's figures of one backtest."
@@ -325,9 +329,7 @@ def model_path(out:Path, variant:str, kind:str, window:BenchWindow, seed:int, le
 def run_benchmark(spec:BenchSpec, out_dir, progress:bool=True, pool=None) -> dict:
     "Train or reuse every cell of `spec` (as jobs of `pool` if given: `ops.distributed.executor`), evaluate each on its test coins; the long table, rules table and returns."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    frames = {}
-    for c in spec.coins:
-        df = load_coin(c); frames[coin_name(df)] = df
+    frames = load_coins(spec.coins)
     coins = list(frames)
     paths = {c: df.attrs['path'] for c, df in frames.items()}
     if spec.loo_coins and (bad := [c for c in spec.loo_coins if c not in frames]):

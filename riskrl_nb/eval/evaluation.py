@@ -25,9 +25,10 @@ from dataclasses import replace
 
 # %% auto #0
 __all__ = ['SIZING_ROWS', 'RULE_BOOK', 'POLICY_FACTORIES', 'SECTIONS', 'AGENT_EXIT_REASONS', 'SEED_KEYS', 'evaluation_period',
-           'sizing_rows', 'rule_book', 'backtest_all', 'policy_metrics', 'check_evaluation_inputs', 'EvalContext',
-           'register_section', 'evaluate', 'training_overlap', 'training_overlap_section', 'training_overlap_html',
-           'policy_diagnostics', 'diagnostics_section', 'diagnostics_html', 'seeds_section', 'seeds_html']
+           'sizing_rows', 'book_trades', 'rule_book', 'backtest_all', 'policy_metrics', 'check_evaluation_inputs',
+           'EvalContext', 'register_section', 'evaluate', 'training_overlap', 'training_overlap_section',
+           'training_overlap_html', 'policy_diagnostics', 'diagnostics_section', 'diagnostics_html', 'seeds_section',
+           'seeds_html']
 
 # %% ../../nbs/41_evaluation.ipynb #d120692f
 def evaluation_period(df:pd.DataFrame, bundle:ModelBundle, start=None, end=None) -> tuple[int, int, str]:
@@ -64,6 +65,18 @@ def sizing_rows(bundle, df, features, sim) -> list:
 # %% ../../nbs/41_evaluation.ipynb #1fd911e1
 RULE_BOOK = 'rule_book'   # the name of the equal-weight book of the tuned rules in metrics.json, trades.csv and the report
 
+def book_trades(members:dict) -> pd.DataFrame:
+    "The trades of the equal-weight book of `members` ({name: trades frame}): each member's at 1/k of its size (`size`, `fees`, `funding`, `units`), `exit_reason` `name:reason`, in exit order."
+    k, parts = len(members), []
+    for name, t in members.items():
+        t = t.copy()
+        for c in ('size', 'fees', 'funding', 'units'):
+            if c in t: t[c] = t[c] / k
+        if len(t): t['exit_reason'] = name + ':' + t['exit_reason'].astype(str)
+        parts.append(t)
+    trades = pd.concat([t for t in parts if len(t)] or parts[:1], ignore_index=True)
+    return trades.sort_values(['exit_time', 'entry_time'], kind='stable').reset_index(drop=True) if len(trades) else trades
+
 def rule_book(results:dict, sim:Simulation) -> BacktestResult | None:
     "The equal-weight book of the three tuned rules' results in `results` (rebalanced to thirds every bar); None without all three."
     if not all(r in results for r in RULES): return None
@@ -72,16 +85,8 @@ def rule_book(results:dict, sim:Simulation) -> BacktestResult | None:
     ret = book_returns(pd.DataFrame({r: m.returns for r, m in zip(RULES, members)}))
     init = members[0].initial_equity
     equity = pd.Series(init * np.cumprod(1 + ret.to_numpy()), index=ret.index, name='equity')
-    parts, best = [], []
-    for r, m in zip(RULES, members):
-        t = m.trades.copy()
-        for c in ('size', 'fees', 'funding', 'units'):
-            if c in t: t[c] = t[c] / k
-        t['exit_reason'] = r + ':' + t['exit_reason'].astype(str)
-        parts.append(t); best.append(best_exit_returns(sim, m.trades))   # each member trade's best exit at its own size
-    trades = pd.concat([t for t in parts if len(t)] or parts[:1], ignore_index=True)
-    trades['_best'] = np.concatenate(best)
-    trades = trades.sort_values(['exit_time', 'entry_time'], kind='stable').reset_index(drop=True)
+    # each member trade's hindsight-best exit at its own size rides along as `_best`
+    trades = book_trades({r: m.trades.assign(_best=best_exit_returns(sim, m.trades)) for r, m in zip(RULES, members)})
     res = BacktestResult(RULE_BOOK, equity, trades.drop(columns='_best'), sum(m.exposure for m in members) / k,
                          float(np.mean([m.fees_paid for m in members])), init,
                          dict(members=list(RULES), weights='equal, rebalanced every bar'), int(sum(m.decisions for m in members)))

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 from ..core.config import RunConfig, RiskrlError, load_config, periods_per_year
 from ..core.metrics import summarize, SELECT_METRICS, book_returns
 from ..sim.rules import RULES, baseline_grid, make_baseline
+from .evaluation import book_trades
 from ..sim.portfolio import PortfolioSimulation, PortfolioResult, run_portfolio_backtest
 from ..agents.portfolio import portfolio_data, split_steps, split_env, load_portfolio_model, run_portfolio_agent, PORTFOLIO_NETWORKS
 
@@ -62,15 +63,7 @@ def portfolio_rule_books(results:list) -> list:
         k, init = len(members), members[0].initial_equity
         ret = book_returns(pd.DataFrame({m.name: m.returns for m in members}))
         equity = pd.Series(init * np.cumprod(1 + ret.to_numpy()), index=ret.index, name=members[0].equity.name)
-        parts = []
-        for rule, m in zip(RULES, members):
-            t = m.trades.copy()
-            for c in ('size', 'fees', 'funding', 'units'):
-                if c in t: t[c] = t[c] / k
-            if len(t): t['exit_reason'] = rule + ':' + t['exit_reason'].astype(str)
-            parts.append(t)
-        trades = pd.concat([t for t in parts if len(t)] or parts[:1], ignore_index=True)
-        if len(trades): trades = trades.sort_values(['exit_time', 'entry_time'], kind='stable').reset_index(drop=True)
+        trades = book_trades({rule: m.trades for rule, m in zip(RULES, members)})
         mean = lambda frames: sum(frames) / k
         out.append(PortfolioResult(f'rule_book_{alloc}', equity, mean([m.coin_value for m in members]), mean([m.coin_equity for m in members]),
                                    trades, mean([m.gross_exposure for m in members]),

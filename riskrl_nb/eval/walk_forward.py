@@ -16,7 +16,7 @@ from ..data.candles import load_candles
 from ..agents.training import train
 from ..agents.bundle import load_bundle
 from ..sim.prepare import load_frames
-from .evaluation import backtest_all, _clean
+from .evaluation import backtest_all, _clean, RULE_BOOK
 from ..sim.execution import run_backtest
 from ..data.features import compute_features
 from ..sim.rules import RULES
@@ -181,7 +181,7 @@ def summarize_walk_forward(returns:pd.DataFrame, per_window:pd.DataFrame, window
         agent_return_over_seeds=mean_ci([chained[c]['total_return'] for c in seeds]),
         agent_edge_per_window=mean_ci(tab['agent_minus_best_rule'].tolist()) if 'agent_minus_best_rule' in tab else None,
         # the best rule of each window is picked in hindsight (a harsh bar); the edge over each rule is the fair one
-        agent_edge_vs_rule={r: mean_ci((tab['agent'] - tab[r]).tolist()) for r in (*RULES, 'rule_book') if r in tab},   # and their book
+        agent_edge_vs_rule={r: mean_ci((tab['agent'] - tab[r]).tolist()) for r in (*RULES, RULE_BOOK) if r in tab},   # and their book
         agent_beats_best_rule_windows=int((tab.get('agent_minus_best_rule', pd.Series(dtype=float)) > 0).sum()))
 
 # %% ../../nbs/42_walk_forward.ipynb #bfb12c5c
