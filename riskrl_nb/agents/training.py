@@ -111,7 +111,8 @@ VEC_ENVS = ('dummy', 'subproc', 'ray')   # ray: the envs in train.rollout_worker
 TRAIN_ENV_WRAPPERS = ['riskrl_nb.agents.regime_training:regime_env_wrapper']   # fn(env, cfg, train_sets, rank) -> env (or 'module:function'); each returns env unchanged unless configured
 
 # %% ../../nbs/34_training.ipynb #3661616a
-_ATOMIC = frozenset((type(None), int, float, bool, complex, bytes, str))   # deepcopy returns these as they are
+_ATOMIC = frozenset((type(None), int, float, bool, complex, bytes, str)   # deepcopy returns these as they are
+                    + tuple(t for t in set(np.sctypeDict.values()) if issubclass(t, (np.number, np.bool_))))   # immutable numpy scalars (e.g. equity)
 
 def deepcopy_infos(x, memo:dict|None=None):
     "`copy.deepcopy(x)` for step infos (dicts and lists of scalars, strings and numeric arrays), without its generic machinery."
@@ -127,7 +128,7 @@ def deepcopy_infos(x, memo:dict|None=None):
         return y
     elif t is list:
         y = memo[id(x)] = []
-        y.extend(v if type(v) in _ATOMIC else deepcopy_infos(v, memo) for v in x)
+        for v in x: y.append(v if type(v) in _ATOMIC else deepcopy_infos(v, memo))
         return y
     else: return copy.deepcopy(x, memo)
     memo[id(x)] = y
@@ -148,7 +149,8 @@ class LeanDummyVecEnv(DummyVecEnv):
         return self._obs_from_buf(), rews.copy(), dones.copy(), deepcopy_infos(infos)
 
     def _obs_from_buf(self):
-        "A copy of the reused observation buffer (what DummyVecEnv's `deepcopy(self.buf_obs)` makes)."
+        "A copy of the reused observation buffer: what DummyVecEnv's `dict_to_obs(space, deepcopy(self.buf_obs))` returns."
+        if self.keys == [None]: return deepcopy_infos(self.buf_obs[None])   # one array (not a Dict space): dict_to_obs returns it
         memo = {}
         return dict_to_obs(self.observation_space, OrderedDict((k, deepcopy_infos(v, memo)) for k, v in self.buf_obs.items()))
 
