@@ -15,7 +15,7 @@ default's minibatches of 256 (the same number of gradient steps per env step as 
 For each row it reports env-steps per CPU-second of the `learn` loop (everything between the start and the end of
 training: stepping, policy forward passes, PPO updates, cloning steps, validation backtests) and the split of that
 loop's CPU time, measured by timers wrapped around the parts (process time): `env` (the VecEnv's step_wait, incl.
-SB3's DummyVecEnv and Monitor), `masks` (action_masks), `policy` (the policy's forward pass for each step's actions:
+the DummyVecEnv (`LeanDummyVecEnv`) and Monitor), `masks` (action_masks), `policy` (the policy's forward pass for each step's actions:
 MaskableActorCriticPolicy.forward or LeanMaskablePPO.lean_forward), `buffer` (the rollout buffer's add), `update` (the PPO update, `train()`),
 `cloning` (the cloning minibatches), `validation` (validation backtests) and `rest` (the remainder: SB3's rollout
 loop in Python, observation-to-tensor conversion, callbacks, the returns/advantages computation). Also the whole run's CPU seconds (setup included) and the validation curve
@@ -57,8 +57,9 @@ def merge(base, over):
     return out
 
 
-def run_row(name, over, args, out, stock=False):
-    "One training run through `train()`; `stock`: stock MaskablePPO's rollout and update instead of LeanMaskablePPO's."
+def run_row(name, over, args, out, stock=False, stock_env=False):
+    """One training run through `train()`; `stock`: stock MaskablePPO's rollout and update instead of LeanMaskablePPO's;
+    `stock_env`: SB3's DummyVecEnv instead of `LeanDummyVecEnv` (`make_train_env`'s vec env with train.vec_env dummy)."""
     import riskrl_nb.agents.training as tr, riskrl_nb.agents.oracle as orc
     from riskrl_nb.agents.algos import LeanMaskablePPO
     from riskrl_nb.core.config import load_config
@@ -70,7 +71,7 @@ def run_row(name, over, args, out, stock=False):
         overrides['train']['pretrain_oracle'] = dict(load_config().train.pretrain_oracle, **overrides['train']['pretrain_oracle'])
     cfg = load_config(overrides=overrides)
     T = Timers()
-    T.wrap(DummyVecEnv, 'step_wait', 'env'); T.wrap(BatchedPositionEnv, 'step_wait', 'env')
+    T.wrap(DummyVecEnv, 'step_wait', 'env'); T.wrap(tr.LeanDummyVecEnv, 'step_wait', 'env'); T.wrap(BatchedPositionEnv, 'step_wait', 'env')
     T.wrap(DummyVecEnv, 'env_method', 'masks'); T.wrap(BatchedPositionEnv, 'action_masks', 'masks')
     from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
     from sb3_contrib.common.maskable.buffers import MaskableRolloutBuffer
@@ -87,6 +88,7 @@ def run_row(name, over, args, out, stock=False):
             loop['params'] = __import__('hashlib').sha256(b''.join(v.detach().cpu().numpy().tobytes()
                                                                    for v in self.model.policy.state_dict().values())).hexdigest()
     if stock: T.undo.append((LeanMaskablePPO, 'lean_plan', LeanMaskablePPO.lean_plan)); LeanMaskablePPO.lean_plan = lambda self: None
+    if stock_env: T.undo.append((tr, 'LeanDummyVecEnv', tr.LeanDummyVecEnv)); tr.LeanDummyVecEnv = DummyVecEnv   # make_train_env builds SB3's
     c0 = time.process_time()
     try: folder = tr.train(cfg, out/name, progress=False, verbose=False, callbacks=[Loop()])
     finally: T.on = False; T.restore()

@@ -1,30 +1,39 @@
-"""Stock MaskablePPO against `LeanMaskablePPO` (what `riskrl train` runs), the same config and seed, in one process, interleaved.
+"""Stock MaskablePPO and SB3's DummyVecEnv against what `riskrl train` runs, the same config and seed, in one process, interleaved.
 
-    nice -n 5 python bench/fast_ppo.py [--steps 49152] [--seed 0] [--repeats 2] [--configs default] [--json FILE]
+    nice -n 5 python bench/fast_ppo.py [--steps 49152] [--seed 0] [--repeats 2] [--configs default] [--modes stock lean default] [--json FILE]
     nice -n 5 python bench/fast_ppo.py --update-threads [--repeats 5]
     nice -n 5 python bench/fast_ppo.py --identity
 
 Each repeat trains every config of `--configs` (`bench/batched_training.py`'s `CONFIGS`: `default` is the config as
-shipped) twice through `riskrl_nb.agents.training.train`, stock first then lean: `stock` is stock MaskablePPO's
-`collect_rollouts` and `train` (`LeanMaskablePPO.lean_plan` patched to None, which falls back to them), `lean` is the
-default path. Torch on 1 thread (`train.torch_threads`). For each run: env-steps per CPU-second of the `learn` loop and
-the split of that loop's CPU time (`bench/batched_training.py`'s timers: env, masks, policy forward, buffer, PPO update,
-cloning, validation, rest), the whole run's CPU seconds; per config the ratio lean / stock of env-steps per CPU-second
-(each repeat's pair, and the total over repeats). It also checks that each pair trained the same model: the same
-validation curve, the same saved best weights (`policy.pt`) tensor for tensor, and the same final weights (a hash).
+shipped) once per mode of `--modes`, in that order, through `riskrl_nb.agents.training.train` (`MODES`):
+`stock` is stock MaskablePPO's `collect_rollouts` and `train` (`LeanMaskablePPO.lean_plan` patched to None, which falls
+back to them) on SB3's `DummyVecEnv`, the default before `LeanMaskablePPO`; `lean` is `LeanMaskablePPO` on SB3's
+`DummyVecEnv` (the default before `LeanDummyVecEnv`); `default` is the default path (`LeanMaskablePPO` on
+`make_train_env`'s `LeanDummyVecEnv`). The env modes matter only for the readable env (`train.vec_env: dummy`, not
+`env.batched`). Torch on 1 thread (`train.torch_threads`). For each run: env-steps per CPU-second of the `learn` loop
+and the split of that loop's CPU time (`bench/batched_training.py`'s timers: env, masks, policy forward, buffer, PPO
+update, cloning, validation, rest), the whole run's CPU seconds; per config the ratios between modes of env-steps per
+CPU-second (each repeat's, and the total over repeats). It also checks that every mode trained the same model as the
+first: the same validation curve, the same saved best weights (`policy.pt`) tensor for tensor, and the same final
+weights (a hash).
 
 `--update-threads` instead times the default's PPO update alone (`LeanMaskablePPO.train` on one rollout of the default
 config, 4 x 512 steps, 80 minibatches), with torch on 1 and on 2 threads (`torch.set_num_threads`) in turn, wall and
 CPU seconds per update, `--repeats` times each.
 
-`--identity` trains stock MaskablePPO and `LeanMaskablePPO` on a small schedule (4 x 32 steps, 2 rollouts, 2 epochs)
-for every `train.network` (but `gnn`, which needs context assets) and every action space `maskable_ppo` takes, and says
-for each whether the lean path ran (or fell back to stock) and whether all trained parameters are equal.
+`--identity` trains stock MaskablePPO on SB3's `DummyVecEnv` and `LeanMaskablePPO` on `LeanDummyVecEnv` (the default)
+on a small schedule (4 x 32 steps, 2 rollouts, 2 epochs) for every `train.network` (but `gnn`, which needs context
+assets) and every action space `maskable_ppo` takes, and says for each whether the lean path ran (or fell back to
+stock) and whether all trained parameters are equal.
 """
 import argparse, json, os, sys, tempfile
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from batched_training import CONFIGS, run_row
+
+MODES = {'stock': dict(stock=True, stock_env=True),     # MaskablePPO on SB3's DummyVecEnv
+         'lean': dict(stock=False, stock_env=True),     # LeanMaskablePPO on SB3's DummyVecEnv
+         'default': dict(stock=False, stock_env=False)}   # LeanMaskablePPO on LeanDummyVecEnv: riskrl train
 
 
 def same_weights(a, b) -> bool:
@@ -37,7 +46,7 @@ def same_weights(a, b) -> bool:
 def line(r):
     s, c = r['split'], r['loop_cpu']
     parts = ', '.join(f"{k} {v / c:.0%}" for k, v in s.items()) + f", rest {r['rest'] / c:.0%}"
-    return (f"{r['config']:8s} {r['mode']:5s} {r['steps']} steps: {r['per_cpu_s']:6.0f} env-steps per CPU-s of the loop "
+    return (f"{r['config']:8s} {r['mode']:7s} {r['steps']} steps: {r['per_cpu_s']:6.0f} env-steps per CPU-s of the loop "
             f"({r['per_s']:6.0f}/s wall; loop {c:.1f} CPU-s, run {r['total_cpu']:.1f} CPU-s; load {r['load']:.1f}); split: {parts}")
 
 
@@ -68,9 +77,10 @@ def update_threads(args):
 
 
 def identity(args):
-    "Stock vs lean on every network and action space: the lean path or the fallback, and equal parameters."
+    "Stock (MaskablePPO, DummyVecEnv) vs the default on every network and action space: the lean path or the fallback, and equal parameters."
     import torch
     from sb3_contrib import MaskablePPO
+    from stable_baselines3.common.vec_env import DummyVecEnv
     from riskrl_nb.core.config import load_config
     from riskrl_nb.sim.prepare import prepare_data, load_frames
     from riskrl_nb.agents.training import make_train_env, _tune_before_test
@@ -90,6 +100,7 @@ def identity(args):
         models = []
         for cls in (MaskablePPO, LeanMaskablePPO):
             vec = make_train_env(cfg, prepared, baselines)
+            if cls is MaskablePPO: vec.__class__ = DummyVecEnv   # SB3's own (LeanDummyVecEnv adds no state)
             models.append(cls('MlpPolicy', vec, **_ppo_kwargs(cfg, vec)).learn(256))
         a, b = (m.policy.state_dict() for m in models)
         same = a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
@@ -104,37 +115,42 @@ def main():
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--repeats', type=int, default=2)
     ap.add_argument('--configs', nargs='+', default=['default'], choices=list(CONFIGS))
+    ap.add_argument('--modes', nargs='+', default=list(MODES), choices=list(MODES), help='in this order, each repeat')
     ap.add_argument('--out', default=None, help='model folders here (default: a temporary folder)')
     ap.add_argument('--json', default=None, help='write the runs as JSON here')
     ap.add_argument('--update-threads', action='store_true', help='time the PPO update alone on 1 and on 2 torch threads')
-    ap.add_argument('--identity', action='store_true', help='stock vs lean on every network and action space: equal parameters?')
+    ap.add_argument('--identity', action='store_true', help='stock vs the default on every network and action space: equal parameters?')
     args = ap.parse_args()
     if args.update_threads: return update_threads(args)
     if args.identity: return identity(args)
     out = Path(args.out or tempfile.mkdtemp(prefix='fast-ppo-'))
-    runs = []
+    modes, runs = args.modes, []
+    pairs = [(a, b) for a, b in (('lean', 'stock'), ('default', 'lean'), ('default', 'stock')) if a in modes and b in modes]
     for rep in range(args.repeats):
         for name in args.configs:
-            pair = {}
-            for mode in ('stock', 'lean'):
-                r = run_row(name, CONFIGS[name], args, out/f'{rep}-{mode}', stock=mode == 'stock')
-                r.update(mode=mode, repeat=rep); runs.append(r); pair[mode] = r
+            done = {}
+            for mode in modes:
+                r = run_row(name, CONFIGS[name], args, out/f'{rep}-{mode}', **MODES[mode])
+                r.update(mode=mode, repeat=rep); runs.append(r); done[mode] = r
                 print(line(r), flush=True)
-            same = (pair['stock']['curve'] == pair['lean']['curve'] and same_weights(pair['stock']['folder'], pair['lean']['folder'])
-                    and pair['stock']['final_params_sha256'] == pair['lean']['final_params_sha256'])
-            pair['lean']['same_as_stock'] = same
-            print(f"{name:8s} repeat {rep}: lean / stock {pair['lean']['per_cpu_s'] / pair['stock']['per_cpu_s']:.2f}x per CPU-s of the loop; "
-                  f"same validation curve, best weights and final weights: {same}", flush=True)
-            if not same: raise SystemExit(f"{name}: lean and stock trained different models")
+            first = done[modes[0]]
+            for mode, r in done.items():
+                r['same_as_first'] = (r['curve'] == first['curve'] and same_weights(r['folder'], first['folder'])
+                                      and r['final_params_sha256'] == first['final_params_sha256'])
+            same = all(r['same_as_first'] for r in done.values())
+            print(f"{name:8s} repeat {rep}: " + '; '.join(f"{a} / {b} {done[a]['per_cpu_s'] / done[b]['per_cpu_s']:.2f}x" for a, b in pairs)
+                  + f" per CPU-s of the loop; same validation curve, best weights and final weights in all modes: {same}", flush=True)
+            if not same: raise SystemExit(f"{name}: the modes trained different models")
     for name in args.configs:
-        tot = {m: [r for r in runs if r['config'] == name and r['mode'] == m] for m in ('stock', 'lean')}
+        tot = {m: [r for r in runs if r['config'] == name and r['mode'] == m] for m in modes}
         rate = {m: sum(r['steps'] for r in v) / sum(r['loop_cpu'] for r in v) for m, v in tot.items()}
         split = {m: {k: sum(r['split'][k] for r in v) / sum(r['loop_cpu'] for r in v) for k in v[0]['split']} for m, v in tot.items()}
         for m in rate:
             rest = sum(r['rest'] for r in tot[m]) / sum(r['loop_cpu'] for r in tot[m])
-            print(f"{name:8s} {m:5s} over {args.repeats} repeats: {rate[m]:6.0f} env-steps per CPU-s; CPU-ms per 1000 env-steps: "
-                  + ', '.join(f"{k} {1e6 * v / rate[m]:.0f}" for k, v in split[m].items()) + f", rest {1e6 * rest / rate[m]:.0f}")
-        print(f"{name:8s} lean / stock: {rate['lean'] / rate['stock']:.2f}x env-steps per CPU-s of the loop "
+            print(f"{name:8s} {m:7s} over {args.repeats} repeats: {rate[m]:6.0f} env-steps per CPU-s; CPU-ms per 1000 env-steps: "
+                  + ', '.join(f"{k} {1e6 * v / rate[m]:.0f}" for k, v in split[m].items()) + f", rest {1e6 * rest / rate[m]:.0f}"
+                  + f", total {1e6 / rate[m]:.0f}")
+        print(f"{name:8s} " + '; '.join(f"{a} / {b}: {rate[a] / rate[b]:.3f}x" for a, b in pairs) + " env-steps per CPU-s of the loop "
               f"(load average {os.getloadavg()[0]:.1f}, shared 2-core machine, seed {args.seed})")
     if args.json: Path(args.json).write_text(json.dumps(runs, indent=1))
 

@@ -4,7 +4,8 @@
 
 # %% ../../nbs/34_training.ipynb #104deb88
 from __future__ import annotations
-import json, math, os, re, sys
+import copy, json, math, os, re, sys
+from collections import OrderedDict
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -39,13 +40,15 @@ from .bundle import save_policy, write_manifest, staging_dir, publish, load_bund
 from ..core.metrics import SELECT_METRICS
 from .oracle import pretrain_oracle, oracle_regulariser, oracle_plan, oracle_labels, oracle_settings
 from .selection import check_selection, cross_coin_score
+from stable_baselines3.common.vec_env import DummyVecEnv
+from stable_baselines3.common.vec_env.util import dict_to_obs
 
 # %% auto #0
 __all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'CURRICULA', 'AUGMENTATIONS', 'DETERMINISTIC_AUGMENTATIONS', 'validation_score',
-           'make_train_env', 'train', 'episode_windows', 'VolatilityCurriculum', 'curriculum_env',
-           'curriculum_callback', 'bar_parts', 'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp',
-           'time_warp', 'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets',
-           'transfer_source', 'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints',
+           'deepcopy_infos', 'LeanDummyVecEnv', 'make_train_env', 'train', 'episode_windows', 'VolatilityCurriculum',
+           'curriculum_env', 'curriculum_callback', 'bar_parts', 'rebuild_candles', 'smooth_curve', 'noise_injection',
+           'magnitude_warp', 'time_warp', 'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices',
+           'augmented_sets', 'transfer_source', 'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints',
            'latest_checkpoint', 'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model',
            'split_scores', 'summarize_runs', 'format_summary', 'apply_action_prior']
 
@@ -108,6 +111,50 @@ VEC_ENVS = ('dummy', 'subproc', 'ray')   # ray: the envs in train.rollout_worker
 TRAIN_ENV_WRAPPERS = ['riskrl_nb.agents.regime_training:regime_env_wrapper']   # fn(env, cfg, train_sets, rank) -> env (or 'module:function'); each returns env unchanged unless configured
 
 # %% ../../nbs/34_training.ipynb #3661616a
+_ATOMIC = frozenset((type(None), int, float, bool, complex, bytes, str)   # deepcopy returns these as they are
+                    + tuple(t for t in set(np.sctypeDict.values()) if issubclass(t, (np.number, np.bool_))))   # immutable numpy scalars (e.g. equity)
+
+def deepcopy_infos(x, memo:dict|None=None):
+    "`copy.deepcopy(x)` for step infos (dicts and lists of scalars, strings and numeric arrays), without its generic machinery."
+    memo = {} if memo is None else memo
+    t = type(x)
+    if t in _ATOMIC: return x
+    y = memo.get(id(x))
+    if y is not None: return y
+    if t is np.ndarray and not x.dtype.hasobject: y = x.copy(order='K')   # = ndarray.__deepcopy__ of a numeric array
+    elif t is dict:
+        y = memo[id(x)] = {}
+        for k, v in x.items(): y[k if type(k) in _ATOMIC else copy.deepcopy(k, memo)] = v if type(v) in _ATOMIC else deepcopy_infos(v, memo)
+        return y
+    elif t is list:
+        y = memo[id(x)] = []
+        for v in x: y.append(v if type(v) in _ATOMIC else deepcopy_infos(v, memo))
+        return y
+    else: return copy.deepcopy(x, memo)
+    memo[id(x)] = y
+    return y
+
+class LeanDummyVecEnv(DummyVecEnv):
+    "SB3's `DummyVecEnv`: the same steps and results, its copies of the observations and infos made without `deepcopy`."
+    def step_wait(self):
+        envs, actions, rews, dones, infos = self.envs, self.actions, self.buf_rews, self.buf_dones, self.buf_infos
+        for k in range(self.num_envs):   # DummyVecEnv.step_wait's loop
+            obs, rews[k], terminated, truncated, infos[k] = envs[k].step(actions[k])
+            dones[k] = terminated or truncated
+            infos[k]['TimeLimit.truncated'] = truncated and not terminated
+            if dones[k]:   # the final observation for the time-limit bootstrap, then reset
+                infos[k]['terminal_observation'] = obs
+                obs, self.reset_infos[k] = envs[k].reset()
+            self._save_obs(k, obs)
+        return self._obs_from_buf(), rews.copy(), dones.copy(), deepcopy_infos(infos)
+
+    def _obs_from_buf(self):
+        "A copy of the reused observation buffer: what DummyVecEnv's `dict_to_obs(space, deepcopy(self.buf_obs))` returns."
+        if self.keys == [None]: return deepcopy_infos(self.buf_obs[None])   # one array (not a Dict space): dict_to_obs returns it
+        memo = {}
+        return dict_to_obs(self.observation_space, OrderedDict((k, deepcopy_infos(v, memo)) for k, v in self.buf_obs.items()))
+
+# %% ../../nbs/34_training.ipynb #95cda220
 def _ray_env(cfg:RunConfig, batched:tuple|None=None, fns:list|None=None):
     "train.vec_env 'ray': the batched env's accounts, or the env factories `fns`, in `train.rollout_workers` Ray actors."
     from riskrl_nb.sim.ray_vec_env import ActorVecEnv, batched_workers, split_env_fns
@@ -116,7 +163,7 @@ def _ray_env(cfg:RunConfig, batched:tuple|None=None, fns:list|None=None):
 
 def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
     "The vectorised training environment: `n_envs` copies of the training env over the training periods."
-    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
+    from stable_baselines3.common.vec_env import SubprocVecEnv, VecMonitor
     from stable_baselines3.common.monitor import Monitor
     if cfg.train.vec_env not in VEC_ENVS:
         raise ConfigError(f"unknown train.vec_env '{cfg.train.vec_env}'; available: {', '.join(VEC_ENVS)}")
@@ -149,7 +196,7 @@ def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
             return Monitor(env)
         return _f
     fns = [make_env(k) for k in range(cfg.train.n_envs)]
-    vec = SubprocVecEnv(fns) if cfg.train.vec_env == 'subproc' else _ray_env(cfg, fns=fns) if cfg.train.vec_env == 'ray' else DummyVecEnv(fns)
+    vec = SubprocVecEnv(fns) if cfg.train.vec_env == 'subproc' else _ray_env(cfg, fns=fns) if cfg.train.vec_env == 'ray' else LeanDummyVecEnv(fns)
     vec.seed(cfg.train.seed)
     return vec
 

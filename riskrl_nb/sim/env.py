@@ -199,7 +199,8 @@ class PositionRiskEnv(gym.Env):
                               sim.trades[-1]['return'] if closed else 0.0,
                               (sim.end if truncated else self.i) - bar0, sim.bars_held(self.i) if not truncated else 0,
                               sim.fees_paid - fees0, action,
-                              exposure=float(held.sum() / len(held)) if len(held) else 0.0, bars_in_position=int((held > 0).sum()),
+                              exposure=float(np.add.reduce(held) / len(held)) if len(held) else 0.0,   # = held.sum(), without its wrapper
+                              bars_in_position=np.count_nonzero(held > 0),
                               reference_return=None if self.reference is None else (
                                   self.reference.trade_return(self.k, sim.trades[-1]['entry_bar'], sim.end) if closed else 0.0))
         terminated = self._value < 0.1 * sim.env.initial_equity
