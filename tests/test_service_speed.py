@@ -252,6 +252,36 @@ def test_concurrent_single_position_requests_get_exactly_the_answers_and_records
     if rollout == 'shadow': assert all(json.loads(p)['shadow'] for k, p in rec(gsvc) if k == 'decision')
 
 
+def test_requests_arriving_over_a_few_loop_turns_join_one_group(exported_model, tmp_path):
+    """A closed loop's clients come back a few event-loop turns apart: the group gathers them until two turns in a row bring
+    none (`DecideGroups.gather`), instead of deciding the first arrivals alone; a request that comes after that is the next
+    group. The answers and records are those of one by one in the order of arrival."""
+    import asyncio
+    sm, [(gsvc, gapp), (ssvc, sapp)] = _grouped_and_one_by_one(exported_model, tmp_path, dict(max_portfolio_exposure=0.12))
+    bars, reqs = _group_case(sm)
+    reqs = [r for k, r in enumerate(reqs) if k != 9]          # all valid for pydantic: all join the group
+    turns = [k % 3 for k in range(len(reqs))] + [40]          # arrivals over three consecutive turns, and one much later
+    reqs = reqs + [reqs[0]]
+    order = sorted(range(len(reqs)), key=lambda k: (turns[k], k))
+    async def staggered(call):
+        assert (await call('/v1/bars', bars))[0] == 200
+        async def after(n, r):
+            for _ in range(n): await asyncio.sleep(0)
+            return await call('/v1/decide/position', r)
+        return await asyncio.gather(*(after(n, r) for n, r in zip(turns, reqs)))
+    async def one_by_one(call):
+        assert (await call('/v1/bars', bars))[0] == 200
+        answers = {k: await call('/v1/decide/position', reqs[k]) for k in order}
+        return [answers[k] for k in range(len(reqs))]
+    got, want = asyncio.run(staggered(_asgi(gapp))), asyncio.run(one_by_one(_asgi(sapp)))
+    groups = gapp.fast_routes.groups
+    assert (groups.groups, groups.decided) == (2, len(reqs))   # the three turns' arrivals in one group, the late one alone
+    strip = lambda b: {k: v for k, v in b.items() if k != 'audit_hash'} if isinstance(b, dict) else b
+    assert [(s, strip(b)) for s, b in got] == [(s, strip(b)) for s, b in want]
+    rec = lambda svc: [(r.kind, r.payload) for r in svc.audit.records()]
+    assert rec(gsvc) == rec(ssvc) and gsvc.audit.verify().ok
+
+
 def test_no_grouped_answer_leaves_before_its_audit_commit(exported_model, tmp_path):
     "When each answer starts leaving, its decision is already committed (another connection reads it); the chain holds every acknowledged decision."
     import asyncio
@@ -285,12 +315,14 @@ def test_a_failed_group_commit_answers_503_to_the_decisions_of_the_group(exporte
     call = _asgi(app)
     async def go():
         assert (await call('/v1/bars', bars))[0] == 200
-        armed.append(1)   # the next commit fails: the group's (with the refusal answered outside it)
-        first = await asyncio.gather(*(call('/v1/decide/position', r) for r in reqs))
-        # again without the body pydantic refuses (its record would hold the log's transaction open, and the probe waits for that commit)
+        armed.append(1)   # the next commit fails: the group's (the body pydantic refuses is left out: FastAPI answers it as it
+        # arrives, its record committed on its own before the group is decided; it would also hold the log's transaction open
+        # for the probe)
+        first = await asyncio.gather(*(call('/v1/decide/position', r) for k, r in enumerate(reqs) if k != 9))
         return first, await asyncio.gather(*(call('/v1/decide/position', r) for k, r in enumerate(reqs) if k != 9))
     first, second = asyncio.run(go())
     assert failed and sorted({s for s, _ in first}) == [422, 503] and [s for s, _ in first].count(503) == len(reqs) - 3
+    assert [s for s, _ in first].count(422) == 2   # refusals are answered either way
     assert [s for s, _ in second].count(200) == len(reqs) - 3 and [s for s, _ in second].count(422) == 2
     v = svc.audit.verify()
     assert v.ok and [r.kind for r in svc.audit.records()].count('decision') == len(reqs) - 3

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from ..core.config import RiskrlError, redact_secrets
 
-
 # %% auto #0
 __all__ = ['GENESIS', 'SCHEMA', 'StrKeyed', 'canonical_json', 'record_hash', 'AuditRecord', 'VerifyResult', 'AuditError',
-           'redact', 'AuditLog', 'append', 'commit', 'probe', 'records', 'head', 'verify', 'close', 'open_audit']
+           'redact', 'AuditLog', 'append', 'commit', 'probe', 'records', 'head', 'verify', 'close',
+           'background_checkpoints', 'open_audit']
 
 # %% ../../nbs/60a_audit.ipynb #758b35c4
 GENESIS = '0' * 64   # the "previous hash" of the first record
@@ -285,6 +285,38 @@ def close(self): self.conn.close()
 
 AuditLog.verify, AuditLog.__len__, AuditLog.close = verify, _len, close
 
+# %% ../../nbs/60a_audit.ipynb #50368db2
+def background_checkpoints(self, period:float=0.2):
+    "Checkpoint the WAL from a thread (`PASSIVE`, every `period` s when something was committed) instead of inside commits. SQLite files only."
+    if self.postgres or self.read_only or getattr(self, '_ckpt_thread', None) is not None: return self
+    sync = self.conn.execute('PRAGMA synchronous').fetchone()[0]   # 1 NORMAL, 2 FULL, 3 EXTRA: the checkpoint syncs as the writer does
+    conn = sqlite3.connect(self.where, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute(f'PRAGMA synchronous={sync}')
+    self.conn.execute('PRAGMA wal_autocheckpoint=0')
+    self._ckpt_stop, self.checkpoints, self.checkpoint_error = threading.Event(), 0, None
+    def run():
+        seen = -1
+        try:
+            while not self._ckpt_stop.wait(period):
+                done = self.commits + self.appended   # moved by every commit (group or single)
+                if done == seen: continue
+                try:
+                    conn.execute('PRAGMA wal_checkpoint(PASSIVE)').fetchone()
+                    self.checkpoints += 1; self.checkpoint_error = None; seen = done
+                except sqlite3.Error as e: self.checkpoint_error = f"{type(e).__name__}: {e}"
+        finally: conn.close()
+    self._ckpt_thread = threading.Thread(target=run, name='riskrl-audit-checkpoint', daemon=True)
+    self._ckpt_thread.start()
+    return self
+
+def _close(self):
+    "Close the log (stops the checkpoint thread first, if any)."
+    t = getattr(self, '_ckpt_thread', None)
+    if t is not None: self._ckpt_stop.set(); t.join(); self._ckpt_thread = None
+    self.conn.close()
+
+AuditLog.background_checkpoints, AuditLog.close = background_checkpoints, _close
+
 # %% ../../nbs/60a_audit.ipynb #5c99f2b8
 def open_audit(where, must_exist:bool=True, read_only:bool=False) -> AuditLog:
     "Open an audit log (key from RISKRL_AUDIT_KEY); `read_only`: to check it, never creating nor writing it."
@@ -320,4 +352,3 @@ def _audit_args(p):
     p.add_argument('--last', type=int, metavar='N', help='show: only the last N records')
     p.add_argument('--kind', metavar='KIND', help='show: only records of this kind (decision, rejected, rollout, ...)')
 _audit.add_args = _audit_args
-

@@ -480,7 +480,10 @@ async def answer_each(self, path:str, items:list, t0s:list) -> list:
 ServiceHTTP.answer_each = answer_each
 
 class DecideGroups:
-    "Single-position decision requests of one event-loop turn, decided together (`ServiceHTTP.answer_each`) in a task of their own; `submit` returns the request's answer."
+    """Single-position decision requests that arrive together, decided together (`ServiceHTTP.answer_each`) in a task of their own;
+    `submit` returns the request's answer. A group gathers for a few event-loop turns before it is decided (`gather`)."""
+    quiet_turns, max_turns = 2, 16   # gathering ends after this many turns in a row without a new request (at most `max_turns` turns)
+
     def __init__(self, http:ServiceHTTP, path:str='/v1/decide/position'):
         self.http, self.path, self._items, self._futs, self._t0s = http, path, [], [], []
         self._tasks = set()   # the running groups' tasks (the event loop keeps only weak references)
@@ -490,19 +493,33 @@ class DecideGroups:
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         self._items.append((req, kid)); self._futs.append(fut); self._t0s.append(time.perf_counter())
-        if len(self._items) == 1:   # the group's task runs after the requests that are ready in this turn
+        if len(self._items) == 1:   # the first of a group starts its task; the others join it until it is decided
             t = loop.create_task(self._run()); self._tasks.add(t); t.add_done_callback(self._tasks.discard)
         return fut
 
+    async def gather(self):
+        """Let the event loop turn until `quiet_turns` turns in a row bring no new request (at most `max_turns`). Meanwhile the
+        previous group's answers are written and the requests already sent are read and join this group: without it the next
+        group was decided before the previous one's answers left, and the requests of a closed loop split into small groups."""
+        n, quiet = len(self._items), 0
+        for _ in range(self.max_turns):
+            if quiet >= self.quiet_turns: break
+            await asyncio.sleep(0)
+            if len(self._items) == n: quiet += 1
+            else: n, quiet = len(self._items), 0
+
     async def _run(self):
+        failed = None
+        try: await self.gather()
+        except BaseException as e: failed = e   # cancelled at shutdown while gathering: the requests gathered fail below
         items, futs, t0s = self._items, self._futs, self._t0s
         self._items, self._futs, self._t0s = [], [], []
         self.groups += 1; self.decided += len(items)
         m = self.http.metrics; m.groups.inc(); m.grouped.inc(len(items))
-        failed = None
-        try: answers = await self.http.answer_each(self.path, items, t0s)
-        except BaseException as e:   # a bug, or the task cancelled at shutdown: every request of the group fails (nothing acknowledged)
-            failed = e; answers = [e if isinstance(e, Exception) else RuntimeError('decision group cancelled')] * len(items)
+        if failed is None:
+            try: answers = await self.http.answer_each(self.path, items, t0s)
+            except BaseException as e: failed = e   # a bug, or the task cancelled at shutdown: every request of the group fails (nothing acknowledged)
+        if failed is not None: answers = [failed if isinstance(failed, Exception) else RuntimeError('decision group cancelled')] * len(items)
         for f, a in zip(futs, answers):
             if f.done(): continue   # its client left
             if isinstance(a, BaseException): f.set_exception(a)
@@ -630,6 +647,7 @@ def build_service(args, clock=time.time) -> tuple[DecisionService, list | None]:
     if not model_dir: raise RiskrlError("serve needs --model DIR or --registry ROOT")
     champion = ServingModel(model_dir, getattr(args, 'variant', 'fp32'), threads=1)
     audit = AuditLog(args.audit, key=os.environ.get('RISKRL_AUDIT_KEY') or None, synchronous=getattr(args, 'audit_synchronous', 'FULL'))
+    audit.background_checkpoints()   # WAL checkpoints in a thread of their own, not inside a group's commit (SQLite)
     limits = load_limits(getattr(args, 'limits', None))
     challenger, rollout = None, None
     if challenger_dir:
