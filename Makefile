@@ -59,8 +59,10 @@ export: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python scripts/build_docs.py --out _html
 
+# the speed benches that need no arguments; the others (a model folder, runs of an experiment) print their usage with -h
+BENCH ?= env_throughput env_parts evaluate inference load_test features training_throughput fast_ppo
 bench: $(STAMP)
-	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+	for b in $(BENCH); do $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf _html _proc _docs build dist *.egg-info riskrl-demo
