@@ -9,7 +9,7 @@ loop), then prints from the server's timeline (`time.perf_counter` at each point
   - each decision group: size, how long from its decision (after `DecideGroups.gather`) to its answers being handed over,
     and its `decide_each` and audit `commit` parts; the slowest 2 % of groups split the same way;
   - how long after its group ended each answer left, and the share of answers that left after the next group had started
-    (round 9 found 88 % before `gather`: the next group was decided before the previous one's answers were written).
+    (round 9 found 25-88 % on the code before `gather`: the next group was decided before the previous one's answers were written).
 The tracer costs the server some throughput (about 5-10 %): compare its figures with each other, and take latencies from
 bench/load_wrk.py.
 """
