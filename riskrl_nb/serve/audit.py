@@ -12,8 +12,8 @@ from ..core.config import RiskrlError, redact_secrets
 
 # %% auto #0
 __all__ = ['GENESIS', 'SCHEMA', 'StrKeyed', 'canonical_json', 'record_hash', 'AuditRecord', 'VerifyResult', 'AuditError',
-           'redact', 'AuditLog', 'append', 'commit', 'probe', 'records', 'head', 'verify', 'close',
-           'background_checkpoints', 'open_audit']
+           'redact', 'AuditLog', 'append', 'commit', 'probe', 'records', 'head', 'verify', 'background_checkpoints',
+           'close', 'open_audit']
 
 # %% ../../nbs/60a_audit.ipynb #758b35c4
 GENESIS = '0' * 64   # the "previous hash" of the first record
@@ -281,9 +281,7 @@ def verify(self, expect_head:str|None=None) -> VerifyResult:
     return VerifyResult(True, n, prev)
 
 def _len(self): return self.head()[0]
-def close(self): self.conn.close()
-
-AuditLog.verify, AuditLog.__len__, AuditLog.close = verify, _len, close
+AuditLog.verify, AuditLog.__len__ = verify, _len
 
 # %% ../../nbs/60a_audit.ipynb #50368db2
 def background_checkpoints(self, period:float=0.2):
@@ -309,13 +307,13 @@ def background_checkpoints(self, period:float=0.2):
     self._ckpt_thread.start()
     return self
 
-def _close(self):
+def close(self):
     "Close the log (stops the checkpoint thread first, if any)."
     t = getattr(self, '_ckpt_thread', None)
     if t is not None: self._ckpt_stop.set(); t.join(); self._ckpt_thread = None
     self.conn.close()
 
-AuditLog.background_checkpoints, AuditLog.close = background_checkpoints, _close
+AuditLog.background_checkpoints, AuditLog.close = background_checkpoints, close
 
 # %% ../../nbs/60a_audit.ipynb #5c99f2b8
 def open_audit(where, must_exist:bool=True, read_only:bool=False) -> AuditLog:
