@@ -34,7 +34,7 @@ __all__ = ['BODY_TOO_LARGE', 'decisions', 'operations', 'FAST_ROUTES', 'JsonForm
            'answer', 'api_key', 'key_id', 'engine', 'json_body', 'AuditedRoute', 'not_ready', 'add_error_handlers',
            'decide', 'decide_batch', 'outcome', 'post_bars', 'decide_position', 'decide_positions', 'explain',
            'healthz', 'readyz', 'prom_metrics', 'answer_each', 'DecideGroups', 'FastRoutes', 'ServiceApp', 'create_app',
-           'is_loopback', 'load_api_keys', 'build_service']
+           'is_loopback', 'load_api_keys', 'build_service', 'CoalescingTransport', 'coalescing_protocol']
 
 # %% ../../nbs/65_http.ipynb #2aa704d5
 _ENCODER = json.JSONEncoder(default=str)   # = json.dumps(x, default=str), without building an encoder per line
@@ -661,6 +661,43 @@ def build_service(args, clock=time.time) -> tuple[DecisionService, list | None]:
                                        rollout=rollout.state() if rollout is not None else None))
     return svc, keys
 
+# %% ../../nbs/65_http.ipynb #59cbde99
+class CoalescingTransport:
+    """A connection's transport whose writes made in one turn of the event loop leave in one `write`: an answer's headers and
+    body in one TCP segment. Held bytes leave at the next turn of the loop, or before the connection is closed; abort drops
+    them (as it drops the transport's own buffer). Everything else is the wrapped transport's."""
+    def __init__(self, transport, loop):
+        self._t, self._loop, self._held = transport, loop, []
+
+    def write(self, data):
+        if not data: return
+        if not self._held: self._loop.call_soon(self._flush)
+        self._held.append(bytes(data))   # the caller may reuse a bytearray or memoryview (bytes are not copied)
+
+    def writelines(self, lines):
+        for x in lines: self.write(x)
+
+    def _flush(self):
+        held, self._held = self._held, []
+        if held and not self._t.is_closing(): self._t.write(held[0] if len(held) == 1 else b''.join(held))
+
+    def close(self): self._flush(); self._t.close()
+    def write_eof(self): self._flush(); self._t.write_eof()
+    def abort(self): self._held = []; self._t.abort()
+    def __getattr__(self, name): return getattr(self._t, name)
+
+_PROTOCOL = None
+
+def coalescing_protocol():
+    "uvicorn's httptools HTTP protocol on a `CoalescingTransport` (the `http` protocol class `riskrl serve` gives uvicorn)."
+    global _PROTOCOL
+    if _PROTOCOL is None:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+        class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+            def connection_made(self, transport): super().connection_made(CoalescingTransport(transport, self.loop))
+        _PROTOCOL = CoalescingHttpToolsProtocol
+    return _PROTOCOL
+
 # %% ../../nbs/65_http.ipynb #668d29b0
 def _serve(args):
     import uvicorn
@@ -671,7 +708,7 @@ def _serve(args):
     log.info(json.dumps(dict(event='start', host=args.host, port=args.port, models={k: m.version for k, m in svc.models.items()},
                              audit=redact_secrets(args.audit), authenticated=keys is not None)))
     gc.collect(); gc.freeze()   # the objects of the start-up (models, app, imports) are never scanned again by the collector
-    uvicorn.run(app, host=args.host, port=args.port, log_level='warning', access_log=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level='warning', access_log=False, http=coalescing_protocol())
 
 def _serve_args(p):
     p.add_argument('--model', metavar='DIR', help='model folder exported with riskrl export')
