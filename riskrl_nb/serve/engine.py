@@ -62,7 +62,7 @@ class PositionBook:
         live = (now - self._seen[:n]) < ttl
         k = self._slot.get(pid)
         if k is not None: live[k] = False
-        return float(self._notional[:n][live].sum())
+        return float(np.add.reduce(self._notional[:n][live]))   # = .sum(), without its wrapper
 
     def prune(self, now:float, ttl:float):
         "Forget positions not seen for `ttl` seconds (they count for nothing): the book stays the size of the live desk."

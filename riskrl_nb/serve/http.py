@@ -431,10 +431,14 @@ FAST_ROUTES = {'/v1/decide': (DecideRequest, decide), '/v1/decide/batch': (Batch
                '/v1/outcome': (OutcomeRequest, outcome), '/v1/bars': (BarsRequest, post_bars),
                '/v1/decide/position': (PositionRequest, decide_position), '/v1/decide/positions': (PositionBatchRequest, decide_positions)}
 
-def _header(scope, name:bytes) -> str | None:
+_FAST_HEADERS = (b'content-length', b'x-api-key', b'authorization')
+
+def _headers(scope, names:tuple) -> list:
+    "The first value of each of `names` (lowercase bytes) in the request's headers, None when absent, in one pass."
+    found = dict.fromkeys(names)
     for k, v in scope.get('headers') or ():
-        if k == name: return v.decode('latin-1')
-    return None
+        if k in found and found[k] is None: found[k] = v.decode('latin-1')
+    return [found[n] for n in names]
 
 def _replay(body:bytes, receive):
     "A `receive` that gives `body` first (already read), then whatever the connection sends."
@@ -464,13 +468,13 @@ async def answer_each(self, path:str, items:list, t0s:list) -> list:
         return [o if o is not None else self.unavailable(path, e) for o in out]
     ok = audit.failures == failures   # else a rolled-back group held these records
     rows, t1 = [], time.perf_counter()
+    latency, answered = self.metrics.child(self.metrics.latency, path), self.metrics.child(self.metrics.requests, path, '200')
     for k, res in enumerate(results):
         if out[k] is not None: continue
         if isinstance(res, Exception): out[k] = res; continue
         if not ok: out[k] = self.unavailable(path, audit.error); continue
         dt_s = t1 - t0s[k]
-        self.metrics.child(self.metrics.latency, path).observe(dt_s)
-        self.metrics.child(self.metrics.requests, path, '200').inc()
+        latency.observe(dt_s); answered.inc()
         rows.append(dict(event='decision', path=path, request_id=res.get('request_id'), decision_id=res.get('decision_id'), action=res['action'],
                          size=res['size'], policy=res['policy'], arm=res.get('arm'), model_version=res.get('model_version'), latency_ms=round(dt_s * 1e3, 3)))
         out[k] = FastJSON(res)
@@ -533,10 +537,10 @@ class FastRoutes:
 
     async def __call__(self, scope, receive, send):
         route = self.routes.get(scope.get('path')) if scope['type'] == 'http' and scope.get('method') == 'POST' else None
-        if route is not None and self.max_bytes is not None:   # in front of BodyLimit: a body it might refuse goes the slow way
-            length = _header(scope, b'content-length')
-            if length is None or not length.isdigit() or int(length) > self.max_bytes: route = None
         if route is None: return await self.app(scope, receive, send)
+        length, api_key, authorization = _headers(scope, _FAST_HEADERS)
+        if self.max_bytes is not None and (length is None or not length.isdigit() or int(length) > self.max_bytes):
+            return await self.app(scope, receive, send)   # in front of BodyLimit: a body it might refuse goes the slow way
         chunks = []
         while True:
             msg = await receive()
@@ -545,7 +549,7 @@ class FastRoutes:
             if not msg.get('more_body', False): break
         body = b''.join(chunks)
         model, endpoint = route
-        kid = key_id(self.http.keys, _header(scope, b'x-api-key'), _header(scope, b'authorization'))
+        kid = key_id(self.http.keys, api_key, authorization)
         req = None
         if kid is not None:
             try: req = model.model_validate_json(body)
