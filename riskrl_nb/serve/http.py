@@ -667,27 +667,31 @@ def build_service(args, clock=time.time) -> tuple[DecisionService, list | None]:
 
 # %% ../../nbs/65_http.ipynb #59cbde99
 class CoalescingTransport:
-    """A connection's transport whose writes made in one turn of the event loop leave in one `write`: an answer's headers and
-    body in one TCP segment. Held bytes leave at the next turn of the loop, or before the connection is closed; abort drops
-    them (as it drops the transport's own buffer). Everything else is the wrapped transport's."""
+    """A connection's transport that sends an answer's status line and headers with its first body bytes in one `write` (one
+    TCP segment). A write that starts a response (`HTTP/`) is held until the next write, which leaves with it at once, or
+    until the next turn of the event loop (a streamed body may start much later), or until the connection is closed; abort
+    drops it (as it drops the transport's own buffer). Every other write leaves at once. Everything else is the transport's."""
     def __init__(self, transport, loop):
-        self._t, self._loop, self._held = transport, loop, []
+        self._t, self._loop, self._held = transport, loop, None
 
     def write(self, data):
         if not data: return
-        if not self._held: self._loop.call_soon(self._flush)
-        self._held.append(bytes(data))   # the caller may reuse a bytearray or memoryview (bytes are not copied)
+        if self._held is not None: data, self._held = self._held + bytes(data), None
+        elif data[:5] == b'HTTP/':   # a response's head: wait for its body
+            self._held = bytes(data)   # a copy of a bytearray or memoryview the caller may reuse (bytes are not copied)
+            self._loop.call_soon(self._flush); return
+        self._t.write(data)
 
     def writelines(self, lines):
         for x in lines: self.write(x)
 
     def _flush(self):
-        held, self._held = self._held, []
-        if held and not self._t.is_closing(): self._t.write(held[0] if len(held) == 1 else b''.join(held))
+        held, self._held = self._held, None
+        if held is not None and not self._t.is_closing(): self._t.write(held)
 
     def close(self): self._flush(); self._t.close()
     def write_eof(self): self._flush(); self._t.write_eof()
-    def abort(self): self._held = []; self._t.abort()
+    def abort(self): self._held = None; self._t.abort()
     def __getattr__(self, name): return getattr(self._t, name)
 
 _PROTOCOL = None
