@@ -386,3 +386,54 @@ def test_feature_range_bounds_are_computed_on_load_and_follow_the_margin_and_the
     assert svc.decide(req)['policy'] == 'fallback'
     sm.z_low, sm.z_high = np.full(n, -1e4), np.full(n, 1e4)          # new ranges: new bounds
     assert svc.decide(req)['policy'] == 'model'
+
+
+def test_riskrl_serve_protocol_sends_each_answer_in_one_write_with_the_same_bytes(exported_model, tmp_path):
+    """uvicorn's httptools protocol writes an answer's headers and body separately (two TCP segments); the protocol `riskrl
+    serve` runs (`coalescing_protocol`) sends the same bytes in one write per answer, keep-alive answers on one connection too."""
+    import asyncio, uvicorn
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn.server import ServerState
+    from riskrl_nb.serve.http import coalescing_protocol
+    sm, [(svc, app), _] = _grouped_and_one_by_one(exported_model, tmp_path)
+    bars, reqs = _group_case(sm)
+    def raw(path, body):
+        b = json.dumps(body).encode()
+        return (f'POST {path} HTTP/1.1\r\nhost: t\r\nx-api-key: {KEY}\r\ncontent-type: application/json\r\n'
+                f'content-length: {len(b)}\r\n\r\n').encode() + b
+    class Sink:
+        def __init__(self): self.writes, self.closing = [], False
+        def write(self, b): self.writes.append(bytes(b))
+        def is_closing(self): return self.closing
+        def close(self): self.closing = True
+        def pause_reading(self): pass
+        def resume_reading(self): pass
+        def get_extra_info(self, name, default=None): return dict(sockname=('127.0.0.1', 80), peername=('127.0.0.1', 5)).get(name, default)
+    async def answers(protocol, path, bodies):
+        cfg = uvicorn.Config(app, http=protocol, log_level='warning', access_log=False); cfg.load()
+        p, sink = protocol(config=cfg, server_state=ServerState(), app_state={}, _loop=asyncio.get_running_loop()), Sink()
+        p.connection_made(sink)
+        out = []
+        for body in bodies:   # keep-alive: one request after the other on the same connection
+            n = len(sink.writes); p.data_received(raw(path, body))
+            for _ in range(200):
+                await asyncio.sleep(0.001)
+                if sink.writes[n:] and b'\r\n\r\n' in b''.join(sink.writes[n:]) and b''.join(sink.writes[n:]).endswith(b'}'): break
+            await asyncio.sleep(0.01)
+            out.append(sink.writes[n:])
+        p.connection_lost(None)
+        return out
+    async def both():
+        await answers(HttpToolsProtocol, '/v1/bars', [bars])
+        plain = await answers(HttpToolsProtocol, '/v1/decide/position', reqs[:3])
+        one = await answers(coalescing_protocol(), '/v1/decide/position', reqs[:3])
+        return plain, one
+    plain, one = asyncio.run(both())
+    assert [len(w) for w in plain] == [2, 2, 2]   # uvicorn alone: headers, then body
+    assert [len(w) for w in one] == [1, 1, 1]     # one write per answer
+    for p, o in zip(plain, one):   # the same status line, headers and body (but the date header and the audit hash, which cover the time)
+        norm = lambda b: [l for l in b.split(b'\r\n') if not l.startswith(b'date:')]
+        hp, bp = p[0], json.loads(p[1]); ho, bo = o[0].split(b'\r\n\r\n', 1)
+        assert norm(hp)[:-2] == norm(ho) and o[0].startswith(b'HTTP/1.1 200 OK\r\n')
+        bo = json.loads(bo)
+        assert {k: v for k, v in bp.items() if k not in ('audit_hash', 'decision_id')} == {k: v for k, v in bo.items() if k not in ('audit_hash', 'decision_id')}

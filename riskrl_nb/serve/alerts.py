@@ -32,7 +32,7 @@ class RiskMonitor:
         "Engine observer: one row per decision (O(1): scalars copied, one append)."
         p, a = r.position, r.account
         self.ring.append(dict(
-            seq=next(self._seq), t=self.clock(), bar=float(v.market.times[-1] / 1e9 + v.interval), position_id=p.position_id,
+            seq=next(self._seq), t=self.clock(), bar=float(v.market.times[-1]) / 1e9 + v.interval, position_id=p.position_id,
             symbol=p.symbol, side=p.side, quantity=p.quantity, entry_price=p.entry_price, price=float(v.market.close[-1]),
             unrealised_return=v.unrealised_return, equity=v.equity, initial_equity=a.initial_equity or v.sim.env.initial_equity,
             drawdown=v.account_drawdown, exposure=v.exposure, action=d['action'], size=d['size'], policy=d['policy'],

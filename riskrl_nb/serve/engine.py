@@ -21,8 +21,8 @@ from .drift import drift_monitor
 from ..sim.risk_limits import exposure_cut
 
 # %% auto #0
-__all__ = ['MAX_GROUP_ROWS', 'MAX_STREAMS', 'PositionBook', 'batch_exact', 'DecisionService', 'replay_requests', 'append_bars',
-           'decide_positions', 'decide_each']
+__all__ = ['MAX_GROUP_ROWS', 'MAX_STREAMS', 'PositionBook', 'bars_summary', 'batch_exact', 'DecisionService', 'replay_requests',
+           'append_bars', 'decide_positions', 'decide_each']
 
 # %% ../../nbs/64_engine.ipynb #3ecd2f68
 class PositionBook:
@@ -62,14 +62,19 @@ class PositionBook:
         live = (now - self._seen[:n]) < ttl
         k = self._slot.get(pid)
         if k is not None: live[k] = False
-        return float(self._notional[:n][live].sum())
+        return float(np.add.reduce(self._notional[:n][live]))   # = .sum(), without its wrapper
 
     def prune(self, now:float, ttl:float):
         "Forget positions not seen for `ttl` seconds (they count for nothing): the book stays the size of the live desk."
         for pid in [p for p, k in self._slot.items() if now - self._seen[k] >= ttl]: self.pop(pid)
 
 # %% ../../nbs/64_engine.ipynb #1886bf14
-def _probs(p) -> dict: return {a: round(float(x), 6) for a, x in zip(ACTIONS, p)}
+def _probs(p) -> dict: return {a: round(x, 6) for a, x in zip(ACTIONS, p.tolist())}   # tolist: the same floats as float(x), at once
+
+def bars_summary(b) -> dict:
+    "What a decision's audit record says about its bars; a stream's bars (`StreamBars.summary`) work it out once per post."
+    if hasattr(b, 'summary'): return b.summary()
+    return dict(n=len(b.close), first=b.timestamp[0].isoformat(), last=b.timestamp[-1].isoformat(), last_close=b.close[-1], blake2b=b.digest())
 
 # %% ../../nbs/64_engine.ipynb #099bd6d4
 MAX_GROUP_ROWS = 64   # rows of one batched policy call in a decision group (the sizes `batch_exact` checks)
@@ -220,8 +225,7 @@ class DecisionService:
         rec = self.audit.append('decision', StrKeyed(
             request_id=r.request_id, key_id=key_id, position=r.position.model_dump(mode='json'),
             account=r.account.model_dump(mode='json'),
-            bars=dict(n=len(r.bars.close), first=r.bars.timestamp[0].isoformat(), last=r.bars.timestamp[-1].isoformat(),
-                      last_close=r.bars.close[-1], blake2b=r.bars.digest()),
+            bars=bars_summary(r.bars),
             state=dict(unrealised_return=v.unrealised_return, bars_held=v.bars_held, account_drawdown=v.account_drawdown,
                        exposure=v.exposure),
             decision={k2: d[k2] for k2 in ('action', 'size', 'policy', 'reason', 'probabilities', 'stop_price', 'breakers')},
@@ -264,7 +268,7 @@ class DecisionService:
         if res is None: return self._fallback(v, model, ['model_error: the policy failed on this request'])
         a, p = res
         action = ACTIONS[a] if v.mask[a] else 'hold'   # an unmasked model's forbidden action holds, as in the backtest
-        top = max(p); why = f"model: {action} (p={p[a]:.3f})" + ('' if v.mask[a] else f"; {ACTIONS[a]} not allowed in this state")
+        why = f"model: {action} (p={p[a]:.3f})" + ('' if v.mask[a] else f"; {ACTIONS[a]} not allowed in this state")
         return dict(action=action, size=0.0 if action == 'hold' else 1.0, policy='model', reason=why,
                     probabilities=_probs(p), stop_price=None, breakers=self.breakers.open(arm))
 

@@ -34,7 +34,7 @@ __all__ = ['BODY_TOO_LARGE', 'decisions', 'operations', 'FAST_ROUTES', 'JsonForm
            'answer', 'api_key', 'key_id', 'engine', 'json_body', 'AuditedRoute', 'not_ready', 'add_error_handlers',
            'decide', 'decide_batch', 'outcome', 'post_bars', 'decide_position', 'decide_positions', 'explain',
            'healthz', 'readyz', 'prom_metrics', 'answer_each', 'DecideGroups', 'FastRoutes', 'ServiceApp', 'create_app',
-           'is_loopback', 'load_api_keys', 'build_service']
+           'is_loopback', 'load_api_keys', 'build_service', 'CoalescingTransport', 'coalescing_protocol']
 
 # %% ../../nbs/65_http.ipynb #2aa704d5
 _ENCODER = json.JSONEncoder(default=str)   # = json.dumps(x, default=str), without building an encoder per line
@@ -431,10 +431,14 @@ FAST_ROUTES = {'/v1/decide': (DecideRequest, decide), '/v1/decide/batch': (Batch
                '/v1/outcome': (OutcomeRequest, outcome), '/v1/bars': (BarsRequest, post_bars),
                '/v1/decide/position': (PositionRequest, decide_position), '/v1/decide/positions': (PositionBatchRequest, decide_positions)}
 
-def _header(scope, name:bytes) -> str | None:
+_FAST_HEADERS = (b'content-length', b'x-api-key', b'authorization')
+
+def _headers(scope, names:tuple) -> list:
+    "The first value of each of `names` (lowercase bytes) in the request's headers, None when absent, in one pass."
+    found = dict.fromkeys(names)
     for k, v in scope.get('headers') or ():
-        if k == name: return v.decode('latin-1')
-    return None
+        if k in found and found[k] is None: found[k] = v.decode('latin-1')
+    return [found[n] for n in names]
 
 def _replay(body:bytes, receive):
     "A `receive` that gives `body` first (already read), then whatever the connection sends."
@@ -464,13 +468,13 @@ async def answer_each(self, path:str, items:list, t0s:list) -> list:
         return [o if o is not None else self.unavailable(path, e) for o in out]
     ok = audit.failures == failures   # else a rolled-back group held these records
     rows, t1 = [], time.perf_counter()
+    latency, answered = self.metrics.child(self.metrics.latency, path), self.metrics.child(self.metrics.requests, path, '200')
     for k, res in enumerate(results):
         if out[k] is not None: continue
         if isinstance(res, Exception): out[k] = res; continue
         if not ok: out[k] = self.unavailable(path, audit.error); continue
         dt_s = t1 - t0s[k]
-        self.metrics.child(self.metrics.latency, path).observe(dt_s)
-        self.metrics.child(self.metrics.requests, path, '200').inc()
+        latency.observe(dt_s); answered.inc()
         rows.append(dict(event='decision', path=path, request_id=res.get('request_id'), decision_id=res.get('decision_id'), action=res['action'],
                          size=res['size'], policy=res['policy'], arm=res.get('arm'), model_version=res.get('model_version'), latency_ms=round(dt_s * 1e3, 3)))
         out[k] = FastJSON(res)
@@ -533,10 +537,10 @@ class FastRoutes:
 
     async def __call__(self, scope, receive, send):
         route = self.routes.get(scope.get('path')) if scope['type'] == 'http' and scope.get('method') == 'POST' else None
-        if route is not None and self.max_bytes is not None:   # in front of BodyLimit: a body it might refuse goes the slow way
-            length = _header(scope, b'content-length')
-            if length is None or not length.isdigit() or int(length) > self.max_bytes: route = None
         if route is None: return await self.app(scope, receive, send)
+        length, api_key, authorization = _headers(scope, _FAST_HEADERS)
+        if self.max_bytes is not None and (length is None or not length.isdigit() or int(length) > self.max_bytes):
+            return await self.app(scope, receive, send)   # in front of BodyLimit: a body it might refuse goes the slow way
         chunks = []
         while True:
             msg = await receive()
@@ -545,7 +549,7 @@ class FastRoutes:
             if not msg.get('more_body', False): break
         body = b''.join(chunks)
         model, endpoint = route
-        kid = key_id(self.http.keys, _header(scope, b'x-api-key'), _header(scope, b'authorization'))
+        kid = key_id(self.http.keys, api_key, authorization)
         req = None
         if kid is not None:
             try: req = model.model_validate_json(body)
@@ -661,6 +665,47 @@ def build_service(args, clock=time.time) -> tuple[DecisionService, list | None]:
                                        rollout=rollout.state() if rollout is not None else None))
     return svc, keys
 
+# %% ../../nbs/65_http.ipynb #59cbde99
+class CoalescingTransport:
+    """A connection's transport that sends an answer's status line and headers with its first body bytes in one `write` (one
+    TCP segment). A write that starts a response (`HTTP/`) is held until the next write, which leaves with it at once, or
+    until the next turn of the event loop (a streamed body may start much later), or until the connection is closed; abort
+    drops it (as it drops the transport's own buffer). Every other write leaves at once. Everything else is the transport's."""
+    def __init__(self, transport, loop):
+        self._t, self._loop, self._held = transport, loop, None
+
+    def write(self, data):
+        if not data: return
+        if self._held is not None: data, self._held = self._held + bytes(data), None
+        elif data[:5] == b'HTTP/':   # a response's head: wait for its body
+            self._held = bytes(data)   # a copy of a bytearray or memoryview the caller may reuse (bytes are not copied)
+            self._loop.call_soon(self._flush); return
+        self._t.write(data)
+
+    def writelines(self, lines):
+        for x in lines: self.write(x)
+
+    def _flush(self):
+        held, self._held = self._held, None
+        if held is not None and not self._t.is_closing(): self._t.write(held)
+
+    def close(self): self._flush(); self._t.close()
+    def write_eof(self): self._flush(); self._t.write_eof()
+    def abort(self): self._held = None; self._t.abort()
+    def __getattr__(self, name): return getattr(self._t, name)
+
+_PROTOCOL = None
+
+def coalescing_protocol():
+    "uvicorn's httptools HTTP protocol on a `CoalescingTransport` (the `http` protocol class `riskrl serve` gives uvicorn)."
+    global _PROTOCOL
+    if _PROTOCOL is None:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+        class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+            def connection_made(self, transport): super().connection_made(CoalescingTransport(transport, self.loop))
+        _PROTOCOL = CoalescingHttpToolsProtocol
+    return _PROTOCOL
+
 # %% ../../nbs/65_http.ipynb #668d29b0
 def _serve(args):
     import uvicorn
@@ -671,7 +716,7 @@ def _serve(args):
     log.info(json.dumps(dict(event='start', host=args.host, port=args.port, models={k: m.version for k, m in svc.models.items()},
                              audit=redact_secrets(args.audit), authenticated=keys is not None)))
     gc.collect(); gc.freeze()   # the objects of the start-up (models, app, imports) are never scanned again by the collector
-    uvicorn.run(app, host=args.host, port=args.port, log_level='warning', access_log=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level='warning', access_log=False, http=coalescing_protocol())
 
 def _serve_args(p):
     p.add_argument('--model', metavar='DIR', help='model folder exported with riskrl export')

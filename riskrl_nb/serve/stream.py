@@ -102,6 +102,14 @@ class StreamBars:
     def arrays(self) -> dict: return self._arrays
     def digest(self) -> str: return self._digest
 
+    def summary(self) -> dict:
+        "What a decision's audit record says about these bars (`engine.bars_summary` of a request's bars), worked out once."
+        s = self.__dict__.get('_summary')
+        if s is None:
+            s = self._summary = dict(n=len(self.close), first=self.timestamp[0].isoformat(), last=self.timestamp[-1].isoformat(),
+                                     last_close=self.close[-1], blake2b=self._digest)
+        return dict(s)   # a copy: a record's payload is its own
+
     def shared(self, costs, env) -> tuple:
         "(bar interval, `Market`, a `Simulation` on it to copy, never to change): the market and costs are built once per post, not per position."
         key = (id(costs), id(env))

@@ -493,7 +493,8 @@ def from_open_position(cls:Simulation, market:Market, side:int, quantity:float, 
     if template is not None:   # a simulation of this market, costs and env (no entry signals): copied, its cost model reused
         if template.market is not market or template.costs.cfg is not costs or template.env is not env or template.signal_bars.size or signals is not None:
             raise RiskrlError("from_open_position: the template simulates another market, costs or env, or has entry signals")
-        sim = copy.copy(template).reset(min(at, n - 2), n)
+        sim = object.__new__(type(template)); sim.__dict__.update(template.__dict__)   # = copy.copy(template), without its dispatch
+        sim.reset(min(at, n - 2), n)
     else: sim = cls(market, np.zeros(n, dtype=np.int8) if signals is None else signals, costs, env, min(at, n - 2), n)
     units, entry_value = side * quantity, quantity * entry_price
     fee = trade_fee(entry_value, costs.fee_rate)
