@@ -168,6 +168,38 @@ def test_real_full_filesystem(exported_model, body, tmp_path):
         subprocess.run(['umount', '-l', str(mnt)], capture_output=True)
 
 
+def test_failing_background_checkpoints_show_in_healthz_and_metrics(exported_model, tmp_path, body, monkeypatch):
+    """`riskrl serve` checkpoints the audit WAL from a thread; when those checkpoints fail (here: a disk I/O error on each), the
+    WAL grows without bound, so /healthz says degraded with the error and /metrics has riskrl_audit_checkpoint_ok 0; decisions
+    still answer (each commit is durable in the WAL). When a checkpoint succeeds again, both clear."""
+    import riskrl_nb.serve.audit as au
+    svc, c, _ = make_service(exported_model, tmp_path/'ck.db')
+    real, failing = au.sqlite3.connect, [True]
+    class Checkpointer:   # the checkpoint thread's connection: its checkpoints fail while failing[0]
+        def __init__(self, conn): self._c = conn
+        def execute(self, sql, *a):
+            if 'wal_checkpoint' in sql and failing[0]: raise sqlite3.OperationalError('disk I/O error')
+            return self._c.execute(sql, *a)
+        def close(self): self._c.close()
+    monkeypatch.setattr(au.sqlite3, 'connect', lambda *a, **k: Checkpointer(real(*a, **k)))
+    svc.audit.background_checkpoints(period=0.02)
+    monkeypatch.setattr(au.sqlite3, 'connect', real)
+    def until(cond):
+        for _ in range(300):
+            assert c.post('/v1/decide', json=body, headers=H).status_code == 200   # something to checkpoint each time
+            if cond(): return True
+            time.sleep(0.02)
+    assert until(lambda: svc.audit.checkpoint_error is not None)
+    h = c.get('/healthz').json()
+    assert h['status'] == 'degraded' and 'disk I/O error' in h['audit']['checkpoint_error'] and h['audit']['writable'] is True
+    assert 'riskrl_audit_checkpoint_ok 0.0' in c.get('/metrics').text
+    failing[0] = False
+    assert until(lambda: svc.audit.checkpoint_error is None)
+    h = c.get('/healthz').json()
+    assert h['status'] == 'ok' and h['audit']['checkpoint_error'] is None and 'riskrl_audit_checkpoint_ok 1.0' in c.get('/metrics').text
+    svc.audit.close()
+
+
 # ---------------------------------------------------------------- HIGH 2: breakers
 
 class SwitchPolicy:

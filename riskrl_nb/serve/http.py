@@ -139,6 +139,7 @@ class Metrics:
         self.canary = prom.Gauge('riskrl_rollout_challenger_fraction', 'Fraction of positions routed to the challenger', registry=r)
         self.audit_seq = prom.Gauge('riskrl_audit_records', 'Sequence number of the last audit record', registry=r)
         self.audit_ok = prom.Gauge('riskrl_audit_writable', 'The audit log took the last write (1) or failed it (0)', registry=r)
+        self.checkpoint_ok = prom.Gauge('riskrl_audit_checkpoint_ok', "The audit WAL's last background checkpoint succeeded (1) or failed (0)", registry=r)
         self.groups = prom.Counter('riskrl_decision_groups_total', 'Groups of single-position requests decided together (DecideGroups)', registry=r)
         self.grouped = prom.Counter('riskrl_grouped_requests_total', 'Single-position requests decided in those groups', registry=r)
         for arm, m in service.models.items(): self.info.labels(arm, m.version).set(1)
@@ -162,6 +163,7 @@ class Metrics:
         c = s.caches['champion']; self.cache.set(c.hits / max(c.hits + c.misses, 1))
         if s.rollout is not None: self.canary.set(s.rollout.state().get('challenger_fraction', 0.0))
         self.audit_seq.set(s.audit.head()[0]); self.audit_ok.set(int(s.audit.error is None))
+        self.checkpoint_ok.set(int(getattr(s.audit, 'checkpoint_error', None) is None))
         return prom.generate_latest(self.registry)
 
 # %% ../../nbs/65_http.ipynb #c34fb180
@@ -395,12 +397,13 @@ operations = APIRouter(tags=['operations'])   # plain routes, on purpose: they r
 
 @operations.get('/healthz')
 async def healthz(service:DecisionService=Depends(engine)):
-    "Liveness: the process answers; with the models, open breakers and the audit head (and whether it takes writes)."
+    """Liveness: the process answers; with the models, open breakers and the audit head (whether it takes writes, and whether
+    its background WAL checkpoints fail: the WAL would then grow without bound)."""
     seq, head = service.audit.head()
     br = service.breakers.open()
-    err = service.audit.error
-    return dict(status='degraded' if br or err else 'ok', models={k: m.version for k, m in service.models.items()},
-                breakers=br, audit=dict(records=seq, head=head, writable=err is None, error=err),
+    err, ckpt = service.audit.error, getattr(service.audit, 'checkpoint_error', None)
+    return dict(status='degraded' if br or err or ckpt else 'ok', models={k: m.version for k, m in service.models.items()},
+                breakers=br, audit=dict(records=seq, head=head, writable=err is None, error=err, checkpoint_error=ckpt),
                 rollout=service.rollout.state() if service.rollout is not None else None)
 
 @operations.get('/readyz', response_model=ReadyResponse, response_model_exclude_none=True, responses={503: {'model': ReadyResponse, 'description': 'not ready, and why'}})
