@@ -33,7 +33,7 @@ class VolTrim(ExitPolicy):
         self.vt = dict(target_vol=float(target_vol), window=int(window), band=float(band))
         self.params = dict(rule=base.name, **base.params, **self.vt)
         self.bars_per_year, self._vol_of = bars_per_year, None
-        self.trims = []   # (decision bar, units sold at the next open)
+        self.trims = []   # (decision bar, units sold at the next open, side)
 
     def reset(self, sim:Simulation):
         self.base.reset(sim)
@@ -54,7 +54,7 @@ class VolTrim(ExitPolicy):
         held = abs(sim.units) / sim._trade['entry_units']
         want = self.target_fraction(i)
         if held - want <= self.vt['band']: return d
-        self.trims.append((i, abs(sim.units) * (1 - want / held)))
+        self.trims.append((i, abs(sim.units) * (1 - want / held), sim.side))
         return Decision(close_fraction=1 - want / held, stop=d.stop, target=d.target, stop_reason=d.stop_reason, reason='vol_trim')
 
 # %% ../../nbs/21a_vol_trim.ipynb #e6f12d24
