@@ -105,7 +105,8 @@ def run_window(mdir:Path, name:str, grid:dict, coins_wanted=None, scan:bool=Fals
                                 sortino=mp['sortino'], sortino_vt=mv['sortino'], total_return=mp['total_return'],
                                 total_return_vt=mv['total_return'], downside_dev=downside_dev(plain.returns),
                                 downside_dev_vt=downside_dev(vt.returns), n_trades=len(plain.trades), n_trades_vt=len(vt.trades),
-                                trims=len(pol.trims), trimmed_trades=len({int(t.entry_bar) for t in vt.trades.itertuples()
+                                trims=len(pol.trims), adds=len(pol.adds), add_fees=trim_fees(sim, [(i, u, -s) for i, u, s in pol.adds]),
+                                trimmed_trades=len({int(t.entry_bar) for t in vt.trades.itertuples()
                                                                           if any(t.entry_bar <= i < t.exit_bar for i, _, _ in pol.trims)}),
                                 fees=plain.fees_paid, fees_vt=vt.fees_paid, trim_fees=trim_fees(sim, pol.trims),
                                 mean_exposure=float(plain.exposure.mean()), mean_exposure_vt=float(vt.exposure.mean()),
@@ -136,14 +137,16 @@ def main(argv):
     p.add_argument('--windows', nargs='+', required=True)
     p.add_argument('--coins', nargs='+', help='only these coins on the test half-year (the tuning always pools every training coin)')
     p.add_argument('--out', type=Path, required=True)
+    p.add_argument('--readd', action='store_true', help="the symmetric overlay (VolTrim readd=True: buys back towards the target when the vol falls)")
     p.add_argument('--scan', action='store_true', help='also run every grid setting on the test half-years (scan.csv: a diagnostic, never used to choose)')
     args = p.parse_args(argv)
     where = window_models(args.models, args.windows)
     args.out.mkdir(parents=True, exist_ok=True)
     t0, c0 = time.time(), time.process_time()
+    grid = {**VOL_TRIM_GRID, **({'readd': (True,)} if args.readd else {})}
     parts = []
     for w in args.windows:
-        t = time.time(); parts.append(run_window(where[w], w, VOL_TRIM_GRID, args.coins, args.scan))
+        t = time.time(); parts.append(run_window(where[w], w, grid, args.coins, args.scan))
         print(f"window {w}: {time.time() - t:.0f} s; tuned {parts[-1]['tuned']['tuned']}; rule score check {parts[-1]['tuned']['rule_scores_check']}", flush=True)
     long = pd.DataFrame([r for x in parts for r in x['rows']])
     returns = {k: pd.DataFrame(v) for x in parts for k, v in x['returns'].items()}
@@ -157,7 +160,7 @@ def main(argv):
     (args.out/'tuned.json').write_text(json.dumps(B._clean([x['tuned'] for x in parts]), indent=1))
     js = {k: {kk: vv for kk, vv in b.items() if kk != 'excess_agent_mix'} for k, b in summary.items()}
     meta = dict(command='python bench/vol_trim.py ' + ' '.join(map(str, argv)), wall_seconds=time.time() - t0,
-                cpu_seconds=time.process_time() - c0, windows=args.windows, grid=VOL_TRIM_GRID)
+                cpu_seconds=time.process_time() - c0, windows=args.windows, grid=grid)
     (args.out/'summary.json').write_text(json.dumps(B._clean(dict(meta=meta, results=js)), indent=1))
     print('\n'.join(B.verdict_lines(summary)))
     print(f"wall {time.time() - t0:.0f} s, cpu {time.process_time() - c0:.0f} s")

@@ -26,20 +26,22 @@ def _closes(d:Decision|None) -> bool:
     return d is not None and not isinstance(d, (list, tuple)) and (d.close_fraction >= 1.0 or d.target_size == 0)
 
 class VolTrim(ExitPolicy):
-    "A rule with its open position trimmed (never added to) to `min(1, target_vol / trailing vol)` of the units entered."
-    def __init__(self, base:ExitPolicy, target_vol:float=0.8, window:int=72, band:float=0.1, bars_per_year:float=8760):
+    """A rule with its open position trimmed to `min(1, target_vol / trailing vol)` of the units entered. Never added to,
+    unless `readd` (the symmetric variant: back up towards the target, never above the units entered)."""
+    def __init__(self, base:ExitPolicy, target_vol:float=0.8, window:int=72, band:float=0.1, bars_per_year:float=8760,
+                 readd:bool=False):
         if not (target_vol > 0 and 0 <= band < 1): raise RiskrlError(f"vol_trim: target_vol > 0 and 0 <= band < 1, got {target_vol}, {band}")
         self.base, self.name = base, f'{base.name}_vt'
-        self.vt = dict(target_vol=float(target_vol), window=int(window), band=float(band))
+        self.vt = dict(target_vol=float(target_vol), window=int(window), band=float(band), **(dict(readd=True) if readd else {}))
         self.params = dict(rule=base.name, **base.params, **self.vt)
-        self.bars_per_year, self._vol_of = bars_per_year, None
-        self.trims = []   # (decision bar, units sold at the next open, side)
+        self.bars_per_year, self._vol_of, self.readd = bars_per_year, None, bool(readd)
+        self.trims, self.adds = [], []   # (decision bar, units sold / bought at the next open, side)
 
     def reset(self, sim:Simulation):
         self.base.reset(sim)
         if self._vol_of is not sim.market:   # once per market (a tuning grid resets many times on the same one)
             self._vol, self._vol_of = trailing_vol(sim.market.close, self.vt['window'], self.bars_per_year), sim.market
-        self.trims = []
+        self.trims, self.adds, self._trade_of = [], [], None
 
     def on_signal(self, sim, i, side): return self.base.on_signal(sim, i, side)
 
@@ -51,8 +53,14 @@ class VolTrim(ExitPolicy):
     def decide(self, sim, i):
         d = self.base.decide(sim, i)
         if _closes(d): return d
-        held = abs(sim.units) / sim._trade['entry_units']
+        t = sim._trade
+        if self._trade_of != t['entry_bar']: self._trade_of, self._units0 = t['entry_bar'], t['entry_units']   # adds raise entry_units
+        held = abs(sim.units) / self._units0
         want = self.target_fraction(i)
+        if self.readd and want - held > self.vt['band']:   # back up to `want` of the units entered, at the next open
+            self.adds.append((i, self._units0 * want - abs(sim.units), sim.side))
+            size = want * self._units0 * sim.market.close[i] / sim.mark(i)   # `apply` turns it back into units at this close
+            return Decision(target_size=size, stop=d.stop, target=d.target, stop_reason=d.stop_reason, reason='vol_trim')
         if held - want <= self.vt['band']: return d
         self.trims.append((i, abs(sim.units) * (1 - want / held), sim.side))
         return Decision(close_fraction=1 - want / held, stop=d.stop, target=d.target, stop_reason=d.stop_reason, reason='vol_trim')
@@ -75,5 +83,5 @@ def tune_vol_trim(sims:list, periods:list, rules:dict, grid:dict=VOL_TRIM_GRID, 
             rows.append(dict(rule=rule, **p, score=float(np.mean(scores)), scores=scores))
     table = pd.DataFrame(rows)
     best = {r: {k: table.loc[g.score.idxmax(), k] for k in grid} for r, g in table.groupby('rule', sort=False)}
-    best = {r: dict(target_vol=float(p['target_vol']), window=int(p['window']), band=float(p['band'])) for r, p in best.items()}
+    best = {r: {k: type(grid[k][0])(v) for k, v in p.items()} for r, p in best.items()}   # plain Python values, as in the grid
     return best, table
