@@ -45,7 +45,9 @@ def period_rows(label:str, d:Path) -> list:
                     trims_per_trade=float(o.trims.sum() / o.n_trades_vt.sum()), trades_trimmed=float(o.trimmed_trades.sum() / o.n_trades_vt.sum()),
                     trim_fees_pct_equity=float((o.trim_fees / o.initial_equity * 100).mean()),
                     trim_fees_share_of_fees=float(o.trim_fees.sum() / o.fees_vt.sum()),
-                    mean_exposure=float(o.mean_exposure.mean()), mean_exposure_vt=float(o.mean_exposure_vt.mean()))
+                    mean_exposure=float(o.mean_exposure.mean()), mean_exposure_vt=float(o.mean_exposure_vt.mean()),
+                    **(dict(adds_per_trade=float(o.adds.sum() / o.n_trades_vt.sum()), add_fees_pct_equity=float((o.add_fees / o.initial_equity * 100).mean()))
+                       if 'adds' in o else {}))
     for r in RULES:
         o = ov[ov.rule == r].reset_index(drop=True)
         add(f'{r} + vol-trim vs {r}', o.sortino_vt.to_numpy(), o.sortino.to_numpy(), o.window.to_numpy(), overlay_extra(o))
@@ -105,6 +107,7 @@ def main(argv):
     if args.csv: t.to_csv(args.csv, index=False)
     cols = ['period', 'row', 'coin_windows', 'ahead', 'tied', 'behind', 'ahead_of_untied', 'per_window', 'mean_sortino_change', 'mean_return_change',
             'mean_downside_dev_change_pct', 'trims_per_trade', 'trades_trimmed', 'trim_fees_pct_equity', 'trim_fees_share_of_fees']
+    cols += [c for c in ('adds_per_trade', 'add_fees_pct_equity') if c in t]
     print(t[cols].to_markdown(index=False, floatfmt='+.3f'))
     sc = scan_rows(periods)
     if len(sc):
