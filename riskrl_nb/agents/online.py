@@ -170,8 +170,8 @@ def _check_updatable(src):
 # %% ../../nbs/37a_online.ipynb #0283c391
 def _mixed_env(cfg:RunConfig, new_sets:list, old_sets:list, replay_ratio:float):
     "n_envs training envs over the new and (replayed) old training bars: an episode starts on old bars with probability `replay_ratio`."
-    from stable_baselines3.common.vec_env import DummyVecEnv
     from stable_baselines3.common.monitor import Monitor
+    from .training import LeanDummyVecEnv   # SB3's DummyVecEnv, the same transitions with cheaper copies (34_training)
     sets = new_sets + (old_sets if replay_ratio > 0 else [])
     lengths = np.array([p.periods['train'][1] - p.periods['train'][0] for p in sets], dtype=float)
     new = np.arange(len(sets)) < len(new_sets)
@@ -184,7 +184,7 @@ def _mixed_env(cfg:RunConfig, new_sets:list, old_sets:list, replay_ratio:float):
             env.reset(seed=cfg.train.seed + rank)
             return Monitor(env)
         return _f
-    vec = DummyVecEnv([make(k) for k in range(cfg.train.n_envs)])
+    vec = LeanDummyVecEnv([make(k) for k in range(cfg.train.n_envs)])
     vec.seed(cfg.train.seed)
     return vec, weights / weights.sum()
 
