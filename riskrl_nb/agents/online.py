@@ -171,7 +171,7 @@ def _check_updatable(src):
 def _mixed_env(cfg:RunConfig, new_sets:list, old_sets:list, replay_ratio:float):
     "n_envs training envs over the new and (replayed) old training bars: an episode starts on old bars with probability `replay_ratio`."
     from stable_baselines3.common.monitor import Monitor
-    from .training import LeanDummyVecEnv   # SB3's DummyVecEnv, the same transitions with cheaper copies (34_training)
+    from riskrl_nb.agents.training import LeanDummyVecEnv   # SB3's DummyVecEnv, the same transitions with cheaper copies (34_training)
     sets = new_sets + (old_sets if replay_ratio > 0 else [])
     lengths = np.array([p.periods['train'][1] - p.periods['train'][0] for p in sets], dtype=float)
     new = np.arange(len(sets)) < len(new_sets)
