@@ -136,6 +136,21 @@ def window_models(models:list, windows:list) -> dict:
     return where
 
 
+
+def window_benchmark(parts:list, out:Path, meta:dict) -> tuple[pd.DataFrame, dict]:
+    """The benchmark of per-window parts (each with `rows` and `returns`, as `riskrl benchmark` makes them): the agent's mix, the
+    book of the rules and the summary, written to `out` as table.csv, comparison.csv and summary.json (with `meta`)."""
+    import json
+    long = pd.DataFrame([r for x in parts for r in x['rows']])
+    returns = {k: pd.DataFrame(v) for x in parts for k, v in x['returns'].items()}
+    long = B.add_rule_book(B._add_mix(long, returns), returns)
+    summary = B.summarize_benchmark(dict(long=long, returns=returns))
+    long.to_csv(out/'table.csv', index=False)
+    B.comparison(long).to_csv(out/'comparison.csv')
+    js = {k: {kk: vv for kk, vv in b.items() if kk != 'excess_agent_mix'} for k, b in summary.items()}
+    (out/'summary.json').write_text(json.dumps(B._clean(dict(meta=meta, results=js)), indent=1))
+    return long, summary
+
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('models', type=Path, nargs='+')

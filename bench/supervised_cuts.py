@@ -32,7 +32,7 @@ from riskrl_nb.sim.execution import run_backtest
 from riskrl_nb.sim.residual import BookOverlayPolicy, OVERLAY_REASONS
 from riskrl_nb.core.config import RiskrlError
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cut_information import window_models
+from cut_information import window_models, window_benchmark
 
 VARIANT = {'hgb': 'supervised_cuts', 'logit': 'supervised_cuts_logit'}
 SORTINO_QUANTILES = (0.9, 0.95, 0.99, 0.999)   # --threshold-by sortino: candidates besides never cutting
@@ -145,21 +145,14 @@ def main(argv):
     for w in args.windows:
         t = time.time(); parts.append(run_window(where[w], w, args.coins, args.threshold_by))
         print(f"window {w}: {time.time() - t:.0f} s", flush=True)
-    long = pd.DataFrame([r for x in parts for r in x['rows']])
-    returns = {k: pd.DataFrame(v) for x in parts for k, v in x['returns'].items()}
-    long = B.add_rule_book(B._add_mix(long, returns), returns)
-    summary = B.summarize_benchmark(dict(long=long, returns=returns))
-    long.to_csv(args.out/'table.csv', index=False)
-    B.comparison(long).to_csv(args.out/'comparison.csv')
     for key in ('diags', 'coin_aucs', 'cuts'):
         pd.DataFrame([r for x in parts for r in x[key]]).to_csv(args.out/f"{dict(diags='diagnostics').get(key, key)}.csv", index=False)
     pd.concat([c for x in parts for c in x['cals']]).to_csv(args.out/'calibration.csv', index=False)
     pd.concat([c for x in parts for c in x['thresholds']]).to_csv(args.out/'thresholds.csv', index=False)
     pd.concat([c for x in parts for c in x['candidates']]).to_csv(args.out/'candidates.csv', index=False)
-    js = {k: {kk: vv for kk, vv in b.items() if kk != 'excess_agent_mix'} for k, b in summary.items()}
     meta = dict(command='python bench/supervised_cuts.py ' + ' '.join(argv), wall_seconds=time.time() - t0,
                 cpu_seconds=time.process_time() - c0, coins=parts[0]['coins'], windows=args.windows)
-    (args.out/'summary.json').write_text(json.dumps(B._clean(dict(meta=meta, results=js)), indent=1))
+    long, summary = window_benchmark(parts, args.out, meta)
     print('\n'.join(B.verdict_lines(summary)))
     print(pd.DataFrame([r for x in parts for r in x['diags']]).round(3).to_string())
     print(f"wall {time.time() - t0:.0f} s, cpu {time.process_time() - c0:.0f} s")

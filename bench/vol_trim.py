@@ -35,7 +35,7 @@ from riskrl_nb.sim.prepare import _period_range
 from riskrl_nb.sim.rules import make_baseline, RULES
 from riskrl_nb.sim.vol_trim import tune_vol_trim, vol_trim_policy, VOL_TRIM_GRID
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cut_information import window_models
+from cut_information import window_models, window_benchmark
 
 
 def training_periods(frames:dict, cfg) -> dict:
@@ -148,20 +148,13 @@ def main(argv):
     for w in args.windows:
         t = time.time(); parts.append(run_window(where[w], w, grid, args.coins, args.scan))
         print(f"window {w}: {time.time() - t:.0f} s; tuned {parts[-1]['tuned']['tuned']}; rule score check {parts[-1]['tuned']['rule_scores_check']}", flush=True)
-    long = pd.DataFrame([r for x in parts for r in x['rows']])
-    returns = {k: pd.DataFrame(v) for x in parts for k, v in x['returns'].items()}
-    long = B.add_rule_book(B._add_mix(long, returns), returns)
-    summary = B.summarize_benchmark(dict(long=long, returns=returns))
-    long.to_csv(args.out/'table.csv', index=False)
-    B.comparison(long).to_csv(args.out/'comparison.csv')
     pd.DataFrame([r for x in parts for r in x['overlay']]).to_csv(args.out/'overlay.csv', index=False)
     pd.concat([x['tuning'] for x in parts]).to_csv(args.out/'tuning.csv', index=False)
     if args.scan: pd.DataFrame([r for x in parts for r in x['scan']]).to_csv(args.out/'scan.csv', index=False)
     (args.out/'tuned.json').write_text(json.dumps(B._clean([x['tuned'] for x in parts]), indent=1))
-    js = {k: {kk: vv for kk, vv in b.items() if kk != 'excess_agent_mix'} for k, b in summary.items()}
     meta = dict(command='python bench/vol_trim.py ' + ' '.join(map(str, argv)), wall_seconds=time.time() - t0,
                 cpu_seconds=time.process_time() - c0, windows=args.windows, grid=grid)
-    (args.out/'summary.json').write_text(json.dumps(B._clean(dict(meta=meta, results=js)), indent=1))
+    long, summary = window_benchmark(parts, args.out, meta)
     print('\n'.join(B.verdict_lines(summary)))
     print(f"wall {time.time() - t0:.0f} s, cpu {time.process_time() - c0:.0f} s")
 
