@@ -60,6 +60,8 @@ def test_alert_fires_end_to_end_to_a_webhook_and_is_audited(exported_model, requ
             got = [c.post('/v1/decide', json=b).json() for b in requests[:10]]
             assert {g['policy'] for g in got} == {'fallback'}          # stale 2023 bars: the fallback decides
             assert wait_for(lambda: any(b['alert'] == 'fallback_rate' for _, b in rx.got)), rx.got
+            # the receiver keeps the body before it answers; the service counts the delivery once the answer is back
+            assert wait_for(lambda: 'riskrl_alert_webhook_attempts_total{outcome="delivered"}' in c.get('/metrics').text)
             metrics = c.get('/metrics').text
     finally:
         s.stop()
