@@ -103,6 +103,7 @@ class AuditLog:
         self.defer_commit, self._in_tx = False, False   # defer_commit: appends wait for `commit()` (group commit, SQLite)
         self.error, self.failures = None, 0             # why the last write failed (None: writable); failed writes so far
         self.appended, self.commits = 0, 0              # records this object appended, group commits it ran (counters: no query)
+        self._ckpt_thread, self.checkpoints, self.checkpoint_error = None, 0, None   # `background_checkpoints`: its thread, checkpoints run, last failure
         self._tail = None                               # (seq, hash) of the last record appended in the open transaction
         self.postgres = self.where.startswith(('postgresql://', 'postgres://'))
         self._ph = '%s' if self.postgres else '?'
@@ -286,12 +287,12 @@ AuditLog.verify, AuditLog.__len__ = verify, _len
 # %% ../../nbs/60a_audit.ipynb #50368db2
 def background_checkpoints(self, period:float=0.2):
     "Checkpoint the WAL from a thread (`PASSIVE`, every `period` s when something was committed) instead of inside commits. SQLite files only."
-    if self.postgres or self.read_only or getattr(self, '_ckpt_thread', None) is not None: return self
+    if self.postgres or self.read_only or self._ckpt_thread is not None: return self
     sync = self.conn.execute('PRAGMA synchronous').fetchone()[0]   # 1 NORMAL, 2 FULL, 3 EXTRA: the checkpoint syncs as the writer does
     conn = sqlite3.connect(self.where, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute(f'PRAGMA synchronous={sync}')
     self.conn.execute('PRAGMA wal_autocheckpoint=0')
-    self._ckpt_stop, self.checkpoints, self.checkpoint_error = threading.Event(), 0, None
+    self._ckpt_stop = threading.Event()
     def run():
         seen = -1
         try:
@@ -309,8 +310,7 @@ def background_checkpoints(self, period:float=0.2):
 
 def close(self):
     "Close the log (stops the checkpoint thread first, if any)."
-    t = getattr(self, '_ckpt_thread', None)
-    if t is not None: self._ckpt_stop.set(); t.join(); self._ckpt_thread = None
+    if self._ckpt_thread is not None: self._ckpt_stop.set(); self._ckpt_thread.join(); self._ckpt_thread = None
     self.conn.close()
 
 AuditLog.background_checkpoints, AuditLog.close = background_checkpoints, close

@@ -163,7 +163,7 @@ class Metrics:
         c = s.caches['champion']; self.cache.set(c.hits / max(c.hits + c.misses, 1))
         if s.rollout is not None: self.canary.set(s.rollout.state().get('challenger_fraction', 0.0))
         self.audit_seq.set(s.audit.head()[0]); self.audit_ok.set(int(s.audit.error is None))
-        self.checkpoint_ok.set(int(getattr(s.audit, 'checkpoint_error', None) is None))
+        self.checkpoint_ok.set(int(s.audit.checkpoint_error is None))
         return prom.generate_latest(self.registry)
 
 # %% ../../nbs/65_http.ipynb #c34fb180
@@ -401,7 +401,7 @@ async def healthz(service:DecisionService=Depends(engine)):
     its background WAL checkpoints fail: the WAL would then grow without bound)."""
     seq, head = service.audit.head()
     br = service.breakers.open()
-    err, ckpt = service.audit.error, getattr(service.audit, 'checkpoint_error', None)
+    err, ckpt = service.audit.error, service.audit.checkpoint_error
     return dict(status='degraded' if br or err or ckpt else 'ok', models={k: m.version for k, m in service.models.items()},
                 breakers=br, audit=dict(records=seq, head=head, writable=err is None, error=err, checkpoint_error=ckpt),
                 rollout=service.rollout.state() if service.rollout is not None else None)
@@ -697,17 +697,13 @@ class CoalescingTransport:
     def abort(self): self._held = None; self._t.abort()
     def __getattr__(self, name): return getattr(self._t, name)
 
-_PROTOCOL = None
-
+@functools.cache
 def coalescing_protocol():
     "uvicorn's httptools HTTP protocol on a `CoalescingTransport` (the `http` protocol class `riskrl serve` gives uvicorn)."
-    global _PROTOCOL
-    if _PROTOCOL is None:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-        class CoalescingHttpToolsProtocol(HttpToolsProtocol):
-            def connection_made(self, transport): super().connection_made(CoalescingTransport(transport, self.loop))
-        _PROTOCOL = CoalescingHttpToolsProtocol
-    return _PROTOCOL
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+        def connection_made(self, transport): super().connection_made(CoalescingTransport(transport, self.loop))
+    return CoalescingHttpToolsProtocol
 
 # %% ../../nbs/65_http.ipynb #668d29b0
 def _serve(args):

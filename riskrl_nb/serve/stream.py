@@ -99,16 +99,14 @@ class StreamBars:
         h = hashlib.blake2b(digest_size=16)
         for k in ('t', 'open', 'high', 'low', 'close', 'volume'): h.update(arrays[k].tobytes())
         self._digest = h.hexdigest()
+        self._summary = dict(n=len(self.close), first=self.timestamp[0].isoformat(), last=self.timestamp[-1].isoformat(),
+                             last_close=self.close[-1], blake2b=self._digest)   # what a decision's audit record says about these bars
     def arrays(self) -> dict: return self._arrays
     def digest(self) -> str: return self._digest
 
     def summary(self) -> dict:
-        "What a decision's audit record says about these bars (`engine.bars_summary` of a request's bars), worked out once."
-        s = self.__dict__.get('_summary')
-        if s is None:
-            s = self._summary = dict(n=len(self.close), first=self.timestamp[0].isoformat(), last=self.timestamp[-1].isoformat(),
-                                     last_close=self.close[-1], blake2b=self._digest)
-        return dict(s)   # a copy: a record's payload is its own
+        "`engine.bars_summary` of these bars, worked out once per post (a copy: a record's payload is its own)."
+        return dict(self._summary)
 
     def shared(self, costs, env) -> tuple:
         "(bar interval, `Market`, a `Simulation` on it to copy, never to change): the market and costs are built once per post, not per position."
