@@ -11,6 +11,8 @@ import argparse, os, subprocess, sys, tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT/'bench'))
+from service_profile import package_at   # noqa: E402
 CHILD = r"""
 import sys, time, numpy as np
 sys.path.insert(0, sys.argv[1])
@@ -42,9 +44,7 @@ def main():
     ap.add_argument('--lookback', type=int, default=32)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix='riskrl-envref-'))
-    ref = tmp/'ref'; ref.mkdir()
-    archive = subprocess.run(['git', '-C', str(ROOT), 'archive', args.ref, 'riskrl_nb'], check=True, capture_output=True).stdout
-    subprocess.run(['tar', '-x', '-C', str(ref)], input=archive, check=True)
+    ref = package_at(args.ref, tmp/'ref')
     envs = {'ref': dict(os.environ, PYTHONPATH=str(ref)), 'now': dict(os.environ, PYTHONPATH=str(ROOT))}
     rate = {k: [] for k in envs}
     for rep in range(args.reps):

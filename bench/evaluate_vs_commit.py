@@ -14,6 +14,8 @@ import argparse, json, os, resource, subprocess, sys, tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT/'bench'))
+from service_profile import package_at   # noqa: E402
 SHORT, LONG = ('2022-07-01', '2022-12-31'), ('2022-07-01', '2023-12-31')   # one start: the regime detector is fitted on the bars before it
 
 
@@ -35,9 +37,7 @@ def main():
                                         "config keys the older code does not know removed; same weights)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix='riskrl-evalref-'))
-    ref = tmp/'ref'; ref.mkdir()
-    archive = subprocess.run(['git', '-C', str(ROOT), 'archive', args.ref, 'riskrl_nb'], check=True, capture_output=True).stdout
-    subprocess.run(['tar', '-x', '-C', str(ref)], input=archive, check=True)
+    ref = package_at(args.ref, tmp/'ref')
     base = dict(os.environ, PYTHONWARNINGS='ignore', SB3_LOGDIR=str(tmp/'sb3'), RUN_DIR=str(tmp))   # run outside any checkout: `python -c` imports from the working directory first
     envs = {'ref': dict(base, PYTHONPATH=str(ref)), 'now': dict(base, PYTHONPATH=str(ROOT))}
     cli = [sys.executable, '-c', 'import sys; from riskrl_nb.cli import main; sys.exit(main())']

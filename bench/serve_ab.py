@@ -9,21 +9,14 @@ machine: closed loop with wrk on --connections connections, or with --open an op
 (latency from when each request was due). Prints each run and the medians per server. Machines shared with other jobs are
 noisy: compare the two medians of one call, not figures across calls.
 """
-import argparse, asyncio, io, os, subprocess, sys, tarfile, tempfile
+import argparse, asyncio, os, sys, tempfile
 from pathlib import Path
 import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT/'bench'))
 from load_test import Server, request_bytes, drive, pct
 from load_wrk import setup_bodies, run_wrk, open_loop
-
-
-def code_at(rev, work) -> Path:
-    "A folder holding `riskrl_nb` as committed at `rev`."
-    out = work/'ref'; out.mkdir()
-    tar = subprocess.run(['git', '-C', str(ROOT), 'archive', rev, 'riskrl_nb'], check=True, capture_output=True).stdout
-    tarfile.open(fileobj=io.BytesIO(tar)).extractall(out, filter='data')
-    return out
+from service_profile import package_at
 
 
 def start(model, work, name, code):
@@ -46,7 +39,7 @@ def main():
     model = Path(a.model).resolve()
     bars, bodies = setup_bodies(model, 200)
     (work/'bodies.jsonl').write_text('\n'.join(bodies) + '\n')
-    servers = {f'A {a.ref}': start(model, work, 'A', code_at(a.ref, work)), 'B this code': start(model, work, 'B', ROOT)}
+    servers = {f'A {a.ref}': start(model, work, 'A', package_at(a.ref, work/'ref')), 'B this code': start(model, work, 'B', ROOT)}
     runs = {k: [] for k in servers}
     try:
         for s in servers.values():

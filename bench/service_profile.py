@@ -38,12 +38,19 @@ def asgi_caller(app):
     return call
 
 
+def package_at(rev, folder) -> Path:
+    "`folder`, holding the package `riskrl_nb` as committed at `rev` (`git archive`): put it on PYTHONPATH to run that code."
+    import subprocess, tarfile, io
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    tar = subprocess.run(['git', '-C', str(ROOT), 'archive', rev, 'riskrl_nb'], check=True, capture_output=True).stdout
+    tarfile.open(fileobj=io.BytesIO(tar)).extractall(folder, filter='data')
+    return folder
+
+
 def ref_package(rev):
     "The riskrl_nb package as committed at `rev`, importable as `riskrl_ref` (absolute imports renamed)."
-    import subprocess, tarfile, io, re
-    out = Path(tempfile.mkdtemp(prefix='riskrl-ref-'))
-    tar = subprocess.run(['git', '-C', str(ROOT), 'archive', rev, 'riskrl_nb'], check=True, capture_output=True).stdout
-    tarfile.open(fileobj=io.BytesIO(tar)).extractall(out)
+    import re
+    out = package_at(rev, tempfile.mkdtemp(prefix='riskrl-ref-'))
     (out/'riskrl_nb').rename(out/'riskrl_ref')
     for f in (out/'riskrl_ref').rglob('*.py'): f.write_text(re.sub(r'\briskrl_nb\b', 'riskrl_ref', f.read_text()))
     sys.path.insert(0, str(out))
