@@ -30,14 +30,14 @@ class RiskMonitor:
 
     def observe(self, r, v, d):
         "Engine observer: one row per decision (O(1): scalars copied, one append)."
-        p, a = r.position, r.account
-        self.ring.append(dict(
-            seq=next(self._seq), t=self.clock(), bar=float(v.market.times[-1]) / 1e9 + v.interval, position_id=p.position_id,
-            symbol=p.symbol, side=p.side, quantity=p.quantity, entry_price=p.entry_price, price=float(v.market.close[-1]),
-            unrealised_return=v.unrealised_return, equity=v.equity, initial_equity=a.initial_equity or v.sim.env.initial_equity,
-            drawdown=v.account_drawdown, exposure=v.exposure, action=d['action'], size=d['size'], policy=d['policy'],
-            arm=d.get('arm'), reason=d['reason'], decision_id=d.get('decision_id'), breakers=d.get('breakers') or [],
-            probabilities=d.get('probabilities'), explanation=d.get('explanation')))
+        p, a, get = r.position, r.account, d.get
+        self.ring.append({   # a dict display: built in one step, where dict(...) is a call with 23 keywords
+            'seq': next(self._seq), 't': self.clock(), 'bar': float(v.market.times[-1]) / 1e9 + v.interval, 'position_id': p.position_id,
+            'symbol': p.symbol, 'side': p.side, 'quantity': p.quantity, 'entry_price': p.entry_price, 'price': float(v.market.close[-1]),
+            'unrealised_return': v.unrealised_return, 'equity': v.equity, 'initial_equity': a.initial_equity or v.sim.env.initial_equity,
+            'drawdown': v.account_drawdown, 'exposure': v.exposure, 'action': d['action'], 'size': d['size'], 'policy': d['policy'],
+            'arm': get('arm'), 'reason': d['reason'], 'decision_id': get('decision_id'), 'breakers': get('breakers') or [],
+            'probabilities': get('probabilities'), 'explanation': get('explanation')})
         self.closes[p.symbol] = (v.market.close, v.interval)
 
     def rows(self, since:int=0) -> list:

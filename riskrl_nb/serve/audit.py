@@ -4,7 +4,7 @@
 
 # %% ../../nbs/60a_audit.ipynb #ba57322e
 from __future__ import annotations
-import datetime as dt, hashlib, hmac, json, math, os, re, sqlite3, sys, threading
+import datetime as dt, functools, hashlib, hmac, json, math, os, re, sqlite3, sys, threading, time
 import orjson
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +73,13 @@ SCHEMA = ["CREATE TABLE IF NOT EXISTS audit (seq BIGINT PRIMARY KEY, ts TEXT NOT
           "payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
           "CREATE TABLE IF NOT EXISTS audit_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"]
 
-def _now() -> str: return dt.datetime.now(dt.timezone.utc).isoformat(timespec='microseconds')[:-6] + 'Z'   # = strftime('%Y-%m-%dT%H:%M:%S.%fZ'), faster
+@functools.lru_cache(maxsize=4)
+def _utc_second(s:int) -> str: return time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(s))
+
+def _now() -> str:
+    "UTC now as 2026-12-05T07:50:00.123456Z: `datetime.now(timezone.utc)` (the same clock, microseconds floored) with each second formatted once."
+    s, us = divmod(time.time_ns() // 1000, 1_000_000)
+    return f'{_utc_second(s)}.{us:06d}Z'
 
 def redact(where:str) -> str:
     "An audit location fit for messages and logs: passwords of a database URL replaced by *** (`core.redact_secrets`)."

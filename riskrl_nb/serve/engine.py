@@ -8,6 +8,7 @@ import json, logging, time
 from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 from ..data.features import compute_features
 from ..sim.execution import Market, Simulation
 from ..sim.env import ACTIONS
@@ -69,6 +70,10 @@ class PositionBook:
         for pid in [p for p, k in self._slot.items() if now - self._seen[k] >= ttl]: self.pop(pid)
 
 # %% ../../nbs/64_engine.ipynb #1886bf14
+def _json_dump(m:BaseModel) -> dict:
+    "`m.model_dump(mode='json')`: the model's own serializer called directly (the same dict, without the method's keyword handling)."
+    return m.__pydantic_serializer__.to_python(m, mode='json')
+
 def _probs(p) -> dict: return {a: round(x, 6) for a, x in zip(ACTIONS, p.tolist())}   # tolist: the same floats as float(x), at once
 
 def bars_summary(b) -> dict:
@@ -115,6 +120,7 @@ class DecisionService:
         self.drift = drift_monitor(champion, limits, alert, trip=lambda: self.breakers.trip('feature_drift'))
         self.observers = []     # fn(request, view, decision) after each decision (dashboard, alerts): O(1) work only
         self._bounds, self._exact = {}, {}   # per arm: its model's feature bounds (computed here, on load) and `batch_exact` (on first use)
+        self._in_range = {}   # per arm: (z-scores, bounds, verdict) of the last `_out_of_range` (a stream's positions share their z-scores)
         for arm in self.models: self._arm_bounds(arm)
 
     @property
@@ -151,12 +157,17 @@ class DecisionService:
     def _out_of_range(self, view:PositionView, arm:str) -> str | None:
         "Why the arm's model must not decide on `view` (a feature outside its training range, NaN included), or None."
         lo, hi = self._arm_bounds(arm)
-        model, z = self.models[arm], view.z_last
-        if ((z >= lo) & (z <= hi)).all(): return None   # the usual case in two comparisons (NaN fails them)
-        bad = np.flatnonzero(~np.isfinite(z) | (z < lo) | (z > hi))
-        if not len(bad): return None
-        k = int(bad[0])
-        return f"feature_out_of_range: {model.scaler.columns[k]} z={z[k]:.2f} outside training range [{model.z_low[k]:.2f}, {model.z_high[k]:.2f}]"
+        z = view.z_last
+        memo = self._in_range.get(arm)   # the same z-scores (one array per stream and bar close) against the same bounds: the same verdict
+        if memo is not None and memo[0] is z and memo[1] is lo and memo[2] is hi: return memo[3]
+        why = None
+        if not ((z >= lo) & (z <= hi)).all():   # the usual case in two comparisons (NaN fails them)
+            bad = np.flatnonzero(~np.isfinite(z) | (z < lo) | (z > hi))
+            if len(bad):
+                model, k = self.models[arm], int(bad[0])
+                why = f"feature_out_of_range: {model.scaler.columns[k]} z={z[k]:.2f} outside training range [{model.z_low[k]:.2f}, {model.z_high[k]:.2f}]"
+        self._in_range[arm] = (z, lo, hi, why)   # held, not id(): a new array cannot take an old one's place
+        return why
 
     def _shadow_arms(self) -> list:
         return ['challenger'] if self.rollout is not None and getattr(self.rollout, 'shadow', False) and 'challenger' in self.models else []
@@ -223,8 +234,7 @@ class DecisionService:
         d = self._limits_after(r, v, d)
         d.update(model_version=self.models[a].version, arm=a, request_id=r.request_id, warnings=v.warnings)
         rec = self.audit.append('decision', StrKeyed(
-            request_id=r.request_id, key_id=key_id, position=r.position.model_dump(mode='json'),
-            account=r.account.model_dump(mode='json'),
+            request_id=r.request_id, key_id=key_id, position=_json_dump(r.position), account=_json_dump(r.account),
             bars=bars_summary(r.bars),
             state=dict(unrealised_return=v.unrealised_return, bars_held=v.bars_held, account_drawdown=v.account_drawdown,
                        exposure=v.exposure),

@@ -182,7 +182,7 @@ class PositionView:
                                                        equity=req.account.equity, initial_equity=initial, template=template)
         # per-trade state the builder would have accumulated since the entry
         first = max(self.entry_bar, 0)
-        upnl = self._unrealised(np.arange(first, i + 1))
+        upnl = self._unrealised(first, i)
         liq = sim._trade['equity_before'] + upnl * sim._trade['entry_value']
         self.best_from_bars = float(np.maximum.reduce(upnl[:-1])) if len(upnl) > 1 else None   # = .max(), without its wrapper
         builder = ObservationBuilder(self.features, env)
@@ -206,11 +206,11 @@ class PositionView:
         if self.entry_bar < 0 and p.best_return is None:
             self.warnings.append("position.best_return: not given and the bars start after the entry; the best return since entry uses the bars given")
 
-    def _unrealised(self, bars:np.ndarray) -> np.ndarray:
-        "Unrealised return at each bar's close: `Simulation.unrealised_return` (vectorised when there is no impact cost)."
+    def _unrealised(self, first:int, last:int) -> np.ndarray:
+        "Unrealised return at the close of each bar from `first` to `last`: `Simulation.unrealised_return` (vectorised when there is no impact cost)."
         sim = self.sim
-        if sim.costs.cfg.impact_coef: return np.array([sim.unrealised_return(int(j)) for j in bars])
-        t, c = sim._trade, self.market.close[bars]
+        if sim.costs.cfg.impact_coef: return np.array([sim.unrealised_return(j) for j in range(first, last + 1)])
+        t, c = sim._trade, self.market.close[first:last + 1]   # a view: the same values as indexing by arange, without the copy
         price = fill_price(c, -self.side, sim.costs.adverse, 0.0)   # CostModel.taker_price without impact, on all bars at once
         liq = liquidation_value(sim.cash, sim.units, price, sim.costs.cfg.fee_rate)   # Simulation.liquidation_equity's formula
         return (liq - t['equity_before']) / t['entry_value']

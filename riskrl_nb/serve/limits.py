@@ -135,6 +135,7 @@ class ErrorBreaker:
     def __init__(self, limits:RiskLimits, clock=time.time):
         self.limits, self.clock = limits, clock
         self.window = deque(maxlen=limits.error_window)   # the last calls, True = failure; successes move it on
+        self.failed = 0                                   # failures in `window` (= sum(window), kept as calls enter and leave it)
         self.state, self.opened_at, self.probes, self.trips = 'closed', 0.0, 0, 0
 
     def allow(self) -> bool:
@@ -150,15 +151,17 @@ class ErrorBreaker:
         if self.state == 'half_open':
             if failed: return self._open()
             self.probes += 1
-            if self.probes >= self.limits.probe_calls: self.state = 'closed'; self.window.clear()
+            if self.probes >= self.limits.probe_calls: self.state = 'closed'; self.window.clear(); self.failed = 0
             return
-        self.window.append(bool(failed))
-        n = sum(self.window)
+        w, failed = self.window, bool(failed)
+        if len(w) == w.maxlen: self.failed -= w[0]   # the oldest call leaves the window
+        w.append(failed); self.failed += failed
+        n = self.failed
         if n >= self.limits.min_errors and n / len(self.window) > self.limits.max_error_rate: self._open()
 
     def _open(self):
         self.state, self.opened_at, self.probes = 'open', self.clock(), 0
-        self.trips += 1; self.window.clear()   # the failures that tripped it are spent: no re-trip on the next success
+        self.trips += 1; self.window.clear(); self.failed = 0   # the failures that tripped it are spent: no re-trip on the next success
 
 # %% ../../nbs/63_limits.ipynb #7d748ff5
 class Breakers:
