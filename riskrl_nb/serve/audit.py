@@ -110,6 +110,7 @@ class AuditLog:
         self.error, self.failures = None, 0             # why the last write failed (None: writable); failed writes so far
         self.appended, self.commits = 0, 0              # records this object appended, group commits it ran (counters: no query)
         self._ckpt_thread, self.checkpoints, self.checkpoint_error = None, 0, None   # `background_checkpoints`: its thread, checkpoints run, last failure
+        self._restart_due, self.restarts = False, 0     # the WAL is long: the next group commit restarts it (`background_checkpoints`); restarts done
         self._tail = None                               # (seq, hash) of the last record appended in the open transaction
         self.postgres = self.where.startswith(('postgresql://', 'postgres://'))
         self._ph = '%s' if self.postgres else '?'
@@ -216,6 +217,7 @@ def commit(self) -> int:
             except Exception as e: self._failed(e)
             self._in_tx, self.error = False, None
             self.commits += 1
+            if self._restart_due: self._restart_wal()
             if self._tail is not None: return self._tail[0]   # the transaction's last record is the head
     return self.head()[0]
 
@@ -291,8 +293,10 @@ def _len(self): return self.head()[0]
 AuditLog.verify, AuditLog.__len__ = verify, _len
 
 # %% ../../nbs/60a_audit.ipynb #50368db2
-def background_checkpoints(self, period:float=0.2):
-    "Checkpoint the WAL from a thread (`PASSIVE`, every `period` s when something was committed) instead of inside commits. SQLite files only."
+def background_checkpoints(self, period:float=0.2, restart_frames:int|None=4000):
+    """Checkpoint the WAL from a thread (`PASSIVE`, every `period` s when something was committed) instead of inside commits;
+    once the WAL holds more than `restart_frames` pages, the next group commit restarts it (`_restart_wal`; None: never).
+    SQLite files only."""
     if self.postgres or self.read_only or self._ckpt_thread is not None: return self
     sync = self.conn.execute('PRAGMA synchronous').fetchone()[0]   # 1 NORMAL, 2 FULL, 3 EXTRA: the checkpoint syncs as the writer does
     conn = sqlite3.connect(self.where, isolation_level=None, check_same_thread=False, timeout=30)
@@ -306,20 +310,36 @@ def background_checkpoints(self, period:float=0.2):
                 done = self.commits + self.appended   # moved by every commit (group or single)
                 if done == seen: continue
                 try:
-                    conn.execute('PRAGMA wal_checkpoint(PASSIVE)').fetchone()
+                    frames = conn.execute('PRAGMA wal_checkpoint(PASSIVE)').fetchone()[1]
                     self.checkpoints += 1; self.checkpoint_error = None; seen = done
+                    if restart_frames is not None and frames > restart_frames: self._restart_due = True
                 except sqlite3.Error as e: self.checkpoint_error = f"{type(e).__name__}: {e}"
         finally: conn.close()
     self._ckpt_thread = threading.Thread(target=run, name='riskrl-audit-checkpoint', daemon=True)
     self._ckpt_thread.start()
     return self
 
+def _restart_wal(self):
+    """Right after a group commit (the writer holds no transaction): a `RESTART` checkpoint on the writer's own connection, so
+    that the next transaction writes the WAL from its beginning again. The thread's `PASSIVE` checkpoints have already copied
+    nearly every page, so this one moves only the last few; it never waits (busy: tried again after the next commit). A
+    failure is kept in `checkpoint_error`, never raised: the group's records are already durable."""
+    self._restart_due = False
+    try:
+        wait = self.conn.execute('PRAGMA busy_timeout').fetchone()[0]
+        self.conn.execute('PRAGMA busy_timeout=0')   # the checkpoint thread may be mid-checkpoint: then do not wait for it
+        try: busy = self.conn.execute('PRAGMA wal_checkpoint(RESTART)').fetchone()[0]
+        finally: self.conn.execute(f'PRAGMA busy_timeout={int(wait)}')   # the writer's own waits as they were
+        if busy: self._restart_due = True
+        else: self.restarts += 1
+    except sqlite3.Error as e: self.checkpoint_error = f"{type(e).__name__}: {e}"
+
 def close(self):
     "Close the log (stops the checkpoint thread first, if any)."
     if self._ckpt_thread is not None: self._ckpt_stop.set(); self._ckpt_thread.join(); self._ckpt_thread = None
     self.conn.close()
 
-AuditLog.background_checkpoints, AuditLog.close = background_checkpoints, close
+AuditLog.background_checkpoints, AuditLog._restart_wal, AuditLog.close = background_checkpoints, _restart_wal, close
 
 # %% ../../nbs/60a_audit.ipynb #5c99f2b8
 def open_audit(where, must_exist:bool=True, read_only:bool=False) -> AuditLog:
