@@ -312,7 +312,11 @@ def background_checkpoints(self, period:float=0.2, restart_frames:int|None=4000)
                 try:
                     frames = conn.execute('PRAGMA wal_checkpoint(PASSIVE)').fetchone()[1]
                     self.checkpoints += 1; self.checkpoint_error = None; seen = done
-                    if restart_frames is not None and frames > restart_frames: self._restart_due = True
+                    if restart_frames is not None and frames > restart_frames:
+                        fd = os.open(self.where, os.O_RDONLY)   # the pages this thread copied reach the disk here, not in the restart
+                        try: os.fsync(fd)
+                        finally: os.close(fd)
+                        self._restart_due = True
                 except sqlite3.Error as e: self.checkpoint_error = f"{type(e).__name__}: {e}"
         finally: conn.close()
     self._ckpt_thread = threading.Thread(target=run, name='riskrl-audit-checkpoint', daemon=True)
