@@ -35,7 +35,9 @@ def best_rule(grid) -> str:
 
 def tuned_rule(name:str, baselines:dict, market) -> ExitPolicy:
     "The tuned rule `name` for `market` (its parameters from `baselines`, tuned on training data)."
-    if name not in RULES: raise RiskrlError(f"config key 'env.reference': unknown rule '{name}'; valid: {', '.join(RULES)}, book")
+    if name not in RULES:
+        raise RiskrlError(f"config key 'env.reference': unknown rule '{name}'; valid: {', '.join(RULES)}, book, best"
+                          + (" ('best' is replaced by the rule tuned best when `train` starts: pass that rule here)" if name == 'best' else ''))
     if name not in (baselines or {}): raise RiskrlError(f"env.reference '{name}' has no tuned parameters (baselines.json)")
     params = dict(baselines[name])
     if name == 'atr_trailing': return AtrTrailing(**params, atr_values=safe_atr(market, int(params.get('atr_window', 14))))
