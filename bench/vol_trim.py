@@ -62,11 +62,10 @@ def trim_fees(sim, trims) -> float:
     return total
 
 
-def run_window(mdir:Path, name:str, grid:dict, coins_wanted=None, scan:bool=False) -> dict:
+def load_window(mdir:Path, name:str) -> SimpleNamespace:
+    "A window's model folder as the gates read it: config, tuned rules, best rule, coins, evaluator, bars per year, training periods."
     cfg = load_config(mdir/'config.yaml')
     info = json.loads((mdir/'baselines.json').read_text())
-    baselines = info['params']
-    bundle = SimpleNamespace(cfg=cfg)   # evaluation_period reads only cfg.features and the test dates
     frames = B.load_coins(cfg.data.paths)
     window = B.bench_window(name, train_months=12)
     if (window.test_start, window.test_end) != (cfg.data.test_start, cfg.data.test_end):
@@ -74,21 +73,43 @@ def run_window(mdir:Path, name:str, grid:dict, coins_wanted=None, scan:bool=Fals
     best = next(r['rule'] for r in B.tuned_rules(mdir) if r['best'])
     ev = B.CoinEvaluator(frames)
     ppy = periods_per_year(ev.sim(next(iter(frames)), cfg).market.interval_seconds)
-    periods = training_periods(frames, cfg)
+    return SimpleNamespace(cfg=cfg, info=info, baselines=info['params'], frames=frames, window=window, best=best, ev=ev, ppy=ppy,
+                           bundle=SimpleNamespace(cfg=cfg),   # evaluation_period reads only cfg.features and the test dates
+                           periods=training_periods(frames, cfg))
+
+
+def rule_train_scores(w:SimpleNamespace) -> tuple[dict, dict]:
+    "({rule: its score in baselines.json}, {rule: |mean Sortino on `w.periods` − that score|}): the training periods are the rules' own."
+    grid_t, have, check = pd.DataFrame(w.info['grid']), {}, {}
+    for rule, params in w.baselines.items():
+        s = np.mean([sortino(run_backtest(w.ev.sim(c, w.cfg), make_baseline(rule, params), a, b).returns, w.ppy) for c, (a, b) in w.periods.items()])
+        have[rule] = float(grid_t[(grid_t.baseline == rule) & grid_t.params.apply(lambda p: p == params)].score.iloc[0])
+        check[rule] = float(abs(s - have[rule]))
+    return have, check
+
+
+def variant_rows(rows:list, returns:dict, name:str, coin:str, best:str, res:dict, sim, variants:dict):
+    "Append one coin-window to the benchmark's long `rows` and `returns`: per variant, the three rules and its `agent_seed<k>` (a result of `res`)."
+    metrics = {p: B.bench_metrics(r, sim) for p, r in res.items()}
+    for v, agents in variants.items():
+        for pol in RULES:
+            rows.append(dict(variant=v, kind='pooled', window=name, coin=coin, policy=pol, seed=None, best_rule=best, **metrics[pol]))
+            returns.setdefault((v, 'pooled', name, coin), {})[pol] = res[pol].returns
+        for k, (ag, src) in enumerate(agents.items()):
+            rows.append(dict(variant=v, kind='pooled', window=name, coin=coin, policy=ag, seed=k, best_rule=best, **metrics[src]))
+            returns[(v, 'pooled', name, coin)][ag] = res[src].returns
+
+
+def run_window(mdir:Path, name:str, grid:dict, coins_wanted=None, scan:bool=False) -> dict:
+    w = load_window(mdir, name)
+    cfg, baselines, bundle, frames, window, best, ev, ppy, periods = w.cfg, w.baselines, w.bundle, w.frames, w.window, w.best, w.ev, w.ppy, w.periods
     sims = [ev.sim(c, cfg) for c in periods]
-    # the training periods are the rules' own: their tuned rules score there what baselines.json says
-    grid_t = pd.DataFrame(info['grid'])
-    check = {}
-    for rule, params in baselines.items():
-        s = np.mean([sortino(run_backtest(sim, make_baseline(rule, params), a, b).returns, ppy) for sim, (a, b) in zip(sims, periods.values())])
-        want = grid_t[(grid_t.baseline == rule) & grid_t.params.apply(lambda p: p == params)].score.iloc[0]
-        check[rule] = float(abs(s - want))
+    rule_train, check = rule_train_scores(w)
     t0 = time.process_time()
     tuned, table = tune_vol_trim(sims, list(periods.values()), baselines, grid, ppy)
     tune_cpu = time.process_time() - t0
     # the training score of each rule with its tuned overlay, beside the rule's alone (information: "no overlay" is not in the grid)
     overlay_train = {r: float(table[(table.rule == r)].score.max()) for r in baselines}
-    rule_train = {r: float(grid_t[(grid_t.baseline == r) & grid_t.params.apply(lambda p: p == baselines[r])].score.iloc[0]) for r in baselines}
     rows, returns, overlay, scanned = [], {}, [], []
     coins = [c for c in frames if not coins_wanted or c in coins_wanted]
     for c in coins:
@@ -116,16 +137,9 @@ def run_window(mdir:Path, name:str, grid:dict, coins_wanted=None, scan:bool=Fals
                     r = run_backtest(sim, vol_trim_policy(rule, baselines[rule], g, ppy), a, b)
                     scanned.append(dict(window=name, coin=c, rule=rule, best=rule == best, **{f'vt_{k}': v for k, v in g.items()}, tuned=g == tuned[rule],
                                         sortino=mp['sortino'], sortino_vt=B.bench_metrics(r, sim)['sortino']))
-        metrics = {p: B.bench_metrics(r, sim) for p, r in res.items()}
         variants = {'best_rule_vt': {'agent_seed0': best + '_vt'}, 'book_vt': {f'agent_seed{k}': r + '_vt' for k, r in enumerate(RULES)},
                     **{r + '_vt': {'agent_seed0': r + '_vt'} for r in RULES}}
-        for v, agents in variants.items():
-            for pol in RULES:
-                rows.append(dict(variant=v, kind='pooled', window=name, coin=c, policy=pol, seed=None, best_rule=best, **metrics[pol]))
-                returns.setdefault((v, 'pooled', name, c), {})[pol] = res[pol].returns
-            for k, (ag, src) in enumerate(agents.items()):
-                rows.append(dict(variant=v, kind='pooled', window=name, coin=c, policy=ag, seed=k, best_rule=best, **metrics[src]))
-                returns[(v, 'pooled', name, c)][ag] = res[src].returns
+        variant_rows(rows, returns, name, c, best, res, sim, variants)
     return dict(rows=rows, returns=returns, overlay=overlay, scan=scanned, tuning=table.drop(columns='scores').assign(window=name),
                 tuned=dict(window=name, best_rule=best, tuned=tuned, overlay_train_score=overlay_train, rule_train_score=rule_train,
                            rule_scores_check=check, tune_cpu_s=tune_cpu, coins_tuned=list(periods)))
