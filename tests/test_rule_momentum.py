@@ -61,3 +61,17 @@ def test_the_all_coin_scope_reads_other_coins_only_up_to_the_signal_bar():
     assert upto(changed(after=False)) != upto(base)   # the other coin's record is really read
     c = choice_counts(SimpleNamespace(choices=base), res)
     assert c['trades'] == len(res.trades) == sum(c[f'chose_{r}'] for r in RULES) and 0 <= c['fallbacks'] < c['trades']
+
+
+def test_premise_summary_compares_the_pick_with_the_training_best_rule_on_the_same_entry():
+    "Hand-built entries: the picked rule's return minus the training-best rule's, ties and 'ahead where they differ' as defined."
+    from rule_momentum_premise import summary
+    e = pd.DataFrame(dict(window='W', coin=['A', 'A', 'B', 'B'], entry_bar=[1, 2, 1, 2], best_rule='fixed_tp_sl', lookback=336, scope='coin',
+                          pick=['atr_trailing', 'fixed_tp_sl', 'hold_to_horizon', 'atr_trailing'], fell_back=False,
+                          return_fixed_tp_sl=[0.01, 0.02, -0.01, 0.0], return_atr_trailing=[0.03, 0.02, 0.05, 0.0],
+                          return_hold_to_horizon=[0.0, 0.02, -0.03, 0.0]))
+    s = summary('P', e)[0]
+    assert abs(s['picked_minus_best_bp'] - (200 + 0 - 200 + 0) / 4) < 1e-9          # +0.02, 0, -0.02, 0
+    assert s['rules_all_equal'] == 0.5 and s['returns_differ'] == 0.5 and s['picked_ahead_when_differ'] == 0.5
+    assert abs(s['top_minus_best_bp'] - (200 + 0 + 600 + 0) / 4) < 1e-9
+    assert abs(s['picked_minus_mean3_bp'] - 1e4 * np.mean([0.03 - 0.04 / 3, 0.0, -0.03 - 0.01 / 3, 0.0])) < 1e-9
