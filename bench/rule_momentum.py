@@ -19,7 +19,7 @@ Writes DIR/table.csv, comparison.csv, summary.json, choices.csv (per coin-window
 tuning.csv (every grid setting's training score), tuned.json; with --scan, scan.csv: every grid setting fixed on the test
 half-years (a diagnostic after the choice, never used to choose). Deterministic.
 """
-import argparse, itertools, json, sys, time
+import itertools, sys, time
 from pathlib import Path
 import pandas as pd
 from riskrl_nb.data.features import feature_warmup
@@ -29,8 +29,7 @@ from riskrl_nb.sim.prepare import _period_range
 from riskrl_nb.sim.rules import make_baseline, RULES
 from riskrl_nb.sim.rule_momentum import RuleMomentum, ShadowBook, shadow_trades, tune_rule_momentum, MOMENTUM_GRID
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cut_information import window_models, window_benchmark
-from vol_trim import load_window, rule_train_scores, variant_rows
+from vol_trim import load_window, rule_train_scores, variant_rows, gate_parser, gate_main
 
 
 def shadow_spans(frames:dict, cfg, test_periods:dict) -> dict:
@@ -78,29 +77,7 @@ def run_window(mdir:Path, name:str, grid:dict, coins_wanted=None, scan:bool=Fals
 
 
 def main(argv):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('models', type=Path, nargs='+', help="folders with <window>/seed0 model folders (a benchmark run's models/<variant>)")
-    p.add_argument('--windows', nargs='+', required=True)
-    p.add_argument('--coins', nargs='+', help='only these coins on the test half-year (the tuning and the all-coin scope always use every coin)')
-    p.add_argument('--out', type=Path, required=True)
-    p.add_argument('--scan', action='store_true', help='also run every grid setting on the test half-years (scan.csv: a diagnostic, never used to choose)')
-    args = p.parse_args(argv)
-    where = window_models(args.models, args.windows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    t0, c0 = time.time(), time.process_time()
-    parts = []
-    for w in args.windows:
-        t = time.time(); parts.append(run_window(where[w], w, MOMENTUM_GRID, args.coins, args.scan))
-        print(f"window {w}: {time.time() - t:.0f} s; tuned {parts[-1]['tuned']['tuned']}; rule score check {parts[-1]['tuned']['rule_scores_check']}", flush=True)
-    pd.DataFrame([r for x in parts for r in x['choices']]).to_csv(args.out/'choices.csv', index=False)
-    pd.concat([x['tuning'] for x in parts]).to_csv(args.out/'tuning.csv', index=False)
-    if args.scan: pd.DataFrame([r for x in parts for r in x['scan']]).to_csv(args.out/'scan.csv', index=False)
-    (args.out/'tuned.json').write_text(json.dumps(B._clean([x['tuned'] for x in parts]), indent=1))
-    meta = dict(command='python bench/rule_momentum.py ' + ' '.join(map(str, argv)), wall_seconds=time.time() - t0,
-                cpu_seconds=time.process_time() - c0, windows=args.windows, grid=MOMENTUM_GRID)
-    long, summary = window_benchmark(parts, args.out, meta)
-    print('\n'.join(B.verdict_lines(summary)))
-    print(f"wall {time.time() - t0:.0f} s, cpu {time.process_time() - c0:.0f} s")
+    gate_main(gate_parser(__doc__, {}).parse_args(argv), argv, 'bench/rule_momentum.py', run_window, MOMENTUM_GRID, {'choices.csv': 'choices'})
 
 
 if __name__ == '__main__': main(sys.argv[1:])

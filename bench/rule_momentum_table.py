@@ -13,10 +13,8 @@ import argparse, sys
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import matplotlib; matplotlib.use('Agg')
-import matplotlib.pyplot as plt
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vol_trim_table import ci, per_window
+from vol_trim_table import ci, per_window, strip_figure
 
 RULES = ('fixed_tp_sl', 'atr_trailing', 'hold_to_horizon')
 
@@ -89,22 +87,12 @@ def scan_rows(periods) -> pd.DataFrame:
 
 
 def plot(periods, path):
-    fig, axes = plt.subplots(1, len(periods), figsize=(7.5 * len(periods), 4.8), sharey=True)
-    for ax, (label, d) in zip(np.atleast_1d(axes), periods):
+    def panel(label, d):
         c = load(d)
-        series = {'selector − best rule': c.agent_mix - c.best_rule_sortino, 'selector − book': c.agent_mix - c.rule_book,
-                  **{f'selector − {r}': c.agent_mix - c[r] for r in RULES}, 'book − best rule': c.rule_book - c.best_rule_sortino}
-        for k, (name, v) in enumerate(series.items()):
-            v = v.to_numpy()
-            x = k + np.random.default_rng(k).uniform(-0.18, 0.18, len(v))
-            ax.scatter(x, v, s=14, alpha=0.7, color=np.where(v > 0, 'tab:green', np.where(v < 0, 'tab:red', 'grey')))
-            ax.plot([k - 0.3, k + 0.3], [np.mean(v)] * 2, color='black', lw=2)
-            ax.annotate(f"{np.mean(v > 0):.0%} ahead\n{np.mean(v == 0):.0%} tied", (k, 1.01), xycoords=('data', 'axes fraction'), ha='center', fontsize=7)
-        ax.axhline(0, color='grey', lw=0.8)
-        ax.set_xticks(range(len(series)), [n.replace('_', ' ') for n in series], rotation=20, fontsize=8)
-        ax.set_title(f"{label}: test Sortino differences per coin-window\n(grey: tied; the selector fell back to the best rule on every trade)", fontsize=9, pad=26)
-    np.atleast_1d(axes)[0].set_ylabel('Sortino difference (black: mean)')
-    fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
+        return ({'selector − best rule': c.agent_mix - c.best_rule_sortino, 'selector − book': c.agent_mix - c.rule_book,
+                 **{f'selector − {r}': c.agent_mix - c[r] for r in RULES}, 'book − best rule': c.rule_book - c.best_rule_sortino},
+                f"{label}: test Sortino differences per coin-window\n(grey: tied; the selector fell back to the best rule on every trade)")
+    strip_figure(periods, path, panel, 'Sortino difference (black: mean)')
 
 
 def main(argv):

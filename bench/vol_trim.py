@@ -145,32 +145,43 @@ def run_window(mdir:Path, name:str, grid:dict, coins_wanted=None, scan:bool=Fals
                            rule_scores_check=check, tune_cpu_s=tune_cpu, coins_tuned=list(periods)))
 
 
-def main(argv):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def gate_parser(doc:str, script_help:dict) -> argparse.ArgumentParser:
+    "The gates' common arguments (model folders, windows, test coins, output folder, --scan); `script_help` adds the script's own flags."
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument('models', type=Path, nargs='+', help="folders with <window>/seed0 model folders (a benchmark run's models/<variant>)")
     p.add_argument('--windows', nargs='+', required=True)
     p.add_argument('--coins', nargs='+', help='only these coins on the test half-year (the tuning always pools every training coin)')
     p.add_argument('--out', type=Path, required=True)
-    p.add_argument('--readd', action='store_true', help="the symmetric overlay (VolTrim readd=True: buys back towards the target when the vol falls)")
     p.add_argument('--scan', action='store_true', help='also run every grid setting on the test half-years (scan.csv: a diagnostic, never used to choose)')
-    args = p.parse_args(argv)
+    for flag, help in script_help.items(): p.add_argument(flag, action='store_true', help=help)
+    return p
+
+
+def gate_main(args, argv:list, script:str, run_window, grid:dict, tables:dict):
+    """`run_window` on each window; writes `tables` ({file: key of the parts' rows}), tuning.csv, scan.csv (with --scan),
+    tuned.json and the benchmark's table.csv, comparison.csv, summary.json; prints the verdict and the time."""
     where = window_models(args.models, args.windows)
     args.out.mkdir(parents=True, exist_ok=True)
     t0, c0 = time.time(), time.process_time()
-    grid = {**VOL_TRIM_GRID, **({'readd': (True,)} if args.readd else {})}
     parts = []
     for w in args.windows:
         t = time.time(); parts.append(run_window(where[w], w, grid, args.coins, args.scan))
         print(f"window {w}: {time.time() - t:.0f} s; tuned {parts[-1]['tuned']['tuned']}; rule score check {parts[-1]['tuned']['rule_scores_check']}", flush=True)
-    pd.DataFrame([r for x in parts for r in x['overlay']]).to_csv(args.out/'overlay.csv', index=False)
+    for f, key in tables.items(): pd.DataFrame([r for x in parts for r in x[key]]).to_csv(args.out/f, index=False)
     pd.concat([x['tuning'] for x in parts]).to_csv(args.out/'tuning.csv', index=False)
     if args.scan: pd.DataFrame([r for x in parts for r in x['scan']]).to_csv(args.out/'scan.csv', index=False)
     (args.out/'tuned.json').write_text(json.dumps(B._clean([x['tuned'] for x in parts]), indent=1))
-    meta = dict(command='python bench/vol_trim.py ' + ' '.join(map(str, argv)), wall_seconds=time.time() - t0,
+    meta = dict(command=f'python {script} ' + ' '.join(map(str, argv)), wall_seconds=time.time() - t0,
                 cpu_seconds=time.process_time() - c0, windows=args.windows, grid=grid)
     long, summary = window_benchmark(parts, args.out, meta)
     print('\n'.join(B.verdict_lines(summary)))
     print(f"wall {time.time() - t0:.0f} s, cpu {time.process_time() - c0:.0f} s")
+
+
+def main(argv):
+    args = gate_parser(__doc__, {'--readd': "the symmetric overlay (VolTrim readd=True: buys back towards the target when the vol falls)"}).parse_args(argv)
+    grid = {**VOL_TRIM_GRID, **({'readd': (True,)} if args.readd else {})}
+    gate_main(args, argv, 'bench/vol_trim.py', run_window, grid, {'overlay.csv': 'overlay'})
 
 
 if __name__ == '__main__': main(sys.argv[1:])
