@@ -62,11 +62,10 @@ def trim_fees(sim, trims) -> float:
     return total
 
 
-def run_window(mdir:Path, name:str, grid:dict, coins_wanted=None, scan:bool=False) -> dict:
+def load_window(mdir:Path, name:str) -> SimpleNamespace:
+    "A window's model folder as the gates read it: config, tuned rules, best rule, coins, evaluator, bars per year, training periods."
     cfg = load_config(mdir/'config.yaml')
     info = json.loads((mdir/'baselines.json').read_text())
-    baselines = info['params']
-    bundle = SimpleNamespace(cfg=cfg)   # evaluation_period reads only cfg.features and the test dates
     frames = B.load_coins(cfg.data.paths)
     window = B.bench_window(name, train_months=12)
     if (window.test_start, window.test_end) != (cfg.data.test_start, cfg.data.test_end):
@@ -74,21 +73,43 @@ def run_window(mdir:Path, name:str, grid:dict, coins_wanted=None, scan:bool=Fals
     best = next(r['rule'] for r in B.tuned_rules(mdir) if r['best'])
     ev = B.CoinEvaluator(frames)
     ppy = periods_per_year(ev.sim(next(iter(frames)), cfg).market.interval_seconds)
-    periods = training_periods(frames, cfg)
+    return SimpleNamespace(cfg=cfg, info=info, baselines=info['params'], frames=frames, window=window, best=best, ev=ev, ppy=ppy,
+                           bundle=SimpleNamespace(cfg=cfg),   # evaluation_period reads only cfg.features and the test dates
+                           periods=training_periods(frames, cfg))
+
+
+def rule_train_scores(w:SimpleNamespace) -> tuple[dict, dict]:
+    "({rule: its score in baselines.json}, {rule: |mean Sortino on `w.periods` − that score|}): the training periods are the rules' own."
+    grid_t, have, check = pd.DataFrame(w.info['grid']), {}, {}
+    for rule, params in w.baselines.items():
+        s = np.mean([sortino(run_backtest(w.ev.sim(c, w.cfg), make_baseline(rule, params), a, b).returns, w.ppy) for c, (a, b) in w.periods.items()])
+        have[rule] = float(grid_t[(grid_t.baseline == rule) & grid_t.params.apply(lambda p: p == params)].score.iloc[0])
+        check[rule] = float(abs(s - have[rule]))
+    return have, check
+
+
+def variant_rows(rows:list, returns:dict, name:str, coin:str, best:str, res:dict, sim, variants:dict):
+    "Append one coin-window to the benchmark's long `rows` and `returns`: per variant, the three rules and its `agent_seed<k>` (a result of `res`)."
+    metrics = {p: B.bench_metrics(r, sim) for p, r in res.items()}
+    for v, agents in variants.items():
+        for pol in RULES:
+            rows.append(dict(variant=v, kind='pooled', window=name, coin=coin, policy=pol, seed=None, best_rule=best, **metrics[pol]))
+            returns.setdefault((v, 'pooled', name, coin), {})[pol] = res[pol].returns
+        for k, (ag, src) in enumerate(agents.items()):
+            rows.append(dict(variant=v, kind='pooled', window=name, coin=coin, policy=ag, seed=k, best_rule=best, **metrics[src]))
+            returns[(v, 'pooled', name, coin)][ag] = res[src].returns
+
+
+def run_window(mdir:Path, name:str, grid:dict, coins_wanted=None, scan:bool=False) -> dict:
+    w = load_window(mdir, name)
+    cfg, baselines, bundle, frames, window, best, ev, ppy, periods = w.cfg, w.baselines, w.bundle, w.frames, w.window, w.best, w.ev, w.ppy, w.periods
     sims = [ev.sim(c, cfg) for c in periods]
-    # the training periods are the rules' own: their tuned rules score there what baselines.json says
-    grid_t = pd.DataFrame(info['grid'])
-    check = {}
-    for rule, params in baselines.items():
-        s = np.mean([sortino(run_backtest(sim, make_baseline(rule, params), a, b).returns, ppy) for sim, (a, b) in zip(sims, periods.values())])
-        want = grid_t[(grid_t.baseline == rule) & grid_t.params.apply(lambda p: p == params)].score.iloc[0]
-        check[rule] = float(abs(s - want))
+    rule_train, check = rule_train_scores(w)
     t0 = time.process_time()
     tuned, table = tune_vol_trim(sims, list(periods.values()), baselines, grid, ppy)
     tune_cpu = time.process_time() - t0
     # the training score of each rule with its tuned overlay, beside the rule's alone (information: "no overlay" is not in the grid)
     overlay_train = {r: float(table[(table.rule == r)].score.max()) for r in baselines}
-    rule_train = {r: float(grid_t[(grid_t.baseline == r) & grid_t.params.apply(lambda p: p == baselines[r])].score.iloc[0]) for r in baselines}
     rows, returns, overlay, scanned = [], {}, [], []
     coins = [c for c in frames if not coins_wanted or c in coins_wanted]
     for c in coins:
@@ -116,47 +137,51 @@ def run_window(mdir:Path, name:str, grid:dict, coins_wanted=None, scan:bool=Fals
                     r = run_backtest(sim, vol_trim_policy(rule, baselines[rule], g, ppy), a, b)
                     scanned.append(dict(window=name, coin=c, rule=rule, best=rule == best, **{f'vt_{k}': v for k, v in g.items()}, tuned=g == tuned[rule],
                                         sortino=mp['sortino'], sortino_vt=B.bench_metrics(r, sim)['sortino']))
-        metrics = {p: B.bench_metrics(r, sim) for p, r in res.items()}
         variants = {'best_rule_vt': {'agent_seed0': best + '_vt'}, 'book_vt': {f'agent_seed{k}': r + '_vt' for k, r in enumerate(RULES)},
                     **{r + '_vt': {'agent_seed0': r + '_vt'} for r in RULES}}
-        for v, agents in variants.items():
-            for pol in RULES:
-                rows.append(dict(variant=v, kind='pooled', window=name, coin=c, policy=pol, seed=None, best_rule=best, **metrics[pol]))
-                returns.setdefault((v, 'pooled', name, c), {})[pol] = res[pol].returns
-            for k, (ag, src) in enumerate(agents.items()):
-                rows.append(dict(variant=v, kind='pooled', window=name, coin=c, policy=ag, seed=k, best_rule=best, **metrics[src]))
-                returns[(v, 'pooled', name, c)][ag] = res[src].returns
+        variant_rows(rows, returns, name, c, best, res, sim, variants)
     return dict(rows=rows, returns=returns, overlay=overlay, scan=scanned, tuning=table.drop(columns='scores').assign(window=name),
                 tuned=dict(window=name, best_rule=best, tuned=tuned, overlay_train_score=overlay_train, rule_train_score=rule_train,
                            rule_scores_check=check, tune_cpu_s=tune_cpu, coins_tuned=list(periods)))
 
 
-def main(argv):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def gate_parser(doc:str, script_help:dict) -> argparse.ArgumentParser:
+    "The gates' common arguments (model folders, windows, test coins, output folder, --scan); `script_help` adds the script's own flags."
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument('models', type=Path, nargs='+', help="folders with <window>/seed0 model folders (a benchmark run's models/<variant>)")
     p.add_argument('--windows', nargs='+', required=True)
     p.add_argument('--coins', nargs='+', help='only these coins on the test half-year (the tuning always pools every training coin)')
     p.add_argument('--out', type=Path, required=True)
-    p.add_argument('--readd', action='store_true', help="the symmetric overlay (VolTrim readd=True: buys back towards the target when the vol falls)")
     p.add_argument('--scan', action='store_true', help='also run every grid setting on the test half-years (scan.csv: a diagnostic, never used to choose)')
-    args = p.parse_args(argv)
+    for flag, help in script_help.items(): p.add_argument(flag, action='store_true', help=help)
+    return p
+
+
+def gate_main(args, argv:list, script:str, run_window, grid:dict, tables:dict):
+    """`run_window` on each window; writes `tables` ({file: key of the parts' rows}), tuning.csv, scan.csv (with --scan),
+    tuned.json and the benchmark's table.csv, comparison.csv, summary.json; prints the verdict and the time."""
     where = window_models(args.models, args.windows)
     args.out.mkdir(parents=True, exist_ok=True)
     t0, c0 = time.time(), time.process_time()
-    grid = {**VOL_TRIM_GRID, **({'readd': (True,)} if args.readd else {})}
     parts = []
     for w in args.windows:
         t = time.time(); parts.append(run_window(where[w], w, grid, args.coins, args.scan))
         print(f"window {w}: {time.time() - t:.0f} s; tuned {parts[-1]['tuned']['tuned']}; rule score check {parts[-1]['tuned']['rule_scores_check']}", flush=True)
-    pd.DataFrame([r for x in parts for r in x['overlay']]).to_csv(args.out/'overlay.csv', index=False)
+    for f, key in tables.items(): pd.DataFrame([r for x in parts for r in x[key]]).to_csv(args.out/f, index=False)
     pd.concat([x['tuning'] for x in parts]).to_csv(args.out/'tuning.csv', index=False)
     if args.scan: pd.DataFrame([r for x in parts for r in x['scan']]).to_csv(args.out/'scan.csv', index=False)
     (args.out/'tuned.json').write_text(json.dumps(B._clean([x['tuned'] for x in parts]), indent=1))
-    meta = dict(command='python bench/vol_trim.py ' + ' '.join(map(str, argv)), wall_seconds=time.time() - t0,
+    meta = dict(command=f'python {script} ' + ' '.join(map(str, argv)), wall_seconds=time.time() - t0,
                 cpu_seconds=time.process_time() - c0, windows=args.windows, grid=grid)
     long, summary = window_benchmark(parts, args.out, meta)
     print('\n'.join(B.verdict_lines(summary)))
     print(f"wall {time.time() - t0:.0f} s, cpu {time.process_time() - c0:.0f} s")
+
+
+def main(argv):
+    args = gate_parser(__doc__, {'--readd': "the symmetric overlay (VolTrim readd=True: buys back towards the target when the vol falls)"}).parse_args(argv)
+    grid = {**VOL_TRIM_GRID, **({'readd': (True,)} if args.readd else {})}
+    gate_main(args, argv, 'bench/vol_trim.py', run_window, grid, {'overlay.csv': 'overlay'})
 
 
 if __name__ == '__main__': main(sys.argv[1:])

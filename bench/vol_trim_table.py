@@ -76,24 +76,38 @@ def scan_rows(periods) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def plot(periods, path):
-    fig, axes = plt.subplots(1, len(periods), figsize=(6.5 * len(periods), 4.2), sharey=True)
+def strip_panel(ax, series:dict):
+    "One column of points per {name: per coin-window differences}: green ahead, red behind, grey tied; the mean as a bar; shares above."
+    for k, (name, v) in enumerate(series.items()):
+        v = np.asarray(v)
+        x = k + np.random.default_rng(k).uniform(-0.18, 0.18, len(v))
+        ax.scatter(x, v, s=14, alpha=0.7, color=np.where(v > 0, 'tab:green', np.where(v < 0, 'tab:red', 'grey')))
+        ax.plot([k - 0.3, k + 0.3], [np.mean(v)] * 2, color='black', lw=2)
+        ax.annotate(f"{np.mean(v > 0):.0%} ahead\n{np.mean(v == 0):.0%} tied", (k, 1.01), xycoords=('data', 'axes fraction'), ha='center', fontsize=7)
+    ax.axhline(0, color='grey', lw=0.8)
+    ax.set_xticks(range(len(series)), [n.replace('_', ' ') for n in series], rotation=20, fontsize=8)
+
+
+def strip_figure(periods, path, panel, ylabel:str):
+    "One `strip_panel` per period: `panel(label, folder)` gives ({name: per coin-window differences}, title)."
+    fig, axes = plt.subplots(1, len(periods), figsize=(7.5 * len(periods), 4.8), sharey=True)
     for ax, (label, d) in zip(np.atleast_1d(axes), periods):
+        series, title = panel(label, d)
+        strip_panel(ax, series)
+        ax.set_title(title, fontsize=9, pad=26)
+    np.atleast_1d(axes)[0].set_ylabel(ylabel)
+    fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
+
+
+def plot(periods, path):
+    def panel(label, d):
         ov, comp = pd.read_csv(d/'overlay.csv'), pd.read_csv(d/'comparison.csv')
         b = comp[comp.variant == 'book_vt']
         series = {r: (ov[ov.rule == r].sortino_vt - ov[ov.rule == r].sortino).to_numpy() for r in RULES}
         series['best rule'] = (ov[ov.best].sortino_vt - ov[ov.best].sortino).to_numpy()
         series['book'] = (b.agent_mix - b.rule_book).to_numpy()
-        for k, (name, v) in enumerate(series.items()):
-            x = k + np.random.default_rng(k).uniform(-0.18, 0.18, len(v))
-            ax.scatter(x, v, s=14, alpha=0.7, color=np.where(v > 0, 'tab:green', np.where(v < 0, 'tab:red', 'grey')))
-            ax.plot([k - 0.3, k + 0.3], [np.mean(v)] * 2, color='black', lw=2)
-            ax.annotate(f"{np.mean(v > 0):.0%} ahead, {np.mean(v == 0):.0%} tied", (k, 1.02), xycoords=('data', 'axes fraction'), ha='center', fontsize=7)
-        ax.axhline(0, color='grey', lw=0.8)
-        ax.set_xticks(range(len(series)), [n.replace('_', ' ') for n in series], rotation=20, fontsize=8)
-        ax.set_title(f"{label}: Sortino with vol-trim − without (per coin-window; grey: never trimmed)", fontsize=9, pad=16)
-    np.atleast_1d(axes)[0].set_ylabel('Sortino change (black: mean)')
-    fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
+        return series, f"{label}: Sortino with vol-trim − without (per coin-window; grey: never trimmed)"
+    strip_figure(periods, path, panel, 'Sortino change (black: mean)')
 
 
 def main(argv):
