@@ -34,7 +34,7 @@ from riskrl_nb.sim.rules import make_baseline, RULES
 from riskrl_nb.sim.regime_rules import RegimeRules, filtered_labels, tune_regime_rules, REGIME_RULES_GRID
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cut_information import window_models, window_benchmark
-from vol_trim import training_periods
+from vol_trim import training_periods, load_window
 
 
 def split_periods(frames:dict, cfg) -> tuple[dict, dict, dict]:
@@ -47,17 +47,8 @@ def split_periods(frames:dict, cfg) -> tuple[dict, dict, dict]:
 
 
 def run_window(mdir:Path, name:str, grid:dict, scan:bool=False) -> dict:
-    cfg = load_config(mdir/'config.yaml')
-    info = json.loads((mdir/'baselines.json').read_text())
-    rules = info['params']
-    bundle = SimpleNamespace(cfg=cfg)
-    frames = B.load_coins(cfg.data.paths)
-    window = B.bench_window(name, train_months=12)
-    if (window.test_start, window.test_end) != (cfg.data.test_start, cfg.data.test_end):
-        raise RiskrlError(f"{mdir}: its test period {cfg.data.test_start}..{cfg.data.test_end} is not window {name}'s")
-    best = next(r['rule'] for r in B.tuned_rules(mdir) if r['best'])
-    ev = B.CoinEvaluator(frames)
-    ppy = periods_per_year(ev.sim(next(iter(frames)), cfg).market.interval_seconds)
+    w_ = load_window(mdir, name)   # the gates' one reading of a window's model folder (bench/vol_trim.py)
+    cfg, info, rules, bundle, frames, window, best, ev, ppy = w_.cfg, w_.info, w_.baselines, w_.bundle, w_.frames, w_.window, w_.best, w_.ev, w_.ppy
     train, valid, fit = split_periods(frames, cfg)
     coins_fit = list(fit)
     t0 = time.process_time()
