@@ -21,7 +21,8 @@ RULES = ('fixed_tp_sl', 'atr_trailing', 'hold_to_horizon')
 
 def ci(wins, windows) -> str:
     s = share_ci(np.asarray(wins), np.asarray(windows))
-    return f"**{s['share']:.0%}** ({s['lo']:.0%}–{s['hi']:.0%}; windows {s['lo_cluster']:.0%}–{s['hi_cluster']:.0%})", s
+    pct = lambda x: 'n/a' if x is None else f"{x:.0%}"   # one window: no CI over whole windows
+    return f"**{pct(s['share'])}** ({pct(s['lo'])}–{pct(s['hi'])}; windows {pct(s['lo_cluster'])}–{pct(s['hi_cluster'])})", s
 
 
 def per_window(wins, windows) -> str:
