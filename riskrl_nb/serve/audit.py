@@ -326,16 +326,16 @@ def background_checkpoints(self, period:float=0.2, restart_frames:int|None=4000)
 def _restart_wal(self):
     """Right after a group commit (the writer holds no transaction): a `RESTART` checkpoint on the writer's own connection, so
     that the next transaction writes the WAL from its beginning again. The thread's `PASSIVE` checkpoints have already copied
-    nearly every page, so this one moves only the last few; it never waits (busy: tried again after the next commit). A
-    failure is kept in `checkpoint_error`, never raised: the group's records are already durable."""
+    nearly every page, so this one moves only the last few; it never waits (busy, e.g. another process reading the log: the
+    thread flags it again after its next checkpoint, so at most a few tries a second). A failure is kept in
+    `checkpoint_error`, never raised: the group's records are already durable."""
     self._restart_due = False
     try:
         wait = self.conn.execute('PRAGMA busy_timeout').fetchone()[0]
         self.conn.execute('PRAGMA busy_timeout=0')   # the checkpoint thread may be mid-checkpoint: then do not wait for it
         try: busy = self.conn.execute('PRAGMA wal_checkpoint(RESTART)').fetchone()[0]
         finally: self.conn.execute(f'PRAGMA busy_timeout={int(wait)}')   # the writer's own waits as they were
-        if busy: self._restart_due = True
-        else: self.restarts += 1
+        if not busy: self.restarts += 1
     except sqlite3.Error as e: self.checkpoint_error = f"{type(e).__name__}: {e}"
 
 def close(self):
