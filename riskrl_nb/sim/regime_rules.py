@@ -67,6 +67,10 @@ def fit_regime_table(frames:list, sims:list, ranges:list, rules:dict, best:str, 
     regime, the rule whose switch-in (that rule for the trades entered in the regime, `best` for every other trade) has the
     best mean Sortino over `sims` on `ranges`; `best` where `best` alone entered fewer than `min_trades` trades in the regime
     (pooled) or no rule beats it. Nothing after each range's end is read."""
+    return _regime_table(_switch_scores(frames, sims, ranges, rules, best, n_regimes, regime_cfg, bars_per_year, model), best, min_trades)
+
+def _switch_scores(frames, sims, ranges, rules, best, n_regimes, regime_cfg, bars_per_year, model=None) -> dict:
+    "The HMM, the best rule's trades per regime and every rule's switch-in score per regime: what a table needs but its `min_trades`."
     if model is None:
         model = fit_regime_model(frames, ranges, replace(regime_cfg, n_regimes=n_regimes), method='hmm')
     labels = [filtered_labels(model, df, b) for df, (_, b) in zip(frames, ranges)]
@@ -74,17 +78,24 @@ def fit_regime_table(frames:list, sims:list, ranges:list, rules:dict, best:str, 
     base = [RegimeRules(rules, [best] * k, lab, best) for lab in labels]
     base_score = _mean_sortino(sims, base, ranges, bars_per_year)
     counts = np.bincount([g for p in base for _, g, _ in p.picks if g >= 0], minlength=k)
-    table, rows = [best] * k, []
+    scores = []
     for g in range(k):
-        scores = {best: base_score}
+        s = {best: base_score}
         for r in rules:
             if r == best: continue
             t = [best] * k; t[g] = r
-            scores[r] = _mean_sortino(sims, [RegimeRules(rules, t, lab, best) for lab in labels], ranges, bars_per_year)
+            s[r] = _mean_sortino(sims, [RegimeRules(rules, t, lab, best) for lab in labels], ranges, bars_per_year)
+        scores.append(s)
+    return dict(model=model, counts=counts, scores=scores, n_regimes=n_regimes)
+
+def _regime_table(sw:dict, best:str, min_trades:int) -> dict:
+    "`fit_regime_table`'s result from `_switch_scores`: per regime the top switch-in (ties: the best rule), `best` below `min_trades`."
+    model, counts, table, rows = sw['model'], sw['counts'], [best] * len(sw['scores']), []
+    for g, scores in enumerate(sw['scores']):
         top = max(scores, key=lambda r: (scores[r], r == best))   # ties: the best rule
         if counts[g] >= min_trades: table[g] = top
         rows += [dict(regime=model.names[g], rule=r, score=s, trades=int(counts[g]), chosen=r == table[g]) for r, s in scores.items()]
-    return dict(model=model, table=table, counts=counts.tolist(), scores=pd.DataFrame(rows), n_regimes=n_regimes, min_trades=min_trades)
+    return dict(model=model, table=table, counts=counts.tolist(), scores=pd.DataFrame(rows), n_regimes=sw['n_regimes'], min_trades=min_trades)
 
 def tune_regime_rules(frames:list, sims:list, train:list, valid:list, fit:list, rules:dict, best:str, grid:dict=REGIME_RULES_GRID,
                       regime_cfg:RegimeConfig=RegimeConfig(), bars_per_year:float=8760) -> tuple[dict, dict, pd.DataFrame]:
@@ -92,18 +103,17 @@ def tune_regime_rules(frames:list, sims:list, train:list, valid:list, fit:list, 
     validation bars, not scored); the best setting (ties: the first in grid order), and every setting refitted on `fit`
     (training + validation). Returns (chosen setting, {setting tuple: fit on `fit`}, selection table)."""
     combos = [dict(zip(grid, v)) for v in itertools.product(*grid.values())]
-    hmm_train, hmm_fit, rows, fits = {}, {}, [], {}
+    sw_train, sw_fit, rows, fits = {}, {}, [], {}   # per number of regimes: HMM and switch-in scores (min_trades only thresholds them)
     for c in combos:
         k = c['n_regimes']
-        if k not in hmm_train:
-            hmm_train[k] = fit_regime_model(frames, train, replace(regime_cfg, n_regimes=k), method='hmm')
-            hmm_fit[k] = fit_regime_model(frames, fit, replace(regime_cfg, n_regimes=k), method='hmm')
-        tr = fit_regime_table(frames, sims, train, rules, best, regime_cfg=regime_cfg, bars_per_year=bars_per_year, model=hmm_train[k], **c)
+        if k not in sw_train:
+            sw_train[k] = _switch_scores(frames, sims, train, rules, best, k, regime_cfg, bars_per_year)
+            sw_fit[k] = _switch_scores(frames, sims, fit, rules, best, k, regime_cfg, bars_per_year)
+        tr = _regime_table(sw_train[k], best, c['min_trades'])
         ok = [j for j, v in enumerate(valid) if v is not None]
-        pols = [RegimeRules(rules, tr['table'], filtered_labels(hmm_train[k], frames[j], valid[j][1]), best) for j in ok]
+        pols = [RegimeRules(rules, tr['table'], filtered_labels(tr['model'], frames[j], valid[j][1]), best) for j in ok]
         score = _mean_sortino([sims[j] for j in ok], pols, [valid[j] for j in ok], bars_per_year)
-        fits[tuple(c.values())] = fit_regime_table(frames, sims, fit, rules, best, regime_cfg=regime_cfg, bars_per_year=bars_per_year,
-                                                   model=hmm_fit[k], **c)
+        fits[tuple(c.values())] = _regime_table(sw_fit[k], best, c['min_trades'])
         rows.append(dict(**c, valid_score=score, train_table=tr['table'], train_counts=tr['counts'],
                          fit_table=fits[tuple(c.values())]['table'], fit_counts=fits[tuple(c.values())]['counts']))
     sel = pd.DataFrame(rows)
