@@ -437,3 +437,106 @@ def test_riskrl_serve_protocol_sends_each_answer_in_one_write_with_the_same_byte
         assert norm(hp)[:-2] == norm(ho) and o[0].startswith(b'HTTP/1.1 200 OK\r\n')
         bo = json.loads(bo)
         assert {k: v for k, v in bp.items() if k not in ('audit_hash', 'decision_id')} == {k: v for k, v in bo.items() if k not in ('audit_hash', 'decision_id')}
+
+
+def _raw(path, body, key=KEY, head='', version='1.1'):
+    "One HTTP request's bytes: POST `path` with `body` (a dict, sent as JSON), `head` extra header lines."
+    b = json.dumps(body).encode()
+    return (f'POST {path} HTTP/{version}\r\nhost: t\r\nx-api-key: {key}\r\ncontent-type: application/json\r\n{head}'
+            f'content-length: {len(b)}\r\n\r\n').encode() + b
+
+
+def _answers(data:bytes) -> list:
+    "The complete HTTP responses in `data` (each: status line and headers up to the blank line, then Content-Length bytes)."
+    out = []
+    while b'\r\n\r\n' in data:
+        head, rest = data.split(b'\r\n\r\n', 1)
+        n = [int(l.split(b': ')[1]) for l in head.split(b'\r\n') if l.lower().startswith(b'content-length: ')]
+        n = n[0] if n else 0   # an interim answer (100 Continue) has no body
+        if len(rest) < n: break
+        out.append((head, rest[:n])); data = rest[n:]
+    return out
+
+
+def test_riskrl_serve_answers_decisions_in_its_protocol_with_the_bytes_of_the_asgi_path(exported_model, tmp_path, monkeypatch):
+    """`riskrl serve`'s protocol (`direct_protocol`) answers valid single-position decisions without the ASGI app, and everything
+    else through it: for the same exchanges, twin services answer the same status lines, headers (but the date) and bodies (but
+    the audit hash) as uvicorn's protocol through `FastRoutes`, leave the same audit records, close the same connections; the
+    decisions never reach the app, refusals, pipelined requests and other routes do. Also a body in two reads, HTTP/1.0, a bug."""
+    import asyncio, uvicorn
+    from uvicorn.server import ServerState
+    from riskrl_nb.serve.http import coalescing_protocol, direct_protocol, ServiceHTTP
+    class Sink:
+        def __init__(self): self.data, self.closing, self.writes = b'', False, 0
+        def write(self, b): self.data += bytes(b); self.writes += 1
+        def is_closing(self): return self.closing
+        def close(self): self.closing = True
+        def pause_reading(self): pass
+        def resume_reading(self): pass
+        def get_extra_info(self, name, default=None): return dict(sockname=('127.0.0.1', 80), peername=('127.0.0.1', 5)).get(name, default)
+    class Counting:   # as uvicorn's middleware wraps an app (`.app`): counts the requests that reach the ASGI app
+        def __init__(self, app): self.app, self.calls = app, []
+        async def __call__(self, scope, receive, send):
+            if scope['type'] == 'http': self.calls.append(scope['path'])
+            await self.app(scope, receive, send)
+    async def exchange(app, protocol, chunks):
+        "Feed `chunks` ((bytes, answers expected by then), one read each) to one new connection: (answers, closed)."
+        cfg = uvicorn.Config(app, http=protocol, log_level='critical', access_log=False); cfg.load()
+        p, sink = protocol(config=cfg, server_state=ServerState(), app_state={}, _loop=asyncio.get_running_loop()), Sink()
+        p.connection_made(sink)
+        for c, n in chunks:
+            p.data_received(c)
+            for _ in range(500):
+                await asyncio.sleep(0.002)
+                if len(_answers(sink.data)) >= n: break
+        await asyncio.sleep(0.01)
+        got, closed = _answers(sink.data), sink.closing
+        p.connection_lost(None)
+        assert sink.writes == len(got), (sink.writes, len(got))   # one write per answer
+        return got, closed
+    (tmp_path/'a').mkdir(); (tmp_path/'d').mkdir()
+    sm, [(svc_a, app_a), _] = _grouped_and_one_by_one(exported_model, tmp_path/'a')
+    _, [(svc_d, app_d), _] = _grouped_and_one_by_one(exported_model, tmp_path/'d')
+    bars, reqs = _group_case(sm)
+    pos = reqs[0]
+    bad = dict(pos, position={**pos['position'], 'side': 'up'})
+    one = lambda r, **kw: _raw('/v1/decide/position', r, **kw)
+    cases = [   # (name, reads of one connection with the answers expected by then, ASGI calls on the direct protocol)
+        ('bars', [(_raw('/v1/bars', bars), 1)], 1),
+        ('keep-alive', [(one(r), k + 1) for k, r in enumerate(reqs[:3])], 0),   # each sent once the one before is answered
+        ('refusals', [(one(bad), 1), (one(pos, key='wrong-key-0123456789'), 2), (one(reqs[3]), 3)], 2),   # pydantic's 422 and the 401
+                                                                                                      # via the app; the engine's 422 direct
+        ('pipelined', [(one(reqs[4]) + one(reqs[5]), 2)], 1),   # sent together: the second waits its turn, the ASGI way
+        ('two reads', [(one(reqs[6])[:-25], 0), (one(reqs[6])[-25:], 1)], 0),
+        ('close', [(one(reqs[8], head='connection: close\r\n'), 1)], 0),
+        ('http/1.0', [(one(reqs[10], version='1.0'), 1)], 0),
+        ('expect', [(one(reqs[11], head='expect: 100-continue\r\n'), 2)], 1),   # 100 Continue, then the answer
+    ]
+    norm = lambda a: ([l for l in a[0].split(b'\r\n') if not l.startswith(b'date: ')],
+                      {k: v for k, v in json.loads(a[1]).items() if k != 'audit_hash'} if a[1] else a[1])
+    async def run(app, protocol):
+        app = Counting(app)
+        out = []
+        for name, chunks, _ in cases:
+            before = len(app.calls)
+            got, closed = await exchange(app, protocol, chunks)
+            out.append((name, [norm(a) for a in got], closed, len(app.calls) - before))
+        return out
+    want, got = asyncio.run(run(app_a, coalescing_protocol())), asyncio.run(run(app_d, direct_protocol()))
+    for (name, w, wc, _), (_, g, gc, calls), (_, chunks, direct_calls) in zip(want, got, cases):
+        assert len(w) == chunks[-1][1] and g == w and gc == wc, name   # the same answers, in order, and the same connections closed
+        assert calls == direct_calls, (name, calls)        # which requests reached the ASGI app
+    statuses = [h[0] for _, answers, _, _ in got for h, _ in answers]
+    assert statuses.count(b'HTTP/1.1 200 OK') == 10 and statuses.count(b'HTTP/1.1 422 Unprocessable Entity') == 2, statuses
+    assert [c for n, _, c, _ in got] == [False] * 5 + [True, True, False]   # `connection: close` and HTTP/1.0 end the connection
+    assert [b'connection: close' in h for _, answers, _, _ in got[5:7] for h, _ in answers] == [True, True]
+    rec = lambda svc: [(r.kind, r.payload) for r in svc.audit.records()]
+    assert rec(svc_a) == rec(svc_d) and svc_d.audit.verify().ok
+    # a bug in the decision group: a 500 and the connection closed, as uvicorn does when the ASGI app raises after answering
+    def broken(*a, **k): raise KeyError('bug')
+    monkeypatch.setattr(ServiceHTTP, 'answer_each', broken)
+    async def bug(app, protocol): return await exchange(app, protocol, [(one(pos), 1)])
+    (wa, wclosed), (ga, gclosed) = asyncio.run(bug(app_a, coalescing_protocol())), asyncio.run(bug(app_d, direct_protocol()))
+    strip = lambda a: [l for l in a[0].split(b'\r\n') if not l.startswith(b'date: ')]
+    assert [strip(a) for a in ga] == [strip(a) for a in wa] and ga[0][1] == wa[0][1] == b'Internal Server Error'
+    assert gclosed and wclosed and ga[0][0].startswith(b'HTTP/1.1 500 ')

@@ -34,7 +34,8 @@ __all__ = ['BODY_TOO_LARGE', 'decisions', 'operations', 'FAST_ROUTES', 'JsonForm
            'answer', 'api_key', 'key_id', 'engine', 'json_body', 'AuditedRoute', 'not_ready', 'add_error_handlers',
            'decide', 'decide_batch', 'outcome', 'post_bars', 'decide_position', 'decide_positions', 'explain',
            'healthz', 'readyz', 'prom_metrics', 'answer_each', 'DecideGroups', 'FastRoutes', 'ServiceApp', 'create_app',
-           'is_loopback', 'load_api_keys', 'build_service', 'CoalescingTransport', 'coalescing_protocol']
+           'is_loopback', 'load_api_keys', 'build_service', 'CoalescingTransport', 'coalescing_protocol', 'DirectCycle',
+           'response_bytes', 'direct_protocol']
 
 # %% ../../nbs/65_http.ipynb #2aa704d5
 _ENCODER = json.JSONEncoder(default=str)   # = json.dumps(x, default=str), without building an encoder per line
@@ -442,10 +443,10 @@ FAST_ROUTES = {'/v1/decide': (DecideRequest, decide), '/v1/decide/batch': (Batch
 
 _FAST_HEADERS = (b'content-length', b'x-api-key', b'authorization')
 
-def _headers(scope, names:tuple) -> list:
-    "The first value of each of `names` (lowercase bytes) in the request's headers, None when absent, in one pass."
+def _headers(headers, names:tuple) -> list:
+    "The first value of each of `names` (lowercase bytes) in `headers` (a request's (name, value) pairs), None when absent, in one pass."
     found = dict.fromkeys(names)
-    for k, v in scope.get('headers') or ():
+    for k, v in headers:
         if k in found and found[k] is None: found[k] = v.decode('latin-1')
     return [found[n] for n in names]
 
@@ -547,7 +548,7 @@ class FastRoutes:
     async def __call__(self, scope, receive, send):
         route = self.routes.get(scope.get('path')) if scope['type'] == 'http' and scope.get('method') == 'POST' else None
         if route is None: return await self.app(scope, receive, send)
-        length, api_key, authorization = _headers(scope, _FAST_HEADERS)
+        length, api_key, authorization = _headers(scope.get('headers') or (), _FAST_HEADERS)
         if self.max_bytes is not None and (length is None or not length.isdigit() or int(length) > self.max_bytes):
             return await self.app(scope, receive, send)   # in front of BodyLimit: a body it might refuse goes the slow way
         chunks = []
@@ -694,6 +695,11 @@ class CoalescingTransport:
     def writelines(self, lines):
         for x in lines: self.write(x)
 
+    def write_now(self, data:bytes):
+        "Bytes that leave at once, after anything held (a whole answer: head and body)."
+        if self._held is not None: data, self._held = self._held + data, None
+        self._t.write(data)
+
     def _flush(self):
         held, self._held = self._held, None
         if held is not None and not self._t.is_closing(): self._t.write(held)
@@ -711,6 +717,102 @@ def coalescing_protocol():
         def connection_made(self, transport): super().connection_made(CoalescingTransport(transport, self.loop))
     return CoalescingHttpToolsProtocol
 
+# %% ../../nbs/65_http.ipynb #17ac3115
+class _NoWaiter:
+    "Stands in for a cycle's `asyncio.Event` where nothing waits on it."
+    def set(self): pass
+    def clear(self): pass
+
+class DirectCycle:
+    """A single-position decision request that the protocol answers itself (`direct_protocol`), kept where uvicorn keeps a
+    request's `RequestResponseCycle`: the attributes uvicorn's protocol reads and sets on it (connection lost, graceful
+    shutdown, a pipelined request behind it)."""
+    message_event = _NoWaiter()
+    def __init__(self, keep_alive:bool, kid:str):
+        self.keep_alive, self.kid, self.body, self.disconnected, self.response_complete = keep_alive, kid, bytearray(), False, False
+
+def response_bytes(resp:Response, default_headers, keep_alive:bool) -> bytes:
+    """A Starlette response as uvicorn's httptools protocol writes it: status line, the server's default headers (`date`,
+    `server`), the response's own, `connection: close` where the connection ends after it, the body."""
+    out = [_status_lines()[resp.status_code]]
+    for name, value in (*default_headers, *resp.raw_headers): out += (name, b': ', value, b'\r\n')
+    if not keep_alive: out.append(b'connection: close\r\n')
+    out += (b'\r\n', resp.body)
+    return b''.join(out)
+
+@functools.cache
+def _status_lines() -> dict:
+    from uvicorn.protocols.http.httptools_impl import STATUS_LINE
+    return STATUS_LINE
+
+def _direct_route(app):
+    "The `FastRoutes` of the `ServiceApp` that `app` is or wraps (uvicorn's middleware: `.app`), when it groups decisions; else None."
+    for _ in range(8):
+        if app is None: return None
+        fast = getattr(app, 'fast_routes', None)
+        if fast is not None: return fast if fast.groups is not None else None
+        app = getattr(app, 'app', None)
+    return None
+
+@functools.cache
+def direct_protocol():
+    """The HTTP protocol `riskrl serve` gives uvicorn: `coalescing_protocol`'s, which also answers the decision groups' route
+    (`POST /v1/decide/position`) itself, without an ASGI request cycle and task per request. A request qualifies when it
+    would take the fast path of `FastRoutes` (authorised, a Content-Length within the body limit), is not behind another
+    unanswered request on its connection (pipelined), expects no `100 Continue`, and pydantic accepts its body; it joins
+    the decision group as it is read and its answer is written from the group's result (`response_bytes`: the bytes
+    uvicorn writes). Every other request, a body pydantic refuses included, goes through the ASGI app as before."""
+    base = coalescing_protocol()
+    class DirectDecisionProtocol(base):
+        def connection_made(self, transport):
+            super().connection_made(transport)
+            self._fast = None if self.root_path or self.limit_concurrency is not None or self.access_log else _direct_route(self.app)
+            if self._fast is not None: self._path, self._model = self._fast.groups.path.encode(), self._fast.routes[self._fast.groups.path][0]
+
+        def on_headers_complete(self):
+            fast, c = self._fast, self.cycle
+            if (fast is None or self.url != self._path or (c is not None and not c.response_complete) or self.expect_100_continue
+                    or self.parser.get_method() != b'POST' or self.parser.should_upgrade()):
+                return super().on_headers_complete()
+            length, api_key, authorization = _headers(self.headers, _FAST_HEADERS)
+            kid = key_id(fast.http.keys, api_key, authorization)
+            if kid is None or length is None or not length.isdigit() or (fast.max_bytes is not None and int(length) > fast.max_bytes):
+                return super().on_headers_complete()   # refused (401, 413) or read the ASGI way
+            self.cycle = DirectCycle(self.parser.get_http_version() != '1.0' and self.parser.should_keep_alive(), kid)
+
+        def on_body(self, body):
+            c = self.cycle
+            if type(c) is DirectCycle: c.body += body   # at most its Content-Length, within the body limit
+            else: super().on_body(body)
+
+        def on_message_complete(self):
+            c = self.cycle
+            if type(c) is not DirectCycle: return super().on_message_complete()
+            try: req = self._model.model_validate_json(c.body)
+            except ValidationError: return self._to_asgi(c)   # the route refuses it (422), audited
+            self._fast.groups.submit(req, c.kid).add_done_callback(functools.partial(self._answer, c))
+
+        def _to_asgi(self, c):
+            "The request of `c`, read whole, to the ASGI app as uvicorn would have given it (its cycle and task, the body at once)."
+            self.cycle = None
+            super().on_headers_complete()
+            self.cycle.body += c.body; self.cycle.more_body = False; self.cycle.message_event.set()
+
+        def _answer(self, c, fut):
+            if c.disconnected: return   # the client left: its decision is audited, and nobody to answer (as on the ASGI path)
+            exc = fut.exception() if not fut.cancelled() else asyncio.CancelledError()
+            if exc is None: data = response_bytes(fut.result(), self.server_state.default_headers, c.keep_alive)
+            else:   # as `FastRoutes` and uvicorn answer an endpoint's bug: a 500, logged, then the connection closed
+                self.logger.error('Exception in ASGI application\n', exc_info=exc)
+                data = response_bytes(PlainTextResponse('Internal Server Error', status_code=500), self.server_state.default_headers, True)
+                c.keep_alive = False
+            self.transport.write_now(data)   # head and body in one write (`CoalescingTransport` would hold it a turn)
+            c.response_complete = True
+            if not c.keep_alive: self.transport.close()
+            self.on_response_complete()   # the next pipelined request, or the keep-alive timer
+    return DirectDecisionProtocol
+
+
 # %% ../../nbs/65_http.ipynb #668d29b0
 def _serve(args):
     import uvicorn
@@ -721,7 +823,7 @@ def _serve(args):
     log.info(json.dumps(dict(event='start', host=args.host, port=args.port, models={k: m.version for k, m in svc.models.items()},
                              audit=redact_secrets(args.audit), authenticated=keys is not None)))
     gc.collect(); gc.freeze()   # the objects of the start-up (models, app, imports) are never scanned again by the collector
-    uvicorn.run(app, host=args.host, port=args.port, log_level='warning', access_log=False, http=coalescing_protocol())
+    uvicorn.run(app, host=args.host, port=args.port, log_level='warning', access_log=False, http=direct_protocol())
 
 def _serve_args(p):
     p.add_argument('--model', metavar='DIR', help='model folder exported with riskrl export')
