@@ -90,6 +90,7 @@ def test_top1_equal_book_is_the_rule_book_and_weights_reach_the_book():
         assert np.abs(f.agent_mix.to_numpy() - f.rule_book.to_numpy()).max() < 1e-12
     c = B.comparison(long)
     assert np.abs((c.agent_mix - c.rule_book).to_numpy()).max() < 1e-12
+    assert (c.agent_mix == c.rule_book).all()                                       # exact ties: counted as not ahead, as the gate counts them
     assert set(long.policy) == set(RULES) | {'agent_seed0', 'agent_mix', 'rule_book'}
     w = [0.5, 0.3, 0.2]
     long_w, frames_w = _window(w)
