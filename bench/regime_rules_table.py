@@ -67,7 +67,7 @@ def scan_rows(label:str, d:Path) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def plot(periods, path, variant:str='regime_rule', name:str='regime rule'):
+def plot(periods, path, variant:str='regime_rule', policy_name:str='regime rule'):
     fig, axes = plt.subplots(1, len(periods), figsize=(6 * len(periods), 4.2), sharey=True)
     for ax, (label, d) in zip(np.atleast_1d(axes), periods):
         c = pd.read_csv(d/'comparison.csv'); c = c[c.variant == variant]
@@ -80,7 +80,7 @@ def plot(periods, path, variant:str='regime_rule', name:str='regime rule'):
             ax.annotate(f"{np.mean(v > 0):.0%} ahead, {np.mean(v == 0):.0%} tied", (k, 1.02), xycoords=('data', 'axes fraction'), ha='center', fontsize=8)
         ax.axhline(0, color='grey', lw=0.8)
         ax.set_xticks(range(len(series)), list(series), fontsize=8)
-        ax.set_title(f"{label}: Sortino difference per coin-window ({name}; grey: tie)", fontsize=9, pad=16)
+        ax.set_title(f"{label}: Sortino difference per coin-window ({policy_name}; grey: tie)", fontsize=9, pad=16)
     np.atleast_1d(axes)[0].set_ylabel('Sortino difference (black: mean)')
     fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
 

@@ -1,7 +1,7 @@
 """Tables and figure of the wide-book gate (ablation 15) from `bench/wide_book.py`'s outputs.
 
     python bench/wide_book_table.py "2022-23,runs/wb15/bench" "2020-21,runs/wb15/holdout" --csv GATE.csv --png OUT.png \
-        [--books-csv BOOKS.csv] [--scan-csv SCAN.csv]
+        [--books-csv BOOKS.csv] [--scan-csv SCAN.csv] [--tuning-csv TUNING.csv]
 
 Per period: the chosen book against the best rule (the gate), against today's equal-weight book of the three tuned rules
 and against each rule, and today's book against the best rule, as the share of coin-windows ahead on Sortino with the
@@ -40,6 +40,7 @@ def main(argv):
     p.add_argument('periods', nargs='+', help='LABEL,DIR (a bench/wide_book.py --out folder)')
     p.add_argument('--csv', type=Path); p.add_argument('--png', type=Path)
     p.add_argument('--books-csv', type=Path); p.add_argument('--scan-csv', type=Path)
+    p.add_argument('--tuning-csv', type=Path, help="every grid setting's members, weights and training score, per window (the periods' tuning.csv)")
     args = p.parse_args(argv)
     periods = [(s.split(',')[0], Path(s.split(',')[1])) for s in args.periods]
     g = pd.DataFrame([r for label, d in periods for r in gate_rows(label, d, VARIANT, NAME)])
@@ -48,6 +49,7 @@ def main(argv):
     b = pd.concat([pd.read_csv(d/'books.csv').assign(period=label) for label, d in periods])
     if args.books_csv: b.to_csv(args.books_csv, index=False)
     print(b.to_markdown(index=False, floatfmt='.3f'))
+    if args.tuning_csv: pd.concat([pd.read_csv(d/'tuning.csv').assign(period=label) for label, d in periods]).to_csv(args.tuning_csv, index=False)
     sc = pd.concat([scan_rows(label, d) for label, d in periods])
     if len(sc):
         if args.scan_csv: sc.to_csv(args.scan_csv, index=False)
