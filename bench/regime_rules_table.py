@@ -20,9 +20,10 @@ from riskrl_nb.eval.benchmark import share_ci
 RULES = ('fixed_tp_sl', 'atr_trailing', 'hold_to_horizon')
 
 
-def gate_rows(label:str, d:Path) -> list:
+def gate_rows(label:str, d:Path, variant:str='regime_rule', name:str='regime rule') -> list:
+    "The gate's rows of one period: `variant`'s agent_mix (called `name`) against the best rule, the book and each rule; the book against the best rule."
     comp = pd.read_csv(d/'comparison.csv')
-    c = comp[comp.variant == 'regime_rule']
+    c = comp[comp.variant == variant]
     rows = []
     def add(row, new, old):
         new, old, w = np.asarray(new, float), np.asarray(old, float), c.window.to_numpy()
@@ -31,9 +32,9 @@ def gate_rows(label:str, d:Path) -> list:
         rows.append(dict(period=label, row=row, coin_windows=len(new), share=s['share'], lo=s['lo'], hi=s['hi'],
                          lo_windows=s['lo_cluster'], hi_windows=s['hi_cluster'], tied=int(np.sum(new == old)), behind=int(np.sum(new < old)),
                          per_window=per, mean_sortino_change=float(np.mean(new - old)), median_sortino_change=float(np.median(new - old))))
-    add('regime rule vs best rule', c.agent_mix, c.best_rule_sortino)
-    add('regime rule vs the book of rules', c.agent_mix, c.rule_book)
-    for r in RULES: add(f'regime rule vs {r}', c.agent_mix, c[r])
+    add(f'{name} vs best rule', c.agent_mix, c.best_rule_sortino)
+    add(f'{name} vs the book of rules', c.agent_mix, c.rule_book)
+    for r in RULES: add(f'{name} vs {r}', c.agent_mix, c[r])
     add('the book vs best rule', c.rule_book, c.best_rule_sortino)
     return rows
 
@@ -66,10 +67,10 @@ def scan_rows(label:str, d:Path) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def plot(periods, path):
+def plot(periods, path, variant:str='regime_rule', policy_name:str='regime rule'):
     fig, axes = plt.subplots(1, len(periods), figsize=(6 * len(periods), 4.2), sharey=True)
     for ax, (label, d) in zip(np.atleast_1d(axes), periods):
-        c = pd.read_csv(d/'comparison.csv'); c = c[c.variant == 'regime_rule']
+        c = pd.read_csv(d/'comparison.csv'); c = c[c.variant == variant]
         series = {'vs best rule': (c.agent_mix - c.best_rule_sortino).to_numpy(), 'vs the book': (c.agent_mix - c.rule_book).to_numpy(),
                   'book vs best rule': (c.rule_book - c.best_rule_sortino).to_numpy()}
         for k, (name, v) in enumerate(series.items()):
@@ -79,7 +80,7 @@ def plot(periods, path):
             ax.annotate(f"{np.mean(v > 0):.0%} ahead, {np.mean(v == 0):.0%} tied", (k, 1.02), xycoords=('data', 'axes fraction'), ha='center', fontsize=8)
         ax.axhline(0, color='grey', lw=0.8)
         ax.set_xticks(range(len(series)), list(series), fontsize=8)
-        ax.set_title(f"{label}: Sortino difference per coin-window (regime rule; grey: tie)", fontsize=9, pad=16)
+        ax.set_title(f"{label}: Sortino difference per coin-window ({policy_name}; grey: tie)", fontsize=9, pad=16)
     np.atleast_1d(axes)[0].set_ylabel('Sortino difference (black: mean)')
     fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
 

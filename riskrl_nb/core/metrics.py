@@ -188,6 +188,11 @@ SELECT_METRICS = {'sharpe': sharpe, 'sortino': sortino, 'calmar': calmar,
                   'total_return': lambda r, periods=None: total_return(r)}
 
 # %% ../../nbs/01_metrics.ipynb #94d693f9
-def book_returns(returns:pd.DataFrame) -> pd.Series:
-    "Per-bar return of the equal-weight book of the columns of `returns` (bars x members), rebalanced every bar: their mean."
-    return returns.mean(axis=1)
+def book_returns(returns:pd.DataFrame, weights=None) -> pd.Series:
+    """Per-bar return of the book of the columns of `returns` (bars x members), rebalanced every bar: their mean (equal
+    weights), or with `weights` (one per column, >= 0, summing to 1) their weighted sum."""
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    if w is not None and (w.shape != (returns.shape[1],) or (w < 0).any() or abs(w.sum() - 1) > 1e-9):
+        raise ValueError(f"book weights {w.tolist()} must be one per member ({returns.shape[1]}), >= 0, summing to 1")
+    if w is None or (w == w[0]).all(): return returns.mean(axis=1)   # equal weights: the equal-weight book bit for bit (a tie stays a tie)
+    return returns @ w

@@ -362,13 +362,14 @@ def run_benchmark(spec:BenchSpec, out_dir, progress:bool=True, pool=None) -> dic
     return dict(long=long, rules=pd.DataFrame(rules), returns=returns, coins=coins, spec=spec)
 
 # %% ../../nbs/45_benchmark.ipynb #a3cde8b6
-def _add_book(long:pd.DataFrame, returns:dict, name:str, members) -> pd.DataFrame:
-    "Add rows `name` to `long` and to `returns`: per coin-window the equal-weight book (`core.metrics.book_returns`: each 1/n of the capital, rebalanced every bar) of the policies `members(columns)` picks; per-trade figures are the members' means."
+def _add_book(long:pd.DataFrame, returns:dict, name:str, members, weights=None) -> pd.DataFrame:
+    """Add rows `name` to `long` and to `returns`: per coin-window the equal-weight book (`core.metrics.book_returns`: each 1/n of the capital, rebalanced every bar) of the policies `members(columns)` picks; per-trade figures are the members' means.
+    `weights(key, members)`, if given, returns the members' weights (a weighted book, still rebalanced every bar)."""
     extra = []
     for key, f in returns.items():
         cols = members(list(f))
         if not cols: continue
-        f[name] = book_returns(f[cols])
+        f[name] = book_returns(f[cols], weights(key, cols) if weights else None)
         v, kind, w, coin = key
         sub = long[(long.variant == v) & (long.kind == kind) & (long.window == w) & (long.coin == coin) & long.policy.isin(cols)]
         ppy = periods_per_year(pd.Series(f.index).diff().median().total_seconds()) if len(f) > 1 else 8760
