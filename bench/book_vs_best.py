@@ -6,12 +6,15 @@ that have the book (benchmarks since `add_rule_book`, nbs/45_benchmark.ipynb), a
 The rules of a window do not depend on the agent, so one row per (window, coin) is kept (the first variant's pooled rows; the
 script stops if another variant's book or best rule differs). Prints per file: coin-windows, the share where the book's test
 Sortino beats the best rule's (chosen on training data) with `share_ci`'s bootstrap CIs over coin-windows and over whole
-windows, the mean Sortino difference, the count per window and which rule was best per window. Nothing is chosen here.
+windows, the mean Sortino difference, the count per window, which rule was best per window, in how many coin-windows that rule
+(chosen on training data) was also the best of the three rules on the test half-year, and the book's wins split by that.
+Nothing is chosen here.
 """
 import sys
 import numpy as np
 import pandas as pd
 from riskrl_nb.eval.benchmark import share_ci
+from riskrl_nb.sim.rules import RULES
 
 
 def book_table(path) -> tuple[dict, pd.DataFrame]:
@@ -27,11 +30,14 @@ def book_table(path) -> tuple[dict, pd.DataFrame]:
     ahead = (f.rule_book > f.best_rule_sortino).to_numpy()
     ci = share_ci(ahead, f.window.to_numpy())
     per = f.assign(ahead=ahead).groupby('window', sort=True)
+    held = (f[list(RULES)].idxmax(axis=1) == f.best_rule).to_numpy()   # the rule chosen on training data was the best of the three on test
     row = dict(file=str(path), windows=' '.join(sorted(f.window.unique())), coin_windows=len(f), book_ahead=f"{ci['share']:.0%}",
                ci=f"{ci['lo']:.0%}–{ci['hi']:.0%}", ci_windows=f"{ci['lo_cluster']:.0%}–{ci['hi_cluster']:.0%}" if ci['lo_cluster'] is not None else 'n/a',
                mean_book_minus_best=f"{(f.rule_book - f.best_rule_sortino).mean():+.2f}",
                per_window=', '.join(f"{int(g.ahead.sum())}/{len(g)}" for _, g in per),
-               best_rule=', '.join(f"{w}: {g.best_rule.iloc[0]}" for w, g in per))
+               best_rule=', '.join(f"{w}: {g.best_rule.iloc[0]}" for w, g in per),
+               chosen_best_on_test=f"{int(held.sum())}/{len(f)}", book_ahead_where_chosen_best=f"{int(ahead[held].sum())}/{int(held.sum())}",
+               book_ahead_elsewhere=f"{int(ahead[~held].sum())}/{int((~held).sum())}")
     return row, f
 
 

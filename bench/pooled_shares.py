@@ -7,9 +7,10 @@ Each argument is LABEL:CSV:VARIANT:WHAT; WHAT is `mix` (the mix of seeds beats t
 benchmark's `beats_agent_mix`), `book` (the equal-weight book of the tuned rules beats the best rule; VARIANT empty = the
 first variant, the rules do not depend on the agent) or `mix_vs_book` (the mix beats the book). Prints one line per argument
 and one pooled line per LABEL over all its coin-windows, with `share_ci`'s bootstrap CIs over coin-windows and over whole
-windows. Nothing is chosen here.
+windows. `--drop` / `--keep WINDOW:COIN ...` restrict every count to some coin-windows (a sensitivity cut fixed beforehand).
+Nothing is chosen here.
 """
-import sys
+import argparse, sys
 import pandas as pd
 from riskrl_nb.eval.benchmark import share_ci
 
@@ -21,7 +22,7 @@ def wins(path, variant, what) -> pd.DataFrame:
     if what != 'mix' and 'rule_book' not in c: raise SystemExit(f"{path}: no rule_book column")
     won = {'mix': lambda: c.beats_agent_mix.astype(bool), 'book': lambda: c.rule_book > c.best_rule_sortino,
            'mix_vs_book': lambda: c.agent_mix > c.rule_book}[what]()
-    return pd.DataFrame(dict(window=c.window, won=won))
+    return pd.DataFrame(dict(window=c.window, coin=c.coin, won=won))
 
 
 def line(label, source, w) -> dict:
@@ -32,10 +33,18 @@ def line(label, source, w) -> dict:
 
 
 def main(argv):
+    p = argparse.ArgumentParser()
+    p.add_argument('specs', nargs='+', metavar='LABEL:CSV:VARIANT:WHAT')
+    p.add_argument('--drop', nargs='+', default=[], metavar='WINDOW:COIN', help='coin-windows left out of every count')
+    p.add_argument('--keep', nargs='+', default=[], metavar='WINDOW:COIN', help='count only these coin-windows')
+    args = p.parse_args(argv)
+    drop, keep = {tuple(x.split(':')) for x in args.drop}, {tuple(x.split(':')) for x in args.keep}
     rows, pooled = [], {}
-    for a in argv:
+    for a in args.specs:
         label, path, variant, what = a.split(':')
         w = wins(path, variant, what)
+        k = list(zip(w.window, w.coin))
+        w = w[[x not in drop and (not keep or x in keep) for x in k]]
         if pooled.get(label) is not None and set(w.window) & set(pooled[label].window):
             raise SystemExit(f"{a}: windows already counted under '{label}'")
         rows.append(line(label, f"{path.split('/')[-1]} {variant} {what}", w))
