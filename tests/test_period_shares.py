@@ -1,11 +1,12 @@
 """bench/book_vs_best.py and bench/pooled_shares.py: the book against the best rule, and shares pooled over periods."""
-import subprocess, sys
+import sys
 from pathlib import Path
-import pandas as pd
+import pandas as pd, pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'bench'))
 from book_vs_best import book_table
+import pooled_shares
 
 def _table(variant='default', window=('2018H2', '2018H2', '2019H1', '2019H1'), book=(1.0, 0.0, 3.0, 0.5), mix=(2.0, -1.0, 0.0, 9.0)):
     t = pd.DataFrame(dict(variant=variant, kind='pooled', window=list(window), coin=['ETH', 'LTC', 'ETH', 'LTC'],
@@ -25,15 +26,13 @@ def test_book_table_counts_the_book_ahead_and_splits_by_whether_the_chosen_rule_
 
 def test_book_table_refuses_variants_with_other_rules(tmp_path):
     pd.concat([_table(), _table('other', book=(1.0, 0.0, 3.0, 0.6))]).to_csv(tmp_path / 'c.csv', index=False)
-    r = subprocess.run([sys.executable, str(ROOT / 'bench' / 'book_vs_best.py'), str(tmp_path / 'c.csv')], capture_output=True, text=True)
-    assert r.returncode != 0 and 'another book' in r.stderr
+    with pytest.raises(SystemExit, match='another book'): book_table(tmp_path / 'c.csv')
 
-def _pooled(*args):
-    r = subprocess.run([sys.executable, str(ROOT / 'bench' / 'pooled_shares.py'), *args], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return [[c.strip() for c in l.split('|')[1:-1]] for l in r.stdout.splitlines()[2:]]
+def test_pooled_shares_pools_periods_and_drops_coin_windows(tmp_path, capsys):
+    def _pooled(*args):
+        pooled_shares.main(list(args))
+        return [[c.strip() for c in l.split('|')[1:-1]] for l in capsys.readouterr().out.splitlines()[2:]]
 
-def test_pooled_shares_pools_periods_and_drops_coin_windows(tmp_path):
     _table().to_csv(tmp_path / 'a.csv', index=False)
     _table(window=('2020H1', '2020H1', '2020H2', '2020H2'), mix=(0, 0, 0, 0)).to_csv(tmp_path / 'b.csv', index=False)
     rows = _pooled(f'd:{tmp_path}/a.csv:default:mix', f'd:{tmp_path}/b.csv:default:mix', f'k:{tmp_path}/a.csv::book')
@@ -42,6 +41,5 @@ def test_pooled_shares_pools_periods_and_drops_coin_windows(tmp_path):
     assert rows[-1][3] == '1/3'
     rows = _pooled(f'd:{tmp_path}/a.csv:default:mix', '--keep', '2019H1:LTC', '2019H1:ETH')
     assert rows[-1][3] == '1/2'
-    r = subprocess.run([sys.executable, str(ROOT / 'bench' / 'pooled_shares.py'), f'd:{tmp_path}/a.csv:default:mix',
-                        f'd:{tmp_path}/a.csv:default:mix'], capture_output=True, text=True)
-    assert r.returncode != 0 and 'already counted' in r.stderr   # a period counted twice would inflate the pooled share
+    with pytest.raises(SystemExit, match='already counted'):   # a period counted twice would inflate the pooled share
+        _pooled(f'd:{tmp_path}/a.csv:default:mix', f'd:{tmp_path}/a.csv:default:mix')
