@@ -482,7 +482,9 @@ def test_riskrl_serve_answers_decisions_in_its_protocol_with_the_bytes_of_the_as
     async def exchange(app, protocol, chunks):
         "Feed `chunks` ((bytes, answers expected by then), one read each) to one new connection: (answers, closed)."
         cfg = uvicorn.Config(app, http=protocol, log_level='critical', access_log=False); cfg.load()
-        p, sink = protocol(config=cfg, server_state=ServerState(), app_state={}, _loop=asyncio.get_running_loop()), Sink()
+        state = ServerState()
+        state.default_headers = [(b'date', b'Sat, 05 Dec 2026 10:00:00 GMT'), (b'server', b'uvicorn')]   # as uvicorn's server sets them
+        p, sink = protocol(config=cfg, server_state=state, app_state={}, _loop=asyncio.get_running_loop()), Sink()
         p.connection_made(sink)
         for c, n in chunks:
             p.data_received(c)
@@ -530,6 +532,7 @@ def test_riskrl_serve_answers_decisions_in_its_protocol_with_the_bytes_of_the_as
     assert statuses.count(b'HTTP/1.1 200 OK') == 10 and statuses.count(b'HTTP/1.1 422 Unprocessable Entity') == 2, statuses
     assert [c for n, _, c, _ in got] == [False] * 5 + [True, True, False]   # `connection: close` and HTTP/1.0 end the connection
     assert [b'connection: close' in h for _, answers, _, _ in got[5:7] for h, _ in answers] == [True, True]
+    assert all(b'server: uvicorn' in lines for _, answers, _, _ in got for lines, body in answers if body != b''), got   # the server's headers too
     rec = lambda svc: [(r.kind, r.payload) for r in svc.audit.records()]
     assert rec(svc_a) == rec(svc_d) and svc_d.audit.verify().ok
     # a bug in the decision group: a 500 and the connection closed, as uvicorn does when the ASGI app raises after answering
