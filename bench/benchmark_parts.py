@@ -5,7 +5,9 @@
 
 `run` writes OUT/parts/<window>-<variant>.pkl (the long table, tuned rules and per-bar returns of its windows); `merge` concatenates
 the parts of the windows asked for and writes what `riskrl benchmark` writes (summary.json, benchmark.md, table.csv, PNG)
-as if one process had run them all: per-window figures (mix, picked seed) do not depend on the other windows.
+as if one process had run them all: per-window figures (mix, picked seed) do not depend on the other windows. Parts may be
+run with other `--coins` (early windows without some coins' candles): the merged run lists every part's coins, and each
+window's training coverage and `coins_by_window` (summary.json) its own.
 """
 import argparse, pickle, sys, time
 from dataclasses import replace
@@ -41,9 +43,10 @@ def main(argv):
         r['rules'] = r['rules'][r['rules'].window.isin(wanted) & r['rules'].variant.isin(spec.variants)]
         r['returns'] = {k: v for k, v in r['returns'].items() if k[2] in wanted and k[0] in spec.variants}
         got.append(r)
-    result = dict(long=pd.concat([r['long'] for r in got], ignore_index=True),
-                  rules=pd.concat([r['rules'] for r in got], ignore_index=True),
-                  returns={k: v for r in got for k, v in r['returns'].items()}, coins=got[0]['coins'], spec=spec)
+    long = pd.concat([r['long'] for r in got], ignore_index=True)
+    # parts may test other coins per window (--coins per part): the run's coins are those of every part, each window's its own
+    result = dict(long=long, rules=pd.concat([r['rules'] for r in got], ignore_index=True),
+                  returns={k: v for r in got for k, v in r['returns'].items()}, coins=list(dict.fromkeys(long.coin)), spec=spec)
     result['long'] = B.add_rule_book(result['long'], result['returns'])   # parts made before the rule book have no rows of it
     summary = B.summarize_benchmark(result)
     wall = sum(r['wall'] for r in got)

@@ -283,3 +283,50 @@ def test_benchmark_stance_policy_row(tmp_path, tiny_config):
     oracle.write_text("stance_oracle: {train: {algo: hierarchical, pretrain_oracle: {epochs: 1, samples: 100}}}\n")
     r = run_main(*args, '--variants', oracle)
     assert r.returncode == 2 and "train.pretrain_oracle cannot run with train.algo 'hierarchical'" in r.stderr
+
+
+def _part(window:str, coins:list, start:str, rng) -> dict:
+    "A hand-built `bench/benchmark_parts.py run` part: variant 'v', one window, 2 seeds, the three rules, on `coins`."
+    idx = pd.date_range(start, periods=100, freq='h', tz='UTC')
+    pols = ['agent_seed0', 'agent_seed1', *RULES]
+    rows, returns = [], {}
+    for coin in coins:
+        f = pd.DataFrame({p: rng.normal(0.0, 0.01, len(idx)) for p in pols}, index=idx)
+        f['agent_mix'] = f[['agent_seed0', 'agent_seed1']].mean(axis=1)
+        returns[('v', 'pooled', window, coin)] = f
+        rows += [dict(variant='v', kind='pooled', window=window, coin=coin, policy=p, seed=None, best_rule='fixed_tp_sl',
+                      sortino=rng.normal(), total_return=0.0, trade_cvar_95=-0.01, exit_efficiency=0.1, sharpe=0.0, n_trades=5)
+                 for p in [*pols, 'agent_mix']]
+    rules = pd.DataFrame(columns=['variant', 'kind', 'window', 'left_out', 'rule', 'grid_position', 'train_score', 'best', 'edge'])
+    return dict(long=pd.DataFrame(rows), rules=rules, returns=returns, coins=list(coins), spec=None, wall=1.0)
+
+
+def test_merged_parts_list_each_windows_own_coins(tmp_path):
+    """`bench/benchmark_parts.py merge` of parts run with other --coins per window (issue 13): the run lists every part's coins,
+    and each window's training coverage (benchmark.md) and coins (summary.json) are the coins tested in that window, not the
+    first part's coins for every window."""
+    import pickle, sys
+    from conftest import ROOT
+    sys.path.insert(0, str(ROOT/'bench'))
+    import benchmark_parts
+    rng = np.random.default_rng(0)
+    per_window = {'2018H2': ['ADA', 'ETH'], '2019H2': ['ADA', 'DOGE', 'ETH']}   # DOGE: no candles in 2018H2, tested in 2019H2 only
+    (tmp_path/'parts').mkdir()
+    for (w, coins), start in zip(per_window.items(), ['2018-07-01', '2019-07-01']):
+        (tmp_path/'parts'/f'{w}-v.pkl').write_bytes(pickle.dumps(_part(w, coins, start, rng)))
+    # what each window's pooled model trained on: 2018H2 (training 2017-07-01..2018-03-31) ETH all of it, ADA nothing;
+    # 2019H2 (2018-07-01..2019-03-31) ADA and ETH all of it, DOGE nothing
+    trained = {'2018H2': {'ETH': ['2017-07-01 00:00:00+00:00', '2018-03-31 23:00:00+00:00']},
+               '2019H2': {c: ['2018-07-01 00:00:00+00:00', '2019-03-31 23:00:00+00:00'] for c in ('ADA', 'ETH')}}
+    for w, got in trained.items():
+        m = tmp_path/'models'/'v'/w/'seed0'; m.mkdir(parents=True)
+        (m/'data.json').write_text(json.dumps(dict(files=[dict(symbol=c, periods=dict(train=tr)) for c, tr in got.items()])))
+    (tmp_path/'v.yaml').write_text("v: {}\n")
+    benchmark_parts.main(['merge', '--windows', '2018H2', '2019H2', '--seeds', '1', '--variants', str(tmp_path/'v.yaml'),
+                          '--loo', 'none', '--train-months', '12', '--coins', 'ETH', '--out', str(tmp_path), '--no-progress'])
+    md = (tmp_path/'benchmark.md').read_text()
+    cov = [line for line in md.split('## Training coverage')[1].split('##')[0].splitlines() if line.startswith('| v |')]
+    assert cov == ['| v | 2018H2 | ADA | 0% |', '| v | 2019H2 | DOGE | 0% |']   # DOGE of the second part in; not in 2018H2
+    assert 'Coins: ADA, ETH, DOGE (per window: 2018H2 ADA ETH; 2019H2 ADA DOGE ETH)' in md
+    meta = json.loads((tmp_path/'summary.json').read_text())['meta']
+    assert meta['coins'] == ['ADA', 'ETH', 'DOGE'] and meta['coins_by_window'] == per_window

@@ -33,7 +33,7 @@ __all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BENCH_METRICS', 'QUIC
            'excess_stream', 'excess_statistics', 'BenchSpec', 'model_path', 'run_benchmark', 'add_rule_book',
            'picked_seed', 'comparison', 'summarize_benchmark', 'select_then_confirm', 'result_for_windows',
            'select_confirm_line', 'coin_window_table', 'verdict_lines', 'plot_benchmark', 'training_coverage',
-           'coverage_table', 'write_benchmark', 'bench_spec_from_args']
+           'window_coins', 'coverage_table', 'write_benchmark', 'bench_spec_from_args']
 
 # %% ../../nbs/45_benchmark.ipynb #8bbac927
 HALF_YEARS = ('2021H2', '2022H1', '2022H2', '2023H1', '2023H2')   # the default test half-years
@@ -588,17 +588,28 @@ def training_coverage(model_dir, window:BenchWindow, coins:list) -> dict:
             got[f['symbol']] = min(1.0, (pd.Timestamp(tr[1]) - pd.Timestamp(tr[0]) + pd.Timedelta(hours=1)) / span)
     return {c: round(got.get(c, 0.0), 3) for c in coins}
 
-def coverage_table(out_dir, spec:BenchSpec, coins:list, below:float=0.9) -> pd.DataFrame:
-    "The coins whose pooled model (first seed) covered less than `below` of a window's training period, per variant and window."
+def window_coins(long:pd.DataFrame) -> dict:
+    "Per window of the long table: the coins tested in it, in the table's order."
+    return {w: list(dict.fromkeys(g.coin)) for w, g in long.groupby('window', sort=False)}
+
+def coverage_table(out_dir, spec:BenchSpec, coins:list|dict, below:float=0.9) -> pd.DataFrame:
+    """The coins whose pooled model (first seed) covered less than `below` of a window's training period, per variant and window.
+    `coins`: the coins of every window, or per window name its own (`window_coins`; a window missing from it has none)."""
     rows = []
     for v in spec.variants:
         for w in spec.windows:
             m = model_path(Path(out_dir), v, 'pooled', w, spec.seeds[0])
             if not (m/'data.json').is_file(): continue   # parts merged from elsewhere: nothing to read
-            rows += [dict(variant=v, window=w.name, coin=c, coverage=s) for c, s in training_coverage(m, w, coins).items() if s < below]
+            cs = coins.get(w.name, []) if isinstance(coins, dict) else coins
+            rows += [dict(variant=v, window=w.name, coin=c, coverage=s) for c, s in training_coverage(m, w, cs).items() if s < below]
     return pd.DataFrame(rows, columns=['variant', 'window', 'coin', 'coverage'])
 
 # %% ../../nbs/45_benchmark.ipynb #86981a66
+def _coins_by_window_note(coins:list, per_window:dict) -> str:
+    "' (per window: ...)' when some window tested other coins than `coins` (a run merged from parts), else ''."
+    if all(set(cs) == set(coins) for cs in per_window.values()): return ''
+    return ' (per window: ' + '; '.join(f"{w} {' '.join(cs)}" for w, cs in per_window.items()) + ')'
+
 def write_benchmark(result:dict, summary:dict, out_dir, command:str='', wall_seconds:float|None=None, models_from=None) -> dict:
     """Write table.csv (long), comparison.csv, rules.csv, returns, summary.json, benchmark.md and benchmark.png to `out_dir`
     (`models_from`: the folder holding `models/`, when not `out_dir`)."""
@@ -608,15 +619,16 @@ def write_benchmark(result:dict, summary:dict, out_dir, command:str='', wall_sec
     comparison(long).to_csv(out/'comparison.csv')
     rules.to_csv(out/'rules.csv', index=False)
     js = {k: {kk: vv for kk, vv in b.items() if kk != 'excess_agent_mix'} for k, b in summary.items()}
-    spec = result['spec']
-    meta = dict(command=command, wall_seconds=wall_seconds, coins=result['coins'], windows=[asdict(w) for w in spec.windows],
-                seeds=list(spec.seeds), variants=spec.variants, steps=spec.steps, loo_coins=spec.loo_coins,
-                loo_windows=spec.loo_windows or [w.name for w in spec.windows])
+    spec, per_window = result['spec'], window_coins(long)
+    meta = dict(command=command, wall_seconds=wall_seconds, coins=result['coins'], coins_by_window=per_window,
+                windows=[asdict(w) for w in spec.windows], seeds=list(spec.seeds), variants=spec.variants, steps=spec.steps,
+                loo_coins=spec.loo_coins, loo_windows=spec.loo_windows or [w.name for w in spec.windows])
     (out/'summary.json').write_text(json.dumps(_clean(dict(meta=meta, results=js)), indent=1))
     plot_benchmark(long, out/'benchmark.png')
     md = ['# Skill benchmark', '', f'Command: `{command}`' if command else '',
           f'Wall time: {wall_seconds / 60:.1f} min' if wall_seconds else '',
-          f"Coins: {', '.join(result['coins'])}; windows (test half-years): {', '.join(w.name for w in spec.windows)}; "
+          f"Coins: {', '.join(result['coins'])}{_coins_by_window_note(result['coins'], per_window)}; "
+          f"windows (test half-years): {', '.join(w.name for w in spec.windows)}; "
           f"seeds: {', '.join(map(str, spec.seeds))}; training steps per model: {spec.steps or 'config default'}; "
           f"variants: {', '.join(spec.variants)}.", '',
           'Fees and slippage on every fill (the config\'s costs); rules tuned on the pooled training + validation data of the '
@@ -627,7 +639,7 @@ def write_benchmark(result:dict, summary:dict, out_dir, command:str='', wall_sec
         md += [f'## {v}: {"pooled model" if k == "pooled" else "leave-one-coin-out (trained without the coin)"}', '',
                'Sortino of the agent (mix of seeds), of each seed and of each tuned rule on the test half-year.', '',
                _md(coin_window_table(long, v, k)), '']
-    cov = coverage_table(models_from or out, spec, result['coins'])
+    cov = coverage_table(models_from or out, spec, per_window)
     if len(cov):
         md += ['## Training coverage', '', 'Coins whose pooled model (first seed) trained on less than 90 % of the window\'s training '
                'period (history too short, or a feature warm-up longer than it): that window\'s pooled model and tuned rules saw less '
