@@ -46,7 +46,7 @@ from stable_baselines3.common.vec_env.util import dict_to_obs
 
 # %% auto #0
 __all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'CURRICULA', 'AUGMENTATIONS', 'DETERMINISTIC_AUGMENTATIONS', 'validation_score',
-           'PolicyEMA', 'ema_callback', 'deepcopy_infos', 'LeanDummyVecEnv', 'make_train_env', 'train',
+           'PolicyEMA', 'resume_ema', 'ema_callback', 'deepcopy_infos', 'LeanDummyVecEnv', 'make_train_env', 'train',
            'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts',
            'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp',
            'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets', 'transfer_source',
@@ -137,6 +137,18 @@ class PolicyEMA:
         self.policy.load_state_dict(self.weights)
         try: yield self.policy
         finally: self.policy.load_state_dict(raw)
+
+def resume_ema(ema:PolicyEMA, checkpoint) -> PolicyEMA:
+    "Continue `ema` from the average stored in `checkpoint` (written by `save_checkpoint(..., ema=)`); unchanged if it has none."
+    import torch
+    state = torch.load(checkpoint, map_location='cpu', weights_only=True) if Path(checkpoint).exists() else {}
+    stored = state.get('ema')
+    if stored is None or set(stored) != set(ema.weights):
+        print(f"train.ema_decay: {Path(checkpoint).name} holds no average; it starts again from the checkpoint's weights", file=sys.stderr)
+        return ema
+    for k, v in stored.items(): ema.weights[k].copy_(v)
+    ema.updates = int(state.get('ema_updates', 0))
+    return ema
 
 def ema_callback(ema:PolicyEMA|None):
     "A callback folding the weights into `ema` after every policy update (a change of SB3's update count); None when off."
@@ -326,10 +338,10 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
         oracle = dict(data=oracle_labels(cfg, train_sets + augmented, baselines))
     model.set_logger(configure(str(out/'logs'), _logger_formats(cfg)))
     ema = PolicyEMA(model.policy, cfg.train.ema_decay) if cfg.train.ema_decay is not None else None   # from the starting weights
-    if ema is not None and resumed_at: print(f"train.ema_decay: the average starts again from the checkpoint's weights", file=sys.stderr)
+    if ema is not None and resumed_at: resume_ema(ema, out/'checkpoints'/f'ckpt_{resumed_at}_steps.pt')   # the checkpoint resume_model read
     has_valid = any('valid' in p.periods for p in prepared)
     validation = _validation_callback(prepared, cfg, out, log, on_validation, baselines, ema) if has_valid else None
-    cbs = [c for c in [oracle_regulariser(cfg, oracle), ema_callback(ema), validation, checkpoint_callback(cfg, spec, out),
+    cbs = [c for c in [oracle_regulariser(cfg, oracle), ema_callback(ema), validation, checkpoint_callback(cfg, spec, out, ema),
                        curriculum_callback(cfg)] if c]   # the EMA folds in each update (after its cloning steps) before validation
     model.learn(total_timesteps=max(cfg.train.total_timesteps - resumed_at, 0), callback=cbs + list(callbacks or []) or None,
                 progress_bar=progress, reset_num_timesteps=not resume)
@@ -596,8 +608,8 @@ def latest_checkpoint(out_dir) -> Path | None:
     return found[0] if found else None
 
 # %% ../../nbs/34_training.ipynb #2d60febb
-def save_checkpoint(model, path, replay:bool=False) -> Path:
-    "Write a resumable checkpoint of `model` to `path` (and its replay buffer beside it when `replay`)."
+def save_checkpoint(model, path, replay:bool=False, ema=None) -> Path:
+    "Write a resumable checkpoint of `model` to `path` (and its replay buffer beside it when `replay`; the `PolicyEMA` `ema` in it)."
     import torch
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     buf = getattr(model, 'replay_buffer', None)
@@ -608,6 +620,7 @@ def save_checkpoint(model, path, replay:bool=False) -> Path:
         os.replace(tmp, path.with_suffix('.buffer.npz'))
     state = dict(params=model.get_parameters(), num_timesteps=int(model.num_timesteps),
                  n_updates=int(getattr(model, '_n_updates', 0)), episode_num=int(getattr(model, '_episode_num', 0)))
+    if ema is not None: state.update(ema=ema.weights, ema_updates=int(ema.updates))   # train.ema_decay: resumed by `resume_ema`
     tmp = path.with_name(path.name + '.tmp')
     torch.save(state, tmp); os.replace(tmp, path)
     return path
@@ -636,7 +649,7 @@ def load_checkpoint(spec, cfg:RunConfig, path, vec):
     return model
 
 # %% ../../nbs/34_training.ipynb #82240cf4
-def checkpoint_callback(cfg:RunConfig, spec, out_dir):
+def checkpoint_callback(cfg:RunConfig, spec, out_dir, ema=None):
     "A callback writing a checkpoint every `train.checkpoint_freq` env steps (None when 0)."
     if not cfg.train.checkpoint_freq: return None
     from stable_baselines3.common.callbacks import BaseCallback
@@ -644,7 +657,7 @@ def checkpoint_callback(cfg:RunConfig, spec, out_dir):
     class Checkpoint(BaseCallback):
         def _on_step(self):
             if self.n_calls % every == 0:
-                save_checkpoint(self.model, folder/f'ckpt_{self.num_timesteps}_steps.pt', replay=spec.offpolicy)
+                save_checkpoint(self.model, folder/f'ckpt_{self.num_timesteps}_steps.pt', replay=spec.offpolicy, ema=ema)
             return True
     return Checkpoint()
 
