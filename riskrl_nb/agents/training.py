@@ -5,6 +5,7 @@
 # %% ../../nbs/34_training.ipynb #104deb88
 from __future__ import annotations
 import copy, json, math, os, re, sys
+from contextlib import contextmanager, nullcontext
 from collections import OrderedDict
 from pathlib import Path
 import numpy as np
@@ -45,12 +46,13 @@ from stable_baselines3.common.vec_env.util import dict_to_obs
 
 # %% auto #0
 __all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'CURRICULA', 'AUGMENTATIONS', 'DETERMINISTIC_AUGMENTATIONS', 'validation_score',
-           'deepcopy_infos', 'LeanDummyVecEnv', 'make_train_env', 'train', 'episode_windows', 'VolatilityCurriculum',
-           'curriculum_env', 'curriculum_callback', 'bar_parts', 'rebuild_candles', 'smooth_curve', 'noise_injection',
-           'magnitude_warp', 'time_warp', 'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices',
-           'augmented_sets', 'transfer_source', 'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints',
-           'latest_checkpoint', 'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model',
-           'split_scores', 'summarize_runs', 'format_summary', 'apply_action_prior']
+           'PolicyEMA', 'resume_ema', 'ema_callback', 'deepcopy_infos', 'LeanDummyVecEnv', 'make_train_env', 'train',
+           'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts',
+           'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp',
+           'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets', 'transfer_source',
+           'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints', 'latest_checkpoint',
+           'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model', 'split_scores',
+           'summarize_runs', 'format_summary', 'apply_action_prior']
 
 # %% ../../nbs/34_training.ipynb #27c77e1d
 def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', baselines:dict|None=None) -> dict:
@@ -66,7 +68,7 @@ def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', bas
     return dict(score=float(np.mean(scores)), total_return=float(np.mean(rets))) if scores else {}
 
 # %% ../../nbs/34_training.ipynb #6111ba54
-def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, baselines=None):
+def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, baselines=None, ema=None):
     from stable_baselines3.common.callbacks import BaseCallback
     metric = f'valid_{cfg.train.select_metric}'
     class ValidationCallback(BaseCallback):
@@ -82,6 +84,8 @@ def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, 
             elif cfg.train.validate_first and not log: self._evaluate()   # the starting policy (e.g. the oracle clone) is a candidate too
         def _updated(self) -> bool: return self.model._n_updates != self.validated
         def _evaluate(self):
+            with ema.applied() if ema is not None else nullcontext(): self._evaluate_policy()   # train.ema_decay: the EMA is the candidate
+        def _evaluate_policy(self):
             self.num_timesteps, self.validated = self.model.num_timesteps, self.model._n_updates
             self.last = self.num_timesteps
             v = validation_score(self.model, prepared, cfg, baselines=baselines)
@@ -105,6 +109,61 @@ def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, 
         def _on_training_end(self):
             if self._updated(): self._evaluate()   # the final update
     return ValidationCallback()
+
+# %% ../../nbs/34_training.ipynb #20cbde64
+class PolicyEMA:
+    "An exponential moving average of `policy`'s weights: `ema = decay * ema + (1 - decay) * weights` at each `update()`."
+    def __init__(self, policy, decay:float):
+        import torch
+        if not 0 <= decay < 1: raise ConfigError(f"config key 'train.ema_decay': must be in [0, 1), got {decay!r}")
+        self.policy, self.decay, self.updates = policy, float(decay), 0
+        with torch.no_grad(): self.weights = {k: v.detach().clone() for k, v in policy.state_dict().items()}
+
+    def update(self):
+        "Fold the policy's current weights into the average."
+        import torch
+        with torch.no_grad():
+            for k, v in self.policy.state_dict().items():
+                e = self.weights[k]
+                if e.is_floating_point(): e.mul_(self.decay).add_(v.detach(), alpha=1 - self.decay)   # decay 0: exactly the weights
+                else: e.copy_(v)
+        self.updates += 1
+
+    @contextmanager
+    def applied(self):
+        "Inside the block the policy holds the EMA weights; after it, its own weights again (copied in place: the optimiser keeps its tensors)."
+        import torch
+        with torch.no_grad(): raw = {k: v.detach().clone() for k, v in self.policy.state_dict().items()}
+        self.policy.load_state_dict(self.weights)
+        try: yield self.policy
+        finally: self.policy.load_state_dict(raw)
+
+def resume_ema(ema:PolicyEMA, checkpoint) -> PolicyEMA:
+    "Continue `ema` from the average stored in `checkpoint` (written by `save_checkpoint(..., ema=)`); unchanged if it has none."
+    import torch
+    state = torch.load(checkpoint, map_location='cpu', weights_only=True) if Path(checkpoint).exists() else {}
+    stored = state.get('ema')
+    if stored is None or set(stored) != set(ema.weights):
+        print(f"train.ema_decay: {Path(checkpoint).name} holds no average; it starts again from the checkpoint's weights", file=sys.stderr)
+        return ema
+    for k, v in stored.items(): ema.weights[k].copy_(v)
+    ema.updates = int(state.get('ema_updates', 0))
+    return ema
+
+def ema_callback(ema:PolicyEMA|None):
+    "A callback folding the weights into `ema` after every policy update (a change of SB3's update count); None when off."
+    if ema is None: return None
+    from stable_baselines3.common.callbacks import BaseCallback
+    class EMACallback(BaseCallback):
+        def _init_callback(self): self.seen = self.model._n_updates
+        def _fold(self):
+            if self.model._n_updates == self.seen: return
+            self.seen = self.model._n_updates
+            ema.update()
+        def _on_rollout_start(self): self._fold()
+        def _on_training_end(self): self._fold()   # the final update
+        def _on_step(self): return True
+    return EMACallback()
 
 # %% ../../nbs/34_training.ipynb #b57328ae
 VEC_ENVS = ('dummy', 'subproc', 'ray')   # ray: the envs in train.rollout_workers Ray actors (riskrl_nb.sim.ray_vec_env)
@@ -278,13 +337,17 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     elif cfg.train.pretrain_oracle and oracle_settings(cfg)['bc_steps']:   # resumed: the same labels keep the cloning steps going
         oracle = dict(data=oracle_labels(cfg, train_sets + augmented, baselines))
     model.set_logger(configure(str(out/'logs'), _logger_formats(cfg)))
+    ema = PolicyEMA(model.policy, cfg.train.ema_decay) if cfg.train.ema_decay is not None else None   # from the starting weights
+    if ema is not None and resumed_at: resume_ema(ema, out/'checkpoints'/f'ckpt_{resumed_at}_steps.pt')   # the checkpoint resume_model read
     has_valid = any('valid' in p.periods for p in prepared)
-    validation = _validation_callback(prepared, cfg, out, log, on_validation, baselines) if has_valid else None
-    cbs = [c for c in [oracle_regulariser(cfg, oracle), validation, checkpoint_callback(cfg, spec, out), curriculum_callback(cfg)] if c]
+    validation = _validation_callback(prepared, cfg, out, log, on_validation, baselines, ema) if has_valid else None
+    cbs = [c for c in [oracle_regulariser(cfg, oracle), ema_callback(ema), validation, checkpoint_callback(cfg, spec, out, ema),
+                       curriculum_callback(cfg)] if c]   # the EMA folds in each update (after its cloning steps) before validation
     model.learn(total_timesteps=max(cfg.train.total_timesteps - resumed_at, 0), callback=cbs + list(callbacks or []) or None,
                 progress_bar=progress, reset_num_timesteps=not resume)
     if cfg.train.vec_env == 'ray': vec.close()   # the Ray actors (and a Ray instance started for them)
-    if not has_valid: save_policy(model, out)
+    if not has_valid:
+        with ema.applied() if ema is not None else nullcontext(): save_policy(model, out)
     pd.DataFrame(log).to_csv(out/'train_log.csv', index=False)
     train_seconds = time.time() - t0
 
@@ -310,7 +373,8 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
         train_cpu_seconds=round(time.process_time() - cpu0, 1),
         steps_per_second=round(steps_done / max(train_seconds, 1e-9), 1),
         best_validation=log and max(l[f'valid_{cfg.train.select_metric}'] for l in log),
-        augmented_sets=len(augmented), python=platform.python_version(), torch=torch.__version__), indent=1))
+        augmented_sets=len(augmented), python=platform.python_version(), torch=torch.__version__,
+        **({} if ema is None else dict(ema=dict(decay=ema.decay, updates=ema.updates, every='policy update')))), indent=1))
     write_manifest(out)
     publish(out, final)
     say(f"trained {model.num_timesteps} steps in {train_seconds:.0f}s; model folder {final}")
@@ -544,8 +608,8 @@ def latest_checkpoint(out_dir) -> Path | None:
     return found[0] if found else None
 
 # %% ../../nbs/34_training.ipynb #2d60febb
-def save_checkpoint(model, path, replay:bool=False) -> Path:
-    "Write a resumable checkpoint of `model` to `path` (and its replay buffer beside it when `replay`)."
+def save_checkpoint(model, path, replay:bool=False, ema=None) -> Path:
+    "Write a resumable checkpoint of `model` to `path` (and its replay buffer beside it when `replay`; the `PolicyEMA` `ema` in it)."
     import torch
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     buf = getattr(model, 'replay_buffer', None)
@@ -556,6 +620,7 @@ def save_checkpoint(model, path, replay:bool=False) -> Path:
         os.replace(tmp, path.with_suffix('.buffer.npz'))
     state = dict(params=model.get_parameters(), num_timesteps=int(model.num_timesteps),
                  n_updates=int(getattr(model, '_n_updates', 0)), episode_num=int(getattr(model, '_episode_num', 0)))
+    if ema is not None: state.update(ema=ema.weights, ema_updates=int(ema.updates))   # train.ema_decay: resumed by `resume_ema`
     tmp = path.with_name(path.name + '.tmp')
     torch.save(state, tmp); os.replace(tmp, path)
     return path
@@ -584,7 +649,7 @@ def load_checkpoint(spec, cfg:RunConfig, path, vec):
     return model
 
 # %% ../../nbs/34_training.ipynb #82240cf4
-def checkpoint_callback(cfg:RunConfig, spec, out_dir):
+def checkpoint_callback(cfg:RunConfig, spec, out_dir, ema=None):
     "A callback writing a checkpoint every `train.checkpoint_freq` env steps (None when 0)."
     if not cfg.train.checkpoint_freq: return None
     from stable_baselines3.common.callbacks import BaseCallback
@@ -592,7 +657,7 @@ def checkpoint_callback(cfg:RunConfig, spec, out_dir):
     class Checkpoint(BaseCallback):
         def _on_step(self):
             if self.n_calls % every == 0:
-                save_checkpoint(self.model, folder/f'ckpt_{self.num_timesteps}_steps.pt', replay=spec.offpolicy)
+                save_checkpoint(self.model, folder/f'ckpt_{self.num_timesteps}_steps.pt', replay=spec.offpolicy, ema=ema)
             return True
     return Checkpoint()
 

@@ -257,6 +257,7 @@ class TrainConfig:
     validate_first: bool = True   # also score the starting policy (e.g. the oracle clone) on validation before RL: a candidate checkpoint that RL must beat
     rollout_workers: int = 2       # vec_env 'ray': Ray actors holding the n_envs training envs (riskrl_nb.sim.ray_vec_env)
     ray_address: str = ""          # vec_env 'ray': cluster address (auto, HOST:PORT, ray://HOST:10001); empty = a local Ray instance
+    ema_decay: float | None = None # keep an exponential moving average of the policy's weights, updated after every policy update (ema = decay*ema + (1-decay)*weights); the EMA is what is validated and saved; None = off
 
     def __post_init__(self):   # `pretrain_oracle: false` is stored as {} (off, as saved before it became the default)
         if self.pretrain_oracle is False or self.pretrain_oracle is None: self.pretrain_oracle = {}
@@ -551,7 +552,7 @@ FIELD_RULES = {
     'train.augment.knot_bars': Bars, 'train.augment.block_bars': Bars, 'train.init_from': str, 'train.tensorboard': bool,
     'train.mixed_precision': bool, 'train.grad_checkpoint': bool, 'train.stance_agent': str, 'train.action_prior': list[Frac],
     'train.pretrain_oracle': dict[str, Any] | Literal[False], 'train.select': Literal['mean', 'cross_coin'], 'train.validate_first': bool,
-    'train.rollout_workers': Bars, 'train.ray_address': str,
+    'train.rollout_workers': Bars, 'train.ray_address': str, 'train.ema_decay': Annotated[float, Field(ge=0, lt=1)] | None,
     'baselines.take_profit_grid': list[Pos], 'baselines.stop_loss_grid': list[Pos], 'baselines.atr_mult_grid': list[Pos],
     'baselines.atr_window': Bars, 'baselines.horizon_grid': list[Bars],
     'baselines.tune_metric': Literal['sharpe', 'sortino', 'calmar', 'total_return'],
