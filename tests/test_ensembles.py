@@ -1,7 +1,7 @@
 """Stacking ensembles (issue 13, area 7) end to end: the folder `riskrl ensemble --method stacking` writes is accepted by
 `riskrl evaluate`, and `riskrl export` turns it into one ONNX graph whose actions equal the Python ensemble's on the
 observations of a real backtest. Members are untrained agents (random initial weights, two seeds): seconds, no training."""
-import json
+import json, re
 import numpy as np
 import pytest
 from conftest import run_main
@@ -67,6 +67,16 @@ def test_stacking_cli_evaluate_and_export_one_graph(members, tmp_path):
     py_p = np.stack([bundle.model.combine(bundle.model.probs(o, m), m) for o, m in zip(obs, masks)])
     np.testing.assert_allclose(onnx_p, py_p, atol=1e-5)
     assert masks[np.arange(len(onnx_a)), onnx_a].all()                           # every chosen action is an allowed one
+
+    # the service takes it like any exported model: replayed bars through the decision service decide as the backtest does
+    limits = tmp_path/'wide.yaml'
+    limits.write_text('max_position_loss: 1.0\nmax_drawdown: 1.0\nmax_position_exposure: 1000\nmax_portfolio_exposure: 1000\n')
+    r = run_main('replay', '--model', ens, '--start', '2023-01-15', '--end', '2023-02-28', '--audit', tmp_path/'a.db', '--limits', limits)
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = re.search(r'(\d+) decisions by the service .*\(model: (\d+)\); model decisions equal to the backtest\'s: (\d+)/(\d+)', r.stdout)
+    assert m, r.stdout[-2000:]
+    total, model, agree, n = map(int, m.groups())
+    assert total == model == agree == n >= 3
 
 def test_average_exports_and_vote_is_refused(members, tmp_path):
     from riskrl_nb.agents.ensembles import make_ensemble
