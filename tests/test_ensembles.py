@@ -87,3 +87,5 @@ def test_average_exports_and_vote_is_refused(members, tmp_path):
     vote = make_ensemble(members, tmp_path/'vote', 'vote')
     r = run_main('export', '--model', vote)
     assert r.returncode == 2 and "'vote' ensemble cannot be exported" in r.stderr
+    r = run_main('export', '--model', avg, '--prune', '0.5')
+    assert r.returncode == 2 and 'not on an ensemble folder' in r.stderr

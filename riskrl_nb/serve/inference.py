@@ -245,7 +245,8 @@ def export_policy(model_dir, quantize:bool=False, prune:float=0.0, distill=None,
     if getattr(get_algo(cfg.train.algo), 'recurrent', False):
         raise RiskrlError(f"{out}: '{cfg.train.algo}' is recurrent (its decisions depend on a hidden state); only feed-forward policies can be exported")
     model = bundle.model
-    if prune and not hasattr(model, 'policy'): raise RiskrlError(f"{out}: --prune works on one agent's weights, not on an ensemble folder")
+    if (prune or distill) and not hasattr(model, 'policy'):
+        raise RiskrlError(f"{out}: --prune and --distill work on one agent's weights, not on an ensemble folder")
     n_obs = int(model.observation_space.shape[0])
     graph = policy_graph(model, bundle.masked)
     t0 = time.time()
