@@ -1,6 +1,7 @@
 """Issue 13 options end to end through the CLI: the configs/skill.yaml candidate (portable features, residual actions on
 the best tuned rule, relative reward, action prior) trains and evaluates; two seeds become one ensemble folder that
-`riskrl evaluate` accepts like any model; an ensemble of identical members reports the member's figures."""
+`riskrl evaluate` accepts like any model (averaged, and stacked by a meta-policy); an ensemble of identical members reports the
+member's figures."""
 import json
 from pathlib import Path
 import yaml
@@ -25,7 +26,7 @@ def test_skill_config_trains_evaluates_and_ensembles(tmp_path):
     assert saved['env']['action_space'] == 'residual' and saved['env']['reference'] in ('fixed_tp_sl', 'atr_trailing', 'hold_to_horizon')
     ev = {}
     for name, args in {'s0': ['--model', tmp_path/'s0'],
-                       'same': None, 'ens': None}.items():
+                       'same': None, 'ens': None, 'stack': None}.items():
         if name == 'same':
             assert run_cli('ensemble', '--members', tmp_path/'s0', tmp_path/'s0', '--out', tmp_path/'same').returncode == 0
             args = ['--model', tmp_path/'same']
@@ -33,10 +34,15 @@ def test_skill_config_trains_evaluates_and_ensembles(tmp_path):
             r = run_cli('ensemble', '--members', tmp_path/'s0', tmp_path/'s1', '--out', tmp_path/'ens', '--weights', 'validation')
             assert r.returncode == 0 and 'ensemble of 2 members' in r.stdout, r.stderr
             args = ['--model', tmp_path/'ens']
+        if name == 'stack':   # residual actions: the meta-policy fitted on oracle labels of the validation period
+            r = run_cli('ensemble', '--members', tmp_path/'s0', tmp_path/'s1', '--out', tmp_path/'stack', '--method', 'stacking',
+                        '--stacking', 'samples=1000')
+            assert r.returncode == 0 and '(stacking' in r.stdout, r.stderr
+            args = ['--model', tmp_path/'stack']
         r = run_cli('evaluate', *args, '--out', tmp_path/f'ev_{name}')
         assert r.returncode == 0, r.stderr
         ev[name] = json.loads((tmp_path/f'ev_{name}'/'metrics.json').read_text())
         check_metrics(ev[name])
     agent = lambda m: m['policies']['agent']
     assert agent(ev['same']) == agent(ev['s0'])                  # identical members = the member, figure for figure
-    assert agent(ev['ens'])['n_trades'] > 0
+    assert agent(ev['ens'])['n_trades'] > 0 and agent(ev['stack'])['n_trades'] > 0

@@ -36,6 +36,7 @@ def _masked_graph(logits_module, masked:bool=True):
 def policy_graph(model, masked:bool=True):
     "The exportable graph of an SB3 model (or policy): deterministic action and action probabilities."
     import torch
+    if hasattr(model, 'export_graph'): return model.export_graph(masked)   # e.g. an ensemble: its members and combiner in one graph
     policy = getattr(model, 'policy', model)
     if not all(hasattr(policy, a) for a in ('action_net', 'mlp_extractor', 'pi_features_extractor')):
         raise RiskrlError(f"cannot export a {type(policy).__name__}: only SB3 actor-critic policies (ppo, maskable_ppo) are exportable")
@@ -197,8 +198,12 @@ def feature_ranges(feats, scaler) -> dict:
     return {c: [float(np.nanmin(z[:, k])), float(np.nanmax(z[:, k]))] for k, c in enumerate(scaler.columns)}
 
 def model_version(bundle) -> str:
-    "`algo-<first 12 hex of SHA-256(model.zip)>`: changes whenever the weights change."
-    return f"{bundle.cfg.train.algo}-{sha256_file(bundle.path/'model.zip')[:12]}"
+    "`algo-<first 12 hex of SHA-256(model.zip)>` (an ensemble: of ensemble.json and its members' model.zip): changes whenever the weights change."
+    p = bundle.path
+    if (p/'model.zip').exists() or not (p/'ensemble.json').exists(): return f"{bundle.cfg.train.algo}-{sha256_file(p/'model.zip')[:12]}"
+    h = hashlib.sha256((p/'ensemble.json').read_bytes())
+    for m in json.loads((p/'ensemble.json').read_text()).get('members', []): h.update((p/m/'model.zip').read_bytes())
+    return f"{bundle.cfg.train.algo}-{h.hexdigest()[:12]}"
 
 def serving_config(bundle, parity:dict, ranges:dict) -> dict:
     "The JSON document the decision service loads beside policy.onnx."
@@ -240,6 +245,8 @@ def export_policy(model_dir, quantize:bool=False, prune:float=0.0, distill=None,
     if getattr(get_algo(cfg.train.algo), 'recurrent', False):
         raise RiskrlError(f"{out}: '{cfg.train.algo}' is recurrent (its decisions depend on a hidden state); only feed-forward policies can be exported")
     model = bundle.model
+    if (prune or distill) and not hasattr(model, 'policy'):
+        raise RiskrlError(f"{out}: --prune and --distill work on one agent's weights, not on an ensemble folder")
     n_obs = int(model.observation_space.shape[0])
     graph = policy_graph(model, bundle.masked)
     t0 = time.time()
