@@ -155,6 +155,8 @@ def make_ensemble(member_dirs:list, out_dir, method:str='average', weights='equa
     """Copy trained model folders into one ensemble folder; `weights`: 'equal', 'validation' or a list. `stacking`: fits
     the meta-policy (`STACKING` keys) on the validation period of `prepared` (default: the first member's data)."""
     if method not in ENSEMBLE_METHODS: raise RiskrlError(f"unknown ensemble method '{method}'; available: {', '.join(ENSEMBLE_METHODS)}")
+    if method == 'stacking' and not (isinstance(weights, str) and weights == 'equal'):   # refused, not silently dropped
+        raise RiskrlError("ensemble weights do not apply to stacking: its meta-policy weighs the members itself (leave --weights out)")
     bundles = [load_bundle(d) for d in member_dirs]
     _check_members(bundles)
     w = ([1.0] * len(member_dirs) if weights == 'equal' else validation_weights(member_dirs) if weights == 'validation'
