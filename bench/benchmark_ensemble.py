@@ -5,7 +5,8 @@ variant's seeds (riskrl_nb.agents.ensembles, `riskrl ensemble` folders), evaluat
 
 Needs the variant's parts (OUT/parts/<window>-<variant>.pkl) and models. Writes OUT/parts/<window>-<variant>_ens.pkl:
 the ensemble is the part's only "seed" (agent_seed0, so its mix is the ensemble itself) and the rules are the variant's
-(tuned on the same training data). `merge` then needs a variants file with a row named <variant>_ens.
+(tuned on the same training data). `merge` then needs a variants file with a row named <variant>_ens (`--method average`)
+or <variant>_<method> (e.g. `--method stacking`: the meta-policy fitted on each window's validation period).
 """
 import argparse, pickle, sys, time
 from pathlib import Path
@@ -22,7 +23,7 @@ def main(argv):
     p.add_argument('--method', default='average'); p.add_argument('--weights', default='equal')
     args = p.parse_args(argv)
     out, v = Path(args.out), args.variant
-    name = f'{v}_ens'
+    name = f'{v}_ens' if args.method == 'average' else f'{v}_{args.method}'   # e.g. <variant>_stacking
     for half in args.windows:
         t0 = time.time()
         if (out/'parts'/f'{half}-{name}.pkl').exists(): continue   # done by an earlier call
