@@ -11,6 +11,7 @@ from ..core.config import RiskrlError, load_config, save_config
 from ..data.features import FeatureScaler
 from .bundle import ModelBundle, load_bundle, build_model, save_policy, write_manifest, WEIGHTS_FILE, SPACES_FILE
 from .algos import get_algo
+from .policy import FastActor
 
 # %% auto #0
 __all__ = ['ENSEMBLE_METHODS', 'ENSEMBLE_FILE', 'MASKED_LOGIT', 'STACKING', 'ABSENT_LOGIT', 'action_probs', 'batch_probs',
@@ -20,16 +21,12 @@ __all__ = ['ENSEMBLE_METHODS', 'ENSEMBLE_FILE', 'MASKED_LOGIT', 'STACKING', 'ABS
 # %% ../../nbs/35_ensembles.ipynb #fe4ff8be
 ENSEMBLE_METHODS = ('average', 'vote', 'stacking')
 ENSEMBLE_FILE = 'ensemble.json'
-MASKED_LOGIT = -1e8   # sb3-contrib's MaskableCategorical value for masked logits (the exported graph uses it too)
+MASKED_LOGIT = FastActor.HUGE_NEG   # sb3-contrib's MaskableCategorical value for masked logits (the exported graph uses it too)
 
 def action_probs(model, obs:np.ndarray, action_masks=None) -> np.ndarray:
-    "A (discrete-action) SB3 model's action probabilities for one observation (masked ones 0)."
-    import torch
-    pol = model.policy
-    obs_t, _ = pol.obs_to_tensor(obs)
-    with torch.no_grad():
-        dist = pol.get_distribution(obs_t, action_masks=action_masks) if action_masks is not None else pol.get_distribution(obs_t)
-        return dist.distribution.probs.cpu().numpy().reshape(-1)
+    "A (discrete-action) SB3 model's action probabilities for one observation (masked ones 0): `batch_probs` of a batch of one."
+    masks = None if action_masks is None else np.asarray(action_masks).reshape(1, -1)
+    return batch_probs(model, np.asarray(obs, np.float32).reshape((1, *model.observation_space.shape)), masks)[0]
 
 def batch_probs(model, obs:np.ndarray, masks=None) -> np.ndarray:
     "Action probabilities [N, A] of N observations [N, n_obs] (masks [N, A], or None: unmasked); masked ones 0."
