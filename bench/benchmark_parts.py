@@ -7,7 +7,9 @@
 the parts of the windows asked for and writes what `riskrl benchmark` writes (summary.json, benchmark.md, table.csv, PNG)
 as if one process had run them all: per-window figures (mix, picked seed) do not depend on the other windows. Parts may be
 run with other `--coins` (early windows without some coins' candles): the merged run lists every part's coins, and each
-window's training coverage and `coins_by_window` (summary.json) its own.
+window's training coverage and `coins_by_window` (summary.json) its own. The merged run's wall time is the sum of the
+merged parts' own (those of other windows or variants in the folder are not counted), and its left-out coins are those of
+the leave-one-coin-out parts merged, whatever this call's --loo says.
 """
 import argparse, pickle, sys, time
 from dataclasses import replace
@@ -42,17 +44,21 @@ def main(argv):
         r['long'] = r['long'][r['long'].window.isin(wanted) & r['long'].variant.isin(spec.variants)]
         r['rules'] = r['rules'][r['rules'].window.isin(wanted) & r['rules'].variant.isin(spec.variants)]
         r['returns'] = {k: v for k, v in r['returns'].items() if k[2] in wanted and k[0] in spec.variants}
-        got.append(r)
+        if len(r['long']): got.append(r)   # a part of other windows or variants adds neither rows nor wall time
     long = pd.concat([r['long'] for r in got], ignore_index=True)
+    # the left-out coins and windows are those of the leave-one-coin-out rows merged, not this call's --loo
+    loo = long[long.kind == 'loo']
+    spec = replace(spec, loo_coins=list(dict.fromkeys(loo.coin)), loo_windows=list(dict.fromkeys(loo.window)))
     # parts may test other coins per window (--coins per part): the run's coins are those of every part, each window's its own
     result = dict(long=long, rules=pd.concat([r['rules'] for r in got], ignore_index=True),
                   returns={k: v for r in got for k, v in r['returns'].items()}, coins=list(dict.fromkeys(long.coin)), spec=spec)
     result['long'] = B.add_rule_book(result['long'], result['returns'])   # parts made before the rule book have no rows of it
     summary = B.summarize_benchmark(result)
     wall = sum(r['wall'] for r in got)
-    files = B.write_benchmark(result, summary, out, 'python bench/benchmark_parts.py ' + ' '.join(argv), wall)
+    label = f'Summed wall time of the {len(got)} parts merged (parts may have run side by side)'
+    files = B.write_benchmark(result, summary, out, 'python bench/benchmark_parts.py ' + ' '.join(argv), wall, wall_label=label)
     print('\n'.join(B.verdict_lines(summary)))
-    print(f"summed wall time of the parts {wall / 60:.1f} min; table: {files['markdown']}")
+    print(f"{label}: {wall / 60:.1f} min; table: {files['markdown']}")
 
 
 if __name__ == '__main__': main(sys.argv[1:])

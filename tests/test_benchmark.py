@@ -285,7 +285,7 @@ def test_benchmark_stance_policy_row(tmp_path, tiny_config):
     assert r.returncode == 2 and "train.pretrain_oracle cannot run with train.algo 'hierarchical'" in r.stderr
 
 
-def _part(window:str, coins:list, start:str, rng) -> dict:
+def _part(window:str, coins:list, start:str, rng, kind:str='pooled', wall:float=1.0) -> dict:
     "A hand-built `bench/benchmark_parts.py run` part: variant 'v', one window, 2 seeds, the three rules, on `coins`."
     idx = pd.date_range(start, periods=100, freq='h', tz='UTC')
     pols = ['agent_seed0', 'agent_seed1', *RULES]
@@ -293,12 +293,12 @@ def _part(window:str, coins:list, start:str, rng) -> dict:
     for coin in coins:
         f = pd.DataFrame({p: rng.normal(0.0, 0.01, len(idx)) for p in pols}, index=idx)
         f['agent_mix'] = f[['agent_seed0', 'agent_seed1']].mean(axis=1)
-        returns[('v', 'pooled', window, coin)] = f
-        rows += [dict(variant='v', kind='pooled', window=window, coin=coin, policy=p, seed=None, best_rule='fixed_tp_sl',
+        returns[('v', kind, window, coin)] = f
+        rows += [dict(variant='v', kind=kind, window=window, coin=coin, policy=p, seed=None, best_rule='fixed_tp_sl',
                       sortino=rng.normal(), total_return=0.0, trade_cvar_95=-0.01, exit_efficiency=0.1, sharpe=0.0, n_trades=5)
                  for p in [*pols, 'agent_mix']]
     rules = pd.DataFrame(columns=['variant', 'kind', 'window', 'left_out', 'rule', 'grid_position', 'train_score', 'best', 'edge'])
-    return dict(long=pd.DataFrame(rows), rules=rules, returns=returns, coins=list(coins), spec=None, wall=1.0)
+    return dict(long=pd.DataFrame(rows), rules=rules, returns=returns, coins=list(coins), spec=None, wall=wall)
 
 
 def test_merged_parts_list_each_windows_own_coins(tmp_path):
@@ -330,3 +330,24 @@ def test_merged_parts_list_each_windows_own_coins(tmp_path):
     assert 'Coins: ADA, ETH, DOGE (per window: 2018H2 ADA ETH; 2019H2 ADA DOGE ETH)' in md
     meta = json.loads((tmp_path/'summary.json').read_text())['meta']
     assert meta['coins'] == ['ADA', 'ETH', 'DOGE'] and meta['coins_by_window'] == per_window
+
+
+def test_merge_counts_the_merged_parts_and_their_left_out_coins(tmp_path):
+    """`bench/benchmark_parts.py merge`: the wall time is the sum of the merged parts' (not of every part in the folder), said
+    to be a sum, and the left-out coins in summary.json are those of the leave-one-coin-out parts merged, not of --loo."""
+    import pickle, sys
+    from conftest import ROOT
+    sys.path.insert(0, str(ROOT/'bench'))
+    import benchmark_parts
+    rng = np.random.default_rng(1)
+    (tmp_path/'parts').mkdir()
+    for name, part in [('2019H2-v', _part('2019H2', ['ADA', 'ETH'], '2019-07-01', rng, wall=60.0)),
+                       ('2019H2-v-loo-ETH', _part('2019H2', ['ETH'], '2019-07-01', rng, kind='loo', wall=120.0)),
+                       ('2019H1-v', _part('2019H1', ['ADA', 'ETH'], '2019-01-01', rng, wall=6000.0))]:   # a window not merged
+        (tmp_path/'parts'/f'{name}.pkl').write_bytes(pickle.dumps(part))
+    (tmp_path/'v.yaml').write_text("v: {}\n")
+    benchmark_parts.main(['merge', '--windows', '2019H2', '--seeds', '1', '--variants', str(tmp_path/'v.yaml'),
+                          '--loo', 'none', '--train-months', '12', '--out', str(tmp_path), '--no-progress'])
+    meta = json.loads((tmp_path/'summary.json').read_text())['meta']
+    assert meta['wall_seconds'] == 180.0 and meta['loo_coins'] == ['ETH'] and meta['loo_windows'] == ['2019H2']
+    assert 'Summed wall time of the 2 parts merged (parts may have run side by side): 3.0 min' in (tmp_path/'benchmark.md').read_text()

@@ -610,9 +610,10 @@ def _coins_by_window_note(coins:list, per_window:dict) -> str:
     if all(set(cs) == set(coins) for cs in per_window.values()): return ''
     return ' (per window: ' + '; '.join(f"{w} {' '.join(cs)}" for w, cs in per_window.items()) + ')'
 
-def write_benchmark(result:dict, summary:dict, out_dir, command:str='', wall_seconds:float|None=None, models_from=None) -> dict:
+def write_benchmark(result:dict, summary:dict, out_dir, command:str='', wall_seconds:float|None=None, models_from=None,
+                    wall_label:str='Wall time') -> dict:
     """Write table.csv (long), comparison.csv, rules.csv, returns, summary.json, benchmark.md and benchmark.png to `out_dir`
-    (`models_from`: the folder holding `models/`, when not `out_dir`)."""
+    (`models_from`: the folder holding `models/`, when not `out_dir`; `wall_label`: what `wall_seconds` measured)."""
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     long, rules = result['long'], result['rules']
     long.to_csv(out/'table.csv', index=False)
@@ -620,13 +621,13 @@ def write_benchmark(result:dict, summary:dict, out_dir, command:str='', wall_sec
     rules.to_csv(out/'rules.csv', index=False)
     js = {k: {kk: vv for kk, vv in b.items() if kk != 'excess_agent_mix'} for k, b in summary.items()}
     spec, per_window = result['spec'], window_coins(long)
-    meta = dict(command=command, wall_seconds=wall_seconds, coins=result['coins'], coins_by_window=per_window,
+    meta = dict(command=command, wall_seconds=wall_seconds, wall_label=wall_label, coins=result['coins'], coins_by_window=per_window,
                 windows=[asdict(w) for w in spec.windows], seeds=list(spec.seeds), variants=spec.variants, steps=spec.steps,
                 loo_coins=spec.loo_coins, loo_windows=spec.loo_windows or [w.name for w in spec.windows])
     (out/'summary.json').write_text(json.dumps(_clean(dict(meta=meta, results=js)), indent=1))
     plot_benchmark(long, out/'benchmark.png')
     md = ['# Skill benchmark', '', f'Command: `{command}`' if command else '',
-          f'Wall time: {wall_seconds / 60:.1f} min' if wall_seconds else '',
+          f'{wall_label}: {wall_seconds / 60:.1f} min' if wall_seconds else '',
           f"Coins: {', '.join(result['coins'])}{_coins_by_window_note(result['coins'], per_window)}; "
           f"windows (test half-years): {', '.join(w.name for w in spec.windows)}; "
           f"seeds: {', '.join(map(str, spec.seeds))}; training steps per model: {spec.steps or 'config default'}; "
