@@ -1,0 +1,101 @@
+"""Trainers other than `riskrl train` honour its `train.*` keys or say which they cannot apply (issue: CPCV, update,
+Reptile and the portfolio trained a different agent than `riskrl train`, silently)."""
+import json, shutil
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def _tiny_cpcv(**train):
+    from riskrl_nb.core.config import load_config
+    return load_config(overrides=dict(
+        train=dict(total_timesteps=256, n_steps=64, n_envs=2, batch_size=64, **train),
+        baselines=dict(take_profit_grid=[0.03], stop_loss_grid=[0.02], atr_mult_grid=[3.0], horizon_grid=[24]),
+        evaluation=dict(cpcv_groups=3, cpcv_test_groups=1)))
+
+
+@pytest.fixture(scope='module')
+def cpcv_with_oracle():
+    """CPCV of a config with oracle pre-training and bc_steps, every call of the pre-training recorded (the real one runs)."""
+    import riskrl_nb.agents.training as training
+    from riskrl_nb.data.candles import load_bundled
+    from riskrl_nb.eval.overfitting import cpcv_backtest
+    calls, real = [], training.pretrain_oracle
+    def recording(model, cfg, train_sets, *a, **k):
+        out = real(model, cfg, train_sets, *a, **k)
+        calls.append(dict(periods=[p.periods['train'] for p in train_sets], labels=len(out['data']['labels'])))
+        return out
+    btc = load_bundled('BTC', '1h')
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(training, 'pretrain_oracle', recording)
+        cv = cpcv_backtest(_tiny_cpcv(pretrain_oracle=dict(epochs=1, samples=800, bc_steps=2)), btc, '2023-01-01', '2023-04-30')
+    return cv, calls, btc
+
+
+def test_cpcv_clones_the_oracle_on_each_splits_training_ranges_only(cpcv_with_oracle):
+    """Each split's agent is pre-trained as `riskrl train`'s is, and its oracle labels come from that split's training
+    ranges alone: no bar of a test group, nor of the purge before it or the embargo after it."""
+    from riskrl_nb.eval.overfitting import cpcv_splits
+    from riskrl_nb.data.candles import period_slice
+    from riskrl_nb.data.features import feature_warmup
+    cv, calls, btc = cpcv_with_oracle
+    cfg = _tiny_cpcv()
+    s = period_slice(btc, '2023-01-01', '2023-04-30')
+    a = max(s.start, feature_warmup(cfg.features))
+    splits = cpcv_splits(a, s.stop, 3, 1, purge=cv['purge_bars'], embargo=cv['embargo_bars'])
+    assert len(calls) == len(splits) == cv['n_splits']
+    for call, sp in zip(calls, splits):
+        assert call['periods'] == [r for r in sp.train if r[1] - r[0] > 2]   # the split's training ranges, nothing else
+        bars = np.concatenate([np.arange(x, y) for x, y in call['periods']])
+        for ga, gb in sp.test:
+            assert not ((bars >= ga - cv['purge_bars']) & (bars < gb + cv['embargo_bars'])).any()
+        assert call['labels'] == 800
+    assert [o['bc_steps'] for o in cv['training']['oracle']] == [2, 2, 2]
+
+
+def test_cpcv_agent_without_the_oracle_is_another_agent(cpcv_with_oracle):
+    "The same CPCV with `pretrain_oracle: false` tests a different agent (the pre-training changed what is tested)."
+    from riskrl_nb.eval.overfitting import cpcv_backtest
+    cv, _, btc = cpcv_with_oracle
+    plain = cpcv_backtest(_tiny_cpcv(pretrain_oracle=False), btc, '2023-01-01', '2023-04-30')
+    assert plain['training']['oracle'] == [None, None, None]
+    assert not plain['paths'][0]['agent'].equals(cv['paths'][0]['agent'])
+    pd.testing.assert_series_equal(plain['paths'][0]['fixed_tp_sl'], cv['paths'][0]['fixed_tp_sl'])   # the rules are the same
+
+
+def test_cpcv_says_that_no_checkpoint_is_chosen(capsys):
+    "Validation keys set to other than their default are printed (one line) and returned; the default config is silent."
+    from riskrl_nb.eval.overfitting import check_cpcv_config
+    assert check_cpcv_config(_tiny_cpcv()) == {}
+    ignored = check_cpcv_config(_tiny_cpcv(select='cross_coin', eval_freq=128))
+    assert set(ignored) == {'train.select', 'train.eval_freq'}
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith('CPCV: train.select, train.eval_freq not applied: a CPCV split has no validation range')
+
+
+def _with_train_keys(model_dir, out, **keys):
+    "A copy of a model folder whose config sets `keys` of `train` (resealed)."
+    from riskrl_nb.core.config import load_config, save_config
+    from riskrl_nb.agents.bundle import write_manifest
+    shutil.copytree(model_dir, out)
+    cfg = load_config(out/'config.yaml')
+    for k, v in keys.items(): setattr(cfg.train, k, v)
+    save_config(cfg, out/'config.yaml')
+    (out/'manifest.json').unlink(); write_manifest(out)
+    return out
+
+
+def test_update_keeps_an_ema_and_records_what_it_cannot_apply(tiny_model, tmp_path, capsys):
+    """A parent with `train.ema_decay`: the update keeps the average (recorded, said); `tensorboard` cannot apply:
+    one line and an entry in meta.json; the default's bc_steps go on."""
+    from riskrl_nb.core.config import bundled_path
+    from riskrl_nb.agents.online import update
+    parent = _with_train_keys(tiny_model, tmp_path/'parent', ema_decay=0.9, tensorboard=True)
+    out = update(parent, [bundled_path('BTC', '1h')], tmp_path/'new', cutoff='2022-09-30', steps=512, verbose=True)
+    info = json.loads((out/'meta.json').read_text())['update']
+    assert info['ema'] == dict(decay=0.9, updates=1, every='policy update')   # 512 steps = one rollout of 2 x 256
+    assert info['ignored_train_keys']['train.tensorboard'] == 'an update writes no TensorBoard logs'
+    assert info['oracle_bc']['bc_steps'] == 4
+    captured = capsys.readouterr()
+    assert 'EMA 0.9' in captured.out
+    assert 'update: train.tensorboard not applied: an update writes no TensorBoard logs' in captured.err.splitlines()
