@@ -28,7 +28,7 @@ def cpcv_with_oracle():
     btc = load_bundled('BTC', '1h')
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(training, 'pretrain_oracle', recording)
-        cv = cpcv_backtest(_tiny_cpcv(pretrain_oracle=dict(epochs=1, samples=800, bc_steps=2)), btc, '2023-01-01', '2023-04-30')
+        cv = cpcv_backtest(_tiny_cpcv(pretrain_oracle=dict(epochs=1, samples=800, bc_steps=2), eval_freq=128), btc, '2023-01-01', '2023-04-30')
     return cv, calls, btc
 
 
@@ -50,7 +50,8 @@ def test_cpcv_clones_the_oracle_on_each_splits_training_ranges_only(cpcv_with_or
         for ga, gb in sp.test:
             assert not ((bars >= ga - cv['purge_bars']) & (bars < gb + cv['embargo_bars'])).any()
         assert call['labels'] == 800
-    assert [o['bc_steps'] for o in cv['training']['oracle']] == [2, 2, 2]
+    assert [(o['bc_steps'], o['cloning_rounds']) for o in cv['training']['oracle']] == [(2, 2)] * 3   # after each of 2 updates
+    assert list(cv['ignored_train_keys']) == ['train.eval_freq'] and 'no validation range' in cv['checkpoint_selection']
 
 
 def test_cpcv_agent_without_the_oracle_is_another_agent(cpcv_with_oracle):
@@ -86,12 +87,22 @@ def _with_train_keys(model_dir, out, **keys):
 
 
 def test_update_keeps_an_ema_and_records_what_it_cannot_apply(tiny_model, tmp_path, capsys):
-    """A parent with `train.ema_decay`: the update keeps the average (recorded, said); `tensorboard` cannot apply:
-    one line and an entry in meta.json; the default's bc_steps go on."""
+    """A parent with `train.ema_decay`: the update saves the average of the parent's and its own weights (recorded,
+    said); `tensorboard` cannot apply: one line and an entry in meta.json; the default's bc_steps go on."""
+    import torch
     from riskrl_nb.core.config import bundled_path
     from riskrl_nb.agents.online import update
+    from riskrl_nb.agents.bundle import read_weights
+    btc = bundled_path('BTC', '1h')
     parent = _with_train_keys(tiny_model, tmp_path/'parent', ema_decay=0.9, tensorboard=True)
-    out = update(parent, [bundled_path('BTC', '1h')], tmp_path/'new', cutoff='2022-09-30', steps=512, verbose=True)
+    last = update(_with_train_keys(tiny_model, tmp_path/'p0', ema_decay=0.0), [btc], tmp_path/'last', cutoff='2022-09-30',
+                  steps=512, verbose=False)   # decay 0: the average is the last weights
+    capsys.readouterr()
+    out = update(parent, [btc], tmp_path/'new', cutoff='2022-09-30', steps=512, verbose=True)
+    p, w, s = read_weights(parent/'policy.pt'), read_weights(last/'policy.pt'), read_weights(out/'policy.pt')
+    assert any(not torch.equal(w[k], p[k]) for k in p)
+    for k in p:   # one update: ema = 0.9 parent + 0.1 last
+        if p[k].is_floating_point(): torch.testing.assert_close(s[k], 0.9 * p[k] + 0.1 * w[k])
     info = json.loads((out/'meta.json').read_text())['update']
     assert info['ema'] == dict(decay=0.9, updates=1, every='policy update')   # 512 steps = one rollout of 2 x 256
     assert info['ignored_train_keys']['train.tensorboard'] == 'an update writes no TensorBoard logs'

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from ..core.config import RiskrlError, save_config, seed_everything
 from .bundle import load_bundle, save_policy, write_manifest, staging_dir, publish
-from .training import make_train_env, method_callbacks, ignored_train_keys, report_ignored
+from .training import make_train_env, method_callbacks, cloning_rounds, ignored_train_keys, report_ignored
 from .oracle import oracle_settings
 from .online import old_training_sets, _check_updatable, _continued_oracle
 
@@ -51,12 +51,14 @@ def reptile(model_dir, out_dir, meta_iters:int=20, inner_steps:int=2048, meta_lr
     ignored = report_ignored({**oracles[0][1], **ignored_train_keys(cfg, META_NOT_APPLIED)}, 'reptile', None if verbose else (lambda line: None))
     learners = [spec.make(cfg, make_train_env(cfg, [c], src.baselines)) for c in coins]
     weights = {k: v.detach().clone() for k, v in src.model.policy.state_dict().items()}
-    rng, t0, log = np.random.default_rng(cfg.train.seed), time.time(), []
+    rng, t0, log, rounds = np.random.default_rng(cfg.train.seed), time.time(), [], 0
     for it in range(meta_iters):
         k = int(rng.integers(len(coins)))
         learner = learners[k]
         learner.policy.load_state_dict(weights)
-        learner.learn(total_timesteps=inner_steps, reset_num_timesteps=False, callback=method_callbacks(cfg, oracles[k][0]) or None)
+        cbs = method_callbacks(cfg, oracles[k][0])
+        learner.learn(total_timesteps=inner_steps, reset_num_timesteps=False, callback=cbs or None)
+        rounds += cloning_rounds(cbs)
         lr = meta_lr * (1 - it / meta_iters)
         weights = reptile_step(weights, {n: v.detach() for n, v in learner.policy.state_dict().items()}, lr)
         log.append(dict(iteration=it, coin=coins[k].data.name, meta_lr=lr))
@@ -69,7 +71,8 @@ def reptile(model_dir, out_dir, meta_iters:int=20, inner_steps:int=2048, meta_lr
     meta['reptile'] = dict(parent=str(Path(model_dir).resolve()), meta_iters=meta_iters, inner_steps=inner_steps, meta_lr=meta_lr,
                            seed=cfg.train.seed, coins=[c.data.name for c in coins], seconds=round(time.time() - t0, 1), log=log,
                            oracle_bc=oracles[0][0] and dict(bc_steps=int(oracle_settings(cfg)['bc_steps']),
-                                                            labels_per_coin=[len(o['data']['labels']) for o, _ in oracles]),
+                                                            labels_per_coin=[len(o['data']['labels']) for o, _ in oracles],
+                                                            cloning_rounds=rounds),
                            ignored_train_keys=ignored)
     (stage/'meta.json').write_text(json.dumps(meta, indent=1))
     write_manifest(stage); publish(stage, out)

@@ -220,7 +220,7 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
     "Continue training `model_dir` on the bars of `data` up to `cutoff` (replay, EWC, drift-driven schedules); a new folder `out_dir`."
     import torch
     from riskrl_nb.agents.oracle import oracle_settings
-    from riskrl_nb.agents.training import PolicyEMA, method_callbacks, ignored_train_keys, report_ignored   # SB3 and torch: only when it runs
+    from riskrl_nb.agents.training import PolicyEMA, method_callbacks, cloning_rounds, ignored_train_keys, report_ignored   # SB3 and torch: only when it runs
     say = print if verbose else (lambda *a, **k: None)
     out = Path(out_dir)
     _check_update_inputs(out, replay_ratio, ewc, steps)
@@ -269,7 +269,7 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
                 drift_share=share, lr_multiplier=lr(1.0) / cfg.train.learning_rate, drift_boost=drift_boost,
                 episode_weights=dict(new=float(weights[:len(new_sets)].sum()), old=float(weights[len(new_sets):].sum())),
                 oracle_bc=oracle and dict(bc_steps=int(oracle_settings(ncfg)['bc_steps']), labels=len(oracle['data']['labels']),
-                                          labelled=['new'] + (['replay'] if replay_ratio > 0 else [])),
+                                          labelled=['new'] + (['replay'] if replay_ratio > 0 else []), cloning_rounds=cloning_rounds(callbacks)),
                 ema=ema and dict(decay=ema.decay, updates=ema.updates, every='policy update'), ignored_train_keys=ignored)
     _write_update(out, model, src, ncfg, new_sets, old_sets, info, time.time() - t0, replayed=replay_ratio > 0)
     say(f"updated in {time.time() - t0:.0f}s" + (f" (cloning steps on {len(oracle['data']['labels'])} oracle labels after each update)" if oracle else '')

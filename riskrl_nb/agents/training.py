@@ -47,8 +47,8 @@ from stable_baselines3.common.vec_env.util import dict_to_obs
 # %% auto #0
 __all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'CURRICULA', 'AUGMENTATIONS', 'DETERMINISTIC_AUGMENTATIONS', 'validation_score',
            'PolicyEMA', 'resume_ema', 'ema_callback', 'deepcopy_infos', 'LeanDummyVecEnv', 'make_train_env',
-           'fresh_model', 'method_callbacks', 'ignored_train_keys', 'report_ignored', 'train', 'learn_on',
-           'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts',
+           'fresh_model', 'method_callbacks', 'cloning_rounds', 'ignored_train_keys', 'report_ignored', 'train',
+           'learn_on', 'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts',
            'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp',
            'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets', 'transfer_source',
            'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints', 'latest_checkpoint',
@@ -302,6 +302,10 @@ def method_callbacks(cfg:RunConfig, oracle:dict|None=None, ema:PolicyEMA|None=No
     "The training methods' callbacks in their order: `bc_steps` cloning after each update, the EMA fold, `between` (validation, checkpoints), the curriculum."
     return [c for c in [oracle_regulariser(cfg, oracle), ema_callback(ema), *between, curriculum_callback(cfg)] if c]
 
+def cloning_rounds(callbacks:list) -> int:
+    "How many RL updates the `bc_steps` cloning followed, in the `learn` call just made with `callbacks` (the regulariser's record)."
+    return sum(len(getattr(c, 'losses', ())) for c in callbacks)
+
 # %% ../../nbs/34_training.ipynb #86e235c5
 def ignored_train_keys(cfg:RunConfig, why:dict) -> dict:
     "{'train.KEY': why} for each KEY of the table `why` that `cfg.train` sets to other than its default."
@@ -414,11 +418,12 @@ def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None) -> tuple:
     model, oracle = fresh_model(spec, cfg, vec, train_sets, baselines)
     model.set_logger(Logger(None, []))   # SB3's default logger would leave an empty SB3-<time> folder in /tmp per call
     ema = PolicyEMA(model.policy, cfg.train.ema_decay) if cfg.train.ema_decay is not None else None
-    model.learn(total_timesteps=cfg.train.total_timesteps, callback=method_callbacks(cfg, oracle, ema) or None)
+    cbs = method_callbacks(cfg, oracle, ema)
+    model.learn(total_timesteps=cfg.train.total_timesteps, callback=cbs or None)
     if cfg.train.vec_env == 'ray': vec.close()
     if ema is not None: model.policy.load_state_dict(ema.weights)   # the average is the agent, as `train` saves it
     applied = dict(oracle=oracle and dict(labels=len(oracle['data']['labels']), bc_steps=int(oracle_settings(cfg)['bc_steps']),
-                                          accuracy=oracle['after']['accuracy']),
+                                          cloning_rounds=cloning_rounds(cbs), accuracy=oracle['after']['accuracy']),
                    oracle_note=note, ema=ema and dict(decay=ema.decay, updates=ema.updates))
     return model, spec.masked, applied
 
