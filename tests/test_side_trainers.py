@@ -110,3 +110,20 @@ def test_update_keeps_an_ema_and_records_what_it_cannot_apply(tiny_model, tmp_pa
     captured = capsys.readouterr()
     assert 'EMA 0.9' in captured.out
     assert 'update: train.tensorboard not applied: an update writes no TensorBoard logs' in captured.err.splitlines()
+
+
+def test_cpcv_trains_a_residual_agent_around_the_rule_tuned_best_on_each_split(monkeypatch):
+    """`env.reference: best` becomes, per split, the rule tuned best on its training ranges (as `train` does), and the
+    agent is backtested through its own policy (`make_policy`: here the residual around that rule)."""
+    import riskrl_nb.agents.policy as policy
+    from riskrl_nb.data.candles import load_bundled
+    from riskrl_nb.eval.overfitting import cpcv_backtest
+    from riskrl_nb.sim.residual import RULES
+    made, real = [], policy.make_policy
+    monkeypatch.setattr(policy, 'make_policy', lambda *a, **k: made.append(real(*a, **k)) or made[-1])
+    cfg = _tiny_cpcv(pretrain_oracle=dict(epochs=1, samples=300, bc_steps=1))
+    cfg.env.action_space, cfg.env.reference = 'residual', 'best'
+    cv = cpcv_backtest(cfg, load_bundled('BTC', '1h'), '2023-01-01', '2023-04-30')
+    assert len(cv['training']['reference']) == 3 and set(cv['training']['reference']) <= set(RULES)
+    assert [type(p).__name__ for p in made] == ['ResidualPolicy'] * 3
+    assert cv['paths'][0]['agent'].notna().all()

@@ -5,7 +5,7 @@
 # %% ../../nbs/43_overfitting.ipynb #7ae042cc
 from __future__ import annotations
 import itertools, math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -152,8 +152,9 @@ def train_on_ranges(cfg:RunConfig, data:MarketData, ranges:list, baselines:dict|
 # %% ../../nbs/43_overfitting.ipynb #3c17d2bf
 def cpcv_backtest(cfg:RunConfig, df:pd.DataFrame, start=None, end=None, progress:bool=False) -> dict:
     "Combinatorial purged CV of the agent and the tuned rules on candles `df` between dates `start` and `end`."
-    from riskrl_nb.agents.policy import AgentPolicy
+    from riskrl_nb.agents.policy import make_policy
     from riskrl_nb.data.candles import period_slice
+    from riskrl_nb.sim.residual import best_rule
     ignored = check_cpcv_config(cfg)
     e = cfg.evaluation
     s = period_slice(df, start, end)
@@ -169,10 +170,11 @@ def cpcv_backtest(cfg:RunConfig, df:pd.DataFrame, start=None, end=None, progress
         scaler = FeatureScaler.fit(feats.iloc[rows], cfg.features.clip)
         x = scaler.transform(feats)
         data = MarketData(market, x, signals, df.attrs.get('symbol', ''))
-        tuned, _ = tune_baselines([sim] * len(sp.train), sp.train, cfg.baselines, ppy)   # before training, as `train` does
-        model, masked, how = train_on_ranges(cfg, data, sp.train, tuned, range_augmented(cfg, df, data, sp.train, scaler))
-        applied.append(how)
-        policies = [AgentPolicy(model, x, cfg, masked)] + [make_baseline(n, p) for n, p in tuned.items()]
+        tuned, grid = tune_baselines([sim] * len(sp.train), sp.train, cfg.baselines, ppy)   # before training, as `train` does
+        c = replace(cfg, env=replace(cfg.env, reference=best_rule(grid))) if cfg.env.reference == 'best' else cfg   # as `train` does
+        model, masked, how = train_on_ranges(c, data, sp.train, tuned, range_augmented(c, df, data, sp.train, scaler))
+        applied.append(dict(how, reference=c.env.reference))
+        policies = [make_policy(model, x, c, tuned)] + [make_baseline(n, p) for n, p in tuned.items()]   # residual, hierarchical: their own policy
         per_split.append({g: {p.name: run_backtest(sim, p, ga, gb).returns for p in policies}
                           for g, (ga, gb) in zip(sp.test_groups, sp.test)})
     names = list(per_split[0][splits[0].test_groups[0]])
@@ -185,7 +187,8 @@ def cpcv_backtest(cfg:RunConfig, df:pd.DataFrame, start=None, end=None, progress
                 sharpe_by_path=table, paths=paths,
                 agent_beats_best_rule_share=float((table['agent'] > table[rules].max(axis=1)).mean()),
                 training=dict(oracle=[h['oracle'] for h in applied], oracle_note=applied[0]['oracle_note'],
-                              ema=[h['ema'] for h in applied], augment=list(cfg.train.augment.methods), curriculum=cfg.train.curriculum),
+                              ema=[h['ema'] for h in applied], augment=list(cfg.train.augment.methods), curriculum=cfg.train.curriculum,
+                              reference=[h['reference'] for h in applied]),
                 checkpoint_selection=CPCV_NOT_APPLIED['select'], ignored_train_keys=ignored)
 
 # %% ../../nbs/43_overfitting.ipynb #6a91d0f3
