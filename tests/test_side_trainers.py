@@ -72,6 +72,10 @@ def test_cpcv_says_that_no_checkpoint_is_chosen(capsys):
     assert set(ignored) == {'train.select', 'train.eval_freq'}
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith('CPCV: train.select, train.eval_freq not applied: a CPCV split has no validation range')
+    box = _tiny_cpcv(algo='ppo')
+    box.env.action_space = 'box'   # no oracle labels for a continuous action: the default pre-training is dropped, as `train` says
+    assert check_cpcv_config(box) == {}
+    assert capsys.readouterr().err.startswith("CPCV: oracle pre-training (a default) skipped: env.action_space 'box'")
 
 
 def _with_train_keys(model_dir, out, **keys):
@@ -127,3 +131,20 @@ def test_cpcv_trains_a_residual_agent_around_the_rule_tuned_best_on_each_split(m
     assert len(cv['training']['reference']) == 3 and set(cv['training']['reference']) <= set(RULES)
     assert [type(p).__name__ for p in made] == ['ResidualPolicy'] * 3
     assert cv['paths'][0]['agent'].notna().all()
+
+
+def test_portfolio_saves_the_average_of_its_weights(tmp_path):
+    "With `train.ema_decay` the portfolio folder holds the EMA (decay 0: the last weights; 0.5: halfway from the start)."
+    import torch
+    from riskrl_nb.core.config import load_config, bundled_path
+    from riskrl_nb.agents.portfolio import train_portfolio
+    paths = [bundled_path(c, '1h') for c in ('BTC', 'ETH')]
+    def trained(decay):
+        cfg = load_config(overrides={'data': {'train_start': '2022-01-01'}, 'env': {'episode_bars': 200},
+                                     'train': {'n_steps': 64, 'batch_size': 64, 'n_epochs': 1, 'n_envs': 2, 'ema_decay': decay}})
+        folder = train_portfolio(cfg, paths, tmp_path/str(decay), steps=128, seed=0)
+        return torch.load(folder/'policy.pt', weights_only=True), json.loads((folder/'portfolio.json').read_text())
+    (last, info0), (half, info) = trained(0.0), trained(0.5)
+    assert info['ema'] == dict(decay=0.5, updates=1, every='policy update') and info0['ema']['updates'] == 1
+    assert 'train.pretrain_oracle' in info['ignored_train_keys']
+    assert any(not torch.equal(half[k], last[k]) for k in last if last[k].is_floating_point())

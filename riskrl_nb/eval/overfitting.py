@@ -4,7 +4,7 @@
 
 # %% ../../nbs/43_overfitting.ipynb #7ae042cc
 from __future__ import annotations
-import itertools, math
+import itertools, math, sys
 from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
@@ -128,10 +128,14 @@ CPCV_REFUSED = dict(init_from="it would start every split from a model trained o
                     context_assets="CPCV trains on one instrument's features and does not build other coins'")
 
 def check_cpcv_config(cfg:RunConfig) -> dict:
-    "`ignored_train_keys` of CPCV for `cfg` (printed); `ConfigError` for the keys CPCV refuses."
+    "`ignored_train_keys` of CPCV for `cfg` (printed, with `riskrl train`'s note when the default oracle pre-training cannot run); `ConfigError` for the keys CPCV refuses."
+    from riskrl_nb.agents.algos import check_algo
+    from riskrl_nb.agents.oracle import oracle_plan
     from riskrl_nb.agents.training import ignored_train_keys, report_ignored
     for key, why in ignored_train_keys(cfg, CPCV_REFUSED).items():
         raise ConfigError(f"config key '{key}': CPCV cannot apply it: {why}; unset it for cpcv_backtest")
+    _, note = oracle_plan(cfg, check_algo(cfg))   # asked-for settings that cannot run raise here, before any training
+    if note: print(f"CPCV: {note}", file=sys.stderr)
     return report_ignored(ignored_train_keys(cfg, CPCV_NOT_APPLIED), 'CPCV')
 
 def range_augmented(cfg:RunConfig, candles:pd.DataFrame, data:MarketData, ranges:list, scaler:FeatureScaler) -> list:
