@@ -148,3 +148,14 @@ def test_portfolio_saves_the_average_of_its_weights(tmp_path):
     assert info['ema'] == dict(decay=0.5, updates=1, every='policy update') and info0['ema']['updates'] == 1
     assert 'train.pretrain_oracle' in info['ignored_train_keys']
     assert any(not torch.equal(half[k], last[k]) for k in last if last[k].is_floating_point())
+
+
+def test_update_augments_the_new_bars_as_train_does(tiny_model, tmp_path):
+    "A parent trained with `train.augment` gets copies of the new bars in its update (recorded); the key is not reported as ignored."
+    from riskrl_nb.core.config import bundled_path, AugmentConfig
+    from riskrl_nb.agents.online import update
+    parent = _with_train_keys(tiny_model, tmp_path/'parent', augment=AugmentConfig(methods=['mirror']))
+    out = update(parent, [bundled_path('BTC', '1h')], tmp_path/'new', cutoff='2022-09-30', steps=256, verbose=False)
+    info = json.loads((out/'meta.json').read_text())['update']
+    assert info['augmented_sets'] == 1 and 'train.augment' not in info['ignored_train_keys']
+    assert abs(info['episode_weights']['new'] - 0.5) < 1e-9   # the copy counts as new bars: the replay ratio holds

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from ..core.config import RiskrlError, save_config, seed_everything
 from .bundle import load_bundle, save_policy, write_manifest, staging_dir, publish
-from .training import make_train_env, method_callbacks, cloning_rounds, ignored_train_keys, report_ignored
+from .training import make_train_env, augmented_sets, method_callbacks, cloning_rounds, ignored_train_keys, report_ignored
 from .oracle import oracle_settings
 from .online import old_training_sets, _check_updatable, _continued_oracle
 
@@ -25,7 +25,6 @@ def reptile_step(weights:dict, task_weights:dict, meta_lr:float) -> dict:
 _NO_VALIDATION = "Reptile has no validation range: the folder holds the meta-weights after all iterations"
 META_NOT_APPLIED = dict(
     init_from="Reptile starts from the pooled model's weights", action_prior="Reptile starts from the pooled model's weights",
-    augment="the inner loops train on each coin's bars as they are",
     ema_decay="Reptile's outer step already averages the inner loops' weights: the folder holds the meta-weights",
     validate_first=_NO_VALIDATION, select=_NO_VALIDATION, select_metric=_NO_VALIDATION, eval_freq=_NO_VALIDATION,
     early_stop_patience=_NO_VALIDATION, early_stop_min_delta=_NO_VALIDATION,
@@ -47,9 +46,10 @@ def reptile(model_dir, out_dir, meta_iters:int=20, inner_steps:int=2048, meta_lr
     coins = old_training_sets(src)
     if len(coins) < 2: raise RiskrlError(f"{src.path}: trained on {len(coins)} coin; Reptile needs several (riskrl train --data A B ...)")
     seed_everything(cfg.train.seed); torch.set_num_threads(cfg.train.torch_threads)
-    oracles = [_continued_oracle(cfg, spec, [c]) for c in coins]   # each coin's labels, for its inner loops' cloning steps
+    tasks = [[c] + augmented_sets([c.candles], [c], cfg, src.scaler) for c in coins]   # train.augment: each coin's copies
+    oracles = [_continued_oracle(cfg, spec, t) for t in tasks]   # each coin's labels, for its inner loops' cloning steps
     ignored = report_ignored({**oracles[0][1], **ignored_train_keys(cfg, META_NOT_APPLIED)}, 'reptile', None if verbose else (lambda line: None))
-    learners = [spec.make(cfg, make_train_env(cfg, [c], src.baselines)) for c in coins]
+    learners = [spec.make(cfg, make_train_env(cfg, t, src.baselines)) for t in tasks]
     weights = {k: v.detach().clone() for k, v in src.model.policy.state_dict().items()}
     rng, t0, log, rounds = np.random.default_rng(cfg.train.seed), time.time(), [], 0
     for it in range(meta_iters):
@@ -70,6 +70,7 @@ def reptile(model_dir, out_dir, meta_iters:int=20, inner_steps:int=2048, meta_lr
     meta = json.loads((stage/'meta.json').read_text()) if (stage/'meta.json').exists() else {}
     meta['reptile'] = dict(parent=str(Path(model_dir).resolve()), meta_iters=meta_iters, inner_steps=inner_steps, meta_lr=meta_lr,
                            seed=cfg.train.seed, coins=[c.data.name for c in coins], seconds=round(time.time() - t0, 1), log=log,
+                           augmented_sets=[len(t) - 1 for t in tasks],
                            oracle_bc=oracles[0][0] and dict(bc_steps=int(oracle_settings(cfg)['bc_steps']),
                                                             labels_per_coin=[len(o['data']['labels']) for o, _ in oracles],
                                                             cloning_rounds=rounds),

@@ -200,7 +200,7 @@ def _entropy_callback(schedule):
 _NO_VALIDATION = "an update has no validation range: it keeps the policy after all its steps"
 UPDATE_NOT_APPLIED = dict(
     init_from="an update starts from the parent model's weights", action_prior="an update starts from the parent model's weights",
-    augment="an update trains on the new (and replayed) bars as they are", validate_first=_NO_VALIDATION, select=_NO_VALIDATION,
+    validate_first=_NO_VALIDATION, select=_NO_VALIDATION,
     select_metric=_NO_VALIDATION, eval_freq=_NO_VALIDATION, early_stop_patience=_NO_VALIDATION, early_stop_min_delta=_NO_VALIDATION,
     checkpoint_freq="an update writes no checkpoints", tensorboard="an update writes no TensorBoard logs",
     vec_env="an update runs its envs in this process")
@@ -220,7 +220,8 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
     "Continue training `model_dir` on the bars of `data` up to `cutoff` (replay, EWC, drift-driven schedules); a new folder `out_dir`."
     import torch
     from riskrl_nb.agents.oracle import oracle_settings
-    from riskrl_nb.agents.training import PolicyEMA, method_callbacks, cloning_rounds, ignored_train_keys, report_ignored   # SB3 and torch: only when it runs
+    from riskrl_nb.agents.training import (PolicyEMA, augmented_sets, method_callbacks, cloning_rounds,   # SB3 and torch: only when it runs
+                                           ignored_train_keys, report_ignored)
     say = print if verbose else (lambda *a, **k: None)
     out = Path(out_dir)
     _check_update_inputs(out, replay_ratio, ewc, steps)
@@ -234,7 +235,8 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
     new_start = _day(new_start if new_start is not None else _last_seen(src) + pd.Timedelta(days=1))
     if _ts(new_start) > _ts(cutoff, end=True): raise RiskrlError(f"nothing new: the new bars would start {new_start}, after the cut-off {cutoff}")
     ncfg = _new_config(cfg, data, new_start, cutoff)
-    new_sets = [p for p in prepare_data(new_frames, ncfg, src.scaler)[0] if 'train' in p.periods]
+    new_prepared = prepare_data(new_frames, ncfg, src.scaler)[0]
+    new_sets = [p for p in new_prepared if 'train' in p.periods]
     if not new_sets: raise RiskrlError(f"no bars between {new_start} and {cutoff} in {', '.join(map(str, data))}")
     old_sets = old_training_sets(src, cutoff) if replay_ratio > 0 or ewc > 0 else []
     ncols = len(src.scaler.columns)
@@ -248,10 +250,11 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
 
     seed_everything(cfg.train.seed)
     torch.set_num_threads(cfg.train.torch_threads)
-    trained_on = new_sets + (old_sets if replay_ratio > 0 else [])
+    augmented = augmented_sets(new_frames, new_prepared, ncfg, src.scaler)   # train.augment: copies of the new bars ([] when off)
+    trained_on = new_sets + augmented + (old_sets if replay_ratio > 0 else [])
     oracle, ignored = _continued_oracle(ncfg, spec, trained_on)
     ignored = report_ignored({**ignored, **ignored_train_keys(cfg, UPDATE_NOT_APPLIED)}, 'update', None if verbose else (lambda line: None))
-    vec, weights = _mixed_env(ncfg, new_sets, old_sets, replay_ratio)
+    vec, weights = _mixed_env(ncfg, new_sets + augmented, old_sets, replay_ratio)
     model = spec.make(ncfg, vec)
     model.policy.load_state_dict(src.model.policy.state_dict())
     model.learning_rate = lr; model._setup_lr_schedule()
@@ -267,7 +270,8 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
     info = dict(parent=str(Path(model_dir).resolve()), parent_manifest_sha256=file_sha256(Path(model_dir)/'manifest.json'),
                 cutoff=cutoff, new_start=new_start, replay_ratio=replay_ratio, ewc=ewc, steps=steps, seed=cfg.train.seed,
                 drift_share=share, lr_multiplier=lr(1.0) / cfg.train.learning_rate, drift_boost=drift_boost,
-                episode_weights=dict(new=float(weights[:len(new_sets)].sum()), old=float(weights[len(new_sets):].sum())),
+                episode_weights=dict(new=float(weights[:len(new_sets) + len(augmented)].sum()), old=float(weights[len(new_sets) + len(augmented):].sum())),
+                augmented_sets=len(augmented),
                 oracle_bc=oracle and dict(bc_steps=int(oracle_settings(ncfg)['bc_steps']), labels=len(oracle['data']['labels']),
                                           labelled=['new'] + (['replay'] if replay_ratio > 0 else []), cloning_rounds=cloning_rounds(callbacks)),
                 ema=ema and dict(decay=ema.decay, updates=ema.updates, every='policy update'), ignored_train_keys=ignored)
