@@ -255,6 +255,7 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
     oracle, ignored = _continued_oracle(ncfg, spec, trained_on)
     ignored = report_ignored({**ignored, **ignored_train_keys(cfg, UPDATE_NOT_APPLIED)}, 'update', None if verbose else (lambda line: None))
     vec, weights = _mixed_env(ncfg, new_sets + augmented, old_sets, replay_ratio)
+    n_new = len(new_sets) + len(augmented)   # the augmented copies are new bars: the first weights
     model = spec.make(ncfg, vec)
     model.policy.load_state_dict(src.model.policy.state_dict())
     model.learning_rate = lr; model._setup_lr_schedule()
@@ -270,8 +271,7 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
     info = dict(parent=str(Path(model_dir).resolve()), parent_manifest_sha256=file_sha256(Path(model_dir)/'manifest.json'),
                 cutoff=cutoff, new_start=new_start, replay_ratio=replay_ratio, ewc=ewc, steps=steps, seed=cfg.train.seed,
                 drift_share=share, lr_multiplier=lr(1.0) / cfg.train.learning_rate, drift_boost=drift_boost,
-                episode_weights=dict(new=float(weights[:len(new_sets) + len(augmented)].sum()), old=float(weights[len(new_sets) + len(augmented):].sum())),
-                augmented_sets=len(augmented),
+                episode_weights=dict(new=float(weights[:n_new].sum()), old=float(weights[n_new:].sum())), augmented_sets=len(augmented),
                 oracle_bc=oracle and dict(bc_steps=int(oracle_settings(ncfg)['bc_steps']), labels=len(oracle['data']['labels']),
                                           labelled=['new'] + (['replay'] if replay_ratio > 0 else []), cloning_rounds=cloning_rounds(callbacks)),
                 ema=ema and dict(decay=ema.decay, updates=ema.updates, every='policy update'), ignored_train_keys=ignored)

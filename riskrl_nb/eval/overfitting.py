@@ -19,10 +19,10 @@ from ..sim.rules import baseline_grid, tune_baselines, make_baseline
 from ..core.metrics import sharpe
 
 # %% auto #0
-__all__ = ['EULER_GAMMA', 'CPCV_NOT_APPLIED', 'CPCV_REFUSED', 'probability_of_backtest_overfitting', 'expected_max_sharpe',
-           'probabilistic_sharpe_ratio', 'deflated_sharpe_ratio', 'CpcvSplit', 'cpcv_splits', 'cpcv_paths',
-           'check_cpcv_config', 'range_augmented', 'train_on_ranges', 'cpcv_backtest', 'rule_grid_returns',
-           'overfitting_report']
+__all__ = ['EULER_GAMMA', 'NO_CHECKPOINT_CHOICE', 'CPCV_NOT_APPLIED', 'CPCV_REFUSED', 'probability_of_backtest_overfitting',
+           'expected_max_sharpe', 'probabilistic_sharpe_ratio', 'deflated_sharpe_ratio', 'CpcvSplit', 'cpcv_splits',
+           'cpcv_paths', 'check_cpcv_config', 'range_augmented', 'train_on_ranges', 'cpcv_backtest',
+           'rule_grid_returns', 'overfitting_report']
 
 # %% ../../nbs/43_overfitting.ipynb #1dc4badb
 def _block_sharpes(sums, sqs, counts, mask):
@@ -116,13 +116,10 @@ def cpcv_paths(n_groups:int, n_test:int) -> list:
     return [[per_group[g][j] for g in range(n_groups)] for j in range(len(per_group[0]))]
 
 # %% ../../nbs/43_overfitting.ipynb #223b5ab1
+NO_CHECKPOINT_CHOICE = 'a CPCV split has no validation range: no checkpoint is chosen, the agent is the policy after all total_timesteps'
 CPCV_NOT_APPLIED = dict(
-    validate_first='a CPCV split has no validation range: no checkpoint is chosen, the agent is the policy after all total_timesteps',
-    select='a CPCV split has no validation range: no checkpoint is chosen, the agent is the policy after all total_timesteps',
-    select_metric='a CPCV split has no validation range: no checkpoint is chosen, the agent is the policy after all total_timesteps',
-    eval_freq='a CPCV split has no validation range: no checkpoint is chosen, the agent is the policy after all total_timesteps',
-    early_stop_patience='a CPCV split has no validation range: no checkpoint is chosen, the agent is the policy after all total_timesteps',
-    early_stop_min_delta='a CPCV split has no validation range: no checkpoint is chosen, the agent is the policy after all total_timesteps',
+    validate_first=NO_CHECKPOINT_CHOICE, select=NO_CHECKPOINT_CHOICE, select_metric=NO_CHECKPOINT_CHOICE, eval_freq=NO_CHECKPOINT_CHOICE,
+    early_stop_patience=NO_CHECKPOINT_CHOICE, early_stop_min_delta=NO_CHECKPOINT_CHOICE,
     checkpoint_freq='a CPCV split writes no model folder', tensorboard='a CPCV split writes no model folder')
 CPCV_REFUSED = dict(init_from="it would start every split from a model trained on other bars (possibly the test groups: a leak)",
                     context_assets="CPCV trains on one instrument's features and does not build other coins'")
@@ -193,7 +190,7 @@ def cpcv_backtest(cfg:RunConfig, df:pd.DataFrame, start=None, end=None, progress
                 training=dict(oracle=[h['oracle'] for h in applied], oracle_note=applied[0]['oracle_note'],
                               ema=[h['ema'] for h in applied], augment=list(cfg.train.augment.methods), curriculum=cfg.train.curriculum,
                               reference=[h['reference'] for h in applied]),
-                checkpoint_selection=CPCV_NOT_APPLIED['select'], ignored_train_keys=ignored)
+                checkpoint_selection=NO_CHECKPOINT_CHOICE, ignored_train_keys=ignored)
 
 # %% ../../nbs/43_overfitting.ipynb #6a91d0f3
 def rule_grid_returns(cfg:RunConfig, df:pd.DataFrame, start, end) -> pd.DataFrame:
