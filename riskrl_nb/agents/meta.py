@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 from ..core.config import RiskrlError, save_config, seed_everything
 from .bundle import load_bundle, save_policy, write_manifest, staging_dir, publish
-from .training import make_train_env
-from .online import old_training_sets, _check_updatable
+from .training import make_train_env, augmented_sets, method_callbacks, cloning_rounds, ignored_train_keys, report_ignored
+from .oracle import oracle_settings
+from .online import old_training_sets, _check_updatable, _continued_oracle
 
 # %% auto #0
-__all__ = ['reptile_step', 'reptile']
+__all__ = ['META_NOT_APPLIED', 'reptile_step', 'reptile']
 
 # %% ../../nbs/37b_meta.ipynb #23bb6aca
 def reptile_step(weights:dict, task_weights:dict, meta_lr:float) -> dict:
@@ -21,6 +22,15 @@ def reptile_step(weights:dict, task_weights:dict, meta_lr:float) -> dict:
     return {k: (w + meta_lr * (task_weights[k] - w)) if w.is_floating_point() else task_weights[k].clone() for k, w in weights.items()}
 
 # %% ../../nbs/37b_meta.ipynb #ea5d2b96
+_NO_VALIDATION = "Reptile has no validation range: the folder holds the meta-weights after all iterations"
+META_NOT_APPLIED = dict(
+    init_from="Reptile starts from the pooled model's weights", action_prior="Reptile starts from the pooled model's weights",
+    ema_decay="Reptile's outer step already averages the inner loops' weights: the folder holds the meta-weights",
+    validate_first=_NO_VALIDATION, select=_NO_VALIDATION, select_metric=_NO_VALIDATION, eval_freq=_NO_VALIDATION,
+    early_stop_patience=_NO_VALIDATION, early_stop_min_delta=_NO_VALIDATION,
+    checkpoint_freq="Reptile writes no checkpoints", tensorboard="Reptile writes no TensorBoard logs")
+
+# %% ../../nbs/37b_meta.ipynb #f3996677
 def reptile(model_dir, out_dir, meta_iters:int=20, inner_steps:int=2048, meta_lr:float=0.5, seed:int|None=None,
             verbose:bool=True) -> Path:
     "Reptile over the coins of a pooled model folder, from its weights; a new model folder `out_dir` with the meta-trained weights."
@@ -36,14 +46,19 @@ def reptile(model_dir, out_dir, meta_iters:int=20, inner_steps:int=2048, meta_lr
     coins = old_training_sets(src)
     if len(coins) < 2: raise RiskrlError(f"{src.path}: trained on {len(coins)} coin; Reptile needs several (riskrl train --data A B ...)")
     seed_everything(cfg.train.seed); torch.set_num_threads(cfg.train.torch_threads)
-    learners = [spec.make(cfg, make_train_env(cfg, [c], src.baselines)) for c in coins]
+    tasks = [[c] + augmented_sets([c.candles], [c], cfg, src.scaler) for c in coins]   # train.augment: each coin's copies
+    oracles = [_continued_oracle(cfg, spec, t) for t in tasks]   # each coin's labels, for its inner loops' cloning steps
+    ignored = report_ignored({**oracles[0][1], **ignored_train_keys(cfg, META_NOT_APPLIED)}, 'reptile', None if verbose else (lambda line: None))
+    learners = [spec.make(cfg, make_train_env(cfg, t, src.baselines)) for t in tasks]
     weights = {k: v.detach().clone() for k, v in src.model.policy.state_dict().items()}
-    rng, t0, log = np.random.default_rng(cfg.train.seed), time.time(), []
+    rng, t0, log, rounds = np.random.default_rng(cfg.train.seed), time.time(), [], 0
     for it in range(meta_iters):
         k = int(rng.integers(len(coins)))
         learner = learners[k]
         learner.policy.load_state_dict(weights)
-        learner.learn(total_timesteps=inner_steps, reset_num_timesteps=False)
+        cbs = method_callbacks(cfg, oracles[k][0])
+        learner.learn(total_timesteps=inner_steps, reset_num_timesteps=False, callback=cbs or None)
+        rounds += cloning_rounds(cbs)
         lr = meta_lr * (1 - it / meta_iters)
         weights = reptile_step(weights, {n: v.detach() for n, v in learner.policy.state_dict().items()}, lr)
         log.append(dict(iteration=it, coin=coins[k].data.name, meta_lr=lr))
@@ -54,7 +69,12 @@ def reptile(model_dir, out_dir, meta_iters:int=20, inner_steps:int=2048, meta_lr
     save_policy(learners[0], stage)
     meta = json.loads((stage/'meta.json').read_text()) if (stage/'meta.json').exists() else {}
     meta['reptile'] = dict(parent=str(Path(model_dir).resolve()), meta_iters=meta_iters, inner_steps=inner_steps, meta_lr=meta_lr,
-                           seed=cfg.train.seed, coins=[c.data.name for c in coins], seconds=round(time.time() - t0, 1), log=log)
+                           seed=cfg.train.seed, coins=[c.data.name for c in coins], seconds=round(time.time() - t0, 1), log=log,
+                           augmented_sets=[len(t) - 1 for t in tasks],
+                           oracle_bc=oracles[0][0] and dict(bc_steps=int(oracle_settings(cfg)['bc_steps']),
+                                                            labels_per_coin=[len(o['data']['labels']) for o, _ in oracles],
+                                                            cloning_rounds=rounds),
+                           ignored_train_keys=ignored)
     (stage/'meta.json').write_text(json.dumps(meta, indent=1))
     write_manifest(stage); publish(stage, out)
     say(f"reptile: {meta_iters} iterations x {inner_steps} steps over {', '.join(c.data.name for c in coins)} in {time.time() - t0:.0f}s; model folder {out}")

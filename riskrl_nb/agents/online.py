@@ -19,8 +19,8 @@ from .bundle import (load_bundle, load_reference, save_policy, save_reference, w
                                      publish, psi, bin_shares, psi_threshold, BUNDLE_FILES)
 
 # %% auto #0
-__all__ = ['load_candles_until', 'drift_share', 'drift_schedule', 'old_training_sets', 'policy_observations', 'fisher_diagonal',
-           'EWC', 'update']
+__all__ = ['UPDATE_NOT_APPLIED', 'load_candles_until', 'drift_share', 'drift_schedule', 'old_training_sets',
+           'policy_observations', 'fisher_diagonal', 'EWC', 'update']
 
 # %% ../../nbs/37a_online.ipynb #70844aba
 def load_candles_until(path, cutoff=None, min_bars:int=2) -> pd.DataFrame:
@@ -197,11 +197,31 @@ def _entropy_callback(schedule):
     return EntropySchedule()
 
 # %% ../../nbs/37a_online.ipynb #c21e88aa
+_NO_VALIDATION = "an update has no validation range: it keeps the policy after all its steps"
+UPDATE_NOT_APPLIED = dict(
+    init_from="an update starts from the parent model's weights", action_prior="an update starts from the parent model's weights",
+    validate_first=_NO_VALIDATION, select=_NO_VALIDATION,
+    select_metric=_NO_VALIDATION, eval_freq=_NO_VALIDATION, early_stop_patience=_NO_VALIDATION, early_stop_min_delta=_NO_VALIDATION,
+    checkpoint_freq="an update writes no checkpoints", tensorboard="an update writes no TensorBoard logs",
+    vec_env="an update runs its envs in this process")
+
+def _continued_oracle(cfg:RunConfig, spec, sets:list) -> tuple:
+    "`pretrain_oracle` when continuing a trained policy: (oracle labels of `sets` for the `bc_steps` regulariser or None, {key: why} of what does not apply)."
+    from riskrl_nb.agents.oracle import oracle_settings, oracle_labels, oracle_unsupported
+    if not cfg.train.pretrain_oracle or oracle_unsupported(cfg, spec): return None, {}
+    s = oracle_settings(cfg)
+    ignored = {'train.pretrain_oracle.epochs': "a trained policy is continued: no cloning before RL (it would pull the policy back to the labels)"} if s['epochs'] else {}
+    return (dict(data=oracle_labels(cfg, sets)) if s['bc_steps'] else None), ignored
+
+# %% ../../nbs/37a_online.ipynb #08aa563f
 def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ratio:float=0.5, ewc:float=0.0,
            steps:int|None=None, seed:int|None=None, drift_boost:float=3.0, fisher_samples:int=256,
            progress:bool=False, verbose:bool=True) -> Path:
     "Continue training `model_dir` on the bars of `data` up to `cutoff` (replay, EWC, drift-driven schedules); a new folder `out_dir`."
     import torch
+    from riskrl_nb.agents.oracle import oracle_settings
+    from riskrl_nb.agents.training import (PolicyEMA, augmented_sets, method_callbacks, cloning_rounds,   # SB3 and torch: only when it runs
+                                           ignored_train_keys, report_ignored)
     say = print if verbose else (lambda *a, **k: None)
     out = Path(out_dir)
     _check_update_inputs(out, replay_ratio, ewc, steps)
@@ -215,7 +235,8 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
     new_start = _day(new_start if new_start is not None else _last_seen(src) + pd.Timedelta(days=1))
     if _ts(new_start) > _ts(cutoff, end=True): raise RiskrlError(f"nothing new: the new bars would start {new_start}, after the cut-off {cutoff}")
     ncfg = _new_config(cfg, data, new_start, cutoff)
-    new_sets = [p for p in prepare_data(new_frames, ncfg, src.scaler)[0] if 'train' in p.periods]
+    new_prepared = prepare_data(new_frames, ncfg, src.scaler)[0]
+    new_sets = [p for p in new_prepared if 'train' in p.periods]
     if not new_sets: raise RiskrlError(f"no bars between {new_start} and {cutoff} in {', '.join(map(str, data))}")
     old_sets = old_training_sets(src, cutoff) if replay_ratio > 0 or ewc > 0 else []
     ncols = len(src.scaler.columns)
@@ -229,22 +250,34 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
 
     seed_everything(cfg.train.seed)
     torch.set_num_threads(cfg.train.torch_threads)
-    vec, weights = _mixed_env(ncfg, new_sets, old_sets, replay_ratio)
+    augmented = augmented_sets(new_frames, new_prepared, ncfg, src.scaler)   # train.augment: copies of the new bars ([] when off)
+    trained_on = new_sets + augmented + (old_sets if replay_ratio > 0 else [])
+    oracle, ignored = _continued_oracle(ncfg, spec, trained_on)
+    ignored = report_ignored({**ignored, **ignored_train_keys(cfg, UPDATE_NOT_APPLIED)}, 'update', None if verbose else (lambda line: None))
+    vec, weights = _mixed_env(ncfg, new_sets + augmented, old_sets, replay_ratio)
+    n_new = len(new_sets) + len(augmented)   # the augmented copies are new bars: the first weights
     model = spec.make(ncfg, vec)
     model.policy.load_state_dict(src.model.policy.state_dict())
     model.learning_rate = lr; model._setup_lr_schedule()
-    callbacks = [_entropy_callback(ent)] if isinstance(getattr(model, 'ent_coef', None), float) else []
+    ema = PolicyEMA(model.policy, cfg.train.ema_decay) if cfg.train.ema_decay is not None else None   # from the parent's weights
+    between = [_entropy_callback(ent)] if isinstance(getattr(model, 'ent_coef', None), float) else []
     if ewc > 0:
         env = PositionRiskEnv([p.data for p in old_sets], [p.periods['train'] for p in old_sets], cfg)
         obs, masks = policy_observations(src.model, env, fisher_samples, cfg.train.seed, src.masked)
         EWC(model.policy, fisher_diagonal(src.model, obs, masks), ewc).attach(model)
+    callbacks = method_callbacks(ncfg, oracle, ema, between)   # bc_steps cloning, then the EMA fold: as in `train`
     model.learn(total_timesteps=steps, callback=callbacks or None, progress_bar=progress)
+    if ema is not None: model.policy.load_state_dict(ema.weights)   # the folder holds the average, as `train` saves it
     info = dict(parent=str(Path(model_dir).resolve()), parent_manifest_sha256=file_sha256(Path(model_dir)/'manifest.json'),
                 cutoff=cutoff, new_start=new_start, replay_ratio=replay_ratio, ewc=ewc, steps=steps, seed=cfg.train.seed,
                 drift_share=share, lr_multiplier=lr(1.0) / cfg.train.learning_rate, drift_boost=drift_boost,
-                episode_weights=dict(new=float(weights[:len(new_sets)].sum()), old=float(weights[len(new_sets):].sum())))
+                episode_weights=dict(new=float(weights[:n_new].sum()), old=float(weights[n_new:].sum())), augmented_sets=len(augmented),
+                oracle_bc=oracle and dict(bc_steps=int(oracle_settings(ncfg)['bc_steps']), labels=len(oracle['data']['labels']),
+                                          labelled=['new'] + (['replay'] if replay_ratio > 0 else []), cloning_rounds=cloning_rounds(callbacks)),
+                ema=ema and dict(decay=ema.decay, updates=ema.updates, every='policy update'), ignored_train_keys=ignored)
     _write_update(out, model, src, ncfg, new_sets, old_sets, info, time.time() - t0, replayed=replay_ratio > 0)
-    say(f"updated in {time.time() - t0:.0f}s; new model folder {out}")
+    say(f"updated in {time.time() - t0:.0f}s" + (f" (cloning steps on {len(oracle['data']['labels'])} oracle labels after each update)" if oracle else '')
+        + (f" (EMA {ema.decay:g} of the weights over {ema.updates} updates saved)" if ema else '') + f"; new model folder {out}")
     return out
 
 # %% ../../nbs/37a_online.ipynb #b03455e7

@@ -22,9 +22,9 @@ from .algos import _ppo_kwargs
 from .networks import GraphConv
 
 # %% auto #0
-__all__ = ['PORTFOLIO_NETWORKS', 'PORTFOLIO_FILES', 'PortfolioAttention', 'portfolio_policy_kwargs', 'graph_adjacency',
-           'PortfolioGNN', 'portfolio_data', 'split_steps', 'split_env', 'make_portfolio_model', 'train_portfolio',
-           'load_portfolio_model', 'run_portfolio_agent']
+__all__ = ['PORTFOLIO_NETWORKS', 'PORTFOLIO_FILES', 'PORTFOLIO_NOT_APPLIED', 'PortfolioAttention', 'portfolio_policy_kwargs',
+           'graph_adjacency', 'PortfolioGNN', 'portfolio_data', 'split_steps', 'split_env', 'make_portfolio_model',
+           'portfolio_ignored_keys', 'train_portfolio', 'load_portfolio_model', 'run_portfolio_agent']
 
 # %% ../../nbs/37_portfolio.ipynb #55a739c3
 class PortfolioAttention(BaseFeaturesExtractor):
@@ -123,6 +123,26 @@ def make_portfolio_model(cfg:RunConfig, env, network:str='attention'):
     return MaskablePPO('MlpPolicy', env, **kw)
 
 # %% ../../nbs/37_portfolio.ipynb #88f6d661
+_NO_VALIDATION = "portfolio training chooses no checkpoint: the folder holds the policy after all steps"
+PORTFOLIO_NOT_APPLIED = dict(
+    algo="the portfolio agent is MaskablePPO", algo_kwargs="the portfolio agent takes only the PPO settings of train.*",
+    network="the portfolio network is the `network` argument (riskrl portfolio train --network)",
+    mixed_precision="the portfolio networks do not use it", grad_checkpoint="the portfolio networks do not use it",
+    context_assets="the portfolio observes every coin of its book already", curriculum="the portfolio env has no curriculum",
+    augment="the portfolio trains on the coins' bars as they are", init_from="the portfolio agent starts afresh",
+    action_prior="the portfolio's action space is per coin of a book",
+    validate_first=_NO_VALIDATION, select=_NO_VALIDATION, select_metric=_NO_VALIDATION, eval_freq=_NO_VALIDATION,
+    early_stop_patience=_NO_VALIDATION, early_stop_min_delta=_NO_VALIDATION,
+    checkpoint_freq="portfolio training writes no checkpoints", tensorboard="portfolio training writes no TensorBoard logs",
+    vec_env="the portfolio's accounts run in one BatchedPortfolioEnv")
+_NO_ORACLE = "its oracle labels are the exits of one position (PositionRiskEnv); the portfolio agent decides for every coin of a book"
+
+def portfolio_ignored_keys(cfg:RunConfig) -> dict:
+    "The `train.*` keys of `cfg` that portfolio training cannot apply, {key: why} (`pretrain_oracle` whenever it is on)."
+    from riskrl_nb.agents.training import ignored_train_keys
+    return {**({'train.pretrain_oracle': _NO_ORACLE} if cfg.train.pretrain_oracle else {}), **ignored_train_keys(cfg, PORTFOLIO_NOT_APPLIED)}
+
+# %% ../../nbs/37_portfolio.ipynb #5a41dd2b
 def train_portfolio(cfg:RunConfig, paths:list, out_dir, steps:int|None=None, seed:int|None=None, network:str='attention') -> Path:
     "Train one portfolio agent on the coins in `paths` (training split) and write its folder."
     if seed is not None: cfg = replace(cfg, train=replace(cfg.train, seed=int(seed)))
@@ -130,13 +150,18 @@ def train_portfolio(cfg:RunConfig, paths:list, out_dir, steps:int|None=None, see
         cfg = replace(cfg, portfolio=replace(cfg.portfolio, graph_window=int(cfg.portfolio.window)))
     steps = int(steps or cfg.train.total_timesteps)
     prepared, scaler, index = portfolio_data(paths, cfg)
+    from riskrl_nb.agents.training import PolicyEMA, ema_callback, report_ignored
+    ignored = report_ignored(portfolio_ignored_keys(cfg), 'portfolio train')
     env = split_env(prepared, index, cfg, 'train', n_envs=max(1, int(cfg.train.n_envs)))
     model = make_portfolio_model(cfg, env, network)
-    model.learn(total_timesteps=steps)
+    ema = PolicyEMA(model.policy, cfg.train.ema_decay) if cfg.train.ema_decay is not None else None
+    model.learn(total_timesteps=steps, callback=ema_callback(ema))   # None when off
+    if ema is not None: model.policy.load_state_dict(ema.weights)   # policy.pt holds the average, as `train` saves it
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out/'config.yaml'); scaler.save(out/'scaler.json')
     (out/'portfolio.json').write_text(json.dumps(dict(coins=index.names, paths=[str(p) for p in paths], network=network,
-                                                     steps=steps, seed=cfg.train.seed), indent=1))
+                                                     steps=steps, seed=cfg.train.seed, ignored_train_keys=ignored,
+                                                     ema=ema and dict(decay=ema.decay, updates=ema.updates, every='policy update')), indent=1))
     torch.save(model.policy.state_dict(), out/'policy.pt')
     return out
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import gymnasium as gym
-from ..core.config import RunConfig, RiskrlError, ConfigError, save_config, seed_everything, resolve, periods_per_year
+from ..core.config import RunConfig, TrainConfig, RiskrlError, ConfigError, save_config, seed_everything, resolve, periods_per_year
 from ..data.features import compute_features, feature_warmup, FeatureScaler
 from ..data.entries import make_entries
 from ..sim.execution import Market, Simulation, run_backtest
@@ -46,8 +46,9 @@ from stable_baselines3.common.vec_env.util import dict_to_obs
 
 # %% auto #0
 __all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'CURRICULA', 'AUGMENTATIONS', 'DETERMINISTIC_AUGMENTATIONS', 'validation_score',
-           'PolicyEMA', 'resume_ema', 'ema_callback', 'deepcopy_infos', 'LeanDummyVecEnv', 'make_train_env', 'train',
-           'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts',
+           'PolicyEMA', 'resume_ema', 'ema_callback', 'deepcopy_infos', 'LeanDummyVecEnv', 'make_train_env',
+           'fresh_model', 'method_callbacks', 'cloning_rounds', 'ignored_train_keys', 'report_ignored', 'train',
+           'learn_on', 'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts',
            'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp',
            'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets', 'transfer_source',
            'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints', 'latest_checkpoint',
@@ -289,6 +290,37 @@ def _stage(final:Path, resume:bool) -> Path:
     return out
 
 # %% ../../nbs/34_training.ipynb #2073b346
+def fresh_model(spec, cfg:RunConfig, vec, train_sets:list, baselines:dict|None=None, out=None) -> tuple:
+    "A new model of `spec` on `vec`, started as `cfg.train` says (`init_from`, `action_prior`, oracle pre-training on `train_sets`' training periods); (model, oracle or None)."
+    model = spec.make(cfg, vec)
+    if cfg.train.init_from: load_weights(model, cfg)
+    if cfg.train.action_prior: apply_action_prior(model, cfg.train.action_prior)
+    oracle = pretrain_oracle(model, cfg, train_sets, baselines, out) if cfg.train.pretrain_oracle else None   # riskrl_nb.agents.oracle
+    return model, oracle
+
+def method_callbacks(cfg:RunConfig, oracle:dict|None=None, ema:PolicyEMA|None=None, between:list=()) -> list:
+    "The training methods' callbacks in their order: `bc_steps` cloning after each update, the EMA fold, `between` (validation, checkpoints), the curriculum."
+    return [c for c in [oracle_regulariser(cfg, oracle), ema_callback(ema), *between, curriculum_callback(cfg)] if c]
+
+def cloning_rounds(callbacks:list) -> int:
+    "How many RL updates the `bc_steps` cloning followed, in the `learn` call just made with `callbacks` (the regulariser's record)."
+    return sum(len(getattr(c, 'losses', ())) for c in callbacks)
+
+# %% ../../nbs/34_training.ipynb #86e235c5
+def ignored_train_keys(cfg:RunConfig, why:dict) -> dict:
+    "{'train.KEY': why} for each KEY of the table `why` that `cfg.train` sets to other than its default."
+    default = TrainConfig()
+    return {f'train.{k}': w for k, w in why.items() if getattr(cfg.train, k) != getattr(default, k)}
+
+def report_ignored(ignored:dict, trainer:str, say=None) -> dict:
+    "Print one line per reason of `ignored` ({key: why}), naming its keys (to stderr unless `say`); returns `ignored`."
+    say = say or (lambda line: print(line, file=sys.stderr))
+    by_reason = {}
+    for k, w in ignored.items(): by_reason.setdefault(w, []).append(k)
+    for w, keys in by_reason.items(): say(f"{trainer}: {', '.join(keys)} not applied: {w}")
+    return ignored
+
+# %% ../../nbs/34_training.ipynb #ccbe2546
 def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbacks=None, on_validation=None,
           resume:bool=False) -> Path:
     "Train a risk manager under `cfg` and save the model folder in `out_dir` (`resume`: continue from its last checkpoint)."
@@ -328,12 +360,7 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     model, log = resume_model(spec, out, vec, cfg) if resume else (None, [])
     resumed_at = model.num_timesteps if model is not None else 0
     oracle = None
-    if model is None:
-        model = spec.make(cfg, vec)
-        if cfg.train.init_from: load_weights(model, cfg)
-        if cfg.train.action_prior: apply_action_prior(model, cfg.train.action_prior)
-        if cfg.train.pretrain_oracle:   # behaviour cloning on hindsight-optimal exits of the training bars (riskrl_nb.agents.oracle)
-            oracle = pretrain_oracle(model, cfg, train_sets + augmented, baselines, out)
+    if model is None: model, oracle = fresh_model(spec, cfg, vec, train_sets + augmented, baselines, out)
     elif cfg.train.pretrain_oracle and oracle_settings(cfg)['bc_steps']:   # resumed: the same labels keep the cloning steps going
         oracle = dict(data=oracle_labels(cfg, train_sets + augmented, baselines))
     model.set_logger(configure(str(out/'logs'), _logger_formats(cfg)))
@@ -341,8 +368,7 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     if ema is not None and resumed_at: resume_ema(ema, out/'checkpoints'/f'ckpt_{resumed_at}_steps.pt')   # the checkpoint resume_model read
     has_valid = any('valid' in p.periods for p in prepared)
     validation = _validation_callback(prepared, cfg, out, log, on_validation, baselines, ema) if has_valid else None
-    cbs = [c for c in [oracle_regulariser(cfg, oracle), ema_callback(ema), validation, checkpoint_callback(cfg, spec, out, ema),
-                       curriculum_callback(cfg)] if c]   # the EMA folds in each update (after its cloning steps) before validation
+    cbs = method_callbacks(cfg, oracle, ema, [validation, checkpoint_callback(cfg, spec, out, ema)])   # the EMA folds in each update before validation
     model.learn(total_timesteps=max(cfg.train.total_timesteps - resumed_at, 0), callback=cbs + list(callbacks or []) or None,
                 progress_bar=progress, reset_num_timesteps=not resume)
     if cfg.train.vec_env == 'ray': vec.close()   # the Ray actors (and a Ray instance started for them)
@@ -379,6 +405,27 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     publish(out, final)
     say(f"trained {model.num_timesteps} steps in {train_seconds:.0f}s; model folder {final}")
     return final
+
+# %% ../../nbs/34_training.ipynb #8cc11d98
+def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None) -> tuple:
+    "A fresh agent trained on `train_sets` as `train` trains one, without validation (the EMA is the agent); (model, masked, what was applied)."
+    import torch
+    from stable_baselines3.common.logger import Logger
+    spec = check_algo(cfg)
+    cfg, note = oracle_plan(cfg, spec)   # the default oracle pre-training is dropped where it cannot run (and said so)
+    seed_everything(cfg.train.seed); torch.set_num_threads(cfg.train.torch_threads)
+    vec = make_train_env(cfg, train_sets, baselines)
+    model, oracle = fresh_model(spec, cfg, vec, train_sets, baselines)
+    model.set_logger(Logger(None, []))   # SB3's default logger would leave an empty SB3-<time> folder in /tmp per call
+    ema = PolicyEMA(model.policy, cfg.train.ema_decay) if cfg.train.ema_decay is not None else None
+    cbs = method_callbacks(cfg, oracle, ema)
+    model.learn(total_timesteps=cfg.train.total_timesteps, callback=cbs or None)
+    if cfg.train.vec_env == 'ray': vec.close()
+    if ema is not None: model.policy.load_state_dict(ema.weights)   # the average is the agent, as `train` saves it
+    applied = dict(oracle=oracle and dict(labels=len(oracle['data']['labels']), bc_steps=int(oracle_settings(cfg)['bc_steps']),
+                                          cloning_rounds=cloning_rounds(cbs), accuracy=oracle['after']['accuracy']),
+                   oracle_note=note, ema=ema and dict(decay=ema.decay, updates=ema.updates))
+    return model, spec.masked, applied
 
 # %% ../../nbs/34_training.ipynb #db85844c
 def episode_windows(env:PositionRiskEnv, stride:int|None=None) -> pd.DataFrame:

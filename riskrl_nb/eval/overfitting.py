@@ -4,13 +4,13 @@
 
 # %% ../../nbs/43_overfitting.ipynb #7ae042cc
 from __future__ import annotations
-import itertools, math
-from dataclasses import dataclass
+import itertools, math, sys
+from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
-from ..core.config import RunConfig, RiskrlError, periods_per_year, seed_everything
+from ..core.config import RunConfig, RiskrlError, ConfigError, periods_per_year
 from ..data.features import compute_features, feature_warmup, FeatureScaler
 from ..data.entries import make_entries
 from ..sim.execution import Market, Simulation, run_backtest
@@ -19,8 +19,9 @@ from ..sim.rules import baseline_grid, tune_baselines, make_baseline
 from ..core.metrics import sharpe
 
 # %% auto #0
-__all__ = ['EULER_GAMMA', 'probability_of_backtest_overfitting', 'expected_max_sharpe', 'probabilistic_sharpe_ratio',
-           'deflated_sharpe_ratio', 'CpcvSplit', 'cpcv_splits', 'cpcv_paths', 'train_on_ranges', 'cpcv_backtest',
+__all__ = ['EULER_GAMMA', 'NO_CHECKPOINT_CHOICE', 'CPCV_NOT_APPLIED', 'CPCV_REFUSED', 'probability_of_backtest_overfitting',
+           'expected_max_sharpe', 'probabilistic_sharpe_ratio', 'deflated_sharpe_ratio', 'CpcvSplit', 'cpcv_splits',
+           'cpcv_paths', 'check_cpcv_config', 'range_augmented', 'train_on_ranges', 'cpcv_backtest',
            'rule_grid_returns', 'overfitting_report']
 
 # %% ../../nbs/43_overfitting.ipynb #1dc4badb
@@ -115,26 +116,47 @@ def cpcv_paths(n_groups:int, n_test:int) -> list:
     return [[per_group[g][j] for g in range(n_groups)] for j in range(len(per_group[0]))]
 
 # %% ../../nbs/43_overfitting.ipynb #223b5ab1
-def train_on_ranges(cfg:RunConfig, data:MarketData, ranges:list):
-    "Train the configured algorithm on episodes drawn from bar `ranges` of one instrument; returns (model, masked)."
-    import torch
-    from riskrl_nb.agents.training import make_train_env
-    from riskrl_nb.agents.algos import get_algo
+NO_CHECKPOINT_CHOICE = 'a CPCV split has no validation range: no checkpoint is chosen, the agent is the policy after all total_timesteps'
+CPCV_NOT_APPLIED = dict(
+    validate_first=NO_CHECKPOINT_CHOICE, select=NO_CHECKPOINT_CHOICE, select_metric=NO_CHECKPOINT_CHOICE, eval_freq=NO_CHECKPOINT_CHOICE,
+    early_stop_patience=NO_CHECKPOINT_CHOICE, early_stop_min_delta=NO_CHECKPOINT_CHOICE,
+    checkpoint_freq='a CPCV split writes no model folder', tensorboard='a CPCV split writes no model folder')
+CPCV_REFUSED = dict(init_from="it would start every split from a model trained on other bars (possibly the test groups: a leak)",
+                    context_assets="CPCV trains on one instrument's features and does not build other coins'")
+
+def check_cpcv_config(cfg:RunConfig) -> dict:
+    "`ignored_train_keys` of CPCV for `cfg` (printed, with `riskrl train`'s note when the default oracle pre-training cannot run); `ConfigError` for the keys CPCV refuses."
+    from riskrl_nb.agents.algos import check_algo
+    from riskrl_nb.agents.oracle import oracle_plan
+    from riskrl_nb.agents.training import ignored_train_keys, report_ignored
+    for key, why in ignored_train_keys(cfg, CPCV_REFUSED).items():
+        raise ConfigError(f"config key '{key}': CPCV cannot apply it: {why}; unset it for cpcv_backtest")
+    _, note = oracle_plan(cfg, check_algo(cfg))   # asked-for settings that cannot run raise here, before any training
+    if note: print(f"CPCV: {note}", file=sys.stderr)
+    return report_ignored(ignored_train_keys(cfg, CPCV_NOT_APPLIED), 'CPCV')
+
+def range_augmented(cfg:RunConfig, candles:pd.DataFrame, data:MarketData, ranges:list, scaler:FeatureScaler) -> list:
+    "`train.augment`'s copies of each training range, built from its own bars (the first warm-up bars as history only)."
+    from riskrl_nb.agents.training import augmented_sets
     from riskrl_nb.sim.prepare import Prepared
-    seed_everything(cfg.train.seed); torch.set_num_threads(cfg.train.torch_threads)
-    spec = get_algo(cfg.train.algo)
+    warm = feature_warmup(cfg.features)
+    frames = [candles.iloc[a:b] for a, b in ranges if b - a > warm + 2]
+    return augmented_sets(frames, [Prepared(f, data, {'train': (warm, len(f))}) for f in frames], cfg, scaler)
+
+def train_on_ranges(cfg:RunConfig, data:MarketData, ranges:list, baselines:dict|None=None, augmented:list=()) -> tuple:
+    "Train the agent as `riskrl train` does (`learn_on`) on episodes from bar `ranges` of one instrument (+ `augmented` sets); (model, masked, what was applied)."
+    from riskrl_nb.agents.training import learn_on
+    from riskrl_nb.sim.prepare import Prepared
     sets = [Prepared(None, data, {'train': r}) for r in ranges if r[1] - r[0] > 2]
-    model = spec.make(cfg, make_train_env(cfg, sets))
-    from stable_baselines3.common.logger import Logger
-    model.set_logger(Logger(None, []))   # SB3's default logger would leave an empty SB3-<time> folder in /tmp per call
-    model.learn(total_timesteps=cfg.train.total_timesteps)
-    return model, spec.masked
+    return learn_on(cfg, sets + list(augmented), baselines)
 
 # %% ../../nbs/43_overfitting.ipynb #3c17d2bf
 def cpcv_backtest(cfg:RunConfig, df:pd.DataFrame, start=None, end=None, progress:bool=False) -> dict:
     "Combinatorial purged CV of the agent and the tuned rules on candles `df` between dates `start` and `end`."
-    from riskrl_nb.agents.policy import AgentPolicy
+    from riskrl_nb.agents.policy import make_policy
     from riskrl_nb.data.candles import period_slice
+    from riskrl_nb.sim.residual import best_rule
+    ignored = check_cpcv_config(cfg)
     e = cfg.evaluation
     s = period_slice(df, start, end)
     a, b = max(s.start, feature_warmup(cfg.features)), s.stop
@@ -143,14 +165,17 @@ def cpcv_backtest(cfg:RunConfig, df:pd.DataFrame, start=None, end=None, progress
     feats, market, signals = compute_features(df, cfg.features), Market.from_candles(df), make_entries(df, cfg.entry)
     ppy = periods_per_year(market.interval_seconds)
     sim = Simulation(market, signals, cfg.costs, cfg.env)   # one simulator: run_backtest resets it for every run
-    per_split = []
+    per_split, applied = [], []
     for sp in tqdm(splits, desc='CPCV splits', disable=not progress):
         rows = np.concatenate([np.arange(x, y) for x, y in sp.train])
-        x = FeatureScaler.fit(feats.iloc[rows], cfg.features.clip).transform(feats)
+        scaler = FeatureScaler.fit(feats.iloc[rows], cfg.features.clip)
+        x = scaler.transform(feats)
         data = MarketData(market, x, signals, df.attrs.get('symbol', ''))
-        model, masked = train_on_ranges(cfg, data, sp.train)
-        tuned, _ = tune_baselines([sim] * len(sp.train), sp.train, cfg.baselines, ppy)
-        policies = [AgentPolicy(model, x, cfg, masked)] + [make_baseline(n, p) for n, p in tuned.items()]
+        tuned, grid = tune_baselines([sim] * len(sp.train), sp.train, cfg.baselines, ppy)   # before training, as `train` does
+        c = replace(cfg, env=replace(cfg.env, reference=best_rule(grid))) if cfg.env.reference == 'best' else cfg   # as `train` does
+        model, masked, how = train_on_ranges(c, data, sp.train, tuned, range_augmented(c, df, data, sp.train, scaler))
+        applied.append(dict(how, reference=c.env.reference))
+        policies = [make_policy(model, x, c, tuned)] + [make_baseline(n, p) for n, p in tuned.items()]   # residual, hierarchical: their own policy
         per_split.append({g: {p.name: run_backtest(sim, p, ga, gb).returns for p in policies}
                           for g, (ga, gb) in zip(sp.test_groups, sp.test)})
     names = list(per_split[0][splits[0].test_groups[0]])
@@ -161,7 +186,11 @@ def cpcv_backtest(cfg:RunConfig, df:pd.DataFrame, start=None, end=None, progress
     rules = [n for n in names if n != 'agent']
     return dict(n_splits=len(splits), n_paths=len(paths), embargo_bars=embargo, purge_bars=cfg.env.max_holding_bars,
                 sharpe_by_path=table, paths=paths,
-                agent_beats_best_rule_share=float((table['agent'] > table[rules].max(axis=1)).mean()))
+                agent_beats_best_rule_share=float((table['agent'] > table[rules].max(axis=1)).mean()),
+                training=dict(oracle=[h['oracle'] for h in applied], oracle_note=applied[0]['oracle_note'],
+                              ema=[h['ema'] for h in applied], augment=list(cfg.train.augment.methods), curriculum=cfg.train.curriculum,
+                              reference=[h['reference'] for h in applied]),
+                checkpoint_selection=NO_CHECKPOINT_CHOICE, ignored_train_keys=ignored)
 
 # %% ../../nbs/43_overfitting.ipynb #6a91d0f3
 def rule_grid_returns(cfg:RunConfig, df:pd.DataFrame, start, end) -> pd.DataFrame:
