@@ -8,7 +8,8 @@ period, and pooled over the periods: the coin-windows where both the row and the
 equal: a coin-window one of them lacks is an error, not a silent drop), the share where the row's mix of seeds has the
 higher test Sortino (ties, e.g. the validated clone kept by both, count as not ahead; CI as below), the coin-windows ahead of the best rule
 only for the reference / only for the row, and the mean Sortino difference row − reference with a bootstrap 95 % CI over
-coin-windows (pooled: resampled within each period, so each period keeps its weight). Nothing is chosen here.
+coin-windows (pooled: resampled within each period, so each period keeps its weight) and one resampling whole
+half-year windows (within each period). Nothing is chosen here.
 """
 import argparse, sys
 import numpy as np
@@ -42,10 +43,15 @@ def paired_stats(p: pd.DataFrame, period=None, n_boot: int = 4000, seed: int = 0
     boot = np.array([(lambda x: (x.mean(), (x > 1e-9).mean()))(np.concatenate([d[i[rng.integers(0, len(i), len(i))]] for i in idx]))
                      for _ in range(n_boot)])
     (lo, slo), (hi, shi) = np.percentile(boot, [2.5, 97.5], axis=0)
+    # whole windows resampled (within each period): coin-windows of one half-year share its market, so they are not independent
+    win = np.array([f'{g}|{w}' for g, w in zip(groups, p.index.get_level_values('window'))])
+    wsets = [[np.flatnonzero(win == u) for u in pd.unique(win[i])] for i in idx]
+    wboot = [np.concatenate([d[ws[j]] for ws in wsets for j in rng.integers(0, len(ws), len(ws))]).mean() for _ in range(n_boot)]
+    wlo, whi = np.percentile(wboot, [2.5, 97.5])
     return dict(n=len(d), row_ahead=int((d > 1e-9).sum()), ties=int((abs(d) <= 1e-9).sum()), ref_ahead=int((d < -1e-9).sum()),
                 only_ref_won=int((p.ref_won & ~p.row_won).sum()), only_row_won=int((p.row_won & ~p.ref_won).sum()),
                 ref_won=int(p.ref_won.sum()), row_won=int(p.row_won.sum()), mean_diff=float(d.mean()), lo=float(lo), hi=float(hi),
-                share_ahead=float((d > 1e-9).mean()), share_lo=float(slo), share_hi=float(shi))
+                share_ahead=float((d > 1e-9).mean()), share_lo=float(slo), share_hi=float(shi), lo_windows=float(wlo), hi_windows=float(whi))
 
 
 def table(specs, ref, rows) -> pd.DataFrame:
@@ -76,7 +82,8 @@ def main(argv):
                          'row ahead of ref (95 % CI)': [f"{s:.0%} ({l:.0%}..{h:.0%})" for s, l, h in zip(t.share_ahead, t.share_lo, t.share_hi)],
                          'ahead of best rule: ref / row (only ref / only row)':
                              [f"{a} / {b} ({c} / {d})" for a, b, c, d in zip(t.ref_won, t.row_won, t.only_ref_won, t.only_row_won)],
-                         'mix Sortino row − ref (95 % CI)': [f"{m:+.2f} ({l:+.2f}..{h:+.2f})" for m, l, h in zip(t.mean_diff, t.lo, t.hi)]})
+                         'mix Sortino row − ref (95 % CI)': [f"{m:+.2f} ({l:+.2f}..{h:+.2f})" for m, l, h in zip(t.mean_diff, t.lo, t.hi)],
+                         'CI resampling whole windows': [f"{l:+.2f}..{h:+.2f}" for l, h in zip(t.lo_windows, t.hi_windows)]})
     print(show.to_markdown(index=False, disable_numparse=True))
 
 

@@ -24,7 +24,9 @@ def test_pairs_by_coin_window_not_by_position():
     s = paired_rows.paired_stats(paired_rows.pair(_period(), 'ref', 'row'))
     assert (s['row_ahead'], s['ties'], s['ref_ahead']) == (1, 1, 2)
     assert s['mean_diff'] == pytest.approx((1 - 1 + 0 - 2) / 4) and s['share_ahead'] == 0.25
-    assert s['lo'] <= s['mean_diff'] <= s['hi']
+    assert s['lo'] <= s['mean_diff'] <= s['hi'] and s['lo_windows'] <= s['mean_diff'] <= s['hi_windows']
+    # two windows: resampling whole windows gives the means of {w1, w1}, {w1, w2}, {w2, w2} only: (1-1)/2=0 and (0-2)/2=-1
+    assert (s['lo_windows'], s['hi_windows']) == pytest.approx((-1.0, 0.0))
     # ahead of the best rule (1.0): ref in w1 ADA, w2 ADA, w2 ETH; row in w1 ADA and w2 ADA
     assert (s['ref_won'], s['row_won'], s['only_ref_won'], s['only_row_won']) == (3, 2, 1, 0)
     # swapped rows: the difference changes sign
