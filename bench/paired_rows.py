@@ -9,15 +9,17 @@ equal: a coin-window one of them lacks is an error, not a silent drop), the shar
 higher test Sortino (ties, e.g. the validated clone kept by both, count as not ahead; CI as below), the coin-windows ahead of the best rule
 only for the reference / only for the row, and the mean Sortino difference row − reference with a bootstrap 95 % CI over
 coin-windows (pooled: resampled within each period, so each period keeps its weight) and one resampling whole
-half-year windows (within each period). Nothing is chosen here.
+half-year windows (within each period). `--seeds 3 4 5` pairs single seeds
+instead of the mix (e.g. fresh seeds the reference was not selected on). Nothing is chosen here.
 """
 import argparse, sys
 import numpy as np
 import pandas as pd
 
 
-def pair(c: pd.DataFrame, ref: str, row: str, source: str = 'comparison') -> pd.DataFrame:
-    "The two rows' pooled cells side by side, aligned on (window, coin): columns ref, row, ref_won, row_won."
+def pair(c: pd.DataFrame, ref: str, row: str, source: str = 'comparison', cells=('agent_mix',)) -> pd.DataFrame:
+    """The two rows' pooled cells side by side, aligned on (window, coin): ref, row (the Sortino of `cells`, averaged over
+    them when several, e.g. single seeds), and the cells ahead of the best rule: ref_won, row_won, only_ref_won, only_row_won."""
     c = c[c.kind == 'pooled'] if 'kind' in c else c
     sides = {}
     for name, v in (('ref', ref), ('row', row)):
@@ -30,8 +32,11 @@ def pair(c: pd.DataFrame, ref: str, row: str, source: str = 'comparison') -> pd.
         miss = sorted(set(a.index) ^ set(b.index))
         raise SystemExit(f"{source}: '{ref}' and '{row}' were not tested on the same coin-windows, e.g. {miss[0]}")
     b = b.loc[a.index]   # aligned by label, never by position
-    return pd.DataFrame(dict(ref=a.agent_mix.to_numpy(), row=b.agent_mix.to_numpy(), ref_won=a.beats_agent_mix.to_numpy(bool),
-                             row_won=b.beats_agent_mix.to_numpy(bool)), index=a.index)
+    cells = list(cells)
+    if missing := [k for k in cells if k not in c]: raise SystemExit(f"{source}: no column {missing[0]}")
+    wa, wb = (t[['beats_' + k for k in cells]].to_numpy(bool) for t in (a, b))
+    return pd.DataFrame(dict(ref=a[cells].to_numpy().mean(1), row=b[cells].to_numpy().mean(1), ref_won=wa.sum(1), row_won=wb.sum(1),
+                             only_ref_won=(wa & ~wb).sum(1), only_row_won=(wb & ~wa).sum(1)), index=a.index)
 
 
 def paired_stats(p: pd.DataFrame, period=None, n_boot: int = 4000, seed: int = 0) -> dict:
@@ -49,18 +54,18 @@ def paired_stats(p: pd.DataFrame, period=None, n_boot: int = 4000, seed: int = 0
     wboot = [np.concatenate([d[ws[j]] for ws in wsets for j in rng.integers(0, len(ws), len(ws))]).mean() for _ in range(n_boot)]
     wlo, whi = np.percentile(wboot, [2.5, 97.5])
     return dict(n=len(d), row_ahead=int((d > 1e-9).sum()), ties=int((abs(d) <= 1e-9).sum()), ref_ahead=int((d < -1e-9).sum()),
-                only_ref_won=int((p.ref_won & ~p.row_won).sum()), only_row_won=int((p.row_won & ~p.ref_won).sum()),
+                only_ref_won=int(p.only_ref_won.sum()), only_row_won=int(p.only_row_won.sum()),
                 ref_won=int(p.ref_won.sum()), row_won=int(p.row_won.sum()), mean_diff=float(d.mean()), lo=float(lo), hi=float(hi),
                 share_ahead=float((d > 1e-9).mean()), share_lo=float(slo), share_hi=float(shi), lo_windows=float(wlo), hi_windows=float(whi))
 
 
-def table(specs, ref, rows) -> pd.DataFrame:
+def table(specs, ref, rows, cells=('agent_mix',)) -> pd.DataFrame:
     out = []
     for row in rows:
         pooled, labels = [], []
         for spec in specs:
             label, path = spec.split(':', 1)
-            p = pair(pd.read_csv(path), ref, row, path)
+            p = pair(pd.read_csv(path), ref, row, path, cells)
             if any(set(p.index.get_level_values('window')) & set(q.index.get_level_values('window')) for q in pooled):
                 raise SystemExit(f"{path}: windows already counted in another period")
             out.append(dict(row=row, period=label, **paired_stats(p)))
@@ -75,8 +80,10 @@ def main(argv):
     ap.add_argument('specs', nargs='+', metavar='LABEL:CSV')
     ap.add_argument('--ref', default='oracle_margin_first_bc')
     ap.add_argument('--row', action='append', required=True, help='a row to pair against --ref (repeat for several)')
+    ap.add_argument('--seeds', type=int, nargs='+', default=None,
+                    help="pair these single seeds' Sortinos (averaged per coin-window) instead of the mix; ahead of the best rule counts seed-cells")
     args = ap.parse_args(argv)
-    t = table(args.specs, args.ref, args.row)
+    t = table(args.specs, args.ref, args.row, [f'agent_seed{k}' for k in args.seeds] if args.seeds else ['agent_mix'])
     show = pd.DataFrame({'row': t.row, 'period': t.period, 'coin-windows': t.n,
                          'row ahead of ref / tie / behind': [f"{a} / {b} / {c}" for a, b, c in zip(t.row_ahead, t.ties, t.ref_ahead)],
                          'row ahead of ref (95 % CI)': [f"{s:.0%} ({l:.0%}..{h:.0%})" for s, l, h in zip(t.share_ahead, t.share_lo, t.share_hi)],

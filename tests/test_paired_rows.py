@@ -56,3 +56,15 @@ def test_the_periods_variants_are_skill_batched_rows_unchanged():
     old = yaml.safe_load(open(ROOT / 'configs/skill_batched.yaml'))
     assert list(new) == ['oracle_margin_first_bc', 'oracle_margin_first_bc_batched64', 'oracle_margin_first_bc_batched64s']
     assert all(new[k] == old[k] for k in new)
+
+
+def test_single_seed_cells_are_averaged_per_coin_window_and_counted_per_seed():
+    c = _period()
+    c['agent_seed3'] = c.agent_mix + np.where(c.variant == 'row', 1.0, 0.0)   # the row one ahead on seed 3 everywhere
+    c['agent_seed4'] = c.agent_mix
+    for k in (3, 4): c[f'beats_agent_seed{k}'] = c[f'agent_seed{k}'] > c.best_rule_sortino
+    s = paired_rows.paired_stats(paired_rows.pair(c, 'ref', 'row', cells=['agent_seed3', 'agent_seed4']))
+    assert s['mean_diff'] == pytest.approx(-0.5 + 0.5)   # the mix's -0.5 on both seeds, +1 on seed 3: +0.5 averaged per cell
+    # seed 3: row ahead of the best rule in w1 ADA, w2 ADA, w2 ETH (1.5+1, 1+1) and w1 ETH (-1+1=0: no); seed 4 as the mix
+    assert (s['ref_won'], s['row_won'], s['only_ref_won'], s['only_row_won']) == (6, 5, 1, 0)
+    with pytest.raises(SystemExit, match='no column agent_seed9'): paired_rows.pair(c, 'ref', 'row', cells=['agent_seed9'])
