@@ -16,7 +16,7 @@ from .policy import FastActor
 # %% auto #0
 __all__ = ['ENSEMBLE_METHODS', 'ENSEMBLE_FILE', 'MASKED_LOGIT', 'STACKING', 'ABSENT_LOGIT', 'action_probs', 'batch_probs',
            'EnsembleModel', 'validation_weights', 'stacking_rows', 'stack_features', 'fit_stacker', 'make_ensemble',
-           'load_ensemble', 'ensemble_graph', 'snapshot_members']
+           'load_ensemble', 'ensemble_graph', 'snapshot_members', 'parse_stacking']
 
 # %% ../../nbs/35_ensembles.ipynb #fe4ff8be
 ENSEMBLE_METHODS = ('average', 'vote', 'stacking')
@@ -251,17 +251,22 @@ def snapshot_members(run_dir, k:int=3) -> list:
     return out
 
 # %% ../../nbs/35_ensembles.ipynb #631f660c
+def parse_stacking(kvs:list|None, who:str='riskrl ensemble') -> dict:
+    "`--stacking KEY=VALUE ...` as a `STACKING` override dict: numbers, or `margin=cost`; `who` names the command in errors."
+    stacking = {}
+    for kv in kvs or []:
+        k, sep, v = kv.partition('=')
+        if not sep or k not in STACKING: raise RiskrlError(f"{who}: --stacking takes KEY=VALUE with KEY one of {', '.join(STACKING)}, got '{kv}'")
+        try: stacking[k] = v if (k, v) == ('margin', 'cost') else float(v)
+        except ValueError: raise RiskrlError(f"{who}: --stacking {k}: expected a number, got '{v}'") from None
+    return stacking
+
 def _ensemble_cli(args):
     if bool(args.members) == bool(args.snapshots):
         raise RiskrlError("riskrl ensemble: give either --members DIR... or --snapshots RUN_DIR")
     members = args.members or snapshot_members(args.snapshots, args.last)
     weights = args.weights if args.weights in ('equal', 'validation') else [float(x) for x in args.weights.split(',')]
-    stacking = {}
-    for kv in args.stacking or []:
-        k, sep, v = kv.partition('=')
-        if not sep or k not in STACKING: raise RiskrlError(f"riskrl ensemble: --stacking takes KEY=VALUE with KEY one of {', '.join(STACKING)}, got '{kv}'")
-        try: stacking[k] = v if (k, v) == ('margin', 'cost') else float(v)
-        except ValueError: raise RiskrlError(f"riskrl ensemble: --stacking {k}: expected a number, got '{v}'") from None
+    stacking = parse_stacking(args.stacking)
     if stacking and args.method != 'stacking': raise RiskrlError("riskrl ensemble: --stacking needs --method stacking")
     out = make_ensemble(members, args.out, args.method, weights, stacking=stacking)
     spec = json.loads((out/ENSEMBLE_FILE).read_text())
