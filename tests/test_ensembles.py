@@ -89,3 +89,30 @@ def test_average_exports_and_vote_is_refused(members, tmp_path):
     assert r.returncode == 2 and "'vote' ensemble cannot be exported" in r.stderr
     r = run_main('export', '--model', avg, '--prune', '0.5')
     assert r.returncode == 2 and 'not on an ensemble folder' in r.stderr
+
+
+def test_bench_ensemble_stacking_settings_tag_and_seeds_reach_the_stacker(members, tmp_path, monkeypatch):
+    """bench/benchmark_ensemble.py (issue 13 stacker sweep): `--stacking KEY=VALUE` reaches the fitted meta-policy, `--tag`
+    names the row's model folder, `--members` reads models from another run folder and `--seeds N` keeps the first N."""
+    import pickle, sys
+    from conftest import ROOT
+    sys.path.insert(0, str(ROOT/'bench'))
+    import benchmark_ensemble as be
+    src, out = tmp_path/'src', tmp_path/'out'
+    (src/'parts').mkdir(parents=True); (src/'parts'/'2022H1-v.pkl').write_bytes(pickle.dumps({}))
+    for k, d in enumerate([*members, members[0]]):   # three seeds; --seeds 2 keeps seed0 and seed1
+        (src/'models'/'v'/'2022H1').mkdir(parents=True, exist_ok=True); (src/'models'/'v'/'2022H1'/f'seed{k}').symlink_to(d)
+    made, real = [], be.make_ensemble
+    class Stop(Exception): pass
+    def spy(member_dirs, out_dir, *a, **kw):   # the real ensemble, then stop before the benchmark evaluation
+        made.append((list(member_dirs), real(member_dirs, out_dir, *a, **kw))); raise Stop
+    monkeypatch.setattr(be, 'make_ensemble', spy)
+    with pytest.raises(Stop):
+        be.main(['--out', str(out), '--members', str(src), '--seeds', '2', '--variant', 'v', '--method', 'stacking',
+                 '--stacking', 'samples=600', 'C=0.25', 'balance=1', '--tag', 'x', '--windows', '2022H1'])
+    (dirs, ens), = made
+    assert [d.name for d in dirs] == ['seed0', 'seed1'] and ens == out/'models'/'v_stacking_x'/'2022H1'/'seed0'
+    st = json.loads((ens/'ensemble.json').read_text())['stacker']
+    assert (st['rows'], st['C'], st['balance']) == (600, 0.25, 1.0)
+    with pytest.raises(SystemExit) as e: be.main(['--out', str(out), '--variant', 'v', '--windows', '2022H1', '--stacking', 'C=1'])
+    assert e.value.code == 2   # --stacking without --method stacking: refused, exit 2
