@@ -116,3 +116,27 @@ def test_bench_ensemble_stacking_settings_tag_and_seeds_reach_the_stacker(member
     assert (st['rows'], st['C'], st['balance']) == (600, 0.25, 1.0)
     with pytest.raises(SystemExit) as e: be.main(['--out', str(out), '--variant', 'v', '--windows', '2022H1', '--stacking', 'C=1'])
     assert e.value.code == 2   # --stacking without --method stacking: refused, exit 2
+
+
+def test_stacking_on_probabilities_and_observation_exports_one_graph(members, tmp_path):
+    """`--stacking inputs=probs_obs` (the meta-policy also sees the standardised observation): `riskrl export` still makes one
+    ONNX graph, and its actions and probabilities equal the Python ensemble's on a real backtest's observations."""
+    from riskrl_nb.agents.bundle import load_bundle
+    from riskrl_nb.serve.inference import OnnxPolicy, collect_observations
+    ens = tmp_path/'stack_obs'
+    r = run_main('ensemble', '--members', *members, '--out', ens, '--method', 'stacking', '--stacking', 'inputs=probs_obs', 'samples=1500')
+    assert r.returncode == 0, r.stderr
+    st = json.loads((ens/'ensemble.json').read_text())['stacker']
+    n_obs = len(st['obs_mean'])
+    assert st['inputs'] == 'probs_obs' and np.shape(st['coef']) == (3, 6 + n_obs) and np.abs(np.array(st['coef'])[:, 6:]).max() > 0
+    r = run_main('export', '--model', ens)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((ens/'export_report.json').read_text())['variants']['fp32']['agreement'] == 1.0
+    bundle = load_bundle(ens)
+    held = [collect_observations(bundle, split) for split in ('valid', 'test')]
+    obs, masks = np.concatenate([h['obs'] for h in held]), np.concatenate([h['masks'] for h in held])
+    onnx_a, onnx_p = OnnxPolicy(ens/'policy.onnx').act(obs, masks)
+    py = np.array([int(bundle.model.predict(o, action_masks=m)[0]) for o, m in zip(obs, masks)])
+    assert len(obs) > 50 and (onnx_a == py).all()
+    py_p = np.stack([bundle.model.combine(bundle.model.probs(o, m), m, o) for o, m in zip(obs, masks)])
+    np.testing.assert_allclose(onnx_p, py_p, atol=1e-5)
