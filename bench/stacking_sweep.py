@@ -50,7 +50,7 @@ def sweep(files, prefix, reference) -> tuple:
         r['pooled vs book'] = cell(allw, 'book') if complete else '–'
         rows.append(r)
     lines = [f"chosen on {names[0]}: {chosen} ({order.best.iloc[0]:.0%} ahead of the best rule, {order.book.iloc[0]:.0%} of the book)"]
-    if all((p.tag == chosen).any() for p in per[1:]):
+    if len(per) > 1 and all((p.tag == chosen).any() for p in per[1:]):
         ok = [share.loc[chosen, k] >= share.loc[reference, k] for k in range(1, len(per))]
         ci = share_ci(pd.concat([p[p.tag == chosen] for p in per]).best.to_numpy())
         lines.append(f"confirmed: {all(ok) and ci['lo'] > 0.5} (at least the reference {reference} on "
