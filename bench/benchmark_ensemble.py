@@ -7,13 +7,27 @@ Needs the variant's parts (OUT/parts/<window>-<variant>.pkl) and models. Writes 
 the ensemble is the part's only "seed" (agent_seed0, so its mix is the ensemble itself) and the rules are the variant's
 (tuned on the same training data). `merge` then needs a variants file with a row named <variant>_ens (`--method average`)
 or <variant>_<method> (e.g. `--method stacking`: the meta-policy fitted on each window's validation period).
+
+Stacking settings (issue 13 sweep): `--stacking KEY=VALUE ...` (the `STACKING` keys: samples, margin, C, balance, seed)
+override the meta-policy's settings, and `--tag NAME` makes them their own row <variant>_stacking_<NAME>. `--members DIR`
+reads the variant's models and part from another run folder (default: --out; nothing is written there), `--seeds N`
+takes only its first N seeds.
+
+    python bench/benchmark_ensemble.py --out runs/stack22/bench --variant oracle_margin_first_bc --method stacking \
+        --stacking C=0.1 --tag c01 --windows 2022H1 2022H2 2023H1 2023H2
 """
 import argparse, pickle, sys, time
 from pathlib import Path
 import pandas as pd
 from riskrl_nb.eval import benchmark as B
-from riskrl_nb.agents.ensembles import make_ensemble
+from riskrl_nb.agents.ensembles import make_ensemble, parse_stacking
+from riskrl_nb.core.config import RiskrlError
 from riskrl_nb.agents.bundle import load_bundle
+
+
+def fail(msg):
+    "Bad input: one line naming the problem, exit code 2 (CONTRACT.md)."
+    print(f"error: {msg}", file=sys.stderr); sys.exit(2)
 
 
 def main(argv):
@@ -21,16 +35,27 @@ def main(argv):
     p.add_argument('--out', required=True); p.add_argument('--variant', required=True)
     p.add_argument('--windows', nargs='+', required=True); p.add_argument('--train-months', type=int, default=12)
     p.add_argument('--method', default='average'); p.add_argument('--weights', default='equal')
+    p.add_argument('--stacking', nargs='+', metavar='KEY=VALUE', help='stacking: meta-policy settings (STACKING keys)')
+    p.add_argument('--tag', help='row name suffix: <variant>_<method>_<tag>')
+    p.add_argument('--members', metavar='DIR', help="run folder holding the variant's models and parts (default: --out)")
+    p.add_argument('--seeds', type=int, help="use only the first N seeds of the variant's models")
     args = p.parse_args(argv)
     out, v = Path(args.out), args.variant
+    src = Path(args.members) if args.members else out
+    try: stacking = parse_stacking(args.stacking, 'bench/benchmark_ensemble.py')
+    except RiskrlError as e: fail(e)
+    if stacking and args.method != 'stacking': fail("bench/benchmark_ensemble.py: --stacking needs --method stacking")
     name = f'{v}_ens' if args.method == 'average' else f'{v}_{args.method}'   # e.g. <variant>_stacking
+    if args.tag: name += f'_{args.tag}'
+    (out/'parts').mkdir(parents=True, exist_ok=True)
     for half in args.windows:
         t0 = time.time()
         if (out/'parts'/f'{half}-{name}.pkl').exists(): continue   # done by an earlier call
-        part = pickle.loads((out/'parts'/f'{half}-{v}.pkl').read_bytes())
+        part = pickle.loads((src/'parts'/f'{half}-{v}.pkl').read_bytes())
         w = B.bench_window(half, train_months=args.train_months)
-        seeds = sorted((out/'models'/v/half).glob('seed*'))
-        ens = make_ensemble(seeds, B.model_path(out, name, 'pooled', w, 0), args.method, args.weights)
+        seeds = sorted((src/'models'/v/half).glob('seed*'), key=lambda d: int(d.name[4:]))[:args.seeds]
+        if args.seeds and len(seeds) < args.seeds: fail(f"{src/'models'/v/half}: {len(seeds)} seeds, --seeds {args.seeds}")
+        ens = make_ensemble(seeds, B.model_path(out, name, 'pooled', w, 0), args.method, args.weights, stacking=stacking)
         bundle = load_bundle(ens)
         long = part['long']
         long = long[(long.kind == 'pooled') & ~long.policy.str.startswith('agent')].assign(variant=name)

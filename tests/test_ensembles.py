@@ -89,3 +89,54 @@ def test_average_exports_and_vote_is_refused(members, tmp_path):
     assert r.returncode == 2 and "'vote' ensemble cannot be exported" in r.stderr
     r = run_main('export', '--model', avg, '--prune', '0.5')
     assert r.returncode == 2 and 'not on an ensemble folder' in r.stderr
+
+
+def test_bench_ensemble_stacking_settings_tag_and_seeds_reach_the_stacker(members, tmp_path, monkeypatch):
+    """bench/benchmark_ensemble.py (issue 13 stacker sweep): `--stacking KEY=VALUE` reaches the fitted meta-policy, `--tag`
+    names the row's model folder, `--members` reads models from another run folder and `--seeds N` keeps the first N."""
+    import pickle, sys
+    from conftest import ROOT
+    sys.path.insert(0, str(ROOT/'bench'))
+    import benchmark_ensemble as be
+    src, out = tmp_path/'src', tmp_path/'out'
+    (src/'parts').mkdir(parents=True); (src/'parts'/'2022H1-v.pkl').write_bytes(pickle.dumps({}))
+    for k, d in enumerate([*members, members[0]]):   # three seeds; --seeds 2 keeps seed0 and seed1
+        (src/'models'/'v'/'2022H1').mkdir(parents=True, exist_ok=True); (src/'models'/'v'/'2022H1'/f'seed{k}').symlink_to(d)
+    made, real = [], be.make_ensemble
+    class Stop(Exception): pass
+    def spy(member_dirs, out_dir, *a, **kw):   # the real ensemble, then stop before the benchmark evaluation
+        made.append((list(member_dirs), real(member_dirs, out_dir, *a, **kw))); raise Stop
+    monkeypatch.setattr(be, 'make_ensemble', spy)
+    with pytest.raises(Stop):
+        be.main(['--out', str(out), '--members', str(src), '--seeds', '2', '--variant', 'v', '--method', 'stacking',
+                 '--stacking', 'samples=600', 'C=0.25', 'balance=1', '--tag', 'x', '--windows', '2022H1'])
+    (dirs, ens), = made
+    assert [d.name for d in dirs] == ['seed0', 'seed1'] and ens == out/'models'/'v_stacking_x'/'2022H1'/'seed0'
+    st = json.loads((ens/'ensemble.json').read_text())['stacker']
+    assert (st['rows'], st['C'], st['balance']) == (600, 0.25, 1.0)
+    with pytest.raises(SystemExit) as e: be.main(['--out', str(out), '--variant', 'v', '--windows', '2022H1', '--stacking', 'C=1'])
+    assert e.value.code == 2   # --stacking without --method stacking: refused, exit 2
+
+
+def test_stacking_on_probabilities_and_observation_exports_one_graph(members, tmp_path):
+    """`--stacking inputs=probs_obs` (the meta-policy also sees the standardised observation): `riskrl export` still makes one
+    ONNX graph, and its actions and probabilities equal the Python ensemble's on a real backtest's observations."""
+    from riskrl_nb.agents.bundle import load_bundle
+    from riskrl_nb.serve.inference import OnnxPolicy, collect_observations
+    ens = tmp_path/'stack_obs'
+    r = run_main('ensemble', '--members', *members, '--out', ens, '--method', 'stacking', '--stacking', 'inputs=probs_obs', 'samples=1500')
+    assert r.returncode == 0, r.stderr
+    st = json.loads((ens/'ensemble.json').read_text())['stacker']
+    n_obs = len(st['obs_mean'])
+    assert st['inputs'] == 'probs_obs' and np.shape(st['coef']) == (3, 6 + n_obs) and np.abs(np.array(st['coef'])[:, 6:]).max() > 0
+    r = run_main('export', '--model', ens)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((ens/'export_report.json').read_text())['variants']['fp32']['agreement'] == 1.0
+    bundle = load_bundle(ens)
+    held = [collect_observations(bundle, split) for split in ('valid', 'test')]
+    obs, masks = np.concatenate([h['obs'] for h in held]), np.concatenate([h['masks'] for h in held])
+    onnx_a, onnx_p = OnnxPolicy(ens/'policy.onnx').act(obs, masks)
+    py = np.array([int(bundle.model.predict(o, action_masks=m)[0]) for o, m in zip(obs, masks)])
+    assert len(obs) > 50 and (onnx_a == py).all()
+    py_p = np.stack([bundle.model.combine(bundle.model.probs(o, m), m, o) for o, m in zip(obs, masks)])
+    np.testing.assert_allclose(onnx_p, py_p, atol=1e-5)

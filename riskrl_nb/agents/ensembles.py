@@ -14,9 +14,9 @@ from .algos import get_algo
 from .policy import FastActor
 
 # %% auto #0
-__all__ = ['ENSEMBLE_METHODS', 'ENSEMBLE_FILE', 'MASKED_LOGIT', 'STACKING', 'ABSENT_LOGIT', 'action_probs', 'batch_probs',
-           'EnsembleModel', 'validation_weights', 'stacking_rows', 'stack_features', 'fit_stacker', 'make_ensemble',
-           'load_ensemble', 'ensemble_graph', 'snapshot_members']
+__all__ = ['ENSEMBLE_METHODS', 'ENSEMBLE_FILE', 'MASKED_LOGIT', 'STACKING', 'STACK_INPUTS', 'ABSENT_LOGIT', 'action_probs',
+           'batch_probs', 'EnsembleModel', 'validation_weights', 'stacking_rows', 'stack_features', 'fit_stacker',
+           'make_ensemble', 'load_ensemble', 'ensemble_graph', 'snapshot_members', 'parse_stacking']
 
 # %% ../../nbs/35_ensembles.ipynb #fe4ff8be
 ENSEMBLE_METHODS = ('average', 'vote', 'stacking')
@@ -49,9 +49,17 @@ class EnsembleModel:
         if method == 'stacking':
             if stacker is None: raise RiskrlError("a stacking ensemble needs its fitted meta-policy ('stacker' in ensemble.json)")
             self.coef, self.intercept = np.asarray(stacker.get('coef'), float), np.asarray(stacker.get('intercept'), float)
-            n_act = len(self.intercept)
-            if self.intercept.ndim != 1 or self.coef.shape != (n_act, n_act * len(models)) or not np.isfinite(self.coef).all():
-                raise RiskrlError(f"stacking meta-policy: expected coef of shape ({n_act}, {n_act * len(models)}) and finite values, got {self.coef.shape}")
+            n_act, inputs = len(self.intercept), stacker.get('inputs', 'probs')
+            if inputs not in STACK_INPUTS: raise RiskrlError(f"stacking meta-policy: unknown inputs '{inputs}'; valid: {', '.join(STACK_INPUTS)}")
+            # probs_obs: the observation, standardised with the fit rows' mean and std, after the probabilities
+            self.obs_mean = np.asarray(stacker.get('obs_mean'), float) if inputs == 'probs_obs' else None
+            self.obs_std = np.asarray(stacker.get('obs_std'), float) if inputs == 'probs_obs' else None
+            n_obs = int(np.prod(models[0].observation_space.shape)) if inputs == 'probs_obs' else 0
+            if self.obs_mean is not None and (self.obs_mean.shape != (n_obs,) or self.obs_std.shape != (n_obs,) or not (self.obs_std > 0).all()):
+                raise RiskrlError(f"stacking meta-policy: inputs probs_obs needs obs_mean and obs_std of {n_obs} values (std > 0)")
+            n_in = n_act * len(models) + n_obs
+            if self.intercept.ndim != 1 or self.coef.shape != (n_act, n_in) or not np.isfinite(self.coef).all():
+                raise RiskrlError(f"stacking meta-policy: expected coef of shape ({n_act}, {n_in}) and finite values, got {self.coef.shape}")
 
     @property
     def observation_space(self): return self.models[0].observation_space
@@ -63,10 +71,15 @@ class EnsembleModel:
         "Each member's action probabilities, one row per member."
         return np.stack([action_probs(m, obs, action_masks) for m in self.models])
 
-    def combine(self, p:np.ndarray, mask=None) -> np.ndarray:
-        "Ensemble scores over actions from the members' probabilities `p` (members x actions); `mask`: the allowed actions (stacking)."
+    def combine(self, p:np.ndarray, mask=None, obs=None) -> np.ndarray:
+        """Ensemble scores over actions from the members' probabilities `p` (members x actions); `mask`: the allowed actions
+        (stacking); `obs`: the observation (a stacking meta-policy with inputs probs_obs needs it)."""
         if self.method == 'stacking':                    # the meta-policy's logits, then invalid actions masked (-inf), softmax
-            z = self.coef @ np.asarray(p, float).reshape(-1) + self.intercept
+            x = np.asarray(p, float).reshape(-1)
+            if self.obs_mean is not None:
+                if obs is None: raise RiskrlError("this stacking meta-policy (inputs probs_obs) needs the observation")
+                x = np.concatenate([x, (np.asarray(obs, float).reshape(-1) - self.obs_mean) / self.obs_std])
+            z = self.coef @ x + self.intercept
             if mask is not None: z = np.where(np.asarray(mask, bool).reshape(-1), z, -np.inf)
             e = np.exp(z - z.max())
             return e / e.sum()
@@ -77,7 +90,7 @@ class EnsembleModel:
         return votes + 1e-9 * avg            # ties between equally voted actions go to the higher average
 
     def predict(self, obs, state=None, episode_start=None, deterministic:bool=True, action_masks=None):
-        score = self.combine(self.probs(obs, action_masks), action_masks)
+        score = self.combine(self.probs(obs, action_masks), action_masks, obs)
         if deterministic: a = int(np.argmax(score))
         else: a = int(np.random.default_rng().choice(len(score), p=score / score.sum()))
         return np.array(a), None
@@ -108,7 +121,8 @@ def _check_members(bundles:list):
             raise RiskrlError(f"{b.path}: ensembles combine discrete-action feed-forward agents (discrete3 or residual)")
 
 # %% ../../nbs/35_ensembles.ipynb #a72459fd
-STACKING = dict(samples=4000, margin='cost', C=1.0, balance=0.0, seed=0)   # labelled validation decisions, label margin, L2 strength, class balance
+STACKING = dict(samples=4000, margin='cost', C=1.0, balance=0.0, seed=0, inputs='probs')   # labelled validation decisions, label margin, L2 strength, class balance, meta-policy inputs
+STACK_INPUTS = ('probs', 'probs_obs')   # the members' probabilities; or those and the standardised observation (bars held, open P&L, volatility...)
 ABSENT_LOGIT = -30.0
 
 def stacking_rows(cfg, prepared:list, baselines:dict|None=None, samples:int=4000, margin='cost', seed:int=0) -> dict:
@@ -123,16 +137,26 @@ def stacking_rows(cfg, prepared:list, baselines:dict|None=None, samples:int=4000
     m = round_trip_cost(cfg.costs) if margin == 'cost' else float(margin)
     return dict(oracle_dataset(env, int(samples), m, int(seed)), margin=m)
 
-def stack_features(models:list, obs:np.ndarray, masks, masked:bool=True) -> np.ndarray:
-    "The meta-policy's input: the members' action probabilities, concatenated member by member ([N, K*A])."
-    return np.concatenate([batch_probs(m, obs, masks if masked else None) for m in models], axis=1)
+def stack_features(models:list, obs:np.ndarray, masks, masked:bool=True, obs_mean=None, obs_std=None) -> np.ndarray:
+    """The meta-policy's input: the members' action probabilities, concatenated member by member ([N, K*A]); with
+    `obs_mean`, `obs_std` (inputs probs_obs) the standardised observations after them ([N, K*A + n_obs])."""
+    x = [batch_probs(m, obs, masks if masked else None) for m in models]
+    if obs_mean is not None: x.append((np.asarray(obs, float).reshape(len(obs), -1) - obs_mean) / obs_std)
+    return np.concatenate(x, axis=1)
 
-def fit_stacker(models:list, rows:dict, masked:bool=True, C:float=1.0, balance:float=0.0) -> dict:
+def fit_stacker(models:list, rows:dict, masked:bool=True, C:float=1.0, balance:float=0.0, inputs:str='probs') -> dict:
     """Multinomial logistic regression from the members' probabilities on `rows` to their labels: coef [A, K*A], intercept [A].
-    `balance` up-weights rare labels as `train.pretrain_oracle` does (`label_weights`: 0 none, 1 = class-balanced)."""
+    `balance` up-weights rare labels as `train.pretrain_oracle` does (`label_weights`: 0 none, 1 = class-balanced).
+    `inputs='probs_obs'`: the observations too, standardised with the rows' mean and std (kept in the result): coef [A, K*A + n_obs]."""
     from sklearn.linear_model import LogisticRegression
     from riskrl_nb.agents.oracle import label_weights
-    X, y, n_act = stack_features(models, rows['obs'], rows['masks'], masked), rows['labels'], rows['masks'].shape[1]
+    if inputs not in STACK_INPUTS: raise RiskrlError(f"stacking: unknown inputs '{inputs}'; valid: {', '.join(STACK_INPUTS)}")
+    norm = {}
+    if inputs == 'probs_obs':
+        o = np.asarray(rows['obs'], float).reshape(len(rows['obs']), -1)
+        sd = o.std(0)
+        norm = dict(obs_mean=o.mean(0), obs_std=np.where(sd > 1e-8, sd, 1.0))   # a constant feature: centred, not scaled
+    X, y, n_act = stack_features(models, rows['obs'], rows['masks'], masked, **norm), rows['labels'], rows['masks'].shape[1]
     classes = np.unique(y)
     coef, icpt = np.zeros((n_act, X.shape[1])), np.full(n_act, ABSENT_LOGIT)
     if len(classes) == 1: icpt[classes[0]] = 0.0
@@ -141,7 +165,8 @@ def fit_stacker(models:list, rows:dict, masked:bool=True, C:float=1.0, balance:f
         if len(classes) == 2: coef[classes[1]], icpt[classes[0]], icpt[classes[1]] = lr.coef_[0], 0.0, lr.intercept_[0]
         else: coef[classes], icpt[classes] = lr.coef_, lr.intercept_
     pred = np.where(rows['masks'], X @ coef.T + icpt, -np.inf).argmax(1)
-    return dict(coef=coef.tolist(), intercept=icpt.tolist(), features='member action probabilities, concatenated (member-major)',
+    return dict(coef=coef.tolist(), intercept=icpt.tolist(), inputs=inputs, **{k: v.tolist() for k, v in norm.items()},
+                features='member action probabilities, concatenated (member-major)' + (', then the standardised observation' if norm else ''),
                 target='oracle exit labels (nbs/33b_oracle), validation period only', rows=int(len(y)),
                 labels=np.bincount(y, minlength=n_act).tolist(), margin=float(rows.get('margin', 0.0)), C=float(C), balance=float(balance),
                 fit_accuracy=float((pred == y).mean()))
@@ -167,7 +192,7 @@ def make_ensemble(member_dirs:list, out_dir, method:str='average', weights='equa
         first = bundles[0]
         if prepared is None: prepared, _ = prepare_data(load_frames(first.cfg), first.cfg, first.scaler)
         rows = stacking_rows(first.cfg, prepared, first.baselines, s['samples'], s['margin'], s['seed'])
-        stacker = fit_stacker([b.model for b in bundles], rows, first.masked, s['C'], s['balance'])
+        stacker = fit_stacker([b.model for b in bundles], rows, first.masked, s['C'], s['balance'], s['inputs'])
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     names = []
     for k, d in enumerate(member_dirs):
@@ -212,6 +237,10 @@ def ensemble_graph(ens:EnsembleModel, masked:bool=True):
             if self.stacking:
                 self.register_buffer('coef', torch.tensor(ens.coef.T, dtype=torch.float32))
                 self.register_buffer('intercept', torch.tensor(ens.intercept, dtype=torch.float32))
+                self.with_obs = ens.obs_mean is not None   # inputs probs_obs: the standardised observation after the probabilities
+                if self.with_obs:
+                    self.register_buffer('obs_mean', torch.tensor(ens.obs_mean, dtype=torch.float32))
+                    self.register_buffer('obs_std', torch.tensor(ens.obs_std, dtype=torch.float32))
         def _mask(self, z, action_mask):
             return torch.where(action_mask, z, torch.full_like(z, MASKED_LOGIT)) if self.masked else z
         def forward(self, obs, action_mask):
@@ -219,7 +248,9 @@ def ensemble_graph(ens:EnsembleModel, masked:bool=True):
             for pol in self.members:
                 logits = pol.action_net(pol.mlp_extractor.forward_actor(pol.extract_features(obs, pol.pi_features_extractor)))
                 ps.append(torch.softmax(self._mask(logits, action_mask), -1))
-            if self.stacking: probs = torch.softmax(self._mask(torch.cat(ps, -1) @ self.coef + self.intercept, action_mask), -1)
+            if self.stacking:
+                x = torch.cat(ps + ([(obs.flatten(1) - self.obs_mean) / self.obs_std] if self.with_obs else []), -1)
+                probs = torch.softmax(self._mask(x @ self.coef + self.intercept, action_mask), -1)
             else: probs = sum(w * p for w, p in zip(self.weights, ps))
             return probs.argmax(-1), probs
     return EnsembleGraph().eval()
@@ -251,17 +282,25 @@ def snapshot_members(run_dir, k:int=3) -> list:
     return out
 
 # %% ../../nbs/35_ensembles.ipynb #631f660c
+def parse_stacking(kvs:list|None, who:str='riskrl ensemble') -> dict:
+    "`--stacking KEY=VALUE ...` as a `STACKING` override dict: numbers, `margin=cost`, `inputs=probs|probs_obs`; `who` names the command in errors."
+    stacking = {}
+    for kv in kvs or []:
+        k, sep, v = kv.partition('=')
+        if not sep or k not in STACKING: raise RiskrlError(f"{who}: --stacking takes KEY=VALUE with KEY one of {', '.join(STACKING)}, got '{kv}'")
+        if k == 'inputs':
+            if v not in STACK_INPUTS: raise RiskrlError(f"{who}: --stacking inputs: expected one of {', '.join(STACK_INPUTS)}, got '{v}'")
+            stacking[k] = v; continue
+        try: stacking[k] = v if (k, v) == ('margin', 'cost') else float(v)
+        except ValueError: raise RiskrlError(f"{who}: --stacking {k}: expected a number, got '{v}'") from None
+    return stacking
+
 def _ensemble_cli(args):
     if bool(args.members) == bool(args.snapshots):
         raise RiskrlError("riskrl ensemble: give either --members DIR... or --snapshots RUN_DIR")
     members = args.members or snapshot_members(args.snapshots, args.last)
     weights = args.weights if args.weights in ('equal', 'validation') else [float(x) for x in args.weights.split(',')]
-    stacking = {}
-    for kv in args.stacking or []:
-        k, sep, v = kv.partition('=')
-        if not sep or k not in STACKING: raise RiskrlError(f"riskrl ensemble: --stacking takes KEY=VALUE with KEY one of {', '.join(STACKING)}, got '{kv}'")
-        try: stacking[k] = v if (k, v) == ('margin', 'cost') else float(v)
-        except ValueError: raise RiskrlError(f"riskrl ensemble: --stacking {k}: expected a number, got '{v}'") from None
+    stacking = parse_stacking(args.stacking)
     if stacking and args.method != 'stacking': raise RiskrlError("riskrl ensemble: --stacking needs --method stacking")
     out = make_ensemble(members, args.out, args.method, weights, stacking=stacking)
     spec = json.loads((out/ENSEMBLE_FILE).read_text())
