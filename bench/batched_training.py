@@ -6,7 +6,8 @@ Every row calls `riskrl_nb.agents.training.train` (what `riskrl train` runs: rul
 cloning pre-training of the default config, validation every `eval_freq` steps, cloning steps after each PPO update),
 one row after the other in this one process, torch on 1 thread (the config's `train.torch_threads`); MaskablePPO is
 `LeanMaskablePPO` as in `riskrl train` (`bench/fast_ppo.py` compares it with stock MaskablePPO). Rows (`CONFIGS`):
-`default` is the config as shipped; `batched4` only sets `env.batched: true` (same 4 x 512 schedule); `b16` is
+`default` is the config as shipped; `stock` is the same config on the path the speed issue measured (stock MaskablePPO's
+rollout and update on SB3's DummyVecEnv: the default's training before `LeanMaskablePPO` and `LeanDummyVecEnv`); `batched4` only sets `env.batched: true` (same 4 x 512 schedule); `b16` is
 16 accounts x 128 steps (rollouts of 2048 and minibatches of 256, as the default: the same number of PPO updates and
 cloning steps per env step); `b64` is 64 x 128 with minibatches of 1024 (4x fewer updates per env step) and
 `bc_steps` 16 (the same cloning minibatches per env step as the default's 4 per update); `b64s` is `b64` with the
@@ -31,7 +32,9 @@ CONFIGS = {
     'b16': dict(B, train=dict(n_envs=16, n_steps=128, batch_size=256)),
     'b64': dict(B, train=dict(n_envs=64, n_steps=128, batch_size=1024, pretrain_oracle=dict(bc_steps=16))),
     'b64s': dict(B, train=dict(n_envs=64, n_steps=128, batch_size=256, pretrain_oracle=dict(bc_steps=16))),
+    'stock': {},   # the default config on the path the speed issue measured: stock MaskablePPO on SB3's DummyVecEnv
 }
+STOCK = {'stock'}
 PARTS = ('env', 'masks', 'policy', 'buffer', 'update', 'cloning', 'validation')
 
 
@@ -114,7 +117,7 @@ def main():
     out = Path(args.out or tempfile.mkdtemp(prefix='batched-training-'))
     rows = []
     for name in args.configs:
-        r = run_row(name, CONFIGS[name], args, out)
+        r = run_row(name, CONFIGS[name], args, out, stock=name in STOCK, stock_env=name in STOCK)
         rows.append(r)
         s = r['split']; c = r['loop_cpu']
         parts = ', '.join(f"{k} {v / c:.0%}" for k, v in s.items()) + f", rest {r['rest'] / c:.0%}"
@@ -126,6 +129,8 @@ def main():
         print('\n' + '; '.join(f"{n} / default {r['per_cpu_s'] / d['default']['per_cpu_s']:.2f}x per CPU-s"
                                for n, r in d.items() if n != 'default')
               + f" (load average {os.getloadavg()[0]:.1f}, shared 2-core machine, seed {args.seed})")
+    if 'stock' in d:   # issue 14's "today's default": the path it measured, before LeanMaskablePPO and LeanDummyVecEnv
+        print('; '.join(f"{n} / stock {r['per_cpu_s'] / d['stock']['per_cpu_s']:.2f}x per CPU-s" for n, r in d.items() if n != 'stock'))
     if args.json: Path(args.json).write_text(json.dumps(rows, indent=1))
 
 

@@ -80,3 +80,19 @@ def test_default_is_skipped_and_said_where_it_cannot_run(tmp_path, tiny_config):
     asked.write_text(tiny_config.read_text().replace("batch_size: 128}", "batch_size: 128, pretrain_oracle: {epochs: 1}}"))
     r = run_cli('train', '--config', asked, '--algo', 'dqn', '--out', tmp_path/'m2', '--no-progress')
     assert r.returncode == 2 and 'train.pretrain_oracle: false' in r.stderr, r.stderr[-500:]
+
+
+def test_batched_config_is_the_benchmarked_row(tmp_path):
+    """configs/batched.yaml (issue 14, training at batched scale) is the `b64s` row that docs/results/batched_training_periods.md
+    judged on three periods: the same env and train settings, over the default config, and it builds the batched env."""
+    from riskrl_nb.agents.training import make_train_env
+    from riskrl_nb.sim.prepare import prepare_data, load_frames
+    from riskrl_nb.sim.vec_env import BatchedPositionEnv
+    cfg = load_config(ROOT/'configs'/'batched.yaml')
+    row = load_config(overrides=load_variants(ROOT/'configs'/'skill_batched.yaml')['oracle_margin_first_bc_batched64s'])
+    assert (cfg.env, cfg.train) == (row.env, row.train)
+    assert (cfg.env.batched, cfg.train.n_envs, cfg.train.n_steps, cfg.train.batch_size) == (True, 64, 128, 256)
+    assert cfg.train.pretrain_oracle['bc_steps'] == 16 and cfg.features == load_config().features
+    prepared, _ = prepare_data(load_frames(cfg), cfg)
+    vec = make_train_env(cfg, [p for p in prepared if 'train' in p.periods])
+    assert isinstance(vec.venv, BatchedPositionEnv) and vec.num_envs == 64   # under SB3's VecMonitor
