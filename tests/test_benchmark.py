@@ -9,7 +9,7 @@ from riskrl_nb.sim.prepare import prepare_data
 from riskrl_nb.sim.rules import RULES
 from riskrl_nb.eval.benchmark import (HALF_YEARS, BenchWindow, BenchSpec, bench_window, check_window, bench_config, load_coin,
                                  summarize_benchmark, comparison, excess_stream, share_ci)
-from riskrl_nb.core.config import RiskrlError, bundled_path
+from riskrl_nb.core.config import RiskrlError, bundled_path, load_config, config_to_dict
 from riskrl_nb.data.candles import period_slice
 from conftest import run_cli, run_main
 
@@ -351,3 +351,24 @@ def test_merge_counts_the_merged_parts_and_their_left_out_coins(tmp_path):
     meta = json.loads((tmp_path/'summary.json').read_text())['meta']
     assert meta['wall_seconds'] == 180.0 and meta['loo_coins'] == ['ETH'] and meta['loo_windows'] == ['2019H2']
     assert 'Summed wall time of the 2 parts merged (parts may have run side by side): 3.0 min' in (tmp_path/'benchmark.md').read_text()
+
+
+def test_a_cell_copied_from_another_checkout_is_reused_and_another_config_refused(tmp_path):
+    """A benchmark model folder written by another checkout (its stamp names that checkout's bundled candle files) is the same
+    cell here and is reused without training; a stamp of another coin or another setting is still refused."""
+    from riskrl_nb.core.config import bundled_path
+    from riskrl_nb.eval.benchmark import train_cell, CELL_STAMP
+    from riskrl_nb.agents.bundle import BUNDLE_FILES
+    cfg = load_config(overrides={'data': {'paths': [str(bundled_path('ETH', '1h'))]}})
+    asked = json.loads(json.dumps(config_to_dict(cfg), default=str))
+    d = tmp_path/'models'/'v'/'2023H2'/'seed0'; d.mkdir(parents=True)
+    for f in [*BUNDLE_FILES, 'meta.json']: (d/f).write_text('{}')
+    def stamp(**data):
+        s = json.loads(json.dumps(asked)); s['data'].update(data); (d/CELL_STAMP).write_text(json.dumps(s))
+    stamp(paths=['/work/wt/elsewhere/riskrl_nb/candles/hourly/ETH.csv.gz'])   # another checkout's copy of the same file
+    assert train_cell(cfg, d) == d                                                 # reused: nothing trained (the files are stubs)
+    for other in (dict(paths=['/work/wt/elsewhere/riskrl_nb/candles/hourly/BTC.csv.gz']),   # another coin
+                  dict(paths=['/data/mine/ETH.csv.gz']),                                      # a user's file, not the bundled one
+                  dict(paths=['/work/wt/elsewhere/riskrl_nb/candles/hourly/ETH.csv.gz'], valid_start='2022-01-01')):
+        stamp(**other)
+        with pytest.raises(RiskrlError, match='another configuration'): train_cell(cfg, d)

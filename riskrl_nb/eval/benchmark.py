@@ -27,13 +27,13 @@ from ..core.metrics import sortino, sharpe, total_return, cvar, book_returns
 from .overfitting import deflated_sharpe_ratio, probability_of_backtest_overfitting
 
 # %% auto #0
-__all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BENCH_METRICS', 'QUICK', 'BenchWindow', 'bench_window', 'check_window',
-           'load_variants', 'bench_config', 'model_complete', 'cached_rule_tuning', 'train_cell', 'load_coin',
-           'coin_name', 'load_coins', 'bench_metrics', 'CoinEvaluator', 'grid_values', 'tuned_rules', 'share_ci',
-           'excess_stream', 'excess_statistics', 'BenchSpec', 'model_path', 'run_benchmark', 'add_rule_book',
-           'picked_seed', 'comparison', 'summarize_benchmark', 'select_then_confirm', 'result_for_windows',
-           'select_confirm_line', 'coin_window_table', 'verdict_lines', 'plot_benchmark', 'training_coverage',
-           'window_coins', 'coverage_table', 'write_benchmark', 'bench_spec_from_args']
+__all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BUNDLED_MARK', 'BENCH_METRICS', 'QUICK', 'BenchWindow', 'bench_window',
+           'check_window', 'load_variants', 'bench_config', 'model_complete', 'cached_rule_tuning', 'stamp_key',
+           'train_cell', 'load_coin', 'coin_name', 'load_coins', 'bench_metrics', 'CoinEvaluator', 'grid_values',
+           'tuned_rules', 'share_ci', 'excess_stream', 'excess_statistics', 'BenchSpec', 'model_path', 'run_benchmark',
+           'add_rule_book', 'picked_seed', 'comparison', 'summarize_benchmark', 'select_then_confirm',
+           'result_for_windows', 'select_confirm_line', 'coin_window_table', 'verdict_lines', 'plot_benchmark',
+           'training_coverage', 'window_coins', 'coverage_table', 'write_benchmark', 'bench_spec_from_args']
 
 # %% ../../nbs/45_benchmark.ipynb #8bbac927
 HALF_YEARS = ('2021H2', '2022H1', '2022H2', '2023H1', '2023H2')   # the default test half-years
@@ -152,12 +152,22 @@ def cached_rule_tuning(cache_dir):
     finally: _agent._tune_before_test = original
 
 # %% ../../nbs/45_benchmark.ipynb #73b423c0
+BUNDLED_MARK = '/riskrl_nb/candles/'   # the bundled data's folder in any checkout or install of the package
+
+def stamp_key(stamp:dict) -> dict:
+    """A cell stamp as `train_cell` compares it: a bundled candle file by its place in the package (`riskrl_nb/candles/...`),
+    not by the absolute path of the checkout that wrote it, so a run folder copied to another checkout still matches."""
+    d = copy.deepcopy(stamp)
+    paths = (d.get('data') or {}).get('paths') or []
+    d.setdefault('data', {})['paths'] = [p[p.rfind(BUNDLED_MARK) + 1:] if BUNDLED_MARK in p else p for p in map(str, paths)]
+    return d
+
 def train_cell(cfg:RunConfig, model_dir, rules_cache=None) -> Path:
     "Train the cell's model into `model_dir` unless a complete folder of the same config is there."
     model_dir = Path(model_dir)
     asked = json.loads(json.dumps(config_to_dict(cfg), default=str))
     if model_complete(model_dir):
-        if json.loads((model_dir/CELL_STAMP).read_text()) != asked:
+        if stamp_key(json.loads((model_dir/CELL_STAMP).read_text())) != stamp_key(asked):
             raise RiskrlError(f"{model_dir}: holds a model of another configuration; use another --out or delete the folder")
         return model_dir
     with (cached_rule_tuning(rules_cache) if rules_cache else contextlib.nullcontext()):
