@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 
 
-def _tiny_cpcv(**train):
+def _tiny_cpcv(evaluation=(), **train):
     from riskrl_nb.core.config import load_config
     return load_config(overrides=dict(
         train=dict(total_timesteps=256, n_steps=64, n_envs=2, batch_size=64, **train),
         baselines=dict(take_profit_grid=[0.03], stop_loss_grid=[0.02], atr_mult_grid=[3.0], horizon_grid=[24]),
-        evaluation=dict(cpcv_groups=3, cpcv_test_groups=1)))
+        evaluation=dict(cpcv_groups=3, cpcv_test_groups=1, **dict(evaluation))))
 
 
 @pytest.fixture(scope='module')
@@ -20,7 +20,8 @@ def cpcv_with_oracle():
     import riskrl_nb.agents.training as training
     from riskrl_nb.data.candles import load_bundled
     from riskrl_nb.eval.overfitting import cpcv_backtest
-    calls, real = [], training.pretrain_oracle
+    from riskrl_nb.data.features import FeatureScaler
+    calls, real, real_fit = [], training.pretrain_oracle, FeatureScaler.fit
     def recording(model, cfg, train_sets, *a, **k):
         out = real(model, cfg, train_sets, *a, **k)
         calls.append(dict(periods=[p.periods['train'] for p in train_sets], labels=len(out['data']['labels'])))
@@ -28,30 +29,49 @@ def cpcv_with_oracle():
     btc = load_bundled('BTC', '1h')
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(training, 'pretrain_oracle', recording)
+        mp.setattr(FeatureScaler, 'fit', classmethod(lambda cls, df, *a, **k: calls.append(dict(scaler_rows=df.index)) or real_fit(df, *a, **k)))
         cv = cpcv_backtest(_tiny_cpcv(pretrain_oracle=dict(epochs=1, samples=800, bc_steps=2), eval_freq=128), btc, '2023-01-01', '2023-04-30')
     return cv, calls, btc
 
 
+def _bars(ranges):
+    return np.concatenate([np.arange(x, y) for x, y in ranges])
+
+
 def test_cpcv_clones_the_oracle_on_each_splits_training_ranges_only(cpcv_with_oracle):
     """Each split's agent is pre-trained as `riskrl train`'s is, and its oracle labels come from that split's training
-    ranges alone: no bar of a test group, nor of the purge before it or the embargo after it."""
+    ranges alone (less its nested validation range and the purge before it): no bar of a test group, nor of the purge
+    before it or the embargo after it. (Mutation: `cut = valid[0][0]` in `cpcv_validation`, no purge, fails.)"""
     from riskrl_nb.eval.overfitting import cpcv_splits
     from riskrl_nb.data.candles import period_slice
     from riskrl_nb.data.features import feature_warmup
     cv, calls, btc = cpcv_with_oracle
+    fits, calls = [c['scaler_rows'] for c in calls if 'scaler_rows' in c], [c for c in calls if 'periods' in c]
     cfg = _tiny_cpcv()
     s = period_slice(btc, '2023-01-01', '2023-04-30')
     a = max(s.start, feature_warmup(cfg.features))
     splits = cpcv_splits(a, s.stop, 3, 1, purge=cv['purge_bars'], embargo=cv['embargo_bars'])
     assert len(calls) == len(splits) == cv['n_splits']
-    for call, sp in zip(calls, splits):
-        assert call['periods'] == [r for r in sp.train if r[1] - r[0] > 2]   # the split's training ranges, nothing else
-        bars = np.concatenate([np.arange(x, y) for x, y in call['periods']])
+    assert len(fits) == len(splits)
+    for call, sp, sel, fit in zip(calls, splits, cv['checkpoint_selection'], fits):
+        assert sel['test_groups'] == sp.test_groups
+        assert call['periods'] == [r for r in sel['train'] if r[1] - r[0] > 2]   # what the agent trained on, nothing else
+        bars, valid = _bars(call['periods']), _bars(sel['valid'])
+        n = len(_bars(sp.train))
+        assert len(valid) == round(0.2 * n)                           # evaluation.cpcv_valid_frac of the training bars
+        assert set(valid) <= set(_bars(sp.train))                     # training bars only: never a test, purge or embargo bar
+        assert list(valid) == list(_bars(sp.train)[-len(valid):])    # the latest training bars (M5: `fit.pop(0)` fails)
+        train = _bars(sel['train'])                                    # the rest, less the purge before the validation range
+        assert list(train) == [x for x in _bars(sp.train) if x < valid.min() - cv['purge_bars']]
+        assert valid.min() - bars.max() > cv['purge_bars']
+        assert fit.equals(btc.index[train])   # the feature scaler too, as `prepare_data` fits it on the train period only
         for ga, gb in sp.test:
-            assert not ((bars >= ga - cv['purge_bars']) & (bars < gb + cv['embargo_bars'])).any()
+            for b in (bars, valid):
+                assert not ((b >= ga - cv['purge_bars']) & (b < gb + cv['embargo_bars'])).any()
         assert call['labels'] == 800
     assert [(o['bc_steps'], o['cloning_rounds']) for o in cv['training']['oracle']] == [(2, 2)] * 3   # after each of 2 updates
-    assert list(cv['ignored_train_keys']) == ['train.eval_freq'] and 'no validation range' in cv['checkpoint_selection']
+    assert cv['ignored_train_keys'] == {}   # eval_freq applies in the nested validation
+    assert [s['validations'] for s in cv['checkpoint_selection']] == [3] * 3   # the clone, then after each of 2 updates
 
 
 def test_cpcv_agent_without_the_oracle_is_another_agent(cpcv_with_oracle):
@@ -65,17 +85,78 @@ def test_cpcv_agent_without_the_oracle_is_another_agent(cpcv_with_oracle):
 
 
 def test_cpcv_says_that_no_checkpoint_is_chosen(capsys):
-    "Validation keys set to other than their default are printed (one line) and returned; the default config is silent."
+    """With `cpcv_valid_frac: 0` validation keys set to other than their default are printed (one line) and returned;
+    with a nested validation range (the default) they apply; the default config is silent."""
     from riskrl_nb.eval.overfitting import check_cpcv_config
     assert check_cpcv_config(_tiny_cpcv()) == {}
-    ignored = check_cpcv_config(_tiny_cpcv(select='cross_coin', eval_freq=128))
+    assert check_cpcv_config(_tiny_cpcv(select='cross_coin', eval_freq=128)) == {}
+    assert capsys.readouterr().err == ''
+    ignored = check_cpcv_config(_tiny_cpcv(dict(cpcv_valid_frac=0.0), select='cross_coin', eval_freq=128))
     assert set(ignored) == {'train.select', 'train.eval_freq'}
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith('CPCV: train.select, train.eval_freq not applied: a CPCV split has no validation range')
+    assert len(err) == 1 and err[0].startswith('CPCV: train.select, train.eval_freq not applied: evaluation.cpcv_valid_frac is 0')
     box = _tiny_cpcv(algo='ppo')
     box.env.action_space = 'box'   # no oracle labels for a continuous action: the default pre-training is dropped, as `train` says
     assert check_cpcv_config(box) == {}
     assert capsys.readouterr().err.startswith("CPCV: oracle pre-training (a default) skipped: env.action_space 'box'")
+
+
+def test_cpcv_without_validation_trains_as_before():
+    """`cpcv_valid_frac: 0`: no checkpoint is chosen and a split's agent is the one trained, as before validation
+    existed, on all its training ranges (the loop body of `cpcv_backtest` without a validation range, replayed here for
+    split 0). (Mutation: `if k == 0: return list(train), []` dropped from `cpcv_validation` fails.)"""
+    from dataclasses import replace
+    from riskrl_nb.agents.policy import make_policy
+    from riskrl_nb.core.config import periods_per_year
+    from riskrl_nb.data.candles import load_bundled, period_slice
+    from riskrl_nb.data.entries import make_entries
+    from riskrl_nb.data.features import compute_features, feature_warmup, FeatureScaler
+    from riskrl_nb.eval.overfitting import cpcv_backtest, cpcv_splits, range_augmented, train_on_ranges, NO_CHECKPOINT_CHOICE
+    from riskrl_nb.sim.env import MarketData
+    from riskrl_nb.sim.execution import Market, Simulation, run_backtest
+    from riskrl_nb.sim.rules import tune_baselines
+    cfg = _tiny_cpcv(dict(cpcv_valid_frac=0.0), pretrain_oracle=dict(epochs=1, samples=300, bc_steps=1))
+    btc = load_bundled('BTC', '1h')
+    cv = cpcv_backtest(cfg, btc, '2023-01-01', '2023-04-30')
+    assert cv['checkpoint_selection'] == NO_CHECKPOINT_CHOICE
+    s = period_slice(btc, '2023-01-01', '2023-04-30')
+    sp = cpcv_splits(max(s.start, feature_warmup(cfg.features)), s.stop, 3, 1, cv['purge_bars'], cv['embargo_bars'])[0]
+    feats, market, signals = compute_features(btc, cfg.features), Market.from_candles(btc), make_entries(btc, cfg.entry)
+    scaler = FeatureScaler.fit(feats.iloc[_bars(sp.train)], cfg.features.clip)
+    data = MarketData(market, scaler.transform(feats), signals, btc.attrs.get('symbol', ''))
+    sim = Simulation(market, signals, cfg.costs, cfg.env)
+    tuned, _ = tune_baselines([sim] * len(sp.train), sp.train, cfg.baselines, periods_per_year(market.interval_seconds))
+    model, _, _ = train_on_ranges(cfg, data, sp.train, tuned, range_augmented(cfg, btc, data, sp.train, scaler))
+    (ga, gb), = sp.test
+    mine = run_backtest(sim, make_policy(model, data.features, cfg, tuned), ga, gb).returns
+    pd.testing.assert_series_equal(cv['paths'][0]['agent'].loc[mine.index], mine)
+
+
+def test_cpcv_tests_the_checkpoint_validation_chose_even_the_clone(monkeypatch, cpcv_with_oracle):
+    """When the oracle clone (step 0, `validate_first`) validates best, CPCV's agent is the clone: the same agent as
+    a CPCV whose splits run no PPO step at all, not the agent after PPO. (Mutation: dropping the
+    `model.policy.load_state_dict(read_weights(...))` of the best-validated weights in `learn_on` fails.)"""
+    import riskrl_nb.agents.training as training
+    from riskrl_nb.eval.overfitting import cpcv_backtest
+    cv, _, btc = cpcv_with_oracle
+    monkeypatch.setattr(training, 'validation_score', lambda model, *a, **k: dict(score=-float(model.num_timesteps), total_return=0.0))
+    cfg = _tiny_cpcv(pretrain_oracle=dict(epochs=1, samples=800, bc_steps=2), eval_freq=128)
+    clone = cpcv_backtest(cfg, btc, '2023-01-01', '2023-04-30')
+    sel = clone['checkpoint_selection']
+    assert [(s['chosen_step'], s['clone_chosen'], s['timesteps'], s['validations']) for s in sel] == [(0, True, 256, 3)] * 3
+    cfg.train.total_timesteps = 0   # no PPO step: the agent is the clone
+    untrained = cpcv_backtest(cfg, btc, '2023-01-01', '2023-04-30')
+    assert [s['timesteps'] for s in untrained['checkpoint_selection']] == [0] * 3
+    pd.testing.assert_series_equal(clone['paths'][0]['agent'], untrained['paths'][0]['agent'])
+    assert not clone['paths'][0]['agent'].equals(cv['paths'][0]['agent'])   # validation on the real scores chose other steps
+
+
+def test_cpcv_valid_frac_is_checked():
+    "A share outside [0, 0.5) is refused, naming the key."
+    from riskrl_nb.core.config import load_config, ConfigError
+    for bad in (-0.1, 0.5):
+        with pytest.raises(ConfigError, match='evaluation.cpcv_valid_frac'):
+            load_config(overrides=dict(evaluation=dict(cpcv_valid_frac=bad)))
 
 
 def _with_train_keys(model_dir, out, **keys):
@@ -129,7 +210,8 @@ def test_cpcv_trains_a_residual_agent_around_the_rule_tuned_best_on_each_split(m
     cfg.env.action_space, cfg.env.reference = 'residual', 'best'
     cv = cpcv_backtest(cfg, load_bundled('BTC', '1h'), '2023-01-01', '2023-04-30')
     assert len(cv['training']['reference']) == 3 and set(cv['training']['reference']) <= set(RULES)
-    assert [type(p).__name__ for p in made] == ['ResidualPolicy'] * 3
+    assert {type(p).__name__ for p in made} == {'ResidualPolicy'}   # the tested agents and their validation backtests
+    assert len(made) == 3 + sum(s['validations'] for s in cv['checkpoint_selection'])
     assert cv['paths'][0]['agent'].notna().all()
 
 

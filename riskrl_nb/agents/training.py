@@ -48,12 +48,12 @@ from stable_baselines3.common.vec_env.util import dict_to_obs
 __all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'CURRICULA', 'AUGMENTATIONS', 'DETERMINISTIC_AUGMENTATIONS', 'validation_score',
            'PolicyEMA', 'resume_ema', 'ema_callback', 'deepcopy_infos', 'LeanDummyVecEnv', 'make_train_env',
            'fresh_model', 'method_callbacks', 'cloning_rounds', 'ignored_train_keys', 'report_ignored', 'train',
-           'learn_on', 'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts',
-           'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp',
-           'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets', 'transfer_source',
-           'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints', 'latest_checkpoint',
-           'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model', 'split_scores',
-           'summarize_runs', 'format_summary', 'apply_action_prior']
+           'chosen_validation', 'learn_on', 'episode_windows', 'VolatilityCurriculum', 'curriculum_env',
+           'curriculum_callback', 'bar_parts', 'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp',
+           'time_warp', 'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets',
+           'transfer_source', 'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints',
+           'latest_checkpoint', 'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model',
+           'split_scores', 'summarize_runs', 'format_summary', 'apply_action_prior']
 
 # %% ../../nbs/34_training.ipynb #27c77e1d
 def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', baselines:dict|None=None) -> dict:
@@ -407,10 +407,17 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     return final
 
 # %% ../../nbs/34_training.ipynb #8cc11d98
-def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None) -> tuple:
-    "A fresh agent trained on `train_sets` as `train` trains one, without validation (the EMA is the agent); (model, masked, what was applied)."
-    import torch
+def chosen_validation(log:list, metric:str) -> dict|None:
+    "The entry of a validation `log` whose policy `_validation_callback` kept: the first best finite score (it saves on a strict improvement)."
+    scores = [l[metric] for l in log]
+    finite = [v for v in scores if np.isfinite(v)]
+    return log[scores.index(max(finite))] if finite else None
+
+def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None, valid_sets:list=()) -> tuple:
+    "A fresh agent trained on `train_sets` as `train` trains one; with `valid_sets` the checkpoint is chosen as `train` chooses it; (model, masked, what was applied)."
+    import tempfile, torch
     from stable_baselines3.common.logger import Logger
+    from riskrl_nb.agents.bundle import WEIGHTS_FILE, read_weights
     spec = check_algo(cfg)
     cfg, note = oracle_plan(cfg, spec)   # the default oracle pre-training is dropped where it cannot run (and said so)
     seed_everything(cfg.train.seed); torch.set_num_threads(cfg.train.torch_threads)
@@ -418,13 +425,21 @@ def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None) -> tuple:
     model, oracle = fresh_model(spec, cfg, vec, train_sets, baselines)
     model.set_logger(Logger(None, []))   # SB3's default logger would leave an empty SB3-<time> folder in /tmp per call
     ema = PolicyEMA(model.policy, cfg.train.ema_decay) if cfg.train.ema_decay is not None else None
-    cbs = method_callbacks(cfg, oracle, ema)
-    model.learn(total_timesteps=cfg.train.total_timesteps, callback=cbs or None)
-    if cfg.train.vec_env == 'ray': vec.close()
-    if ema is not None: model.policy.load_state_dict(ema.weights)   # the average is the agent, as `train` saves it
+    metric, log, chosen = f'valid_{cfg.train.select_metric}', [], None
+    with tempfile.TemporaryDirectory(prefix='riskrl-learn-') as scratch:   # the validation callback saves the best policy here
+        validation = _validation_callback(list(valid_sets), cfg, Path(scratch), log, None, baselines, ema) if valid_sets else None
+        cbs = method_callbacks(cfg, oracle, ema, [validation])
+        model.learn(total_timesteps=cfg.train.total_timesteps, callback=cbs or None)
+        if cfg.train.vec_env == 'ray': vec.close()
+        if (Path(scratch)/WEIGHTS_FILE).exists():   # the best-validated policy (its EMA with ema_decay), as `train` saves it
+            model.policy.load_state_dict(read_weights(Path(scratch)/WEIGHTS_FILE)); chosen = chosen_validation(log, metric)
+        elif ema is not None: model.policy.load_state_dict(ema.weights)   # no validation: the average is the agent, as `train` saves it
     applied = dict(oracle=oracle and dict(labels=len(oracle['data']['labels']), bc_steps=int(oracle_settings(cfg)['bc_steps']),
                                           cloning_rounds=cloning_rounds(cbs), accuracy=oracle['after']['accuracy']),
-                   oracle_note=note, ema=ema and dict(decay=ema.decay, updates=ema.updates))
+                   oracle_note=note, ema=ema and dict(decay=ema.decay, updates=ema.updates),
+                   validation=validation and dict(log=log, chosen_step=chosen and int(chosen['timesteps']),
+                                                  chosen_score=chosen and float(chosen[metric]), clone_chosen=bool(oracle and chosen and chosen['timesteps'] == 0),
+                                                  stopped_early=validation.stopped_early, timesteps=int(model.num_timesteps)))
     return model, spec.masked, applied
 
 # %% ../../nbs/34_training.ipynb #db85844c

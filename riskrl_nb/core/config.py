@@ -331,6 +331,7 @@ class EvalConfig:
     cpcv_groups: int = 6           # combinatorial purged CV: groups of bars ...
     cpcv_test_groups: int = 2      # ... of which this many are tested in each split
     embargo_frac: float = 0.01     # bars dropped after each test group, as a fraction of the period
+    cpcv_valid_frac: float = 0.2   # the last share of a CPCV split's training bars: its validation range (0: none, no checkpoint choice)
     # Monte Carlo (10c)
     mc_samples: int = 1000
     mc_block_bars: float = 0.0     # mean block length of the stationary bootstrap; 0 = Politis-White optimal
@@ -572,6 +573,7 @@ FIELD_RULES = {
     'evaluation.wf_timesteps': Bars, 'evaluation.wf_seeds': Annotated[list[int], Field(min_length=1)], 'evaluation.wf_max_windows': Count,
     'evaluation.pbo_blocks': Annotated[int, Field(ge=2)], 'evaluation.cpcv_groups': Annotated[int, Field(ge=2)],
     'evaluation.cpcv_test_groups': Bars, 'evaluation.embargo_frac': Annotated[float, Field(ge=0, lt=0.5)],
+    'evaluation.cpcv_valid_frac': Annotated[float, Field(ge=0, lt=0.5)],
     'evaluation.mc_samples': Bars, 'evaluation.mc_block_bars': NonNeg, 'evaluation.gap_down': Annotated[float, Field(gt=0, lt=1)],
     'evaluation.n_gaps': Count, 'evaluation.vol_spike': Pos, 'evaluation.vol_spike_bars': Bars,
     'evaluation.drought_slippage_bps': NonNeg, 'evaluation.drought_spread_bps': NonNeg, 'evaluation.degenerate_share': Prob,

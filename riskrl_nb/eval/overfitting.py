@@ -21,8 +21,8 @@ from ..core.metrics import sharpe
 # %% auto #0
 __all__ = ['EULER_GAMMA', 'NO_CHECKPOINT_CHOICE', 'CPCV_NOT_APPLIED', 'CPCV_REFUSED', 'probability_of_backtest_overfitting',
            'expected_max_sharpe', 'probabilistic_sharpe_ratio', 'deflated_sharpe_ratio', 'CpcvSplit', 'cpcv_splits',
-           'cpcv_paths', 'check_cpcv_config', 'range_augmented', 'train_on_ranges', 'cpcv_backtest',
-           'rule_grid_returns', 'overfitting_report']
+           'cpcv_paths', 'check_cpcv_config', 'cpcv_validation', 'range_augmented', 'train_on_ranges',
+           'split_selection', 'cpcv_backtest', 'rule_grid_returns', 'overfitting_report']
 
 # %% ../../nbs/43_overfitting.ipynb #1dc4badb
 def _block_sharpes(sums, sqs, counts, mask):
@@ -115,8 +115,8 @@ def cpcv_paths(n_groups:int, n_test:int) -> list:
     per_group = [[s for s, c in enumerate(combos) if g in c] for g in range(n_groups)]
     return [[per_group[g][j] for g in range(n_groups)] for j in range(len(per_group[0]))]
 
-# %% ../../nbs/43_overfitting.ipynb #223b5ab1
-NO_CHECKPOINT_CHOICE = 'a CPCV split has no validation range: no checkpoint is chosen, the agent is the policy after all total_timesteps'
+# %% ../../nbs/43_overfitting.ipynb #3c17d2bf
+NO_CHECKPOINT_CHOICE = 'evaluation.cpcv_valid_frac is 0, a CPCV split has no validation range: no checkpoint is chosen, the agent is the policy after all total_timesteps'
 CPCV_NOT_APPLIED = dict(
     validate_first=NO_CHECKPOINT_CHOICE, select=NO_CHECKPOINT_CHOICE, select_metric=NO_CHECKPOINT_CHOICE, eval_freq=NO_CHECKPOINT_CHOICE,
     early_stop_patience=NO_CHECKPOINT_CHOICE, early_stop_min_delta=NO_CHECKPOINT_CHOICE,
@@ -133,7 +133,23 @@ def check_cpcv_config(cfg:RunConfig) -> dict:
         raise ConfigError(f"config key '{key}': CPCV cannot apply it: {why}; unset it for cpcv_backtest")
     _, note = oracle_plan(cfg, check_algo(cfg))   # asked-for settings that cannot run raise here, before any training
     if note: print(f"CPCV: {note}", file=sys.stderr)
-    return report_ignored(ignored_train_keys(cfg, CPCV_NOT_APPLIED), 'CPCV')
+    validated = cfg.evaluation.cpcv_valid_frac > 0   # the validation keys apply in each split's nested validation range
+    return report_ignored(ignored_train_keys(cfg, {k: w for k, w in CPCV_NOT_APPLIED.items() if not (validated and w == NO_CHECKPOINT_CHOICE)}), 'CPCV')
+
+def cpcv_validation(train:list, frac:float, purge:int) -> tuple:
+    "(training ranges, validation ranges) of a split's `train` ranges: the last `frac` of its bars validate, `purge` bars before them are dropped."
+    k = int(round(frac * sum(b - a for a, b in train)))
+    if k == 0: return list(train), []
+    fit, valid = list(train), []
+    while k > 0:   # from the latest training range backwards
+        a, b = fit.pop()
+        take = min(k, b - a)
+        valid.insert(0, (b - take, b)); k -= take
+        if take < b - a: fit.append((a, b - take))
+    cut = valid[0][0] - purge
+    fit = [(a, min(b, cut)) for a, b in fit if a < cut]
+    if not fit: raise ConfigError(f"config key 'evaluation.cpcv_valid_frac': {frac} leaves no training bars before a split's validation range and its purge")
+    return fit, valid
 
 def range_augmented(cfg:RunConfig, candles:pd.DataFrame, data:MarketData, ranges:list, scaler:FeatureScaler) -> list:
     "`train.augment`'s copies of each training range, built from its own bars (the first warm-up bars as history only)."
@@ -143,14 +159,20 @@ def range_augmented(cfg:RunConfig, candles:pd.DataFrame, data:MarketData, ranges
     frames = [candles.iloc[a:b] for a, b in ranges if b - a > warm + 2]
     return augmented_sets(frames, [Prepared(f, data, {'train': (warm, len(f))}) for f in frames], cfg, scaler)
 
-def train_on_ranges(cfg:RunConfig, data:MarketData, ranges:list, baselines:dict|None=None, augmented:list=()) -> tuple:
-    "Train the agent as `riskrl train` does (`learn_on`) on episodes from bar `ranges` of one instrument (+ `augmented` sets); (model, masked, what was applied)."
+def train_on_ranges(cfg:RunConfig, data:MarketData, ranges:list, baselines:dict|None=None, augmented:list=(), valid:list=()) -> tuple:
+    "Train the agent as `riskrl train` does (`learn_on`) on episodes from bar `ranges` of one instrument (+ `augmented` sets), the checkpoint chosen on `valid` ranges; (model, masked, what was applied)."
     from riskrl_nb.agents.training import learn_on
     from riskrl_nb.sim.prepare import Prepared
     sets = [Prepared(None, data, {'train': r}) for r in ranges if r[1] - r[0] > 2]
-    return learn_on(cfg, sets + list(augmented), baselines)
+    return learn_on(cfg, sets + list(augmented), baselines, [Prepared(None, data, {'valid': r}) for r in valid if r[1] - r[0] > 2])
 
-# %% ../../nbs/43_overfitting.ipynb #3c17d2bf
+# %% ../../nbs/43_overfitting.ipynb #f22dbbdf
+def split_selection(sp:CpcvSplit, applied:dict) -> dict:
+    "What a split's validation chose: its ranges, the step and score of the checkpoint tested, whether the oracle clone won."
+    v = applied['validation'] or dict(chosen_step=None, chosen_score=None, clone_chosen=False, stopped_early=False, log=[], timesteps=None)
+    return dict(test_groups=sp.test_groups, train=applied['train'], valid=applied['valid'], validations=len(v['log']),
+                **{k: v[k] for k in ('chosen_step', 'chosen_score', 'clone_chosen', 'stopped_early', 'timesteps')})
+
 def cpcv_backtest(cfg:RunConfig, df:pd.DataFrame, start=None, end=None, progress:bool=False) -> dict:
     "Combinatorial purged CV of the agent and the tuned rules on candles `df` between dates `start` and `end`."
     from riskrl_nb.agents.policy import make_policy
@@ -167,14 +189,15 @@ def cpcv_backtest(cfg:RunConfig, df:pd.DataFrame, start=None, end=None, progress
     sim = Simulation(market, signals, cfg.costs, cfg.env)   # one simulator: run_backtest resets it for every run
     per_split, applied = [], []
     for sp in tqdm(splits, desc='CPCV splits', disable=not progress):
-        rows = np.concatenate([np.arange(x, y) for x, y in sp.train])
+        fit, valid = cpcv_validation(sp.train, e.cpcv_valid_frac, cfg.env.max_holding_bars)
+        rows = np.concatenate([np.arange(x, y) for x, y in fit])   # the agent's training bars, as `prepare_data` fits on the train period
         scaler = FeatureScaler.fit(feats.iloc[rows], cfg.features.clip)
         x = scaler.transform(feats)
         data = MarketData(market, x, signals, df.attrs.get('symbol', ''))
-        tuned, grid = tune_baselines([sim] * len(sp.train), sp.train, cfg.baselines, ppy)   # before training, as `train` does
+        tuned, grid = tune_baselines([sim] * len(sp.train), sp.train, cfg.baselines, ppy)   # on train+valid, before training, as `train` does
         c = replace(cfg, env=replace(cfg.env, reference=best_rule(grid))) if cfg.env.reference == 'best' else cfg   # as `train` does
-        model, masked, how = train_on_ranges(c, data, sp.train, tuned, range_augmented(c, df, data, sp.train, scaler))
-        applied.append(dict(how, reference=c.env.reference))
+        model, masked, how = train_on_ranges(c, data, fit, tuned, range_augmented(c, df, data, fit, scaler), valid)
+        applied.append(dict(how, reference=c.env.reference, train=fit, valid=valid))
         policies = [make_policy(model, x, c, tuned)] + [make_baseline(n, p) for n, p in tuned.items()]   # residual, hierarchical: their own policy
         per_split.append({g: {p.name: run_backtest(sim, p, ga, gb).returns for p in policies}
                           for g, (ga, gb) in zip(sp.test_groups, sp.test)})
@@ -190,7 +213,8 @@ def cpcv_backtest(cfg:RunConfig, df:pd.DataFrame, start=None, end=None, progress
                 training=dict(oracle=[h['oracle'] for h in applied], oracle_note=applied[0]['oracle_note'],
                               ema=[h['ema'] for h in applied], augment=list(cfg.train.augment.methods), curriculum=cfg.train.curriculum,
                               reference=[h['reference'] for h in applied]),
-                checkpoint_selection=NO_CHECKPOINT_CHOICE, ignored_train_keys=ignored)
+                checkpoint_selection=[split_selection(sp, h) for sp, h in zip(splits, applied)] if e.cpcv_valid_frac > 0 else NO_CHECKPOINT_CHOICE,
+                ignored_train_keys=ignored)
 
 # %% ../../nbs/43_overfitting.ipynb #6a91d0f3
 def rule_grid_returns(cfg:RunConfig, df:pd.DataFrame, start, end) -> pd.DataFrame:
