@@ -48,12 +48,12 @@ from stable_baselines3.common.vec_env.util import dict_to_obs
 __all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'CURRICULA', 'AUGMENTATIONS', 'DETERMINISTIC_AUGMENTATIONS', 'validation_score',
            'PolicyEMA', 'resume_ema', 'ema_callback', 'deepcopy_infos', 'LeanDummyVecEnv', 'make_train_env',
            'fresh_model', 'method_callbacks', 'cloning_rounds', 'ignored_train_keys', 'report_ignored', 'train',
-           'chosen_validation', 'learn_on', 'episode_windows', 'VolatilityCurriculum', 'curriculum_env',
-           'curriculum_callback', 'bar_parts', 'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp',
-           'time_warp', 'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets',
-           'transfer_source', 'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints',
-           'latest_checkpoint', 'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model',
-           'split_scores', 'summarize_runs', 'format_summary', 'apply_action_prior']
+           'learn_on', 'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts',
+           'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp',
+           'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets', 'transfer_source',
+           'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints', 'latest_checkpoint',
+           'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model', 'split_scores',
+           'summarize_runs', 'format_summary', 'apply_action_prior']
 
 # %% ../../nbs/34_training.ipynb #27c77e1d
 def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', baselines:dict|None=None) -> dict:
@@ -79,6 +79,7 @@ def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, 
             self.best = max((l[metric] for l in log), default=-np.inf)   # a resumed run continues its record
             self.last = log[-1]['timesteps'] if log else 0
             self.stale, self.stopped_early = 0, False
+            self.chosen = None   # the log entry of the policy this run saved last (the best so far; a resumed run's earlier best is in `log`)
             self.validated = None   # the model's update count (SB3's `_n_updates`) when last validated
         def _on_training_start(self):   # resumed from a checkpoint that was validated already
             if log and self.last == self.model.num_timesteps: self.validated = self.model._n_updates
@@ -99,7 +100,7 @@ def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, 
                 self.stale = 0
             else: self.stale += 1
             if v['score'] > self.best:
-                self.best = v['score']; save_policy(self.model, out)
+                self.best, self.chosen = v['score'], log[-1]; save_policy(self.model, out)
             if on_validation is not None: on_validation(self.num_timesteps, v['score'])   # e.g. an HPO pruner
             if cfg.train.early_stop_patience and self.stale >= cfg.train.early_stop_patience: self.stopped_early = True
         # the weights change only between rollouts (on- and off-policy): a check inside a rollout would
@@ -407,12 +408,6 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     return final
 
 # %% ../../nbs/34_training.ipynb #8cc11d98
-def chosen_validation(log:list, metric:str) -> dict|None:
-    "The entry of a validation `log` whose policy `_validation_callback` kept: the first best finite score (it saves on a strict improvement)."
-    scores = [l[metric] for l in log]
-    finite = [v for v in scores if np.isfinite(v)]
-    return log[scores.index(max(finite))] if finite else None
-
 def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None, valid_sets:list=()) -> tuple:
     "A fresh agent trained on `train_sets` as `train` trains one; with `valid_sets` the checkpoint is chosen as `train` chooses it; (model, masked, what was applied)."
     import tempfile, torch
@@ -432,7 +427,7 @@ def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None, valid_set
         model.learn(total_timesteps=cfg.train.total_timesteps, callback=cbs or None)
         if cfg.train.vec_env == 'ray': vec.close()
         if (Path(scratch)/WEIGHTS_FILE).exists():   # the best-validated policy (its EMA with ema_decay), as `train` saves it
-            model.policy.load_state_dict(read_weights(Path(scratch)/WEIGHTS_FILE)); chosen = chosen_validation(log, metric)
+            model.policy.load_state_dict(read_weights(Path(scratch)/WEIGHTS_FILE)); chosen = validation.chosen
         elif ema is not None: model.policy.load_state_dict(ema.weights)   # no validation: the average is the agent, as `train` saves it
     applied = dict(oracle=oracle and dict(labels=len(oracle['data']['labels']), bc_steps=int(oracle_settings(cfg)['bc_steps']),
                                           cloning_rounds=cloning_rounds(cbs), accuracy=oracle['after']['accuracy']),
