@@ -11,12 +11,12 @@ from ..core.config import RiskrlError, load_config, save_config
 from ..data.features import FeatureScaler
 from .bundle import ModelBundle, load_bundle, build_model, save_policy, write_manifest, WEIGHTS_FILE, SPACES_FILE
 from .algos import get_algo
-from .policy import FastActor
+from .policy import FastActor, ACTOR_CRITIC, actor_logits
 
 # %% auto #0
 __all__ = ['ENSEMBLE_METHODS', 'ENSEMBLE_FILE', 'MASKED_LOGIT', 'STACKING', 'STACK_INPUTS', 'ABSENT_LOGIT', 'action_probs',
-           'batch_probs', 'EnsembleModel', 'validation_weights', 'stacking_rows', 'stack_features', 'fit_stacker',
-           'make_ensemble', 'load_ensemble', 'ensemble_graph', 'snapshot_members', 'parse_stacking']
+           'batch_probs', 'EnsembleModel', 'validation_weights', 'stacking_rows', 'stack_inputs', 'stack_features',
+           'fit_stacker', 'make_ensemble', 'load_ensemble', 'ensemble_graph', 'snapshot_members', 'parse_stacking']
 
 # %% ../../nbs/35_ensembles.ipynb #fe4ff8be
 ENSEMBLE_METHODS = ('average', 'vote', 'stacking')
@@ -75,11 +75,8 @@ class EnsembleModel:
         """Ensemble scores over actions from the members' probabilities `p` (members x actions); `mask`: the allowed actions
         (stacking); `obs`: the observation (a stacking meta-policy with inputs probs_obs needs it)."""
         if self.method == 'stacking':                    # the meta-policy's logits, then invalid actions masked (-inf), softmax
-            x = np.asarray(p, float).reshape(-1)
-            if self.obs_mean is not None:
-                if obs is None: raise RiskrlError("this stacking meta-policy (inputs probs_obs) needs the observation")
-                x = np.concatenate([x, (np.asarray(obs, float).reshape(-1) - self.obs_mean) / self.obs_std])
-            z = self.coef @ x + self.intercept
+            if self.obs_mean is not None and obs is None: raise RiskrlError("this stacking meta-policy (inputs probs_obs) needs the observation")
+            z = self.coef @ stack_inputs(np.asarray(p, float).reshape(1, -1), obs, self.obs_mean, self.obs_std)[0] + self.intercept
             if mask is not None: z = np.where(np.asarray(mask, bool).reshape(-1), z, -np.inf)
             e = np.exp(z - z.max())
             return e / e.sum()
@@ -137,12 +134,15 @@ def stacking_rows(cfg, prepared:list, baselines:dict|None=None, samples:int=4000
     m = round_trip_cost(cfg.costs) if margin == 'cost' else float(margin)
     return dict(oracle_dataset(env, int(samples), m, int(seed)), margin=m)
 
+def stack_inputs(probs:np.ndarray, obs=None, obs_mean=None, obs_std=None) -> np.ndarray:
+    """The meta-policy's input rows from the members' probabilities [N, K*A] (member-major); with `obs_mean`, `obs_std`
+    (inputs probs_obs) the observations [N, n_obs], standardised, after them ([N, K*A + n_obs])."""
+    if obs_mean is None: return probs
+    return np.concatenate([probs, (np.asarray(obs, float).reshape(len(probs), -1) - obs_mean) / obs_std], axis=1)
+
 def stack_features(models:list, obs:np.ndarray, masks, masked:bool=True, obs_mean=None, obs_std=None) -> np.ndarray:
-    """The meta-policy's input: the members' action probabilities, concatenated member by member ([N, K*A]); with
-    `obs_mean`, `obs_std` (inputs probs_obs) the standardised observations after them ([N, K*A + n_obs])."""
-    x = [batch_probs(m, obs, masks if masked else None) for m in models]
-    if obs_mean is not None: x.append((np.asarray(obs, float).reshape(len(obs), -1) - obs_mean) / obs_std)
-    return np.concatenate(x, axis=1)
+    "The meta-policy's input for N observations: `stack_inputs` of the members' action probabilities, concatenated member by member."
+    return stack_inputs(np.concatenate([batch_probs(m, obs, masks if masked else None) for m in models], axis=1), obs, obs_mean, obs_std)
 
 def fit_stacker(models:list, rows:dict, masked:bool=True, C:float=1.0, balance:float=0.0, inputs:str='probs') -> dict:
     """Multinomial logistic regression from the members' probabilities on `rows` to their labels: coef [A, K*A], intercept [A].
@@ -227,7 +227,7 @@ def ensemble_graph(ens:EnsembleModel, masked:bool=True):
     if ens.method not in ('average', 'stacking'):
         raise RiskrlError(f"a '{ens.method}' ensemble cannot be exported as one ONNX graph (average and stacking can)")
     for m in ens.models:
-        if not all(hasattr(getattr(m, 'policy', None), a) for a in ('action_net', 'mlp_extractor', 'pi_features_extractor')):
+        if not all(hasattr(getattr(m, 'policy', None), a) for a in ACTOR_CRITIC):
             raise RiskrlError("only ensembles of SB3 actor-critic members (ppo, maskable_ppo) can be exported")
     class EnsembleGraph(torch.nn.Module):
         def __init__(self):
@@ -245,9 +245,7 @@ def ensemble_graph(ens:EnsembleModel, masked:bool=True):
             return torch.where(action_mask, z, torch.full_like(z, MASKED_LOGIT)) if self.masked else z
         def forward(self, obs, action_mask):
             ps = []
-            for pol in self.members:
-                logits = pol.action_net(pol.mlp_extractor.forward_actor(pol.extract_features(obs, pol.pi_features_extractor)))
-                ps.append(torch.softmax(self._mask(logits, action_mask), -1))
+            for pol in self.members: ps.append(torch.softmax(self._mask(actor_logits(pol, obs), action_mask), -1))
             if self.stacking:
                 x = torch.cat(ps + ([(obs.flatten(1) - self.obs_mean) / self.obs_std] if self.with_obs else []), -1)
                 probs = torch.softmax(self._mask(x @ self.coef + self.intercept, action_mask), -1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy, json, shutil, time
 from pathlib import Path
 import numpy as np
-from ..core.config import RiskrlError, save_config, seed_everything
+from ..core.config import RiskrlError, VALIDATION_KEYS, save_config, seed_everything
 from .bundle import load_bundle, save_policy, write_manifest, staging_dir, publish
 from .training import make_train_env, augmented_sets, method_callbacks, cloning_rounds, ignored_train_keys, report_ignored
 from .oracle import oracle_settings
@@ -26,8 +26,7 @@ _NO_VALIDATION = "Reptile has no validation range: the folder holds the meta-wei
 META_NOT_APPLIED = dict(
     init_from="Reptile starts from the pooled model's weights", action_prior="Reptile starts from the pooled model's weights",
     ema_decay="Reptile's outer step already averages the inner loops' weights: the folder holds the meta-weights",
-    validate_first=_NO_VALIDATION, select=_NO_VALIDATION, select_metric=_NO_VALIDATION, eval_freq=_NO_VALIDATION,
-    early_stop_patience=_NO_VALIDATION, early_stop_min_delta=_NO_VALIDATION,
+    **dict.fromkeys(VALIDATION_KEYS, _NO_VALIDATION),
     checkpoint_freq="Reptile writes no checkpoints", tensorboard="Reptile writes no TensorBoard logs")
 
 # %% ../../nbs/37b_meta.ipynb #f3996677

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from ..core.config import RunConfig, RiskrlError, DataError, save_config, seed_everything, bundled_path
+from ..core.config import RunConfig, RiskrlError, DataError, VALIDATION_KEYS, save_config, seed_everything, bundled_path
 from ..data.candles import validate_candles, infer_interval, interval_name, symbol_from_path, file_sha256, _ts
 from ..data.features import feature_warmup
 from ..sim.env import PositionRiskEnv
@@ -200,8 +200,7 @@ def _entropy_callback(schedule):
 _NO_VALIDATION = "an update has no validation range: it keeps the policy after all its steps"
 UPDATE_NOT_APPLIED = dict(
     init_from="an update starts from the parent model's weights", action_prior="an update starts from the parent model's weights",
-    validate_first=_NO_VALIDATION, select=_NO_VALIDATION,
-    select_metric=_NO_VALIDATION, eval_freq=_NO_VALIDATION, early_stop_patience=_NO_VALIDATION, early_stop_min_delta=_NO_VALIDATION,
+    **dict.fromkeys(VALIDATION_KEYS, _NO_VALIDATION),
     checkpoint_freq="an update writes no checkpoints", tensorboard="an update writes no TensorBoard logs",
     vec_env="an update runs its envs in this process")
 
@@ -259,7 +258,7 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
     model = spec.make(ncfg, vec)
     model.policy.load_state_dict(src.model.policy.state_dict())
     model.learning_rate = lr; model._setup_lr_schedule()
-    ema = PolicyEMA(model.policy, cfg.train.ema_decay) if cfg.train.ema_decay is not None else None   # from the parent's weights
+    ema = PolicyEMA.of(model, cfg)   # from the parent's weights
     between = [_entropy_callback(ent)] if isinstance(getattr(model, 'ent_coef', None), float) else []
     if ewc > 0:
         env = PositionRiskEnv([p.data for p in old_sets], [p.periods['train'] for p in old_sets], cfg)
@@ -267,14 +266,14 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
         EWC(model.policy, fisher_diagonal(src.model, obs, masks), ewc).attach(model)
     callbacks = method_callbacks(ncfg, oracle, ema, between)   # bc_steps cloning, then the EMA fold: as in `train`
     model.learn(total_timesteps=steps, callback=callbacks or None, progress_bar=progress)
-    if ema is not None: model.policy.load_state_dict(ema.weights)   # the folder holds the average, as `train` saves it
+    if ema is not None: ema.keep()   # the folder holds the average, as `train` saves it
     info = dict(parent=str(Path(model_dir).resolve()), parent_manifest_sha256=file_sha256(Path(model_dir)/'manifest.json'),
                 cutoff=cutoff, new_start=new_start, replay_ratio=replay_ratio, ewc=ewc, steps=steps, seed=cfg.train.seed,
                 drift_share=share, lr_multiplier=lr(1.0) / cfg.train.learning_rate, drift_boost=drift_boost,
                 episode_weights=dict(new=float(weights[:n_new].sum()), old=float(weights[n_new:].sum())), augmented_sets=len(augmented),
                 oracle_bc=oracle and dict(bc_steps=int(oracle_settings(ncfg)['bc_steps']), labels=len(oracle['data']['labels']),
                                           labelled=['new'] + (['replay'] if replay_ratio > 0 else []), cloning_rounds=cloning_rounds(callbacks)),
-                ema=ema and dict(decay=ema.decay, updates=ema.updates, every='policy update'), ignored_train_keys=ignored)
+                ema=ema and ema.record(), ignored_train_keys=ignored)
     _write_update(out, model, src, ncfg, new_sets, old_sets, info, time.time() - t0, replayed=replay_ratio > 0)
     say(f"updated in {time.time() - t0:.0f}s" + (f" (cloning steps on {len(oracle['data']['labels'])} oracle labels after each update)" if oracle else '')
         + (f" (EMA {ema.decay:g} of the weights over {ema.updates} updates saved)" if ema else '') + f"; new model folder {out}")

@@ -12,11 +12,18 @@ from ..sim.env import ObservationBuilder, action_to_decision, space_mask
 from .algos import get_algo
 
 # %% auto #0
-__all__ = ['INFERENCE', 'AGENT_REASONS', 'FastActor', 'agent_decision', 'AgentPolicy', 'make_policy', 'split_results']
+__all__ = ['INFERENCE', 'ACTOR_CRITIC', 'AGENT_REASONS', 'actor_logits', 'FastActor', 'agent_decision', 'AgentPolicy',
+           'make_policy', 'split_results']
 
 # %% ../../nbs/32_policy.ipynb #3f323ca0
 INFERENCE = {'fast': True,     # False: SB3 `predict` for every decision (the old path, kept as the reference)
              'replay': True}   # sizing rows replay the agent's recorded exits (riskrl_nb.sim.sizing); False: re-decide
+
+ACTOR_CRITIC = ('action_net', 'mlp_extractor', 'pi_features_extractor')   # what an SB3 actor-critic policy has and the fast paths read
+
+def actor_logits(policy, x):
+    "Raw action logits of an SB3 actor-critic `policy` for a torch batch `x`: what its action distribution is built from."
+    return policy.action_net(policy.mlp_extractor.forward_actor(policy.extract_features(x, policy.pi_features_extractor)))
 
 def _numpy_chain(policy) -> list | None:
     "The actor of a plain MLP policy (flatten extractor, Linear/Tanh/ReLU layers) as numpy layers, else None."
@@ -59,8 +66,7 @@ class FastActor:
         "Why `model` needs SB3's `predict` (None when the fast path covers it)."
         policy = getattr(model, 'policy', None)
         if recurrent: return 'recurrent policy (hidden state)'
-        if not all(hasattr(policy, a) for a in ('action_net', 'mlp_extractor', 'pi_features_extractor')):
-            return f'{type(policy).__name__} is not an actor-critic policy'
+        if not all(hasattr(policy, a) for a in ACTOR_CRITIC): return f'{type(policy).__name__} is not an actor-critic policy'
         if getattr(policy, 'use_sde', False) or getattr(policy, 'squash_output', False): return 'gSDE / squashed actions'
         return None
 
@@ -82,7 +88,7 @@ class FastActor:
         t, p = self.torch, self.policy
         with t.no_grad():
             x = t.as_tensor(np.asarray(obs, dtype=np.float32).reshape(-1, self.n_obs))
-            out = p.action_net(p.mlp_extractor.forward_actor(p.extract_features(x, p.pi_features_extractor)))
+            out = actor_logits(p, x)
             if self.kind == 'box': return np.clip(out.numpy(), self.low, self.high)
             m = None if masks is None else t.as_tensor(np.asarray(masks, dtype=bool).reshape(len(x), -1))
             if self.kind == 'discrete': return self._mode(out, m, m is not None).numpy()
@@ -92,10 +98,8 @@ class FastActor:
     def logits(self, obs:np.ndarray) -> np.ndarray:
         "Raw action logits of one observation: numpy for a plain MLP, else the policy's torch modules."
         if self.chain is None:
-            p = self.policy
             with self.torch.no_grad():
-                x = self.torch.as_tensor(np.asarray(obs, dtype=np.float32).reshape(1, self.n_obs))
-                return p.action_net(p.mlp_extractor.forward_actor(p.extract_features(x, p.pi_features_extractor))).numpy()[0]
+                return actor_logits(self.policy, self.torch.as_tensor(np.asarray(obs, dtype=np.float32).reshape(1, self.n_obs))).numpy()[0]
         x = np.asarray(obs, dtype=np.float32).reshape(self.n_obs)
         for layer in self.chain: x = layer(x) if callable(layer) else x @ layer[0] + layer[1]
         return x

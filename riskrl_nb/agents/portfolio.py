@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
-from ..core.config import RunConfig, RiskrlError, save_config, load_config
+from ..core.config import RunConfig, RiskrlError, VALIDATION_KEYS, save_config, load_config
 from ..data.candles import load_candles
 from ..data.features import FeatureScaler
 from ..sim.prepare import prepare_data
@@ -131,8 +131,7 @@ PORTFOLIO_NOT_APPLIED = dict(
     context_assets="the portfolio observes every coin of its book already", curriculum="the portfolio env has no curriculum",
     augment="the portfolio trains on the coins' bars as they are", init_from="the portfolio agent starts afresh",
     action_prior="the portfolio's action space is per coin of a book",
-    validate_first=_NO_VALIDATION, select=_NO_VALIDATION, select_metric=_NO_VALIDATION, eval_freq=_NO_VALIDATION,
-    early_stop_patience=_NO_VALIDATION, early_stop_min_delta=_NO_VALIDATION,
+    **dict.fromkeys(VALIDATION_KEYS, _NO_VALIDATION),
     checkpoint_freq="portfolio training writes no checkpoints", tensorboard="portfolio training writes no TensorBoard logs",
     vec_env="the portfolio's accounts run in one BatchedPortfolioEnv")
 _NO_ORACLE = "its oracle labels are the exits of one position (PositionRiskEnv); the portfolio agent decides for every coin of a book"
@@ -154,14 +153,14 @@ def train_portfolio(cfg:RunConfig, paths:list, out_dir, steps:int|None=None, see
     ignored = report_ignored(portfolio_ignored_keys(cfg), 'portfolio train')
     env = split_env(prepared, index, cfg, 'train', n_envs=max(1, int(cfg.train.n_envs)))
     model = make_portfolio_model(cfg, env, network)
-    ema = PolicyEMA(model.policy, cfg.train.ema_decay) if cfg.train.ema_decay is not None else None
+    ema = PolicyEMA.of(model, cfg)
     model.learn(total_timesteps=steps, callback=ema_callback(ema))   # None when off
-    if ema is not None: model.policy.load_state_dict(ema.weights)   # policy.pt holds the average, as `train` saves it
+    if ema is not None: ema.keep()   # policy.pt holds the average, as `train` saves it
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out/'config.yaml'); scaler.save(out/'scaler.json')
     (out/'portfolio.json').write_text(json.dumps(dict(coins=index.names, paths=[str(p) for p in paths], network=network,
                                                      steps=steps, seed=cfg.train.seed, ignored_train_keys=ignored,
-                                                     ema=ema and dict(decay=ema.decay, updates=ema.updates, every='policy update')), indent=1))
+                                                     ema=ema and ema.record()), indent=1))
     torch.save(model.policy.state_dict(), out/'policy.pt')
     return out
 

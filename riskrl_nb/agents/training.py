@@ -131,6 +131,19 @@ class PolicyEMA:
                 else: e.copy_(v)
         self.updates += 1
 
+    @classmethod
+    def of(cls, model, cfg:RunConfig) -> 'PolicyEMA | None':
+        "`train.ema_decay`'s average of `model`'s policy, started from its current weights; None when the key is off."
+        return cls(model.policy, cfg.train.ema_decay) if cfg.train.ema_decay is not None else None
+
+    def keep(self):
+        "Load the average into the policy for good: the agent a trainer saves."
+        self.policy.load_state_dict(self.weights)
+
+    def record(self) -> dict:
+        "What a trainer's meta.json says of the average."
+        return dict(decay=self.decay, updates=self.updates, every='policy update')
+
     @contextmanager
     def applied(self):
         "Inside the block the policy holds the EMA weights; after it, its own weights again (copied in place: the optimiser keeps its tensors)."
@@ -365,7 +378,7 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     elif cfg.train.pretrain_oracle and oracle_settings(cfg)['bc_steps']:   # resumed: the same labels keep the cloning steps going
         oracle = dict(data=oracle_labels(cfg, train_sets + augmented, baselines))
     model.set_logger(configure(str(out/'logs'), _logger_formats(cfg)))
-    ema = PolicyEMA(model.policy, cfg.train.ema_decay) if cfg.train.ema_decay is not None else None   # from the starting weights
+    ema = PolicyEMA.of(model, cfg)   # from the starting weights
     if ema is not None and resumed_at: resume_ema(ema, out/'checkpoints'/f'ckpt_{resumed_at}_steps.pt')   # the checkpoint resume_model read
     has_valid = any('valid' in p.periods for p in prepared)
     validation = _validation_callback(prepared, cfg, out, log, on_validation, baselines, ema) if has_valid else None
@@ -401,7 +414,7 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
         steps_per_second=round(steps_done / max(train_seconds, 1e-9), 1),
         best_validation=log and max(l[f'valid_{cfg.train.select_metric}'] for l in log),
         augmented_sets=len(augmented), python=platform.python_version(), torch=torch.__version__,
-        **({} if ema is None else dict(ema=dict(decay=ema.decay, updates=ema.updates, every='policy update')))), indent=1))
+        **({} if ema is None else dict(ema=ema.record()))), indent=1))
     write_manifest(out)
     publish(out, final)
     say(f"trained {model.num_timesteps} steps in {train_seconds:.0f}s; model folder {final}")
@@ -419,7 +432,7 @@ def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None, valid_set
     vec = make_train_env(cfg, train_sets, baselines)
     model, oracle = fresh_model(spec, cfg, vec, train_sets, baselines)
     model.set_logger(Logger(None, []))   # SB3's default logger would leave an empty SB3-<time> folder in /tmp per call
-    ema = PolicyEMA(model.policy, cfg.train.ema_decay) if cfg.train.ema_decay is not None else None
+    ema = PolicyEMA.of(model, cfg)
     metric, log, chosen = f'valid_{cfg.train.select_metric}', [], None
     with tempfile.TemporaryDirectory(prefix='riskrl-learn-') as scratch:   # the validation callback saves the best policy here
         validation = _validation_callback(list(valid_sets), cfg, Path(scratch), log, None, baselines, ema) if valid_sets else None
@@ -428,10 +441,10 @@ def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None, valid_set
         if cfg.train.vec_env == 'ray': vec.close()
         if (Path(scratch)/WEIGHTS_FILE).exists():   # the best-validated policy (its EMA with ema_decay), as `train` saves it
             model.policy.load_state_dict(read_weights(Path(scratch)/WEIGHTS_FILE)); chosen = validation.chosen
-        elif ema is not None: model.policy.load_state_dict(ema.weights)   # no validation: the average is the agent, as `train` saves it
+        elif ema is not None: ema.keep()   # no validation: the average is the agent, as `train` saves it
     applied = dict(oracle=oracle and dict(labels=len(oracle['data']['labels']), bc_steps=int(oracle_settings(cfg)['bc_steps']),
                                           cloning_rounds=cloning_rounds(cbs), accuracy=oracle['after']['accuracy']),
-                   oracle_note=note, ema=ema and dict(decay=ema.decay, updates=ema.updates),
+                   oracle_note=note, ema=ema and ema.record(),
                    validation=validation and dict(log=log, chosen_step=chosen and int(chosen['timesteps']),
                                                   chosen_score=chosen and float(chosen[metric]), clone_chosen=bool(oracle and chosen and chosen['timesteps'] == 0),
                                                   stopped_early=validation.stopped_early, timesteps=int(model.num_timesteps)))

@@ -14,15 +14,15 @@ import numpy as np
 import yaml
 
 # %% auto #0
-__all__ = ['DEPRECATED_KEYS', 'ACTION_SPACES', 'Finite', 'Pos', 'NonNeg', 'Frac', 'Prob', 'Count', 'Bars', 'Months', 'Window',
-           'FeeRate', 'Name', 'DateText', 'Duration', 'Anchor', 'FIELD_RULES', 'CROSS_CHECKS', 'SAVED_DEFAULTS',
-           'SECONDS_PER_YEAR', 'INTERVAL_DIRS', 'RiskrlError', 'DataError', 'ConfigError', 'DataConfig', 'CostConfig',
-           'EntryConfig', 'FeatureConfig', 'EnvConfig', 'RewardConfig', 'NetworkConfig', 'AugmentConfig', 'TrainConfig',
-           'BaselineConfig', 'SizingConfig', 'RegimeConfig', 'EvalConfig', 'PortfolioConfig', 'RunConfig',
-           'config_from_dict', 'config_to_dict', 'save_config', 'load_typed', 'load_config', 'merge_dicts',
-           'check_rules', 'check_section', 'check_config', 'load_saved_config', 'seed_everything', 'periods_per_year',
-           'package_dir', 'bundled_data_dir', 'bundled_path', 'bundled_symbols', 'register_in', 'resolve',
-           'redact_secrets']
+__all__ = ['VALIDATION_KEYS', 'DEPRECATED_KEYS', 'ACTION_SPACES', 'Finite', 'Pos', 'NonNeg', 'Frac', 'Prob', 'Count', 'Bars',
+           'Months', 'Window', 'FeeRate', 'Name', 'DateText', 'Duration', 'Anchor', 'FIELD_RULES', 'CROSS_CHECKS',
+           'SAVED_DEFAULTS', 'SECONDS_PER_YEAR', 'INTERVAL_DIRS', 'RiskrlError', 'DataError', 'ConfigError',
+           'DataConfig', 'CostConfig', 'EntryConfig', 'FeatureConfig', 'EnvConfig', 'RewardConfig', 'NetworkConfig',
+           'AugmentConfig', 'TrainConfig', 'BaselineConfig', 'SizingConfig', 'RegimeConfig', 'EvalConfig',
+           'PortfolioConfig', 'RunConfig', 'config_from_dict', 'config_to_dict', 'save_config', 'load_typed',
+           'load_config', 'merge_dicts', 'check_rules', 'check_section', 'check_config', 'load_saved_config',
+           'seed_everything', 'periods_per_year', 'package_dir', 'bundled_data_dir', 'bundled_path', 'bundled_symbols',
+           'register_in', 'resolve', 'redact_secrets']
 
 # %% ../../nbs/00_config.ipynb #61d2f5c8
 class RiskrlError(Exception):
@@ -261,6 +261,9 @@ class TrainConfig:
 
     def __post_init__(self):   # `pretrain_oracle: false` is stored as {} (off, as saved before it became the default)
         if self.pretrain_oracle is False or self.pretrain_oracle is None: self.pretrain_oracle = {}
+
+# the train keys that choose a checkpoint on the validation period: a trainer without one cannot apply them
+VALIDATION_KEYS = ('validate_first', 'select', 'select_metric', 'eval_freq', 'early_stop_patience', 'early_stop_min_delta')
 
 # %% ../../nbs/00_config.ipynb #7ea990dd
 @dataclass

@@ -81,6 +81,7 @@ def masked_softmax(logits:np.ndarray, masks:np.ndarray|None) -> np.ndarray:
 def sb3_probabilities(model, masked:bool=True, batch:int=16384):
     "fn(obs [N, n_obs], masks [N, 3]) -> the action probabilities of an SB3 actor-critic policy (masked when `masked`)."
     import torch
+    from riskrl_nb.agents.policy import actor_logits
     p = model.policy
     p.set_training_mode(False)
     def probabilities(obs, masks):
@@ -88,7 +89,7 @@ def sb3_probabilities(model, masked:bool=True, batch:int=16384):
         with torch.no_grad():
             for k in range(0, len(obs), batch):
                 x = torch.as_tensor(np.asarray(obs[k:k + batch], dtype=np.float32))
-                out.append(p.action_net(p.mlp_extractor.forward_actor(p.extract_features(x, p.pi_features_extractor))).numpy())
+                out.append(actor_logits(p, x).numpy())
         return masked_softmax(np.concatenate(out) if out else np.zeros((0, len(ACTIONS))), masks if masked else None)
     return probabilities
 

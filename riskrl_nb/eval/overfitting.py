@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
-from ..core.config import RunConfig, RiskrlError, ConfigError, periods_per_year
+from ..core.config import RunConfig, RiskrlError, ConfigError, VALIDATION_KEYS, periods_per_year
 from ..data.features import compute_features, feature_warmup, FeatureScaler
 from ..data.entries import make_entries
 from ..sim.execution import Market, Simulation, run_backtest
@@ -117,9 +117,7 @@ def cpcv_paths(n_groups:int, n_test:int) -> list:
 
 # %% ../../nbs/43_overfitting.ipynb #3c17d2bf
 NO_CHECKPOINT_CHOICE = 'evaluation.cpcv_valid_frac is 0, a CPCV split has no validation range: no checkpoint is chosen, the agent is the policy after all total_timesteps'
-CPCV_NOT_APPLIED = dict(
-    validate_first=NO_CHECKPOINT_CHOICE, select=NO_CHECKPOINT_CHOICE, select_metric=NO_CHECKPOINT_CHOICE, eval_freq=NO_CHECKPOINT_CHOICE,
-    early_stop_patience=NO_CHECKPOINT_CHOICE, early_stop_min_delta=NO_CHECKPOINT_CHOICE,
+CPCV_NOT_APPLIED = dict(   # and, with evaluation.cpcv_valid_frac 0, VALIDATION_KEYS (NO_CHECKPOINT_CHOICE)
     checkpoint_freq='a CPCV split writes no model folder', tensorboard='a CPCV split writes no model folder')
 CPCV_REFUSED = dict(init_from="it would start every split from a model trained on other bars (possibly the test groups: a leak)",
                     context_assets="CPCV trains on one instrument's features and does not build other coins'")
@@ -134,7 +132,7 @@ def check_cpcv_config(cfg:RunConfig) -> dict:
     _, note = oracle_plan(cfg, check_algo(cfg))   # asked-for settings that cannot run raise here, before any training
     if note: print(f"CPCV: {note}", file=sys.stderr)
     validated = cfg.evaluation.cpcv_valid_frac > 0   # the validation keys apply in each split's nested validation range
-    return report_ignored(ignored_train_keys(cfg, {k: w for k, w in CPCV_NOT_APPLIED.items() if not (validated and w == NO_CHECKPOINT_CHOICE)}), 'CPCV')
+    return report_ignored(ignored_train_keys(cfg, CPCV_NOT_APPLIED if validated else {**dict.fromkeys(VALIDATION_KEYS, NO_CHECKPOINT_CHOICE), **CPCV_NOT_APPLIED}), 'CPCV')
 
 def cpcv_validation(train:list, frac:float, purge:int) -> tuple:
     "(training ranges, validation ranges) of a split's `train` ranges: the last `frac` of its bars validate, `purge` bars before them are dropped."

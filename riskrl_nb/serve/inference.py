@@ -36,18 +36,17 @@ def _masked_graph(logits_module, masked:bool=True):
 def policy_graph(model, masked:bool=True):
     "The exportable graph of an SB3 model (or policy): deterministic action and action probabilities."
     import torch
+    from riskrl_nb.agents.policy import ACTOR_CRITIC, actor_logits
     if hasattr(model, 'export_graph'): return model.export_graph(masked)   # e.g. an ensemble: its members and combiner in one graph
     policy = getattr(model, 'policy', model)
-    if not all(hasattr(policy, a) for a in ('action_net', 'mlp_extractor', 'pi_features_extractor')):
+    if not all(hasattr(policy, a) for a in ACTOR_CRITIC):
         raise RiskrlError(f"cannot export a {type(policy).__name__}: only SB3 actor-critic policies (ppo, maskable_ppo) are exportable")
     if getattr(policy.action_space, 'n', None) is None:
         raise RiskrlError("only the discrete3 action space can be exported (env.action_space: discrete3)")
     class ActorLogits(torch.nn.Module):
         def __init__(self):
             super().__init__(); self.policy = policy
-        def forward(self, obs):
-            feats = self.policy.extract_features(obs, self.policy.pi_features_extractor)
-            return self.policy.action_net(self.policy.mlp_extractor.forward_actor(feats))
+        def forward(self, obs): return actor_logits(self.policy, obs)
     return _masked_graph(ActorLogits(), masked)
 
 # %% ../../nbs/60_inference.ipynb #bfb7ca0f
