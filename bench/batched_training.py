@@ -1,17 +1,20 @@
 """PPO training throughput through `riskrl train`'s own path, the default config against batched configs, with the split.
 
-    nice -n 5 python bench/batched_training.py [--steps 49152] [--seed 0] [--configs default batched4 b16 b64] [--out DIR]
+    nice -n 5 python bench/batched_training.py [--steps 49152] [--seed 0] [--configs stock readable default b64] [--out DIR]
 
 Every row calls `riskrl_nb.agents.training.train` (what `riskrl train` runs: rule tuning, the oracle labels and the
 cloning pre-training of the default config, validation every `eval_freq` steps, cloning steps after each PPO update),
 one row after the other in this one process, torch on 1 thread (the config's `train.torch_threads`); MaskablePPO is
 `LeanMaskablePPO` as in `riskrl train` (`bench/fast_ppo.py` compares it with stock MaskablePPO). Rows (`CONFIGS`):
-`default` is the config as shipped; `stock` is the same config on the path the speed issue measured (stock MaskablePPO's
-rollout and update on SB3's DummyVecEnv: the default's training before `LeanMaskablePPO` and `LeanDummyVecEnv`); `batched4` only sets `env.batched: true` (same 4 x 512 schedule); `b16` is
-16 accounts x 128 steps (rollouts of 2048 and minibatches of 256, as the default: the same number of PPO updates and
-cloning steps per env step); `b64` is 64 x 128 with minibatches of 1024 (4x fewer updates per env step) and
-`bc_steps` 16 (the same cloning minibatches per env step as the default's 4 per update); `b64s` is `b64` with the
-default's minibatches of 256 (the same number of gradient steps per env step as the default).
+`default` is the config as shipped (since issue 14: the batched env, 64 accounts x 128 steps, minibatches of 256, 16
+cloning minibatches per update; the same training as `b64s`); `readable` is the default before that (the readable env,
+4 x 512, 4 cloning minibatches per update); `stock` is `readable` on the path the speed issue measured (stock
+MaskablePPO's rollout and update on SB3's DummyVecEnv: the default's training before `LeanMaskablePPO` and
+`LeanDummyVecEnv`); `batched4` is `readable` with `env.batched: true` (same 4 x 512 schedule); `b16` is 16 accounts x
+128 steps (rollouts of 2048 and minibatches of 256, as `readable`: the same number of PPO updates and cloning steps per
+env step); `b64` is 64 x 128 with minibatches of 1024 (4x fewer updates per env step) and `bc_steps` 16 (the same
+cloning minibatches per env step as `readable`'s 4 per update); `b64s` is `b64` with minibatches of 256 (the same number
+of gradient steps per env step as `readable`), spelled out: the row docs/results/batched_training_periods.md benchmarked.
 
 For each row it reports env-steps per CPU-second of the `learn` loop (everything between the start and the end of
 training: stepping, policy forward passes, PPO updates, cloning steps, validation backtests) and the split of that
@@ -26,13 +29,15 @@ import argparse, functools, json, os, tempfile, time
 from pathlib import Path
 
 B = dict(env=dict(batched=True))
+READABLE = dict(env=dict(batched=False), train=dict(n_envs=4, n_steps=512, pretrain_oracle=dict(bc_steps=4)))   # = configs/readable_default.yaml
 CONFIGS = {
     'default': {},
-    'batched4': B,
-    'b16': dict(B, train=dict(n_envs=16, n_steps=128, batch_size=256)),
+    'readable': READABLE,
+    'batched4': dict(READABLE, env=dict(batched=True)),
+    'b16': dict(B, train=dict(n_envs=16, n_steps=128, batch_size=256, pretrain_oracle=dict(bc_steps=4))),
     'b64': dict(B, train=dict(n_envs=64, n_steps=128, batch_size=1024, pretrain_oracle=dict(bc_steps=16))),
     'b64s': dict(B, train=dict(n_envs=64, n_steps=128, batch_size=256, pretrain_oracle=dict(bc_steps=16))),
-    'stock': {},   # the default config on the path the speed issue measured: stock MaskablePPO on SB3's DummyVecEnv
+    'stock': READABLE,   # the default config of the speed issue on the path it measured: stock MaskablePPO on SB3's DummyVecEnv
 }
 STOCK = {'stock'}
 PARTS = ('env', 'masks', 'policy', 'buffer', 'update', 'cloning', 'validation')
@@ -125,9 +130,10 @@ def main():
               f"({r['per_s']:6.0f}/s wall; run {r['total_cpu']:.0f} CPU-s in all; load {r['load']:.1f}); loop split: {parts}", flush=True)
         print(f"{'':9s} validation {' '.join(f'{t}:{v:+.2f}' for t, v in r['curve'])}", flush=True)
     d = {r['config']: r for r in rows}
-    if 'default' in d:
-        print('\n' + '; '.join(f"{n} / default {r['per_cpu_s'] / d['default']['per_cpu_s']:.2f}x per CPU-s"
-                               for n, r in d.items() if n != 'default')
+    for ref in ('readable', 'default'):
+        if ref not in d: continue
+        print('\n' + '; '.join(f"{n} / {ref} {r['per_cpu_s'] / d[ref]['per_cpu_s']:.2f}x per CPU-s"
+                               for n, r in d.items() if n != ref)
               + f" (load average {os.getloadavg()[0]:.1f}, shared 2-core machine, seed {args.seed})")
     if 'stock' in d:   # issue 14's "today's default": the path it measured, before LeanMaskablePPO and LeanDummyVecEnv
         print('; '.join(f"{n} / stock {r['per_cpu_s'] / d['stock']['per_cpu_s']:.2f}x per CPU-s" for n, r in d.items() if n != 'stock'))

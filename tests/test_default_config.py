@@ -1,24 +1,44 @@
 """Issue 13, third round: the default config is the second ablation's best row (oracle pre-training with the cost margin,
 balanced labels, cloning steps during PPO, the clone validated first); `pretrain_oracle: false` turns it off wherever it
-is merged; configs saved before the change still train as they did."""
+is merged; configs saved before the change still train as they did. Issue 14: the default trains on the batched env, 64
+accounts x 128 steps (the `b64s` row of docs/results/batched_training_periods.md), and falls back to the readable env,
+said, where the batched one cannot train the config."""
 import json
 import pandas as pd
+import pytest
 import yaml
 from conftest import ROOT, run_cli
-from riskrl_nb.core.config import RunConfig, load_config, merge_dicts, config_to_dict, save_config, load_saved_config
+from riskrl_nb.core.config import RunConfig, RiskrlError, load_config, merge_dicts, config_to_dict, save_config, load_saved_config
 from riskrl_nb.eval.benchmark import load_variants, bench_config, bench_window
 from riskrl_nb.ops.hpo import trial_config
 
 OFF = {'train': {'pretrain_oracle': False, 'validate_first': False}}
+TINY_DATA = "{train_start: '2022-01-01', train_end: '2022-06-30', valid_start: '2022-07-01', valid_end: '2022-08-31', test_start: '2023-01-01', test_end: '2023-12-31'}"
+
+
+def _trained_as(cfg):
+    "What decides how a config trains: env and train sections, the oracle settings with their defaults filled in."
+    from riskrl_nb.agents.oracle import oracle_settings
+    return cfg.env, {**config_to_dict(cfg)['train'], 'pretrain_oracle': oracle_settings(cfg)}
 
 
 def test_default_is_the_measured_best_row():
-    "The default equals the `oracle_margin_first_bc` row that docs/results/benchmark_ablation2.md measured; its `default` row is the old one."
+    """The default trains as the `oracle_margin_first_bc_batched64s` row that docs/results/batched_training_periods.md
+    benchmarked (env.batched auto resolves to true for it); configs/readable_default.yaml is the default before issue 14,
+    the `oracle_margin_first_bc` row of benchmark_ablation2.md, whose `default` row is the one before that."""
+    b64s = load_config(overrides=load_variants(ROOT/'configs'/'skill_batched.yaml')['oracle_margin_first_bc_batched64s'])
+    now = load_config()
+    assert now.env.batched == 'auto' and b64s.env.batched is True
+    assert _trained_as(load_config(overrides={'env': {'batched': True}})) == _trained_as(b64s)
     rows = load_variants(ROOT/'configs'/'skill_ablation2.yaml')
-    assert load_config().train == load_config(overrides=rows['oracle_margin_first_bc']).train
+    before = load_config(ROOT/'configs'/'readable_default.yaml')
+    asked = load_config(overrides=merge_dicts(rows['oracle_margin_first_bc'], {'env': {'batched': False}, 'train': {'n_envs': 4, 'n_steps': 512}}))
+    assert _trained_as(before) == _trained_as(asked)
+    assert (before.env.batched, before.train.n_envs, before.train.n_steps, before.train.pretrain_oracle['bc_steps']) == (False, 4, 512, 4)
     old = load_config(overrides=rows['default']).train
     assert (old.pretrain_oracle, old.validate_first) == ({}, False)
-    assert load_config(ROOT/'configs'/'old_default.yaml').train == old
+    assert load_config(ROOT/'configs'/'old_default.yaml').train == load_config(overrides=merge_dicts(rows['default'], {'train': {'n_envs': 4, 'n_steps': 512}})).train
+    assert load_config(ROOT/'configs'/'old_default.yaml').env.batched is False
 
 
 def test_committed_ablation_rows_keep_their_meaning():
@@ -49,7 +69,7 @@ def test_false_turns_pretraining_off_wherever_it_is_merged(tmp_path):
 def test_default_training_pretrains_and_validates_the_clone(tiny_model):
     "The shared tiny model (tests' tiny config, default train settings): oracle.json with the default settings, the clone validated at step 0."
     s = json.loads((tiny_model/'oracle.json').read_text())['settings']
-    assert (s['samples'], s['bc_steps'], s['balance'], round(s['margin'], 12)) == (20000, 4, 0.5, 0.003)
+    assert (s['samples'], s['bc_steps'], s['balance'], round(s['margin'], 12)) == (20000, 16, 0.5, 0.003)
     assert pd.read_csv(tiny_model/'train_log.csv').timesteps.iloc[0] == 0
     assert load_saved_config(tiny_model/'config.yaml').train.pretrain_oracle['margin'] == 'cost'
 
@@ -96,3 +116,41 @@ def test_batched_config_is_the_benchmarked_row(tmp_path):
     prepared, _ = prepare_data(load_frames(cfg), cfg)
     vec = make_train_env(cfg, [p for p in prepared if 'train' in p.periods])
     assert isinstance(vec.venv, BatchedPositionEnv) and vec.num_envs == 64   # under SB3's VecMonitor
+
+
+def test_default_trains_batched_and_falls_back_to_the_readable_env_where_it_cannot(tmp_path, tiny_config):
+    """env.batched auto (the default): the batched env where it trains the config; the readable env, said and saved as
+    `batched: false`, for residual actions; `true` with them is refused (exit 2); off-policy algorithms keep 4 accounts
+    where train.n_envs is the default, and `auto` gives them the readable env (batched training is benchmarked with PPO only)."""
+    from riskrl_nb.agents.algos import get_algo
+    from riskrl_nb.agents.training import batched_plan, make_train_env, OFFPOLICY_N_ENVS
+    from riskrl_nb.sim.prepare import prepare_data, load_frames
+    from riskrl_nb.sim.vec_env import BatchedPositionEnv
+    cfg = load_config(tiny_config)
+    sets = [p for p in prepare_data(load_frames(cfg), cfg)[0] if 'train' in p.periods]
+    ppo, dqn = get_algo('maskable_ppo'), get_algo('dqn')
+    planned, note = batched_plan(cfg, ppo, sets)
+    assert (cfg.env.batched, planned.env.batched, note) == ('auto', True, '')
+    vec = make_train_env(cfg, sets)
+    assert isinstance(vec.venv, BatchedPositionEnv) and vec.num_envs == 2
+    residual = load_config(tiny_config, {'env': {'action_space': 'residual'}})
+    planned, note = batched_plan(residual, ppo, sets)
+    assert planned.env.batched is False and note.startswith("env.batched auto: the readable env") and "'residual'" in note
+    with pytest.raises(RiskrlError, match="env.batched: true cannot train with env.action_space 'residual'"):
+        batched_plan(load_config(tiny_config, {'env': {'action_space': 'residual', 'batched': True}}), ppo, sets)
+    default_dqn = load_config(overrides={'data': yaml.safe_load(TINY_DATA), 'train': {'algo': 'dqn'}})
+    planned, note = batched_plan(default_dqn, dqn, sets)
+    assert (default_dqn.train.n_envs, planned.train.n_envs, planned.env.batched) == (64, OFFPOLICY_N_ENVS, False)
+    assert 'train.n_envs 64 (a default' in note and "train.algo 'dqn'" in note
+    assert batched_plan(load_config(tiny_config, {'env': {'batched': True}, 'train': {'algo': 'dqn'}}), dqn, sets)[0].env.batched is True   # asked for: it runs
+    # through the CLI: the residual run trains on the readable env, says so, and saves what it trained on
+    over = tmp_path/'residual.yaml'
+    over.write_text(tiny_config.read_text() + "env: {action_space: residual}\n")
+    r = run_cli('train', '--config', over, '--out', tmp_path/'m', '--no-progress', '--steps', 512)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "env.batched auto: the readable env, not the batched one (env.action_space 'residual'" in r.stdout
+    assert yaml.safe_load((tmp_path/'m'/'config.yaml').read_text())['env']['batched'] is False
+    over.write_text(tiny_config.read_text() + "env: {action_space: residual, batched: true}\n")
+    r = run_cli('train', '--config', over, '--out', tmp_path/'m2', '--no-progress', '--steps', 512)
+    assert r.returncode == 2 and "env.batched: true cannot train with env.action_space 'residual'" in r.stderr, r.stderr[-500:]
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path/'m2').exists()

@@ -16,7 +16,9 @@ def check_quick_demo(out: Path, stdout: str, steps: int):
     check_trades(pd.read_csv(out/'eval'/'trades.csv'), m)
     check_rule_book(m, pd.read_csv(out/'eval'/'trades.csv'))
     assert (out/'model'/'model.zip').exists() and (out/'eval'/'report.html').exists()
-    assert json.loads((out/'model'/'meta.json').read_text())['timesteps'] == steps
+    cfg = __import__('yaml').safe_load((out/'model'/'config.yaml').read_text())['train']
+    rollout = cfg['n_envs'] * cfg['n_steps']   # PPO learns in whole rollouts (64 x 128 by default)
+    assert json.loads((out/'model'/'meta.json').read_text())['timesteps'] == -(-steps // rollout) * rollout
     for name in m['policies']: assert name in stdout
     assert 'report:' in stdout
     data = json.loads((out/'model'/'data.json').read_text())
@@ -28,9 +30,9 @@ def check_quick_demo(out: Path, stdout: str, steps: int):
 def test_demo_quick(tmp_path):
     """The quick demo's path with a smaller budget: this proves the pipeline runs, not that 20k steps learn.
     Slow: tests/test_readme.py runs the same command (the README's) and applies `check_quick_demo` to its output."""
-    r = run_cli('demo', '--quick', '--steps', 4096, '--no-progress', '--out', tmp_path/'demo')
+    r = run_cli('demo', '--quick', '--steps', 8192, '--no-progress', '--out', tmp_path/'demo')
     assert r.returncode == 0, r.stderr[-3000:]
-    check_quick_demo(tmp_path/'demo', r.stdout, 4096)
+    check_quick_demo(tmp_path/'demo', r.stdout, 8192)
 
 
 def test_demo_several_seeds(tmp_path, tiny_config):

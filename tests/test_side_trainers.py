@@ -191,7 +191,7 @@ def test_update_keeps_an_ema_and_records_what_it_cannot_apply(tiny_model, tmp_pa
     info = json.loads((out/'meta.json').read_text())['update']
     assert info['ema'] == dict(decay=0.9, updates=1, every='policy update')   # 512 steps = one rollout of 2 x 256
     assert info['ignored_train_keys']['train.tensorboard'] == 'an update writes no TensorBoard logs'
-    assert info['oracle_bc']['bc_steps'] == 4
+    assert info['oracle_bc']['bc_steps'] == 16   # the default's (16 cloning minibatches per PPO update)
     captured = capsys.readouterr()
     assert 'EMA 0.9' in captured.out
     assert 'update: train.tensorboard not applied: an update writes no TensorBoard logs' in captured.err.splitlines()

@@ -45,15 +45,15 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from stable_baselines3.common.vec_env.util import dict_to_obs
 
 # %% auto #0
-__all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'CURRICULA', 'AUGMENTATIONS', 'DETERMINISTIC_AUGMENTATIONS', 'validation_score',
-           'PolicyEMA', 'resume_ema', 'ema_callback', 'deepcopy_infos', 'LeanDummyVecEnv', 'make_train_env',
-           'fresh_model', 'method_callbacks', 'cloning_rounds', 'ignored_train_keys', 'report_ignored', 'train',
-           'learn_on', 'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts',
-           'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp',
-           'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets', 'transfer_source',
-           'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints', 'latest_checkpoint',
-           'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model', 'split_scores',
-           'summarize_runs', 'format_summary', 'apply_action_prior']
+__all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'OFFPOLICY_N_ENVS', 'CURRICULA', 'AUGMENTATIONS', 'DETERMINISTIC_AUGMENTATIONS',
+           'validation_score', 'PolicyEMA', 'resume_ema', 'ema_callback', 'deepcopy_infos', 'LeanDummyVecEnv',
+           'batched_refusal', 'batched_plan', 'make_train_env', 'fresh_model', 'method_callbacks', 'cloning_rounds',
+           'ignored_train_keys', 'report_ignored', 'train', 'learn_on', 'episode_windows', 'VolatilityCurriculum',
+           'curriculum_env', 'curriculum_callback', 'bar_parts', 'rebuild_candles', 'smooth_curve', 'noise_injection',
+           'magnitude_warp', 'time_warp', 'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices',
+           'augmented_sets', 'transfer_source', 'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints',
+           'latest_checkpoint', 'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model',
+           'split_scores', 'summarize_runs', 'format_summary', 'apply_action_prior']
 
 # %% ../../nbs/34_training.ipynb #27c77e1d
 def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', baselines:dict|None=None) -> dict:
@@ -235,6 +235,42 @@ def _ray_env(cfg:RunConfig, batched:tuple|None=None, fns:list|None=None):
     workers = batched_workers(*batched, cfg, cfg.train.n_envs, cfg.train.rollout_workers) if batched else split_env_fns(fns, cfg.train.rollout_workers)
     return ActorVecEnv(workers, 'ray', cfg.train.ray_address or None)
 
+OFFPOLICY_N_ENVS = 4   # off-policy algorithms' accounts where train.n_envs is the default (64 x 128 is a rollout schedule)
+
+def batched_refusal(cfg:RunConfig, spec, train_sets:list) -> tuple:
+    "`(why, implemented)`: why `BatchedPositionEnv` does not train `cfg` ('' when it does); `implemented` False where it cannot at all."
+    from riskrl_nb.sim.residual import needs_reference
+    if needs_reference(cfg):
+        return (f"env.action_space '{cfg.env.action_space}' with reward '{cfg.reward.name}' (residual actions and the relative "
+                "reward need the reference rule)"), False
+    if spec.make_env is not None: return f"train.algo '{cfg.train.algo}' (it trains on its own env)", False
+    if cfg.train.curriculum != 'none': return f"train.curriculum '{cfg.train.curriculum}'", False
+    if cfg.train.vec_env not in ('dummy', 'ray'): return f"train.vec_env '{cfg.train.vec_env}'", False
+    if cfg.costs.participation_cap > 0: return f"costs.participation_cap {cfg.costs.participation_cap}", False
+    probe = PositionRiskEnv([p.data for p in train_sets], [p.periods['train'] for p in train_sets], cfg)
+    wrapped = [w for w in TRAIN_ENV_WRAPPERS if resolve(w)(probe, cfg, train_sets, 0) is not probe]   # per-env wrappers cannot act inside the kernel
+    if wrapped: return f"the training-env wrapper {', '.join(wrapped)} (e.g. regime-balanced episodes)", False
+    if spec.offpolicy or spec.recurrent:   # it runs them, but its skill was measured with the feed-forward on-policy algorithms only
+        return f"train.algo '{cfg.train.algo}': batched training was benchmarked with maskable_ppo only", True
+    return '', True
+
+def batched_plan(cfg:RunConfig, spec, train_sets:list) -> tuple:
+    """`(cfg as trained, note)`: `env.batched: auto` (the default) becomes true where the batched env trains `cfg` and false
+    (the readable env, same schedule; the note says why) where not; `true` where it cannot raises; off-policy algorithms
+    train `OFFPOLICY_N_ENVS` accounts where `train.n_envs` is the default."""
+    notes = []
+    if spec.offpolicy and cfg.train.n_envs == TrainConfig().n_envs:
+        cfg = replace(cfg, train=replace(cfg.train, n_envs=OFFPOLICY_N_ENVS))
+        notes.append(f"train.n_envs {TrainConfig().n_envs} (a default, for on-policy rollouts) -> {OFFPOLICY_N_ENVS} for off-policy '{cfg.train.algo}'")
+    if cfg.env.batched is not False:
+        why, implemented = batched_refusal(cfg, spec, train_sets)
+        if why and cfg.env.batched is True and not implemented:
+            raise RiskrlError(f"env.batched: true cannot train with {why}; set env.batched: false (or auto)")
+        batched = cfg.env.batched is True or not why
+        cfg = replace(cfg, env=replace(cfg.env, batched=batched))
+        if not batched: notes.append(f"env.batched auto: the readable env, not the batched one ({why})")
+    return cfg, '; '.join(notes)
+
 def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
     "The vectorised training environment: `n_envs` copies of the training env over the training periods."
     from stable_baselines3.common.vec_env import SubprocVecEnv, VecMonitor
@@ -243,18 +279,10 @@ def make_train_env(cfg:RunConfig, train_sets:list, baselines:dict|None=None):
         raise ConfigError(f"unknown train.vec_env '{cfg.train.vec_env}'; available: {', '.join(VEC_ENVS)}")
     spec = get_algo(cfg.train.algo)
     from riskrl_nb.sim.residual import needs_reference, ReferenceEnv   # residual actions / relative reward: readable env only
-    if cfg.env.batched and needs_reference(cfg):
-        raise RiskrlError(f"env.batched: true does not implement env.action_space '{cfg.env.action_space}' with reward "
-                          f"'{cfg.reward.name}' (residual actions and the relative reward need the reference rule); set env.batched: false")
+    cfg, _ = batched_plan(cfg, spec, train_sets)   # `train` and `learn_on` plan first and say so; here for every other caller
     if cfg.env.batched:   # all n_envs accounts in one compiled step (riskrl_nb.sim.vec_env): same rules, rewards and masks
         from riskrl_nb.sim.vec_env import BatchedPositionEnv
-        if spec.make_env is not None or cfg.train.curriculum != 'none' or cfg.train.vec_env not in ('dummy', 'ray'):
-            raise RiskrlError(f"env.batched: true cannot run algorithm '{cfg.train.algo}' with train.curriculum "
-                              f"'{cfg.train.curriculum}' and train.vec_env '{cfg.train.vec_env}'; set env.batched: false")
         data, periods = [p.data for p in train_sets], [p.periods['train'] for p in train_sets]
-        probe = PositionRiskEnv(data, periods, cfg)   # per-env wrappers cannot act inside the batched kernel
-        if any(resolve(wrap)(probe, cfg, train_sets, 0) is not probe for wrap in TRAIN_ENV_WRAPPERS):
-            raise RiskrlError("env.batched: true cannot apply this config's training-env wrappers; set env.batched: false")
         vec = VecMonitor(_ray_env(cfg, batched=(data, periods)) if cfg.train.vec_env == 'ray' else BatchedPositionEnv(data, periods, cfg, cfg.train.n_envs))
         vec.seed(cfg.train.seed)
         return vec
@@ -367,6 +395,8 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     say(f"data: {', '.join(f'{p.data.name} {len(p.candles)} bars' for p in prepared)}; training on "
         f"{sum(p.periods['train'][1] - p.periods['train'][0] for p in train_sets)} bars"
         + (f" + {len(augmented)} augmented copies" if augmented else ''))
+    cfg, note = batched_plan(cfg, spec, train_sets + augmented)   # env.batched auto -> true or false (saved so), and said where not
+    if note: say(note)
 
     out = _stage(final, resume)   # everything is written here (once the data is good), then renamed into place when complete
     save_config(cfg, out/'config.yaml')   # early: `--resume` after a kill reads the run's data from it
@@ -428,6 +458,7 @@ def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None, valid_set
     from riskrl_nb.agents.bundle import WEIGHTS_FILE, read_weights
     spec = check_algo(cfg)
     cfg, note = oracle_plan(cfg, spec)   # the default oracle pre-training is dropped where it cannot run (and said so)
+    cfg, _ = batched_plan(cfg, spec, train_sets)
     seed_everything(cfg.train.seed); torch.set_num_threads(cfg.train.torch_threads)
     vec = make_train_env(cfg, train_sets, baselines)
     model, oracle = fresh_model(spec, cfg, vec, train_sets, baselines)

@@ -14,15 +14,15 @@ import numpy as np
 import yaml
 
 # %% auto #0
-__all__ = ['VALIDATION_KEYS', 'DEPRECATED_KEYS', 'ACTION_SPACES', 'Finite', 'Pos', 'NonNeg', 'Frac', 'Prob', 'Count', 'Bars',
-           'Months', 'Window', 'FeeRate', 'Name', 'DateText', 'Duration', 'Anchor', 'FIELD_RULES', 'CROSS_CHECKS',
-           'SAVED_DEFAULTS', 'SECONDS_PER_YEAR', 'INTERVAL_DIRS', 'RiskrlError', 'DataError', 'ConfigError',
-           'DataConfig', 'CostConfig', 'EntryConfig', 'FeatureConfig', 'EnvConfig', 'RewardConfig', 'NetworkConfig',
-           'AugmentConfig', 'TrainConfig', 'BaselineConfig', 'SizingConfig', 'RegimeConfig', 'EvalConfig',
-           'PortfolioConfig', 'RunConfig', 'config_from_dict', 'config_to_dict', 'save_config', 'load_typed',
-           'load_config', 'merge_dicts', 'check_rules', 'check_section', 'check_config', 'load_saved_config',
-           'seed_everything', 'periods_per_year', 'package_dir', 'bundled_data_dir', 'bundled_path', 'bundled_symbols',
-           'register_in', 'resolve', 'redact_secrets']
+__all__ = ['VALIDATION_KEYS', 'UNION_KEYS', 'DEPRECATED_KEYS', 'ACTION_SPACES', 'Finite', 'Pos', 'NonNeg', 'Frac', 'Prob',
+           'Count', 'Bars', 'Months', 'Window', 'FeeRate', 'Name', 'DateText', 'Duration', 'Anchor', 'FIELD_RULES',
+           'CROSS_CHECKS', 'SAVED_DEFAULTS', 'SECONDS_PER_YEAR', 'INTERVAL_DIRS', 'RiskrlError', 'DataError',
+           'ConfigError', 'DataConfig', 'CostConfig', 'EntryConfig', 'FeatureConfig', 'EnvConfig', 'RewardConfig',
+           'NetworkConfig', 'AugmentConfig', 'TrainConfig', 'BaselineConfig', 'SizingConfig', 'RegimeConfig',
+           'EvalConfig', 'PortfolioConfig', 'RunConfig', 'config_from_dict', 'config_to_dict', 'save_config',
+           'load_typed', 'load_config', 'merge_dicts', 'check_rules', 'check_section', 'check_config',
+           'load_saved_config', 'seed_everything', 'periods_per_year', 'package_dir', 'bundled_data_dir',
+           'bundled_path', 'bundled_symbols', 'register_in', 'resolve', 'redact_secrets']
 
 # %% ../../nbs/00_config.ipynb #61d2f5c8
 class RiskrlError(Exception):
@@ -141,7 +141,7 @@ class EnvConfig:
     exposure_deadband: float = 0.05  # 'box' actions: changes of exposure smaller than this are not traded
     max_position_value: float = 0.0  # position limit (max exposure) in quote currency on entries and adds; 0 = none
     maintenance_margin: float = 0.005  # liquidated when equity falls below this fraction of the position's notional
-    batched: bool = False          # train on `BatchedPositionEnv` (numba, all n_envs accounts in one array step)
+    batched: bool | str = 'auto'   # train on `BatchedPositionEnv` (numba, all n_envs accounts in one array step): 'auto' (the default since issue 14) where it runs the config, else the readable env (said); true: batched or an error; false: the readable env
     reference: str = "hold_to_horizon"  # the tuned rule of action_space 'residual' and reward 'relative' (fixed_tp_sl, atr_trailing, hold_to_horizon; best: the one tuned best; book: the mean of the three, reward 'relative' and action_space 'book_overlay' only)
     tighten_atr: float = 1.0       # 'residual' action tighten: a stop this many ATRs from the close (never loosened)
 
@@ -218,9 +218,9 @@ class TrainConfig:
     algo: str = "maskable_ppo"
     total_timesteps: int = 150_000   # RL steps; 0 = none (e.g. the oracle clone of `pretrain_oracle` alone)
     seed: int = 0
-    n_envs: int = 4
+    n_envs: int = 64               # training accounts (64 x 128 steps: issue 14's batched default; off-policy algorithms keep 4, see riskrl_nb.agents.training.batched_plan)
     learning_rate: float = 3e-4
-    n_steps: int = 512
+    n_steps: int = 128
     batch_size: int = 256
     n_epochs: int = 10
     gamma: float = 0.99
@@ -252,7 +252,7 @@ class TrainConfig:
     stance_bars: int = 24          # hierarchical: bars between the stance policy's choices of exit policy
     stance_agent: str = ""         # hierarchical: a model folder offered as one more low-level exit policy
     action_prior: list = field(default_factory=list)  # initial action probabilities of a discrete policy, e.g. [0.85, 0.05, 0.05, 0.05] for 'residual'; empty = SB3's
-    pretrain_oracle: dict = field(default_factory=lambda: dict(epochs=3, samples=20_000, margin='cost', balance=0.5, bc_steps=4))  # behaviour cloning on hindsight-optimal exit labels of the training bars before RL, and `bc_steps` cloning steps after each RL update (riskrl_nb.agents.oracle); the default since issue 13's second ablation; false (or {}) = off
+    pretrain_oracle: dict = field(default_factory=lambda: dict(epochs=3, samples=20_000, margin='cost', balance=0.5, bc_steps=16))  # behaviour cloning on hindsight-optimal exit labels of the training bars before RL, and `bc_steps` cloning steps after each RL update (riskrl_nb.agents.oracle); the default since issue 13's second ablation; false (or {}) = off
     select: str = "mean"          # checkpoint choice: 'mean' (select_metric averaged over coins) or 'cross_coin' (per coin: agent minus the best tuned rule, squashed, averaged)
     validate_first: bool = True   # also score the starting policy (e.g. the oracle clone) on validation before RL: a candidate checkpoint that RL must beat
     rollout_workers: int = 2       # vec_env 'ray': Ray actors holding the n_envs training envs (riskrl_nb.sim.ray_vec_env)
@@ -403,6 +403,7 @@ def _check_type(value, default, where:str):
         raise ConfigError(f"config key '{where}': expected a string, got {value!r}")
     return value
 
+UNION_KEYS = ('env.batched',)   # keys of more than one type (true, false or 'auto'): `FIELD_RULES` checks them, not their default's type
 DEPRECATED_KEYS = {'reward.fee_rate': 'it was never read; the fee is costs.fee_rate'}   # key -> why it is ignored
 
 # %% ../../nbs/00_config.ipynb #b93ef0bf
@@ -422,7 +423,7 @@ def config_from_dict(cls, d:dict|None, where:str="", check:bool=True):
     for name, value in d.items():
         default, key = getattr(defaults, name), f"{where}.{name}" if where else name
         if dataclasses.is_dataclass(default): kwargs[name] = config_from_dict(type(default), value, key, check=False)
-        else: kwargs[name] = _check_type(value, default, key)
+        else: kwargs[name] = value if key in UNION_KEYS else _check_type(value, default, key)
     cfg = cls(**kwargs)
     if check and cls is RunConfig: check_config(cfg)   # ranges, choices, cross-field rules (below)
     elif check and where: check_section(cfg, where)     # a section alone (a model's env and costs in the service)
@@ -529,7 +530,7 @@ FIELD_RULES = {
     'env.max_holding_bars': Bars, 'env.episode_bars': Annotated[int, Field(ge=2)], 'env.position_size': Pos,
     'env.max_leverage': Pos, 'env.initial_equity': Pos, 'env.action_space': Literal[ACTION_SPACES], 'env.lookback': Bars,
     'env.exposure_deadband': Annotated[float, Field(ge=0, lt=1)], 'env.max_position_value': NonNeg,
-    'env.maintenance_margin': Annotated[float, Field(ge=0, lt=1)], 'env.batched': bool,
+    'env.maintenance_margin': Annotated[float, Field(ge=0, lt=1)], 'env.batched': bool | Literal['auto'],
     'env.reference': Literal['fixed_tp_sl', 'atr_trailing', 'hold_to_horizon', 'best', 'book'], 'env.tighten_atr': Pos,
     'reward.max_drawdown': Frac, 'reward.drawdown_penalty': NonNeg, 'reward.scale': Pos, 'reward.trade_mix': Frac,
     'reward.sharpe_eta': Prob, 'reward.shaping_gamma': Frac, 'reward.robust_k': Count, 'reward.robust_price_sigma': NonNeg,
@@ -591,7 +592,7 @@ CROSS_CHECKS = [   # (keys, holds(*values), what must hold)
     (('train.net.d_model', 'train.net.n_heads'), lambda d, h: d % h == 0, 'd_model must be a multiple of n_heads'),
     (('evaluation.pbo_blocks',), lambda n: n % 2 == 0, 'pbo_blocks must be even (CSCV splits the blocks in halves)'),
     (('evaluation.cpcv_test_groups', 'evaluation.cpcv_groups'), lambda t, g: t < g, 'cpcv_test_groups must be fewer than cpcv_groups'),
-    (('env.batched', 'costs.participation_cap'), lambda b, c: not (b and c > 0), 'env.batched does not model costs.participation_cap (use env.batched: false)'),
+    (('env.batched', 'costs.participation_cap'), lambda b, c: not (b is True and c > 0), "env.batched does not model costs.participation_cap (use env.batched: false or 'auto')"),
     (('train.vec_env', 'train.rollout_workers', 'train.n_envs'), lambda v, w, n: v != 'ray' or w <= n, 'rollout_workers cannot exceed n_envs (each Ray worker holds at least one env)'),
     (('env.action_space', 'env.reference'), lambda a, r: not (a == 'residual' and r == 'book'), "action_space 'residual' adjusts one tuned rule; reference 'book' (the mean of the three rules) has none to adjust: use reward 'relative' with it"),
     (('env.action_space', 'env.reference'), lambda a, r: a != 'book_overlay' or r == 'book', "action_space 'book_overlay' splits each position over the three tuned rules: its reference must be 'book' (those three rules), any other reference compares with a policy the agent does not run"),
