@@ -416,8 +416,10 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     model.learn(total_timesteps=max(cfg.train.total_timesteps - resumed_at, 0), callback=cbs + list(callbacks or []) or None,
                 progress_bar=progress, reset_num_timesteps=not resume)
     if cfg.train.vec_env == 'ray': vec.close()   # the Ray actors (and a Ray instance started for them)
-    if not has_valid:
+    unscored = has_valid and not (out/'model.zip').exists()   # every validation score NaN/inf: no candidate was ever saved
+    if not has_valid or unscored:
         with ema.applied() if ema is not None else nullcontext(): save_policy(model, out)
+    if unscored: print(f"validation: no finite {cfg.train.select_metric} in {len(log)} checks; the final policy is saved", file=sys.stderr)
     pd.DataFrame(log).to_csv(out/'train_log.csv', index=False)
     train_seconds = time.time() - t0
 
@@ -440,6 +442,7 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     (out/'meta.json').write_text(json.dumps(dict(
         algo=cfg.train.algo, network=cfg.train.network, timesteps=int(model.num_timesteps), resumed_at=resumed_at,
         stopped_early=bool(validation is not None and validation.stopped_early), train_seconds=round(train_seconds, 1),
+        saved='final (no finite validation score)' if unscored else 'best validation' if has_valid else 'final (no validation period)',
         train_cpu_seconds=round(time.process_time() - cpu0, 1),
         steps_per_second=round(steps_done / max(train_seconds, 1e-9), 1),
         best_validation=log and max(l[f'valid_{cfg.train.select_metric}'] for l in log),
