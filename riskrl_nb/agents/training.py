@@ -45,15 +45,16 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from stable_baselines3.common.vec_env.util import dict_to_obs
 
 # %% auto #0
-__all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'OFFPOLICY_N_ENVS', 'CURRICULA', 'AUGMENTATIONS', 'DETERMINISTIC_AUGMENTATIONS',
-           'validation_score', 'PolicyEMA', 'resume_ema', 'ema_callback', 'deepcopy_infos', 'LeanDummyVecEnv',
-           'batched_refusal', 'batched_plan', 'make_train_env', 'fresh_model', 'method_callbacks', 'cloning_rounds',
-           'ignored_train_keys', 'report_ignored', 'train', 'learn_on', 'episode_windows', 'VolatilityCurriculum',
-           'curriculum_env', 'curriculum_callback', 'bar_parts', 'rebuild_candles', 'smooth_curve', 'noise_injection',
-           'magnitude_warp', 'time_warp', 'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices',
-           'augmented_sets', 'transfer_source', 'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints',
-           'latest_checkpoint', 'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model',
-           'split_scores', 'summarize_runs', 'format_summary', 'apply_action_prior']
+__all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'OFFPOLICY_N_ENVS', 'VECTOR_STEP_ALGOS', 'CURRICULA', 'AUGMENTATIONS',
+           'DETERMINISTIC_AUGMENTATIONS', 'validation_score', 'PolicyEMA', 'resume_ema', 'ema_callback',
+           'deepcopy_infos', 'LeanDummyVecEnv', 'batched_refusal', 'batched_plan', 'make_train_env', 'fresh_model',
+           'method_callbacks', 'cloning_rounds', 'ignored_train_keys', 'report_ignored', 'train', 'learn_on',
+           'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts',
+           'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp',
+           'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets', 'transfer_source',
+           'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints', 'latest_checkpoint',
+           'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model', 'split_scores',
+           'summarize_runs', 'format_summary', 'apply_action_prior']
 
 # %% ../../nbs/34_training.ipynb #27c77e1d
 def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', baselines:dict|None=None) -> dict:
@@ -235,7 +236,8 @@ def _ray_env(cfg:RunConfig, batched:tuple|None=None, fns:list|None=None):
     workers = batched_workers(*batched, cfg, cfg.train.n_envs, cfg.train.rollout_workers) if batched else split_env_fns(fns, cfg.train.rollout_workers)
     return ActorVecEnv(workers, 'ray', cfg.train.ray_address or None)
 
-OFFPOLICY_N_ENVS = 4   # off-policy algorithms' accounts where train.n_envs is the default (64 x 128 is a rollout schedule)
+OFFPOLICY_N_ENVS = 4   # accounts of off-policy algorithms and a2c where train.n_envs is the default (64 x 128 is PPO's rollout schedule)
+VECTOR_STEP_ALGOS = ('a2c',)   # on-policy, but one update every few vector steps (a2c: 16) whatever train.n_steps says: 64 accounts would make each update's batch 16x larger
 
 def batched_refusal(cfg:RunConfig, spec, train_sets:list) -> tuple:
     "`(why, implemented)`: why `BatchedPositionEnv` does not train `cfg` ('' when it does); `implemented` False where it cannot at all."
@@ -257,11 +259,12 @@ def batched_refusal(cfg:RunConfig, spec, train_sets:list) -> tuple:
 def batched_plan(cfg:RunConfig, spec, train_sets:list) -> tuple:
     """`(cfg as trained, note)`: `env.batched: auto` (the default) becomes true where the batched env trains `cfg` and false
     (the readable env, same schedule; the note says why) where not; `true` where it cannot raises; off-policy algorithms
-    train `OFFPOLICY_N_ENVS` accounts where `train.n_envs` is the default."""
+    train `OFFPOLICY_N_ENVS` accounts where `train.n_envs` is the default, as does a2c (`VECTOR_STEP_ALGOS`)."""
     notes = []
-    if spec.offpolicy and cfg.train.n_envs == TrainConfig().n_envs:
+    if (spec.offpolicy or cfg.train.algo in VECTOR_STEP_ALGOS) and cfg.train.n_envs == TrainConfig().n_envs:
         cfg = replace(cfg, train=replace(cfg.train, n_envs=OFFPOLICY_N_ENVS))
-        notes.append(f"train.n_envs {TrainConfig().n_envs} (a default, for on-policy rollouts) -> {OFFPOLICY_N_ENVS} for off-policy '{cfg.train.algo}'")
+        kind = 'off-policy' if spec.offpolicy else 'per-vector-step'
+        notes.append(f"train.n_envs {TrainConfig().n_envs} (a default, for PPO's rollouts) -> {OFFPOLICY_N_ENVS} for {kind} '{cfg.train.algo}'")
     if cfg.env.batched is not False:
         why, implemented = batched_refusal(cfg, spec, train_sets)
         if why and cfg.env.batched is True and not implemented:
