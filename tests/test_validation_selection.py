@@ -28,3 +28,14 @@ def test_best_validated_policy_is_what_meta_says_was_saved(tmp_path, monkeypatch
     out = tr.train(load_config(overrides=TINY), tmp_path/'m', progress=False, verbose=False)
     assert json.loads((out/'meta.json').read_text())['saved'] == 'best validation'
     assert json.loads((out/'meta.json').read_text())['best_validation'] == 0.5
+
+
+def test_learn_on_without_a_finite_score_keeps_the_final_policy_and_says_so(monkeypatch, capsys):
+    "The side trainers' `learn_on` (CPCV, online updates, Reptile): no chosen checkpoint, the final policy, one line on stderr."
+    from riskrl_nb.sim.prepare import prepare_data, load_frames
+    cfg = load_config(overrides=TINY)
+    prepared, _ = prepare_data(load_frames(cfg), cfg)
+    monkeypatch.setattr(tr, 'validation_score', lambda *a, **k: dict(score=float('nan'), total_return=float('nan')))
+    model, _, applied = tr.learn_on(cfg, prepared, valid_sets=prepared)
+    assert applied['validation']['chosen_step'] is None and len(applied['validation']['log']) >= 2
+    assert 'validation: no finite sharpe in' in capsys.readouterr().err

@@ -479,6 +479,8 @@ def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None, valid_set
         if (Path(scratch)/WEIGHTS_FILE).exists():   # the best-validated policy (its EMA with ema_decay), as `train` saves it
             model.policy.load_state_dict(read_weights(Path(scratch)/WEIGHTS_FILE)); chosen = validation.chosen
         elif ema is not None: ema.keep()   # no validation: the average is the agent, as `train` saves it
+        if validation is not None and chosen is None:   # every score NaN/inf: the final policy is the agent, as `train` saves it, and said
+            print(f"validation: no finite {cfg.train.select_metric} in {len(log)} checks; the final policy is kept", file=sys.stderr)
     applied = dict(oracle=oracle and dict(labels=len(oracle['data']['labels']), bc_steps=int(oracle_settings(cfg)['bc_steps']),
                                           cloning_rounds=cloning_rounds(cbs), accuracy=oracle['after']['accuracy']),
                    oracle_note=note, ema=ema and ema.record(),
