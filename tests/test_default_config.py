@@ -124,7 +124,7 @@ def test_default_trains_batched_and_falls_back_to_the_readable_env_where_it_cann
     where train.n_envs is the default, and `auto` gives them the readable env (batched training is benchmarked with PPO only);
     so does a2c (one update every 16 vector steps: 64 accounts would make its batches 16x larger)."""
     from riskrl_nb.agents.algos import get_algo
-    from riskrl_nb.agents.training import batched_plan, make_train_env, OFFPOLICY_N_ENVS
+    from riskrl_nb.agents.training import batched_plan, make_train_env, PER_STEP_N_ENVS
     from riskrl_nb.sim.prepare import prepare_data, load_frames
     from riskrl_nb.sim.vec_env import BatchedPositionEnv
     cfg = load_config(tiny_config)
@@ -141,11 +141,11 @@ def test_default_trains_batched_and_falls_back_to_the_readable_env_where_it_cann
         batched_plan(load_config(tiny_config, {'env': {'action_space': 'residual', 'batched': True}}), ppo, sets)
     default_dqn = load_config(overrides={'data': yaml.safe_load(TINY_DATA), 'train': {'algo': 'dqn'}})
     planned, note = batched_plan(default_dqn, dqn, sets)
-    assert (default_dqn.train.n_envs, planned.train.n_envs, planned.env.batched) == (64, OFFPOLICY_N_ENVS, False)
+    assert (default_dqn.train.n_envs, planned.train.n_envs, planned.env.batched) == (64, PER_STEP_N_ENVS, False)
     assert 'train.n_envs 64 (a default' in note and "train.algo 'dqn'" in note
     a2c = load_config(overrides={'data': yaml.safe_load(TINY_DATA), 'train': {'algo': 'a2c'}})   # updates every 16 vector steps
     planned, note = batched_plan(a2c, get_algo('a2c'), sets)
-    assert (planned.train.n_envs, planned.env.batched) == (OFFPOLICY_N_ENVS, True) and "per-vector-step 'a2c'" in note
+    assert (planned.train.n_envs, planned.env.batched) == (PER_STEP_N_ENVS, True) and "per-vector-step 'a2c'" in note
     assert batched_plan(load_config(overrides={'train': {'algo': 'ppo'}}), get_algo('ppo'), sets)[0].train.n_envs == 64
     assert batched_plan(load_config(tiny_config, {'env': {'batched': True}, 'train': {'algo': 'dqn'}}), dqn, sets)[0].env.batched is True   # asked for: it runs
     # through the CLI: the residual run trains on the readable env, says so, and saves what it trained on

@@ -45,7 +45,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from stable_baselines3.common.vec_env.util import dict_to_obs
 
 # %% auto #0
-__all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'OFFPOLICY_N_ENVS', 'VECTOR_STEP_ALGOS', 'CURRICULA', 'AUGMENTATIONS',
+__all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'PER_STEP_N_ENVS', 'VECTOR_STEP_ALGOS', 'CURRICULA', 'AUGMENTATIONS',
            'DETERMINISTIC_AUGMENTATIONS', 'validation_score', 'PolicyEMA', 'resume_ema', 'ema_callback',
            'deepcopy_infos', 'LeanDummyVecEnv', 'batched_refusal', 'batched_plan', 'make_train_env', 'fresh_model',
            'method_callbacks', 'cloning_rounds', 'ignored_train_keys', 'report_ignored', 'train', 'learn_on',
@@ -236,7 +236,7 @@ def _ray_env(cfg:RunConfig, batched:tuple|None=None, fns:list|None=None):
     workers = batched_workers(*batched, cfg, cfg.train.n_envs, cfg.train.rollout_workers) if batched else split_env_fns(fns, cfg.train.rollout_workers)
     return ActorVecEnv(workers, 'ray', cfg.train.ray_address or None)
 
-OFFPOLICY_N_ENVS = 4   # accounts of off-policy algorithms and a2c where train.n_envs is the default (64 x 128 is PPO's rollout schedule)
+PER_STEP_N_ENVS = 4   # accounts of the algorithms that update per vector step (off-policy ones, a2c) where train.n_envs is the default (64 x 128 is PPO's rollout schedule)
 VECTOR_STEP_ALGOS = ('a2c',)   # on-policy, but one update every few vector steps (a2c: 16) whatever train.n_steps says: 64 accounts would make each update's batch 16x larger
 
 def batched_refusal(cfg:RunConfig, spec, train_sets:list) -> tuple:
@@ -259,12 +259,12 @@ def batched_refusal(cfg:RunConfig, spec, train_sets:list) -> tuple:
 def batched_plan(cfg:RunConfig, spec, train_sets:list) -> tuple:
     """`(cfg as trained, note)`: `env.batched: auto` (the default) becomes true where the batched env trains `cfg` and false
     (the readable env, same schedule; the note says why) where not; `true` where it cannot raises; off-policy algorithms
-    train `OFFPOLICY_N_ENVS` accounts where `train.n_envs` is the default, as does a2c (`VECTOR_STEP_ALGOS`)."""
+    train `PER_STEP_N_ENVS` accounts where `train.n_envs` is the default, as does a2c (`VECTOR_STEP_ALGOS`)."""
     notes = []
     if (spec.offpolicy or cfg.train.algo in VECTOR_STEP_ALGOS) and cfg.train.n_envs == TrainConfig().n_envs:
-        cfg = replace(cfg, train=replace(cfg.train, n_envs=OFFPOLICY_N_ENVS))
+        cfg = replace(cfg, train=replace(cfg.train, n_envs=PER_STEP_N_ENVS))
         kind = 'off-policy' if spec.offpolicy else 'per-vector-step'
-        notes.append(f"train.n_envs {TrainConfig().n_envs} (a default, for PPO's rollouts) -> {OFFPOLICY_N_ENVS} for {kind} '{cfg.train.algo}'")
+        notes.append(f"train.n_envs {TrainConfig().n_envs} (a default, for PPO's rollouts) -> {PER_STEP_N_ENVS} for {kind} '{cfg.train.algo}'")
     if cfg.env.batched is not False:
         why, implemented = batched_refusal(cfg, spec, train_sets)
         if why and cfg.env.batched is True and not implemented:

@@ -218,7 +218,7 @@ class TrainConfig:
     algo: str = "maskable_ppo"
     total_timesteps: int = 150_000   # RL steps; 0 = none (e.g. the oracle clone of `pretrain_oracle` alone)
     seed: int = 0
-    n_envs: int = 64               # training accounts (64 x 128 steps: issue 14's batched default; off-policy algorithms keep 4, see riskrl_nb.agents.training.batched_plan)
+    n_envs: int = 64               # training accounts (64 x 128 steps: issue 14's batched default; off-policy algorithms and a2c keep 4, see riskrl_nb.agents.training.batched_plan)
     learning_rate: float = 3e-4
     n_steps: int = 128
     batch_size: int = 256
