@@ -1,23 +1,17 @@
-"""A positive control for the skill benchmark: synthetic coins with a *planted* exit signal.
+"""A positive control for the skill benchmark: synthetic coins with a *planted* exit signal, and a null world.
 
 On the bundled candles no configuration has beaten the best tuned rule out of sample, and the features rank cuts at
 ROC-AUC 0.52 (ablation 11). That reading needs a control: does the pipeline (`riskrl benchmark`, the default config,
-the benchmark's budget) find an edge where one exists? This script writes ten synthetic coins in the bundled format
-(`riskrl_nb.data.candles.synthetic_candles`: a Markov chain of regimes, each its own drift and volatility, mean stay
-200 bars; jumps; highs and lows from sub-bar paths), hourly 2020-01-01..2023-12-31, and measures what the basic
-features know about the next day's return.
+the benchmark's budget) find an edge where one exists? The control worlds are the library's (`write_control_coins`,
+nbs/10_candles.ipynb; `riskrl benchmark --control planted|null` runs on them): ten synthetic coins in the bundled format,
+a Markov chain of three regimes (mean stay 200 bars), hourly 2020-01-01..2023-12-31.
+- **planted**: the high-volatility regime falls 6 a year (about -0.07 % a bar), the calm one rises 5, the choppy one 1.
+  Trailing volatility tells the regime within a few bars, so an exit manager that cuts when volatility jumps should beat
+  rules that do not look at it.
+- **null**: the same volatilities, drift 0 in every regime: nothing in the candles tells the future return.
 
-Two kinds of data (`--drift`: the drift per year of the high-volatility regime):
-- **planted** (`--drift -6`): the high-volatility regime falls 6 log-units a year (about -0.07 % a bar), the others rise
-  or stay flat. Trailing volatility tells the regime within a few bars, so an exit manager that cuts when volatility
-  jumps should beat rules that do not look at it.
-- **null** (`--drift 0.3 --flat`): every regime drifts +0.3 a year; volatility still switches (as on real candles it
-  predicts the downside, not the mean) but nothing in the candles tells the future return.
-
-    python bench/positive_control.py make --out DIR --drift -6            # DIR/SYN0.csv.gz .. SYN9.csv.gz + info.json
-    python bench/positive_control.py make --out DIR --drift 0 --flat
-    riskrl benchmark --coins DIR/*.csv.gz --windows 2022H1 2022H2 2023H1 2023H2 --seeds 3 --steps 16000 \
-        --loo none --train-months 12 --out RUN
+    python bench/positive_control.py make --out DIR --world planted    # DIR/SYN0.csv.gz .. SYN9.csv.gz, regimes, info.json
+    riskrl benchmark --control planted --steps 16000 --out RUN          # = --coins DIR/SYN?.csv.gz --windows 2022H1 2022H2 2023H1 2023H2 --loo none --train-months 12
 
     python bench/positive_control.py gate --kind state --synthetic DIR RUN/models/default --windows ... --out G   # the informed ceiling
     python bench/positive_control.py gate --kind vol RUN/models/default --windows ... --out G     # a 2-parameter vol cut, tuned on training
@@ -35,32 +29,10 @@ import argparse, json, sys
 from pathlib import Path
 import numpy as np, pandas as pd
 from scipy.stats import spearmanr
-from riskrl_nb.data.candles import synthetic_candles, load_candles
+from riskrl_nb.data.candles import load_candles, write_control_coins, CONTROL_WORLDS
 from riskrl_nb.data.features import basic_features
 from riskrl_nb.core.config import FeatureConfig
 from riskrl_nb.sim.execution import ExitPolicy, Decision
-
-START, END = '2020-01-01', '2024-01-01'
-
-
-BULL, CHOP = 5.0, 1.0   # drift per year of the calm and the choppy regime: with --drift -6 the three average 0
-
-def regimes(drift:float, flat:bool=False) -> tuple:
-    "(drift per year, volatility per year) of calm bull, choppy, high-volatility; `flat`: every regime drifts `drift`."
-    if flat: return ((drift, 0.45), (drift, 0.70), (drift, 1.20))
-    return ((BULL, 0.45), (CHOP, 0.70), (drift, 1.20))
-
-
-def make_coin(i:int, drift:float, flat:bool=False, seed:int=0) -> tuple:
-    "Candles of synthetic coin `i` (its own seed and volatility scale 0.8..1.25) and its regime per bar."
-    rng = np.random.default_rng([seed, i])
-    scale = float(rng.uniform(0.8, 1.25))
-    n = int((pd.Timestamp(END) - pd.Timestamp(START)) / pd.Timedelta('1h'))
-    reg = tuple((mu, sig * scale) for mu, sig in regimes(drift, flat))
-    df, regime = synthetic_candles(n, seed=1000 * seed + i, start=START, regimes=reg, start_price=float(rng.uniform(0.5, 500)),
-                                   with_regimes=True)
-    return df, regime, scale
-
 
 def information(df:pd.DataFrame, horizon:int=24) -> dict:
     "Spearman correlations of the basic features with the next `horizon` bars' log return (from the next bar's open)."
@@ -93,23 +65,13 @@ def in_trade_means(bins=((-9, 0), (0, 1), (1, 2), (2, 9))) -> pd.DataFrame:
     return pd.DataFrame(rows).pivot_table(index='year', columns='bin', values='mean_bp', aggfunc='mean')
 
 
-def write_coin(df:pd.DataFrame, path:Path):
-    "The bundled format: gzip CSV, timestamp (ISO UTC, bar open), open, high, low, close, volume."
-    out = df.reset_index()
-    out['timestamp'] = out.timestamp.dt.strftime('%Y-%m-%dT%H:%M:%SZ')
-    out.to_csv(path, index=False, compression={'method': 'gzip', 'mtime': 0})   # byte for byte reproducible
-
-
-def make(out:Path, drift:float, flat:bool=False, coins:int=10, seed:int=0) -> dict:
-    out.mkdir(parents=True, exist_ok=True)
-    info = dict(drift=drift, flat=flat, seed=seed, regimes=[list(r) for r in regimes(drift, flat)], coins={})
-    for i in range(coins):
-        df, regime, scale = make_coin(i, drift, flat, seed)
-        path = out/f'SYN{i}.csv.gz'; write_coin(df, path)
-        np.save(out/f'SYN{i}.regime.npy', regime.astype(np.int8))   # the hidden state, for the informed gate only
-        df = load_candles(path)   # what the benchmark will read
+def make(out:Path, world:str, coins:int=10, seed:int=0) -> dict:
+    "Write the control world's coins (`write_control_coins`, nb 10) and info.json: per coin the drift by regime and the features' information."
+    info = dict(world=world, seed=seed, regimes=[list(r) for r in CONTROL_WORLDS[world]], coins={})
+    for path in write_control_coins(out, world, coins, seed):
+        df, regime = load_candles(path), np.load(path.with_name(path.name.replace('.csv.gz', '.regime.npy')))
         r1 = np.log(df.close).diff().shift(-1)   # next bar's return, by the regime at the bar
-        info['coins'][path.name] = dict(scale=round(scale, 3), bars=len(df), share_by_regime=np.bincount(regime, minlength=3).round().tolist(),
+        info['coins'][path.name] = dict(bars=len(df), share_by_regime=np.bincount(regime, minlength=3).tolist(),
                                         next_bar_drift_bp_by_regime=[round(float(r1[regime == k].mean() * 1e4), 3) for k in range(3)],
                                         spearman_next_24=information(df))
     feats = list(next(iter(info['coins'].values()))['spearman_next_24'])
@@ -220,8 +182,7 @@ def main(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('mode', choices=['make', 'real'], help='make: write synthetic coins; real: the same information on bundled coins')
     p.add_argument('--out', type=Path)
-    p.add_argument('--drift', type=float, default=-6.0, help='drift per year of the high-volatility regime')
-    p.add_argument('--flat', action='store_true', help='every regime drifts --drift (the null control)')
+    p.add_argument('--world', choices=list(CONTROL_WORLDS), default='planted')
     p.add_argument('--coins', type=int, default=10)
     p.add_argument('--seed', type=int, default=0)
     a = p.parse_args(argv)
@@ -242,7 +203,7 @@ def main(argv):
               " of the last 24 bars' return (sd of the last 168 bars' returns), per year, mean over coins:")
         print(in_trade_means().round(0).to_string()); return
     if a.out is None: p.error('make needs --out')
-    info = make(a.out, a.drift, a.flat, a.coins, a.seed)
+    info = make(a.out, a.world, a.coins, a.seed)
     print(json.dumps({k: v for k, v in info.items() if k != 'coins'}, indent=1))
     print('next-bar drift (bp) by regime, per coin:', [v['next_bar_drift_bp_by_regime'] for v in info['coins'].values()])
 

@@ -372,3 +372,20 @@ def test_a_cell_copied_from_another_checkout_is_reused_and_another_config_refuse
                   dict(paths=['/work/wt/elsewhere/riskrl_nb/candles/hourly/ETH.csv.gz'], valid_start='2022-01-01')):
         stamp(**other)
         with pytest.raises(RiskrlError, match='another configuration'): train_cell(cfg, d)
+
+
+def test_benchmark_control_world(tmp_path, tiny_config):
+    "--control: the benchmark on the control world's synthetic coins (written into the output folder), with its own line; never with --coins."
+    out = tmp_path/'ctl'
+    r = run_main('benchmark', '--control', 'null', '--quick', '--windows', '2023H2', '--steps', '256', '--config', tiny_config,
+                 '--out', out, '--no-progress')
+    assert r.returncode == 0, r.stderr[-2000:]
+    files = sorted(p.name for p in (out/'control-null').glob('SYN*.csv.gz'))
+    assert files == ['SYN0.csv.gz', 'SYN1.csv.gz', 'SYN2.csv.gz']   # 3 coins under --quick
+    long = pd.read_csv(out/'table.csv')
+    assert set(long.coin) == {'SYN0', 'SYN1', 'SYN2'} and set(long.kind) == {'pooled'}   # no left-out coins by default
+    summary = json.loads((out/'summary.json').read_text())
+    assert summary['meta']['coins'] == ['SYN0', 'SYN1', 'SYN2']
+    assert "control world 'null'" in r.stdout and '## Control world: null' in (out/'benchmark.md').read_text()
+    r = run_main('benchmark', '--control', 'planted', '--coins', 'BTC', '--out', tmp_path/'no')
+    assert r.returncode == 2 and 'leave out --coins' in r.stderr and not (tmp_path/'no').exists()

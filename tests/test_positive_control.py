@@ -13,8 +13,8 @@ from riskrl_nb.sim.rules import make_baseline
 
 
 def test_planted_coins_are_reproducible_and_carry_the_signal(tmp_path):
-    a = pc.make(tmp_path/'a', drift=-6.0, coins=2)
-    pc.make(tmp_path/'b', drift=-6.0, coins=2)
+    a = pc.make(tmp_path/'a', 'planted', coins=2)
+    pc.make(tmp_path/'b', 'planted', coins=2)
     for f in ('SYN0.csv.gz', 'SYN1.csv.gz'):   # byte for byte: the benchmark's model folders record the files' sha256
         assert (tmp_path/'a'/f).read_bytes() == (tmp_path/'b'/f).read_bytes()
     df = load_candles(tmp_path/'a'/'SYN0.csv.gz')   # the bundled format, valid candles
@@ -26,7 +26,7 @@ def test_planted_coins_are_reproducible_and_carry_the_signal(tmp_path):
         bull, chop, crash = c['next_bar_drift_bp_by_regime']
         assert crash < -3 and bull > 3
         assert c['spearman_next_24']['vol_24'] < -0.1
-    null = pc.make(tmp_path/'null', drift=0.0, flat=True, coins=2)
+    null = pc.make(tmp_path/'null', 'null', coins=2)
     assert all(abs(c['spearman_next_24']['vol_24']) < 0.05 for c in null['coins'].values())   # the null: no planted information
 
 

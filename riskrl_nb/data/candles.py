@@ -11,9 +11,10 @@ import pandas as pd
 from ..core.config import DataError, RiskrlError, bundled_path
 
 # %% auto #0
-__all__ = ['COLUMNS', 'PRICE_COLUMNS', 'DEFAULT_REGIMES', 'validate_candles', 'infer_interval', 'interval_name',
-           'symbol_from_path', 'file_sha256', 'load_candles', 'load_bundled', 'write_candles', 'find_gaps',
-           'describe_candles', 'period_slice', 'check_split', 'split_periods', 'synthetic_candles']
+__all__ = ['COLUMNS', 'PRICE_COLUMNS', 'DEFAULT_REGIMES', 'CONTROL_WORLDS', 'CONTROL_SPAN', 'validate_candles', 'infer_interval',
+           'interval_name', 'symbol_from_path', 'file_sha256', 'load_candles', 'load_bundled', 'write_candles',
+           'find_gaps', 'describe_candles', 'period_slice', 'check_split', 'split_periods', 'synthetic_candles',
+           'control_coin', 'write_control_coins']
 
 # %% ../../nbs/10_candles.ipynb #3d6caa07
 COLUMNS = ['timestamp', 'open', 'high', 'low', 'close', 'volume']
@@ -202,3 +203,37 @@ def synthetic_candles(n_bars:int=2000, seed:int=0, interval:str='1h', start:str=
     df.attrs.update(path='<synthetic>', symbol='SYN', interval=interval_name(pd.Timedelta(interval)),
                     interval_seconds=pd.Timedelta(interval).total_seconds(), sha256=f"synthetic-seed{seed}")
     return (df, regime) if with_regimes else df
+
+# %% ../../nbs/10_candles.ipynb #e672c5ec
+CONTROL_WORLDS = {'planted': ((5.0, 0.45), (1.0, 0.70), (-6.0, 1.20)),   # (drift, volatility) per year: calm, choppy, high-volatility
+                  'null': ((0.0, 0.45), (0.0, 0.70), (0.0, 1.20))}
+CONTROL_SPAN = ('2020-01-01', '2024-01-01')
+
+def control_coin(world:str, i:int, seed:int=0) -> tuple:
+    "Candles of synthetic coin `i` of a control world (its own seed and volatility scale 0.8..1.25) and its regime per bar."
+    if world not in CONTROL_WORLDS: raise RiskrlError(f"unknown control world '{world}'; available: {', '.join(CONTROL_WORLDS)}")
+    rng = np.random.default_rng([seed, i])
+    scale = float(rng.uniform(0.8, 1.25))
+    n = int((pd.Timestamp(CONTROL_SPAN[1]) - pd.Timestamp(CONTROL_SPAN[0])) / pd.Timedelta('1h'))
+    regimes = tuple((mu, sig * scale) for mu, sig in CONTROL_WORLDS[world])
+    df, regime = synthetic_candles(n, seed=1000 * seed + i, start=CONTROL_SPAN[0], regimes=regimes,
+                                   start_price=float(rng.uniform(0.5, 500)), with_regimes=True)
+    df.attrs.update(symbol=f'SYN{i}', volatility_scale=scale)
+    return df, regime
+
+def write_candles(df:pd.DataFrame, path) -> Path:
+    "Candles in the bundled format: gzip CSV, timestamp (ISO UTC, bar open), open, high, low, close, volume; reproducible bytes."
+    out = df[['open', 'high', 'low', 'close', 'volume']].reset_index()
+    out['timestamp'] = out.timestamp.dt.strftime('%Y-%m-%dT%H:%M:%SZ')
+    out.to_csv(path, index=False, compression={'method': 'gzip', 'mtime': 0})
+    return Path(path)
+
+def write_control_coins(folder, world:str, coins:int=10, seed:int=0) -> list:
+    "Write the control world's coins (`SYN<i>.csv.gz` and `SYN<i>.regime.npy`) into `folder`; their paths."
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(coins):
+        df, regime = control_coin(world, i, seed)
+        paths.append(write_candles(df, folder/f'SYN{i}.csv.gz'))
+        np.save(folder/f'SYN{i}.regime.npy', regime.astype(np.int8))
+    return paths

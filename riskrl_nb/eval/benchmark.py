@@ -13,7 +13,7 @@ import yaml
 from tqdm.auto import tqdm
 from ..core.config import (RunConfig, RiskrlError, ConfigError, load_config, merge_dicts, config_to_dict, bundled_path,
                             bundled_symbols, periods_per_year, save_config)
-from ..data.candles import load_candles, split_periods, period_slice
+from ..data.candles import load_candles, split_periods, period_slice, write_control_coins
 from ..agents import training as _agent
 from ..agents.training import train
 from ..agents.bundle import load_bundle, BUNDLE_FILES
@@ -27,13 +27,14 @@ from ..core.metrics import sortino, sharpe, total_return, cvar, book_returns
 from .overfitting import deflated_sharpe_ratio, probability_of_backtest_overfitting
 
 # %% auto #0
-__all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BUNDLED_MARK', 'BENCH_METRICS', 'QUICK', 'BenchWindow', 'bench_window',
-           'check_window', 'load_variants', 'bench_config', 'model_complete', 'cached_rule_tuning', 'stamp_key',
-           'train_cell', 'load_coin', 'coin_name', 'load_coins', 'bench_metrics', 'CoinEvaluator', 'grid_values',
-           'tuned_rules', 'share_ci', 'excess_stream', 'excess_statistics', 'BenchSpec', 'model_path', 'run_benchmark',
-           'add_rule_book', 'picked_seed', 'comparison', 'summarize_benchmark', 'select_then_confirm',
-           'result_for_windows', 'select_confirm_line', 'coin_window_table', 'verdict_lines', 'plot_benchmark',
-           'training_coverage', 'window_coins', 'coverage_table', 'write_benchmark', 'bench_spec_from_args']
+__all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BUNDLED_MARK', 'BENCH_METRICS', 'QUICK', 'CONTROL', 'CONTROL_LINES',
+           'BenchWindow', 'bench_window', 'check_window', 'load_variants', 'bench_config', 'model_complete',
+           'cached_rule_tuning', 'stamp_key', 'train_cell', 'load_coin', 'coin_name', 'load_coins', 'bench_metrics',
+           'CoinEvaluator', 'grid_values', 'tuned_rules', 'share_ci', 'excess_stream', 'excess_statistics', 'BenchSpec',
+           'model_path', 'run_benchmark', 'add_rule_book', 'picked_seed', 'comparison', 'summarize_benchmark',
+           'select_then_confirm', 'result_for_windows', 'select_confirm_line', 'coin_window_table', 'verdict_lines',
+           'plot_benchmark', 'training_coverage', 'window_coins', 'coverage_table', 'write_benchmark', 'bench_out',
+           'control_coins', 'bench_spec_from_args']
 
 # %% ../../nbs/45_benchmark.ipynb #8bbac927
 HALF_YEARS = ('2021H2', '2022H1', '2022H2', '2023H1', '2023H2')   # the default test half-years
@@ -667,16 +668,29 @@ def write_benchmark(result:dict, summary:dict, out_dir, command:str='', wall_sec
 
 # %% ../../nbs/45_benchmark.ipynb #d37cda38
 QUICK = dict(coins=['BTC', 'ETH', 'XRP'], windows=['2023H1', '2023H2'], seeds=1, steps=3000, train_months=9, loo=2)
+CONTROL = dict(windows=['2022H1', '2022H2', '2023H1', '2023H2'], train_months=12)   # the protocol of docs/results/positive_control.md
+
+def bench_out(args) -> Path:
+    "The output folder of `riskrl benchmark` (--out, or a default by --quick / --control)."
+    if args.out: return Path(args.out)
+    control = getattr(args, 'control', None)
+    return Path('riskrl-benchmark' + (f'-control-{control}' if control else '') + ('-quick' if args.quick else ''))
+
+def control_coins(args) -> list | None:
+    "With --control WORLD: the world's synthetic coins, written into OUT/control-WORLD (3 of them with --quick); else None."
+    if not (world := getattr(args, 'control', None)): return None
+    if args.coins: raise RiskrlError("--control runs the benchmark on the control world's synthetic coins: leave out --coins")
+    return [str(p) for p in write_control_coins(bench_out(args)/f'control-{world}', world, coins=3 if args.quick else 10)]
 
 def bench_spec_from_args(args) -> BenchSpec:
-    "The `BenchSpec` of the command line (quick defaults under --quick)."
-    q = args.quick
-    coins = args.coins or (QUICK['coins'] if q else bundled_symbols())
-    halves = args.windows or (QUICK['windows'] if q else list(HALF_YEARS))
+    "The `BenchSpec` of the command line (quick defaults under --quick; the control protocol under --control)."
+    q, control = args.quick, control_coins(args)
+    coins = control or args.coins or (QUICK['coins'] if q else bundled_symbols())
+    halves = args.windows or (QUICK['windows'] if q else CONTROL['windows'] if control else list(HALF_YEARS))
     confirm = list(getattr(args, 'confirm_windows', None) or [])
     if (both := [h for h in confirm if h in halves]):
         raise RiskrlError(f"--confirm-windows {both[0]} is also in --windows: the windows the rows are ranked on and those they are judged on must not overlap")
-    train_months = args.train_months if args.train_months is not None else (QUICK['train_months'] if q else 0)
+    train_months = args.train_months if args.train_months is not None else (QUICK['train_months'] if q else CONTROL['train_months'] if control else 0)
     halves = list(halves) + confirm   # every window is trained and evaluated alike; the CLI splits the tables
     windows = [bench_window(h, args.train_start, args.valid_months, train_months) for h in halves]
     if args.loo_windows and (bad := [h for h in args.loo_windows if h not in halves]):
@@ -685,7 +699,7 @@ def bench_spec_from_args(args) -> BenchSpec:
     if n_seeds < 1: raise RiskrlError(f"--seeds must be at least 1, got {n_seeds}")
     names = [coin_name(load_coin(c)) for c in coins]
     if args.loo is not None: loo = names if args.loo == ['all'] else ([] if args.loo == ['none'] else args.loo)
-    else: loo = names[:QUICK['loo']] if q else names
+    else: loo = [] if control else names[:QUICK['loo']] if q else names   # synthetic coins are alike: nothing to leave out
     return BenchSpec(coins=list(coins), windows=windows, seeds=list(range(n_seeds)), variants=load_variants(args.variants, args.config),
                      steps=args.steps or (QUICK['steps'] if q else None), config_path=args.config, loo_coins=loo,
                      loo_seeds=list(range(min(args.loo_seeds, n_seeds))) if args.loo_seeds else None,
@@ -694,7 +708,7 @@ def bench_spec_from_args(args) -> BenchSpec:
 def _benchmark_cli(args, pool=None):
     import sys
     spec = bench_spec_from_args(args)
-    out = Path(args.out or ('riskrl-benchmark-quick' if args.quick else 'riskrl-benchmark'))
+    out = bench_out(args)
     t0 = time.time()
     result = run_benchmark(spec, out, progress=not args.no_progress, pool=pool)
     wall = time.time() - t0
@@ -715,7 +729,22 @@ def _benchmark_cli(args, pool=None):
             f.write(f"\n## Ranked on these windows, judged on {' '.join(confirm)}\n\n{line}.\n\n{_md(t.drop(columns=['select_windows', 'confirm_windows']).reset_index())}\n"
                     f"\nThe tables of the judged windows: [confirm/benchmark.md](confirm/benchmark.md).\n")
         print('judged on --confirm-windows:'); print('\n'.join(verdict_lines(judged_summary))); print(line)
+    if getattr(args, 'control', None):
+        line = CONTROL_LINES[args.control]
+        with open(files['markdown'], 'a') as f: f.write(f"\n## Control world: {args.control}\n\n{line}\n")
+        print(line)
     print(f"wall time {wall / 60:.1f} min; table: {files['markdown']}, {files['csv']}; plot: {files['png']}")
+
+CONTROL_LINES = {
+    'planted': "control world 'planted' (synthetic coins, a planted exit signal: trailing volatility tells the coming drift): on its "
+               "4 windows a cut of the best rule when trailing volatility passes a threshold tuned on the training data is ahead of the "
+               "best rule in 80 % of the 40 coin-windows, the shipped default (16k steps) in 28 %, PPO without the oracle pre-training "
+               "(150k) in 68 % (docs/results/positive_control.md). A config that cannot get near the informed rule here would not find "
+               "an edge of this size in real candles.",
+    'null': "control world 'null' (synthetic coins, nothing to learn: volatility switches, the drift is 0 in every regime): the "
+            "informed cuts are ahead of the best rule in 30 % of the coin-windows, the shipped default in 60 %, PPO without the "
+            "oracle pre-training in 45 % (docs/results/positive_control.md). A config far above half here fits noise or the rules' "
+            "choice, not information."}
 
 
 
@@ -737,5 +766,8 @@ def _benchmark_args(p):
     p.add_argument('--train-start', default='2020-01-01', metavar='DATE', help='first training day (expanding windows)')
     p.add_argument('--train-months', type=int, metavar='N', help='rolling training span incl. validation, months (0 = expanding)')
     p.add_argument('--valid-months', type=int, default=3, metavar='N', help='validation slice at the end of each training span')
+    p.add_argument('--control', choices=['planted', 'null'], help='run on synthetic coins with a planted exit signal or with none (a check that '
+                   'a config can learn an edge that is there, and finds none where there is none; default windows 2022H1..2023H2, '
+                   '12 training months, no left-out coins)')
     p.add_argument('--no-progress', action='store_true')
 _benchmark_cli.add_args = _benchmark_args
