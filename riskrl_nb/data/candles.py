@@ -204,7 +204,7 @@ def synthetic_candles(n_bars:int=2000, seed:int=0, interval:str='1h', start:str=
                     interval_seconds=pd.Timedelta(interval).total_seconds(), sha256=f"synthetic-seed{seed}")
     return (df, regime) if with_regimes else df
 
-# %% ../../nbs/10_candles.ipynb #e672c5ec
+# %% ../../nbs/10_candles.ipynb #6055ac7e
 CONTROL_WORLDS = {'planted': ((5.0, 0.45), (1.0, 0.70), (-6.0, 1.20)),   # (drift, volatility) per year: calm, choppy, high-volatility
                   'null': ((0.0, 0.45), (0.0, 0.70), (0.0, 1.20))}
 CONTROL_SPAN = ('2020-01-01', '2024-01-01')
