@@ -116,11 +116,11 @@ def load_bundled(symbol:str='BTC', interval:str='1h') -> pd.DataFrame:
 
 # %% ../../nbs/10_candles.ipynb #456aa597
 def write_candles(df:pd.DataFrame, path) -> Path:
-    "Write candles in the contract format (gzip if the name ends in .gz)."
+    "Write candles in the contract format (gzip if the name ends in .gz, with no time stamp in its header: the same candles, the same bytes)."
     path = Path(path)
     out = df[[c for c in COLUMNS[1:] if c in df.columns] + [c for c in df.columns if c not in COLUMNS]].copy()
     out.insert(0, 'timestamp', df.index.strftime('%Y-%m-%dT%H:%M:%SZ'))
-    out.to_csv(path, index=False, compression='gzip' if path.suffix == '.gz' else None)
+    out.to_csv(path, index=False, compression={'method': 'gzip', 'mtime': 0} if path.suffix == '.gz' else None)
     return path
 
 # %% ../../nbs/10_candles.ipynb #f82b8236
@@ -220,13 +220,6 @@ def control_coin(world:str, i:int, seed:int=0) -> tuple:
                                    start_price=float(rng.uniform(0.5, 500)), with_regimes=True)
     df.attrs.update(symbol=f'SYN{i}', volatility_scale=scale)
     return df, regime
-
-def write_candles(df:pd.DataFrame, path) -> Path:
-    "Candles in the bundled format: gzip CSV, timestamp (ISO UTC, bar open), open, high, low, close, volume; reproducible bytes."
-    out = df[['open', 'high', 'low', 'close', 'volume']].reset_index()
-    out['timestamp'] = out.timestamp.dt.strftime('%Y-%m-%dT%H:%M:%SZ')
-    out.to_csv(path, index=False, compression={'method': 'gzip', 'mtime': 0})
-    return Path(path)
 
 def write_control_coins(folder, world:str, coins:int=10, seed:int=0) -> list:
     "Write the control world's coins (`SYN<i>.csv.gz` and `SYN<i>.regime.npy`) into `folder`; their paths."
