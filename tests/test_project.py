@@ -24,6 +24,24 @@ def test_nbdev_export_is_idempotent(tmp_path):
         assert (work/'riskrl_nb'/name).read_text() == (ROOT/'riskrl_nb'/name).read_text(), f"{name} is out of sync: run nbdev_export"
 
 
+def _top_level_names(source: str) -> list:
+    "Names of a module's top-level functions and classes, leaving out fastcore `@patch` methods (several may share a name)."
+    import ast
+    patched = lambda n: any(getattr(d, 'id', None) == 'patch' for d in getattr(n, 'decorator_list', []))
+    return [n.name for n in ast.parse(source).body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not patched(n)]
+
+
+def test_no_module_defines_a_name_twice():
+    "A second definition in a later notebook cell silently replaces the first for every importer (it happened to write_candles)."
+    import collections
+    assert _top_level_names("def f(): pass\n@patch\ndef g(self: A): pass\n@patch\ndef g(self: B): pass\n") == ['f']
+    assert _top_level_names("def f(): pass\nclass C: pass\ndef f(): pass\n") == ['f', 'C', 'f']
+    twice = {str(f.relative_to(ROOT)): [k for k, v in collections.Counter(_top_level_names(f.read_text())).items() if v > 1]
+             for f in sorted((ROOT/'riskrl_nb').rglob('*.py'))}
+    assert {f: d for f, d in twice.items() if d} == {}
+
+
 def test_notebooks_are_clean():
     "Committed notebooks carry no outputs or execution counts."
     for nb in sorted((ROOT/'nbs').rglob('*.ipynb')):
