@@ -387,5 +387,8 @@ def test_benchmark_control_world(tmp_path, tiny_config):
     summary = json.loads((out/'summary.json').read_text())
     assert summary['meta']['coins'] == ['SYN0', 'SYN1', 'SYN2']
     assert "control world 'null'" in r.stdout and '## Control world: null' in (out/'benchmark.md').read_text()
+    from riskrl_nb.eval.benchmark import CONTROL_LINES
+    from riskrl_nb.data.candles import CONTROL_WORLDS
+    assert set(CONTROL_LINES) == set(CONTROL_WORLDS)   # every world the CLI offers says where its references stand
     r = run_main('benchmark', '--control', 'planted', '--coins', 'BTC', '--out', tmp_path/'no')
     assert r.returncode == 2 and 'leave out --coins' in r.stderr and not (tmp_path/'no').exists()

@@ -206,6 +206,7 @@ def synthetic_candles(n_bars:int=2000, seed:int=0, interval:str='1h', start:str=
 
 # %% ../../nbs/10_candles.ipynb #6055ac7e
 CONTROL_WORLDS = {'planted': ((5.0, 0.45), (1.0, 0.70), (-6.0, 1.20)),   # (drift, volatility) per year: calm, choppy, high-volatility
+                  'weak': ((2.5, 0.45), (0.5, 0.70), (-3.0, 1.20)),      # the planted drifts halved
                   'null': ((0.0, 0.45), (0.0, 0.70), (0.0, 1.20))}
 CONTROL_SPAN = ('2020-01-01', '2024-01-01')
 
