@@ -33,6 +33,7 @@ from riskrl_nb.data.candles import load_candles, write_control_coins, CONTROL_WO
 from riskrl_nb.data.features import basic_features
 from riskrl_nb.core.config import FeatureConfig
 from riskrl_nb.sim.execution import ExitPolicy, Decision
+from riskrl_nb.sim.vol_trim import _closes   # a base decision that closes the whole position
 
 def information(df:pd.DataFrame, horizon:int=24) -> dict:
     "Spearman correlations of the basic features with the next `horizon` bars' log return (from the next bar's open)."
@@ -96,7 +97,7 @@ class StateCut(ExitPolicy):
 
     def decide(self, sim, i):
         d = self.base.decide(sim, i)
-        if d is not None and not isinstance(d, (list, tuple)) and (d.close_fraction >= 1.0 or d.target_size == 0): return d
+        if _closes(d): return d
         if not self._flags[i]: return d
         if self.long_only and sim.side != 1: raise RuntimeError('this cut reads rises: long positions only')
         self.trims.append((i, abs(sim.units), sim.side))
@@ -104,12 +105,13 @@ class StateCut(ExitPolicy):
 
 
 def regime_flags(folder:Path):
-    "flags(market): the hidden high-volatility regime of the synthetic coin whose closes these are (the informed ceiling)."
-    by_key = {}
-    for f in sorted(folder.glob('SYN*.csv.gz')):
-        df = load_candles(f)
-        by_key[(len(df), float(df.close.iloc[0]), float(df.close.iloc[-1]))] = np.load(f.with_name(f.name.replace('.csv.gz', '.regime.npy'))) == 2
-    return lambda m: by_key[(len(m.close), float(m.close[0]), float(m.close[-1]))]
+    "flags(market): the hidden high-volatility regime of the synthetic coin `market.symbol` (SYN<i>; the informed ceiling)."
+    regimes = {f.name.split('.')[0]: np.load(f) == 2 for f in sorted(folder.glob('SYN*.regime.npy'))}
+    def flags(m):
+        r = regimes[m.symbol]
+        if len(r) != len(m.close): raise RuntimeError(f"{m.symbol}: {len(r)} regimes for {len(m.close)} bars")
+        return r
+    return flags
 
 
 def gate(argv):
@@ -117,9 +119,7 @@ def gate(argv):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import vol_trim as VT
     from riskrl_nb.sim.rules import make_baseline
-    from riskrl_nb.sim.vol_trim import trailing_vol
-    from riskrl_nb.core.metrics import sortino
-    from riskrl_nb.sim.execution import run_backtest
+    from riskrl_nb.sim.vol_trim import trailing_vol, tune_vol_trim
     p = argparse.ArgumentParser()
     p.add_argument('--kind', choices=['state', 'vol', 'reversal'], required=True,
                    help='state: cut in the hidden crash regime (ceiling); vol: cut when trailing vol > a tuned threshold; reversal: cut a long after a rise of > k sigmas')
@@ -143,16 +143,8 @@ def gate(argv):
                 return np.nan_to_num(z, nan=0.0) > params['threshold']
             return StateCut(make_baseline(rule, rp), f, dict(params), long_only=True)
         VT.VOL_TRIM_GRID = dict(threshold=(1.0, 1.5, 2.0, 2.5, 3.0), window=(24, 48))
-    def tune(sims, periods, rules, grid, ppy=8760):
-        import itertools
-        rows = []
-        for rule, rp in rules.items():
-            for g in (dict(zip(grid, v)) for v in itertools.product(*grid.values())):
-                sc = [sortino(run_backtest(s, policy(rule, rp, g, ppy), x, y).returns, ppy) for s, (x, y) in zip(sims, periods)]
-                rows.append(dict(rule=rule, **g, score=float(np.mean(sc)), scores=sc))
-        t = pd.DataFrame(rows)
-        return {r: {k: g.loc[g.score.idxmax(), k].item() for k in grid} for r, g in t.groupby('rule', sort=False)}, t
-    VT.tune_vol_trim, VT.vol_trim_policy = tune, policy
+    VT.tune_vol_trim = lambda sims, periods, rules, grid, ppy=8760: tune_vol_trim(sims, periods, rules, grid, ppy, make_policy=policy)
+    VT.vol_trim_policy = policy
     VT.main(rest)
 
 

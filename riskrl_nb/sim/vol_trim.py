@@ -72,13 +72,16 @@ def vol_trim_policy(rule:str, rule_params:dict, params:dict, bars_per_year:float
     "The overlay `params` (target_vol, window, band) on the tuned rule `rule`."
     return VolTrim(make_baseline(rule, rule_params), bars_per_year=bars_per_year, **params)
 
-def tune_vol_trim(sims:list, periods:list, rules:dict, grid:dict=VOL_TRIM_GRID, bars_per_year:float=8760) -> tuple[dict, pd.DataFrame]:
-    "Per tuned rule in `rules` ({name: params}): the overlay setting with the best mean Sortino over `sims`' `periods`; ({rule: params}, table)."
+def tune_vol_trim(sims:list, periods:list, rules:dict, grid:dict=VOL_TRIM_GRID, bars_per_year:float=8760,
+                  make_policy=None) -> tuple[dict, pd.DataFrame]:
+    """Per tuned rule in `rules` ({name: params}): the overlay setting with the best mean Sortino over `sims`' `periods`; ({rule: params}, table).
+    `make_policy(rule, rule_params, setting, bars_per_year)` builds the policy of a setting (default `vol_trim_policy`; other overlays tune alike)."""
+    make_policy = make_policy or vol_trim_policy
     rows = []
     combos = [dict(zip(grid, v)) for v in itertools.product(*grid.values())]
     for rule, rp in rules.items():
         for p in combos:
-            pol = vol_trim_policy(rule, rp, p, bars_per_year)
+            pol = make_policy(rule, rp, p, bars_per_year)
             scores = [sortino(run_backtest(s, pol, a, b).returns, bars_per_year) for s, (a, b) in zip(sims, periods)]
             rows.append(dict(rule=rule, **p, score=float(np.mean(scores)), scores=scores))
     table = pd.DataFrame(rows)
