@@ -170,3 +170,25 @@ def test_book_overlay_starts_as_the_book(tmp_path, tiny_config):
     d = policy_diagnostics(results['agent'])
     assert d['exit_reasons'].get('take_profit', 0) + d['exit_reasons'].get('stop_loss', 0) > 0, d['exit_reasons']
     assert d['own_exits'] == 0 and d['own_exit_share'] == 0.0
+
+
+def test_fresh_rival_through_the_cli(tmp_path, tiny_config):
+    "`train.fresh_rival`: `riskrl train` says both runs' best scores and which is saved; the log marks the runs; the saved policy scores the best of all."
+    from riskrl_nb.agents.training import split_scores
+    r, m = _train(tmp_path, tiny_config, 'rival', "total_timesteps: 512, fresh_rival: true,"
+                  " pretrain_oracle: {epochs: 1, samples: 600, margin: cost, balance: 0.5, bc_steps: 1}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    log = pd.read_csv(m/'train_log.csv')
+    assert log.run.tolist()[0] == 'clone' and log.run.tolist()[-1] == 'fresh' and set(log.run) == {'clone', 'fresh'}, log
+    rival = json.loads((m/'meta.json').read_text())['fresh_rival']
+    best = log.groupby('run').valid_sharpe.max()
+    assert rival['chosen'] == ('fresh' if best['fresh'] > best['clone'] else 'clone')
+    assert f"the {rival['chosen']} run's policy is saved" in r.stdout, r.stdout[-1000:]
+    assert abs(split_scores(m, ('valid',))['valid_sharpe'] - log.valid_sharpe.max()) < 1e-9   # the kept policy is the best candidate of both runs
+
+
+def test_fresh_rival_without_the_clone_says_so(tmp_path, tiny_config):
+    r, m = _train(tmp_path, tiny_config, 'norival', "total_timesteps: 256, fresh_rival: true, pretrain_oracle: false")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'train.fresh_rival skipped: without train.pretrain_oracle' in r.stdout
+    assert 'run' not in pd.read_csv(m/'train_log.csv') and 'fresh_rival' not in json.loads((m/'meta.json').read_text())

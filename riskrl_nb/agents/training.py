@@ -48,13 +48,13 @@ from stable_baselines3.common.vec_env.util import dict_to_obs
 __all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'PER_STEP_N_ENVS', 'VECTOR_STEP_ALGOS', 'CURRICULA', 'AUGMENTATIONS',
            'DETERMINISTIC_AUGMENTATIONS', 'validation_score', 'PolicyEMA', 'resume_ema', 'ema_callback',
            'deepcopy_infos', 'LeanDummyVecEnv', 'batched_refusal', 'batched_plan', 'make_train_env', 'fresh_model',
-           'method_callbacks', 'cloning_rounds', 'ignored_train_keys', 'report_ignored', 'train', 'learn_on',
-           'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts',
-           'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp',
-           'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets', 'transfer_source',
-           'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints', 'latest_checkpoint',
-           'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model', 'split_scores',
-           'summarize_runs', 'format_summary', 'apply_action_prior']
+           'method_callbacks', 'cloning_rounds', 'rival_config', 'rival_note', 'learn_rival', 'ignored_train_keys',
+           'report_ignored', 'train', 'learn_on', 'episode_windows', 'VolatilityCurriculum', 'curriculum_env',
+           'curriculum_callback', 'bar_parts', 'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp',
+           'time_warp', 'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets',
+           'transfer_source', 'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints',
+           'latest_checkpoint', 'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model',
+           'split_scores', 'summarize_runs', 'format_summary', 'apply_action_prior']
 
 # %% ../../nbs/34_training.ipynb #27c77e1d
 def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', baselines:dict|None=None) -> dict:
@@ -70,7 +70,8 @@ def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', bas
     return dict(score=float(np.mean(scores)), total_return=float(np.mean(rets))) if scores else {}
 
 # %% ../../nbs/34_training.ipynb #6111ba54
-def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, baselines=None, ema=None):
+def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, baselines=None, ema=None, own_from:int=0):
+    "`log[own_from:]` are this run's validations (a resumed run's); all of `log` sets the score to beat (train.fresh_rival: the clone run's too)."
     from stable_baselines3.common.callbacks import BaseCallback
     metric = f'valid_{cfg.train.select_metric}'
     class ValidationCallback(BaseCallback):
@@ -78,12 +79,12 @@ def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, 
         def __init__(self):
             super().__init__()
             self.best = max((l[metric] for l in log), default=-np.inf)   # a resumed run continues its record
-            self.last = log[-1]['timesteps'] if log else 0
+            self.last = log[-1]['timesteps'] if len(log) > own_from else 0
             self.stale, self.stopped_early = 0, False
             self.chosen = None   # the log entry of the policy this run saved last (the best so far; a resumed run's earlier best is in `log`)
             self.validated = None   # the model's update count (SB3's `_n_updates`) when last validated
         def _on_training_start(self):   # resumed from a checkpoint that was validated already
-            if log and self.last == self.model.num_timesteps: self.validated = self.model._n_updates
+            if len(log) > own_from and self.last == self.model.num_timesteps: self.validated = self.model._n_updates
             elif cfg.train.validate_first and not log: self._evaluate()   # the starting policy (e.g. the oracle clone) is a candidate too
         def _updated(self) -> bool: return self.model._n_updates != self.validated
         def _evaluate(self):
@@ -313,6 +314,8 @@ def _tune_before_test(cfg, train_sets, progress):
     ppy = periods_per_year(train_sets[0].data.market.interval_seconds)
     return tune_baselines(sims, [r for _, r in before_test], cfg.baselines, ppy, progress=progress)
 
+def _score(x) -> str: return 'none' if x is None else f'{x:+.3f}'
+
 def _logger_formats(cfg) -> list:
     if not cfg.train.tensorboard: return ['csv']
     try: import torch.utils.tensorboard  # noqa: F401
@@ -350,6 +353,41 @@ def method_callbacks(cfg:RunConfig, oracle:dict|None=None, ema:PolicyEMA|None=No
 def cloning_rounds(callbacks:list) -> int:
     "How many RL updates the `bc_steps` cloning followed, in the `learn` call just made with `callbacks` (the regulariser's record)."
     return sum(len(getattr(c, 'losses', ())) for c in callbacks)
+
+# %% ../../nbs/34_training.ipynb #44ad4985
+def rival_config(cfg:RunConfig) -> RunConfig:
+    "The fresh rival's config (`train.fresh_rival`): the same run without the oracle pre-training, without validating its start, without a rival."
+    return replace(cfg, train=replace(cfg.train, pretrain_oracle={}, validate_first=False, fresh_rival=False))
+
+def rival_note(cfg:RunConfig, has_valid:bool) -> str:
+    "Why `train.fresh_rival` cannot run here ('' when it can, or when it is off)."
+    if not cfg.train.fresh_rival: return ''
+    if not cfg.train.pretrain_oracle: return "train.fresh_rival skipped: without train.pretrain_oracle the run starts fresh already"
+    if not has_valid: return "train.fresh_rival skipped: no validation period to choose between the two runs"
+    return ''
+
+def learn_rival(spec, cfg:RunConfig, train_sets:list, baselines:dict|None, valid_sets:list, out:Path, log:list,
+                progress:bool=False) -> dict:
+    """Train `rival_config(cfg)`'s agent from fresh weights on `train_sets` (same seed, budget and data) and validate it
+    into `log` (the clone run's rows before it, marked run='clone'; its own run='fresh'): it saves its policy in `out`
+    only where it scores above every earlier candidate. Returns the rival model and which run's policy is saved."""
+    from stable_baselines3.common.logger import Logger
+    rcfg, metric = rival_config(cfg), f'valid_{cfg.train.select_metric}'
+    for row in log: row.setdefault('run', 'clone')
+    start = len(log)
+    seed_everything(rcfg.train.seed)   # as a run of its own would start
+    vec = make_train_env(rcfg, train_sets, baselines)
+    model, _ = fresh_model(spec, rcfg, vec, train_sets, baselines)
+    model.set_logger(Logger(None, []))
+    ema = PolicyEMA.of(model, rcfg)
+    validation = _validation_callback(list(valid_sets), rcfg, out, log, None, baselines, ema, own_from=start)
+    model.learn(total_timesteps=rcfg.train.total_timesteps, callback=method_callbacks(rcfg, None, ema, [validation]),
+                progress_bar=progress)
+    if rcfg.train.vec_env == 'ray': vec.close()
+    for row in log[start:]: row['run'] = 'fresh'
+    best = lambda rows: max((float(r[metric]) for r in rows if np.isfinite(r[metric])), default=None)
+    return dict(model=model, validation=validation, chosen='fresh' if validation.chosen is not None else 'clone',
+                clone_best=best(log[:start]), fresh_best=best(log[start:]), timesteps=int(model.num_timesteps))
 
 # %% ../../nbs/34_training.ipynb #86e235c5
 def ignored_train_keys(cfg:RunConfig, why:dict) -> dict:
@@ -419,6 +457,14 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     model.learn(total_timesteps=max(cfg.train.total_timesteps - resumed_at, 0), callback=cbs + list(callbacks or []) or None,
                 progress_bar=progress, reset_num_timesteps=not resume)
     if cfg.train.vec_env == 'ray': vec.close()   # the Ray actors (and a Ray instance started for them)
+    rival = None
+    if cfg.train.fresh_rival and validation is not None and not rival_note(cfg, has_valid):   # train.fresh_rival: the same agent from fresh weights, validated into the same log
+        say("train.fresh_rival: training the same agent from fresh weights, without the oracle pre-training")
+        rival = learn_rival(spec, cfg, train_sets + augmented, baselines, prepared, out, log, progress)
+        rival.pop('model'); rival.pop('validation')
+        say(f"train.fresh_rival: the {rival['chosen']} run's policy is saved (best validation {cfg.train.select_metric}: "
+            f"clone run {_score(rival['clone_best'])}, fresh run {_score(rival['fresh_best'])})")
+    elif rival_note(cfg, has_valid): say(rival_note(cfg, has_valid))
     unscored = has_valid and not (out/'model.zip').exists()   # every validation score NaN/inf: no candidate was ever saved
     if not has_valid or unscored:
         with ema.applied() if ema is not None else nullcontext(): save_policy(model, out)
@@ -450,7 +496,7 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
         steps_per_second=round(steps_done / max(train_seconds, 1e-9), 1),
         best_validation=log and max(l[f'valid_{cfg.train.select_metric}'] for l in log),
         augmented_sets=len(augmented), python=platform.python_version(), torch=torch.__version__,
-        **({} if ema is None else dict(ema=ema.record()))), indent=1))
+        **({} if ema is None else dict(ema=ema.record())), **({} if rival is None else dict(fresh_rival=rival))), indent=1))
     write_manifest(out)
     publish(out, final)
     say(f"trained {model.num_timesteps} steps in {train_seconds:.0f}s; model folder {final}")
@@ -476,6 +522,10 @@ def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None, valid_set
         cbs = method_callbacks(cfg, oracle, ema, [validation])
         model.learn(total_timesteps=cfg.train.total_timesteps, callback=cbs or None)
         if cfg.train.vec_env == 'ray': vec.close()
+        rival = None
+        if cfg.train.fresh_rival and validation is not None and not rival_note(cfg, True):   # train.fresh_rival, as `train` runs it
+            rival = learn_rival(spec, cfg, train_sets, baselines, valid_sets, Path(scratch), log)
+            if rival['chosen'] == 'fresh': model, validation = rival['model'], rival['validation']   # its policy is the saved one
         if (Path(scratch)/WEIGHTS_FILE).exists():   # the best-validated policy (its EMA with ema_decay), as `train` saves it
             model.policy.load_state_dict(read_weights(Path(scratch)/WEIGHTS_FILE)); chosen = validation.chosen
         elif ema is not None: ema.keep()   # no validation: the average is the agent, as `train` saves it
@@ -484,6 +534,7 @@ def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None, valid_set
     applied = dict(oracle=oracle and dict(labels=len(oracle['data']['labels']), bc_steps=int(oracle_settings(cfg)['bc_steps']),
                                           cloning_rounds=cloning_rounds(cbs), accuracy=oracle['after']['accuracy']),
                    oracle_note=note, ema=ema and ema.record(),
+                   fresh_rival=rival and {k: v for k, v in rival.items() if k not in ('model', 'validation')},
                    validation=validation and dict(log=log, chosen_step=chosen and int(chosen['timesteps']),
                                                   chosen_score=chosen and float(chosen[metric]), clone_chosen=bool(oracle and chosen and chosen['timesteps'] == 0),
                                                   stopped_early=validation.stopped_early, timesteps=int(model.num_timesteps)))

@@ -255,6 +255,7 @@ class TrainConfig:
     pretrain_oracle: dict = field(default_factory=lambda: dict(epochs=3, samples=20_000, margin='cost', balance=0.5, bc_steps=16))  # behaviour cloning on hindsight-optimal exit labels of the training bars before RL, and `bc_steps` cloning steps after each RL update (riskrl_nb.agents.oracle); the default since issue 13's second ablation; false (or {}) = off
     select: str = "mean"          # checkpoint choice: 'mean' (select_metric averaged over coins) or 'cross_coin' (per coin: agent minus the best tuned rule, squashed, averaged)
     validate_first: bool = True   # also score the starting policy (e.g. the oracle clone) on validation before RL: a candidate checkpoint that RL must beat
+    fresh_rival: bool = False     # with pretrain_oracle: also train the same agent from fresh weights without it (same seed and budget); the best-validated checkpoint of the two runs is saved (riskrl_nb.agents.training.learn_rival)
     rollout_workers: int = 2       # vec_env 'ray': Ray actors holding the n_envs training envs (riskrl_nb.sim.ray_vec_env)
     ray_address: str = ""          # vec_env 'ray': cluster address (auto, HOST:PORT, ray://HOST:10001); empty = a local Ray instance
     ema_decay: float | None = None # keep an exponential moving average of the policy's weights, updated after every policy update (ema = decay*ema + (1-decay)*weights); the EMA is what is validated and saved; None = off
@@ -557,6 +558,7 @@ FIELD_RULES = {
     'train.augment.knot_bars': Bars, 'train.augment.block_bars': Bars, 'train.init_from': str, 'train.tensorboard': bool,
     'train.mixed_precision': bool, 'train.grad_checkpoint': bool, 'train.stance_agent': str, 'train.action_prior': list[Frac],
     'train.pretrain_oracle': dict[str, Any] | Literal[False], 'train.select': Literal['mean', 'cross_coin'], 'train.validate_first': bool,
+    'train.fresh_rival': bool,
     'train.rollout_workers': Bars, 'train.ray_address': str, 'train.ema_decay': Annotated[float, Field(ge=0, lt=1)] | None,
     'baselines.take_profit_grid': list[Pos], 'baselines.stop_loss_grid': list[Pos], 'baselines.atr_mult_grid': list[Pos],
     'baselines.atr_window': Bars, 'baselines.horizon_grid': list[Bars],
