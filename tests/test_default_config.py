@@ -29,7 +29,10 @@ def test_default_is_the_measured_best_row():
     b64s = load_config(overrides=load_variants(ROOT/'configs'/'skill_batched.yaml')['oracle_margin_first_bc_batched64s'])
     now = load_config()
     assert now.env.batched == 'auto' and b64s.env.batched is True
-    assert _trained_as(load_config(overrides={'env': {'batched': True}})) == _trained_as(b64s)
+    assert _trained_as(load_config(overrides={'env': {'batched': True}, 'train': {'fresh_rival': False}})) == _trained_as(b64s)
+    # since the positive control (2026-12-05) the default adds the fresh rival: configs/skill_fresh_rival.yaml's row
+    assert now.train.fresh_rival is True and b64s.train.fresh_rival is False
+    assert _trained_as(now) == _trained_as(load_config(overrides=load_variants(ROOT/'configs'/'skill_fresh_rival.yaml')['fresh_rival']))
     rows = load_variants(ROOT/'configs'/'skill_ablation2.yaml')
     before = load_config(ROOT/'configs'/'readable_default.yaml')
     asked = load_config(overrides=merge_dicts(rows['oracle_margin_first_bc'], {'env': {'batched': False}, 'train': {'n_envs': 4, 'n_steps': 512}}))
@@ -51,6 +54,18 @@ def test_committed_ablation_rows_keep_their_meaning():
             elif not over['train'].get('validate_first'):
                 assert t.validate_first is False, (name, row)
     assert load_config(ROOT/'configs'/'skill.yaml').train.pretrain_oracle == {}
+
+
+def test_committed_rows_train_without_the_fresh_rival():
+    "Every committed variants file measured before `train.fresh_rival` became the default pins it off in every row (`_base`); so do the old defaults."
+    files = sorted((ROOT/'configs').glob('skill_*.yaml'))
+    assert len(files) > 15
+    for f in files:
+        rows = load_variants(f)
+        for row, over in rows.items():
+            assert load_config(overrides=over).train.fresh_rival is (f.name == 'skill_fresh_rival.yaml'), (f.name, row)
+    for name in ('readable_default.yaml', 'batched.yaml', 'old_default.yaml'):
+        assert load_config(ROOT/'configs'/name).train.fresh_rival is False, name
 
 
 def test_false_turns_pretraining_off_wherever_it_is_merged(tmp_path):

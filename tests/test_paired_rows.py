@@ -52,8 +52,9 @@ def test_pooled_line_keeps_every_period_and_refuses_one_counted_twice(tmp_path):
 
 
 def test_the_periods_variants_are_skill_batched_rows_unchanged():
-    new = yaml.safe_load(open(ROOT / 'configs/skill_batched_periods.yaml'))
-    old = yaml.safe_load(open(ROOT / 'configs/skill_batched.yaml'))
+    from riskrl_nb.eval.benchmark import load_variants   # (with each file's `_base` merged in)
+    new = load_variants(ROOT / 'configs/skill_batched_periods.yaml')
+    old = load_variants(ROOT / 'configs/skill_batched.yaml')
     assert list(new) == ['oracle_margin_first_bc', 'oracle_margin_first_bc_batched64', 'oracle_margin_first_bc_batched64s']
     assert all(new[k] == old[k] for k in new)
 

@@ -48,7 +48,7 @@ def test_train_backend_ray_builds_the_actor_env(tmp_path, local_actors, batched)
     r = run_main('train', '--config', tmp_path/'c.yaml', '--steps', 768, '--backend', 'ray', '--workers', 2,
                  '--out', tmp_path/'m', '--no-progress')
     assert r.returncode == 0, r.stdout + r.stderr
-    assert local_actors == [('ray', None, 2)]   # asked for Ray, two workers (2 + 1 envs), no address
+    assert local_actors == [('ray', None, 2)] * 2   # asked for Ray, two workers (2 + 1 envs), no address: the clone run's and its fresh rival's
     saved = yaml.safe_load((tmp_path/'m'/'config.yaml').read_text())['train']
     assert (saved['vec_env'], saved['rollout_workers']) == ('ray', 2)
     assert json.loads((tmp_path/'m'/'meta.json').read_text())['timesteps'] >= 768

@@ -71,7 +71,7 @@ def test_cpcv_clones_the_oracle_on_each_splits_training_ranges_only(cpcv_with_or
         assert call['labels'] == 800
     assert [(o['bc_steps'], o['cloning_rounds']) for o in cv['training']['oracle']] == [(2, 2)] * 3   # after each of 2 updates
     assert cv['ignored_train_keys'] == {}   # eval_freq applies in the nested validation
-    assert [s['validations'] for s in cv['checkpoint_selection']] == [3] * 3   # the clone, then after each of 2 updates
+    assert [s['validations'] for s in cv['checkpoint_selection']] == [5] * 3   # the clone, then after each of 2 updates; the fresh rival's 2
 
 
 def test_cpcv_agent_without_the_oracle_is_another_agent(cpcv_with_oracle):
@@ -143,7 +143,7 @@ def test_cpcv_tests_the_checkpoint_validation_chose_even_the_clone(monkeypatch, 
     cfg = _tiny_cpcv(pretrain_oracle=dict(epochs=1, samples=800, bc_steps=2), eval_freq=128)
     clone = cpcv_backtest(cfg, btc, '2023-01-01', '2023-04-30')
     sel = clone['checkpoint_selection']
-    assert [(s['chosen_step'], s['clone_chosen'], s['timesteps'], s['validations']) for s in sel] == [(0, True, 256, 3)] * 3
+    assert [(s['chosen_step'], s['clone_chosen'], s['timesteps'], s['validations']) for s in sel] == [(0, True, 256, 5)] * 3   # the fresh rival's 2 lose too
     cfg.train.total_timesteps = 0   # no PPO step: the agent is the clone
     untrained = cpcv_backtest(cfg, btc, '2023-01-01', '2023-04-30')
     assert [s['timesteps'] for s in untrained['checkpoint_selection']] == [0] * 3

@@ -61,7 +61,8 @@ def test_zero_timesteps_keeps_the_oracle_clone(tmp_path, tiny_config):
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads((m/'meta.json').read_text())['timesteps'] == 0
     log = pd.read_csv(m/'train_log.csv')
-    assert log.timesteps.tolist() == [0], log   # one candidate: the clone
+    assert log.timesteps.tolist() == [0], log   # one candidate: the clone (no fresh rival without RL steps, said)
+    assert "train.fresh_rival skipped: train.total_timesteps is 0" in r.stdout
     assert abs(split_scores(m, ('valid',))['valid_sharpe'] - log.valid_sharpe.iloc[0]) < 1e-9
     assert json.loads((m/'oracle.json').read_text())['after']['samples'] == 600
     bad = tmp_path/'bad.yaml'

@@ -23,13 +23,15 @@ def test_no_finite_validation_score_saves_the_final_policy_and_says_so(tmp_path,
 
 def test_best_validated_policy_is_what_meta_says_was_saved(tmp_path, monkeypatch):
     """With finite scores the policy is saved at each new best (the clone at step 0, 0.5 after the first rollout of 2 x 256)
-    and not after the worse last one, nor again at the end; meta.json says so."""
+    and not after the worse last one, nor again at the end, nor by the fresh rival scoring below 0.5; meta.json says so."""
     scores = iter([0.1, 0.5, -0.2, 0.3, 0.0, 0.0])
     monkeypatch.setattr(tr, 'validation_score', lambda *a, **k: dict(score=next(scores), total_return=0.0))
     saved_at, save = [], tr.save_policy
     monkeypatch.setattr(tr, 'save_policy', lambda model, out: (saved_at.append(model.num_timesteps), save(model, out))[1])
     out = tr.train(load_config(overrides=TINY), tmp_path/'m', progress=False, verbose=False)
-    assert list(pd.read_csv(out/'train_log.csv').valid_sharpe) == [0.1, 0.5, -0.2] and saved_at == [0, 512]
+    log = pd.read_csv(out/'train_log.csv')
+    assert list(log.valid_sharpe) == [0.1, 0.5, -0.2, 0.3, 0.0] and list(log.run) == ['clone'] * 3 + ['fresh'] * 2 and saved_at == [0, 512]
+    assert json.loads((out/'meta.json').read_text())['fresh_rival']['chosen'] == 'clone'
     assert json.loads((out/'meta.json').read_text())['saved'] == 'best validation'
     assert json.loads((out/'meta.json').read_text())['best_validation'] == 0.5
 

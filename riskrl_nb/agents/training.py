@@ -70,8 +70,8 @@ def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', bas
     return dict(score=float(np.mean(scores)), total_return=float(np.mean(rets))) if scores else {}
 
 # %% ../../nbs/34_training.ipynb #6111ba54
-def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, baselines=None, ema=None, own_from:int=0):
-    "`log[own_from:]` are this run's validations (a resumed run's); all of `log` sets the score to beat (train.fresh_rival: the clone run's too)."
+def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, baselines=None, ema=None, own_from:int=0, tag:dict|None=None):
+    "`log[own_from:]` are this run's validations (a resumed run's); all of `log` sets the score to beat (train.fresh_rival: the clone run's too); `tag` is added to each row."
     from stable_baselines3.common.callbacks import BaseCallback
     metric = f'valid_{cfg.train.select_metric}'
     class ValidationCallback(BaseCallback):
@@ -94,7 +94,7 @@ def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, 
             self.last = self.num_timesteps
             v = validation_score(self.model, prepared, cfg, baselines=baselines)
             if not v: return
-            log.append(dict(timesteps=self.num_timesteps, **{metric: v['score'], 'valid_total_return': v['total_return']}))
+            log.append(dict(timesteps=self.num_timesteps, **{metric: v['score'], 'valid_total_return': v['total_return']}, **(tag or {})))
             pd.DataFrame(log).to_csv(out/'train_log.csv', index=False)
             self.logger.record(f'valid/{cfg.train.select_metric}', v['score'])
             self.logger.record('valid/total_return', v['total_return'])
@@ -354,7 +354,7 @@ def cloning_rounds(callbacks:list) -> int:
     "How many RL updates the `bc_steps` cloning followed, in the `learn` call just made with `callbacks` (the regulariser's record)."
     return sum(len(getattr(c, 'losses', ())) for c in callbacks)
 
-# %% ../../nbs/34_training.ipynb #44ad4985
+# %% ../../nbs/34_training.ipynb #f73f0d2e
 def rival_config(cfg:RunConfig) -> RunConfig:
     "The fresh rival's config (`train.fresh_rival`): the same run without the oracle pre-training, without validating its start, without a rival."
     return replace(cfg, train=replace(cfg.train, pretrain_oracle={}, validate_first=False, fresh_rival=False))
@@ -363,6 +363,7 @@ def rival_note(cfg:RunConfig, has_valid:bool) -> str:
     "Why `train.fresh_rival` cannot run here ('' when it can, or when it is off)."
     if not cfg.train.fresh_rival: return ''
     if not cfg.train.pretrain_oracle: return "train.fresh_rival skipped: without train.pretrain_oracle the run starts fresh already"
+    if not cfg.train.total_timesteps: return "train.fresh_rival skipped: train.total_timesteps is 0, the rival would take no RL step"
     if not has_valid: return "train.fresh_rival skipped: no validation period to choose between the two runs"
     return ''
 
@@ -380,11 +381,10 @@ def learn_rival(spec, cfg:RunConfig, train_sets:list, baselines:dict|None, valid
     model, _ = fresh_model(spec, rcfg, vec, train_sets, baselines)
     model.set_logger(Logger(None, []))
     ema = PolicyEMA.of(model, rcfg)
-    validation = _validation_callback(list(valid_sets), rcfg, out, log, None, baselines, ema, own_from=start)
+    validation = _validation_callback(list(valid_sets), rcfg, out, log, None, baselines, ema, own_from=start, tag={'run': 'fresh'})
     model.learn(total_timesteps=rcfg.train.total_timesteps, callback=method_callbacks(rcfg, None, ema, [validation]),
                 progress_bar=progress)
     if rcfg.train.vec_env == 'ray': vec.close()
-    for row in log[start:]: row['run'] = 'fresh'
     best = lambda rows: max((float(r[metric]) for r in rows if np.isfinite(r[metric])), default=None)
     return dict(model=model, validation=validation, chosen='fresh' if validation.chosen is not None else 'clone',
                 clone_best=best(log[:start]), fresh_best=best(log[start:]), timesteps=int(model.num_timesteps))
@@ -834,7 +834,7 @@ def resume_model(spec, out_dir, vec, cfg:RunConfig) -> tuple:
     vec.seed(int(model.num_timesteps) + 1)       # fresh episodes, not a replay of the first ones
     log_path = Path(out_dir)/'train_log.csv'
     log = pd.read_csv(log_path).to_dict('records') if log_path.exists() and log_path.stat().st_size > 1 else []
-    return model, [r for r in log if r['timesteps'] <= model.num_timesteps]
+    return model, [r for r in log if r['timesteps'] <= model.num_timesteps and r.get('run') != 'fresh']   # a killed run's fresh rival starts again
 
 # %% ../../nbs/34_training.ipynb #f0db0ad0
 def split_scores(model_dir, splits=('valid', 'test')) -> dict:

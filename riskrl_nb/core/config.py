@@ -255,7 +255,7 @@ class TrainConfig:
     pretrain_oracle: dict = field(default_factory=lambda: dict(epochs=3, samples=20_000, margin='cost', balance=0.5, bc_steps=16))  # behaviour cloning on hindsight-optimal exit labels of the training bars before RL, and `bc_steps` cloning steps after each RL update (riskrl_nb.agents.oracle); the default since issue 13's second ablation; false (or {}) = off
     select: str = "mean"          # checkpoint choice: 'mean' (select_metric averaged over coins) or 'cross_coin' (per coin: agent minus the best tuned rule, squashed, averaged)
     validate_first: bool = True   # also score the starting policy (e.g. the oracle clone) on validation before RL: a candidate checkpoint that RL must beat
-    fresh_rival: bool = False     # with pretrain_oracle: also train the same agent from fresh weights without it (same seed and budget); the best-validated checkpoint of the two runs is saved (riskrl_nb.agents.training.learn_rival)
+    fresh_rival: bool = True      # with pretrain_oracle: also train the same agent from fresh weights without it (same seed and budget); the best-validated checkpoint of the two runs is saved (riskrl_nb.agents.training.learn_rival)
     rollout_workers: int = 2       # vec_env 'ray': Ray actors holding the n_envs training envs (riskrl_nb.sim.ray_vec_env)
     ray_address: str = ""          # vec_env 'ray': cluster address (auto, HOST:PORT, ray://HOST:10001); empty = a local Ray instance
     ema_decay: float | None = None # keep an exponential moving average of the policy's weights, updated after every policy update (ema = decay*ema + (1-decay)*weights); the EMA is what is validated and saved; None = off
@@ -640,7 +640,7 @@ def check_config(cfg:RunConfig) -> RunConfig:
     return check_rules(cfg, FIELD_RULES, CROSS_CHECKS)
 
 # %% ../../nbs/00_config.ipynb #99b5d267
-SAVED_DEFAULTS = {'train.pretrain_oracle': {}, 'train.validate_first': False}   # keys whose default changed -> the value before
+SAVED_DEFAULTS = {'train.pretrain_oracle': {}, 'train.validate_first': False, 'train.fresh_rival': False}   # keys whose default changed -> the value before
 
 def load_saved_config(path) -> RunConfig:
     "The config a run saved in `path` (every key); keys it lacks predate them and take `SAVED_DEFAULTS`."
