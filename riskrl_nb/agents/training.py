@@ -371,7 +371,8 @@ def learn_rival(spec, cfg:RunConfig, train_sets:list, baselines:dict|None, valid
                 progress:bool=False) -> dict:
     """Train `rival_config(cfg)`'s agent from fresh weights on `train_sets` (same seed, budget and data) and validate it
     into `log` (the clone run's rows before it, marked run='clone'; its own run='fresh'): it saves its policy in `out`
-    only where it scores above every earlier candidate. Returns the rival model and which run's policy is saved."""
+    only where it scores above every earlier candidate (an HPO pruner's `on_validation` sees the clone run only).
+    Returns the rival model and which run's policy is saved."""
     from stable_baselines3.common.logger import Logger
     rcfg, metric = rival_config(cfg), f'valid_{cfg.train.select_metric}'
     for row in log: row.setdefault('run', 'clone')
@@ -457,14 +458,14 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     model.learn(total_timesteps=max(cfg.train.total_timesteps - resumed_at, 0), callback=cbs + list(callbacks or []) or None,
                 progress_bar=progress, reset_num_timesteps=not resume)
     if cfg.train.vec_env == 'ray': vec.close()   # the Ray actors (and a Ray instance started for them)
-    rival = None
-    if cfg.train.fresh_rival and validation is not None and not rival_note(cfg, has_valid):   # train.fresh_rival: the same agent from fresh weights, validated into the same log
+    rival, note = None, rival_note(cfg, has_valid)
+    if note: say(note)
+    elif cfg.train.fresh_rival:   # the same agent from fresh weights, validated into the same log (riskrl_nb.agents.training.learn_rival)
         say("train.fresh_rival: training the same agent from fresh weights, without the oracle pre-training")
         rival = learn_rival(spec, cfg, train_sets + augmented, baselines, prepared, out, log, progress)
         rival.pop('model'); rival.pop('validation')
         say(f"train.fresh_rival: the {rival['chosen']} run's policy is saved (best validation {cfg.train.select_metric}: "
             f"clone run {_score(rival['clone_best'])}, fresh run {_score(rival['fresh_best'])})")
-    elif rival_note(cfg, has_valid): say(rival_note(cfg, has_valid))
     unscored = has_valid and not (out/'model.zip').exists()   # every validation score NaN/inf: no candidate was ever saved
     if not has_valid or unscored:
         with ema.applied() if ema is not None else nullcontext(): save_policy(model, out)
