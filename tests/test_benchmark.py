@@ -322,7 +322,7 @@ def test_merged_parts_list_each_windows_own_coins(tmp_path):
         m = tmp_path/'models'/'v'/w/'seed0'; m.mkdir(parents=True)
         (m/'data.json').write_text(json.dumps(dict(files=[dict(symbol=c, periods=dict(train=tr)) for c, tr in got.items()])))
     (tmp_path/'v.yaml').write_text("v: {}\n")
-    benchmark_parts.main(['merge', '--windows', '2018H2', '2019H2', '--seeds', '1', '--variants', str(tmp_path/'v.yaml'),
+    benchmark_parts.main(['merge', '--windows', '2018H2', '2019H2', '--seeds', '2', '--variants', str(tmp_path/'v.yaml'),
                           '--loo', 'none', '--train-months', '12', '--coins', 'ETH', '--out', str(tmp_path), '--no-progress'])
     md = (tmp_path/'benchmark.md').read_text()
     cov = [line for line in md.split('## Training coverage')[1].split('##')[0].splitlines() if line.startswith('| v |')]
@@ -346,11 +346,40 @@ def test_merge_counts_the_merged_parts_and_their_left_out_coins(tmp_path):
                        ('2019H1-v', _part('2019H1', ['ADA', 'ETH'], '2019-01-01', rng, wall=6000.0))]:   # a window not merged
         (tmp_path/'parts'/f'{name}.pkl').write_bytes(pickle.dumps(part))
     (tmp_path/'v.yaml').write_text("v: {}\n")
-    benchmark_parts.main(['merge', '--windows', '2019H2', '--seeds', '1', '--variants', str(tmp_path/'v.yaml'),
+    benchmark_parts.main(['merge', '--windows', '2019H2', '--seeds', '2', '--variants', str(tmp_path/'v.yaml'),
                           '--loo', 'none', '--train-months', '12', '--out', str(tmp_path), '--no-progress'])
     meta = json.loads((tmp_path/'summary.json').read_text())['meta']
     assert meta['wall_seconds'] == 180.0 and meta['loo_coins'] == ['ETH'] and meta['loo_windows'] == ['2019H2']
     assert 'Summed wall time of the 2 parts merged (parts may have run side by side): 3.0 min' in (tmp_path/'benchmark.md').read_text()
+
+
+def test_parts_are_reused_only_when_made_alike_and_merged_only_with_the_seeds_asked(tmp_path, monkeypatch, capsys):
+    """`bench/benchmark_parts.py run` reuses a part made with the same settings and makes it again otherwise (a part of
+    3 seeds once stood in silently for a run asking 6); `merge` refuses, exit 2 naming the file, a part of other seeds."""
+    import pickle, sys
+    from conftest import ROOT
+    sys.path.insert(0, str(ROOT/'bench'))
+    import benchmark_parts
+    rng, made = np.random.default_rng(2), []
+    def fake_run(spec, out, progress=True):   # stands in for training + evaluation: one part of the spec's seeds
+        made.append(len(spec.seeds))
+        part = _part(spec.windows[0].name, ['ADA'], '2019-07-01', rng)
+        keep = [f'agent_seed{s}' for s in spec.seeds] + list(RULES) + ['agent_mix']
+        part['long'] = part['long'][part['long'].policy.isin(keep)]
+        return {k: v for k, v in part.items() if k not in ('spec', 'wall')}
+    monkeypatch.setattr(benchmark_parts.B, 'run_benchmark', fake_run)
+    (tmp_path/'v.yaml').write_text("v: {}\n")
+    args = lambda seeds: ['--windows', '2019H2', '--seeds', str(seeds), '--variants', str(tmp_path/'v.yaml'), '--coins', 'ADA',
+                          '--loo', 'none', '--train-months', '12', '--out', str(tmp_path), '--no-progress']
+    benchmark_parts.main(['run', *args(2)]); benchmark_parts.main(['run', *args(2)])
+    assert made == [2]                                   # the second run reused the part
+    benchmark_parts.main(['run', *args(1)])
+    assert made == [2, 1] and 'made with other settings' in capsys.readouterr().out   # one seed asked: made again
+    with pytest.raises(SystemExit) as e: benchmark_parts.main(['merge', *args(2)])
+    assert e.value.code == 2
+    assert f"{tmp_path/'parts'/'2019H2-v.pkl'}: made with seeds [0], not the 2 asked" in capsys.readouterr().err
+    benchmark_parts.main(['merge', *args(1)])            # the seeds asked: merged
+    assert json.loads((tmp_path/'summary.json').read_text())['meta']['seeds'] == [0]
 
 
 def test_a_cell_copied_from_another_checkout_is_reused_and_another_config_refused(tmp_path):
