@@ -372,7 +372,7 @@ def learn_rival(spec, cfg:RunConfig, train_sets:list, baselines:dict|None, valid
     """Train `rival_config(cfg)`'s agent from fresh weights on `train_sets` (same seed, budget and data) and validate it
     into `log` (the clone run's rows before it, marked run='clone'; its own run='fresh'): it saves its policy in `out`
     only where it scores above every earlier candidate (an HPO pruner's `on_validation` sees the clone run only).
-    Returns the rival model and which run's policy is saved."""
+    Returns (the rival model, its validation callback, the record: which run's policy is saved and both best scores)."""
     from stable_baselines3.common.logger import Logger
     rcfg, metric = rival_config(cfg), f'valid_{cfg.train.select_metric}'
     for row in log: row.setdefault('run', 'clone')
@@ -387,8 +387,8 @@ def learn_rival(spec, cfg:RunConfig, train_sets:list, baselines:dict|None, valid
                 progress_bar=progress)
     if rcfg.train.vec_env == 'ray': vec.close()
     best = lambda rows: max((float(r[metric]) for r in rows if np.isfinite(r[metric])), default=None)
-    return dict(model=model, validation=validation, chosen='fresh' if validation.chosen is not None else 'clone',
-                clone_best=best(log[:start]), fresh_best=best(log[start:]), timesteps=int(model.num_timesteps))
+    return model, validation, dict(chosen='fresh' if validation.chosen is not None else 'clone', clone_best=best(log[:start]),
+                                   fresh_best=best(log[start:]), timesteps=int(model.num_timesteps))
 
 # %% ../../nbs/34_training.ipynb #86e235c5
 def ignored_train_keys(cfg:RunConfig, why:dict) -> dict:
@@ -462,8 +462,7 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
     if note: say(note)
     elif cfg.train.fresh_rival:   # the same agent from fresh weights, validated into the same log (riskrl_nb.agents.training.learn_rival)
         say("train.fresh_rival: training the same agent from fresh weights, without the oracle pre-training")
-        rival = learn_rival(spec, cfg, train_sets + augmented, baselines, prepared, out, log, progress)
-        rival.pop('model'); rival.pop('validation')
+        *_, rival = learn_rival(spec, cfg, train_sets + augmented, baselines, prepared, out, log, progress)
         say(f"train.fresh_rival: the {rival['chosen']} run's policy is saved (best validation {cfg.train.select_metric}: "
             f"clone run {_score(rival['clone_best'])}, fresh run {_score(rival['fresh_best'])})")
     unscored = has_valid and not (out/'model.zip').exists()   # every validation score NaN/inf: no candidate was ever saved
@@ -525,8 +524,8 @@ def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None, valid_set
         if cfg.train.vec_env == 'ray': vec.close()
         rival = None
         if cfg.train.fresh_rival and validation is not None and not rival_note(cfg, True):   # train.fresh_rival, as `train` runs it
-            rival = learn_rival(spec, cfg, train_sets, baselines, valid_sets, Path(scratch), log)
-            if rival['chosen'] == 'fresh': model, validation = rival['model'], rival['validation']   # its policy is the saved one
+            rival_model, rival_validation, rival = learn_rival(spec, cfg, train_sets, baselines, valid_sets, Path(scratch), log)
+            if rival['chosen'] == 'fresh': model, validation = rival_model, rival_validation   # its policy is the saved one
         if (Path(scratch)/WEIGHTS_FILE).exists():   # the best-validated policy (its EMA with ema_decay), as `train` saves it
             model.policy.load_state_dict(read_weights(Path(scratch)/WEIGHTS_FILE)); chosen = validation.chosen
         elif ema is not None: ema.keep()   # no validation: the average is the agent, as `train` saves it
@@ -535,7 +534,7 @@ def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None, valid_set
     applied = dict(oracle=oracle and dict(labels=len(oracle['data']['labels']), bc_steps=int(oracle_settings(cfg)['bc_steps']),
                                           cloning_rounds=cloning_rounds(cbs), accuracy=oracle['after']['accuracy']),
                    oracle_note=note, ema=ema and ema.record(),
-                   fresh_rival=rival and {k: v for k, v in rival.items() if k not in ('model', 'validation')},
+                   fresh_rival=rival,
                    validation=validation and dict(log=log, chosen_step=chosen and int(chosen['timesteps']),
                                                   chosen_score=chosen and float(chosen[metric]), clone_chosen=bool(oracle and chosen and chosen['timesteps'] == 0),
                                                   stopped_early=validation.stopped_early, timesteps=int(model.num_timesteps)))
