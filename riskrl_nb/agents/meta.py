@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from ..core.config import RiskrlError, VALIDATION_KEYS, save_config, seed_everything
 from .bundle import load_bundle, save_policy, write_manifest, staging_dir, publish
-from .training import make_train_env, augmented_sets, method_callbacks, cloning_rounds, ignored_train_keys, report_ignored
+from .training import make_train_env, augmented_sets, method_callbacks, cloning_rounds, ignored_train_keys, report_ignored, quiet_logger
 from .oracle import oracle_settings
 from .online import old_training_sets, _check_updatable, _continued_oracle
 
@@ -48,7 +48,7 @@ def reptile(model_dir, out_dir, meta_iters:int=20, inner_steps:int=2048, meta_lr
     tasks = [[c] + augmented_sets([c.candles], [c], cfg, src.scaler) for c in coins]   # train.augment: each coin's copies
     oracles = [_continued_oracle(cfg, spec, t) for t in tasks]   # each coin's labels, for its inner loops' cloning steps
     ignored = report_ignored({**oracles[0][1], **ignored_train_keys(cfg, META_NOT_APPLIED)}, 'reptile', None if verbose else (lambda line: None))
-    learners = [spec.make(cfg, make_train_env(cfg, t, src.baselines)) for t in tasks]
+    learners = [quiet_logger(spec.make(cfg, make_train_env(cfg, t, src.baselines))) for t in tasks]
     weights = {k: v.detach().clone() for k, v in src.model.policy.state_dict().items()}
     rng, t0, log, rounds = np.random.default_rng(cfg.train.seed), time.time(), [], 0
     for it in range(meta_iters):

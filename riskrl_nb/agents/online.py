@@ -220,7 +220,7 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
     import torch
     from riskrl_nb.agents.oracle import oracle_settings
     from riskrl_nb.agents.training import (PolicyEMA, augmented_sets, method_callbacks, cloning_rounds,   # SB3 and torch: only when it runs
-                                           ignored_train_keys, report_ignored)
+                                           ignored_train_keys, report_ignored, quiet_logger)
     say = print if verbose else (lambda *a, **k: None)
     out = Path(out_dir)
     _check_update_inputs(out, replay_ratio, ewc, steps)
@@ -265,7 +265,7 @@ def update(model_dir, data:list, out_dir, cutoff=None, new_start=None, replay_ra
         obs, masks = policy_observations(src.model, env, fisher_samples, cfg.train.seed, src.masked)
         EWC(model.policy, fisher_diagonal(src.model, obs, masks), ewc).attach(model)
     callbacks = method_callbacks(ncfg, oracle, ema, between)   # bc_steps cloning, then the EMA fold: as in `train`
-    model.learn(total_timesteps=steps, callback=callbacks or None, progress_bar=progress)
+    quiet_logger(model).learn(total_timesteps=steps, callback=callbacks or None, progress_bar=progress)
     if ema is not None: ema.keep()   # the folder holds the average, as `train` saves it
     info = dict(parent=str(Path(model_dir).resolve()), parent_manifest_sha256=file_sha256(Path(model_dir)/'manifest.json'),
                 cutoff=cutoff, new_start=new_start, replay_ratio=replay_ratio, ewc=ewc, steps=steps, seed=cfg.train.seed,

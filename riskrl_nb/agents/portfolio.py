@@ -149,12 +149,12 @@ def train_portfolio(cfg:RunConfig, paths:list, out_dir, steps:int|None=None, see
         cfg = replace(cfg, portfolio=replace(cfg.portfolio, graph_window=int(cfg.portfolio.window)))
     steps = int(steps or cfg.train.total_timesteps)
     prepared, scaler, index = portfolio_data(paths, cfg)
-    from riskrl_nb.agents.training import PolicyEMA, ema_callback, report_ignored
+    from riskrl_nb.agents.training import PolicyEMA, ema_callback, report_ignored, quiet_logger
     ignored = report_ignored(portfolio_ignored_keys(cfg), 'portfolio train')
     env = split_env(prepared, index, cfg, 'train', n_envs=max(1, int(cfg.train.n_envs)))
     model = make_portfolio_model(cfg, env, network)
     ema = PolicyEMA.of(model, cfg)
-    model.learn(total_timesteps=steps, callback=ema_callback(ema))   # None when off
+    quiet_logger(model).learn(total_timesteps=steps, callback=ema_callback(ema))   # None when off
     if ema is not None: ema.keep()   # policy.pt holds the average, as `train` saves it
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out/'config.yaml'); scaler.save(out/'scaler.json')

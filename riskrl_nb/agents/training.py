@@ -48,13 +48,14 @@ from stable_baselines3.common.vec_env.util import dict_to_obs
 __all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'PER_STEP_N_ENVS', 'VECTOR_STEP_ALGOS', 'CURRICULA', 'AUGMENTATIONS',
            'DETERMINISTIC_AUGMENTATIONS', 'validation_score', 'PolicyEMA', 'resume_ema', 'ema_callback',
            'deepcopy_infos', 'LeanDummyVecEnv', 'batched_refusal', 'batched_plan', 'make_train_env', 'fresh_model',
-           'method_callbacks', 'cloning_rounds', 'rival_config', 'rival_note', 'learn_rival', 'ignored_train_keys',
-           'report_ignored', 'train', 'learn_on', 'episode_windows', 'VolatilityCurriculum', 'curriculum_env',
-           'curriculum_callback', 'bar_parts', 'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp',
-           'time_warp', 'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets',
-           'transfer_source', 'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints',
-           'latest_checkpoint', 'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model',
-           'split_scores', 'summarize_runs', 'format_summary', 'apply_action_prior']
+           'method_callbacks', 'cloning_rounds', 'quiet_logger', 'sb3_temp_folders', 'rival_config', 'rival_note',
+           'learn_rival', 'ignored_train_keys', 'report_ignored', 'train', 'learn_on', 'episode_windows',
+           'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts', 'rebuild_candles',
+           'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp', 'stationary_bootstrap_index',
+           'block_bootstrap', 'mirror_prices', 'augmented_sets', 'transfer_source', 'transfer_scaler', 'load_weights',
+           'pretrain_finetune', 'checkpoints', 'latest_checkpoint', 'save_checkpoint', 'load_checkpoint',
+           'checkpoint_callback', 'resume_model', 'split_scores', 'summarize_runs', 'format_summary',
+           'apply_action_prior']
 
 # %% ../../nbs/34_training.ipynb #27c77e1d
 def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', baselines:dict|None=None) -> dict:
@@ -355,6 +356,24 @@ def cloning_rounds(callbacks:list) -> int:
     return sum(len(getattr(c, 'losses', ())) for c in callbacks)
 
 # %% ../../nbs/34_training.ipynb #f73f0d2e
+def quiet_logger(model):
+    "`model` with SB3's logger set to write nothing: without one, every `learn` call leaves an empty SB3-<time> folder in the temp directory."
+    from stable_baselines3.common.logger import Logger
+    model.set_logger(Logger(None, []))
+    return model
+
+@contextmanager
+def sb3_temp_folders():
+    "A test's tool: inside the block the temp directory is a new one; the list it yields gets, on exit, the SB3-<time> folders left there."
+    import tempfile
+    left, was = [], tempfile.tempdir
+    with tempfile.TemporaryDirectory(prefix='riskrl-sb3-') as scratch:
+        tempfile.tempdir = scratch
+        try: yield left
+        finally:
+            tempfile.tempdir = was
+            left.extend(sorted(p.name for p in Path(scratch).glob('SB3-*')))
+
 def rival_config(cfg:RunConfig) -> RunConfig:
     "The fresh rival's config (`train.fresh_rival`): the same run without the oracle pre-training, without validating its start, without a rival."
     return replace(cfg, train=replace(cfg.train, pretrain_oracle={}, validate_first=False, fresh_rival=False))
@@ -373,14 +392,13 @@ def learn_rival(spec, cfg:RunConfig, train_sets:list, baselines:dict|None, valid
     into `log` (the clone run's rows before it, marked run='clone'; its own run='fresh'): it saves its policy in `out`
     only where it scores above every earlier candidate (an HPO pruner's `on_validation` sees the clone run only).
     Returns (the rival model, its validation callback, the record: which run's policy is saved and both best scores)."""
-    from stable_baselines3.common.logger import Logger
     rcfg, metric = rival_config(cfg), f'valid_{cfg.train.select_metric}'
     for row in log: row.setdefault('run', 'clone')
     start = len(log)
     seed_everything(rcfg.train.seed)   # as a run of its own would start
     vec = make_train_env(rcfg, train_sets, baselines)
     model, _ = fresh_model(spec, rcfg, vec, train_sets, baselines)
-    model.set_logger(Logger(None, []))
+    quiet_logger(model)
     ema = PolicyEMA.of(model, rcfg)
     validation = _validation_callback(list(valid_sets), rcfg, out, log, None, baselines, ema, own_from=start, tag={'run': 'fresh'})
     model.learn(total_timesteps=rcfg.train.total_timesteps, callback=method_callbacks(rcfg, None, ema, [validation]),
@@ -506,7 +524,6 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
 def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None, valid_sets:list=()) -> tuple:
     "A fresh agent trained on `train_sets` as `train` trains one; with `valid_sets` the checkpoint is chosen as `train` chooses it; (model, masked, what was applied)."
     import tempfile, torch
-    from stable_baselines3.common.logger import Logger
     from riskrl_nb.agents.bundle import WEIGHTS_FILE, read_weights
     spec = check_algo(cfg)
     cfg, note = oracle_plan(cfg, spec)   # the default oracle pre-training is dropped where it cannot run (and said so)
@@ -514,7 +531,7 @@ def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None, valid_set
     seed_everything(cfg.train.seed); torch.set_num_threads(cfg.train.torch_threads)
     vec = make_train_env(cfg, train_sets, baselines)
     model, oracle = fresh_model(spec, cfg, vec, train_sets, baselines)
-    model.set_logger(Logger(None, []))   # SB3's default logger would leave an empty SB3-<time> folder in /tmp per call
+    quiet_logger(model)
     ema = PolicyEMA.of(model, cfg)
     metric, log, chosen = f'valid_{cfg.train.select_metric}', [], None
     with tempfile.TemporaryDirectory(prefix='riskrl-learn-') as scratch:   # the validation callback saves the best policy here
