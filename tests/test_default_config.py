@@ -63,7 +63,7 @@ def test_committed_rows_train_without_the_fresh_rival():
     for f in files:
         rows = load_variants(f)
         for row, over in rows.items():
-            assert load_config(overrides=over).train.fresh_rival is (f.name == 'skill_fresh_rival.yaml'), (f.name, row)
+            assert load_config(overrides=over).train.fresh_rival is (f.name in ('skill_fresh_rival.yaml', 'skill_rival_evidence.yaml')), (f.name, row)
     for name in ('readable_default.yaml', 'batched.yaml', 'old_default.yaml'):
         assert load_config(ROOT/'configs'/name).train.fresh_rival is False, name
 

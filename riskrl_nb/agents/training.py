@@ -37,7 +37,7 @@ from ..core.metrics import sharpe, total_return
 from .algos import get_algo, check_algo
 from ..sim.prepare import Prepared, prepare_data, load_frames
 from .policy import split_results
-from .bundle import save_policy, write_manifest, staging_dir, publish, load_bundle, save_reference
+from .bundle import save_policy, write_manifest, staging_dir, publish, load_bundle, save_reference, read_weights, WEIGHTS_FILE, SPACES_FILE
 from ..core.metrics import SELECT_METRICS
 from .oracle import pretrain_oracle, oracle_regulariser, oracle_plan, oracle_labels, oracle_settings
 from .selection import check_selection, cross_coin_score
@@ -48,14 +48,14 @@ from stable_baselines3.common.vec_env.util import dict_to_obs
 __all__ = ['VEC_ENVS', 'TRAIN_ENV_WRAPPERS', 'PER_STEP_N_ENVS', 'VECTOR_STEP_ALGOS', 'CURRICULA', 'AUGMENTATIONS',
            'DETERMINISTIC_AUGMENTATIONS', 'validation_score', 'PolicyEMA', 'resume_ema', 'ema_callback',
            'deepcopy_infos', 'LeanDummyVecEnv', 'batched_refusal', 'batched_plan', 'make_train_env', 'fresh_model',
-           'method_callbacks', 'cloning_rounds', 'quiet_logger', 'sb3_temp_folders', 'rival_config', 'rival_note',
-           'learn_rival', 'ignored_train_keys', 'report_ignored', 'train', 'learn_on', 'episode_windows',
-           'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback', 'bar_parts', 'rebuild_candles',
-           'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp', 'stationary_bootstrap_index',
-           'block_bootstrap', 'mirror_prices', 'augmented_sets', 'transfer_source', 'transfer_scaler', 'load_weights',
-           'pretrain_finetune', 'checkpoints', 'latest_checkpoint', 'save_checkpoint', 'load_checkpoint',
-           'checkpoint_callback', 'resume_model', 'split_scores', 'summarize_runs', 'format_summary',
-           'apply_action_prior']
+           'method_callbacks', 'cloning_rounds', 'quiet_logger', 'sb3_temp_folders', 'rival_evidence',
+           'validation_frame', 'rival_config', 'rival_note', 'learn_rival', 'ignored_train_keys', 'report_ignored',
+           'train', 'learn_on', 'episode_windows', 'VolatilityCurriculum', 'curriculum_env', 'curriculum_callback',
+           'bar_parts', 'rebuild_candles', 'smooth_curve', 'noise_injection', 'magnitude_warp', 'time_warp',
+           'stationary_bootstrap_index', 'block_bootstrap', 'mirror_prices', 'augmented_sets', 'transfer_source',
+           'transfer_scaler', 'load_weights', 'pretrain_finetune', 'checkpoints', 'latest_checkpoint',
+           'save_checkpoint', 'load_checkpoint', 'checkpoint_callback', 'resume_model', 'split_scores',
+           'summarize_runs', 'format_summary', 'apply_action_prior']
 
 # %% ../../nbs/34_training.ipynb #27c77e1d
 def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', baselines:dict|None=None) -> dict:
@@ -71,8 +71,9 @@ def validation_score(model, prepared:list, cfg:RunConfig, split:str='valid', bas
     return dict(score=float(np.mean(scores)), total_return=float(np.mean(rets))) if scores else {}
 
 # %% ../../nbs/34_training.ipynb #6111ba54
-def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, baselines=None, ema=None, own_from:int=0, tag:dict|None=None):
-    "`log[own_from:]` are this run's validations (a resumed run's); all of `log` sets the score to beat (train.fresh_rival: the clone run's too); `tag` is added to each row."
+def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, baselines=None, ema=None, own_from:int=0, tag:dict|None=None,
+                         save_to:Path|None=None):
+    "`log[own_from:]` are this run's validations (a resumed run's); all of `log` sets the score to beat (train.fresh_rival: the clone run's too); `tag` is added to each row; the log goes to `out`, the best policy to `save_to` (default `out`)."
     from stable_baselines3.common.callbacks import BaseCallback
     metric = f'valid_{cfg.train.select_metric}'
     class ValidationCallback(BaseCallback):
@@ -103,7 +104,7 @@ def _validation_callback(prepared, cfg, out:Path, log:list, on_validation=None, 
                 self.stale = 0
             else: self.stale += 1
             if v['score'] > self.best:
-                self.best, self.chosen = v['score'], log[-1]; save_policy(self.model, out)
+                self.best, self.chosen = v['score'], log[-1]; save_policy(self.model, save_to or out)
             if on_validation is not None: on_validation(self.num_timesteps, v['score'])   # e.g. an HPO pruner
             if cfg.train.early_stop_patience and self.stale >= cfg.train.early_stop_patience: self.stopped_early = True
         # the weights change only between rollouts (on- and off-policy): a check inside a rollout would
@@ -374,6 +375,31 @@ def sb3_temp_folders():
             tempfile.tempdir = was
             left.extend(sorted(p.name for p in Path(scratch).glob('SB3-*')))
 
+def rival_evidence(clone:pd.DataFrame, fresh:pd.DataFrame, score, resamples:int=1000, seed:int=0) -> float:
+    """Share of paired stationary-bootstrap resamples of the validation bars in which `score(fresh)` is strictly above
+    `score(clone)`. Frames: one row per bar time, one column per coin (NaN where a coin has no bar); `score` takes the
+    (bars, coins) array. Every coin and both policies get the same resampled times; the mean block length is
+    Politis-White's on the coin-mean |return difference| (the bars' autocorrelation is kept within blocks)."""
+    from arch.bootstrap import StationaryBootstrap, optimal_block_length
+    fresh = fresh.reindex(index=clone.index, columns=clone.columns)
+    diff = (fresh - clone).abs().mean(axis=1).fillna(0.0).to_numpy()
+    if not diff.any(): return 0.0   # the same returns: never strictly better
+    block = max(float(optimal_block_length(diff)['stationary'].iloc[0]), 1.0)
+    c, f, wins = clone.to_numpy(), fresh.to_numpy(), 0
+    for (idx,), _ in StationaryBootstrap(block, np.arange(len(c)), seed=seed).bootstrap(resamples):
+        wins += score(f[idx]) > score(c[idx])
+    return wins / resamples
+
+def validation_frame(model, prepared:list, cfg:RunConfig, baselines:dict|None=None) -> tuple[pd.DataFrame, object]:
+    """`model`'s per-bar validation returns (a column per coin, NaN where a coin has no bar) and the score of such an
+    array as `validation_score` computes it ('mean' selection: `select_metric` per coin, averaged)."""
+    results = split_results(model, prepared, cfg, 'valid', baselines)
+    frame = pd.DataFrame({k: r.returns for k, (_, r) in enumerate(results)})   # aligned on bar times
+    ppys, metric = [periods_per_year(p.data.market.interval_seconds) for p, _ in results], SELECT_METRICS[cfg.train.select_metric]
+    def score(x):
+        return float(np.mean([metric(pd.Series(x[:, j])[~np.isnan(x[:, j])], ppys[j]) for j in range(x.shape[1])]))
+    return frame, score
+
 def rival_config(cfg:RunConfig) -> RunConfig:
     "The fresh rival's config (`train.fresh_rival`): the same run without the oracle pre-training, without validating its start, without a rival."
     return replace(cfg, train=replace(cfg.train, pretrain_oracle={}, validate_first=False, fresh_rival=False))
@@ -389,9 +415,12 @@ def rival_note(cfg:RunConfig, has_valid:bool) -> str:
 def learn_rival(spec, cfg:RunConfig, train_sets:list, baselines:dict|None, valid_sets:list, out:Path, log:list,
                 progress:bool=False) -> dict:
     """Train `rival_config(cfg)`'s agent from fresh weights on `train_sets` (same seed, budget and data) and validate it
-    into `log` (the clone run's rows before it, marked run='clone'; its own run='fresh'): it saves its policy in `out`
-    only where it scores above every earlier candidate (an HPO pruner's `on_validation` sees the clone run only).
-    Returns (the rival model, its validation callback, the record: which run's policy is saved and both best scores)."""
+    into `log` (the clone run's rows before it, marked run='clone'; its own run='fresh'). Its best policy replaces the
+    clone run's in `out` only where it scores above every earlier candidate and, with `train.rival_evidence` p > 0, is
+    above the clone run's saved policy in at least p of paired bootstrap resamples of the validation bars
+    (`rival_evidence`); until then it waits in out/fresh_rival. An HPO pruner's `on_validation` sees the clone run only.
+    Returns (the rival model, its validation callback, the record: which run's policy is saved, both best scores and,
+    where measured, the evidence)."""
     rcfg, metric = rival_config(cfg), f'valid_{cfg.train.select_metric}'
     for row in log: row.setdefault('run', 'clone')
     start = len(log)
@@ -400,13 +429,31 @@ def learn_rival(spec, cfg:RunConfig, train_sets:list, baselines:dict|None, valid
     model, _ = fresh_model(spec, rcfg, vec, train_sets, baselines)
     quiet_logger(model)
     ema = PolicyEMA.of(model, rcfg)
-    validation = _validation_callback(list(valid_sets), rcfg, out, log, None, baselines, ema, own_from=start, tag={'run': 'fresh'})
+    waiting = out/'fresh_rival'   # the rival's best policy waits here; the clone run's stays in `out` until the choice
+    shutil.rmtree(waiting, ignore_errors=True); waiting.mkdir(parents=True)   # (a killed run's rival starts again)
+    validation = _validation_callback(list(valid_sets), rcfg, out, log, None, baselines, ema, own_from=start, tag={'run': 'fresh'}, save_to=waiting)
     model.learn(total_timesteps=rcfg.train.total_timesteps, callback=method_callbacks(rcfg, None, ema, [validation]),
                 progress_bar=progress)
     if rcfg.train.vec_env == 'ray': vec.close()
     best = lambda rows: max((float(r[metric]) for r in rows if np.isfinite(r[metric])), default=None)
-    return model, validation, dict(chosen='fresh' if validation.chosen is not None else 'clone', clone_best=best(log[:start]),
-                                   fresh_best=best(log[start:]), timesteps=int(model.num_timesteps))
+    record = dict(chosen='clone', clone_best=best(log[:start]), fresh_best=best(log[start:]), timesteps=int(model.num_timesteps))
+    keep = validation.chosen is not None   # it scored above every checkpoint of the clone run
+    level = float(cfg.train.rival_evidence)
+    if keep and level > 0 and (out/WEIGHTS_FILE).exists():   # no clone policy saved (no finite score): nothing to weigh it against
+        final = {k: v.detach().clone() for k, v in model.policy.state_dict().items()}
+        frames = []
+        for folder in (out, waiting):   # the clone run's saved policy, then the rival's, through the rival's model (same net)
+            model.policy.load_state_dict(read_weights(folder/WEIGHTS_FILE))
+            frames.append(validation_frame(model, list(valid_sets), rcfg, baselines))
+        model.policy.load_state_dict(final)
+        share = rival_evidence(frames[0][0], frames[1][0], frames[0][1], seed=int(cfg.train.seed))
+        record.update(evidence=share, evidence_needed=level)
+        keep = share >= level
+    if keep:
+        for f in (WEIGHTS_FILE, SPACES_FILE, 'model.zip'): shutil.copy2(waiting/f, out/f)
+        record['chosen'] = 'fresh'
+    shutil.rmtree(waiting)
+    return model, validation, record
 
 # %% ../../nbs/34_training.ipynb #86e235c5
 def ignored_train_keys(cfg:RunConfig, why:dict) -> dict:
@@ -482,7 +529,9 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
         say("train.fresh_rival: training the same agent from fresh weights, without the oracle pre-training")
         *_, rival = learn_rival(spec, cfg, train_sets + augmented, baselines, prepared, out, log, progress)
         say(f"train.fresh_rival: the {rival['chosen']} run's policy is saved (best validation {cfg.train.select_metric}: "
-            f"clone run {_score(rival['clone_best'])}, fresh run {_score(rival['fresh_best'])})")
+            f"clone run {_score(rival['clone_best'])}, fresh run {_score(rival['fresh_best'])}"
+            + (f"; the fresh run above the clone's in {rival['evidence']:.0%} of bootstrap resamples, "
+               f"{rival['evidence_needed']:.0%} needed" if 'evidence' in rival else '') + ")")
     unscored = has_valid and not (out/'model.zip').exists()   # every validation score NaN/inf: no candidate was ever saved
     if not has_valid or unscored:
         with ema.applied() if ema is not None else nullcontext(): save_policy(model, out)
@@ -512,7 +561,7 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
         saved='final (no finite validation score)' if unscored else 'best validation' if has_valid else 'final (no validation period)',
         train_cpu_seconds=round(time.process_time() - cpu0, 1),
         steps_per_second=round(steps_done / max(train_seconds, 1e-9), 1),
-        best_validation=log and max(l[f'valid_{cfg.train.select_metric}'] for l in log),
+        best_validation=rival['clone_best'] if rival and rival['chosen'] == 'clone' else log and max(l[f'valid_{cfg.train.select_metric}'] for l in log),   # the saved policy's
         augmented_sets=len(augmented), python=platform.python_version(), torch=torch.__version__,
         **({} if ema is None else dict(ema=ema.record())), **({} if rival is None else dict(fresh_rival=rival))), indent=1))
     write_manifest(out)

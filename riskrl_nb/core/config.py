@@ -256,6 +256,7 @@ class TrainConfig:
     select: str = "mean"          # checkpoint choice: 'mean' (select_metric averaged over coins) or 'cross_coin' (per coin: agent minus the best tuned rule, squashed, averaged)
     validate_first: bool = True   # also score the starting policy (e.g. the oracle clone) on validation before RL: a candidate checkpoint that RL must beat
     fresh_rival: bool = True      # with pretrain_oracle: also train the same agent from fresh weights without it (same seed and budget); the best-validated checkpoint of the two runs is saved (riskrl_nb.agents.training.learn_rival)
+    rival_evidence: float = 0.0   # fresh_rival: 0 keeps the rival where its best validation score is above the clone run's; p in (0, 1) only where, too, it is above in at least p of paired block-bootstrap resamples of the validation bars (riskrl_nb.agents.training.rival_evidence)
     rollout_workers: int = 2       # vec_env 'ray': Ray actors holding the n_envs training envs (riskrl_nb.sim.ray_vec_env)
     ray_address: str = ""          # vec_env 'ray': cluster address (auto, HOST:PORT, ray://HOST:10001); empty = a local Ray instance
     ema_decay: float | None = None # keep an exponential moving average of the policy's weights, updated after every policy update (ema = decay*ema + (1-decay)*weights); the EMA is what is validated and saved; None = off
@@ -558,7 +559,7 @@ FIELD_RULES = {
     'train.augment.knot_bars': Bars, 'train.augment.block_bars': Bars, 'train.init_from': str, 'train.tensorboard': bool,
     'train.mixed_precision': bool, 'train.grad_checkpoint': bool, 'train.stance_agent': str, 'train.action_prior': list[Frac],
     'train.pretrain_oracle': dict[str, Any] | Literal[False], 'train.select': Literal['mean', 'cross_coin'], 'train.validate_first': bool,
-    'train.fresh_rival': bool,
+    'train.fresh_rival': bool, 'train.rival_evidence': Annotated[float, Field(ge=0, lt=1)],
     'train.rollout_workers': Bars, 'train.ray_address': str, 'train.ema_decay': Annotated[float, Field(ge=0, lt=1)] | None,
     'baselines.take_profit_grid': list[Pos], 'baselines.stop_loss_grid': list[Pos], 'baselines.atr_mult_grid': list[Pos],
     'baselines.atr_window': Bars, 'baselines.horizon_grid': list[Bars],
@@ -593,6 +594,7 @@ CROSS_CHECKS = [   # (keys, holds(*values), what must hold)
     (('features.psar_af', 'features.psar_max_af'), lambda a, m: a <= m, 'the parabolic SAR step cannot exceed its maximum'),
     (('train.net.d_model', 'train.net.n_heads'), lambda d, h: d % h == 0, 'd_model must be a multiple of n_heads'),
     (('evaluation.pbo_blocks',), lambda n: n % 2 == 0, 'pbo_blocks must be even (CSCV splits the blocks in halves)'),
+    (('train.rival_evidence', 'train.select'), lambda e, s: e == 0 or s == 'mean', "train.rival_evidence resamples the 'mean' validation score (select_metric averaged over coins); select 'cross_coin' scores against the tuned rules"),
     (('evaluation.cpcv_test_groups', 'evaluation.cpcv_groups'), lambda t, g: t < g, 'cpcv_test_groups must be fewer than cpcv_groups'),
     (('env.batched', 'costs.participation_cap'), lambda b, c: not (b is True and c > 0), "env.batched does not model costs.participation_cap (use env.batched: false or 'auto')"),
     (('train.vec_env', 'train.rollout_workers', 'train.n_envs'), lambda v, w, n: v != 'ray' or w <= n, 'rollout_workers cannot exceed n_envs (each Ray worker holds at least one env)'),
