@@ -413,7 +413,7 @@ def rival_note(cfg:RunConfig, has_valid:bool) -> str:
     return ''
 
 def learn_rival(spec, cfg:RunConfig, train_sets:list, baselines:dict|None, valid_sets:list, out:Path, log:list,
-                progress:bool=False) -> dict:
+                progress:bool=False) -> tuple:
     """Train `rival_config(cfg)`'s agent from fresh weights on `train_sets` (same seed, budget and data) and validate it
     into `log` (the clone run's rows before it, marked run='clone'; its own run='fresh'). Its best policy replaces the
     clone run's in `out` only where it scores above every earlier candidate and, with `train.rival_evidence` p > 0, is
