@@ -26,6 +26,7 @@ import argparse, glob, json, pickle
 from pathlib import Path
 import numpy as np
 import pandas as pd
+from riskrl_nb.agents.training import rival_evidence   # what `train.rival_evidence` computes inside training
 
 RULES = ('clone', 'shipped', 'noise_aware', 'fresh')
 
@@ -41,11 +42,6 @@ def validation_frame(folder:Path) -> tuple[pd.DataFrame, object, float]:
     return frame, score, score(frame.to_numpy())
 
 
-def paired_p(clone, fresh, score, resamples) -> float:
-    from riskrl_nb.agents.training import rival_evidence   # what `train.rival_evidence` computes inside training
-    return rival_evidence(clone, fresh, score, resamples)
-
-
 def choices(clone_run, clone_var, fresh_run, fresh_var, level, resamples) -> pd.DataFrame:
     rows = []
     for meta in sorted(glob.glob(f'{clone_run}/models/{clone_var}/*/seed*/meta.json')):
@@ -55,7 +51,7 @@ def choices(clone_run, clone_var, fresh_run, fresh_var, level, resamples) -> pd.
         for folder, s in ((a, sa), (b, sb)):   # the re-run backtest should be the one training scored
             saved = json.loads((folder/'meta.json').read_text())['best_validation']
             if abs(saved - s) > 1e-9: print(f"  note: {folder}: validation score {s:.6f} here, {saved:.6f} in meta.json")
-        p = paired_p(fa, fb, score, resamples)
+        p = rival_evidence(fa, fb, score, resamples)
         rows.append(dict(window=a.parent.name, seed=int(a.name[4:]), clone=sa, fresh=sb, p_fresh_better=p,
                          shipped=sb > sa, noise_aware=sb > sa and p >= level))
         print(f"  {rows[-1]['window']} seed {rows[-1]['seed']}: validation clone {sa:+.3f}, fresh {sb:+.3f}, "
@@ -125,7 +121,7 @@ def main(argv=None):
     if not (a.pair or a.folders): ap.error('give --pair or --folders')
     for clone, rival in a.folders:
         (fa, score, sa), (fb, _, sb) = validation_frame(Path(clone)), validation_frame(Path(rival))
-        p = paired_p(fa, fb, score, a.resamples)
+        p = rival_evidence(fa, fb, score, a.resamples)
         print(f"{rival}: validation clone {sa:+.3f}, rival {sb:+.3f}, rival better in {p:.0%} of resamples: "
               f"the noise-aware rule keeps the {'rival' if sb > sa and p >= a.level else 'clone'}")
     all_seeds, all_mix, all_choice = [], [], []

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rival_noise import validation_frame, paired_p
+from rival_noise import validation_frame, rival_evidence
 
 
 def window_return(frame:pd.DataFrame, col:str) -> float:
@@ -37,7 +37,7 @@ def runs(rival_dir:Path, clone_dir:Path, coin:str, level:float, resamples:int) -
             row = dict(coin=coin, window=w.name, seed=int(seed), chosen=rival['chosen'], d_strict=d, evidence=None)
             if rival['chosen'] == 'fresh':
                 (fa, score, _), (fb, _, _) = validation_frame(clone_dir/w.name/f'seed{seed}'), validation_frame(w/f'seed{seed}')
-                row['evidence'] = paired_p(fa, fb, score, resamples)
+                row['evidence'] = rival_evidence(fa, fb, score, resamples)
             elif abs(d) > 1e-12: raise SystemExit(f"{w}/seed{seed}: validation kept the clone, yet its test return differs by {d}")
             row['d_noise_aware'] = d if row['evidence'] is not None and row['evidence'] >= level else 0.0
             rows.append(row)

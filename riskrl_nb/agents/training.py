@@ -573,7 +573,6 @@ def train(cfg:RunConfig, out_dir, progress:bool=True, verbose:bool=True, callbac
 def learn_on(cfg:RunConfig, train_sets:list, baselines:dict|None=None, valid_sets:list=()) -> tuple:
     "A fresh agent trained on `train_sets` as `train` trains one; with `valid_sets` the checkpoint is chosen as `train` chooses it; (model, masked, what was applied)."
     import tempfile, torch
-    from riskrl_nb.agents.bundle import WEIGHTS_FILE, read_weights
     spec = check_algo(cfg)
     cfg, note = oracle_plan(cfg, spec)   # the default oracle pre-training is dropped where it cannot run (and said so)
     cfg, _ = batched_plan(cfg, spec, train_sets)
