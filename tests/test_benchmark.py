@@ -191,6 +191,18 @@ def test_benchmark_cli_tiny_end_to_end(tmp_path, tiny_config):
     judged = judged[judged.kind == 'pooled'].groupby('variant').beats_agent_mix.mean()
     assert (sc.confirm_share == judged.reindex(sc.index)).all()   # the judged shares are the confirm tables' own
     assert 'judged on 2023H1' in (out/'benchmark.md').read_text() and 'chosen on 2023H2' in r.stdout
+    # both windows in one table, and the walk-forward choice between the two variants (the models are reused)
+    both = [*args[:args.index('2023H2')], '2023H1', *args[args.index('2023H2'):]]   # --windows 2023H1 2023H2
+    r = run_main(*both, '--track-record', 'no_dd', 'default')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert model.stat().st_mtime == mtime and 'track record:' in r.stdout
+    tr = pd.read_csv(out/'track_record.csv').set_index(['window', 'coin'])
+    comp = pd.read_csv(out/'comparison.csv').query("kind == 'pooled'").pivot(index=['window', 'coin'], columns='variant', values='agent_mix')
+    first = comp.loc['2023H1'].mean()                      # what the 2023H1 results showed by the start of 2023H2
+    assert tr.loc['2023H1', 'chosen'].eq('no_dd').all()     # no history: the first name
+    assert tr.loc['2023H2', 'chosen'].eq('default' if first['default'] > first['no_dd'] else 'no_dd').all()
+    assert all(tr.at[i, 'track_record'] == comp.at[i, tr.at[i, 'chosen']] for i in tr.index)
+    assert '## Choosing by track record' in (out/'benchmark.md').read_text()
 
 
 def test_benchmark_cli_bad_input(tmp_path):
@@ -202,6 +214,10 @@ def test_benchmark_cli_bad_input(tmp_path):
     assert r.returncode == 2 and 'half-year' in r.stderr
     r = run_main('benchmark', '--windows', '2023H1', '2023H2', '--confirm-windows', '2023H2', '--out', tmp_path/'o')   # in-process: refused before any work
     assert r.returncode == 2 and '--confirm-windows 2023H2' in r.stderr and 'overlap' in r.stderr
+    r = run_main('benchmark', '--windows', '2023H2', '--track-record', 'default', 'nosuch', '--out', tmp_path/'o')
+    assert r.returncode == 2 and '--track-record: nosuch is not a variant of this run' in r.stderr
+    r = run_main('benchmark', '--windows', '2023H2', '--track-record', 'default', '--out', tmp_path/'o')
+    assert r.returncode == 2 and 'at least two candidates' in r.stderr
 
 
 def test_memoised_rule_tuning_equals_train_tuning(tmp_path):

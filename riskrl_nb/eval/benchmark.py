@@ -32,8 +32,9 @@ __all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BUNDLED_MARK', 'BENCH
            'cached_rule_tuning', 'stamp_key', 'train_cell', 'load_coin', 'coin_name', 'load_coins', 'bench_metrics',
            'CoinEvaluator', 'grid_values', 'tuned_rules', 'share_ci', 'excess_stream', 'excess_statistics', 'BenchSpec',
            'model_path', 'run_benchmark', 'add_rule_book', 'picked_seed', 'comparison', 'summarize_benchmark',
-           'select_then_confirm', 'result_for_windows', 'select_confirm_line', 'coin_window_table', 'verdict_lines',
-           'plot_benchmark', 'training_coverage', 'window_coins', 'coverage_table', 'write_benchmark', 'bench_out',
+           'select_then_confirm', 'result_for_windows', 'select_confirm_line', 'track_record_choice',
+           'track_record_table', 'track_record_shares', 'coin_window_table', 'verdict_lines', 'plot_benchmark',
+           'track_record_report', 'training_coverage', 'window_coins', 'coverage_table', 'write_benchmark', 'bench_out',
            'control_coins', 'bench_spec_from_args']
 
 # %% ../../nbs/45_benchmark.ipynb #8bbac927
@@ -516,6 +517,71 @@ def select_confirm_line(t:pd.DataFrame) -> str:
             f"on {c.confirm_windows}: {c.confirm_share:.0%} of {c.confirm_coin_windows}; best there: {t.confirm_share.idxmax()} "
             f"({t.confirm_share.max():.0%}); Spearman of the two sides' shares {t.attrs['rank_correlation']:+.2f} over {len(t)} variants")
 
+# %% ../../nbs/45_benchmark.ipynb #cfdefbd2
+def track_record_choice(table:pd.DataFrame, candidates:list, best:str='best_rule_sortino') -> pd.DataFrame:
+    """Walk-forward choice among `candidates` (columns of `table`, indexed by (window, coin)): each half-year window takes the
+    candidate with the highest mean over the coin-windows of every window tested before it; the first window and ties take
+    `candidates[0]`. Returns `chosen`, `track_record` (its value), `beats_track_record` (above `best`), `history` (coin-windows
+    seen) and `seen_<candidate>`, each candidate's mean over them."""
+    if len(candidates) < 2: raise RiskrlError("track_record_choice: give at least two candidates")
+    missing = [c for c in [*candidates, best] if c not in table.columns]
+    if missing: raise RiskrlError(f"track_record_choice: no column {', '.join(map(repr, missing))} in the table")
+    if table.index.nlevels != 2 or table.index.duplicated().any():
+        raise RiskrlError("track_record_choice: the table must be indexed by unique (window, coin) pairs")
+    gaps = table[[*candidates, best]].isna().any(axis=1)
+    if gaps.any():
+        w, c = table.index[gaps][0]; raise RiskrlError(f"track_record_choice: {w} {c} lacks a value (pair the candidates first)")
+    windows = {w: bench_window(w, train_months=12) for w in table.index.get_level_values(0).unique()}   # only its test dates are read
+    out, default = [], candidates[0]
+    for name, w in sorted(windows.items(), key=lambda kv: kv[1].test_start):
+        seen = [n for n, o in windows.items() if o.test_end < w.test_start]
+        history = table[table.index.get_level_values(0).isin(seen)]
+        means = history[candidates].mean() if len(history) else None
+        pick = default if means is None or not (means.max() > means[default]) else means.idxmax()
+        rows = table[table.index.get_level_values(0) == name]
+        out.append(pd.DataFrame({'chosen': pick, 'track_record': rows[pick], 'beats_track_record': rows[pick] > rows[best],
+                                 'history': len(history)} | {f'seen_{c}': np.nan if means is None else means[c] for c in candidates},
+                                index=rows.index))
+    return pd.concat(out)
+
+
+# %% ../../nbs/45_benchmark.ipynb #972059d3
+def track_record_table(comp:pd.DataFrame, variants:list, kind:str='pooled') -> pd.DataFrame:
+    """From `comparison` rows (as comparison.csv holds them, several runs stacked): each variant's `agent_mix` per (window, coin)
+    as a column, `rule_book` (a variant name too: the book of the tuned rules) and `best_rule_sortino`; only the coin-windows
+    every variant has. Raises if the variants' best rules disagree (not the same benchmark)."""
+    c = comp.reset_index() if 'variant' not in comp.columns else comp
+    c = c[c['kind'] == kind]
+    cols, best = {}, None
+    for v in [v for v in variants if v != 'rule_book'] or [c.variant.iloc[0]]:
+        t = c[c.variant == v]
+        if t.empty: raise RiskrlError(f"track record: no {kind} rows of variant '{v}'")
+        t = t.set_index(['window', 'coin'])
+        if t.index.duplicated().any(): raise RiskrlError(f"track record: variant '{v}' has a coin-window twice")
+        if best is not None:
+            both = best.index.intersection(t.index)
+            if not np.allclose(best.loc[both, 'best_rule_sortino'], t.loc[both, 'best_rule_sortino'], rtol=0, atol=1e-9):
+                raise RiskrlError(f"track record: variant '{v}' has other best rules than '{variants[0]}' (not the same benchmark?)")
+        else: best = t[['best_rule_sortino', 'rule_book']]
+        if v in variants: cols[v] = t['agent_mix']
+    t = pd.concat(cols, axis=1, join='inner') if cols else pd.DataFrame(index=best.index)
+    t = t.join(best, how='inner')
+    return t[[v for v in variants] + ['best_rule_sortino'] + ([] if 'rule_book' in variants else ['rule_book'])]
+
+def track_record_shares(tr:pd.DataFrame, rows:list, periods:dict|None=None, best:str='best_rule_sortino') -> pd.DataFrame:
+    "Per row (a column of `tr`) and period ({name: [windows]}; always 'pooled'): `share_ci` of the coin-windows ahead of `best`."
+    windows = tr.index.get_level_values(0)
+    groups = {**{p: windows.isin(ws) for p, ws in (periods or {}).items()}, 'pooled': np.ones(len(tr), bool)}
+    out = []
+    for r in rows:
+        for p, m in groups.items():
+            if not m.any(): continue
+            ci = share_ci((tr.loc[m, r] > tr.loc[m, best]).to_numpy(), windows[m].to_numpy())
+            out.append(dict(row=r, period=p, n=ci['n'], share=ci['share'], lo=ci['lo'], hi=ci['hi'],
+                            lo_windows=ci['lo_cluster'], hi_windows=ci['hi_cluster']))
+    return pd.DataFrame(out)
+
+
 # %% ../../nbs/45_benchmark.ipynb #d346ab9f
 def _f(v, fmt='{:+.2f}'):
     return 'n/a' if v is None or (isinstance(v, float) and not np.isfinite(v)) else fmt.format(v)
@@ -592,6 +658,38 @@ def plot_benchmark(long:pd.DataFrame, path, title:str='') -> Path:
     fig.suptitle(textwrap.fill(head, width=int(fig.get_figwidth() * 10)), fontsize=11)   # a one-panel figure is narrower than the title
     fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
     return Path(path)
+
+# %% ../../nbs/45_benchmark.ipynb #1fad4898
+def _mean_ci(d:np.ndarray, n_boot:int=10_000, seed:int=0) -> str:
+    boot = d[np.random.default_rng(seed).integers(0, len(d), (n_boot, len(d)))].mean(1)
+    return f"{d.mean():+.2f} (CI {np.quantile(boot, 0.025):+.2f}..{np.quantile(boot, 0.975):+.2f})"
+
+def track_record_report(comp:pd.DataFrame, candidates:list, extra:list=(), periods:dict|None=None) -> tuple:
+    """The track-record row of `candidates` (variants of `comp`; 'rule_book' for the book of the tuned rules; the first is the
+    default) beside them and the `extra` rows: (per coin-window table, markdown with the choice per window, the shares ahead
+    of the best rule per period and pooled, and the mean Sortino difference to the default with a bootstrap CI)."""
+    extra = [e for e in extra if e not in candidates]
+    tt = track_record_table(comp, [*candidates, *extra])
+    tr = tt.join(track_record_choice(tt, list(candidates)))
+    lines = []
+    for w, g in tr.groupby(level=0, sort=True):
+        h = int(g.history.iloc[0])
+        seen = ', '.join(f"{c} {g[f'seen_{c}'].iloc[0]:+.2f}" for c in candidates) if h else 'none yet, the default'
+        lines.append(f"- {w}: **{g.chosen.iloc[0]}** (mean test Sortino over the {h} earlier coin-windows: {seen}); "
+                     f"ahead of the best rule in {int(g.beats_track_record.sum())} of {len(g)}")
+    sh = track_record_shares(tr, ['track_record', *candidates, *extra], periods)
+    cell = lambda r: f"{r.share:.0%} ({r.lo:.0%}–{r.hi:.0%}) of {r.n}"
+    table = sh.assign(cell=[cell(r) for r in sh.itertuples()]).pivot(index='row', columns='period', values='cell')
+    table = table.reindex(index=list(dict.fromkeys(sh.row)), columns=list(dict.fromkeys(sh.period))).reset_index()
+    windows = tr.index.get_level_values(0)
+    groups = {**{p: windows.isin(ws) for p, ws in (periods or {}).items()}, 'pooled': np.ones(len(tr), bool)}
+    diffs = '; '.join(f"{p} {_mean_ci((tr.track_record - tr[candidates[0]])[m].to_numpy())}" for p, m in groups.items() if m.any())
+    md = (f"Candidates {', '.join(candidates)} (default {candidates[0]}): each window takes the one with the higher mean test Sortino "
+          f"(mix of seeds) over every coin-window of the windows tested before it (`track_record_choice`).\n\n" + '\n'.join(lines) +
+          f"\n\nShare of coin-windows ahead of the best rule (95 % CI over coin-windows):\n\n{_md(table)}\n\n"
+          f"Track record minus {candidates[0]}, mean test Sortino: {diffs}.\n")
+    return tr, md
+
 
 # %% ../../nbs/45_benchmark.ipynb #0890ecc5
 def training_coverage(model_dir, window:BenchWindow, coins:list) -> dict:
@@ -713,6 +811,11 @@ def bench_spec_from_args(args) -> BenchSpec:
 def _benchmark_cli(args, pool=None):
     import sys
     spec = bench_spec_from_args(args)
+    track = list(getattr(args, 'track_record', None) or [])
+    if track:   # checked before any training
+        unknown = [v for v in track if v not in spec.variants and v != 'rule_book']
+        if unknown: raise RiskrlError(f"--track-record: {', '.join(unknown)} is not a variant of this run ({', '.join(spec.variants)}, or rule_book)")
+        if len(set(track)) < 2: raise RiskrlError("--track-record: name at least two candidates (variants, or rule_book)")
     out = bench_out(args)
     t0 = time.time()
     result = run_benchmark(spec, out, progress=not args.no_progress, pool=pool)
@@ -734,6 +837,11 @@ def _benchmark_cli(args, pool=None):
             f.write(f"\n## Ranked on these windows, judged on {' '.join(confirm)}\n\n{line}.\n\n{_md(t.drop(columns=['select_windows', 'confirm_windows']).reset_index())}\n"
                     f"\nThe tables of the judged windows: [confirm/benchmark.md](confirm/benchmark.md).\n")
         print('judged on --confirm-windows:'); print('\n'.join(verdict_lines(judged_summary))); print(line)
+    if track:
+        tr, md = track_record_report(comparison(result['long']), list(dict.fromkeys(track)))
+        tr.reset_index().to_csv(out/'track_record.csv', index=False)
+        with open(files['markdown'], 'a') as f: f.write(f"\n## Choosing by track record\n\n{md}")
+        print('track record: ' + md.split('\n\n')[-1].strip() + ' Per window: track_record.csv, benchmark.md.')
     if getattr(args, 'control', None):
         line = CONTROL_LINES.get(args.control, f"control world '{args.control}' (docs/results/positive_control.md)")
         with open(files['markdown'], 'a') as f: f.write(f"\n## Control world: {args.control}\n\n{line}\n")
@@ -780,5 +888,8 @@ def _benchmark_args(p):
     p.add_argument('--control', choices=list(CONTROL_WORLDS), help='run on synthetic coins with a planted exit signal (weak: half as strong) or with none (a check that '
                    'a config can learn an edge that is there, and finds none where there is none; default windows 2022H1..2023H2, '
                    '12 training months, no left-out coins)')
+    p.add_argument('--track-record', nargs='+', metavar='NAME', help='also report the walk-forward choice among these variants (rule_book: '
+                   'the book of the tuned rules; the first is the default): each window takes the one with the best mean test Sortino over '
+                   'the windows before it (track_record.csv, a section of benchmark.md)')
     p.add_argument('--no-progress', action='store_true')
 _benchmark_cli.add_args = _benchmark_args
