@@ -195,7 +195,7 @@ def test_benchmark_cli_tiny_end_to_end(tmp_path, tiny_config):
     both = [*args[:args.index('2023H2')], '2023H1', *args[args.index('2023H2'):]]   # --windows 2023H1 2023H2
     r = run_main(*both, '--track-record', 'no_dd', 'default')
     assert r.returncode == 0, r.stderr[-2000:]
-    assert model.stat().st_mtime == mtime and 'track record:' in r.stdout
+    assert model.stat().st_mtime == mtime and 'track record of no_dd, default:' in r.stdout
     tr = pd.read_csv(out/'track_record.csv').set_index(['window', 'coin'])
     comp = pd.read_csv(out/'comparison.csv').query("kind == 'pooled'").pivot(index=['window', 'coin'], columns='variant', values='agent_mix')
     first = comp.loc['2023H1'].mean()                      # what the 2023H1 results showed by the start of 2023H2

@@ -684,8 +684,8 @@ def track_record_report(comp:pd.DataFrame, candidates:list, extra:list=(), perio
     windows = tr.index.get_level_values(0)
     groups = {**{p: windows.isin(ws) for p, ws in (periods or {}).items()}, 'pooled': np.ones(len(tr), bool)}
     diffs = '; '.join(f"{p} {_mean_ci((tr.track_record - tr[candidates[0]])[m].to_numpy())}" for p, m in groups.items() if m.any())
-    md = (f"Candidates {', '.join(candidates)} (default {candidates[0]}): each window takes the one with the higher mean test Sortino "
-          f"(mix of seeds) over every coin-window of the windows tested before it (`track_record_choice`).\n\n" + '\n'.join(lines) +
+    md = (f"Candidates {', '.join(candidates)}: each window takes the one with the higher mean test Sortino (mix of seeds) over every "
+          f"coin-window of the windows tested before it, the first where no record exists and on ties (`track_record_choice`).\n\n" + '\n'.join(lines) +
           f"\n\nShare of coin-windows ahead of the best rule (95 % CI over coin-windows):\n\n{_md(table)}\n\n"
           f"Track record minus {candidates[0]}, mean test Sortino: {diffs}.\n")
     return tr, md
@@ -841,7 +841,9 @@ def _benchmark_cli(args, pool=None):
         tr, md = track_record_report(comparison(result['long']), list(dict.fromkeys(track)))
         tr.reset_index().to_csv(out/'track_record.csv', index=False)
         with open(files['markdown'], 'a') as f: f.write(f"\n## Choosing by track record\n\n{md}")
-        print('track record: ' + md.split('\n\n')[-1].strip() + ' Per window: track_record.csv, benchmark.md.')
+        diff = md.rstrip().rsplit('\n', 1)[-1]   # the last line: the difference to the first candidate
+        print(f"track record of {', '.join(dict.fromkeys(track))}: ahead of the best rule in {tr.beats_track_record.mean():.0%} of {len(tr)} "
+              f"coin-windows. {diff} Per window: track_record.csv")
     if getattr(args, 'control', None):
         line = CONTROL_LINES.get(args.control, f"control world '{args.control}' (docs/results/positive_control.md)")
         with open(files['markdown'], 'a') as f: f.write(f"\n## Control world: {args.control}\n\n{line}\n")
