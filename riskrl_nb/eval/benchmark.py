@@ -33,9 +33,9 @@ __all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BUNDLED_MARK', 'BENCH
            'CoinEvaluator', 'grid_values', 'tuned_rules', 'share_ci', 'excess_stream', 'excess_statistics', 'BenchSpec',
            'model_path', 'run_benchmark', 'add_rule_book', 'picked_seed', 'comparison', 'summarize_benchmark',
            'select_then_confirm', 'result_for_windows', 'select_confirm_line', 'track_record_choice',
-           'track_record_table', 'track_record_shares', 'coin_window_table', 'verdict_lines', 'plot_benchmark',
-           'track_record_report', 'training_coverage', 'window_coins', 'coverage_table', 'write_benchmark', 'bench_out',
-           'control_coins', 'bench_spec_from_args']
+           'track_record_table', 'period_masks', 'track_record_shares', 'coin_window_table', 'verdict_lines',
+           'plot_benchmark', 'track_record_report', 'training_coverage', 'window_coins', 'coverage_table',
+           'write_benchmark', 'bench_out', 'control_coins', 'bench_spec_from_args']
 
 # %% ../../nbs/45_benchmark.ipynb #8bbac927
 HALF_YEARS = ('2021H2', '2022H1', '2022H2', '2023H1', '2023H2')   # the default test half-years
@@ -566,15 +566,19 @@ def track_record_table(comp:pd.DataFrame, variants:list, kind:str='pooled') -> p
         if v in variants: cols[v] = t['agent_mix']
     t = pd.concat(cols, axis=1, join='inner') if cols else pd.DataFrame(index=best.index)
     t = t.join(best, how='inner')
-    return t[[v for v in variants] + ['best_rule_sortino'] + ([] if 'rule_book' in variants else ['rule_book'])]
+    return t[list(variants) + ['best_rule_sortino'] + ([] if 'rule_book' in variants else ['rule_book'])]
+
+def period_masks(tr:pd.DataFrame, periods:dict|None=None) -> dict:
+    "{period: boolean mask of `tr`'s rows in its windows} for `periods` ({name: [windows]}), then 'pooled' (every row)."
+    windows = tr.index.get_level_values(0)
+    return {**{p: windows.isin(ws) for p, ws in (periods or {}).items()}, 'pooled': np.ones(len(tr), bool)}
 
 def track_record_shares(tr:pd.DataFrame, rows:list, periods:dict|None=None, best:str='best_rule_sortino') -> pd.DataFrame:
     "Per row (a column of `tr`) and period ({name: [windows]}; always 'pooled'): `share_ci` of the coin-windows ahead of `best`."
     windows = tr.index.get_level_values(0)
-    groups = {**{p: windows.isin(ws) for p, ws in (periods or {}).items()}, 'pooled': np.ones(len(tr), bool)}
     out = []
     for r in rows:
-        for p, m in groups.items():
+        for p, m in period_masks(tr, periods).items():
             if not m.any(): continue
             ci = share_ci((tr.loc[m, r] > tr.loc[m, best]).to_numpy(), windows[m].to_numpy())
             out.append(dict(row=r, period=p, n=ci['n'], share=ci['share'], lo=ci['lo'], hi=ci['hi'],
@@ -681,9 +685,8 @@ def track_record_report(comp:pd.DataFrame, candidates:list, extra:list=(), perio
     cell = lambda r: f"{r.share:.0%} ({r.lo:.0%}–{r.hi:.0%}) of {r.n}"
     table = sh.assign(cell=[cell(r) for r in sh.itertuples()]).pivot(index='row', columns='period', values='cell')
     table = table.reindex(index=list(dict.fromkeys(sh.row)), columns=list(dict.fromkeys(sh.period))).reset_index()
-    windows = tr.index.get_level_values(0)
-    groups = {**{p: windows.isin(ws) for p, ws in (periods or {}).items()}, 'pooled': np.ones(len(tr), bool)}
-    diffs = '; '.join(f"{p} {_mean_ci((tr.track_record - tr[candidates[0]])[m].to_numpy())}" for p, m in groups.items() if m.any())
+    diffs = '; '.join(f"{p} {_mean_ci((tr.track_record - tr[candidates[0]])[m].to_numpy())}"
+                      for p, m in period_masks(tr, periods).items() if m.any())
     md = (f"Candidates {', '.join(candidates)}: each window takes the one with the higher mean test Sortino (mix of seeds) over every "
           f"coin-window of the windows tested before it, the first where no record exists and on ties (`track_record_choice`).\n\n" + '\n'.join(lines) +
           f"\n\nShare of coin-windows ahead of the best rule (95 % CI over coin-windows):\n\n{_md(table)}\n\n"
