@@ -251,8 +251,8 @@ def test_benchmark_experiment_notebook_via_experiments_run(tmp_path, tiny_config
     key = 'results.default/pooled.share_beating_best_rule.agent_mix.share'
     grid.write_text(yaml.safe_dump(dict(
         notebook=str(ROOT/'nbs'/'experiments'/'benchmark.ipynb'),
-        parameters=dict(coins=['BTC', 'ETH'], windows=['2023H2'], seeds=1, steps=256, train_months=4, loo='none',
-                        config_path=str(tiny_config)),
+        parameters=dict(coins=['BTC', 'ETH'], windows=['2023H1', '2023H2'], seeds=1, steps=256, train_months=4, loo='none',
+                        config_path=str(tiny_config), track_record=['default', 'rule_book']),
         grid=dict(variants=[{'default': {}}]), plot=[key])))
     out = tmp_path/'runs'
     r = run_cli('experiments', 'run', grid, '--out', out)
@@ -261,6 +261,9 @@ def test_benchmark_experiment_notebook_via_experiments_run(tmp_path, tiny_config
     assert set(df['status']) == {'ok'} and df[key].between(0, 1).all()
     run = out/df['run'][0]
     assert (run/'benchmark.md').is_file() and (run/'benchmark.png').is_file() and (run/'models'/'default'/'2023H2'/'seed0'/'model.zip').is_file()
+    tr = pd.read_csv(run/'track_record.csv')
+    assert set(tr.window) == {'2023H1', '2023H2'} and (tr[tr.window == '2023H1'].chosen == 'default').all()   # no record yet
+    assert '## Choosing by track record' in (run/'benchmark.md').read_text()
 
 
 def test_benchmark_stance_policy_row(tmp_path, tiny_config):

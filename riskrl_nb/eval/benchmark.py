@@ -34,8 +34,8 @@ __all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BUNDLED_MARK', 'BENCH
            'model_path', 'run_benchmark', 'add_rule_book', 'picked_seed', 'comparison', 'summarize_benchmark',
            'select_then_confirm', 'result_for_windows', 'select_confirm_line', 'track_record_choice',
            'track_record_table', 'period_masks', 'track_record_shares', 'coin_window_table', 'verdict_lines',
-           'plot_benchmark', 'track_record_report', 'training_coverage', 'window_coins', 'coverage_table',
-           'write_benchmark', 'bench_out', 'control_coins', 'bench_spec_from_args']
+           'plot_benchmark', 'track_record_report', 'write_track_record', 'training_coverage', 'window_coins',
+           'coverage_table', 'write_benchmark', 'bench_out', 'control_coins', 'bench_spec_from_args']
 
 # %% ../../nbs/45_benchmark.ipynb #8bbac927
 HALF_YEARS = ('2021H2', '2022H1', '2022H2', '2023H1', '2023H2')   # the default test half-years
@@ -693,6 +693,14 @@ def track_record_report(comp:pd.DataFrame, candidates:list, extra:list=(), perio
           f"Track record minus {candidates[0]}, mean test Sortino: {diffs}.\n")
     return tr, md
 
+def write_track_record(result:dict, candidates:list, out_dir, markdown=None) -> tuple:
+    "`track_record_report` of a `run_benchmark` result: `track_record.csv` in `out_dir`, a section appended to `markdown` (benchmark.md)."
+    tr, md = track_record_report(comparison(result['long']), list(dict.fromkeys(candidates)))
+    tr.reset_index().to_csv(Path(out_dir)/'track_record.csv', index=False)
+    if markdown:
+        with open(markdown, 'a') as f: f.write(f"\n## Choosing by track record\n\n{md}")
+    return tr, md
+
 
 # %% ../../nbs/45_benchmark.ipynb #0890ecc5
 def training_coverage(model_dir, window:BenchWindow, coins:list) -> dict:
@@ -841,9 +849,7 @@ def _benchmark_cli(args, pool=None):
                     f"\nThe tables of the judged windows: [confirm/benchmark.md](confirm/benchmark.md).\n")
         print('judged on --confirm-windows:'); print('\n'.join(verdict_lines(judged_summary))); print(line)
     if track:
-        tr, md = track_record_report(comparison(result['long']), list(dict.fromkeys(track)))
-        tr.reset_index().to_csv(out/'track_record.csv', index=False)
-        with open(files['markdown'], 'a') as f: f.write(f"\n## Choosing by track record\n\n{md}")
+        tr, md = write_track_record(result, track, out, files['markdown'])
         diff = md.rstrip().rsplit('\n', 1)[-1]   # the last line: the difference to the first candidate
         print(f"track record of {', '.join(dict.fromkeys(track))}: ahead of the best rule in {tr.beats_track_record.mean():.0%} of {len(tr)} "
               f"coin-windows. {diff} Per window: track_record.csv")
