@@ -13,6 +13,7 @@ the choice per window, the shares ahead of the best rule per period and pooled, 
 is tuned here: the rule is fixed in `track_record_choice`.
 """
 import argparse, sys
+from pathlib import Path
 import pandas as pd
 from riskrl_nb.core.config import RiskrlError
 from riskrl_nb.eval.benchmark import track_record_report
@@ -22,8 +23,12 @@ def stacked(specs: list) -> pd.DataFrame:
     "The runs' pooled comparison rows, each variant renamed to its NAME."
     parts = []
     for spec in specs:
+        if spec.count(':') != 2: raise SystemExit(f"'{spec}': expected NAME:CSV:VARIANT")
         name, path, variant = spec.split(':')
+        if not Path(path).is_file(): raise SystemExit(f"{path}: no such file")
         c = pd.read_csv(path)
+        if not {'variant', 'kind', 'window', 'coin', 'agent_mix', 'best_rule_sortino', 'rule_book'} <= set(c.columns):
+            raise SystemExit(f"{path}: not a benchmark comparison.csv (variant, kind, window, coin, agent_mix, best_rule_sortino, rule_book)")
         c = c[(c.kind == 'pooled') & (c.variant == variant)]
         if not len(c): raise SystemExit(f"{path}: no pooled rows of variant '{variant}'")
         parts.append(c.assign(variant=name))

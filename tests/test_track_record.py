@@ -41,6 +41,13 @@ def test_best_rules_that_disagree_or_a_missing_variant_stop_it(tmp_path):
         trk.main([a, f"c:{tmp_path/'a.csv'}:c"])
     with pytest.raises(SystemExit, match='at least two candidates'):
         trk.main([a])
+    with pytest.raises(SystemExit, match='nope.csv: no such file'):
+        trk.main([a, f"b:{tmp_path/'nope.csv'}:b"])
+    with pytest.raises(SystemExit, match='expected NAME:CSV:VARIANT'):
+        trk.main([a, 'b.csv'])
+    (tmp_path/'other.csv').write_text('x,y\n1,2\n')
+    with pytest.raises(SystemExit, match='not a benchmark comparison.csv'):
+        trk.main([a, f"b:{tmp_path/'other.csv'}:b"])
 
 
 def test_the_book_can_be_a_candidate(tmp_path):

@@ -863,8 +863,9 @@ CONTROL_LINES = {
     'planted': "control world 'planted' (synthetic coins, a planted exit signal: trailing volatility tells the coming drift): on its "
                "4 windows a cut of the best rule when trailing volatility passes a threshold tuned on the training data is ahead of the "
                "best rule in 80 % of the 40 coin-windows; the shipped default (the oracle clone and its fresh rival, the "
-               "better-validated kept) in 42 % at 16k steps and 65 % at 150k; the clone alone in 28 % / 35 %, PPO without it in 52 % / 68 % "
-               "(docs/results/positive_control.md). A config that cannot get near the informed rule here would not find "
+               "better-validated kept) in 42 % at 16k steps and 65 % at 150k; the clone alone in 28 % / 35 %, PPO without it in 52 % / 68 %; "
+               "choosing between those two by their record over the earlier windows (--track-record) 50 % / 60 % "
+               "(docs/results/positive_control.md, track_record.md). A config that cannot get near the informed rule here would not find "
                "an edge of this size in real candles.",
     'weak': "control world 'weak' (the planted drifts halved: a rank correlation of trailing volatility with the next day's return of "
             "-0.09, the size of the real candles' one-day reversal): the best rule cut in the hidden regime itself is ahead of the best rule "
