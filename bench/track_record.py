@@ -9,8 +9,9 @@ Each positional argument is NAME:CSV:VARIANT, one run's comparison.csv (several 
 the names are the candidates, the first is the default; `--book` adds the equal-weight book of the tuned rules. `--rows`
 adds rows only to compare against (never chosen). The runs must be the same benchmark (the same best rule per
 coin-window); only coin-windows every run has are used. Prints the markdown `riskrl benchmark --track-record` writes:
-the choice per window, the shares ahead of the best rule per period and pooled, the difference to the default. Nothing
-is tuned here: the rule is fixed in `track_record_choice`.
+the choice per window, the shares ahead of the best rule per period and pooled, the difference to the default.
+`--evidence 0.95` asks the leader's lead to hold in 95 % of bootstrap resamples. Nothing is tuned here: the rule is fixed in
+`track_record_choice`.
 """
 import argparse, sys
 from pathlib import Path
@@ -45,6 +46,8 @@ def main(argv):
     p.add_argument('--rows', nargs='*', default=[], metavar='NAME:CSV:VARIANT', help='rows shown beside, never chosen')
     p.add_argument('--book', action='store_true', help='the book of the tuned rules is a candidate too')
     p.add_argument('--periods', nargs='*', default=[], metavar='FIRST-LAST', help='windows reported together, e.g. 2022H1-2023H2')
+    p.add_argument('--evidence', type=float, default=0.0, metavar='P', help='replace the first candidate only where the leader is '
+                   'ahead in at least this share of bootstrap resamples of the earlier coin-windows (default 0: any lead)')
     p.add_argument('--out', help='write the per coin-window choices here (CSV)')
     args = p.parse_args(argv)
     comp = stacked(args.specs + args.rows)
@@ -52,7 +55,7 @@ def main(argv):
     extra = list(dict.fromkeys(s.split(':')[0] for s in args.rows))
     if len(cands) < 2: raise SystemExit('give at least two candidates (or one and --book)')
     sizes = comp.groupby('variant').size()
-    try: tr, md = track_record_report(comp, cands, extra, periods(args.periods, sorted(comp.window.unique())))
+    try: tr, md = track_record_report(comp, cands, extra, periods(args.periods, sorted(comp.window.unique())), args.evidence)
     except RiskrlError as e: raise SystemExit(str(e)) from None
     left = {n: int(k - len(tr)) for n, k in sizes.items() if k != len(tr)}
     if left: print(f"coin-windows not in every run, left out: {left}\n")

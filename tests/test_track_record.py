@@ -56,3 +56,14 @@ def test_the_book_can_be_a_candidate(tmp_path):
     assert trk.main([a, '--book', '--out', str(out)]) == 0
     t = pd.read_csv(out)
     assert t.chosen.tolist() == ['a', 'a', 'rule_book', 'rule_book'] and t.track_record.tolist() == [-1, -1, 2, 2]
+
+
+def test_evidence_keeps_the_first_on_a_thin_lead(tmp_path):
+    a = _run(tmp_path/'a.csv', 'a', {'2022H1': [0, 0], '2022H2': [0, 0]})
+    b = _run(tmp_path/'b.csv', 'b', {'2022H1': [2, -1.5], '2022H2': [0, 0]})   # a lead of +0.25 from two coins that disagree
+    out = tmp_path/'c.csv'
+    assert trk.main([a, b, '--out', str(out)]) == 0 and pd.read_csv(out).chosen.tolist() == ['a', 'a', 'b', 'b']
+    assert trk.main([a, b, '--evidence', '0.95', '--out', str(out)]) == 0
+    t = pd.read_csv(out)
+    assert t.chosen.tolist() == ['a'] * 4 and t.support.iloc[2] == pytest.approx(0.75, abs=0.05)   # ahead unless both draws are -1.5
+

@@ -518,11 +518,13 @@ def select_confirm_line(t:pd.DataFrame) -> str:
             f"({t.confirm_share.max():.0%}); Spearman of the two sides' shares {t.attrs['rank_correlation']:+.2f} over {len(t)} variants")
 
 # %% ../../nbs/45_benchmark.ipynb #cfdefbd2
-def track_record_choice(table:pd.DataFrame, candidates:list, best:str='best_rule_sortino') -> pd.DataFrame:
+def track_record_choice(table:pd.DataFrame, candidates:list, best:str='best_rule_sortino', evidence:float=0.0,
+                        resamples:int=2000, seed:int=0) -> pd.DataFrame:
     """Walk-forward choice among `candidates` (columns of `table`, indexed by (window, coin)): each half-year window takes the
     candidate with the highest mean over the coin-windows of every window tested before it; the first window and ties take
-    `candidates[0]`. Returns `chosen`, `track_record` (its value), `beats_track_record` (above `best`), `history` (coin-windows
-    seen) and `seen_<candidate>`, each candidate's mean over them."""
+    `candidates[0]`. With `evidence` > 0 that candidate replaces the first only where it is ahead in at least that share of
+    paired bootstrap resamples of those coin-windows. Returns `chosen`, `track_record` (its value), `beats_track_record`
+    (above `best`), `history` (coin-windows seen), `support` (the share; NaN unless tested) and `seen_<candidate>` (means)."""
     if len(candidates) < 2: raise RiskrlError("track_record_choice: give at least two candidates")
     missing = [c for c in [*candidates, best] if c not in table.columns]
     if missing: raise RiskrlError(f"track_record_choice: no column {', '.join(map(repr, missing))} in the table")
@@ -538,10 +540,16 @@ def track_record_choice(table:pd.DataFrame, candidates:list, best:str='best_rule
         history = table[table.index.get_level_values(0).isin(seen)]
         means = history[candidates].mean() if len(history) else None
         pick = default if means is None or not (means.max() > means[default]) else means.idxmax()
+        support = np.nan
+        if evidence > 0 and pick != default:   # the lead against its noise: resampled coin-windows, both candidates paired
+            d = (history[pick] - history[default]).to_numpy()
+            boot = d[np.random.default_rng(seed).integers(0, len(d), (resamples, len(d)))].mean(1)
+            support = float((boot > 0).mean())
+            if support < evidence: pick = default
         rows = table[table.index.get_level_values(0) == name]
         out.append(pd.DataFrame({'chosen': pick, 'track_record': rows[pick], 'beats_track_record': rows[pick] > rows[best],
-                                 'history': len(history)} | {f'seen_{c}': np.nan if means is None else means[c] for c in candidates},
-                                index=rows.index))
+                                 'history': len(history), 'support': support}
+                                | {f'seen_{c}': np.nan if means is None else means[c] for c in candidates}, index=rows.index))
     return pd.concat(out)
 
 
@@ -668,17 +676,18 @@ def _mean_ci(d:np.ndarray, n_boot:int=10_000, seed:int=0) -> str:
     boot = d[np.random.default_rng(seed).integers(0, len(d), (n_boot, len(d)))].mean(1)
     return f"{d.mean():+.2f} (CI {np.quantile(boot, 0.025):+.2f}..{np.quantile(boot, 0.975):+.2f})"
 
-def track_record_report(comp:pd.DataFrame, candidates:list, extra:list=(), periods:dict|None=None) -> tuple:
+def track_record_report(comp:pd.DataFrame, candidates:list, extra:list=(), periods:dict|None=None, evidence:float=0.0) -> tuple:
     """The track-record row of `candidates` (variants of `comp`; 'rule_book' for the book of the tuned rules; the first is the
     default) beside them and the `extra` rows: (per coin-window table, markdown with the choice per window, the shares ahead
     of the best rule per period and pooled, and the mean Sortino difference to the default with a bootstrap CI)."""
     extra = [e for e in extra if e not in candidates]
     tt = track_record_table(comp, [*candidates, *extra])
-    tr = tt.join(track_record_choice(tt, list(candidates)))
+    tr = tt.join(track_record_choice(tt, list(candidates), evidence=evidence))
     lines = []
     for w, g in tr.groupby(level=0, sort=True):
         h = int(g.history.iloc[0])
         seen = ', '.join(f"{c} {g[f'seen_{c}'].iloc[0]:+.2f}" for c in candidates) if h else 'none yet, the default'
+        if np.isfinite(g.support.iloc[0]): seen += f"; the leader ahead in {g.support.iloc[0]:.0%} of resamples"
         lines.append(f"- {w}: **{g.chosen.iloc[0]}** (mean test Sortino over the {h} earlier coin-windows: {seen}); "
                      f"ahead of the best rule in {int(g.beats_track_record.sum())} of {len(g)}")
     sh = track_record_shares(tr, ['track_record', *candidates, *extra], periods)
@@ -688,7 +697,9 @@ def track_record_report(comp:pd.DataFrame, candidates:list, extra:list=(), perio
     diffs = '; '.join(f"{p} {_mean_ci((tr.track_record - tr[candidates[0]])[m].to_numpy())}"
                       for p, m in period_masks(tr, periods).items() if m.any())
     md = (f"Candidates {', '.join(candidates)}: each window takes the one with the higher mean test Sortino (mix of seeds) over every "
-          f"coin-window of the windows tested before it, the first where no record exists and on ties (`track_record_choice`).\n\n" + '\n'.join(lines) +
+          f"coin-window of the windows tested before it, the first where no record exists and on ties"
+          f"{f', and where the leader is ahead of the first in fewer than {evidence:.0%} of bootstrap resamples' if evidence else ''} "
+          f"(`track_record_choice`).\n\n" + '\n'.join(lines) +
           f"\n\nShare of coin-windows ahead of the best rule (95 % CI over coin-windows):\n\n{_md(table)}\n\n"
           f"Track record minus {candidates[0]}, mean test Sortino: {diffs}.\n")
     return tr, md
