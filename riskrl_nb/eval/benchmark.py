@@ -820,14 +820,15 @@ def bench_spec_from_args(args) -> BenchSpec:
     windows = [bench_window(h, args.train_start, args.valid_months, train_months) for h in halves]
     if args.loo_windows and (bad := [h for h in args.loo_windows if h not in halves]):
         raise RiskrlError(f"--loo-windows {bad[0]} is not among the benchmark's windows: {', '.join(halves)}")
-    n_seeds = args.seeds or (QUICK['seeds'] if q else 3)
+    n_seeds, first = args.seeds or (QUICK['seeds'] if q else 3), getattr(args, 'first_seed', 0) or 0
     if n_seeds < 1: raise RiskrlError(f"--seeds must be at least 1, got {n_seeds}")
+    if first < 0: raise RiskrlError(f"--first-seed must be 0 or more, got {first}")
     names = [coin_name(load_coin(c)) for c in coins]
     if args.loo is not None: loo = names if args.loo == ['all'] else ([] if args.loo == ['none'] else args.loo)
     else: loo = [] if control else names[:QUICK['loo']] if q else names   # synthetic coins are alike: nothing to leave out
-    return BenchSpec(coins=list(coins), windows=windows, seeds=list(range(n_seeds)), variants=load_variants(args.variants, args.config),
+    return BenchSpec(coins=list(coins), windows=windows, seeds=list(range(first, first + n_seeds)), variants=load_variants(args.variants, args.config),
                      steps=args.steps or (QUICK['steps'] if q else None), config_path=args.config, loo_coins=loo,
-                     loo_seeds=list(range(min(args.loo_seeds, n_seeds))) if args.loo_seeds else None,
+                     loo_seeds=list(range(first, first + min(args.loo_seeds, n_seeds))) if args.loo_seeds else None,
                      loo_windows=args.loo_windows)
 
 def _benchmark_cli(args, pool=None):
@@ -896,6 +897,7 @@ def _benchmark_args(p):
     p.add_argument('--coins', nargs='+', metavar='COIN', help='bundled symbols or candle files (default: every bundled coin)')
     p.add_argument('--windows', nargs='+', metavar='HALF', help=f"test half-years (default: {' '.join(HALF_YEARS)})")
     p.add_argument('--seeds', type=int, metavar='N', help='seeds 0..N-1 per window and variant (default 3)')
+    p.add_argument('--first-seed', type=int, default=0, metavar='K', help='seeds K..K+N-1 instead (fresh seeds for a confirmation run)')
     p.add_argument('--steps', type=int, metavar='N', help="training timesteps per model (default: the config's)")
     p.add_argument('--variants', metavar='FILE', help="YAML 'name: {config overrides}' (default: the config as it is)")
     p.add_argument('--config', metavar='FILE', help='base config YAML every variant starts from')
