@@ -876,7 +876,7 @@ CONTROL_LINES = {
                "4 windows a cut of the best rule when trailing volatility passes a threshold tuned on the training data is ahead of the "
                "best rule in 80 % of the 40 coin-windows; the shipped default (the oracle clone and its fresh rival, the "
                "better-validated kept) in 42 % at 16k steps and 65 % at 150k; the clone alone in 28 % / 35 %, PPO without it in 52 % / 68 %; "
-               "choosing between those two by their record over the earlier windows (--track-record) 50 % / 60 % "
+               "choosing between those two by their record over the earlier windows (--track-record) 50 % / 60 % (52 % on fresh seeds) "
                "(docs/results/positive_control.md, track_record.md). A config that cannot get near the informed rule here would not find "
                "an edge of this size in real candles.",
     'weak': "control world 'weak' (the planted drifts halved: a rank correlation of trailing volatility with the next day's return of "
