@@ -526,6 +526,7 @@ def track_record_choice(table:pd.DataFrame, candidates:list, best:str='best_rule
     paired bootstrap resamples of those coin-windows. Returns `chosen`, `track_record` (its value), `beats_track_record`
     (above `best`), `history` (coin-windows seen), `support` (the share; NaN unless tested) and `seen_<candidate>` (means)."""
     if len(candidates) < 2: raise RiskrlError("track_record_choice: give at least two candidates")
+    if not 0 <= evidence <= 1: raise RiskrlError(f"track_record_choice: evidence is a share of resamples, 0 to 1, not {evidence}")
     missing = [c for c in [*candidates, best] if c not in table.columns]
     if missing: raise RiskrlError(f"track_record_choice: no column {', '.join(map(repr, missing))} in the table")
     if table.index.nlevels != 2 or table.index.duplicated().any():
