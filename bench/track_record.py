@@ -3,7 +3,7 @@
     python bench/track_record.py clone:docs/results/benchmark_default_150k_bench_comparison.csv:default \
         no_clone:docs/results/positive_control_no_clone_bench_comparison.csv:no_clone ... \
         --rows rival:docs/results/positive_control_fresh_rival_bench_comparison.csv:fresh_rival \
-        --periods 2018H2-2019H2 2020H1-2021H2 2022H1-2023H2 [--book] [--out choices.csv]
+        --periods 2018H2-2019H2 2020H1-2021H2 2022H1-2023H2 [--book] [--out choices.csv] [--plot choices.png]
 
 Each positional argument is NAME:CSV:VARIANT, one run's comparison.csv (several per NAME, e.g. one per period, are stacked);
 the names are the candidates, the first is the default; `--book` adds the equal-weight book of the tuned rules. `--rows`
@@ -17,7 +17,7 @@ import argparse, sys
 from pathlib import Path
 import pandas as pd
 from riskrl_nb.core.config import RiskrlError
-from riskrl_nb.eval.benchmark import track_record_report
+from riskrl_nb.eval.benchmark import track_record_report, plot_track_record
 
 
 def stacked(specs: list) -> pd.DataFrame:
@@ -49,6 +49,7 @@ def main(argv):
     p.add_argument('--evidence', type=float, default=0.0, metavar='P', help='replace the first candidate only where the leader is '
                    'ahead in at least this share of bootstrap resamples of the earlier coin-windows (default 0: any lead)')
     p.add_argument('--out', help='write the per coin-window choices here (CSV)')
+    p.add_argument('--plot', help="draw each candidate's record and test Sortino per window here (PNG)")
     args = p.parse_args(argv)
     comp = stacked(args.specs + args.rows)
     cands = list(dict.fromkeys(s.split(':')[0] for s in args.specs)) + (['rule_book'] if args.book else [])
@@ -61,6 +62,7 @@ def main(argv):
     if left: print(f"coin-windows not in every run, left out: {left}\n")
     print(md)
     if args.out: tr.reset_index().to_csv(args.out, index=False); print(f"wrote {args.out}")
+    if args.plot: plot_track_record(tr, cands, args.plot); print(f"wrote {args.plot}")
     return 0
 
 

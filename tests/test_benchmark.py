@@ -202,7 +202,7 @@ def test_benchmark_cli_tiny_end_to_end(tmp_path, tiny_config):
     assert tr.loc['2023H1', 'chosen'].eq('no_dd').all()     # no history: the first name
     assert tr.loc['2023H2', 'chosen'].eq('default' if first['default'] > first['no_dd'] else 'no_dd').all()
     assert all(tr.at[i, 'track_record'] == comp.at[i, tr.at[i, 'chosen']] for i in tr.index)
-    assert '## Choosing by track record' in (out/'benchmark.md').read_text()
+    assert '## Choosing by track record' in (out/'benchmark.md').read_text() and (out/'track_record.png').stat().st_size > 10_000
 
 
 def test_benchmark_cli_bad_input(tmp_path):
@@ -263,7 +263,7 @@ def test_benchmark_experiment_notebook_via_experiments_run(tmp_path, tiny_config
     assert (run/'benchmark.md').is_file() and (run/'benchmark.png').is_file() and (run/'models'/'default'/'2023H2'/'seed0'/'model.zip').is_file()
     tr = pd.read_csv(run/'track_record.csv')
     assert set(tr.window) == {'2023H1', '2023H2'} and (tr[tr.window == '2023H1'].chosen == 'default').all()   # no record yet
-    assert '## Choosing by track record' in (run/'benchmark.md').read_text()
+    assert '## Choosing by track record' in (run/'benchmark.md').read_text() and (run/'track_record.png').is_file()
 
 
 def test_benchmark_stance_policy_row(tmp_path, tiny_config):

@@ -21,7 +21,8 @@ def test_the_learner_ahead_in_earlier_windows_is_used_and_the_shares_follow(tmp_
     a = _run(tmp_path/'a.csv', 'a', {'2022H1': [-1, -1], '2022H2': [-1, -1], '2023H1': [1, 1]})
     b = _run(tmp_path/'b.csv', 'b', {'2022H1': [1, 1], '2022H2': [1, -2], '2023H1': [-1, -1]})
     out = tmp_path/'choices.csv'
-    assert trk.main([a, b, '--periods', '2022H1-2022H2', '2023H1-2023H2', '--out', str(out)]) == 0
+    assert trk.main([a, b, '--periods', '2022H1-2022H2', '2023H1-2023H2', '--out', str(out), '--plot', str(tmp_path/'c.png')]) == 0
+    assert (tmp_path/'c.png').read_bytes()[:4] == b'\x89PNG'
     t = pd.read_csv(out)
     # 2022H1: no history, the default a; 2022H2: b (+1 against -1 in 2022H1); 2023H1: b (b -0.25 against a -1 over both)
     assert t.groupby('window').chosen.first().to_dict() == {'2022H1': 'a', '2022H2': 'b', '2023H1': 'b'}

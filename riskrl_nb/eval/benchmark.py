@@ -34,8 +34,8 @@ __all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BUNDLED_MARK', 'BENCH
            'model_path', 'run_benchmark', 'add_rule_book', 'picked_seed', 'comparison', 'summarize_benchmark',
            'select_then_confirm', 'result_for_windows', 'select_confirm_line', 'track_record_choice',
            'track_record_table', 'period_masks', 'track_record_shares', 'coin_window_table', 'verdict_lines',
-           'plot_benchmark', 'track_record_report', 'write_track_record', 'training_coverage', 'window_coins',
-           'coverage_table', 'write_benchmark', 'bench_out', 'control_coins', 'bench_spec_from_args']
+           'plot_benchmark', 'track_record_report', 'write_track_record', 'plot_track_record', 'training_coverage',
+           'window_coins', 'coverage_table', 'write_benchmark', 'bench_out', 'control_coins', 'bench_spec_from_args']
 
 # %% ../../nbs/45_benchmark.ipynb #8bbac927
 HALF_YEARS = ('2021H2', '2022H1', '2022H2', '2023H1', '2023H2')   # the default test half-years
@@ -706,12 +706,36 @@ def track_record_report(comp:pd.DataFrame, candidates:list, extra:list=(), perio
     return tr, md
 
 def write_track_record(result:dict, candidates:list, out_dir, markdown=None) -> tuple:
-    "`track_record_report` of a `run_benchmark` result: `track_record.csv` in `out_dir`, a section appended to `markdown` (benchmark.md)."
-    tr, md = track_record_report(comparison(result['long']), list(dict.fromkeys(candidates)))
+    "`track_record_report` of a `run_benchmark` result: `track_record.{csv,png}` in `out_dir`, a section appended to `markdown` (benchmark.md)."
+    candidates = list(dict.fromkeys(candidates))
+    tr, md = track_record_report(comparison(result['long']), candidates)
     tr.reset_index().to_csv(Path(out_dir)/'track_record.csv', index=False)
+    plot_track_record(tr, candidates, Path(out_dir)/'track_record.png')
     if markdown:
-        with open(markdown, 'a') as f: f.write(f"\n## Choosing by track record\n\n{md}")
+        with open(markdown, 'a') as f: f.write(f"\n## Choosing by track record\n\n{md}\n![track record](track_record.png)\n")
     return tr, md
+
+
+# %% ../../nbs/45_benchmark.ipynb #199da8f4
+def plot_track_record(tr:pd.DataFrame, candidates:list, path, title:str='') -> Path:
+    "Two panels over the windows: each candidate's record when the window began, and its mean test Sortino in it; the choice ringed."
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    by = tr.groupby(level=0, sort=True)
+    windows, chosen = list(by.groups), by.chosen.first()
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(6, 0.8 * len(windows) + 3), 6), sharex=True)
+    x = np.arange(len(windows))
+    for c in candidates:
+        line, = top.plot(x, by[f'seen_{c}'].first().to_numpy(), marker='o', label=c)
+        bottom.plot(x, by[c].mean().to_numpy(), marker='o', color=line.get_color(), label=c)
+    picked = [by[c].mean()[w] for w, c in chosen.items()]
+    bottom.scatter(x, picked, s=180, facecolors='none', edgecolors='black', linewidths=1.5, label='chosen', zorder=3)
+    top.set_ylabel('record: mean test Sortino\nof the earlier windows'); bottom.set_ylabel("the window's mean test Sortino")
+    for ax in (top, bottom): ax.axhline(0, color='grey', lw=0.5); ax.grid(alpha=0.3)
+    bottom.set_xticks(x, windows, rotation=45); top.legend(fontsize=8); bottom.legend(fontsize=8)
+    top.set_title(title or f"Choosing by track record: {', '.join(candidates)}", fontsize=11)
+    fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
+    return Path(path)
 
 
 # %% ../../nbs/45_benchmark.ipynb #0890ecc5
