@@ -716,7 +716,7 @@ def write_track_record(result:dict, candidates:list, out_dir, markdown=None) -> 
     return tr, md
 
 
-# %% ../../nbs/45_benchmark.ipynb #199da8f4
+# %% ../../nbs/45_benchmark.ipynb #ce7a8c87
 def plot_track_record(tr:pd.DataFrame, candidates:list, path, title:str='') -> Path:
     "Two panels over the windows: each candidate's record when the window began, and its mean test Sortino in it; the choice ringed."
     import matplotlib; matplotlib.use('Agg')
