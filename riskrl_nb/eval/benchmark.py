@@ -561,20 +561,20 @@ def track_record_table(comp:pd.DataFrame, variants:list, kind:str='pooled') -> p
     every variant has. Raises if the variants' best rules disagree (not the same benchmark)."""
     c = comp.reset_index() if 'variant' not in comp.columns else comp
     c = c[c['kind'] == kind]
-    cols, best = {}, None
-    for v in [v for v in variants if v != 'rule_book'] or [c.variant.iloc[0]]:
-        t = c[c.variant == v]
+    learners = [v for v in variants if v != 'rule_book']
+    runs = {}
+    for v in learners or [c.variant.iloc[0]]:   # the book alone: any variant's rows carry it
+        t = c[c.variant == v].set_index(['window', 'coin'])
         if t.empty: raise RiskrlError(f"track record: no {kind} rows of variant '{v}'")
-        t = t.set_index(['window', 'coin'])
         if t.index.duplicated().any(): raise RiskrlError(f"track record: variant '{v}' has a coin-window twice")
-        if best is not None:
-            both = best.index.intersection(t.index)
-            if not np.allclose(best.loc[both, 'best_rule_sortino'], t.loc[both, 'best_rule_sortino'], rtol=0, atol=1e-9):
-                raise RiskrlError(f"track record: variant '{v}' has other best rules than '{variants[0]}' (not the same benchmark?)")
-        else: best = t[['best_rule_sortino', 'rule_book']]
-        if v in variants: cols[v] = t['agent_mix']
-    t = pd.concat(cols, axis=1, join='inner') if cols else pd.DataFrame(index=best.index)
-    t = t.join(best, how='inner')
+        runs[v] = t
+    ref, *others = runs.values()   # the book and the best rule are taken from the first; the others must agree
+    for v, t in zip(list(runs)[1:], others):
+        both = ref.index.intersection(t.index)
+        if not np.allclose(ref.loc[both, 'best_rule_sortino'], t.loc[both, 'best_rule_sortino'], rtol=0, atol=1e-9):
+            raise RiskrlError(f"track record: variant '{v}' has other best rules than '{list(runs)[0]}' (not the same benchmark?)")
+    t = pd.concat({v: runs[v]['agent_mix'] for v in learners} | {'best_rule_sortino': ref['best_rule_sortino'], 'rule_book': ref['rule_book']},
+                  axis=1, join='inner')
     return t[list(variants) + ['best_rule_sortino'] + ([] if 'rule_book' in variants else ['rule_book'])]
 
 def period_masks(tr:pd.DataFrame, periods:dict|None=None) -> dict:
