@@ -155,7 +155,7 @@ def test_cli_portfolio_train_and_evaluate(tmp_path):
     cfg = tmp_path/'small.yaml'
     cfg.write_text('data: {train_start: "2022-07-01", train_end: "2022-12-31", valid_start: "2023-01-01", valid_end: "2023-01-31",'
                    ' test_start: "2023-10-01", test_end: "2023-12-31"}\n'
-                   'train: {n_steps: 128, batch_size: 64, n_epochs: 1}\nenv: {episode_bars: 300}\n'
+                   'train: {n_envs: 2, n_steps: 128, batch_size: 64, n_epochs: 1}\nenv: {episode_bars: 300}\n'
                    'baselines: {take_profit_grid: [0.05], stop_loss_grid: [0.05], atr_mult_grid: [4.0], horizon_grid: [48]}\n')
     r = run_main('portfolio', 'train', '--data', 'BTC', 'ETH', '--out', tmp_path/'pm', '--config', cfg, '--steps', 256, '--seed', 1)
     assert r.returncode in (0, None), r.stderr
