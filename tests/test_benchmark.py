@@ -210,7 +210,7 @@ def test_benchmark_cli_bad_input(tmp_path):
     v.write_text("typo: {reward: {no_such_key: 1}}\n")
     r = run_cli('benchmark', '--variants', v, '--out', tmp_path/'o')
     assert r.returncode == 2 and "variant 'typo'" in r.stderr and 'no_such_key' in r.stderr
-    r = run_cli('benchmark', '--windows', '2022Q3', '--out', tmp_path/'o')
+    r = run_main('benchmark', '--windows', '2022Q3', '--out', tmp_path/'o')   # in-process (the line above runs the console script)
     assert r.returncode == 2 and 'half-year' in r.stderr
     r = run_main('benchmark', '--windows', '2023H1', '2023H2', '--confirm-windows', '2023H2', '--out', tmp_path/'o')   # in-process: refused before any work
     assert r.returncode == 2 and '--confirm-windows 2023H2' in r.stderr and 'overlap' in r.stderr

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_main as run_cli   # in-process: no process start (and torch import) per command
 from riskrl_nb.core.config import RunConfig, RiskrlError, load_config, merge_dicts, config_to_dict, save_config, load_saved_config
 from riskrl_nb.eval.benchmark import load_variants, bench_config, bench_window
 from riskrl_nb.ops.hpo import trial_config

@@ -2,7 +2,7 @@
 import json, subprocess, sys
 from pathlib import Path
 import numpy as np
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_main as run_cli   # in-process: no process start (and torch import) per command
 
 
 def test_export_files_and_agreement(exported_model):

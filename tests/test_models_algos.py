@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 import gymnasium as gym
-from conftest import run_cli
+from conftest import run_main as run_cli   # in-process: no process start (and torch import) per command
 from riskrl_nb.core.config import load_config
 from riskrl_nb.agents.training import train
 from riskrl_nb.agents.bundle import load_bundle

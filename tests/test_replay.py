@@ -1,6 +1,6 @@
 """`riskrl replay`: historical bars through the decision service (HTTP), its decisions equal to the backtest's."""
 import re
-from conftest import run_cli
+from conftest import run_main as run_cli   # in-process: no process start (and torch import) per command
 
 
 def test_replay_decides_like_the_backtest_and_audits(exported_model, tmp_path):

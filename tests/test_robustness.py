@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import run_cli
+from conftest import run_main as run_cli   # in-process: no process start (and torch import) per command
 from contract import check_metrics
 from riskrl_nb.core.config import load_config, RunConfig, RewardConfig
 from riskrl_nb.agents.bundle import write_manifest

@@ -2,7 +2,7 @@
 import json
 import pandas as pd
 import pytest
-from conftest import run_cli, run_main
+from conftest import run_main   # in-process: no process start (and torch import) per command
 
 
 def test_oracle_pretraining_and_cross_coin_selection_in_benchmark(tmp_path, tiny_config):
@@ -10,7 +10,7 @@ def test_oracle_pretraining_and_cross_coin_selection_in_benchmark(tmp_path, tiny
     variants = tmp_path/'variants.yaml'
     variants.write_text("oracle_cc: {train: {pretrain_oracle: {epochs: 2, samples: 600}, select: cross_coin}}\n")
     out = tmp_path/'bench'
-    r = run_cli('benchmark', '--coins', 'BTC', 'ETH', '--windows', '2023H2', '--seeds', '2', '--steps', '512', '--train-months', '4',
+    r = run_main('benchmark', '--coins', 'BTC', 'ETH', '--windows', '2023H2', '--seeds', '2', '--steps', '512', '--train-months', '4',
                 '--loo', 'none', '--config', tiny_config, '--variants', variants, '--out', out, '--no-progress')
     assert r.returncode == 0, r.stderr[-2000:]
     scores = {}
@@ -67,7 +67,7 @@ def test_zero_timesteps_keeps_the_oracle_clone(tmp_path, tiny_config):
     assert json.loads((m/'oracle.json').read_text())['after']['samples'] == 600
     bad = tmp_path/'bad.yaml'
     bad.write_text(tiny_config.read_text().replace("batch_size: 128}", "batch_size: 128, total_timesteps: -1}"))
-    r = run_cli('train', '--config', bad, '--out', tmp_path/'m2', '--no-progress')
+    r = run_main('train', '--config', bad, '--out', tmp_path/'m2', '--no-progress')
     assert r.returncode == 2 and 'train.total_timesteps' in r.stderr, r.stderr[-500:]
 
 
