@@ -170,8 +170,15 @@ def test_benchmark_cli_tiny_end_to_end(tmp_path, tiny_config):
     comp = pd.read_csv(out/'comparison.csv')
     p = comp[(comp.kind == 'pooled') & (comp.variant == 'default')]
     assert summary['default/pooled']['share_beating_rule_book']['share'] == (p.agent_mix > p.rule_book).mean()
+    # how far from 70 %, in Sortino: the lift that puts 70 % of the coin-windows ahead, for the mix and the book
+    from riskrl_nb.eval.benchmark import lift_to_target
+    lift = summary['default/pooled']['sortino_lift_to_70']
+    assert lift['agent_mix'] == lift_to_target(p.agent_mix - p.best_rule_sortino) and lift['rule_book'] == lift_to_target(p.rule_book - p.best_rule_sortino)
+    assert (p.agent_mix + lift['agent_mix'] + 1e-9 > p.best_rule_sortino).mean() >= 0.7
+    assert lift['agent_mix'] == 0 or (p.agent_mix + lift['agent_mix'] - 1e-9 > p.best_rule_sortino).mean() < 0.7
     md = (out/'benchmark.md').read_text()
     assert 'equal-weight book of the tuned rules' in md and md.count('On total return instead of Sortino') == len(summary)   # one verdict each
+    assert md.count('To be ahead in 70 %, the mix would need') == len(summary)
     rules = pd.read_csv(out/'rules.csv')
     assert set(rules.rule) == set(RULES) and rules.groupby(['variant', 'kind', 'window', 'left_out'], dropna=False).best.sum().eq(1).all()
     model = out/'models'/'default'/'2023H2'/'seed0'/'model.zip'

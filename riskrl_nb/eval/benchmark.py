@@ -30,12 +30,13 @@ from .overfitting import deflated_sharpe_ratio, probability_of_backtest_overfitt
 __all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BUNDLED_MARK', 'BENCH_METRICS', 'QUICK', 'CONTROL', 'CONTROL_LINES',
            'BenchWindow', 'bench_window', 'check_window', 'load_variants', 'bench_config', 'model_complete',
            'cached_rule_tuning', 'stamp_key', 'train_cell', 'load_coin', 'coin_name', 'load_coins', 'bench_metrics',
-           'CoinEvaluator', 'grid_values', 'tuned_rules', 'share_ci', 'excess_stream', 'excess_statistics', 'BenchSpec',
-           'model_path', 'run_benchmark', 'add_rule_book', 'picked_seed', 'comparison', 'summarize_benchmark',
-           'select_then_confirm', 'result_for_windows', 'select_confirm_line', 'track_record_choice',
-           'track_record_table', 'period_masks', 'track_record_shares', 'coin_window_table', 'verdict_lines',
-           'plot_benchmark', 'track_record_report', 'write_track_record', 'plot_track_record', 'training_coverage',
-           'window_coins', 'coverage_table', 'write_benchmark', 'bench_out', 'control_coins', 'bench_spec_from_args']
+           'CoinEvaluator', 'grid_values', 'tuned_rules', 'share_ci', 'lift_to_target', 'excess_stream',
+           'excess_statistics', 'BenchSpec', 'model_path', 'run_benchmark', 'add_rule_book', 'picked_seed',
+           'comparison', 'summarize_benchmark', 'select_then_confirm', 'result_for_windows', 'select_confirm_line',
+           'track_record_choice', 'track_record_table', 'period_masks', 'track_record_shares', 'coin_window_table',
+           'verdict_lines', 'plot_benchmark', 'track_record_report', 'write_track_record', 'plot_track_record',
+           'training_coverage', 'window_coins', 'coverage_table', 'write_benchmark', 'bench_out', 'control_coins',
+           'bench_spec_from_args']
 
 # %% ../../nbs/45_benchmark.ipynb #8bbac927
 HALF_YEARS = ('2021H2', '2022H1', '2022H2', '2023H1', '2023H2')   # the default test half-years
@@ -296,6 +297,18 @@ def share_ci(wins, groups=None, n_boot:int=10_000, level:float=0.95, seed:int=0)
             out.update(lo_cluster=float(np.quantile(cb, q[0])), hi_cluster=float(np.quantile(cb, q[1])), clusters=int(len(sums)))
     return out
 
+# %% ../../nbs/45_benchmark.ipynb #1c2f4764
+def lift_to_target(diff, target:float=0.7) -> float | None:
+    """How far a policy is from the share target, in Sortino: the lift that, added to its Sortino in every coin-window,
+    puts it ahead of the best rule in `target` of them. `diff` is its Sortino minus the best rule's per coin-window (NaN
+    left out); the share counts strict wins, so the lift is the bound to pass (0: at the target already; None: no rows)."""
+    if not 0 < target <= 1: raise RiskrlError(f"lift_to_target: target must be between 0 and 1, not {target}")
+    d = np.sort(np.asarray(diff, dtype=float))
+    d = d[~np.isnan(d)][::-1]
+    if len(d) == 0: return None
+    k = math.ceil(round(target * len(d), 9))   # coin-windows that must win
+    return float(max(0.0, -d[k - 1]))
+
 # %% ../../nbs/45_benchmark.ipynb #bb0066f8
 def excess_stream(returns:dict, agent:str, best_rule:dict) -> pd.Series:
     "Per-bar agent-minus-best-rule return, averaged over coins: `returns[(window, coin)]` is a frame of per-bar returns by policy."
@@ -456,6 +469,8 @@ def summarize_benchmark(result:dict, n_boot:int=10_000, n_blocks:int=16) -> dict
                      share_beating_rule_book=share_ci((c['agent_mix'] > c['rule_book']).to_numpy(), windows, n_boot)
                      if {'agent_mix', 'rule_book'} <= set(c.columns) else None,
                      mean_sortino_minus_best_rule={a: float((c[a] - c['best_rule_sortino']).mean()) for a in agents},
+                     # how far from the 70 % target, in Sortino per coin-window (the book too: the bar without learning)
+                     sortino_lift_to_70={a: lift_to_target(c[a] - c['best_rule_sortino']) for a in agents + ['rule_book'] if a in c},
                      # a negative Sortino ranks a smaller, steadier loss below a larger one: the same comparison on return
                      share_beating_best_rule_on_return=share_ci(comp_ret.loc[c.index, 'beats_agent_mix'].to_numpy(), windows, n_boot)
                      if 'beats_agent_mix' in comp_ret else None)
@@ -642,6 +657,9 @@ def verdict_lines(summary:dict) -> list:
                    + (f"Against the equal-weight book of the tuned rules (no learning, the counterpart of the mix): "
                       f"**{pct(b['share_beating_rule_book']['share'])}** (CI {pct(b['share_beating_rule_book']['lo'])}..{pct(b['share_beating_rule_book']['hi'])}). "
                       if b.get('share_beating_rule_book') else '') +
+                   (f"To be ahead in 70 %, the mix would need **{_f(b['sortino_lift_to_70'].get('agent_mix'), '+{:.2f}')}** Sortino more in every coin-window"
+                      f"{' (the book: ' + _f(b['sortino_lift_to_70']['rule_book'], '+{:.2f}') + ')' if 'rule_book' in b['sortino_lift_to_70'] else ''}. "
+                      if b.get('sortino_lift_to_70') else '') +
                    f"On total return instead of Sortino: {pct((b.get('share_beating_best_rule_on_return') or {}).get('share'))} "
                    f"(CI {pct((b.get('share_beating_best_rule_on_return') or {}).get('lo'))}..{pct((b.get('share_beating_best_rule_on_return') or {}).get('hi'))}). "
                    f"Excess return over the best rule (coins averaged per bar): annualised Sharpe {_f(b['excess_sharpe_annual'])}, "
