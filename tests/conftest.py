@@ -59,9 +59,10 @@ def shared_once(tmp_path_factory, name: str, make) -> Path:
 
 @pytest.fixture(scope='session')
 def tiny_model(tmp_path_factory, tiny_config) -> Path:
-    "A model folder trained through the CLI on the bundled BTC data (a few seconds), once per run for all workers."
+    """A model folder trained by `riskrl train` on the bundled BTC data (a few seconds), once per run for all workers; in this
+    process (`run_main`): a worker that needs it waits for it, so its process start would be waited for too."""
     def make(folder):
-        r = run_cli('train', '--config', tiny_config, '--out', folder/'m', '--no-progress', '--seed', 3)
+        r = run_main('train', '--config', tiny_config, '--out', folder/'m', '--no-progress', '--seed', 3)
         assert r.returncode == 0, r.stderr
     return shared_once(tmp_path_factory, 'tiny-model', make)/'m'
 
@@ -71,6 +72,6 @@ def exported_model(tmp_path_factory, tiny_model) -> Path:
     "A copy of `tiny_model` exported for serving (policy.onnx + policy.int8.onnx, serving.json)."
     def make(folder):
         shutil.copytree(tiny_model, folder/'m')
-        r = run_cli('export', '--model', folder/'m', '--quantize')
+        r = run_main('export', '--model', folder/'m', '--quantize')   # in this process, as tiny_model
         assert r.returncode == 0, r.stderr
     return shared_once(tmp_path_factory, 'exported-model', make)/'m'
