@@ -220,7 +220,7 @@ def _evaluate_args(p):
     p.add_argument('--monte-carlo', type=int, nargs='?', const=True, default=0, metavar='N',
                    help='N bootstrap resamples of trades and return blocks (N omitted: evaluation.mc_samples, 1000); adds monte_carlo and a fan chart')
     p.add_argument('--stress', action='store_true', help='crash windows and synthetic shocks (gaps, volatility spike, liquidity drought); adds stress')
-    p.add_argument('--no-report', action='store_true', help='metrics.json, trades.csv, equity.csv and the sections\' own plots, without report.html, the tearsheet and the report\'s figures (batch runs: about 60 %% less CPU on a quarter)')
+    p.add_argument('--no-report', action='store_true', help='metrics.json, trades.csv, equity.csv and the sections\' own plots, without report.html, the tearsheet and the report\'s figures (batch runs: about half the CPU, bench/evaluate_report.py)')
 _evaluate.add_args = _evaluate_args
 subcommand('evaluate', 'backtest a trained model and every baseline on the same entries and costs')(_evaluate)
 
