@@ -6,6 +6,9 @@ from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
 RISKRL = str(Path(sys.executable).parent/'riskrl')
+# SB3 models trained without a logger each leave an SB3-<time> folder in the temporary directory: `make test` points
+# SB3_LOGDIR into the checkout's .cache, and so does a bare `pytest` run (the workers and the processes they start inherit it)
+os.environ.setdefault('SB3_LOGDIR', str(ROOT/'.cache'/'sb3-logs'))
 
 # A configuration small enough to train in seconds: short periods, tiny rollouts, tiny grids.
 TINY_CONFIG = """
