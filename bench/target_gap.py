@@ -26,9 +26,8 @@ TABLES = {'real, 16k steps, 3 seeds': 'track_record_real16k.csv', 'real, 150k st
 def lift_ci(diff: np.ndarray, resamples: int, seed: int = 0) -> tuple:
     "95 % percentile-bootstrap interval of the lift, resampling coin-windows."
     rng = np.random.default_rng(seed)
-    boot = -np.sort(-diff[rng.integers(0, len(diff), (resamples, len(diff)))], axis=1)   # each resample, largest first
-    k = int(np.ceil(round(0.7 * len(diff), 9)))                                          # as lift_to_target counts them
-    return tuple(float(x) for x in np.quantile(np.maximum(0.0, -boot[:, k - 1]), [0.025, 0.975]))
+    boot = [lift_to_target(d) for d in diff[rng.integers(0, len(diff), (resamples, len(diff)))]]
+    return tuple(float(x) for x in np.quantile(boot, [0.025, 0.975]))
 
 
 def gap_table(path: Path, resamples: int) -> pd.DataFrame:

@@ -19,7 +19,7 @@ def test_lifts_are_the_tables_own_and_the_committed_page_is_current(tmp_path, ca
             assert t.at[key, 'lift'] == lift_to_target(d) and t.at[key, 'share'] == (d > 0).mean()
             lifted = (d + t.at[key, 'lift'] + 1e-9 > 0).mean()
             assert lifted >= 0.7 and t.at[key, 'lo'] <= t.at[key, 'lift'] <= t.at[key, 'hi'], (title, key)
-    # the vectorised bootstrap counts as lift_to_target does
+    # the interval: percentiles of lift_to_target over coin-window resamples (seed 0)
     d = np.random.default_rng(3).normal(-0.2, 1, 37)
     lo, hi = tg.lift_ci(d, 400)
     rng = np.random.default_rng(0)
