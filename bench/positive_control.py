@@ -11,6 +11,7 @@ a Markov chain of three regimes (mean stay 200 bars), hourly 2020-01-01..2023-12
 - **null**: the same volatilities, drift 0 in every regime: nothing in the candles tells the future return.
 
     python bench/positive_control.py make --out DIR --world planted    # DIR/SYN0.csv.gz .. SYN9.csv.gz, regimes, info.json
+    python bench/positive_control.py make --out DIR --world planted --start 2018-01-01   # a longer world: test 2019H1..2023H2
     riskrl benchmark --control planted --steps 16000 --out RUN          # = --coins DIR/SYN?.csv.gz --windows 2022H1 2022H2 2023H1 2023H2 --loo none --train-months 12
 
     python bench/positive_control.py gate --kind state --synthetic DIR RUN/models/default --windows ... --out G   # the informed ceiling
@@ -29,7 +30,7 @@ import argparse, json, sys
 from pathlib import Path
 import numpy as np, pandas as pd
 from scipy.stats import spearmanr
-from riskrl_nb.data.candles import load_candles, write_control_coins, CONTROL_WORLDS
+from riskrl_nb.data.candles import load_candles, write_control_coins, CONTROL_WORLDS, CONTROL_SPAN
 from riskrl_nb.data.features import basic_features
 from riskrl_nb.core.config import FeatureConfig
 from riskrl_nb.sim.execution import ExitPolicy, Decision
@@ -66,10 +67,10 @@ def in_trade_means(bins=((-9, 0), (0, 1), (1, 2), (2, 9))) -> pd.DataFrame:
     return pd.DataFrame(rows).pivot_table(index='year', columns='bin', values='mean_bp', aggfunc='mean')
 
 
-def make(out:Path, world:str, coins:int=10, seed:int=0) -> dict:
+def make(out:Path, world:str, coins:int=10, seed:int=0, span:tuple=CONTROL_SPAN) -> dict:
     "Write the control world's coins (`write_control_coins`, nb 10) and info.json: per coin the drift by regime and the features' information."
-    info = dict(world=world, seed=seed, regimes=[list(r) for r in CONTROL_WORLDS[world]], coins={})
-    for path in write_control_coins(out, world, coins, seed):
+    info = dict(world=world, seed=seed, span=list(span), regimes=[list(r) for r in CONTROL_WORLDS[world]], coins={})
+    for path in write_control_coins(out, world, coins, seed, span):
         df, regime = load_candles(path), np.load(path.with_name(path.name.replace('.csv.gz', '.regime.npy')))
         r1 = np.log(df.close).diff().shift(-1)   # next bar's return, by the regime at the bar
         info['coins'][path.name] = dict(bars=len(df), share_by_regime=np.bincount(regime, minlength=3).tolist(),
@@ -177,6 +178,7 @@ def main(argv):
     p.add_argument('--world', choices=list(CONTROL_WORLDS), default='planted')
     p.add_argument('--coins', type=int, default=10)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--start', default=CONTROL_SPAN[0], help=f'first bar of the world (default {CONTROL_SPAN[0]}; it ends {CONTROL_SPAN[1]})')
     a = p.parse_args(argv)
     if a.mode == 'real':
         from riskrl_nb.core.config import bundled_symbols
@@ -195,7 +197,7 @@ def main(argv):
               " of the last 24 bars' return (sd of the last 168 bars' returns), per year, mean over coins:")
         print(in_trade_means().round(0).to_string()); return
     if a.out is None: p.error('make needs --out')
-    info = make(a.out, a.world, a.coins, a.seed)
+    info = make(a.out, a.world, a.coins, a.seed, (a.start, CONTROL_SPAN[1]))
     print(json.dumps({k: v for k, v in info.items() if k != 'coins'}, indent=1))
     print('next-bar drift (bp) by regime, per coin:', [v['next_bar_drift_bp_by_regime'] for v in info['coins'].values()])
 

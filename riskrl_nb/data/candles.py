@@ -210,24 +210,25 @@ CONTROL_WORLDS = {'planted': ((5.0, 0.45), (1.0, 0.70), (-6.0, 1.20)),   # (drif
                   'null': ((0.0, 0.45), (0.0, 0.70), (0.0, 1.20))}
 CONTROL_SPAN = ('2020-01-01', '2024-01-01')
 
-def control_coin(world:str, i:int, seed:int=0) -> tuple:
-    "Candles of synthetic coin `i` of a control world (its own seed and volatility scale 0.8..1.25) and its regime per bar."
+def control_coin(world:str, i:int, seed:int=0, span:tuple=CONTROL_SPAN) -> tuple:
+    "Candles of synthetic coin `i` of a control world (its own seed and volatility scale 0.8..1.25) over `span` (start, end) and its regime per bar."
     if world not in CONTROL_WORLDS: raise RiskrlError(f"unknown control world '{world}'; available: {', '.join(CONTROL_WORLDS)}")
     rng = np.random.default_rng([seed, i])
     scale = float(rng.uniform(0.8, 1.25))
-    n = int((pd.Timestamp(CONTROL_SPAN[1]) - pd.Timestamp(CONTROL_SPAN[0])) / pd.Timedelta('1h'))
+    n = int((pd.Timestamp(span[1]) - pd.Timestamp(span[0])) / pd.Timedelta('1h'))
+    if n < 1: raise RiskrlError(f"control span {span[0]}..{span[1]} is empty")
     regimes = tuple((mu, sig * scale) for mu, sig in CONTROL_WORLDS[world])
-    df, regime = synthetic_candles(n, seed=1000 * seed + i, start=CONTROL_SPAN[0], regimes=regimes,
+    df, regime = synthetic_candles(n, seed=1000 * seed + i, start=span[0], regimes=regimes,
                                    start_price=float(rng.uniform(0.5, 500)), with_regimes=True)
     df.attrs.update(symbol=f'SYN{i}', volatility_scale=scale)
     return df, regime
 
-def write_control_coins(folder, world:str, coins:int=10, seed:int=0) -> list:
-    "Write the control world's coins (`SYN<i>.csv.gz` and `SYN<i>.regime.npy`) into `folder`; their paths."
+def write_control_coins(folder, world:str, coins:int=10, seed:int=0, span:tuple=CONTROL_SPAN) -> list:
+    "Write the control world's coins over `span` (`SYN<i>.csv.gz` and `SYN<i>.regime.npy`) into `folder`; their paths."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(coins):
-        df, regime = control_coin(world, i, seed)
+        df, regime = control_coin(world, i, seed, span)
         paths.append(write_candles(df, folder/f'SYN{i}.csv.gz'))
         np.save(folder/f'SYN{i}.regime.npy', regime.astype(np.int8))
     return paths
