@@ -6,7 +6,8 @@
         --periods 2018H2-2019H2 2020H1-2021H2 2022H1-2023H2 [--book] [--out choices.csv] [--plot choices.png]
 
 Each positional argument is NAME:CSV:VARIANT, one run's comparison.csv (several per NAME, e.g. one per period, are stacked);
-the names are the candidates, the first is the default; `--book` adds the equal-weight book of the tuned rules. `--rows`
+the names are the candidates, the first is the default; `--book` adds the equal-weight book of the tuned rules,
+`--book-first` adds it as the default (a learner must earn its place). `--rows`
 adds rows only to compare against (never chosen). The runs must be the same benchmark (the same best rule per
 coin-window); only coin-windows every run has are used. Prints the markdown `riskrl benchmark --track-record` writes:
 the choice per window, the shares ahead of the best rule per period and pooled, the difference to the default.
@@ -45,6 +46,8 @@ def main(argv):
     p.add_argument('specs', nargs='+', metavar='NAME:CSV:VARIANT')
     p.add_argument('--rows', nargs='*', default=[], metavar='NAME:CSV:VARIANT', help='rows shown beside, never chosen')
     p.add_argument('--book', action='store_true', help='the book of the tuned rules is a candidate too')
+    p.add_argument('--book-first', action='store_true', help='the book is a candidate and the first one: a learner replaces it only '
+                   'on a better record (with --evidence: on a lead that holds in that share of resamples)')
     p.add_argument('--periods', nargs='*', default=[], metavar='FIRST-LAST', help='windows reported together, e.g. 2022H1-2023H2')
     p.add_argument('--evidence', type=float, default=0.0, metavar='P', help='replace the first candidate only where the leader is '
                    'ahead in at least this share of bootstrap resamples of the earlier coin-windows (default 0: any lead)')
@@ -52,9 +55,10 @@ def main(argv):
     p.add_argument('--plot', help="draw each candidate's record and test Sortino per window here (PNG)")
     args = p.parse_args(argv)
     comp = stacked(args.specs + args.rows)
-    cands = list(dict.fromkeys(s.split(':')[0] for s in args.specs)) + (['rule_book'] if args.book else [])
+    learners = list(dict.fromkeys(s.split(':')[0] for s in args.specs))
+    cands = ['rule_book'] + learners if args.book_first else learners + (['rule_book'] if args.book else [])
     extra = list(dict.fromkeys(s.split(':')[0] for s in args.rows))
-    if len(cands) < 2: raise SystemExit('give at least two candidates (or one and --book)')
+    if len(cands) < 2: raise SystemExit('give at least two candidates (or one and --book / --book-first)')
     sizes = comp.groupby('variant').size()
     try: tr, md = track_record_report(comp, cands, extra, periods(args.periods, sorted(comp.window.unique())), args.evidence)
     except RiskrlError as e: raise SystemExit(str(e)) from None

@@ -59,6 +59,14 @@ def test_the_book_can_be_a_candidate(tmp_path):
     assert t.chosen.tolist() == ['a', 'a', 'rule_book', 'rule_book'] and t.track_record.tolist() == [-1, -1, 2, 2]
 
 
+def test_the_book_first_is_kept_until_a_learner_has_the_better_record(tmp_path):
+    a = _run(tmp_path/'a.csv', 'a', {'2022H1': [3, 3], '2022H2': [-1, -1], '2023H1': [0, 0]}, book=1.0)
+    out = tmp_path/'c.csv'
+    assert trk.main([a, '--book-first', '--out', str(out)]) == 0
+    t = pd.read_csv(out)   # 2022H1: no record, the book; 2022H2: a (+3 against +1); 2023H1: the book (a +1 = book +1: a tie keeps the first)
+    assert t.chosen.tolist() == ['rule_book'] * 2 + ['a'] * 2 + ['rule_book'] * 2 and t.track_record.tolist() == [1, 1, -1, -1, 1, 1]
+    assert trk.main([a, '--book', '--out', str(out)]) == 0 and pd.read_csv(out).chosen.tolist()[:2] == ['a', 'a']   # --book: a first
+
 def test_evidence_keeps_the_first_on_a_thin_lead(tmp_path):
     a = _run(tmp_path/'a.csv', 'a', {'2022H1': [0, 0], '2022H2': [0, 0]})
     b = _run(tmp_path/'b.csv', 'b', {'2022H1': [2, -1.5], '2022H2': [0, 0]})   # a lead of +0.25 from two coins that disagree
