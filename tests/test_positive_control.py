@@ -36,6 +36,7 @@ def test_a_longer_world_starts_where_asked(tmp_path, capsys):
     assert df.index[0] == pd.Timestamp('2018-01-01', tz='UTC') and df.index[-1] == pd.Timestamp('2023-12-31 23:00', tz='UTC')
     assert '"span"' in capsys.readouterr().out and len(np.load(tmp_path/'long'/'SYN0.regime.npy')) == len(df)
 
+
 def test_state_cut_closes_at_the_next_open_of_a_flagged_bar():
     rows = [(100, 100, 100, 100)] + [(100 + k, 101 + k, 99 + k, 100.5 + k) for k in range(1, 9)]
     m = hand_market(rows)
