@@ -11,7 +11,8 @@ the names are the candidates, the first is the default; `--book` adds the equal-
 adds rows only to compare against (never chosen). The runs must be the same benchmark (the same best rule per
 coin-window); only coin-windows every run has are used. Prints the markdown `riskrl benchmark --track-record` writes:
 the choice per window, the shares ahead of the best rule per period and pooled, the difference to the default.
-`--evidence 0.95` asks the leader's lead to hold in 95 % of bootstrap resamples. Nothing is tuned here: the rule is fixed in
+`--evidence 0.95` asks the leader's lead to hold in 95 % of bootstrap resamples; `--margin 0.6` asks it to exceed 0.6
+test Sortino. Nothing is tuned here: the rule is fixed in
 `track_record_choice`.
 """
 import argparse, sys
@@ -51,6 +52,8 @@ def main(argv):
     p.add_argument('--periods', nargs='*', default=[], metavar='FIRST-LAST', help='windows reported together, e.g. 2022H1-2023H2')
     p.add_argument('--evidence', type=float, default=0.0, metavar='P', help='replace the first candidate only where the leader is '
                    'ahead in at least this share of bootstrap resamples of the earlier coin-windows (default 0: any lead)')
+    p.add_argument('--margin', type=float, default=0.0, metavar='M', help='replace the first candidate only where the leader\'s record '
+                   'is above its record by more than M (mean test Sortino; default 0: any lead)')
     p.add_argument('--out', help='write the per coin-window choices here (CSV)')
     p.add_argument('--plot', help="draw each candidate's record and test Sortino per window here (PNG)")
     args = p.parse_args(argv)
@@ -60,7 +63,7 @@ def main(argv):
     extra = list(dict.fromkeys(s.split(':')[0] for s in args.rows))
     if len(cands) < 2: raise SystemExit('give at least two candidates (or one and --book / --book-first)')
     sizes = comp.groupby('variant').size()
-    try: tr, md = track_record_report(comp, cands, extra, periods(args.periods, sorted(comp.window.unique())), args.evidence)
+    try: tr, md = track_record_report(comp, cands, extra, periods(args.periods, sorted(comp.window.unique())), args.evidence, args.margin)
     except RiskrlError as e: raise SystemExit(str(e)) from None
     left = {n: int(k - len(tr)) for n, k in sizes.items() if k != len(tr)}
     if left: print(f"coin-windows not in every run, left out: {left}\n")

@@ -66,6 +66,10 @@ def test_the_book_first_is_kept_until_a_learner_has_the_better_record(tmp_path):
     t = pd.read_csv(out)   # 2022H1: no record, the book; 2022H2: a (+3 against +1); 2023H1: the book (a +1 = book +1: a tie keeps the first)
     assert t.chosen.tolist() == ['rule_book'] * 2 + ['a'] * 2 + ['rule_book'] * 2 and t.track_record.tolist() == [1, 1, -1, -1, 1, 1]
     assert trk.main([a, '--book', '--out', str(out)]) == 0 and pd.read_csv(out).chosen.tolist()[:2] == ['a', 'a']   # --book: a first
+    assert trk.main([a, '--book-first', '--margin', '1.5', '--out', str(out)]) == 0   # a's lead in 2022H2 (+2) exceeds 1.5
+    assert pd.read_csv(out).chosen.tolist()[2:4] == ['a', 'a']
+    assert trk.main([a, '--book-first', '--margin', '2', '--out', str(out)]) == 0      # not 2: the book throughout
+    assert pd.read_csv(out).chosen.tolist() == ['rule_book'] * 6
 
 def test_evidence_keeps_the_first_on_a_thin_lead(tmp_path):
     a = _run(tmp_path/'a.csv', 'a', {'2022H1': [0, 0], '2022H2': [0, 0]})

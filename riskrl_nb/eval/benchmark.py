@@ -534,14 +534,16 @@ def select_confirm_line(t:pd.DataFrame) -> str:
 
 # %% ../../nbs/45_benchmark.ipynb #cfdefbd2
 def track_record_choice(table:pd.DataFrame, candidates:list, best:str='best_rule_sortino', evidence:float=0.0,
-                        resamples:int=2000, seed:int=0) -> pd.DataFrame:
+                        resamples:int=2000, seed:int=0, margin:float=0.0) -> pd.DataFrame:
     """Walk-forward choice among `candidates` (columns of `table`, indexed by (window, coin)): each half-year window takes the
     candidate with the highest mean over the coin-windows of every window tested before it; the first window and ties take
     `candidates[0]`. With `evidence` > 0 that candidate replaces the first only where it is ahead in at least that share of
-    paired bootstrap resamples of those coin-windows. Returns `chosen`, `track_record` (its value), `beats_track_record`
+    paired bootstrap resamples of those coin-windows; with `margin` > 0 only where its mean is above the first's by more than
+    `margin` (e.g. the largest lead a null world shows). Returns `chosen`, `track_record` (its value), `beats_track_record`
     (above `best`), `history` (coin-windows seen), `support` (the share; NaN unless tested) and `seen_<candidate>` (means)."""
     if len(candidates) < 2: raise RiskrlError("track_record_choice: give at least two candidates")
     if not 0 <= evidence <= 1: raise RiskrlError(f"track_record_choice: evidence is a share of resamples, 0 to 1, not {evidence}")
+    if not (np.isfinite(margin) and margin >= 0): raise RiskrlError(f"track_record_choice: margin is a lead in test Sortino, 0 or more, not {margin}")
     missing = [c for c in [*candidates, best] if c not in table.columns]
     if missing: raise RiskrlError(f"track_record_choice: no column {', '.join(map(repr, missing))} in the table")
     if table.index.nlevels != 2 or table.index.duplicated().any():
@@ -555,7 +557,7 @@ def track_record_choice(table:pd.DataFrame, candidates:list, best:str='best_rule
         seen = [n for n, o in windows.items() if o.test_end < w.test_start]
         history = table[table.index.get_level_values(0).isin(seen)]
         means = history[candidates].mean() if len(history) else None
-        pick = default if means is None or not (means.max() > means[default]) else means.idxmax()
+        pick = default if means is None or not (means.max() > means[default] + margin) else means.idxmax()
         support = np.nan
         if evidence > 0 and pick != default:   # the lead against its noise: resampled coin-windows, both candidates paired
             d = (history[pick] - history[default]).to_numpy()
@@ -695,13 +697,14 @@ def _mean_ci(d:np.ndarray, n_boot:int=10_000, seed:int=0) -> str:
     boot = d[np.random.default_rng(seed).integers(0, len(d), (n_boot, len(d)))].mean(1)
     return f"{d.mean():+.2f} (CI {np.quantile(boot, 0.025):+.2f}..{np.quantile(boot, 0.975):+.2f})"
 
-def track_record_report(comp:pd.DataFrame, candidates:list, extra:list=(), periods:dict|None=None, evidence:float=0.0) -> tuple:
+def track_record_report(comp:pd.DataFrame, candidates:list, extra:list=(), periods:dict|None=None, evidence:float=0.0,
+                        margin:float=0.0) -> tuple:
     """The track-record row of `candidates` (variants of `comp`; 'rule_book' for the book of the tuned rules; the first is the
     default) beside them and the `extra` rows: (per coin-window table, markdown with the choice per window, the shares ahead
     of the best rule per period and pooled, and the mean Sortino difference to the default with a bootstrap CI)."""
     extra = [e for e in extra if e not in candidates]
     tt = track_record_table(comp, [*candidates, *extra])
-    tr = tt.join(track_record_choice(tt, list(candidates), evidence=evidence))
+    tr = tt.join(track_record_choice(tt, list(candidates), evidence=evidence, margin=margin))
     lines = []
     for w, g in tr.groupby(level=0, sort=True):
         h = int(g.history.iloc[0])
@@ -717,7 +720,8 @@ def track_record_report(comp:pd.DataFrame, candidates:list, extra:list=(), perio
                       for p, m in period_masks(tr, periods).items() if m.any())
     md = (f"Candidates {', '.join(candidates)}: each window takes the one with the higher mean test Sortino (mix of seeds) over every "
           f"coin-window of the windows tested before it, the first where no record exists and on ties"
-          f"{f', and where the leader is ahead of the first in fewer than {evidence:.0%} of bootstrap resamples' if evidence else ''} "
+          f"{f', and where the leader is ahead of the first in fewer than {evidence:.0%} of bootstrap resamples' if evidence else ''}"
+          f"{f', and where its record is not above the first one by more than {margin:.2f}' if margin else ''} "
           f"(`track_record_choice`).\n\n" + '\n'.join(lines) +
           f"\n\nShare of coin-windows ahead of the best rule (95 % CI over coin-windows):\n\n{_md(table)}\n\n"
           f"Track record minus {candidates[0]}, mean test Sortino: {diffs}.\n")
