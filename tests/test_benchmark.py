@@ -210,6 +210,16 @@ def test_benchmark_cli_tiny_end_to_end(tmp_path, tiny_config):
     assert tr.loc['2023H2', 'chosen'].eq('default' if first['default'] > first['no_dd'] else 'no_dd').all()
     assert all(tr.at[i, 'track_record'] == comp.at[i, tr.at[i, 'chosen']] for i in tr.index)
     assert '## Choosing by track record' in (out/'benchmark.md').read_text() and (out/'track_record.png').stat().st_size > 10_000
+    # first the variant behind on 2023H1: the plain record switches to the other in 2023H2, a margin no record clears keeps it
+    pooled = pd.read_csv(out/'comparison.csv').query("kind == 'pooled' and variant == 'default'").set_index('window')
+    first = {'default': pooled.loc['2023H1', 'agent_mix'].mean(), 'rule_book': pooled.loc['2023H1', 'rule_book'].mean()}
+    lo, hi = sorted(first, key=first.get); assert first[hi] > first[lo]
+    r = run_main(*both, '--track-record', lo, hi)
+    assert r.returncode == 0 and pd.read_csv(out/'track_record.csv').set_index('window').loc['2023H2', 'chosen'].eq(hi).all()
+    r = run_main(*both, '--track-record', lo, hi, '--track-margin', '1000')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert model.stat().st_mtime == mtime and pd.read_csv(out/'track_record.csv').chosen.eq(lo).all()
+    assert 'not above the first one by more than 1000.00' in (out/'benchmark.md').read_text()
 
 
 def test_benchmark_cli_bad_input(tmp_path):
@@ -225,6 +235,10 @@ def test_benchmark_cli_bad_input(tmp_path):
     assert r.returncode == 2 and '--track-record: nosuch is not a variant of this run' in r.stderr
     r = run_main('benchmark', '--windows', '2023H2', '--track-record', 'default', '--out', tmp_path/'o')
     assert r.returncode == 2 and 'at least two candidates' in r.stderr
+    r = run_main('benchmark', '--windows', '2023H2', '--track-record', 'default', 'rule_book', '--track-margin', '-1', '--out', tmp_path/'o')
+    assert r.returncode == 2 and '--track-margin must be 0 or more' in r.stderr
+    r = run_main('benchmark', '--windows', '2023H2', '--track-margin', '0.6', '--out', tmp_path/'o')
+    assert r.returncode == 2 and '--track-margin needs --track-record' in r.stderr
 
 
 def test_memoised_rule_tuning_equals_train_tuning(tmp_path):

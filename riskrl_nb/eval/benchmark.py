@@ -727,10 +727,10 @@ def track_record_report(comp:pd.DataFrame, candidates:list, extra:list=(), perio
           f"Track record minus {candidates[0]}, mean test Sortino: {diffs}.\n")
     return tr, md
 
-def write_track_record(result:dict, candidates:list, out_dir, markdown=None) -> tuple:
+def write_track_record(result:dict, candidates:list, out_dir, markdown=None, margin:float=0.0) -> tuple:
     "`track_record_report` of a `run_benchmark` result: `track_record.{csv,png}` in `out_dir`, a section appended to `markdown` (benchmark.md)."
     candidates = list(dict.fromkeys(candidates))
-    tr, md = track_record_report(comparison(result['long']), candidates)
+    tr, md = track_record_report(comparison(result['long']), candidates, margin=margin)
     tr.reset_index().to_csv(Path(out_dir)/'track_record.csv', index=False)
     plot_track_record(tr, candidates, Path(out_dir)/'track_record.png')
     if markdown:
@@ -886,6 +886,9 @@ def _benchmark_cli(args, pool=None):
         unknown = [v for v in track if v not in spec.variants and v != 'rule_book']
         if unknown: raise RiskrlError(f"--track-record: {', '.join(unknown)} is not a variant of this run ({', '.join(spec.variants)}, or rule_book)")
         if len(set(track)) < 2: raise RiskrlError("--track-record: name at least two candidates (variants, or rule_book)")
+    margin = getattr(args, 'track_margin', None)
+    if margin is not None and not track: raise RiskrlError("--track-margin needs --track-record")
+    if margin is not None and not (np.isfinite(margin) and margin >= 0): raise RiskrlError(f"--track-margin must be 0 or more, got {margin}")
     out = bench_out(args)
     t0 = time.time()
     result = run_benchmark(spec, out, progress=not args.no_progress, pool=pool)
@@ -908,7 +911,7 @@ def _benchmark_cli(args, pool=None):
                     f"\nThe tables of the judged windows: [confirm/benchmark.md](confirm/benchmark.md).\n")
         print('judged on --confirm-windows:'); print('\n'.join(verdict_lines(judged_summary))); print(line)
     if track:
-        tr, md = write_track_record(result, track, out, files['markdown'])
+        tr, md = write_track_record(result, track, out, files['markdown'], margin=margin or 0.0)
         diff = md.rstrip().rsplit('\n', 1)[-1]   # the last line: the difference to the first candidate
         print(f"track record of {', '.join(dict.fromkeys(track))}: ahead of the best rule in {tr.beats_track_record.mean():.0%} of {len(tr)} "
               f"coin-windows. {diff} Per window: track_record.csv")
@@ -963,5 +966,7 @@ def _benchmark_args(p):
     p.add_argument('--track-record', nargs='+', metavar='NAME', help='also report the walk-forward choice among these variants (rule_book: '
                    'the book of the tuned rules; the first is the default): each window takes the one with the best mean test Sortino over '
                    'the windows before it (track_record.csv, a section of benchmark.md)')
+    p.add_argument('--track-margin', type=float, metavar='M', help='with --track-record: a candidate replaces the first only where its '
+                   'record is above the first one by more than M test Sortino (0.6 with rule_book first: docs/results/track_record_long.md)')
     p.add_argument('--no-progress', action='store_true')
 _benchmark_cli.add_args = _benchmark_args
