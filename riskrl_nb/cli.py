@@ -182,8 +182,9 @@ subcommand('train', 'train a risk manager')(_train)
 def _evaluate(args):
     if getattr(args, 'monte_carlo', 0) is not True and getattr(args, 'monte_carlo', 0) < 0: raise RiskrlError(f"--monte-carlo: the number of resamples must be positive, got {args.monte_carlo}")
     if any(s < 0 for s in getattr(args, 'walk_forward_seeds', None) or []): raise RiskrlError(f"--walk-forward-seeds: seeds must be 0 or more, got {args.walk_forward_seeds}")
+    report = not getattr(args, 'no_report', False)
     if (Path(args.model)/'portfolio.json').exists():   # a portfolio model folder (riskrl train --portfolio)
-        if getattr(args, 'no_report', False): raise RiskrlError(f"--no-report: {args.model} is a portfolio model, whose evaluation always writes its report")
+        if not report: raise RiskrlError(f"--no-report: {args.model} is a portfolio model, whose evaluation always writes its report")
         from riskrl_nb.eval.portfolio import portfolio_evaluate_cli
         return portfolio_evaluate_cli(args)
     if args.data is not None:
@@ -192,7 +193,6 @@ def _evaluate(args):
     from riskrl_nb.eval.evaluation import evaluate
     from riskrl_nb.eval.report import format_table, verdict_line
     options = {k: v for k, v in vars(args).items() if k not in ('_fn', 'command')}   # extra options reach the evaluation sections
-    report = not getattr(args, 'no_report', False)
     m = evaluate(args.model, args.data, args.out, args.start, args.end, report=report, options=options)
     print(format_table(m))
     if (v := verdict_line(m)): print(v)   # the agent against the best rule and the rule book
