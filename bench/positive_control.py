@@ -32,7 +32,7 @@ import numpy as np, pandas as pd
 from scipy.stats import spearmanr
 from riskrl_nb.data.candles import load_candles, write_control_coins, CONTROL_WORLDS, CONTROL_SPAN
 from riskrl_nb.data.features import basic_features
-from riskrl_nb.core.config import FeatureConfig
+from riskrl_nb.core.config import FeatureConfig, RiskrlError
 from riskrl_nb.sim.execution import ExitPolicy, Decision
 from riskrl_nb.sim.vol_trim import _closes   # a base decision that closes the whole position
 
@@ -169,6 +169,13 @@ def table(argv):
               f"{r['deflated_sharpe']['dsr']:.3f} | {r['pbo']['pbo']:.2f} |")
 
 
+def _day(s):
+    "`--start`'s value, refused by argparse (exit 2, one line) unless pandas reads it as a date."
+    try: pd.Timestamp(s)
+    except ValueError: raise argparse.ArgumentTypeError(f'not a date: {s!r}')
+    return s
+
+
 def main(argv):
     if argv and argv[0] == 'gate': return gate(argv[1:])
     if argv and argv[0] == 'table': return table(argv[1:])
@@ -178,7 +185,7 @@ def main(argv):
     p.add_argument('--world', choices=list(CONTROL_WORLDS), default='planted')
     p.add_argument('--coins', type=int, default=10)
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--start', default=CONTROL_SPAN[0], help=f'first bar of the world (default {CONTROL_SPAN[0]}; it ends {CONTROL_SPAN[1]})')
+    p.add_argument('--start', default=CONTROL_SPAN[0], type=_day, help=f'first bar of the world (default {CONTROL_SPAN[0]}; it ends {CONTROL_SPAN[1]})')
     a = p.parse_args(argv)
     if a.mode == 'real':
         from riskrl_nb.core.config import bundled_symbols
@@ -197,7 +204,8 @@ def main(argv):
               " of the last 24 bars' return (sd of the last 168 bars' returns), per year, mean over coins:")
         print(in_trade_means().round(0).to_string()); return
     if a.out is None: p.error('make needs --out')
-    info = make(a.out, a.world, a.coins, a.seed, (a.start, CONTROL_SPAN[1]))
+    try: info = make(a.out, a.world, a.coins, a.seed, (a.start, CONTROL_SPAN[1]))
+    except RiskrlError as e: p.error(f'--start {a.start}: {e}')
     print(json.dumps({k: v for k, v in info.items() if k != 'coins'}, indent=1))
     print('next-bar drift (bp) by regime, per coin:', [v['next_bar_drift_bp_by_regime'] for v in info['coins'].values()])
 

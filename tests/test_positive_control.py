@@ -37,6 +37,13 @@ def test_a_longer_world_starts_where_asked(tmp_path, capsys):
     assert '"span"' in capsys.readouterr().out and len(np.load(tmp_path/'long'/'SYN0.regime.npy')) == len(df)
 
 
+@pytest.mark.parametrize('start, why', [('2025-01-01', 'is empty'), ('garbage', "not a date: 'garbage'")])
+def test_a_world_that_cannot_start_there_is_refused_in_one_line(tmp_path, capsys, start, why):
+    with pytest.raises(SystemExit) as e: pc.main(['make', '--out', str(tmp_path/'w'), '--coins', '1', '--start', start])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and why in err.splitlines()[-1] and 'Traceback' not in err and not (tmp_path/'w').exists()
+
+
 def test_state_cut_closes_at_the_next_open_of_a_flagged_bar():
     rows = [(100, 100, 100, 100)] + [(100 + k, 101 + k, 99 + k, 100.5 + k) for k in range(1, 9)]
     m = hand_market(rows)

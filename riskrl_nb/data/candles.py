@@ -224,11 +224,11 @@ def control_coin(world:str, i:int, seed:int=0, span:tuple=CONTROL_SPAN) -> tuple
     return df, regime
 
 def write_control_coins(folder, world:str, coins:int=10, seed:int=0, span:tuple=CONTROL_SPAN) -> list:
-    "Write the control world's coins over `span` (`SYN<i>.csv.gz` and `SYN<i>.regime.npy`) into `folder`; their paths."
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    paths = []
+    "Write the control world's coins over `span` (`SYN<i>.csv.gz` and `SYN<i>.regime.npy`) into `folder`; their paths. A refused world or span creates nothing."
+    folder, paths = Path(folder), []
     for i in range(coins):
         df, regime = control_coin(world, i, seed, span)
+        folder.mkdir(parents=True, exist_ok=True)
         paths.append(write_candles(df, folder/f'SYN{i}.csv.gz'))
         np.save(folder/f'SYN{i}.regime.npy', regime.astype(np.int8))
     return paths
