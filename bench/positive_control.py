@@ -204,6 +204,7 @@ def main(argv):
               " of the last 24 bars' return (sd of the last 168 bars' returns), per year, mean over coins:")
         print(in_trade_means().round(0).to_string()); return
     if a.out is None: p.error('make needs --out')
+    if a.coins < 1: p.error(f'--coins {a.coins}: a world needs at least one coin')
     try: info = make(a.out, a.world, a.coins, a.seed, (a.start, CONTROL_SPAN[1]))
     except RiskrlError as e: p.error(f'--start {a.start}: {e}')
     print(json.dumps({k: v for k, v in info.items() if k != 'coins'}, indent=1))

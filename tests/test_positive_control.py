@@ -37,9 +37,10 @@ def test_a_longer_world_starts_where_asked(tmp_path, capsys):
     assert '"span"' in capsys.readouterr().out and len(np.load(tmp_path/'long'/'SYN0.regime.npy')) == len(df)
 
 
-@pytest.mark.parametrize('start, why', [('2025-01-01', 'is empty'), ('garbage', "not a date: 'garbage'")])
-def test_a_world_that_cannot_start_there_is_refused_in_one_line(tmp_path, capsys, start, why):
-    with pytest.raises(SystemExit) as e: pc.main(['make', '--out', str(tmp_path/'w'), '--coins', '1', '--start', start])
+@pytest.mark.parametrize('start, coins, why', [('2025-01-01', '1', 'is empty'), ('garbage', '1', "not a date: 'garbage'"),
+                                               ('2018-01-01', '0', 'at least one coin')])
+def test_a_world_that_cannot_be_made_is_refused_in_one_line(tmp_path, capsys, start, coins, why):
+    with pytest.raises(SystemExit) as e: pc.main(['make', '--out', str(tmp_path/'w'), '--coins', coins, '--start', start])
     err = capsys.readouterr().err
     assert e.value.code == 2 and why in err.splitlines()[-1] and 'Traceback' not in err and not (tmp_path/'w').exists()
 
