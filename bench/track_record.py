@@ -46,8 +46,9 @@ def main(argv):
     p = argparse.ArgumentParser()
     p.add_argument('specs', nargs='+', metavar='NAME:CSV:VARIANT')
     p.add_argument('--rows', nargs='*', default=[], metavar='NAME:CSV:VARIANT', help='rows shown beside, never chosen')
-    p.add_argument('--book', action='store_true', help='the book of the tuned rules is a candidate too')
-    p.add_argument('--book-first', action='store_true', help='the book is a candidate and the first one: a learner replaces it only '
+    book = p.add_mutually_exclusive_group()
+    book.add_argument('--book', action='store_true', help='the book of the tuned rules is a candidate too')
+    book.add_argument('--book-first', action='store_true', help='the book is a candidate and the first one: a learner replaces it only '
                    'on a better record (with --evidence: on a lead that holds in that share of resamples)')
     p.add_argument('--periods', nargs='*', default=[], metavar='FIRST-LAST', help='windows reported together, e.g. 2022H1-2023H2')
     p.add_argument('--evidence', type=float, default=0.0, metavar='P', help='replace the first candidate only where the leader is '

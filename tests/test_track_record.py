@@ -70,6 +70,9 @@ def test_the_book_first_is_kept_until_a_learner_has_the_better_record(tmp_path):
     assert pd.read_csv(out).chosen.tolist()[2:4] == ['a', 'a']
     assert trk.main([a, '--book-first', '--margin', '2', '--out', str(out)]) == 0      # not 2: the book throughout
     assert pd.read_csv(out).chosen.tolist() == ['rule_book'] * 6
+    with pytest.raises(SystemExit) as e: trk.main([a, '--book', '--book-first'])   # one place for the book, not both
+    assert e.value.code == 2
+
 
 def test_evidence_keeps_the_first_on_a_thin_lead(tmp_path):
     a = _run(tmp_path/'a.csv', 'a', {'2022H1': [0, 0], '2022H2': [0, 0]})
