@@ -1,5 +1,5 @@
 """The skill benchmark: disjoint windows, rules tuned on training data only, the statistics on a hand-built table, a tiny end-to-end run."""
-import json, math, time
+import json, math, subprocess, sys, time
 import numpy as np
 import pandas as pd
 import pytest
@@ -239,6 +239,23 @@ def test_benchmark_cli_bad_input(tmp_path):
     assert r.returncode == 2 and '--track-margin must be 0 or more' in r.stderr
     r = run_main('benchmark', '--windows', '2023H2', '--track-margin', '0.6', '--out', tmp_path/'o')
     assert r.returncode == 2 and '--track-margin needs --track-record' in r.stderr
+    r = run_main('benchmark', '--windows', '2023H2', '--seeds', '0', '--out', tmp_path/'o')   # was silently the default 3
+    assert r.returncode == 2 and '--seeds must be at least 1, got 0' in r.stderr
+    r = run_main('benchmark', '--coins', 'BTC', 'ETH', '--loo', 'ETC', '--out', tmp_path/'o')   # was refused only after the output folder was made
+    assert r.returncode == 2 and "--loo ETC is not among the benchmark's coins" in r.stderr
+    assert not (tmp_path/'o').exists()
+
+
+def test_benchmark_refuses_before_importing_torch():
+    "`riskrl benchmark --help` and a refusal load no training stack (they took ~3 s of imports, up to 12 s under load)."
+    code = ("import sys, contextlib, io\nfrom riskrl_nb.cli import main\n"
+            "with contextlib.redirect_stderr(io.StringIO()) as err: rc = main(['benchmark', '--windows', '2022Q3'])\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try: main(['benchmark', '--help'])\n"
+            "    except SystemExit: pass\n"
+            "print(rc, 'half-year' in err.getvalue(), [m for m in ('torch', 'stable_baselines3') if m in sys.modules])")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    assert r.stdout.split('\n')[0] == '2 True []', r.stdout + r.stderr
 
 
 def test_memoised_rule_tuning_equals_train_tuning(tmp_path):

@@ -14,6 +14,9 @@ from tqdm.auto import tqdm
 from ..core.config import (RunConfig, RiskrlError, ConfigError, load_config, merge_dicts, config_to_dict, bundled_path,
                             bundled_symbols, periods_per_year, save_config)
 from ..data.candles import load_candles, split_periods, period_slice, write_control_coins, CONTROL_WORLDS
+from .bench_spec import (HALF_YEARS, BenchWindow, bench_window, check_window, load_variants, load_coin, coin_name,
+                                       load_coins, BenchSpec, QUICK, CONTROL, bench_out, control_coins, bench_spec_from_args,
+                                       _benchmark_args)   # the command line, checked before torch is imported
 from ..agents import training as _agent
 from ..agents.training import train
 from ..agents.bundle import load_bundle, BUNDLE_FILES
@@ -27,76 +30,17 @@ from ..core.metrics import sortino, sharpe, total_return, cvar, book_returns
 from .overfitting import deflated_sharpe_ratio, probability_of_backtest_overfitting
 
 # %% auto #0
-__all__ = ['HALF_YEARS', 'BENCH_OVERRIDES', 'CELL_STAMP', 'BUNDLED_MARK', 'BENCH_METRICS', 'QUICK', 'CONTROL', 'CONTROL_LINES',
-           'BenchWindow', 'bench_window', 'check_window', 'load_variants', 'bench_config', 'model_complete',
-           'cached_rule_tuning', 'stamp_key', 'train_cell', 'load_coin', 'coin_name', 'load_coins', 'bench_metrics',
-           'CoinEvaluator', 'grid_values', 'tuned_rules', 'share_ci', 'lift_to_target', 'excess_stream',
-           'excess_statistics', 'BenchSpec', 'model_path', 'run_benchmark', 'add_rule_book', 'picked_seed',
-           'comparison', 'summarize_benchmark', 'select_then_confirm', 'result_for_windows', 'select_confirm_line',
-           'track_record_choice', 'track_record_table', 'period_masks', 'track_record_shares', 'coin_window_table',
-           'verdict_lines', 'plot_benchmark', 'track_record_report', 'write_track_record', 'plot_track_record',
-           'training_coverage', 'window_coins', 'coverage_table', 'write_benchmark', 'bench_out', 'control_coins',
-           'bench_spec_from_args']
-
-# %% ../../nbs/45_benchmark.ipynb #8bbac927
-HALF_YEARS = ('2021H2', '2022H1', '2022H2', '2023H1', '2023H2')   # the default test half-years
-
-@dataclass(frozen=True)
-class BenchWindow:
-    "One benchmark window: inclusive dates of its training, validation and test periods."
-    name: str
-    train_start: str
-    train_end: str
-    valid_start: str
-    valid_end: str
-    test_start: str
-    test_end: str
-
-def bench_window(half:str, train_start:str='2020-01-01', valid_months:int=3, train_months:int=0) -> BenchWindow:
-    "The window testing half-year `half` ('2022H1'); training span from `train_start` (or the last `train_months`)."
-    if len(half) != 6 or half[4:] not in ('H1', 'H2') or not half[:4].isdigit():
-        raise RiskrlError(f"window '{half}': expected a half-year like 2022H1 or 2022H2")
-    if valid_months < 1: raise RiskrlError(f"valid_months must be at least 1, got {valid_months}")
-    day, months = pd.Timedelta(days=1), lambda n: pd.DateOffset(months=n)
-    test0 = pd.Timestamp(f"{half[:4]}-{'01' if half[4:] == 'H1' else '07'}-01")
-    valid0 = test0 - months(valid_months)
-    train0 = test0 - months(train_months) if train_months else pd.Timestamp(train_start)
-    if train0 >= valid0: raise RiskrlError(f"window {half}: no training bars before the validation slice ({valid0:%Y-%m-%d})")
-    f = lambda t: t.strftime('%Y-%m-%d')
-    return BenchWindow(half, f(train0), f(valid0 - day), f(valid0), f(test0 - day), f(test0), f(test0 + months(6) - day))
-
-def check_window(w:BenchWindow) -> BenchWindow:
-    "Raise unless train < validation < test, in that order and without overlap (split_periods checks the dates)."
-    split_periods(type('D', (), dict(train_start=w.train_start, train_end=w.train_end, valid_start=w.valid_start,
-                                     valid_end=w.valid_end, test_start=w.test_start, test_end=w.test_end)))
-    return w
+__all__ = ['BENCH_OVERRIDES', 'CELL_STAMP', 'BUNDLED_MARK', 'BENCH_METRICS', 'CONTROL_LINES', 'bench_config', 'model_complete',
+           'cached_rule_tuning', 'stamp_key', 'train_cell', 'bench_metrics', 'CoinEvaluator', 'grid_values',
+           'tuned_rules', 'share_ci', 'lift_to_target', 'excess_stream', 'excess_statistics', 'model_path',
+           'run_benchmark', 'add_rule_book', 'picked_seed', 'comparison', 'summarize_benchmark', 'select_then_confirm',
+           'result_for_windows', 'select_confirm_line', 'track_record_choice', 'track_record_table', 'period_masks',
+           'track_record_shares', 'coin_window_table', 'verdict_lines', 'plot_benchmark', 'track_record_report',
+           'write_track_record', 'plot_track_record', 'training_coverage', 'window_coins', 'coverage_table',
+           'write_benchmark']
 
 # %% ../../nbs/45_benchmark.ipynb #db4820ee
 BENCH_OVERRIDES = {'baselines': {'tune_metric': 'sortino'}}   # rules tuned and picked on the metric the benchmark compares
-
-def load_variants(path=None, config_path=None) -> dict:
-    """Variants {name: nested overrides} from YAML (default: one variant 'default' = the config as it is). A `_base` mapping,
-    if the file has one, is merged under every row (a file measured under an older default pins the keys changed since)."""
-    if path is None: return {'default': {}}
-    path = Path(path)
-    if not path.exists(): raise RiskrlError(f"{path}: variants file not found")
-    try: d = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e: raise RiskrlError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    if not isinstance(d, dict) or not d:
-        raise RiskrlError(f"{path}: expected a mapping 'variant name: config overrides', e.g. 'default: {{}}'")
-    base = d.pop('_base', None) or {}
-    if not isinstance(base, dict): raise RiskrlError(f"{path}: _base: expected a mapping of config overrides, got {base!r}")
-    if not d: raise RiskrlError(f"{path}: no variant besides _base")
-    for name, over in d.items():
-        if not isinstance(name, str) or not name.replace('_', '').replace('-', '').isalnum():
-            raise RiskrlError(f"{path}: variant name {name!r} must be letters, digits, '-' or '_'")
-        if not isinstance(over, dict) and over is not None:
-            raise RiskrlError(f"{path}: variant '{name}': expected a mapping of config overrides, got {over!r}")
-        over = merge_dicts(base, over or {})
-        try: load_config(config_path, over)
-        except ConfigError as e: raise RiskrlError(f"{path}: variant '{name}': {e}") from None
-        d[name] = over or {}
-    return d
 
 def bench_config(window:BenchWindow, paths:list, seed:int, variant:dict|None=None, steps:int|None=None,
                  config_path=None) -> RunConfig:
@@ -185,17 +129,6 @@ def train_cell(cfg:RunConfig, model_dir, rules_cache=None) -> Path:
 
 # %% ../../nbs/45_benchmark.ipynb #33fabd4d
 BENCH_METRICS = ['sortino', 'total_return', 'trade_cvar_95', 'exit_efficiency', 'sharpe', 'n_trades']
-
-def load_coin(coin:str) -> pd.DataFrame:
-    "Candles of a bundled symbol (hourly) or of a candle file."
-    p = Path(coin)
-    return load_candles(p if p.suffix in ('.csv', '.gz') or p.exists() else bundled_path(coin, '1h'))
-
-def coin_name(df:pd.DataFrame) -> str: return df.attrs.get('symbol') or Path(df.attrs.get('path', 'coin')).name.split('.')[0]
-
-def load_coins(coins) -> dict:
-    "{coin name: candles} of bundled symbols or candle files, in the order given."
-    return {coin_name(df): df for df in map(load_coin, coins)}
 
 def bench_metrics(res, sim) -> dict:
     "The benchmark's figures of one backtest."
@@ -333,19 +266,6 @@ def excess_statistics(trials:pd.DataFrame, candidate:pd.Series, n_blocks:int=16)
     return dict(deflated_sharpe=dsr, pbo=pbo, n_trials=int(trials.shape[1]), trials=list(map(str, trials.columns)))
 
 # %% ../../nbs/45_benchmark.ipynb #b02204b2
-@dataclass
-class BenchSpec:
-    "What one benchmark run covers."
-    coins: list
-    windows: list                   # BenchWindow
-    seeds: list
-    variants: dict                  # name -> overrides
-    steps: int | None = None        # training timesteps per model (None: the config's)
-    config_path: str | None = None  # base config file
-    loo_coins: list = None          # coins left out, one model each (per window, variant and loo seed)
-    loo_seeds: list = None          # seeds of the leave-one-coin-out models (default: the first seed)
-    loo_windows: list = None        # window names with leave-one-coin-out models (default: every window)
-
 def _cells(spec:BenchSpec) -> list:
     cells = [(v, 'pooled', w, s, None) for v in spec.variants for w in spec.windows for s in spec.seeds]
     cells += [(v, 'loo', w, s, c) for v in spec.variants for w in spec.windows if not spec.loo_windows or w.name in spec.loo_windows
@@ -839,56 +759,11 @@ def write_benchmark(result:dict, summary:dict, out_dir, command:str='', wall_sec
     return dict(markdown=out/'benchmark.md', png=out/'benchmark.png', csv=out/'table.csv', summary=out/'summary.json')
 
 # %% ../../nbs/45_benchmark.ipynb #d37cda38
-QUICK = dict(coins=['BTC', 'ETH', 'XRP'], windows=['2023H1', '2023H2'], seeds=1, steps=3000, train_months=9, loo=2)
-CONTROL = dict(windows=['2022H1', '2022H2', '2023H1', '2023H2'], train_months=12)   # the protocol of docs/results/positive_control.md
-
-def bench_out(args) -> Path:
-    "The output folder of `riskrl benchmark` (--out, or a default by --quick / --control)."
-    if args.out: return Path(args.out)
-    control = getattr(args, 'control', None)
-    return Path('riskrl-benchmark' + (f'-control-{control}' if control else '') + ('-quick' if args.quick else ''))
-
-def control_coins(args) -> list | None:
-    "With --control WORLD: the world's synthetic coins, written into OUT/control-WORLD (3 of them with --quick); else None."
-    if not (world := getattr(args, 'control', None)): return None
-    if args.coins: raise RiskrlError("--control runs the benchmark on the control world's synthetic coins: leave out --coins")
-    return [str(p) for p in write_control_coins(bench_out(args)/f'control-{world}', world, coins=3 if args.quick else 10)]
-
-def bench_spec_from_args(args) -> BenchSpec:
-    "The `BenchSpec` of the command line (quick defaults under --quick; the control protocol under --control)."
-    q, control = args.quick, control_coins(args)
-    coins = control or args.coins or (QUICK['coins'] if q else bundled_symbols())
-    halves = args.windows or (QUICK['windows'] if q else CONTROL['windows'] if control else list(HALF_YEARS))
-    confirm = list(getattr(args, 'confirm_windows', None) or [])
-    if (both := [h for h in confirm if h in halves]):
-        raise RiskrlError(f"--confirm-windows {both[0]} is also in --windows: the windows the rows are ranked on and those they are judged on must not overlap")
-    train_months = args.train_months if args.train_months is not None else (QUICK['train_months'] if q else CONTROL['train_months'] if control else 0)
-    halves = list(halves) + confirm   # every window is trained and evaluated alike; the CLI splits the tables
-    windows = [bench_window(h, args.train_start, args.valid_months, train_months) for h in halves]
-    if args.loo_windows and (bad := [h for h in args.loo_windows if h not in halves]):
-        raise RiskrlError(f"--loo-windows {bad[0]} is not among the benchmark's windows: {', '.join(halves)}")
-    n_seeds, first = args.seeds or (QUICK['seeds'] if q else 3), getattr(args, 'first_seed', 0) or 0
-    if n_seeds < 1: raise RiskrlError(f"--seeds must be at least 1, got {n_seeds}")
-    if first < 0: raise RiskrlError(f"--first-seed must be 0 or more, got {first}")
-    names = [coin_name(load_coin(c)) for c in coins]
-    if args.loo is not None: loo = names if args.loo == ['all'] else ([] if args.loo == ['none'] else args.loo)
-    else: loo = [] if control else names[:QUICK['loo']] if q else names   # synthetic coins are alike: nothing to leave out
-    return BenchSpec(coins=list(coins), windows=windows, seeds=list(range(first, first + n_seeds)), variants=load_variants(args.variants, args.config),
-                     steps=args.steps or (QUICK['steps'] if q else None), config_path=args.config, loo_coins=loo,
-                     loo_seeds=list(range(first, first + min(args.loo_seeds, n_seeds))) if args.loo_seeds else None,
-                     loo_windows=args.loo_windows)
-
-def _benchmark_cli(args, pool=None):
+def _benchmark_cli(args, pool=None, spec:BenchSpec|None=None):
+    "Run `riskrl benchmark` (`spec`: the command line's `BenchSpec` when the caller has checked it already)."
     import sys
-    spec = bench_spec_from_args(args)
-    track = list(getattr(args, 'track_record', None) or [])
-    if track:   # checked before any training
-        unknown = [v for v in track if v not in spec.variants and v != 'rule_book']
-        if unknown: raise RiskrlError(f"--track-record: {', '.join(unknown)} is not a variant of this run ({', '.join(spec.variants)}, or rule_book)")
-        if len(set(track)) < 2: raise RiskrlError("--track-record: name at least two candidates (variants, or rule_book)")
-    margin = getattr(args, 'track_margin', None)
-    if margin is not None and not track: raise RiskrlError("--track-margin needs --track-record")
-    if margin is not None and not (np.isfinite(margin) and margin >= 0): raise RiskrlError(f"--track-margin must be 0 or more, got {margin}")
+    spec = spec or bench_spec_from_args(args)   # every option checked before any training
+    track, margin = list(getattr(args, 'track_record', None) or []), getattr(args, 'track_margin', None)
     out = bench_out(args)
     t0 = time.time()
     result = run_benchmark(spec, out, progress=not args.no_progress, pool=pool)
@@ -942,31 +817,5 @@ CONTROL_LINES = {
 
 
 # %% ../../nbs/45_benchmark.ipynb #41d7af58
-def _benchmark_args(p):
-    p.add_argument('--quick', action='store_true', help='smoke run: 3 coins, 2 windows, 1 seed, 3000 steps (minutes)')
-    p.add_argument('--coins', nargs='+', metavar='COIN', help='bundled symbols or candle files (default: every bundled coin)')
-    p.add_argument('--windows', nargs='+', metavar='HALF', help=f"test half-years (default: {' '.join(HALF_YEARS)})")
-    p.add_argument('--seeds', type=int, metavar='N', help='seeds 0..N-1 per window and variant (default 3)')
-    p.add_argument('--first-seed', type=int, default=0, metavar='K', help='seeds K..K+N-1 instead (fresh seeds for a confirmation run)')
-    p.add_argument('--steps', type=int, metavar='N', help="training timesteps per model (default: the config's)")
-    p.add_argument('--variants', metavar='FILE', help="YAML 'name: {config overrides}' (default: the config as it is)")
-    p.add_argument('--config', metavar='FILE', help='base config YAML every variant starts from')
-    p.add_argument('--out', metavar='DIR', help='output folder (models are reused from it when complete)')
-    p.add_argument('--confirm-windows', nargs='+', metavar='HALF', help='half-years the variants are judged on after being ranked on --windows '
-                   '(disjoint from them): confirm/ holds their tables, select_confirm.csv the ranking on both')
-    p.add_argument('--loo', nargs='+', metavar='COIN', help="coins to leave out one at a time ('all', 'none'; default all, 2 with --quick)")
-    p.add_argument('--loo-seeds', type=int, metavar='N', help='seeds of the leave-one-coin-out models (default 1)')
-    p.add_argument('--loo-windows', nargs='+', metavar='HALF', help='windows with leave-one-coin-out models (default: all)')
-    p.add_argument('--train-start', default='2020-01-01', metavar='DATE', help='first training day (expanding windows)')
-    p.add_argument('--train-months', type=int, metavar='N', help='rolling training span incl. validation, months (0 = expanding)')
-    p.add_argument('--valid-months', type=int, default=3, metavar='N', help='validation slice at the end of each training span')
-    p.add_argument('--control', choices=list(CONTROL_WORLDS), help='run on synthetic coins with a planted exit signal (weak: half as strong) or with none (a check that '
-                   'a config can learn an edge that is there, and finds none where there is none; default windows 2022H1..2023H2, '
-                   '12 training months, no left-out coins)')
-    p.add_argument('--track-record', nargs='+', metavar='NAME', help='also report the walk-forward choice among these variants (rule_book: '
-                   'the book of the tuned rules; the first is the default): each window takes the one with the best mean test Sortino over '
-                   'the windows before it (track_record.csv, a section of benchmark.md)')
-    p.add_argument('--track-margin', type=float, metavar='M', help='with --track-record: a candidate replaces the first only where its '
-                   'record is above the first one by more than M test Sortino (0.6 with rule_book first: docs/results/track_record_long.md)')
-    p.add_argument('--no-progress', action='store_true')
-_benchmark_cli.add_args = _benchmark_args
+_benchmark_cli.add_args = _benchmark_args   # the options, declared in 45a_bench_spec
+

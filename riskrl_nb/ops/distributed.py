@@ -93,13 +93,15 @@ def add_backend_args(p):
 
 # %% ../../nbs/52_distributed.ipynb #2351800c
 def _benchmark_cli(args):
-    from riskrl_nb.eval import benchmark
+    from riskrl_nb.eval.bench_spec import bench_spec_from_args
     check_backend(args.backend, args.address)
-    if args.backend == 'local': return benchmark._benchmark_cli(args)
-    with executor(args.backend, args.jobs, args.address) as pool: return benchmark._benchmark_cli(args, pool=pool)
+    spec = bench_spec_from_args(args)   # a bad option is refused before torch and SB3 are imported
+    from riskrl_nb.eval import benchmark
+    if args.backend == 'local': return benchmark._benchmark_cli(args, spec=spec)
+    with executor(args.backend, args.jobs, args.address) as pool: return benchmark._benchmark_cli(args, pool=pool, spec=spec)
 
 def _benchmark_args(p):
-    from riskrl_nb.eval import benchmark
-    benchmark._benchmark_args(p); add_backend_args(p)
+    from riskrl_nb.eval.bench_spec import _benchmark_args as benchmark_args   # light: no torch
+    benchmark_args(p); add_backend_args(p)
     p.add_argument('--jobs', type=int, default=2, metavar='N', help='with --backend ray and no --address: CPUs of the local Ray instance (default 2)')
 _benchmark_cli.add_args = _benchmark_args
