@@ -1,6 +1,6 @@
 """`riskrl evaluate` CPU per bar: this checkout against an older commit of riskrl, on the same model and data.
 
-    .venv/bin/python bench/evaluate_vs_commit.py [--ref abdf5bc] [--reps 2]
+    .venv/bin/python bench/evaluate_vs_commit.py [--ref abdf5bc] [--reps 2] [--model M --ref-model REF] [--start DAY --short-end DAY --long-end DAY]
 
 `--ref` defaults to abdf5bc, the code as it was when the speed issue (#14) measured "~2.6 ms of CPU per bar".
 The older code is extracted with `git archive` into a temporary folder and run with this venv. It trains a tiny
@@ -32,6 +32,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--ref', default='abdf5bc', help='older commit to compare with (default: the code issue #14 measured)')
     ap.add_argument('--reps', type=int, default=2)
+    ap.add_argument('--start', default=SHORT[0], help=f'first day of both runs (default {SHORT[0]})')
+    ap.add_argument('--short-end', default=SHORT[1], help=f'last day of the short run (default {SHORT[1]})')
+    ap.add_argument('--long-end', default=LONG[1], help=f'last day of the long run (default {LONG[1]}; an earlier --start '
+                                                        'makes the slope between the two runs longer, so less noisy)')
     ap.add_argument('--model', help='model folder for this checkout (default: a tiny model trained by the reference code)')
     ap.add_argument('--ref-model', help="the same model as the reference code reads it (e.g. a copy of --model's folder with the "
                                         "config keys the older code does not know removed; same weights)")
@@ -53,7 +57,7 @@ def main():
     cpu = {k: {} for k in envs}
     for rep in range(args.reps):
         for code in (['ref', 'now'] if rep % 2 == 0 else ['now', 'ref']):
-            for name, (s, e) in {'short': SHORT, 'long': LONG}.items():
+            for name, (s, e) in {'short': (args.start, args.short_end), 'long': (args.start, args.long_end)}.items():
                 out = tmp/f'{code}-{name}'
                 extra = ['--trust-pickle'] if code == 'now' else []
                 t = child_cpu(cli + ['evaluate', '--model', str(models[code]), '--out', str(out), '--start', s, '--end', e] + extra, envs[code])
