@@ -89,6 +89,9 @@ def main():
     ap.add_argument('--audit-synchronous', default='FULL', choices=['FULL', 'NORMAL'])
     ap.add_argument('--fault', action='store_true', help='only the SIGKILL test (see above)')
     args = ap.parse_args()
+    if not (Path(args.model)/'serving.json').exists():   # as bench/load_test.py does: export the model first
+        from riskrl_nb.serve.inference import export_policy
+        export_policy(Path(args.model), verbose=False)
     if args.fault: return fault(args)
     work = Path(tempfile.mkdtemp(prefix='riskrl-wrk-'))
     bars, bodies = setup_bodies(Path(args.model), args.positions)
