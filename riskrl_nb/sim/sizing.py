@@ -220,14 +220,21 @@ class ReplayedExits(ExitPolicy):
     @property
     def replay_params(self) -> dict: return dict(exits_replayed=True, replayed_decisions=self.replayed, live_decisions=self.decided)
 
+    def remember(self, sim, policy) -> dict:
+        """Record `policy`'s finished run on `sim` (a policy `make_inner()` would build, just run over the period) for every
+        row sharing the recording: its exits by (entry bar, bar) and its entry bars. An evaluation that has run the agent
+        already hands that run over here, so the rows do not run it a second time."""
+        self.recording.update(market=sim.market, signals=sim.signals, period=(sim.start, sim.end),
+                              exits={(e, i): d for e, i, d in policy.exits}, entries={t['entry_bar'] for t in sim.trades})
+        return self.recording
+
     def _record(self, sim) -> dict:
         r = self.recording
         if not (r.get('market') is sim.market and r.get('signals') is sim.signals and r.get('period') == (sim.start, sim.end)):
             inner = self.make_inner()
             rec = Simulation(sim.market, sim.signals, sim.costs.cfg, sim.env)
             run_backtest(rec, inner, sim.start, sim.end)
-            r.update(market=sim.market, signals=sim.signals, period=(sim.start, sim.end),
-                     exits={(e, i): d for e, i, d in inner.exits}, entries={t['entry_bar'] for t in rec.trades})
+            self.remember(rec, inner)
         return r
 
     def reset(self, sim):
