@@ -7,10 +7,13 @@ The older code is extracted with `git archive` into a temporary folder and run w
 model (its own model-folder format, which this checkout still reads with --trust-pickle); then both codes run
 `riskrl evaluate` on it, alternating, on a short and a long period of BTC hourly (default options: report, plots,
 tearsheet, regimes). CPU per bar is the slope (long - short) / (bars difference) of the child processes' user +
-system CPU, so start-up and fixed costs cancel; the best of --reps alternations is kept for each. CPU time, not
-wall time: the figure holds on a loaded machine.
+system CPU, so start-up and fixed costs cancel; the best of --reps alternations is kept for each. A second line gives the
+slope of each alternation's own pair of runs and their median: at ~0.1 ms per bar the difference between the runs is ~2
+of ~10 CPU-s, and the spread of these per-alternation ratios shows how far the best-of figure can be trusted. CPU time,
+not wall time: the figure holds on a loaded machine.
 """
 import argparse, json, os, resource, subprocess, sys, tempfile
+import numpy as np
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,14 +57,14 @@ def main():
         subprocess.run(cli + ['train', '--out', str(model), '--config', str(cfg), '--no-progress'], env=envs['ref'], cwd=tmp, check=True,
                        stdout=subprocess.DEVNULL)
         models = {'now': model, 'ref': model}
-    cpu = {k: {} for k in envs}
+    cpu, runs = {k: {} for k in envs}, {k: {'short': [], 'long': []} for k in envs}
     for rep in range(args.reps):
         for code in (['ref', 'now'] if rep % 2 == 0 else ['now', 'ref']):
             for name, (s, e) in {'short': (args.start, args.short_end), 'long': (args.start, args.long_end)}.items():
                 out = tmp/f'{code}-{name}'
                 extra = ['--trust-pickle'] if code == 'now' else []
                 t = child_cpu(cli + ['evaluate', '--model', str(models[code]), '--out', str(out), '--start', s, '--end', e] + extra, envs[code])
-                cpu[code][name] = min(cpu[code].get(name, float('inf')), t)
+                cpu[code][name] = min(cpu[code].get(name, float('inf')), t); runs[code][name].append(t)
     bars = {name: json.loads((tmp/f'now-{name}'/'metrics.json').read_text())['data']['bars'] for name in ('short', 'long')}
     for name in bars: assert json.loads((tmp/f'ref-{name}'/'metrics.json').read_text())['data']['bars'] == bars[name]
     per_bar = {k: (c['long'] - c['short']) / (bars['long'] - bars['short']) for k, c in cpu.items()}
@@ -69,6 +72,12 @@ def main():
     for k, label in [('ref', f'{args.ref} (reference)'), ('now', 'this checkout')]:
         print(f"  {label:28s} {per_bar[k] * 1e3:7.3f} ms/bar   short {cpu[k]['short']:6.1f} CPU-s   long {cpu[k]['long']:6.1f} CPU-s")
     print(f"  speed-up per bar: {per_bar['ref'] / per_bar['now']:.1f}x;  whole long run: {cpu['ref']['long'] / cpu['now']['long']:.1f}x")
+    # the same slope from each alternation's own pair of runs (long minus short): its median and spread say how settled the figure is
+    pairs = {k: np.array(r['long']) - np.array(r['short']) for k, r in runs.items()}
+    ratios = pairs['ref'] / pairs['now']
+    print(f"  per alternation: speed-up per bar {' '.join(f'{x:.1f}' for x in ratios)}; median {np.median(ratios):.1f}x "
+          f"(this checkout {np.median(pairs['now']) / (bars['long'] - bars['short']) * 1e3:.3f} ms/bar, the reference "
+          f"{np.median(pairs['ref']) / (bars['long'] - bars['short']) * 1e3:.3f})")
 
 
 if __name__ == '__main__':
