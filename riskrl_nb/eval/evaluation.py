@@ -57,7 +57,7 @@ def sizing_rows(bundle, df, features, sim) -> list:
     cfg, recording = bundle.cfg, {}
     def exits():
         agent = bundle.policy(features)
-        return ReplayedExits(lambda: bundle.policy(features), recording) if _replayable(agent, cfg) else agent
+        return ReplayedExits(lambda: bundle.policy(features), recording, of_agent=True) if _replayable(agent, cfg) else agent
     return [SizedPolicy(exits(), Sizer(replace(cfg.sizing, **over), cfg.env), name) for name, over in SIZING_ROWS.items()]
 
 
@@ -111,7 +111,7 @@ def backtest_all(bundle:ModelBundle, df:pd.DataFrame, start=None, end=None, extr
         results[p.name] = run_backtest(sim, p, a, b)
         if p is agent:   # the sizing rows replay this run's exits instead of running the agent a second time to record them
             for q in registered:
-                if isinstance(inner := getattr(q, 'inner', None), ReplayedExits): inner.remember(sim, agent)
+                if isinstance(inner := getattr(q, 'inner', None), ReplayedExits) and inner.of_agent: inner.remember(sim, agent)
     for p in policies:   # what each learned policy chose at every decision (for the degenerate-policy detector)
         if getattr(p, 'actions', None) is not None: results[p.name].actions = list(p.actions)
         if getattr(p, 'own_exit_reasons', None) is not None: results[p.name].own_exit_reasons = tuple(p.own_exit_reasons)

@@ -211,8 +211,9 @@ class SizedPolicy(ExitPolicy):
 # %% ../../nbs/22_sizing.ipynb #a17f66fa
 class ReplayedExits(ExitPolicy):
     "The exit decisions `make_inner()` recorded on the same period, replayed at the same bars; live decisions on trades it never had."
-    def __init__(self, make_inner, recording:dict|None=None):
+    def __init__(self, make_inner, recording:dict|None=None, of_agent:bool=False):
         self.make_inner, self.recording = make_inner, {} if recording is None else recording   # shared by the rows
+        self.of_agent = of_agent   # make_inner builds the evaluated model's policy: an evaluation may hand its agent row's run over
         self.live = make_inner()
         self.name, self.uses_future = self.live.name, self.live.uses_future
         self.replayed = self.decided = 0
