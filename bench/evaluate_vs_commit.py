@@ -57,14 +57,15 @@ def main():
         subprocess.run(cli + ['train', '--out', str(model), '--config', str(cfg), '--no-progress'], env=envs['ref'], cwd=tmp, check=True,
                        stdout=subprocess.DEVNULL)
         models = {'now': model, 'ref': model}
-    cpu, runs = {k: {} for k in envs}, {k: {'short': [], 'long': []} for k in envs}
+    runs = {k: {'short': [], 'long': []} for k in envs}   # CPU-s of every run
     for rep in range(args.reps):
         for code in (['ref', 'now'] if rep % 2 == 0 else ['now', 'ref']):
             for name, (s, e) in {'short': (args.start, args.short_end), 'long': (args.start, args.long_end)}.items():
                 out = tmp/f'{code}-{name}'
                 extra = ['--trust-pickle'] if code == 'now' else []
                 t = child_cpu(cli + ['evaluate', '--model', str(models[code]), '--out', str(out), '--start', s, '--end', e] + extra, envs[code])
-                cpu[code][name] = min(cpu[code].get(name, float('inf')), t); runs[code][name].append(t)
+                runs[code][name].append(t)
+    cpu = {k: {name: min(ts) for name, ts in r.items()} for k, r in runs.items()}   # the best of the alternations
     bars = {name: json.loads((tmp/f'now-{name}'/'metrics.json').read_text())['data']['bars'] for name in ('short', 'long')}
     for name in bars: assert json.loads((tmp/f'ref-{name}'/'metrics.json').read_text())['data']['bars'] == bars[name]
     per_bar = {k: (c['long'] - c['short']) / (bars['long'] - bars['short']) for k, c in cpu.items()}

@@ -133,7 +133,6 @@ def bench_spec_from_args(args) -> BenchSpec:
     """The `BenchSpec` of the command line (quick defaults under --quick; the control protocol under --control). Every option is
     checked before the control world's coins are written, so a refused run leaves nothing behind."""
     q, control = args.quick, getattr(args, 'control', None)
-    if control and args.coins: raise RiskrlError("--control runs the benchmark on the control world's synthetic coins: leave out --coins")
     halves = args.windows or (QUICK['windows'] if q else CONTROL['windows'] if control else list(HALF_YEARS))
     confirm = list(getattr(args, 'confirm_windows', None) or [])
     if (both := [h for h in confirm if h in halves]):

@@ -106,12 +106,10 @@ def backtest_all(bundle:ModelBundle, df:pd.DataFrame, start=None, end=None, extr
     registered = [p for f in (POLICY_FACTORIES if rows is None else rows) for p in resolve(f)(bundle, df, x, sim)]
     agent = bundle.policy(x)
     policies = [agent] + [make_baseline(n, p) for n, p in bundle.baselines.items()] + registered + list(extra_policies) + [Oracle()]
-    results = {}
-    for p in policies:
-        results[p.name] = run_backtest(sim, p, a, b)
-        if p is agent:   # the sizing rows replay this run's exits instead of running the agent a second time to record them
-            for q in registered:
-                if isinstance(inner := getattr(q, 'inner', None), ReplayedExits) and inner.of_agent: inner.remember(sim, agent)
+    results = {agent.name: run_backtest(sim, agent, a, b)}
+    for q in registered:   # the sizing rows replay this run's exits instead of running the agent a second time to record them
+        if isinstance(inner := getattr(q, 'inner', None), ReplayedExits) and inner.of_agent: inner.remember(sim, agent)
+    results |= {p.name: run_backtest(sim, p, a, b) for p in policies[1:]}
     for p in policies:   # what each learned policy chose at every decision (for the degenerate-policy detector)
         if getattr(p, 'actions', None) is not None: results[p.name].actions = list(p.actions)
         if getattr(p, 'own_exit_reasons', None) is not None: results[p.name].own_exit_reasons = tuple(p.own_exit_reasons)
