@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from ..sim.execution import Simulation, ExitPolicy, EntryOrder, run_backtest
+from ..sim.execution import Simulation, ExitPolicy, EntryOrder, run_backtest, run_policy, TRADE_COLUMNS
 from ..sim.rules import make_baseline, AtrTrailing, RULES
 from ..sim.residual import best_rule, safe_atr
 
@@ -55,9 +55,11 @@ def rule_on_entry(sim:Simulation, rule:ExitPolicy, entry_bar:int, size:float, eq
     e = int(entry_bar)
     stop = min(len(sim.market) if end is None else end, e + sim.env.max_holding_bars + 2)
     sim.env = replace(sim.env, initial_equity=float(equity))   # the account starts with the agent's equity (`reset` reads it)
-    t = run_backtest(sim, SameEntry(rule, size), e - 1, stop).trades
-    if not len(t) or int(t.entry_bar.iloc[0]) != e: raise ValueError(f"the rule found no entry at bar {e} (signal at {e - 1})")
-    return t.iloc[0].to_dict()
+    trades = run_policy(sim, SameEntry(rule, size), e - 1, stop).trades   # one trade: its record, without the frames of `run_backtest`
+    if not trades or int(trades[0]['entry_bar']) != e: raise ValueError(f"the rule found no entry at bar {e} (signal at {e - 1})")
+    t = {c: trades[0][c] for c in TRADE_COLUMNS}
+    for c in ('entry_time', 'exit_time'): t[c] = pd.Timestamp(t[c], tz='UTC')   # as `trades_frame` gives them
+    return t
 
 # %% ../../nbs/40a_attribution.ipynb #51ab7b63
 EDGE_COLUMNS = ['entry_time', 'entry_bar', 'equity_before', 'agent_pnl', 'rule_pnl', 'edge', 'agent_exit', 'rule_exit',

@@ -15,9 +15,9 @@ from ..agents.bundle import load_reference, psi, bin_shares, psi_threshold
 from .report import _img
 
 # %% auto #0
-__all__ = ['PSI_BANDS', 'DRIFT_DEFAULTS', 'feature_psi', 'sketch_cdf', 'feature_ks', 'input_drift', 'standardise_causal',
-           'cusum_lower', 'page_hinkley', 'reference_rule', 'daily_edge', 'edge_drift', 'drift_section', 'plot_drift',
-           'drift_html']
+__all__ = ['PSI_BANDS', 'DRIFT_DEFAULTS', 'feature_psi', 'sketch_cdf', 'feature_ks', 'ks_statistic', 'input_drift',
+           'standardise_causal', 'cusum_lower', 'page_hinkley', 'reference_rule', 'daily_edge', 'edge_drift',
+           'drift_section', 'plot_drift', 'drift_html']
 
 # %% ../../nbs/48a_drift.ipynb #73cce079
 PSI_BANDS = (0.1, 0.25)   # stable below the first, significant above the second
@@ -41,6 +41,15 @@ def feature_ks(ref:dict, values) -> tuple[float, float]:
     r = stats.kstest(v, sketch_cdf(ref['sketch']))
     return float(r.statistic), float(r.pvalue)
 
+def ks_statistic(ref:dict, values) -> float:
+    "`feature_ks`'s statistic alone, by scipy's arithmetic (sorted values; the larger of D+ and D-), without its p-value."
+    v = np.asarray(values, dtype=float)
+    v = np.sort(v[np.isfinite(v)])
+    n = len(v)
+    if n == 0: return float('nan')
+    cdf = sketch_cdf(ref['sketch'])(v)
+    return float(max((np.arange(1.0, n + 1) / n - cdf).max(), (cdf - np.arange(0.0, n) / n).max()))
+
 # %% ../../nbs/48a_drift.ipynb #f7d9c82c
 def input_drift(reference:dict, x:np.ndarray, times:pd.DatetimeIndex, columns:list, window:str='MS', floor:float=PSI_BANDS[1]) -> list:
     "PSI and KS of each feature of `x` (scaled, rows at `times`) against `reference`, per calendar window (pandas frequency)."
@@ -53,7 +62,7 @@ def input_drift(reference:dict, x:np.ndarray, times:pd.DatetimeIndex, columns:li
         if len(rows) == 0: continue
         xs = x[rows.to_numpy()]
         p = {c: feature_psi(feats[c], xs[:, k]) for k, c in enumerate(columns)}
-        ks = {c: feature_ks(feats[c], xs[:, k])[0] for k, c in enumerate(columns)}
+        ks = {c: ks_statistic(feats[c], xs[:, k]) for k, c in enumerate(columns)}
         worst, worst_ks = max(p, key=p.get), max(ks, key=lambda c: -1 if np.isnan(ks[c]) else ks[c])
         out.append(dict(start=start.isoformat(), end=times[rows.iloc[-1]].isoformat(), bars=int(len(rows)),
                         psi_max=p[worst], psi_max_feature=worst, psi_mean=float(np.mean(list(p.values()))),

@@ -16,7 +16,7 @@ __all__ = ['NO_FILL', 'STOP_FILL', 'TARGET_FILL', 'LIQUIDATION_FILL', 'HOLD', 'C
            'sqrt_impact', 'liquidation_price', 'resting_fill', 'position_limit', 'trade_fee', 'affordable_units',
            'liquidation_value', 'taker_adverse', 'CostModel', 'funding_schedule', 'EntryOrder', 'Decision',
            'bracket_levels', 'next_signal_bars', 'Simulation', 'hand_market', 'ExitPolicy', 'BacktestResult',
-           'run_backtest']
+           'run_policy', 'run_backtest']
 
 # %% ../../nbs/20_execution.ipynb #6253d83d
 @dataclass
@@ -545,8 +545,8 @@ class BacktestResult:
         prev = np.r_[self.initial_equity, self.equity.to_numpy()[:-1]]
         return pd.Series(self.equity.to_numpy() / prev - 1, index=self.equity.index, name=self.name)
 
-def run_backtest(sim:Simulation, policy:ExitPolicy, start:int|None=None, end:int|None=None) -> BacktestResult:
-    "Run `policy` through `sim` over [start, end) and collect equity, trades and fees."
+def run_policy(sim:Simulation, policy:ExitPolicy, start:int|None=None, end:int|None=None) -> Simulation:
+    "Run `policy` through `sim` over [start, end), leaving the equity and the trades on `sim` (`run_backtest` without its frames)."
     sim.reset(start, end)
     policy.reset(sim)
     sim.entry_hook = policy.on_signal
@@ -555,6 +555,11 @@ def run_backtest(sim:Simulation, policy:ExitPolicy, start:int|None=None, end:int
             sim.apply(policy.decide(sim, i), i)
     finally:
         sim.entry_hook = None
+    return sim
+
+def run_backtest(sim:Simulation, policy:ExitPolicy, start:int|None=None, end:int|None=None) -> BacktestResult:
+    "Run `policy` through `sim` over [start, end) and collect equity, trades and fees."
+    run_policy(sim, policy, start, end)
     idx = sim.equity_series().index
     return BacktestResult(policy.name, sim.equity_series(), sim.trades_frame(), pd.Series(sim.exposure.copy(), index=idx),
                           sim.fees_paid, sim.env.initial_equity, dict(getattr(policy, 'params', {}) or {}), sim.n_decisions)
