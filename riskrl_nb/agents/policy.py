@@ -4,6 +4,7 @@
 
 # %% ../../nbs/32_policy.ipynb #d0699ae5
 from __future__ import annotations
+import math, struct
 from dataclasses import replace
 import numpy as np
 from ..core.config import RunConfig
@@ -40,6 +41,8 @@ def _numpy_chain(policy) -> list | None:
     return layers
 
 # %% ../../nbs/32_policy.ipynb #ae0fc51c
+_F32 = struct.Struct('f')   # rounds a Python float to float32
+
 class FastActor:
     "Deterministic SB3 actions of an actor-critic policy from raw logits (no distribution objects), identical to `predict`."
     HUGE_NEG = -1e8   # sb3-contrib's MaskableCategorical value for masked logits
@@ -107,7 +110,18 @@ class FastActor:
     def act(self, obs:np.ndarray, mask:np.ndarray|None=None):
         "One decision, as `model.predict(obs)` returns it for a single observation."
         if self.kind == 'box': return self.act_batch(obs[None])[0]
-        z, out = self.logits(obs), []
+        z = self.logits(obs)
+        if self.kind == 'discrete':   # the same tests on Python floats: a few numpy calls less per decision
+            zs = z.tolist()
+            if all(abs(v) <= self.MAX_LOGIT for v in zs):   # (beyond it, or NaN: the general path below)
+                valid = zs if mask is None else [v if k else -math.inf for v, k in zip(zs, mask.tolist())]
+                top = sorted(valid)[-2:]
+                if len(top) == 2 and _F32.unpack(_F32.pack(top[1] - top[0]))[0] < self.TIE_GAP: return self._exact(obs, mask)   # float32, as numpy's
+                return np.int64(valid.index(max(valid)))   # the first of equal maxima, as `argmax`
+        return self._act_numpy(obs, z, mask)
+
+    def _act_numpy(self, obs, z, mask):
+        out = []
         if np.abs(z).max() > self.MAX_LOGIT: return self._exact(obs, mask)
         for a, b in zip(self.bounds[:-1], self.bounds[1:]):
             valid = z[a:b] if mask is None else np.where(mask[a:b], z[a:b], -np.inf)

@@ -224,7 +224,7 @@ def _evaluate(model_dir, data_path, out_dir, start, end, report, options, rows=N
             write_report(results, metrics, out, market=sim.market)
     return metrics
 
-# %% ../../nbs/41_evaluation.ipynb #26af75b6
+# %% ../../nbs/41_evaluation.ipynb #502fc4c5
 def write_equity_csv(frame:pd.DataFrame, path) -> Path:
     "`frame.to_csv(path)`'s bytes: fast for finite floats on whole-second UTC times, pandas for anything else."
     idx, values = frame.index, frame.to_numpy()
