@@ -9,8 +9,9 @@ from pathlib import Path
 from .core.config import RiskrlError, load_config, save_config, RunConfig, merge_dicts
 
 # %% auto #0
-__all__ = ['SUBCOMMANDS', 'TRUST_PICKLE_ENV', 'COMMAND_MODULES', 'QUICK_STEPS', 'DEMO_SEEDS', 'OneLineParser', 'subcommand',
-           'build_parser', 'main']
+__all__ = ['SUBCOMMANDS', 'TRUST_PICKLE_ENV', 'COMMAND_MODULES', 'QUICK_STEPS', 'DEMO_SEEDS', 'HPO_OBJECTIVES',
+           'ENSEMBLE_METHODS', 'STACKING_DEFAULTS', 'PORTFOLIO_NETWORKS', 'OneLineParser', 'subcommand', 'build_parser',
+           'main', 'run_in']
 
 # %% ../nbs/70_cli.ipynb #9380b211
 class OneLineParser(argparse.ArgumentParser):
@@ -34,15 +35,11 @@ COMMAND_MODULES = {   # commands whose code lives in a library module: name -> (
     'serve': ('riskrl_nb.serve.http', '_serve', 'run the decision service (HTTP, JSON)'),
     'audit': ('riskrl_nb.serve.audit', '_audit', 'verify the hash-chained audit trail of the service'),
     'registry': ('riskrl_nb.serve.rollout', '_registry', 'model registry: add, list, set champion/challenger, promote'),
-    'hpo': ('riskrl_nb.ops.hpo', '_hpo_cli', 'Optuna hyperparameter search on the validation period'),
     'experiments': ('riskrl_nb.ops.experiments', '_experiments_cli', 'run a grid of papermill experiments and aggregate their metrics'),
-    'ensemble': ('riskrl_nb.agents.ensembles', '_ensemble_cli', 'combine trained model folders (or one run\'s checkpoints) into one ensemble model folder'),
     'benchmark': ('riskrl_nb.ops.distributed', '_benchmark_cli', 'skill benchmark: every coin, rolling half-years, seeds, variants vs the best tuned rule'),
     'replay': ('riskrl_nb.serve.replay', '_replay', "feed historical bars to the decision service as if live; its decisions beside the backtest's"),
     'parity': ('riskrl_nb.eval.parity', '_parity_cli', 'replay the agent and the tuned rules in backtesting.py and compare trade by trade'),
     'freqtrade': ('riskrl_nb.serve.freqtrade', '_freqtrade_cli', 'freqtrade: export the policy, its feature spec and an example strategy into user_data'),
-    'update': ('riskrl_nb.agents.online', '_update_cli', 'continue training a model on new bars up to a cut-off (replay, EWC); writes a new model folder'),
-    'portfolio': ('riskrl_nb.eval.portfolio', '_portfolio_cli', 'several coins in one account: train a portfolio agent, or evaluate it against tuned rules x allocations'),
 }
 
 def _load_command(name:str):
@@ -290,3 +287,81 @@ def _demo_args(p):
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
 _demo.add_args = _demo_args
 subcommand('demo', 'train on BTC hourly 2021-2022 and evaluate on 2023 against the baselines')(_demo)
+
+# %% ../nbs/70_cli.ipynb #4aaa5662
+HPO_OBJECTIVES = ('sortino', 'sharpe', 'calmar', 'total_return', 'omega', 'cvar_95', 'win_rate', 'exit_efficiency',
+                  'max_drawdown', 'fees_paid', 'n_trades')                                  # = riskrl_nb.ops.hpo.OBJECTIVES
+ENSEMBLE_METHODS = ('average', 'vote', 'stacking')                                         # = riskrl_nb.agents.ensembles.ENSEMBLE_METHODS
+STACKING_DEFAULTS = dict(samples=4000, margin='cost', C=1.0, balance=0.0, seed=0, inputs='probs')   # = riskrl_nb.agents.ensembles.STACKING
+PORTFOLIO_NETWORKS = ('attention', 'gnn', 'mlp')                                           # = riskrl_nb.agents.portfolio.PORTFOLIO_NETWORKS
+
+def run_in(module:str, fn:str):
+    "A command function that imports `module` and runs its `fn(args)` only when the command runs."
+    def run(args):
+        import importlib
+        return getattr(importlib.import_module(module), fn)(args)
+    run.__name__ = run.__qualname__ = fn
+    return run
+
+def _hpo_args(p):
+    from riskrl_nb.ops.distributed import add_backend_args   # no torch
+    p.add_argument('--data', nargs='+', metavar='PATH', help='candle files (default: bundled BTC hourly)')
+    p.add_argument('--trials', type=int, required=True, metavar='N', help='trials in the study, all workers together (0: only write the results)')
+    p.add_argument('--storage', metavar='URL', help='Optuna storage: sqlite:///FILE or postgresql://USER:PW@HOST/DB (default: OUT/study.db)')
+    p.add_argument('--study', default='riskrl', metavar='NAME', help='study name (default riskrl)')
+    p.add_argument('--objectives', nargs='+', default=['sortino'], metavar='METRIC',
+                   help=f"validation metrics to optimise; several = Pareto front ({', '.join(HPO_OBJECTIVES)})")
+    p.add_argument('--space', metavar='FILE', help='YAML search space: dotted config keys -> {low, high, log, step} or {choices}')
+    p.add_argument('--out', metavar='DIR', help='folder for trials, results and best_config.yaml (default hpo-STUDY)')
+    p.add_argument('--config', metavar='FILE', help='base YAML config (data split, costs, ...)')
+    p.add_argument('--steps', type=int, default=20_000, metavar='N', help='training timesteps per trial (default 20000)')
+    p.add_argument('--eval-every', type=int, metavar='N', help='steps between validation scores (pruning points; default about steps/4, whole rollouts)')
+    p.add_argument('--pruner', default='median', choices=['median', 'hyperband', 'none'], help='pruning of weak trials (one objective)')
+    p.add_argument('--population', type=int, default=20, metavar='N', help='NSGA-II population (several objectives)')
+    p.add_argument('--seed', type=int, metavar='S', help='training seed of every trial')
+    p.add_argument('--sampler-seed', type=int, metavar='S', help='sampler seed (reproducible single-worker studies)')
+    p.add_argument('--heartbeat', type=int, default=60, metavar='SEC', help='worker heartbeat; a trial silent for 3 beats is re-queued')
+    add_backend_args(p)
+    p.add_argument('--workers', type=int, default=1, metavar='N', help='with --backend ray: workers (Ray tasks) on the study (default 1)')
+
+def _ensemble_args(p):
+    p.add_argument('--members', nargs='+', metavar='DIR', help='trained model folders (same features, scaler and action space)')
+    p.add_argument('--snapshots', metavar='RUN_DIR', help='or: a run trained with train.checkpoint_freq > 0; its last checkpoints are the members')
+    p.add_argument('--last', type=int, default=3, metavar='K', help='snapshots: how many of the last checkpoints (default 3)')
+    p.add_argument('--method', default='average', choices=ENSEMBLE_METHODS, help='average the probabilities, majority vote, or stacking (a meta-policy fitted on the validation period)')
+    p.add_argument('--stacking', nargs='+', metavar='KEY=VALUE', help=f"stacking: meta-policy settings ({', '.join(f'{k}={v}' for k, v in STACKING_DEFAULTS.items())})")
+    p.add_argument('--weights', default='equal', metavar='W', help="'equal', 'validation' (softmax of validation scores) or w1,w2,...")
+    p.add_argument('--out', required=True, metavar='DIR', help='the ensemble model folder')
+
+def _update_args(p):
+    p.add_argument('--model', required=True, metavar='DIR', help='the model folder to continue from (not changed)')
+    p.add_argument('--data', required=True, nargs='+', metavar='FILE', help='candle files with the new bars')
+    p.add_argument('--out', required=True, metavar='DIR', help='the new model folder (must not exist)')
+    p.add_argument('--cutoff', metavar='DATE', help='last day of bars to read (default: the last bar of the files); nothing after it is read')
+    p.add_argument('--new-start', metavar='DATE', help="first day of new bars (default: the day after the model's training and validation bars)")
+    p.add_argument('--replay-ratio', type=float, default=0.5, metavar='R', help='share of episodes replayed from the old training bars (0 to <1; default 0.5)')
+    p.add_argument('--ewc', type=float, default=0.0, metavar='LAMBDA', help='elastic weight consolidation strength (0: off)')
+    p.add_argument('--steps', type=int, metavar='N', help='training steps (default: a fifth of the original training)')
+    p.add_argument('--seed', type=int, metavar='S', help="seed (default: the model's)")
+    p.add_argument('--drift-boost', type=float, default=3.0, metavar='X', help='learning rate and entropy multiplier at the start when every feature drifted')
+    p.add_argument('--no-progress', action='store_true', help='no progress bar')
+
+def _portfolio_args(p):
+    p.add_argument('action', choices=['train', 'evaluate'])
+    p.add_argument('--data', nargs='+', metavar='COIN', help='candle files or bundled symbols, one per coin')
+    p.add_argument('--model', metavar='DIR', help='evaluate: a portfolio model folder (omit: rules only)')
+    p.add_argument('--out', metavar='DIR')
+    p.add_argument('--config', metavar='FILE')
+    p.add_argument('--steps', type=int, metavar='N', help="train: timesteps (default: the config's train.total_timesteps)")
+    p.add_argument('--seed', type=int, metavar='S')
+    p.add_argument('--network', default='attention', choices=list(PORTFOLIO_NETWORKS))
+    p.add_argument('--start', metavar='DATE'); p.add_argument('--end', metavar='DATE')
+
+for _name, _module, _fn, _args, _help in [
+        ('hpo', 'riskrl_nb.ops.hpo', '_hpo_cli', _hpo_args, 'Optuna hyperparameter search on the validation period'),
+        ('ensemble', 'riskrl_nb.agents.ensembles', '_ensemble_cli', _ensemble_args, 'combine trained model folders (or one run\'s checkpoints) into one ensemble model folder'),
+        ('update', 'riskrl_nb.agents.online', '_update_cli', _update_args, 'continue training a model on new bars up to a cut-off (replay, EWC); writes a new model folder'),
+        ('portfolio', 'riskrl_nb.eval.portfolio', '_portfolio_cli', _portfolio_args, 'several coins in one account: train a portfolio agent, or evaluate it against tuned rules x allocations')]:
+    _run = run_in(_module, _fn)
+    _run.add_args = _args
+    subcommand(_name, _help)(_run)

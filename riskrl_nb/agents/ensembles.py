@@ -303,13 +303,4 @@ def _ensemble_cli(args):
     out = make_ensemble(members, args.out, args.method, weights, stacking=stacking)
     spec = json.loads((out/ENSEMBLE_FILE).read_text())
     print(f"ensemble of {len(members)} members ({args.method}, weights {', '.join(f'{w:.3f}' for w in spec['weights'])}): {out}")
-
-def _ensemble_args(p):
-    p.add_argument('--members', nargs='+', metavar='DIR', help='trained model folders (same features, scaler and action space)')
-    p.add_argument('--snapshots', metavar='RUN_DIR', help='or: a run trained with train.checkpoint_freq > 0; its last checkpoints are the members')
-    p.add_argument('--last', type=int, default=3, metavar='K', help='snapshots: how many of the last checkpoints (default 3)')
-    p.add_argument('--method', default='average', choices=ENSEMBLE_METHODS, help='average the probabilities, majority vote, or stacking (a meta-policy fitted on the validation period)')
-    p.add_argument('--stacking', nargs='+', metavar='KEY=VALUE', help=f"stacking: meta-policy settings ({', '.join(f'{k}={v}' for k, v in STACKING.items())})")
-    p.add_argument('--weights', default='equal', metavar='W', help="'equal', 'validation' (softmax of validation scores) or w1,w2,...")
-    p.add_argument('--out', required=True, metavar='DIR', help='the ensemble model folder')
-_ensemble_cli.add_args = _ensemble_args
+# `riskrl ensemble`'s options are declared in `riskrl_nb.cli` (nb 70): `--help` and a refused option answer before this module and torch load

@@ -310,17 +310,4 @@ def _update_cli(args) -> int:
     update(args.model, args.data, args.out, cutoff=args.cutoff, new_start=args.new_start, replay_ratio=args.replay_ratio,
            ewc=args.ewc, steps=args.steps, seed=args.seed, drift_boost=args.drift_boost, progress=not args.no_progress)
     return 0
-
-def _update_args(p):
-    p.add_argument('--model', required=True, metavar='DIR', help='the model folder to continue from (not changed)')
-    p.add_argument('--data', required=True, nargs='+', metavar='FILE', help='candle files with the new bars')
-    p.add_argument('--out', required=True, metavar='DIR', help='the new model folder (must not exist)')
-    p.add_argument('--cutoff', metavar='DATE', help='last day of bars to read (default: the last bar of the files); nothing after it is read')
-    p.add_argument('--new-start', metavar='DATE', help="first day of new bars (default: the day after the model's training and validation bars)")
-    p.add_argument('--replay-ratio', type=float, default=0.5, metavar='R', help='share of episodes replayed from the old training bars (0 to <1; default 0.5)')
-    p.add_argument('--ewc', type=float, default=0.0, metavar='LAMBDA', help='elastic weight consolidation strength (0: off)')
-    p.add_argument('--steps', type=int, metavar='N', help='training steps (default: a fifth of the original training)')
-    p.add_argument('--seed', type=int, metavar='S', help="seed (default: the model's)")
-    p.add_argument('--drift-boost', type=float, default=3.0, metavar='X', help='learning rate and entropy multiplier at the start when every feature drifted')
-    p.add_argument('--no-progress', action='store_true', help='no progress bar')
-_update_cli.add_args = _update_args
+# `riskrl update`'s options are declared in `riskrl_nb.cli` (nb 70): `--help` and a refused option answer before this module and torch load

@@ -213,18 +213,7 @@ def _portfolio_cli(args):
     m = evaluate_portfolio(args.model, data, args.out or 'riskrl-portfolio-eval', cfg, args.start, args.end)
     print(pd.DataFrame(m['policies']).T[['total_return', 'sharpe', 'sortino', 'max_drawdown', 'n_trades']].to_string(float_format=lambda v: f'{v:.3f}'))
     print(f"report: {Path(args.out or 'riskrl-portfolio-eval')/'report.html'}")
-
-def _portfolio_args(p):
-    p.add_argument('action', choices=['train', 'evaluate'])
-    p.add_argument('--data', nargs='+', metavar='COIN', help='candle files or bundled symbols, one per coin')
-    p.add_argument('--model', metavar='DIR', help='evaluate: a portfolio model folder (omit: rules only)')
-    p.add_argument('--out', metavar='DIR')
-    p.add_argument('--config', metavar='FILE')
-    p.add_argument('--steps', type=int, metavar='N', help="train: timesteps (default: the config's train.total_timesteps)")
-    p.add_argument('--seed', type=int, metavar='S')
-    p.add_argument('--network', default='attention', choices=list(PORTFOLIO_NETWORKS))
-    p.add_argument('--start', metavar='DATE'); p.add_argument('--end', metavar='DATE')
-_portfolio_cli.add_args = _portfolio_args
+# `riskrl portfolio`'s options are declared in `riskrl_nb.cli` (nb 70): `--help` and a refused option answer before this module and torch load
 
 # %% ../../nbs/48b_portfolio.ipynb #4c2408b7
 def is_portfolio_model(folder) -> bool:

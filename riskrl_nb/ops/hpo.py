@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 import optuna
 from optuna.trial import TrialState
-from .distributed import add_backend_args, check_backend, executor
+from .distributed import check_backend, executor
 from ..core.config import (RunConfig, RiskrlError, ConfigError, load_config, config_to_dict, config_from_dict,
                             merge_dicts, periods_per_year)
 from ..agents.training import train
@@ -711,23 +711,4 @@ def _hpo_cli(args):
     print(f"trials: {out/'trials.csv'}")
 
 # %% ../../nbs/50_hpo.ipynb #1da826f7
-def _hpo_args(p):
-    p.add_argument('--data', nargs='+', metavar='PATH', help='candle files (default: bundled BTC hourly)')
-    p.add_argument('--trials', type=int, required=True, metavar='N', help='trials in the study, all workers together (0: only write the results)')
-    p.add_argument('--storage', metavar='URL', help='Optuna storage: sqlite:///FILE or postgresql://USER:PW@HOST/DB (default: OUT/study.db)')
-    p.add_argument('--study', default='riskrl', metavar='NAME', help='study name (default riskrl)')
-    p.add_argument('--objectives', nargs='+', default=['sortino'], metavar='METRIC',
-                   help=f"validation metrics to optimise; several = Pareto front ({', '.join(OBJECTIVES)})")
-    p.add_argument('--space', metavar='FILE', help='YAML search space: dotted config keys -> {low, high, log, step} or {choices}')
-    p.add_argument('--out', metavar='DIR', help='folder for trials, results and best_config.yaml (default hpo-STUDY)')
-    p.add_argument('--config', metavar='FILE', help='base YAML config (data split, costs, ...)')
-    p.add_argument('--steps', type=int, default=20_000, metavar='N', help='training timesteps per trial (default 20000)')
-    p.add_argument('--eval-every', type=int, metavar='N', help='steps between validation scores (pruning points; default about steps/4, whole rollouts)')
-    p.add_argument('--pruner', default='median', choices=['median', 'hyperband', 'none'], help='pruning of weak trials (one objective)')
-    p.add_argument('--population', type=int, default=20, metavar='N', help='NSGA-II population (several objectives)')
-    p.add_argument('--seed', type=int, metavar='S', help='training seed of every trial')
-    p.add_argument('--sampler-seed', type=int, metavar='S', help='sampler seed (reproducible single-worker studies)')
-    p.add_argument('--heartbeat', type=int, default=60, metavar='SEC', help='worker heartbeat; a trial silent for 3 beats is re-queued')
-    add_backend_args(p)
-    p.add_argument('--workers', type=int, default=1, metavar='N', help='with --backend ray: workers (Ray tasks) on the study (default 1)')
-_hpo_cli.add_args = _hpo_args
+# `riskrl hpo`'s options are declared in `riskrl_nb.cli` (nb 70): `--help` and a refused option answer before this module and optuna and torch load
