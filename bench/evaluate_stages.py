@@ -3,7 +3,7 @@
     .venv/bin/python bench/evaluate_stages.py [--model DIR]
 
 Runs `evaluate` (fast path, report on) on a short and a long period of BTC hourly (as bench/evaluate.py) with
-each stage wrapped in a CPU timer: the backtests, every metrics.json section, the CSV files, the plots and the
+each stage wrapped in a CPU timer: the backtests, every metrics.json section, the two CSV files, the plots and the
 quantstats tearsheet. CPU-microseconds per bar is the slope (long - short) / (bars difference) of each stage.
 """
 import argparse, collections, functools, sys, tempfile, time, warnings
@@ -38,7 +38,8 @@ def main():
     for n in ['plot_equity', 'plot_trades', 'write_tearsheet', 'write_report']: setattr(rp, n, timed(getattr(rp, n), n))
     from riskrl_nb.core.config import resolve
     for k, f in list(ev.SECTIONS.items()): ev.SECTIONS[k] = timed(resolve(f), f'section {k}')   # 'module:function' entries
-    pd.DataFrame.to_csv = timed(pd.DataFrame.to_csv, 'to_csv (trades, equity)')
+    pd.DataFrame.to_csv = timed(pd.DataFrame.to_csv, 'to_csv (trades.csv)')
+    ev.write_equity_csv = timed(ev.write_equity_csv, 'write_equity_csv (equity.csv)')
     ev.evaluate(model, out_dir=tmp/'w', start=SHORT[0], end=SHORT[1])   # warm-up
     res = {}
     for per in (SHORT, LONG):
