@@ -114,7 +114,7 @@ class FastActor:
         if self.kind == 'discrete':   # the same tests on Python floats: a few numpy calls less per decision
             zs = z.tolist()
             if all(abs(v) <= self.MAX_LOGIT for v in zs):   # (beyond it, or NaN: the general path below)
-                valid = zs if mask is None else [v if k else -math.inf for v, k in zip(zs, mask.tolist())]
+                valid = zs if mask is None else [v if k else -math.inf for v, k in zip(zs, mask)]
                 top = sorted(valid)[-2:]
                 if len(top) == 2 and _F32.unpack(_F32.pack(top[1] - top[0]))[0] < self.TIE_GAP: return self._exact(obs, mask)   # float32, as numpy's
                 return np.int64(valid.index(max(valid)))   # the first of equal maxima, as `argmax`

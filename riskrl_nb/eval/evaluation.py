@@ -229,7 +229,8 @@ def write_equity_csv(frame:pd.DataFrame, path) -> Path:
     "`frame.to_csv(path)`'s bytes: fast for finite floats on whole-second UTC times, pandas for anything else."
     idx, values = frame.index, frame.to_numpy()
     names = [idx.name or '', *map(str, frame.columns)]
-    if not (isinstance(idx, pd.DatetimeIndex) and str(idx.tz) == 'UTC' and values.dtype == np.float64 and np.isfinite(values).all()
+    if not (isinstance(idx, pd.DatetimeIndex) and str(idx.tz) == 'UTC' and not isinstance(frame.columns, pd.MultiIndex)
+            and values.dtype == np.float64 and np.isfinite(values).all()
             and not (idx.asi8 % 1_000_000_000).any() and not any(set(n) & set(',"\'\n\r') for n in names)):
         frame.to_csv(path)
         return Path(path)
