@@ -15,9 +15,9 @@ from ..agents.bundle import load_reference, psi, bin_shares, psi_threshold
 from .report import _img
 
 # %% auto #0
-__all__ = ['PSI_BANDS', 'DRIFT_DEFAULTS', 'feature_psi', 'sketch_cdf', 'feature_ks', 'ks_statistic', 'input_drift',
-           'standardise_causal', 'cusum_lower', 'page_hinkley', 'reference_rule', 'daily_edge', 'edge_drift',
-           'drift_section', 'plot_drift', 'drift_html']
+__all__ = ['PSI_BANDS', 'DRIFT_DEFAULTS', 'feature_psi', 'sketch_cdf', 'ks_statistic', 'input_drift', 'standardise_causal',
+           'cusum_lower', 'page_hinkley', 'reference_rule', 'daily_edge', 'edge_drift', 'drift_section', 'plot_drift',
+           'drift_html']
 
 # %% ../../nbs/48a_drift.ipynb #73cce079
 PSI_BANDS = (0.1, 0.25)   # stable below the first, significant above the second
@@ -33,16 +33,8 @@ def sketch_cdf(sketch):
     p = (np.arange(len(q)) + 0.5) / len(q)
     return lambda x: np.interp(x, q, p, left=0.0, right=1.0)
 
-def feature_ks(ref:dict, values) -> tuple[float, float]:
-    "KS statistic and p-value of the finite `values` against one feature's training distribution."
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if len(v) == 0: return float('nan'), float('nan')
-    r = stats.kstest(v, sketch_cdf(ref['sketch']))
-    return float(r.statistic), float(r.pvalue)
-
 def ks_statistic(ref:dict, values) -> float:
-    "`feature_ks`'s statistic alone, by scipy's arithmetic (sorted values; the larger of D+ and D-), without its p-value."
+    "KS statistic of the finite `values` against one feature's training distribution: `scipy.stats.kstest`'s, by its arithmetic, without its p-value."
     v = np.asarray(values, dtype=float)
     v = np.sort(v[np.isfinite(v)])
     n = len(v)
